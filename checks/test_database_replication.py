@@ -1,0 +1,53 @@
+"""Streaming replication: every replica streams, and its lag stays under the expectations.
+
+Guide: System Monitoring / Health Checks / Database Health (`SELECT * FROM pg_stat_replication`);
+Troubleshooting / Common Issues / Database Issues (Replication lag).
+"""
+
+import pytest
+
+from nbaverify.probes import replication
+
+pytestmark = [pytest.mark.area("database")]
+
+DATABASE_HEALTH = "System Monitoring / Health Checks / Database Health"
+REPLICATION_LAG = "Troubleshooting / Common Issues / Database Issues"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(DATABASE_HEALTH)
+def check_replicas_streaming(db, expect, evidence):
+    senders = replication.senders(db)
+    streaming = [s for s in senders if s.state == "streaming"]
+    wanted = expect["database.replication.min_streaming_replicas"]
+    evidence["senders"] = [f"{s.label()}: {s.state}" for s in senders]
+    seen = ", ".join(f"{s.label()} {s.state}" for s in senders) or "no walsender at all"
+    assert len(streaming) >= wanted, (
+        f"{len(streaming)} replica(s) streaming from primary {db.where}, expected at least {wanted} "
+        f"(pg_stat_replication: {seen}); check that the replica is running and reaches the primary")
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(REPLICATION_LAG)
+def check_replication_lag(db, replica, expect, evidence):
+    max_bytes = expect["database.replication.max_lag_bytes"]
+    max_s = expect["database.replication.max_lag_seconds"]
+    streaming = [s for s in replication.senders(db) if s.state == "streaming"]
+    assert streaming, f"no replica is streaming from primary {db.where}, so no lag can be measured"
+    view = replication.replica_view(replica)
+    evidence["replica"] = {"where": replica.where, "unreplayed_bytes": view.unreplayed_bytes,
+                           "lag_s": round(view.lag_s, 3), "replay_paused": view.replay_paused}
+    problems = []
+    for sender in streaming:
+        lag_s = max(sender.replay_lag_s or 0.0, view.lag_s if len(streaming) == 1 else 0.0)
+        evidence[sender.name] = {"lag_bytes": sender.lag_bytes, "lag_s": round(lag_s, 3)}
+        if (sender.lag_bytes or 0) > max_bytes or lag_s > max_s:
+            problems.append(f"{sender.label()} lag {sender.lag_bytes} bytes (limit {max_bytes}) and "
+                            f"{lag_s:.1f}s (limit {max_s:g}s)")
+    hint = ("replay is paused on the replica (SELECT pg_wal_replay_resume())" if view.replay_paused
+            else "check the replica's WAL replay, disk and CPU")
+    assert not problems, f"replication from {db.where}: {'; '.join(problems)}; {hint}"

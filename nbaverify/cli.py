@@ -1,0 +1,172 @@
+"""`nbaverify`: run checks, manage the sandbox (Contract 3).
+
+Exit codes: 0 no critical check failed; 1 a critical check failed (or the sandbox failed to do
+what was asked); 2 bad profile, bad usage, or nothing selected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+from nbaverify import __version__
+from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET
+from nbaverify.errors import ConfigError, NbaverifyError
+from nbaverify.markers import TIERS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+CHECKS_DIR = PROJECT_ROOT / "checks"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1:]
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "check":
+            return run_checks(args, passthrough)
+        if args.command == "sandbox":
+            return run_sandbox(args)
+    except ConfigError as exc:
+        print(f"nbaverify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NbaverifyError as exc:
+        print(f"nbaverify: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("nbaverify: interrupted", file=sys.stderr)
+        return 130
+    build_parser().print_help()
+    return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbaverify", description="Verify the NBA Stat Projections platform "
+                                     "against its maintenance guide.")
+    parser.add_argument("--version", action="version", version=f"nbaverify {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="run a tier of checks and write the run record",
+                                description="Run checks with pytest; extra pytest arguments go after --.")
+    check.add_argument("tier", nargs="?", default="gate", choices=(*TIERS, "all"),
+                       help="which cadence to run (default: gate)")
+    check.add_argument("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
+                       help="profile NAME (fixtures/targets/NAME.toml), a .toml path, or 'sandbox' (the default; "
+                            "started if needed); env NBAVERIFY_TARGET")
+    check.add_argument("--area", metavar="AREA", action="append", default=[],
+                       help="only checks of this area, e.g. --area database (repeatable)")
+    check.add_argument("--report-dir", metavar="DIR", default=os.environ.get("NBAVERIFY_REPORT_DIR"),
+                       help="where the reports go (default: reports/<run-id>); env NBAVERIFY_REPORT_DIR")
+    check.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive", "writes"],
+                       help="against production, also run checks of this kind, e.g. --allow disruptive")
+
+    sandbox = commands.add_parser("sandbox", help="the built-in sandbox target",
+                                  description="The built-in sandbox: PostgreSQL primary + replica, the reference "
+                                              "API, Prometheus. State in NBAVERIFY_SANDBOX_DIR "
+                                              "(default /tmp/nbaverify-sandbox).")
+    verbs = sandbox.add_subparsers(dest="verb", metavar="VERB", required=True)
+    up = verbs.add_parser("up", help="start the sandbox (idempotent) with exactly the given faults on")
+    up.add_argument("--fault", metavar="NAME", action="append", default=[],
+                    help="switch on a fault from the catalogue (repeatable; see `nbaverify sandbox faults`)")
+    down = verbs.add_parser("down", help="stop every sandbox process (data is kept)")
+    down.add_argument("--purge", action="store_true", help="also delete the sandbox's state directory")
+    status = verbs.add_parser("status", help="what runs, where, and which faults are on")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    faults = verbs.add_parser("faults", help="the fault catalogue: what each breaks and which checks catch it")
+    faults.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+# -- check ------------------------------------------------------------------------------------
+def run_checks(args, passthrough: list[str]) -> int:
+    from nbaverify.config import load_target
+
+    spec = args.target or SANDBOX_TARGET
+    if spec == SANDBOX_TARGET:
+        ensure_sandbox()
+    target = load_target(spec)  # a bad profile stops here, before pytest starts
+    where = target.profile.api.base_url if target.profile.api else target.source
+    print(f"nbaverify {args.tier} -> {target.name} ({target.environment}, {where})", flush=True)
+
+    import pytest
+
+    pytest_args = [str(CHECKS_DIR), f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"),
+                   "--target", spec, "--tier", args.tier, "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
+                   # we imported httpx (and so anyio, a pytest plugin) before pytest: harmless here
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    if args.report_dir:
+        pytest_args += ["--report-dir", args.report_dir]
+    for area in args.area:
+        pytest_args += ["--area", area]
+    for kind in args.allow:
+        pytest_args += ["--allow", kind]
+    code = int(pytest.main(pytest_args + passthrough))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("nbaverify: no check matched the selection (tier, --area, or pytest arguments)", file=sys.stderr)
+        return EXIT_USAGE
+    if code in (pytest.ExitCode.USAGE_ERROR, EXIT_USAGE):
+        return EXIT_USAGE
+    return code
+
+
+def ensure_sandbox() -> None:
+    from nbaverify.sandbox import Sandbox
+
+    sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
+    if sandbox.is_up():  # up, perhaps broken on purpose: leave it as the user set it
+        faults = sandbox.status()["faults"]
+        if faults:
+            print(f"sandbox: running with fault(s) on: {', '.join(faults)} (`nbaverify sandbox up` clears them)")
+        return
+    print("target: sandbox (not running; starting it: nbaverify sandbox up)", flush=True)
+    sandbox.up()
+
+
+# -- sandbox ----------------------------------------------------------------------------------
+def run_sandbox(args) -> int:
+    from nbaverify.sandbox import Sandbox
+    from nbaverify.sandbox.faults import CATALOGUE
+
+    if args.verb == "faults":
+        entries = [{"name": f.name, "area": f.area, "breaks": f.breaks, "caught_by": list(f.caught_by),
+                    "requires": f.requires} for f in CATALOGUE.values()]
+        if args.json:
+            print(json.dumps(entries, indent=2))
+            return EXIT_OK
+        for entry in entries:
+            print(f"{entry['name']} [{entry['area']}]\n  breaks:    {entry['breaks']}")
+            print("  caught by: " + "\n             ".join(entry["caught_by"]))
+        return EXIT_OK
+    sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
+    if args.verb == "up":
+        sandbox.up(args.fault)
+        print(f"profile: {sandbox.layout.target_file} (use --target sandbox)")
+        return EXIT_OK
+    if args.verb == "down":
+        sandbox.down(purge=args.purge)
+        return EXIT_OK
+    status = sandbox.status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        print(f"state: {status['state_dir']} ({'initialised' if status['initialised'] else 'not initialised'})")
+        for name, service in status["services"].items():
+            state = "running" if service["running"] else "stopped"
+            if service.get("installed") is False:
+                state = "not installed"
+            print(f"  {name:17} {state:13} {service['address']}")
+        print(f"faults: {', '.join(status['faults']) or 'none'}")
+    return EXIT_OK if sandbox.running() else 3  # like `systemctl status`: 3 when not running
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+

@@ -1,0 +1,95 @@
+"""`db` / `replica`: a PostgreSQL server of the target, as the monitoring role sees it.
+
+The session is read-only at the server (`default_transaction_read_only`, DESIGN.md Safety) and
+every statement has a timeout, so no check can change or load the target.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+
+from nbaverify.errors import TargetUnreachable
+
+
+class Database:
+    def __init__(self, dsn: str, *, role: str, connect_timeout_s: float, statement_timeout_ms: int):
+        self.role = role  # "primary" or "replica": how messages name this server
+        self._dsn = dsn
+        self._connect_timeout_s = connect_timeout_s
+        self._statement_timeout_ms = statement_timeout_ms
+        self._conn: psycopg.Connection | None = None
+        self._unreachable: TargetUnreachable | None = None
+        self.where = _where(dsn)
+
+    @property
+    def user(self) -> str:
+        return str(conninfo_to_dict(self._dsn).get("user", "?"))
+
+    def _connection(self) -> psycopg.Connection:
+        if self._unreachable:
+            raise self._unreachable
+        if self._conn is None or self._conn.closed:
+            try:
+                self._conn = psycopg.connect(
+                    self._dsn, autocommit=True, row_factory=dict_row,
+                    connect_timeout=max(1, round(self._connect_timeout_s)), application_name="nbaverify",
+                    options=f"-c default_transaction_read_only=on -c statement_timeout={self._statement_timeout_ms}",
+                )
+            except psycopg.Error as exc:
+                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
+                raise self._unreachable from None
+        return self._conn
+
+    def rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except psycopg.OperationalError as exc:
+            if self._conn is not None and self._conn.closed:  # the server went away mid-run
+                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
+                raise self._unreachable from None
+            raise
+
+    def one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def ping(self) -> tuple[bool, str]:
+        """(True, "") when the server answers a query; (False, why) otherwise."""
+        try:
+            self.rows("SELECT 1")
+            return True, ""
+        except TargetUnreachable as exc:
+            return False, exc.reason
+        except psycopg.Error as exc:
+            return False, _reason(exc)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def __repr__(self) -> str:  # the DSN holds a password: never show it
+        return f"Database(role={self.role!r}, where={self.where!r})"
+
+
+def _where(dsn: str) -> str:
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "(unparseable DSN)"
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
+
+
+# psycopg says 'connection failed: connection to server at "h", port p failed: <why>'; we name h:p already
+_CONNECT_PREFIX = re.compile(r'^(connection failed: )?(connection to server (at|on socket) "[^"]*"(, port \d+)? failed: )?')
+
+
+def _reason(exc: Exception) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return _CONNECT_PREFIX.sub("", lines[0]).replace("FATAL:  ", "FATAL: ") or lines[0]

@@ -1,0 +1,248 @@
+"""Target profiles (Contract 1) and expectations, loaded into one typed `Target`.
+
+A profile says *where* the platform is and names the environment variables that hold its
+secrets; `fixtures/expectations.toml` says *what must hold*; a profile may override any
+expectation under `[expectations]`. Every problem is a `ConfigError` naming file and key,
+raised before any check runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from nbaverify.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TARGETS_DIR = PROJECT_ROOT / "fixtures" / "targets"
+EXPECTATIONS_FILE = PROJECT_ROOT / "fixtures" / "expectations.toml"
+SANDBOX_TARGET = "sandbox"
+
+
+class _Section(BaseModel):
+    # strict: TOML already has types, so "5432" for a number is a mistake worth naming
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ApiProfile(_Section):
+    base_url: str
+    jwt_secret_env: str | None = None
+    ws_path: str = "/ws/live"
+    ca_file: str | None = None  # PEM bundle to trust for an HTTPS base_url (the sandbox's own CA)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// URL with a host, got {value!r}")
+        return value.rstrip("/")
+
+
+class DatabaseProfile(_Section):
+    dsn_env: str
+    replica_dsn_env: str | None = None
+
+
+class KubernetesProfile(_Section):
+    source: Literal["cluster", "manifests"]
+    context: str | None = None
+    manifests: str | None = None
+    namespace: str = "nba-stats"
+
+
+class PrometheusProfile(_Section):
+    url: str
+
+
+class HostsProfile(_Section):
+    urls: list[str]
+
+
+class Profile(_Section):
+    name: str
+    environment: str
+    api: ApiProfile | None = None
+    database: DatabaseProfile | None = None
+    kubernetes: KubernetesProfile | None = None
+    prometheus: PrometheusProfile | None = None
+    hosts: HostsProfile | None = None
+    expectations: dict[str, Any] = {}
+
+
+class Expectations:
+    """What must hold, read by dotted key: `expect["database.replication.max_lag_bytes"]`."""
+
+    def __init__(self, data: dict[str, Any], overridden: set[str]):
+        self._data = data
+        self.overridden = frozenset(overridden)
+
+    def __getitem__(self, dotted: str) -> Any:
+        node: Any = self._data
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise KeyError(f"no expectation {dotted!r} in {EXPECTATIONS_FILE.name}")
+            node = node[part]
+        return copy.deepcopy(node)
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self._data)
+
+
+class Target:
+    """One resolved target: the profile, its secrets read from the environment, its expectations."""
+
+    def __init__(self, profile: Profile, source: Path, expectations: Expectations, secrets: dict[str, str]):
+        self.profile = profile
+        self.source = source
+        self.expectations = expectations
+        self._secrets = {key: SecretStr(value) for key, value in secrets.items()}
+
+    name = property(lambda self: self.profile.name)
+    environment = property(lambda self: self.profile.environment)
+    is_production = property(lambda self: self.profile.environment == "production")
+
+    def secret(self, key: str) -> str | None:
+        """The value behind `api.jwt_secret_env`, `database.dsn_env`, ... (None when not configured)."""
+        value = self._secrets.get(key)
+        return value.get_secret_value() if value else None
+
+    def secret_values(self) -> list[str]:
+        return [value.get_secret_value() for value in self._secrets.values()]
+
+    def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
+        return f"Target(name={self.name!r}, environment={self.environment!r}, source={str(self.source)!r})"
+
+
+def profile_path(spec: str) -> Path:
+    """`--target NAME` means fixtures/targets/NAME.toml; anything path-like is a file anywhere."""
+    if spec == SANDBOX_TARGET:
+        from nbaverify.sandbox.layout import Layout
+
+        return Layout.from_env().target_file
+    if "/" in spec or spec.endswith(".toml"):
+        return Path(spec)
+    return TARGETS_DIR / f"{spec}.toml"
+
+
+def load_target(spec: str, environ: os._Environ[str] | dict[str, str] | None = None) -> Target:
+    environ = dict(os.environ if environ is None else environ)
+    if spec == SANDBOX_TARGET:  # the embedded target brings its own secrets; the environment still wins
+        environ = {**_sandbox_environ(), **environ}
+    path = profile_path(spec)
+    raw = _read_toml(path, missing_hint=_missing_profile_hint(spec))
+    try:
+        profile = Profile.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise _config_error(str(path), exc) from None
+    secrets = _resolve_secrets(profile, path, environ)
+    expectations = load_expectations(profile.expectations, override_source=str(path))
+    return Target(profile, path, expectations, secrets)
+
+
+def _sandbox_environ() -> dict[str, str]:
+    from nbaverify.sandbox.layout import Layout
+    from nbaverify.sandbox.secrets import SandboxSecrets
+
+    layout = Layout.from_env()
+    if not layout.secrets_file.exists():
+        return {}
+    return SandboxSecrets.load(layout).environ(layout)
+
+
+def load_expectations(overrides: dict[str, Any] | None = None, override_source: str = "profile") -> Expectations:
+    defaults = _read_toml(EXPECTATIONS_FILE, missing_hint="the checkout is incomplete")
+    overridden: set[str] = set()
+    merged = _merge(defaults, overrides or {}, override_source, "expectations", overridden)
+    return Expectations(merged, overridden)
+
+
+def _read_toml(path: Path, missing_hint: str) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, f"no such file; {missing_hint}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+
+
+def _missing_profile_hint(spec: str) -> str:
+    if spec == SANDBOX_TARGET:
+        return "the sandbox has not been started here: run `nbaverify sandbox up`"
+    known = sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
+    return f"known targets: {', '.join(known + [SANDBOX_TARGET])} (or give a path to a .toml file)"
+
+
+def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(part) for part in first["loc"]) or None
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key (see the profile example in README.md)"
+    elif first["type"] == "missing":
+        problem = "required key is missing"
+    else:
+        problem = f"{first['msg']} (got {first.get('input')!r})" if "input" in first else first["msg"]
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem(s) in this file)"
+    return ConfigError(source, key, problem)
+
+
+_SECRET_KEYS = (("api", "jwt_secret_env"), ("database", "dsn_env"), ("database", "replica_dsn_env"))
+
+
+def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for section_name, key in _SECRET_KEYS:
+        section = getattr(profile, section_name)
+        variable = getattr(section, key, None) if section else None
+        if variable is None:
+            continue
+        value = environ.get(variable)
+        if not value:
+            raise ConfigError(
+                str(path), f"{section_name}.{key}",
+                f"environment variable {variable} is not set; export it before the run "
+                "(profiles name secrets, never hold them)",
+            )
+        secrets[f"{section_name}.{key}"] = value
+    return secrets
+
+
+def _merge(defaults: dict, overrides: dict, source: str, prefix: str, overridden: set[str]) -> dict:
+    merged = copy.deepcopy(defaults)
+    for key, value in overrides.items():
+        dotted = f"{prefix}.{key}"
+        if key not in defaults:
+            raise ConfigError(source, dotted, f"unknown expectation; known here: {', '.join(sorted(defaults))}")
+        default = defaults[key]
+        if isinstance(default, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(source, dotted, f"must be a table, got {type(value).__name__}")
+            merged[key] = _merge(default, value, source, dotted, overridden)
+            continue
+        if not _same_kind(default, value):
+            raise ConfigError(
+                source, dotted, f"must be {type(default).__name__} like the default {default!r}, got {value!r}"
+            )
+        merged[key] = value
+        overridden.add(dotted.removeprefix("expectations."))
+    return merged
+
+
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    return type(default) is type(value)

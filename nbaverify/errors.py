@@ -1,0 +1,53 @@
+"""The one tree of nbaverify's errors.
+
+    NbaverifyError            anything nbaverify raises on purpose; str() is one line for a person
+    ├── ConfigError           a profile, expectations or usage error: exit 2 before any check runs
+    ├── TargetUnreachable     a part of the target did not answer (refused, timed out, DNS)
+    └── SandboxError          the sandbox could not do what was asked
+        ├── MissingBinary     a program the sandbox needs is not installed
+        └── PortInUse         a port the sandbox needs is taken by another process
+
+Every message says what is wrong and, where it can, what to do next.
+"""
+
+from __future__ import annotations
+
+
+class NbaverifyError(Exception):
+    """Base class: the message is a single line fit for a terminal or a report."""
+
+
+class ConfigError(NbaverifyError):
+    """A target profile, expectations file or command line is wrong."""
+
+    def __init__(self, source: str, key: str | None, problem: str):
+        self.source, self.key, self.problem = source, key, problem
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {problem}")
+
+
+class TargetUnreachable(NbaverifyError):
+    """A part of the target could not be reached; checks that need it report `unreachable`."""
+
+    def __init__(self, component: str, where: str, reason: str):
+        self.component, self.where, self.reason = component, where, reason
+        super().__init__(f"{component} at {where} unreachable: {reason}")
+
+
+class SandboxError(NbaverifyError):
+    """A sandbox step failed; the message names the step and what to do."""
+
+
+class MissingBinary(SandboxError):
+    def __init__(self, program: str, hint: str):
+        self.program = program
+        super().__init__(f"{program} not found; {hint}")
+
+
+class PortInUse(SandboxError):
+    def __init__(self, port: int, service: str):
+        self.port, self.service = port, service
+        super().__init__(
+            f"port {port} ({service}) is in use by another process; stop it, "
+            "or choose other ports with NBAVERIFY_SANDBOX_PORT_BASE"
+        )

@@ -1,0 +1,21 @@
+"""Every marker a check may carry, declared once (pytest runs with --strict-markers)."""
+
+from __future__ import annotations
+
+TIERS = ("gate", "daily", "weekly", "monthly", "quarterly")
+SAFETY = ("readonly", "disruptive", "writes")
+SEVERITIES = ("critical", "warning", "info")
+
+MARKERS = {
+    "gate": "deploy gate: quick checks run after every deploy; use when a broken deploy must be stopped",
+    "daily": "the guide's daily tasks (Maintenance Schedule / Daily Tasks): health, errors, backups, metrics",
+    "weekly": "the guide's weekly tasks: performance review, slow queries, resource utilisation",
+    "monthly": "the guide's monthly tasks: credentials, access, recovery drills",
+    "quarterly": "the guide's quarterly tasks: security audit, load testing, capacity, infrastructure review",
+    "area(name)": "the part of the platform a check looks at: api, security, database, kubernetes, monitoring, hosts",
+    "severity(level)": "critical | warning | info; a failed critical check makes the run exit 1",
+    "safety(kind)": "readonly (default) | disruptive (rate limits, load) | writes (restore drill); "
+                    "against production only readonly runs unless --allow names the kind",
+    "runbook(section)": "the maintenance-guide section the check verifies, e.g. "
+                        "'System Monitoring / Health Checks / API Health'",
+}

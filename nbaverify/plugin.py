@@ -1,0 +1,284 @@
+"""The nbaverify pytest plugin: options, markers, the client fixtures, and the run record.
+
+Loaded by the root conftest.py, so `pytest checks --target T -m gate` and `nbaverify check gate`
+are the same run. It does nothing to a session that collects no check (the self-tests).
+
+Fixtures a check may ask for:
+    target    the resolved Target (profile + expectations + secrets)
+    expect    the expectations, read by dotted key: expect["api.slow_response_ms"]
+    api       ApiClient for the profile's [api]               (skips: "not configured: api")
+    db        Database for the primary, read-only             (skips: "not configured: database")
+    replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
+    evidence  a dict whose contents go into the check's record in summary.json
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from nbaverify import __version__
+from nbaverify.clients import ApiClient, Database
+from nbaverify.config import SANDBOX_TARGET, Target, load_target
+from nbaverify.errors import ConfigError, TargetUnreachable
+from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
+from nbaverify.redact import Redactor
+from nbaverify.render import terminal_lines, write_all
+from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
+
+RUN = pytest.StashKey["Run"]()
+EVIDENCE = pytest.StashKey[dict]()
+CHECK_PREFIX = "check_"
+EXIT_CONFIG = 2
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nbaverify", "nbaverify: verify the NBA Stat Projections platform")
+    group.addoption("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
+                    help="target profile: NAME for fixtures/targets/NAME.toml, a path to a .toml, or "
+                         "'sandbox' (default; env NBAVERIFY_TARGET)")
+    group.addoption("--report-dir", metavar="DIR", default=os.environ.get("NBAVERIFY_REPORT_DIR"),
+                    help="where summary.json, junit.xml and summary.md go (default reports/<run-id>; "
+                         "env NBAVERIFY_REPORT_DIR)")
+    group.addoption("--allow", metavar="KIND", action="append", default=[], choices=[s for s in SAFETY if s != "readonly"],
+                    help="against production, also run checks of this safety kind, e.g. --allow disruptive")
+    group.addoption("--tier", metavar="TIER", choices=(*TIERS, "all"), default=None,
+                    help=f"run one cadence: {', '.join(TIERS)} or all (e.g. --tier gate)")
+    group.addoption("--area", metavar="AREA", action="append", default=[],
+                    help="only checks of this area, e.g. --area database (repeatable)")
+    group.addoption("--run-id", metavar="ID", default=None, help="name this run (default: time-tier-target)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {text}")
+    run = Run(config)
+    config.stash[RUN] = run
+    if config.getoption("target"):
+        run.load_target(config.getoption("target"))
+
+
+class Run:
+    """The state of one verification run: its target, its selection, and its check records."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.target: Target | None = None
+        self.redactor = Redactor()
+        self.records: dict[str, CheckResult] = {}
+        self.started = time.monotonic()
+        self.started_at = utc_now_iso()
+        self.summary: RunSummary | None = None
+        self.report_dir: Path | None = None
+
+    def load_target(self, spec: str) -> None:
+        try:
+            self.target = load_target(spec)
+        except ConfigError as exc:
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+        for value in self.target.secret_values():
+            self.redactor.add(value)
+
+    @property
+    def tier(self) -> str:
+        return self.config.getoption("tier") or self.config.getoption("markexpr") or "all"
+
+    def record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+        result = self.records.get(item.nodeid)
+        if result is None:
+            result = self.records[item.nodeid] = check_result(item)
+        result.duration_s = round(result.duration_s + report.duration, 4)
+        if report.skipped and result.outcome == "passed":
+            result.outcome, result.message = "skipped", self.redactor(skip_reason(report))
+        elif report.failed and result.outcome in ("passed", "skipped"):
+            failed_assert = report.when == "call" and call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+            result.outcome = "failed" if failed_assert else "error"
+            result.message = self.redactor(one_line(call.excinfo) if call.excinfo else str(report.longrepr))
+        if report.when == "teardown":
+            result.evidence = redact_tree(item.stash.get(EVIDENCE, {}), self.redactor)
+
+    def finish(self) -> RunSummary:
+        target = self.target
+        summary = RunSummary(
+            run_id=self.config.getoption("run_id") or new_run_id(self.tier, target.name if target else "none"),
+            target=target.name if target else "none", environment=target.environment if target else "none",
+            tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
+            nbaverify_version=__version__,
+        )
+        summary.finish(time.monotonic() - self.started)
+        self.report_dir = Path(self.config.getoption("report_dir") or self.config.rootpath / "reports" / summary.run_id)
+        write_all(summary, self.report_dir)
+        self.summary = summary
+        return summary
+
+
+def is_check(item: pytest.Item) -> bool:
+    return isinstance(item, pytest.Function) and item.originalname.startswith(CHECK_PREFIX)
+
+
+def check_result(item: pytest.Item) -> CheckResult:
+    marker = item.get_closest_marker
+    return CheckResult(
+        id=item.nodeid,
+        area=marker("area").args[0],
+        tiers=[tier for tier in TIERS if marker(tier)],
+        severity=marker("severity").args[0],
+        safety=marker("safety").args[0] if marker("safety") else "readonly",
+        runbook=marker("runbook").args[0],
+    )
+
+
+def validate_check(item: pytest.Item) -> str | None:
+    """What is wrong with a check's declaration, or None: every check says what, how bad, and why."""
+    marker = item.get_closest_marker
+    for name in ("area", "severity", "runbook"):
+        if marker(name) is None or not marker(name).args:
+            return f"@pytest.mark.{name}(...) is missing"
+    if marker("severity").args[0] not in SEVERITIES:
+        return f"severity must be one of {', '.join(SEVERITIES)}"
+    if marker("safety") and marker("safety").args[0] not in SAFETY:
+        return f"safety must be one of {', '.join(SAFETY)}"
+    if not any(marker(tier) for tier in TIERS):
+        return f"no cadence marker ({', '.join(TIERS)})"
+    return None
+
+
+def one_line(excinfo: pytest.ExceptionInfo) -> str:
+    exc = excinfo.value
+    if isinstance(exc, TargetUnreachable):
+        return f"unreachable: {exc}"
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, AssertionError):
+        return first or "assertion failed"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)
+
+
+def redact_tree(value, redactor: Redactor):
+    if isinstance(value, dict):
+        return {k: redact_tree(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tree(v, redactor) for v in value]
+    if isinstance(value, str):
+        return redactor(value)
+    return value
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    checks = [item for item in items if is_check(item)]
+    if not checks:
+        return
+    problems = [f"{item.nodeid}: {why}" for item in checks if (why := validate_check(item))]
+    if problems:
+        raise pytest.UsageError("check declared without its metadata: " + "; ".join(problems))
+    run = config.stash[RUN]
+    if run.target is None:
+        run.load_target(SANDBOX_TARGET)
+    tier, areas = config.getoption("tier"), set(config.getoption("area"))
+    keep, drop = [], []
+    for item in items:
+        if is_check(item) and ((tier and tier != "all" and not item.get_closest_marker(tier))
+                               or (areas and item.get_closest_marker("area").args[0] not in areas)):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+    allowed = {"readonly", *config.getoption("allow")}
+    if run.target.is_production:
+        for item in items:
+            kind = item.get_closest_marker("safety").args[0] if item.get_closest_marker("safety") else "readonly"
+            if is_check(item) and kind not in allowed:
+                item.add_marker(pytest.mark.skip(
+                    reason=f"safety: a {kind} check is not run against production (pass --allow {kind})"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    run = item.config.stash.get(RUN, None)
+    if run is not None and is_check(item):
+        run.record(item, call, report)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None or not run.records:
+        return
+    summary = run.finish()
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = summary.exit_code  # Contract 3: only a critical check fails the run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None or run.summary is None:
+        return
+    terminalreporter.section("nbaverify")
+    for line in terminal_lines(run.summary):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"reports: {run.report_dir}")
+
+
+# -- fixtures ----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    run = request.config.stash[RUN]
+    assert run.target is not None, "the target is loaded when checks are collected"
+    return run.target
+
+
+@pytest.fixture(scope="session")
+def expect(target: Target):
+    return target.expectations
+
+
+@pytest.fixture(scope="session")
+def api(request: pytest.FixtureRequest, target: Target, expect):
+    section = target.profile.api
+    if section is None:
+        pytest.skip("not configured: api")
+    client = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
+                       timeout_s=expect["api.timeout_s"], ws_path=section.ws_path,
+                       redactor=request.config.stash[RUN].redactor)
+    yield client
+    client.close()
+
+
+def _database(target: Target, expect, key: str, role: str):
+    dsn = target.secret(key)
+    if dsn is None:
+        pytest.skip(f"not configured: {key.removesuffix('.dsn_env')}" if role == "primary" else f"not configured: {key}")
+    return Database(dsn, role=role, connect_timeout_s=expect["database.connect_timeout_s"],
+                    statement_timeout_ms=expect["database.statement_timeout_ms"])
+
+
+@pytest.fixture(scope="session")
+def db(target: Target, expect):
+    client = _database(target, expect, "database.dsn_env", "primary")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def replica(target: Target, expect):
+    client = _database(target, expect, "database.replica_dsn_env", "replica")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> dict:
+    return request.node.stash.setdefault(EVIDENCE, {})

@@ -1,0 +1,39 @@
+"""The API's own account of its health (Contract 2: /health and /health/detailed)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nbaverify.clients.api import ApiClient
+
+RESPONSE_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*ms\s*$")
+
+
+@dataclass(frozen=True)
+class DetailedHealth:
+    http_status: int
+    overall: str | None
+    components: dict[str, dict] = field(default_factory=dict)
+    problem: str | None = None  # the body was not the JSON Contract 2 promises
+
+    def component_status(self, name: str) -> str | None:
+        entry = self.components.get(name)
+        return entry.get("status") if isinstance(entry, dict) else None
+
+
+def detailed(api: ApiClient, path: str) -> DetailedHealth:
+    reply = api.get(path)
+    try:
+        body = reply.json()
+    except ValueError:
+        return DetailedHealth(reply.status_code, None, problem=f"body is not JSON: {reply.text[:80]!r}")
+    if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
+        return DetailedHealth(reply.status_code, None, problem="body has no 'checks' object")
+    return DetailedHealth(reply.status_code, body.get("status"), body["checks"])
+
+
+def response_time_ms(header: str | None) -> float | None:
+    """The value of `X-Response-Time: <n>ms` (the guide's timing middleware), or None if unparseable."""
+    match = RESPONSE_TIME.match(header or "")
+    return float(match.group(1)) if match else None

@@ -1,0 +1,44 @@
+"""Keeps secret values out of everything nbaverify writes: messages, reports, terminal lines."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+MASK = "***"
+MIN_SECRET_LEN = 4  # masking "a" everywhere would make every report unreadable
+
+
+class Redactor:
+    def __init__(self, values=()):
+        self._values: set[str] = set()
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str | None) -> None:
+        if not value or len(value) < MIN_SECRET_LEN:
+            return
+        self._values.add(value)
+        for part in _dsn_passwords(value):
+            self._values.add(part)
+
+    def __call__(self, text: str) -> str:
+        # longest first, so a DSN is masked whole before its password alone would be
+        for value in sorted(self._values, key=len, reverse=True):
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+
+def _dsn_passwords(value: str) -> list[str]:
+    found = []
+    if "://" in value:
+        try:
+            password = urlsplit(value).password
+        except ValueError:
+            password = None
+        if password:
+            found += [password, unquote(password)]
+    for token in value.split():
+        if token.startswith("password="):
+            found.append(token.split("=", 1)[1].strip("'\""))
+    return [p for p in found if len(p) >= MIN_SECRET_LEN]

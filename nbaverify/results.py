@@ -1,0 +1,87 @@
+"""The run record (Contract 3): one model that summary.json, JUnit and Markdown are all rendered from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
+SEVERITIES = ("critical", "warning", "info")
+
+
+@dataclass
+class CheckResult:
+    id: str
+    area: str
+    tiers: list[str]
+    severity: str
+    safety: str
+    runbook: str
+    outcome: str = "passed"
+    message: str = ""
+    duration_s: float = 0.0
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> bool:
+        """Does this result fail the run? (critical checks that failed or could not run)"""
+        return self.severity == "critical" and self.outcome in ("failed", "error")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    target: str
+    environment: str
+    tier: str
+    started_at: str
+    duration_s: float = 0.0
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    checks: list[CheckResult] = field(default_factory=list)
+    nbaverify_version: str = ""
+    exit_code: int = 0
+
+    def finish(self, duration_s: float) -> None:
+        self.duration_s = round(duration_s, 3)
+        self.totals = dict.fromkeys(OUTCOMES, 0)
+        for check in self.checks:
+            self.totals[check.outcome] += 1
+        self.exit_code = 1 if any(check.blocking for check in self.checks) else 0
+
+    @property
+    def status(self) -> str:
+        if self.exit_code:
+            return "CRITICAL"
+        if any(c.outcome in ("failed", "error") for c in self.checks):
+            return "WARNING"
+        return "OK"
+
+    def status_line(self) -> str:
+        """One line for schedulers and the end of a terminal run."""
+        t = self.totals
+        parts = [f"{t['passed']} passed", f"{t['failed']} failed"]
+        parts += [f"{t[k]} {k}" for k in ("error", "skipped", "waived") if t[k]]
+        return f"NBAVERIFY {self.status} - {', '.join(parts)} in {self.duration_s:.1f}s"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> RunSummary:
+        raw = json.loads(path.read_text())
+        raw["checks"] = [CheckResult(**c) for c in raw.get("checks", [])]
+        return cls(**raw)
+
+
+def new_run_id(tier: str, target: str, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{tier}-{target}".replace("/", "_")
+
+
+def utc_now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,330 @@
+"""The reference API: the platform's HTTP surface (Contract 2) over the sandbox's PostgreSQL.
+
+Faults from the catalogue are read per request from the control file (`request.state.control`),
+so the sandbox switches them without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+import psycopg
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from nbaverify.sandbox.api.metrics import ApiMetrics
+from nbaverify.sandbox.api.middleware import FixedWindowLimiter, PlatformMiddleware
+from nbaverify.sandbox.control import Watcher
+
+# Database Optimization / Connection Pool Settings: max 20, min 4, idle 30 s, connect 2 s
+POOL_MAX, POOL_MIN, POOL_IDLE_S, POOL_CONNECT_S = 20, 4, 30.0, 2.0
+# Security Best Practices / Rate Limiting: 100 requests per 15 minutes per client
+RATE_LIMIT, RATE_WINDOW_S = 100, 15 * 60
+# Performance Tuning / Cache Configuration: maxAge 3600, staleWhileRevalidate 60
+CACHE_MAX_AGE_S, CACHE_SWR_S = 3600, 60
+CACHE_CONTROL = f"public, max-age={CACHE_MAX_AGE_S}, stale-while-revalidate={CACHE_SWR_S}"
+LIVE_FEED_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    dsn: str
+    replica_dsn: str
+    jwt_secret: str
+    control_file: str
+    version: str = "sandbox"
+
+
+class ResponseCache:
+    """In-process TTL cache of rendered stats responses, counting hits and misses."""
+
+    def __init__(self, metrics: ApiMetrics, ttl_s: float = CACHE_MAX_AGE_S):
+        self.metrics, self.ttl_s = metrics, ttl_s
+        self._entries: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str):
+        entry = self._entries.get(key)
+        if entry and time.monotonic() - entry[0] < self.ttl_s:
+            self.metrics.cache_hits.inc()
+            return entry[1]
+        self.metrics.cache_misses.inc()
+        return None
+
+    def put(self, key: str, value) -> None:
+        self._entries[key] = (time.monotonic(), value)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def positive_int(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise HTTPException(400, f"{name} must be a positive integer") from None
+    if value < 1 or value > 2_147_483_647:
+        raise HTTPException(400, f"{name} must be a positive integer")
+    return value
+
+
+def create_app(settings: ApiSettings) -> Starlette:
+    metrics = ApiMetrics()
+    cache = ResponseCache(metrics)
+    watcher = Watcher(Path(settings.control_file))
+    pool = AsyncConnectionPool(
+        settings.dsn, min_size=POOL_MIN, max_size=POOL_MAX, max_idle=POOL_IDLE_S, timeout=POOL_CONNECT_S,
+        open=False, kwargs={"row_factory": dict_row, "connect_timeout": int(POOL_CONNECT_S)},
+    )
+    subscribers: set[asyncio.Queue] = set()
+    started_at = time.time()
+
+    def authenticate(request: Request) -> dict:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "No token provided")
+        return verify_token(token.strip())
+
+    def verify_token(token: str) -> dict:
+        try:
+            return jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
+        except jwt.PyJWTError:
+            raise HTTPException(401, "Invalid token") from None
+
+    async def query(sql: str, params=()) -> list[dict]:
+        try:
+            async with pool.connection() as conn:
+                cur = await conn.execute(sql, params)
+                return await cur.fetchall()
+        except (PoolTimeout, psycopg.OperationalError):
+            raise HTTPException(503, "database unavailable") from None
+
+    async def cached(request: Request, producer):
+        key = request.url.path + "?" + request.url.query
+        body = cache.get(key)
+        if body is None:
+            body = await producer()
+            cache.put(key, body)
+        return JSONResponse(body, headers={"cache-control": CACHE_CONTROL})
+
+    # -- health (neither authenticated nor rate limited) ---------------------------------------
+    async def health(request: Request):
+        return JSONResponse({"status": "ok"})
+
+    async def health_detailed(request: Request):
+        control = request.state.control
+        checks: dict[str, dict] = {}
+        t0 = time.perf_counter()
+        try:
+            async with pool.connection() as conn:
+                await conn.execute("SELECT 1")
+            checks["database"] = {"status": "ok", "latency_ms": round((time.perf_counter() - t0) * 1000, 1)}
+        except (PoolTimeout, psycopg.Error) as exc:
+            checks["database"] = {"status": "down", "latency_ms": None, "error": type(exc).__name__}
+        if control.on("health_lies"):
+            checks["replica"] = {"status": "ok", "lag_seconds": 0.0}  # the fault: claims without looking
+        else:
+            checks["replica"] = await replica_health()
+        checks["cache"] = {"status": "ok", "entries": len(cache)}
+        if checks["database"]["status"] != "ok":
+            overall, code = "down", 503
+        elif any(c["status"] != "ok" for c in checks.values()):
+            overall, code = "degraded", 200
+        else:
+            overall, code = "ok", 200
+        return JSONResponse({"status": overall, "checks": checks, "version": settings.version,
+                             "uptime_seconds": round(time.time() - started_at, 1)}, status_code=code)
+
+    async def replica_health() -> dict:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                settings.replica_dsn, connect_timeout=int(POOL_CONNECT_S), autocommit=True
+            ) as conn:
+                cur = await conn.execute(
+                    "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() "
+                    "THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) ELSE 0 END")
+                in_recovery, lag = await cur.fetchone()
+        except psycopg.Error as exc:
+            return {"status": "down", "lag_seconds": None, "error": type(exc).__name__}
+        lag = float(lag or 0)
+        status = "ok" if in_recovery and lag < 30 else "degraded"
+        return {"status": status, "lag_seconds": round(lag, 3), "in_recovery": in_recovery}
+
+    async def metrics_endpoint(request: Request):
+        metrics.observe_pool(pool.get_stats(), POOL_MAX)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # -- data (JWT, rate limited) --------------------------------------------------------------
+    async def players(request: Request):
+        authenticate(request)
+        limit = request.query_params.get("limit", "25")
+        offset = request.query_params.get("offset", "0")
+        try:
+            limit_n, offset_n = int(limit), int(offset)
+        except ValueError:
+            return error(400, "limit and offset must be integers")
+        if not (1 <= limit_n <= 100) or not (0 <= offset_n <= 1_000_000):
+            return error(400, "limit must be 1..100 and offset 0..1000000")
+        rows = await query(
+            "SELECT id, first_name, last_name, position, team_id FROM players ORDER BY id LIMIT %s OFFSET %s",
+            (limit_n, offset_n))
+        return JSONResponse({"players": rows, "limit": limit_n, "offset": offset_n})
+
+    async def player(request: Request):
+        authenticate(request)
+        player_id = positive_int(request.path_params["id"], "player id")
+        rows = await query(
+            "SELECT p.id, p.first_name, p.last_name, p.position, p.height_cm, p.weight_kg, p.active, "
+            "t.abbreviation AS team FROM players p JOIN teams t ON t.id = p.team_id WHERE p.id = %s", (player_id,))
+        if not rows:
+            return error(404, f"player {player_id} not found")
+        return JSONResponse(rows[0])
+
+    async def player_stats(request: Request):
+        authenticate(request)
+        player_id = positive_int(request.path_params["id"], "player id")
+        season_raw = request.query_params.get("season")
+        season = None
+        if season_raw is not None:
+            season = positive_int(season_raw, "season")
+            if not 1946 <= season <= 2100:
+                return error(400, "season must be a year between 1946 and 2100")
+
+        async def produce():
+            if not await query("SELECT 1 FROM players WHERE id = %s", (player_id,)):
+                raise HTTPException(404, f"player {player_id} not found")
+            rows = await query(
+                "SELECT ps.game_id, ps.game_date::text AS game_date, ps.minutes::float AS minutes, ps.points, "
+                "ps.rebounds, ps.assists, ps.steals, ps.blocks, ps.turnovers FROM player_stats ps "
+                "JOIN games g ON g.id = ps.game_id WHERE ps.player_id = %s AND (%s::int IS NULL OR g.season = %s) "
+                "ORDER BY ps.game_date", (player_id, season, season))
+            return {"player_id": player_id, "season": season, "games": rows}
+
+        return await cached(request, produce)
+
+    async def projections(request: Request):
+        authenticate(request)
+        player_id = positive_int(request.path_params["player_id"], "player id")
+
+        async def produce():
+            rows = await query(
+                "SELECT count(*) AS games, avg(points)::float AS points, avg(rebounds)::float AS rebounds, "
+                "avg(assists)::float AS assists, avg(minutes)::float AS minutes FROM ("
+                "SELECT points, rebounds, assists, minutes FROM player_stats WHERE player_id = %s "
+                "ORDER BY game_date DESC LIMIT 10) AS recent", (player_id,))
+            if not rows or rows[0]["games"] == 0:
+                raise HTTPException(404, f"player {player_id} not found")
+            recent = rows[0]
+            return {"player_id": player_id, "basis": f"last {recent['games']} games",
+                    "projection": {k: round(recent[k], 1) for k in ("points", "rebounds", "assists", "minutes")}}
+
+        return await cached(request, produce)
+
+    async def game_stats(request: Request):
+        authenticate(request)
+        game_id = positive_int(request.path_params["id"], "game id")
+
+        async def produce():
+            game = await query(
+                "SELECT id, season, game_date::text AS game_date, home_team_id, away_team_id, home_score, "
+                "away_score, status FROM games WHERE id = %s", (game_id,))
+            if not game:
+                raise HTTPException(404, f"game {game_id} not found")
+            teams = await query(
+                "SELECT team_id, points, rebounds, assists, fgm, fga FROM game_stats "
+                "WHERE game_id = %s AND team_id IN (%s, %s) ORDER BY team_id",
+                (game_id, game[0]["home_team_id"], game[0]["away_team_id"]))
+            return {"game": game[0], "teams": teams}
+
+        return await cached(request, produce)
+
+    # -- live feed -------------------------------------------------------------------------------
+    async def live(websocket: WebSocket):
+        token = websocket.query_params.get("token")
+        if not token:
+            scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+            token = token if scheme.lower() == "bearer" else ""
+        try:
+            verify_token(token or "")
+        except HTTPException:
+            await websocket.close(code=1008)  # policy violation: no valid token
+            return
+        await websocket.accept()
+        queue: asyncio.Queue = asyncio.Queue(maxsize=100)
+        subscribers.add(queue)
+        metrics.websockets.inc()
+        try:
+            await websocket.send_json({"type": "hello", "feed": "live", "interval_s": LIVE_FEED_INTERVAL_S})
+            while True:
+                await websocket.send_text(await queue.get())
+                metrics.ws_messages.inc()
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            subscribers.discard(queue)
+            metrics.websockets.dec()
+
+    async def live_feed():
+        """Simulated live game updates: written to live_events (the replica replays them) and pushed."""
+        rng = random.Random(7)
+        while True:
+            await asyncio.sleep(LIVE_FEED_INTERVAL_S)
+            update = {"type": "update", "game_id": rng.randint(1, 17220), "home": rng.randint(0, 130),
+                      "away": rng.randint(0, 130), "clock": f"Q{rng.randint(1, 4)} {rng.randint(0, 11)}:{rng.randint(0, 59):02d}"}
+            with contextlib.suppress(Exception):  # the feed must outlive a database outage
+                async with pool.connection(timeout=1) as conn:
+                    await conn.execute("INSERT INTO live_events (game_id, payload) VALUES (%s, %s)",
+                                       (update["game_id"], json.dumps(update)))
+            text = json.dumps(update)
+            for queue in list(subscribers):
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(text)
+
+    # -- errors: JSON, never a stack trace -------------------------------------------------------
+    async def http_error(request: Request, exc: HTTPException):
+        return error(exc.status_code, exc.detail)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await pool.open(wait=False)  # start even when the database is down: /health/detailed says so
+        feed = asyncio.create_task(live_feed())
+        try:
+            yield
+        finally:
+            feed.cancel()
+            await pool.close(timeout=2)
+
+    routes = [
+        Route("/health", health),
+        Route("/health/detailed", health_detailed),
+        Route("/metrics", metrics_endpoint),
+        Route("/api/players", players),
+        Route("/api/players/{id}", player),
+        Route("/api/players/{id}/stats", player_stats),
+        Route("/api/projections/{player_id}", projections),
+        Route("/api/games/{id}/stats", game_stats),
+        WebSocketRoute("/ws/live", live),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: http_error})
+    app.add_middleware(PlatformMiddleware, metrics=metrics, control=watcher,
+                       limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes)
+    return app

@@ -1,0 +1,31 @@
+"""The API's Prometheus metrics (Contract 2), in a registry of their own."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class ApiMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("http_requests_total", "HTTP requests by method, route and status",
+                                ["method", "route", "status"], registry=r)
+        self.duration = Histogram("http_request_duration_seconds", "HTTP request duration",
+                                  ["method", "route"], registry=r,
+                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        self.cache_hits = Counter("cache_hits", "Response cache hits", registry=r)
+        self.cache_misses = Counter("cache_misses", "Response cache misses", registry=r)
+        self.websockets = Gauge("websocket_connections_active", "Open /ws/live connections", registry=r)
+        self.ws_messages = Counter("websocket_messages_sent", "Messages pushed on /ws/live", registry=r)
+        # the guide's pool: max 20, min 4 (Database Optimization / Connection Pool Settings)
+        self.pool_size = Gauge("db_pool_connections", "Connections held by the pool", registry=r)
+        self.pool_available = Gauge("db_pool_connections_idle", "Idle connections in the pool", registry=r)
+        self.pool_waiting = Gauge("db_pool_requests_waiting", "Requests waiting for a connection", registry=r)
+        self.pool_max = Gauge("db_pool_connections_max", "Pool maximum size", registry=r)
+
+    def observe_pool(self, stats: dict[str, int], max_size: int) -> None:
+        self.pool_size.set(stats.get("pool_size", 0))
+        self.pool_available.set(stats.get("pool_available", 0))
+        self.pool_waiting.set(stats.get("requests_waiting", 0))
+        self.pool_max.set(max_size)

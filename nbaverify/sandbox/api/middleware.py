@@ -1,0 +1,137 @@
+"""What wraps every response of the reference API: timing, security headers, metrics, rate limits.
+
+One pure-ASGI middleware rather than a stack of BaseHTTPMiddleware layers: the load tests of
+the quarterly report run against this server and should measure the platform, not our glue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+
+from starlette.routing import Match
+
+from nbaverify.sandbox.api.metrics import ApiMetrics
+from nbaverify.sandbox.control import Watcher
+
+log = logging.getLogger("nbaverify.sandbox.api")
+
+# What helmet() sets by default (Security Best Practices / Data Sanitization: app.use(helmet()))
+HELMET_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"
+     b"frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"
+     b"script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"origin-agent-cluster", b"?1"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-dns-prefetch-control", b"off"),
+    (b"x-download-options", b"noopen"),
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"x-permitted-cross-domain-policies", b"none"),
+    (b"x-xss-protection", b"0"),
+]
+
+
+class FixedWindowLimiter:
+    """express-rate-limit's default: a fixed window per client, `max` requests per `window_s`."""
+
+    def __init__(self, limit: int, window_s: float):
+        self.limit, self.window_s = limit, window_s
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._generation = -1
+
+    def hit(self, client: str, generation: int, now: float) -> tuple[bool, int, int]:
+        """Count a request; returns (allowed, remaining, seconds until the window resets)."""
+        if generation != self._generation:  # the sandbox was reconfigured: start clean windows
+            self._windows.clear()
+            self._generation = generation
+        start, count = self._windows.get(client, (now, 0))
+        if now - start >= self.window_s:
+            start, count = now, 0
+        count += 1
+        self._windows[client] = (start, count)
+        reset = max(0, int(round(start + self.window_s - now)))
+        return count <= self.limit, max(0, self.limit - count), reset
+
+
+class PlatformMiddleware:
+    def __init__(self, app, *, metrics: ApiMetrics, control: Watcher, limiter: FixedWindowLimiter,
+                 routes: Callable[[], list], limited_prefix: str = "/api/"):
+        self.app, self.metrics, self.control, self.limiter = app, metrics, control, limiter
+        self.routes, self.limited_prefix = routes, limited_prefix
+
+    def _route_of(self, scope) -> str:
+        for route in self.routes():
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return route.path
+        return "unmatched"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        control = self.control.current()
+        scope.setdefault("state", {})["control"] = control
+        method, route = scope["method"], self._route_of(scope)
+        status_holder = {"status": 500}
+        rate_headers: list[tuple[bytes, bytes]] = []
+
+        if scope["path"].startswith(self.limited_prefix):
+            client = (scope.get("client") or ("unknown", 0))[0]
+            if client not in control.allowlist:
+                allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic())
+                rate_headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
+                                (b"ratelimit-remaining", str(remaining).encode()),
+                                (b"ratelimit-reset", str(reset).encode())]
+                if not allowed:
+                    rate_headers.append((b"retry-after", str(reset).encode()))
+                    return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
+                                             rate_headers, started, control, method, route)
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                headers = list(message.get("headers", []))
+                headers.extend(self._decorations(started, control, rate_headers))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # JSON, never a stack trace (Contract 2); inside this middleware so 500s keep their headers
+            log.exception("unhandled error on %s", scope["path"])
+            if not status_holder.get("started"):
+                return await self._reply(send, 500, {"error": "internal server error"}, rate_headers,
+                                         started, control, method, route)
+            raise
+        self._observe(method, route, status_holder["status"], started)
+
+    def _decorations(self, started: float, control, rate_headers) -> list[tuple[bytes, bytes]]:
+        headers = list(rate_headers) + HELMET_HEADERS
+        if not control.on("no_response_time_header"):
+            # the guide's middleware: ctx.set('X-Response-Time', `${ms}ms`) (Response Time Optimization)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            headers.append((b"x-response-time", f"{elapsed_ms:.0f}ms".encode()))
+        return headers
+
+    async def _reply(self, send, status, body, extra_headers, started, control, method, route):
+        payload = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        headers += self._decorations(started, control, extra_headers)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+        self._observe(method, route, status, started)
+
+    def _observe(self, method: str, route: str, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.duration.labels(method, route).observe(elapsed)

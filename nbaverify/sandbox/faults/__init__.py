@@ -1,0 +1,50 @@
+"""The fault catalogue: every way the sandbox can be broken on purpose, and who must notice.
+
+A fault is data: a name, what it breaks (one line for `nbaverify sandbox faults`), the checks
+that must fail when it is on (`caught_by`, node ids without parameters) and a regular expression
+their failure message must match (`expect`, so the matrix proves the message names the cause).
+`apply` and `revert` act on a running `Sandbox`; API faults need neither: the API reads
+`control.json` and the sandbox writes every active fault there.
+
+Each area adds its faults in a module of its own; `CATALOGUE` holds them all, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nbaverify.sandbox.manager import Sandbox
+
+
+def _nothing(sandbox: Sandbox) -> None:
+    """API faults live in control.json only; the sandbox writes it after every change."""
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    area: str
+    breaks: str
+    caught_by: tuple[str, ...]
+    expect: str
+    apply: Callable[[Sandbox], None] = _nothing
+    revert: Callable[[Sandbox], None] = _nothing
+    requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
+
+
+CATALOGUE: dict[str, Fault] = {}
+
+
+def fault(**fields) -> Fault:
+    entry = Fault(**fields)
+    if entry.name in CATALOGUE:
+        raise ValueError(f"fault {entry.name!r} is declared twice")
+    CATALOGUE[entry.name] = entry
+    return entry
+
+
+# Importing the area modules fills CATALOGUE; they import `fault` from here.
+from nbaverify.sandbox.faults import api, database  # noqa: E402,F401  (registration side effect)

@@ -1,0 +1,66 @@
+"""Where the sandbox keeps its state and which ports it uses.
+
+Everything lives under one state directory (default /tmp/nbaverify-sandbox, or
+NBAVERIFY_SANDBOX_DIR) so that the unprivileged `postgres` account can reach its data, and
+several sandboxes (a user's and the self-tests') can live side by side on different port bases.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DIR = "/tmp/nbaverify-sandbox"
+DEFAULT_PORT_BASE = 55430
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+    port_base: int = DEFAULT_PORT_BASE
+
+    @classmethod
+    def from_env(cls, environ=None) -> Layout:
+        environ = os.environ if environ is None else environ
+        root = Path(environ.get("NBAVERIFY_SANDBOX_DIR") or DEFAULT_DIR)
+        raw_base = environ.get("NBAVERIFY_SANDBOX_PORT_BASE") or str(DEFAULT_PORT_BASE)
+        try:
+            base = int(raw_base)
+        except ValueError:
+            base = -1
+        if not 1024 <= base <= 65000:
+            from nbaverify.errors import ConfigError
+
+            raise ConfigError("NBAVERIFY_SANDBOX_PORT_BASE", None, f"must be a port number 1024..65000, got {raw_base!r}")
+        return cls(root=root, port_base=base)
+
+    # ports: one base, fixed offsets, so two sandboxes never collide when bases are 100 apart
+    primary_port = property(lambda self: self.port_base + 2)
+    replica_port = property(lambda self: self.port_base + 3)
+    api_port = property(lambda self: self.port_base + 13)
+    prometheus_port = property(lambda self: self.port_base + 60)
+
+    pg_dir = property(lambda self: self.root / "pg")
+    primary_data = property(lambda self: self.root / "pg" / "primary")
+    replica_data = property(lambda self: self.root / "pg" / "replica")
+    socket_dir = property(lambda self: self.root / "pg" / "run")
+    backups_dir = property(lambda self: self.root / "pg" / "backups")
+    tls_dir = property(lambda self: self.root / "tls")
+    ca_file = property(lambda self: self.root / "tls" / "ca.pem")
+    cert_file = property(lambda self: self.root / "tls" / "api.pem")
+    key_file = property(lambda self: self.root / "tls" / "api.key")
+    prometheus_dir = property(lambda self: self.root / "prometheus")
+    run_dir = property(lambda self: self.root / "run")
+    log_dir = property(lambda self: self.root / "log")
+    secrets_file = property(lambda self: self.root / "secrets.json")
+    control_file = property(lambda self: self.root / "control.json")
+    state_file = property(lambda self: self.root / "state.json")
+    target_file = property(lambda self: self.root / "target.toml")
+    env_file = property(lambda self: self.root / "target.env")
+
+    def pid_file(self, service: str) -> Path:
+        return self.run_dir / f"{service}.pid"
+
+    def log_file(self, service: str) -> Path:
+        return self.log_dir / f"{service}.log"

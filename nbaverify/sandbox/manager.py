@@ -1,0 +1,212 @@
+"""The sandbox: the embedded default target, brought up, broken on purpose, and put down.
+
+`up(faults)` converges: whatever ran or was broken before, afterwards every component runs and
+exactly the named faults are on. It first reverts the faults recorded as active, heals every
+component (start what is stopped, resume replay, wait for the replica to catch up), then applies
+the new faults and writes them to the control file the API reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import httpx
+
+from nbaverify.errors import ConfigError, SandboxError
+from nbaverify.sandbox import control, procs, tls
+from nbaverify.sandbox import prometheus as prom_mod
+from nbaverify.sandbox.faults import CATALOGUE, Fault
+from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.postgres import Cluster
+from nbaverify.sandbox.secrets import SandboxSecrets
+
+PROFILE_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "targets" / "sandbox.toml.in"
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+class Sandbox:
+    def __init__(self, layout: Layout | None = None, say: Callable[[str], None] = _quiet):
+        self.layout = layout or Layout.from_env()
+        self.say = say
+        self._secrets: SandboxSecrets | None = None
+        self._cluster: Cluster | None = None
+        self.prometheus = prom_mod.Prometheus(self.layout)
+
+    # -- parts ----------------------------------------------------------------------------------
+    @property
+    def secrets(self) -> SandboxSecrets:
+        if self._secrets is None:
+            self._secrets = SandboxSecrets.load_or_create(self.layout)
+        return self._secrets
+
+    @property
+    def cluster(self) -> Cluster:
+        if self._cluster is None:
+            self._cluster = Cluster(self.layout, self.secrets.passwords)
+        return self._cluster
+
+    @property
+    def api_url(self) -> str:
+        return f"https://127.0.0.1:{self.layout.api_port}"
+
+    def environ(self) -> dict[str, str]:
+        return self.secrets.environ(self.layout)
+
+    # -- the verbs ------------------------------------------------------------------------------
+    def up(self, faults: Iterable[str] = ()) -> list[str]:
+        wanted = validate_faults(faults)
+        started = time.monotonic()
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.layout.root, 0o755)  # the postgres account must reach its data below
+        for path in (self.layout.run_dir, self.layout.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+        procs.service_user()  # fail early, in one line, when PostgreSQL cannot run here
+        tls.ensure_certificates(self.layout)
+        if not self.cluster.initialised:
+            self.cluster.initialise(self.say)
+        self._revert(self._recorded_faults())
+        self._heal()
+        self._record(wanted, up=True)  # before applying: a crash mid-apply is still reverted next time
+        for name in wanted:
+            self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
+            CATALOGUE[name].apply(self)
+        control.write(self.layout.control_file, set(wanted), settings={})
+        self.write_profile()
+        self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url}"
+                 + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
+        return wanted
+
+    def down(self, purge: bool = False) -> None:
+        if self.layout.state_file.exists():
+            self._record(self._recorded_faults(), up=False)  # faults stay recorded: the next up reverts them
+        self._stop_api()
+        self.prometheus.stop()
+        if self.layout.primary_data.exists():
+            self.cluster.stop()
+        if purge and self.layout.root.exists():
+            import shutil
+
+            shutil.rmtree(self.layout.root)
+            self.say(f"sandbox removed: {self.layout.root}")
+        else:
+            self.say(f"sandbox stopped (data kept in {self.layout.root}; `down --purge` removes it)")
+
+    def status(self) -> dict:
+        layout = self.layout
+        initialised = layout.secrets_file.exists() and self.cluster.initialised
+        services = {
+            "postgres-primary": {"running": initialised and self.cluster.primary.running(),
+                                 "address": f"127.0.0.1:{layout.primary_port}"},
+            "postgres-replica": {"running": initialised and self.cluster.replica.running(),
+                                 "address": f"127.0.0.1:{layout.replica_port}"},
+            "api": {"running": self._api_pid() is not None, "address": self.api_url},
+            "prometheus": {"running": self.prometheus.pid() is not None, "address": self.prometheus.url,
+                           "installed": prom_mod.binary() is not None},
+        }
+        return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
+                "faults": self._recorded_faults(), "profile": str(layout.target_file)}
+
+    def running(self) -> bool:
+        """Every component runs (a fault may have stopped one on purpose: see is_up)."""
+        status = self.status()
+        required = ["postgres-primary", "postgres-replica", "api"]
+        if prom_mod.binary():
+            required.append("prometheus")
+        return all(status["services"][name]["running"] for name in required)
+
+    def is_up(self) -> bool:
+        """`up` ran and `down` has not since, and the API (which no fault stops) answers."""
+        return self._state().get("up", False) and self._api_pid() is not None
+
+    # -- internals ------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.layout.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _recorded_faults(self) -> list[str]:
+        return list(self._state().get("faults", []))
+
+    def _record(self, faults: list[str], up: bool) -> None:
+        self.layout.state_file.write_text(json.dumps({"faults": faults, "up": up}, indent=2) + "\n")
+
+    def _revert(self, faults: list[str]) -> None:
+        for name in reversed(faults):
+            if name in CATALOGUE:
+                self.say(f"fault off: {name}")
+                CATALOGUE[name].revert(self)
+
+    def _heal(self) -> None:
+        self.cluster.start(self.say)
+        if self.cluster.replay_paused():
+            with self.cluster.replica.admin() as conn:
+                conn.execute("SELECT pg_wal_replay_resume()")
+        self.cluster.wait_caught_up()
+        control.write(self.layout.control_file, set(), settings={})
+        self._start_api()
+        procs.wait_until(self._api_healthy, 30,
+                         f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
+        if prom_mod.binary():
+            if not self.prometheus.pid():
+                self.say(f"starting Prometheus on {self.prometheus.url}")
+            self.prometheus.start()
+        elif not self.prometheus.pid():
+            self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
+
+    def _api_pid(self) -> int | None:
+        return procs.read_pid(self.layout.pid_file("api"), "nbaverify.sandbox.api")
+
+    def _start_api(self) -> None:
+        if self._api_pid():
+            return
+        procs.ensure_port_free(self.layout.api_port, "sandbox API")
+        self.say(f"starting the reference API on {self.api_url}")
+        procs.spawn([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(self.layout.root),
+                     "--port-base", str(self.layout.port_base)],
+                    self.layout.log_file("api"), self.layout.pid_file("api"))
+
+    def _api_healthy(self) -> bool:
+        if not self._api_pid():
+            raise SandboxError(f"the API exited at start; its log: {self.layout.log_file('api')}")
+        reply = httpx.get(f"{self.api_url}/health/detailed", verify=str(self.layout.ca_file), timeout=3)
+        return reply.status_code == 200 and reply.json()["status"] == "ok"
+
+    def _stop_api(self) -> None:
+        pid = self._api_pid()
+        if pid:
+            procs.stop_pid(pid)
+
+    def write_profile(self) -> Path:
+        prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
+                      "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
+        text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
+            api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus)
+        self.layout.target_file.write_text(text)
+        env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
+        fd = os.open(self.layout.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("# source this to run pytest against the sandbox by hand\n" + env)
+        return self.layout.target_file
+
+
+def validate_faults(names: Iterable[str]) -> list[str]:
+    wanted: list[str] = []
+    for name in names:
+        if name not in CATALOGUE:
+            raise ConfigError("--fault", name, "unknown fault; `nbaverify sandbox faults` lists them")
+        fault: Fault = CATALOGUE[name]
+        if fault.requires == "prometheus" and not prom_mod.binary():
+            raise ConfigError("--fault", name, "needs Prometheus, which is not installed (apt-get install prometheus)")
+        if name not in wanted:
+            wanted.append(name)
+    return wanted

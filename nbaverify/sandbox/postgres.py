@@ -1,0 +1,251 @@
+"""The sandbox's PostgreSQL: a primary and a streaming replica from the system's server binaries.
+
+Both listen on 127.0.0.1 and keep data and sockets under the state directory. When we are root
+they run as the unprivileged `postgres` account (initdb refuses root). The sandbox administers
+them as the `postgres` superuser over the Unix socket; the platform and the suite connect over
+TCP with their own roles:
+
+    nba_app            owns the schema; the reference API's role
+    nbaverify_monitor  pg_monitor + SELECT, read-only at the server (default_transaction_read_only)
+    replicator         REPLICATION, used by the replica's walreceiver
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from nbaverify.errors import MissingBinary
+from nbaverify.sandbox import procs
+from nbaverify.sandbox.layout import Layout
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "sql"
+DATABASE = "nba"
+REPLICA_NAME = "nba-replica"
+REPLICATION_SLOT = "nba_replica"
+
+
+def bindir() -> Path:
+    """Where initdb/pg_ctl live: NBAVERIFY_PG_BINDIR, `pg_config --bindir`, or Debian's layout."""
+    candidates = [os.environ.get("NBAVERIFY_PG_BINDIR")]
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
+        candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in filter(None, candidates):
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise MissingBinary(
+        "PostgreSQL server binaries (initdb, pg_ctl)",
+        "install them (apt-get install postgresql) or point NBAVERIFY_PG_BINDIR at their directory",
+    )
+
+
+@dataclass(frozen=True)
+class Server:
+    """One PostgreSQL server of the sandbox."""
+
+    role: str  # "primary" or "replica"
+    data: Path
+    port: int
+    socket_dir: Path
+    log: Path
+
+    def pg_ctl(self, *args: str, step: str, timeout: float = 60) -> str:
+        argv = [str(bindir() / "pg_ctl"), "-D", str(self.data), *args]
+        return procs.run(argv, step=step, as_service=True, timeout=timeout)
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        pid_file = self.data / "postmaster.pid"
+        return pid_file.exists() and procs.read_pid(pid_file, "postgres") is not None
+
+    def start(self) -> None:
+        if self.running():
+            return
+        procs.ensure_port_free(self.port, f"sandbox PostgreSQL {self.role}")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        procs.chown_to_service(self.log.parent)
+        self.pg_ctl("-l", str(self.log), "-w", "-t", "30", "start", step=f"start PostgreSQL {self.role}")
+
+    def stop(self) -> None:
+        if self.running():
+            self.pg_ctl("-m", "fast", "-w", "-t", "30", "stop", step=f"stop PostgreSQL {self.role}")
+
+    def admin(self, dbname: str = DATABASE, autocommit: bool = True) -> psycopg.Connection:
+        """A superuser connection over the Unix socket (trust auth, sandbox-only)."""
+        return psycopg.connect(
+            host=str(self.socket_dir), port=self.port, user="postgres", dbname=dbname,
+            autocommit=autocommit, connect_timeout=5,
+        )
+
+    def ready(self) -> bool:
+        try:
+            with self.admin(dbname="postgres") as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.Error:
+            return False
+
+
+class Cluster:
+    """The primary and its replica, initialised once and then started and stopped."""
+
+    def __init__(self, layout: Layout, passwords: dict[str, str]):
+        self.layout = layout
+        self.passwords = passwords
+        self.primary = Server("primary", layout.primary_data, layout.primary_port, layout.socket_dir,
+                              layout.log_file("postgres-primary"))
+        self.replica = Server("replica", layout.replica_data, layout.replica_port, layout.socket_dir,
+                              layout.log_file("postgres-replica"))
+
+    @property
+    def initialised(self) -> bool:
+        return self.primary.initialised and self.replica.initialised and (self.layout.pg_dir / "seeded").exists()
+
+    # -- first initialisation -------------------------------------------------------------------
+    def initialise(self, say) -> None:
+        if self.initialised:
+            return
+        if self.layout.pg_dir.exists():  # a half-finished earlier attempt: start clean
+            if self.primary.initialised:
+                self.primary.stop()
+            shutil.rmtree(self.layout.pg_dir)
+        for path in (self.layout.pg_dir, self.layout.socket_dir, self.layout.backups_dir / "wal"):
+            path.mkdir(parents=True, exist_ok=True)
+        procs.chown_to_service(self.layout.pg_dir)
+        say("initialising PostgreSQL primary (initdb)")
+        procs.run(
+            [str(bindir() / "initdb"), "-D", str(self.primary.data), "-U", "postgres", "--encoding=UTF8",
+             "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"],
+            step="initialise PostgreSQL (initdb)", as_service=True,
+        )
+        self._configure(self.primary, extra={
+            "archive_mode": "on",
+            # the WAL archive is what the backup-age check reads (Database Recovery)
+            "archive_command": f"'test ! -f {self.layout.backups_dir}/wal/%f && cp %p {self.layout.backups_dir}/wal/%f'",
+        })
+        (self.primary.data / "pg_hba.conf").write_text(
+            "local   all          all                       trust\n"
+            "local   replication  all                       trust\n"
+            "host    all          all        127.0.0.1/32   scram-sha-256\n"
+            "host    replication  replicator 127.0.0.1/32   scram-sha-256\n"
+        )
+        say("starting PostgreSQL primary")
+        self.primary.start()
+        say("creating roles, schema and seed data (516,600 player_stats rows)")
+        self._create_roles_and_schema()
+        say("cloning the streaming replica (pg_basebackup)")
+        self._clone_replica()
+        (self.layout.pg_dir / "seeded").write_text("ok\n")
+
+    def _configure(self, server: Server, extra: dict[str, str]) -> None:
+        settings = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(server.port),
+            "unix_socket_directories": f"'{server.socket_dir}'",
+            "shared_preload_libraries": "'pg_stat_statements'",
+            "wal_level": "replica",
+            "max_wal_senders": "5",
+            "max_replication_slots": "5",
+            "hot_standby": "on",
+            "hot_standby_feedback": "on",
+            "wal_retrieve_retry_interval": "'200ms'",  # a restarted primary is found again quickly
+            "track_io_timing": "on",
+            "shared_buffers": "'128MB'",
+            # a disposable sandbox: durability traded for a fast seed, never for production
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+            "log_line_prefix": "'%m [%p] %u@%d '",
+            **extra,
+        }
+        body = "".join(f"{key} = {value}\n" for key, value in settings.items())
+        (server.data / "nbaverify.conf").write_text("# written by nbaverify sandbox\n" + body)
+        conf = server.data / "postgresql.conf"
+        if "include_if_exists = 'nbaverify.conf'" not in conf.read_text():
+            with conf.open("a") as fh:
+                fh.write("\ninclude_if_exists = 'nbaverify.conf'\n")
+        procs.chown_to_service(server.data)
+
+    def _create_roles_and_schema(self) -> None:
+        pw = self.passwords
+        with self.primary.admin(dbname="postgres") as conn:
+            for role, options in (("nba_app", "LOGIN"), ("nbaverify_monitor", "LOGIN"),
+                                  ("replicator", "LOGIN REPLICATION")):
+                conn.execute(sql.SQL("CREATE ROLE {} " + options + " PASSWORD {}").format(
+                    sql.Identifier(role), sql.Literal(pw[role])))
+            conn.execute("GRANT pg_monitor TO nbaverify_monitor")
+            conn.execute("ALTER ROLE nbaverify_monitor SET default_transaction_read_only = on")
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER nba_app").format(sql.Identifier(DATABASE)))
+        with self.primary.admin() as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+            conn.execute("SET ROLE nba_app")
+            for name in ("schema.sql", "seed.sql", "constraints.sql"):
+                conn.execute((SQL_DIR / name).read_text())
+            conn.execute("RESET ROLE")
+            conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO nbaverify_monitor")
+            conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE nba_app IN SCHEMA public GRANT SELECT ON TABLES TO nbaverify_monitor")
+            conn.execute("VACUUM ANALYZE")
+            conn.execute("SELECT pg_create_physical_replication_slot(%s)", (REPLICATION_SLOT,))
+
+    def _clone_replica(self) -> None:
+        procs.run(
+            [str(bindir() / "pg_basebackup"), "-h", str(self.layout.socket_dir), "-p", str(self.primary.port),
+             "-U", "postgres", "-D", str(self.replica.data), "-X", "stream", "-c", "fast"],
+            step="clone the replica (pg_basebackup)", as_service=True, timeout=300,
+        )
+        self._configure(self.replica, extra={"archive_mode": "off"})
+        conninfo = (f"host=127.0.0.1 port={self.primary.port} user=replicator "
+                    f"password={self.passwords['replicator']} application_name={REPLICA_NAME}")
+        (self.replica.data / "postgresql.auto.conf").write_text(
+            f"primary_conninfo = '{conninfo}'\nprimary_slot_name = '{REPLICATION_SLOT}'\n"
+        )
+        (self.replica.data / "standby.signal").write_text("")
+        procs.chown_to_service(self.replica.data)
+        os.chmod(self.replica.data, 0o700)
+
+    # -- every start --------------------------------------------------------------------------
+    def start(self, say) -> None:
+        for server in (self.primary, self.replica):
+            if not server.running():
+                say(f"starting PostgreSQL {server.role} on 127.0.0.1:{server.port}")
+                server.start()
+
+    def stop(self) -> None:
+        for server in (self.replica, self.primary):
+            server.stop()
+
+    def replay_paused(self) -> bool:
+        with self.replica.admin() as conn:
+            return conn.execute("SELECT pg_get_wal_replay_pause_state() <> 'not paused'").fetchone()[0]
+
+    def streaming_lag_bytes(self) -> int | None:
+        """Bytes the replica is behind, from the primary's view; None when it is not streaming."""
+        with self.primary.admin() as conn:
+            row = conn.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint FROM pg_stat_replication "
+                "WHERE application_name = %s AND state = 'streaming'", (REPLICA_NAME,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def wait_caught_up(self, timeout: float = 30) -> None:
+        procs.wait_until(lambda: self.streaming_lag_bytes() == 0, timeout,
+                         f"the replica to stream and catch up (see {self.replica.log})")
+
+    def write_wal(self, megabytes: int) -> None:
+        """WAL on the primary without growing a table: what a busy primary looks like to a replica."""
+        with self.primary.admin() as conn:
+            for _ in range(megabytes):
+                conn.execute("SELECT pg_logical_emit_message(false, 'nbaverify', repeat('x', 1048576))")
+
+

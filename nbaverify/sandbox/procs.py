@@ -1,0 +1,154 @@
+"""Process plumbing for the sandbox: unprivileged commands, ports, pid files, waiting."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from nbaverify.errors import MissingBinary, PortInUse, SandboxError
+
+SERVICE_ACCOUNT = "postgres"  # initdb refuses root; Debian's postgresql-common creates this account
+
+
+def service_user() -> str | None:
+    """The account to run PostgreSQL as: ourselves unless we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SERVICE_ACCOUNT)
+    except KeyError:
+        raise MissingBinary(
+            f"the {SERVICE_ACCOUNT!r} account",
+            "PostgreSQL refuses to run as root; install postgresql (it creates the account) "
+            "or run nbaverify as an unprivileged user",
+        ) from None
+    return SERVICE_ACCOUNT
+
+
+def chown_to_service(path: Path) -> None:
+    user = service_user()
+    if user:
+        entry = pwd.getpwnam(user)
+        for root, dirs, files in os.walk(path):
+            os.chown(root, entry.pw_uid, entry.pw_gid)
+            for name in dirs + files:
+                os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def run(argv: Sequence[str], step: str, as_service: bool = False, timeout: float = 120, **kwargs) -> str:
+    """Run a command to completion; a failure is a SandboxError naming the step and its stderr tail."""
+    user = service_user() if as_service else None
+    full = ["runuser", "-u", user, "--", *argv] if user else list(argv)
+    try:
+        done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise SandboxError(f"{step}: timed out after {timeout:.0f}s ({argv[0]})") from None
+    except FileNotFoundError:
+        raise MissingBinary(argv[0], f"needed to {step}") from None
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SandboxError(f"{step}: {Path(argv[0]).name} exited {done.returncode}: {tail[0]}")
+    return done.stdout
+
+
+def require_binary(name: str, hint: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise MissingBinary(name, hint)
+    return found
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_port_free(port: int, service: str) -> None:
+    if not port_is_free(port):
+        raise PortInUse(port, service)
+
+
+def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
+    """The live pid recorded in pid_file, if its command line still is ours (pids get reused)."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, ValueError, IndexError):
+        return None
+    if expect_in_cmdline not in cmdline:
+        return None
+    try:  # a zombie child of ours still has a cmdline: treat it as gone
+        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+            os.waitpid(pid, os.WNOHANG)
+            return None
+    except (OSError, ChildProcessError):
+        pass
+    return pid
+
+
+def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
+    """Start a long-running service detached from us (it outlives the CLI), logging to a file."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env, close_fds=True,
+        )
+    pid_file.write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+def stop_pid(pid: int, timeout: float = 10) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:  # not our child: poll for its disappearance
+            pass
+        if not Path(f"/proc/{pid}").exists():
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    """Poll until predicate() is true; a SandboxError saying what never happened otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if predicate():
+                return
+        except Exception:  # noqa: BLE001 - a service still starting may raise anything; keep polling
+            pass
+        if time.monotonic() >= deadline:
+            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,61 @@
+"""The sandbox's generated secrets: role passwords and the JWT signing key (secrets.json, mode 600)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+
+from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.postgres import DATABASE
+
+ROLES = ("nba_app", "nbaverify_monitor", "replicator")
+
+# The variables the sandbox's generated profile names (Contract 1: profiles name, never hold)
+JWT_ENV = "NBAVERIFY_SANDBOX_JWT_SECRET"
+DSN_ENV = "NBAVERIFY_SANDBOX_DB_DSN"
+REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
+
+
+@dataclass(frozen=True)
+class SandboxSecrets:
+    jwt_secret: str
+    passwords: dict[str, str]
+
+    @classmethod
+    def create(cls, layout: Layout) -> SandboxSecrets:
+        made = cls(jwt_secret=secrets.token_urlsafe(32),
+                   passwords={role: secrets.token_urlsafe(18) for role in ROLES})
+        layout.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(layout.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"jwt_secret": made.jwt_secret, "passwords": made.passwords}, fh, indent=2)
+        return made
+
+    @classmethod
+    def load(cls, layout: Layout) -> SandboxSecrets:
+        raw = json.loads(layout.secrets_file.read_text())
+        return cls(jwt_secret=raw["jwt_secret"], passwords=dict(raw["passwords"]))
+
+    @classmethod
+    def load_or_create(cls, layout: Layout) -> SandboxSecrets:
+        return cls.load(layout) if layout.secrets_file.exists() else cls.create(layout)
+
+    def dsn(self, role: str, port: int) -> str:
+        return f"postgresql://{role}:{self.passwords[role]}@127.0.0.1:{port}/{DATABASE}"
+
+    def api_settings(self, layout: Layout):
+        from nbaverify.sandbox.api.app import ApiSettings
+
+        return ApiSettings(dsn=self.dsn("nba_app", layout.primary_port),
+                           replica_dsn=self.dsn("nba_app", layout.replica_port),
+                           jwt_secret=self.jwt_secret, control_file=str(layout.control_file))
+
+    def environ(self, layout: Layout) -> dict[str, str]:
+        """The environment the sandbox's profile expects: what a user would export for a real target."""
+        return {
+            JWT_ENV: self.jwt_secret,
+            DSN_ENV: self.dsn("nbaverify_monitor", layout.primary_port),
+            REPLICA_DSN_ENV: self.dsn("nbaverify_monitor", layout.replica_port),
+        }
