@@ -11,7 +11,6 @@ import json
 import os
 import sys
 
-
 from nbaverify import __version__
 from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET
 from nbaverify.errors import ConfigError, NbaverifyError
@@ -96,7 +95,9 @@ def run_checks(args, passthrough: list[str]) -> int:
 
     import pytest
 
-    pytest_args = [str(CHECKS_DIR), f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"),
+    # explicit node ids or paths after -- replace the default "every check"
+    selection = [] if any("::" in arg or arg.endswith(".py") for arg in passthrough) else [str(CHECKS_DIR)]
+    pytest_args = [*selection, f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"),
                    "--target", spec, "--tier", args.tier, "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
                    # we imported httpx (and so anyio, a pytest plugin) before pytest: harmless here
                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]

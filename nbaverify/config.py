@@ -180,11 +180,12 @@ def _missing_profile_hint(spec: str) -> str:
     if spec == SANDBOX_TARGET:
         return "the sandbox has not been started here: run `nbaverify sandbox up`"
     known = sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
-    return f"known targets: {', '.join(known + [SANDBOX_TARGET])} (or give a path to a .toml file)"
+    return f"known targets: {', '.join([*known, SANDBOX_TARGET])} (or give a path to a .toml file)"
 
 
 def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
-    errors = exc.errors()
+    # a typo'd key shows as "unknown" and as "missing"; the unknown one is what the user must fix
+    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     key = ".".join(str(part) for part in first["loc"]) or None
     if first["type"] == "extra_forbidden":

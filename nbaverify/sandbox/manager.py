@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import string
 import sys
 import time
@@ -70,6 +71,7 @@ class Sandbox:
         for path in (self.layout.run_dir, self.layout.log_dir):
             path.mkdir(parents=True, exist_ok=True)
         procs.service_user()  # fail early, in one line, when PostgreSQL cannot run here
+        self._check_ports()
         tls.ensure_certificates(self.layout)
         if not self.cluster.initialised:
             self.cluster.initialise(self.say)
@@ -163,6 +165,22 @@ class Sandbox:
         elif not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 
+    def _check_ports(self) -> None:
+        """Before any slow step: every port a stopped component will need must be free."""
+        layout = self.layout
+        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None)]
+        if prom_mod.binary():
+            wanted.append((layout.prometheus_port, "sandbox Prometheus", self.prometheus.pid() is None))
+        if layout.secrets_file.exists() and self.cluster.initialised:
+            wanted += [(layout.primary_port, "sandbox PostgreSQL primary", not self.cluster.primary.running()),
+                       (layout.replica_port, "sandbox PostgreSQL replica", not self.cluster.replica.running())]
+        else:
+            wanted += [(layout.primary_port, "sandbox PostgreSQL primary", True),
+                       (layout.replica_port, "sandbox PostgreSQL replica", True)]
+        for port, service, stopped in wanted:
+            if stopped:
+                procs.ensure_port_free(port, service)
+
     def _api_pid(self) -> int | None:
         return procs.read_pid(self.layout.pid_file("api"), "nbaverify.sandbox.api")
 
@@ -178,8 +196,11 @@ class Sandbox:
     def _api_healthy(self) -> bool:
         if not self._api_pid():
             raise SandboxError(f"the API exited at start; its log: {self.layout.log_file('api')}")
-        reply = httpx.get(f"{self.api_url}/health/detailed", verify=str(self.layout.ca_file), timeout=3)
+        reply = httpx.get(f"{self.api_url}/health/detailed", verify=self._tls(), timeout=3)
         return reply.status_code == 200 and reply.json()["status"] == "ok"
+
+    def _tls(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.layout.ca_file))
 
     def _stop_api(self) -> None:
         pid = self._api_pid()

@@ -106,6 +106,9 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
     return pid
 
 
+_SPAWNED: dict[int, subprocess.Popen] = {}
+
+
 def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
     """Start a long-running service detached from us (it outlives the CLI), logging to a file."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -116,14 +119,24 @@ def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, st
             start_new_session=True, env=env, close_fds=True,
         )
     pid_file.write_text(f"{proc.pid}\n")
+    _SPAWNED[proc.pid] = proc  # keep it: Python warns about a dropped Popen whose child still runs
     return proc.pid
 
 
 def stop_pid(pid: int, timeout: float = 10) -> None:
+    child = _SPAWNED.pop(pid, None)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
+    if child is not None:  # ours: wait() reaps it
+        try:
+            child.wait(timeout)
+            return
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -143,12 +156,15 @@ def stop_pid(pid: int, timeout: float = 10) -> None:
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
     """Poll until predicate() is true; a SandboxError saying what never happened otherwise."""
     deadline = time.monotonic() + timeout
+    last_error = ""
     while True:
         try:
             if predicate():
                 return
-        except Exception:  # noqa: BLE001 - a service still starting may raise anything; keep polling
-            pass
+        except SandboxError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a service still starting may raise anything; keep polling
+            last_error = f" (last error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
         if time.monotonic() >= deadline:
-            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}{last_error}")
         time.sleep(interval)

@@ -17,7 +17,7 @@ def ensure_certificates(layout: Layout, valid_days: int = 365, force: bool = Fal
 
     layout.tls_dir.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="nbaverify sandbox")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = ca.issue_cert(*SERVER_NAMES, not_before=now - dt.timedelta(hours=1),
                          not_after=now + dt.timedelta(days=valid_days))
     ca.cert_pem.write_to_path(str(layout.ca_file))

@@ -56,7 +56,7 @@ class FixedWindowLimiter:
             start, count = now, 0
         count += 1
         self._windows[client] = (start, count)
-        reset = max(0, int(round(start + self.window_s - now)))
+        reset = max(0, round(start + self.window_s - now))
         return count <= self.limit, max(0, self.limit - count), reset
 
 

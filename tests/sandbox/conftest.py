@@ -1,0 +1,66 @@
+"""A real sandbox for the self-tests, apart from the user's (own state dir and ports)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from nbaverify.config import PROJECT_ROOT
+from nbaverify.sandbox import Layout, Sandbox
+
+SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest")
+SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "56430"))
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+    summary: dict | None
+
+    def outcomes(self) -> dict[str, dict]:
+        return {c["id"]: c for c in (self.summary or {}).get("checks", [])}
+
+    def not_passing(self) -> dict[str, str]:
+        return {cid: c["message"] for cid, c in self.outcomes().items() if c["outcome"] in ("failed", "error")}
+
+
+@pytest.fixture(scope="session")
+def sandbox_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBAVERIFY_")}
+    env.update(NBAVERIFY_SANDBOX_DIR=SELFTEST_DIR, NBAVERIFY_SANDBOX_PORT_BASE=str(SELFTEST_PORT_BASE))
+    return env
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_env) -> Sandbox:
+    sb = Sandbox(Layout(Path(SELFTEST_DIR), SELFTEST_PORT_BASE), say=lambda line: print(f"sandbox: {line}"))
+    sb.up()
+    yield sb
+    sb.down()
+
+
+@pytest.fixture
+def nbaverify(sandbox_env, tmp_path):
+    """Run the real CLI in a subprocess against the self-test sandbox; read its summary.json."""
+
+    def run(*args: str, env: dict | None = None, timeout: float = 300) -> CliResult:
+        report_dir = tmp_path / f"report-{len(list(tmp_path.iterdir()))}"
+        argv = list(args)
+        if argv and argv[0] == "check" and "--report-dir" not in argv:
+            cut = argv.index("--") if "--" in argv else len(argv)
+            argv[cut:cut] = ["--report-dir", str(report_dir)]
+        done = subprocess.run([sys.executable, "-m", "nbaverify.cli", *argv], cwd=PROJECT_ROOT,
+                              env={**sandbox_env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
+        summary_file = report_dir / "summary.json"
+        summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+        return CliResult(done.returncode, done.stdout, done.stderr, summary)
+
+    return run

@@ -1,0 +1,109 @@
+"""The CLI against a real sandbox: the run record, exit codes, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from nbaverify.config import PROJECT_ROOT
+
+
+def one_line_error(result) -> str:
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.err, result.err
+    return lines[0]
+
+
+def test_check_gate_writes_the_three_reports(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    result = nbaverify("check", "gate", "--report-dir", str(tmp_path / "r"))
+    assert result.code == 0, result.out
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md"}
+    assert "NBAVERIFY OK" in result.out
+
+
+def test_pytest_directly_is_the_same_run(sandbox, sandbox_env, tmp_path):
+    import subprocess
+
+    sandbox.up(["replica_stopped"])
+    done = subprocess.run([sys.executable, "-m", "pytest", "checks", "--target", "sandbox", "-m", "gate",
+                           "--report-dir", str(tmp_path)], cwd=PROJECT_ROOT, env=sandbox_env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout
+    assert (tmp_path / "summary.json").exists() and "replica(s) streaming" in done.stdout
+    sandbox.up([])
+
+
+def test_a_broken_profile_exits_2_naming_the_key(nbaverify, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nenvironment = "staging"\n[database]\ndsn_env = "NBA_DB_DSN"\nport = 5432\n')
+    result = nbaverify("check", "gate", "--target", str(bad))
+    assert result.code == 2
+    assert one_line_error(result) == f"nbaverify: {bad}: database.port: unknown key (see the profile example in README.md)"
+
+
+def test_a_missing_secret_exits_2_naming_the_variable(nbaverify):
+    result = nbaverify("check", "gate", "--target", "staging.example")
+    assert result.code == 2
+    assert "api.jwt_secret_env: environment variable NBA_JWT_SECRET is not set" in one_line_error(result)
+
+
+def test_an_unknown_fault_exits_2(nbaverify):
+    result = nbaverify("sandbox", "up", "--fault", "no_such_fault")
+    assert result.code == 2
+    assert "unknown fault; `nbaverify sandbox faults` lists them" in one_line_error(result)
+
+
+def test_an_unreachable_target_is_reported_as_unreachable_not_failed(nbaverify, tmp_path):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    profile = tmp_path / "gone.toml"
+    profile.write_text(f'name = "gone"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:{port}"\n'
+                       '[database]\ndsn_env = "GONE_DSN"\n')
+    result = nbaverify("check", "gate", "--target", str(profile),
+                       env={"GONE_DSN": f"postgresql://u:canary-pw-9876@127.0.0.1:{port}/x"})
+    assert result.code == 1
+    messages = result.not_passing()
+    assert messages and all("unreachable" in m or "does not accept connections" in m for m in messages.values())
+    assert "canary-pw-9876" not in result.out + result.err + str(result.summary)
+
+
+def test_a_port_in_use_is_named(nbaverify, sandbox_env, tmp_path):
+    base = 58430
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", base + 13))  # the API's port in that layout
+        sock.listen()
+        result = nbaverify("sandbox", "up", env={"NBAVERIFY_SANDBOX_DIR": str(tmp_path / "sb"),
+                                                 "NBAVERIFY_SANDBOX_PORT_BASE": str(base)})
+    assert result.code == 1
+    assert one_line_error(result) == (f"nbaverify: port {base + 13} (sandbox API) is in use by another process; "
+                                      "stop it, or choose other ports with NBAVERIFY_SANDBOX_PORT_BASE")
+
+
+def test_missing_postgresql_binaries_are_named(monkeypatch):
+    from nbaverify.errors import MissingBinary
+    from nbaverify.sandbox import postgres
+
+    monkeypatch.setenv("NBAVERIFY_PG_BINDIR", "/nonexistent")
+    monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
+    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    with pytest.raises(MissingBinary, match=r"^PostgreSQL server binaries \(initdb, pg_ctl\) not found; install"):
+        postgres.bindir()
+
+
+def test_faults_lists_every_fault_with_its_catching_checks(nbaverify):
+    from nbaverify.sandbox.faults import CATALOGUE
+
+    result = nbaverify("sandbox", "faults")
+    assert result.code == 0
+    for fault in CATALOGUE.values():
+        assert f"{fault.name} [{fault.area}]" in result.out
+        for check_id in fault.caught_by:
+            assert check_id in result.out
+            module, _, name = check_id.partition("::")
+            assert f"def {name}(" in (Path(PROJECT_ROOT) / module).read_text(), f"{check_id} does not exist"

@@ -1,0 +1,114 @@
+"""The pytest plugin end to end, through pytester: selection, skips, safety, exit codes, the record."""
+
+import json
+
+import pytest
+
+CHECKS = '''
+import pytest
+
+pytestmark = [pytest.mark.area("api")]
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("System Monitoring / Health Checks / API Health")
+def check_needs_api(api):
+    assert False, "never runs without an api section"
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Authentication & Authorization / Rate Limiting")
+@pytest.mark.safety("disruptive")
+def check_disruptive():
+    pass
+
+@pytest.mark.gate
+@pytest.mark.severity("{severity}")
+@pytest.mark.runbook("Troubleshooting")
+def check_fails(evidence):
+    evidence["seen"] = 42
+    assert {outcome}, "expected 1 replica, saw 0 (pg_stat_replication)"
+'''
+
+
+@pytest.fixture
+def suite(pytester):
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+
+    def make(environment="staging", severity="critical", outcome="False", extra=""):
+        pytester.makefile(".toml", target=f'name = "t"\nenvironment = "{environment}"\n{extra}')
+        pytester.makepyfile(test_checks=CHECKS.format(severity=severity, outcome=outcome))
+        return pytester
+
+    return make
+
+
+def run(pytester, *args, subprocess=False):
+    runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+    result = runner("-p", "nbaverify.plugin", "-p", "no:locust", "--target", "target.toml",
+                    "--report-dir", "out", *args)
+    record = pytester.path / "out" / "summary.json"
+    summary = json.loads(record.read_text()) if record.exists() else None
+    return result, summary
+
+
+def by_name(summary):
+    return {c["id"].split("::")[1]: c for c in summary["checks"]}
+
+
+def test_a_critical_failure_exits_1_and_is_recorded_in_one_line(suite):
+    result, summary = run(suite())
+    assert result.ret == 1
+    checks = by_name(summary)
+    assert checks["check_fails"]["outcome"] == "failed"
+    assert checks["check_fails"]["message"] == "expected 1 replica, saw 0 (pg_stat_replication)"
+    assert checks["check_fails"]["evidence"] == {"seen": 42}
+    assert checks["check_needs_api"] == {**checks["check_needs_api"], "outcome": "skipped",
+                                         "message": "not configured: api"}
+    assert summary["totals"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1, "waived": 0}
+    assert {"junit.xml", "summary.md"} <= {p.name for p in (suite().path / "out").iterdir()}
+    out = result.stdout.str()
+    for line in ("FAILED [critical] test_checks.py::check_fails: expected 1 replica, saw 0 (pg_stat_replication)",
+                 "skipped: not configured: api", "NBAVERIFY CRITICAL - 1 passed, 1 failed, 1 skipped"):
+        assert line in out
+
+
+def test_a_warning_failure_does_not_fail_the_run(suite):
+    result, summary = run(suite(severity="warning"))
+    assert result.ret == 0 and summary["totals"]["failed"] == 1
+
+
+def test_tier_selects_by_cadence_marker(suite):
+    result, summary = run(suite(outcome="True"), "--tier", "daily")
+    assert result.ret == 0 and list(by_name(summary)) == ["check_disruptive"]
+    assert summary["tier"] == "daily"
+
+
+def test_production_runs_only_readonly_checks_unless_allowed(suite):
+    _, summary = run(suite(environment="production", outcome="True"))
+    assert by_name(summary)["check_disruptive"]["outcome"] == "skipped"
+    assert "--allow disruptive" in by_name(summary)["check_disruptive"]["message"]
+    _, summary = run(suite(environment="production", outcome="True"), "--allow", "disruptive")
+    assert by_name(summary)["check_disruptive"]["outcome"] == "passed"
+
+
+def test_a_bad_profile_exits_2_before_any_check(suite):
+    pytester = suite(extra="[api]\nbase_url = 1\n")
+    result, summary = run(pytester, subprocess=True)  # pytest.exit at configure needs a real process
+    assert result.ret == 2 and summary is None
+    assert "api.base_url" in result.stdout.str() + result.stderr.str()
+
+
+def test_a_check_without_its_markers_is_refused(pytester):
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    pytester.makefile(".toml", target='name = "t"\nenvironment = "staging"\n')
+    pytester.makepyfile(test_bare="def check_bare():\n    assert True, 'x'\n")
+    result, _ = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*check_bare: @pytest.mark.area(...) is missing*"])
+
+
+def test_self_tests_are_left_alone(pytester):
+    pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
+    result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust")
+    assert result.ret == 0 and not (pytester.path / "reports").exists()
