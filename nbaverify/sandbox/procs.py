@@ -14,7 +14,8 @@ from pathlib import Path
 
 from nbaverify.errors import MissingBinary, PortInUse, SandboxError
 
-SERVICE_ACCOUNT = "postgres"  # initdb refuses root; Debian's postgresql-common creates this account
+SERVICE_ACCOUNT = "postgres"
+_SPAWNED: dict[int, subprocess.Popen] = {}  # services this process started, by pid  # initdb refuses root; Debian's postgresql-common creates this account
 
 
 def service_user() -> str | None:
@@ -92,6 +93,11 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
     """The live pid recorded in pid_file, if its command line still is ours (pids get reused)."""
     try:
         pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if pid in _SPAWNED:  # our own child: poll() knows, even while it is still exec'ing (empty cmdline)
+        return pid if _SPAWNED[pid].poll() is None else None
+    try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except (OSError, ValueError, IndexError):
         return None
@@ -104,9 +110,6 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
     except (OSError, ChildProcessError):
         pass
     return pid
-
-
-_SPAWNED: dict[int, subprocess.Popen] = {}
 
 
 def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
