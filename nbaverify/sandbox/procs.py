@@ -14,8 +14,8 @@ from pathlib import Path
 
 from nbaverify.errors import MissingBinary, PortInUse, SandboxError
 
-SERVICE_ACCOUNT = "postgres"
-_SPAWNED: dict[int, subprocess.Popen] = {}  # services this process started, by pid  # initdb refuses root; Debian's postgresql-common creates this account
+SERVICE_ACCOUNT = "postgres"  # initdb refuses root; Debian's postgresql-common creates this account
+_SPAWNED: dict[int, subprocess.Popen] = {}  # services this process started, by pid
 
 
 def service_user() -> str | None:
