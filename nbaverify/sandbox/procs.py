@@ -15,7 +15,6 @@ from pathlib import Path
 from nbaverify.errors import MissingBinary, PortInUse, SandboxError
 
 SERVICE_ACCOUNT = "postgres"  # initdb refuses root; Debian's postgresql-common creates this account
-_SPAWNED: dict[int, subprocess.Popen] = {}  # services this process started, by pid
 
 
 def service_user() -> str | None:
@@ -95,59 +94,50 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    if pid in _SPAWNED:  # our own child: poll() knows, even while it is still exec'ing (empty cmdline)
-        return pid if _SPAWNED[pid].poll() is None else None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except (OSError, ValueError, IndexError):
         return None
-    if expect_in_cmdline not in cmdline:
+    # an empty cmdline is a process still in execve (seen right after spawn): it is ours, starting
+    if cmdline and expect_in_cmdline not in cmdline:
         return None
-    try:  # a zombie child of ours still has a cmdline: treat it as gone
-        if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
-            os.waitpid(pid, os.WNOHANG)
-            return None
-    except (OSError, ChildProcessError):
-        pass
-    return pid
+    return None if _is_zombie(pid) else pid
+
+
+def _is_zombie(pid: int) -> bool:
+    """Exited but not yet reaped by its parent (init, for our services): as good as gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
-    """Start a long-running service detached from us (it outlives the CLI), logging to a file."""
+    """Start a long-running service that outlives us, logging to a file; returns its pid.
+
+    A shell starts it in the background in a session of its own, prints its pid and exits, so the
+    service is nobody's child: no zombie for us to reap, no Popen left to warn at our exit.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        proc = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env, close_fds=True,
-        )
-    pid_file.write_text(f"{proc.pid}\n")
-    _SPAWNED[proc.pid] = proc  # keep it: Python warns about a dropped Popen whose child still runs
-    return proc.pid
+    done = subprocess.run(["sh", "-c", 'setsid "$@" >>"$0" 2>&1 </dev/null & echo $!', str(log_file), *argv],
+                          capture_output=True, text=True, env=env, timeout=10, check=False)
+    try:
+        pid = int(done.stdout.strip())
+    except ValueError:
+        raise SandboxError(f"could not start {Path(argv[0]).name}: {done.stderr.strip() or 'no pid reported'}") from None
+    pid_file.write_text(f"{pid}\n")
+    return pid
 
 
 def stop_pid(pid: int, timeout: float = 10) -> None:
-    child = _SPAWNED.pop(pid, None)
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    if child is not None:  # ours: wait() reaps it
-        try:
-            child.wait(timeout)
-            return
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-            return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:  # not our child: poll for its disappearance
-            pass
-        if not Path(f"/proc/{pid}").exists():
+        if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
             return
         time.sleep(0.05)
     try:
