@@ -7,6 +7,7 @@ Troubleshooting / Common Issues / Database Issues (Replication lag).
 import pytest
 
 from nbaverify.probes import replication
+from nbaverify.thresholds import LagThreshold
 
 pytestmark = [pytest.mark.area("database")]
 
@@ -34,8 +35,7 @@ def check_replicas_streaming(db, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(REPLICATION_LAG)
 def check_replication_lag(db, replica, expect, evidence):
-    max_bytes = expect["database.replication.max_lag_bytes"]
-    max_s = expect["database.replication.max_lag_seconds"]
+    limit = LagThreshold.parse(expect["database.replication.max_lag"])
     streaming = [s for s in replication.senders(db) if s.state == "streaming"]
     assert streaming, f"no replica is streaming from primary {db.where}, so no lag can be measured"
     view = replication.replica_view(replica)
@@ -44,10 +44,23 @@ def check_replication_lag(db, replica, expect, evidence):
     problems = []
     for sender in streaming:
         lag_s = max(sender.replay_lag_s or 0.0, view.lag_s if len(streaming) == 1 else 0.0)
-        evidence[sender.name] = {"lag_bytes": sender.lag_bytes, "lag_s": round(lag_s, 3)}
-        if (sender.lag_bytes or 0) > max_bytes or lag_s > max_s:
-            problems.append(f"{sender.label()} lag {sender.lag_bytes} bytes (limit {max_bytes}) and "
-                            f"{lag_s:.1f}s (limit {max_s:g}s)")
+        lag_bytes = sender.lag_bytes or 0
+        evidence[sender.name] = {"lag_bytes": lag_bytes, "lag_s": round(lag_s, 3)}
+        if limit.exceeded(lag_bytes, lag_s):
+            problems.append(f"{sender.label()} lag {lag_bytes} bytes and {lag_s:.1f}s (limit {limit.describe()})")
     hint = ("replay is paused on the replica (SELECT pg_wal_replay_resume())" if view.replay_paused
             else "check the replica's WAL replay, disk and CPU")
     assert not problems, f"replication from {db.where}: {'; '.join(problems)}; {hint}"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(DATABASE_HEALTH)
+def check_replica_serves_reads(replica, evidence):
+    """The replica answers read queries and is still a replica (in recovery), not a promoted copy."""
+    row = replica.one("SELECT pg_is_in_recovery() AS in_recovery, (SELECT count(*) FROM teams) AS teams")
+    evidence.update(row)
+    assert row["in_recovery"], (
+        f"replica {replica.where} is not in recovery: it was promoted and takes writes of its own "
+        "(split brain); re-clone it from the primary before pointing readers at it")

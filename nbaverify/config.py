@@ -78,7 +78,7 @@ class Profile(_Section):
 
 
 class Expectations:
-    """What must hold, read by dotted key: `expect["database.replication.max_lag_bytes"]`."""
+    """What must hold, read by dotted key: `expect["database.replication.max_lag"]`."""
 
     def __init__(self, data: dict[str, Any], overridden: set[str]):
         self._data = data
@@ -161,7 +161,16 @@ def load_expectations(overrides: dict[str, Any] | None = None, override_source: 
     defaults = _read_toml(EXPECTATIONS_FILE, missing_hint="the checkout is incomplete")
     overridden: set[str] = set()
     merged = _merge(defaults, overrides or {}, override_source, "expectations", overridden)
-    return Expectations(merged, overridden)
+    expectations = Expectations(merged, overridden)
+    from nbaverify.thresholds import VALIDATORS
+
+    for key, parse in VALIDATORS.items():
+        try:
+            parse(expectations[key])
+        except ValueError as exc:
+            source = override_source if key in overridden else str(EXPECTATIONS_FILE)
+            raise ConfigError(source, f"expectations.{key}", str(exc)) from None
+    return expectations
 
 
 def _read_toml(path: Path, missing_hint: str) -> dict[str, Any]:

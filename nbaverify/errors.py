@@ -3,6 +3,7 @@
     NbaverifyError            anything nbaverify raises on purpose; str() is one line for a person
     ├── ConfigError           a profile, expectations or usage error: exit 2 before any check runs
     ├── TargetUnreachable     a part of the target did not answer (refused, timed out, DNS)
+    ├── CheckError            a check could not finish (its query gave up on a lock or a timeout)
     └── SandboxError          the sandbox could not do what was asked
         ├── MissingBinary     a program the sandbox needs is not installed
         └── PortInUse         a port the sandbox needs is taken by another process
@@ -32,6 +33,10 @@ class TargetUnreachable(NbaverifyError):
     def __init__(self, component: str, where: str, reason: str):
         self.component, self.where, self.reason = component, where, reason
         super().__init__(f"{component} at {where} unreachable: {reason}")
+
+
+class CheckError(NbaverifyError):
+    """A check could not reach a verdict; the message says why and where."""
 
 
 class SandboxError(NbaverifyError):

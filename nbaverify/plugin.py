@@ -9,6 +9,7 @@ Fixtures a check may ask for:
     api       ApiClient for the profile's [api]               (skips: "not configured: api")
     db        Database for the primary, read-only             (skips: "not configured: database")
     replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
+    history   values remembered from the previous run against the target (History.exchange)
     evidence  a dict whose contents go into the check's record in summary.json
 """
 
@@ -23,7 +24,8 @@ import pytest
 from nbaverify import __version__
 from nbaverify.clients import ApiClient, Database
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
-from nbaverify.errors import ConfigError, TargetUnreachable
+from nbaverify.errors import ConfigError, NbaverifyError, TargetUnreachable
+from nbaverify.history import History
 from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
@@ -81,6 +83,11 @@ class Run:
             pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
         for value in self.target.secret_values():
             self.redactor.add(value)
+
+    def ensure_target(self) -> Target:
+        if self.target is None:
+            self.load_target(SANDBOX_TARGET)
+        return self.target
 
     @property
     def tier(self) -> str:
@@ -150,6 +157,8 @@ def one_line(excinfo: pytest.ExceptionInfo) -> str:
     exc = excinfo.value
     if isinstance(exc, TargetUnreachable):
         return f"unreachable: {exc}"
+    if isinstance(exc, NbaverifyError):  # already a sentence for a person
+        return str(exc)
     text = str(exc).strip()
     first = text.splitlines()[0] if text else ""
     if isinstance(exc, AssertionError):
@@ -182,8 +191,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if problems:
         raise pytest.UsageError("check declared without its metadata: " + "; ".join(problems))
     run = config.stash[RUN]
-    if run.target is None:
-        run.load_target(SANDBOX_TARGET)
+    run.ensure_target()
     tier, areas = config.getoption("tier"), set(config.getoption("area"))
     keep, drop = [], []
     for item in items:
@@ -202,6 +210,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             if is_check(item) and kind not in allowed:
                 item.add_marker(pytest.mark.skip(
                     reason=f"safety: a {kind} check is not run against production (pass --allow {kind})"))
+
+
+def parametrize_from(metafunc: pytest.Metafunc, argname: str, key: str, id_key: str = "name") -> None:
+    """Parametrize a check over a list in the expectations, one case (and id) per entry.
+
+    Use from a check module's `pytest_generate_tests`; the ids name the object the case is
+    about (`check_expected_index[idx_player_stats]`), so a failure says which one at a glance.
+    """
+    if argname not in metafunc.fixturenames:
+        return
+    entries = metafunc.config.stash[RUN].ensure_target().expectations[key]
+    metafunc.parametrize(argname, entries, ids=[str(entry[id_key]) for entry in entries])
 
 
 @pytest.hookimpl(wrapper=True)
@@ -262,7 +282,8 @@ def _database(target: Target, expect, key: str, role: str):
     if dsn is None:
         pytest.skip(f"not configured: {key.removesuffix('.dsn_env')}" if role == "primary" else f"not configured: {key}")
     return Database(dsn, role=role, connect_timeout_s=expect["database.connect_timeout_s"],
-                    statement_timeout_ms=expect["database.statement_timeout_ms"])
+                    statement_timeout_ms=expect["database.statement_timeout_ms"],
+                    lock_timeout_ms=expect["database.lock_timeout_ms"])
 
 
 @pytest.fixture(scope="session")
@@ -277,6 +298,14 @@ def replica(target: Target, expect):
     client = _database(target, expect, "database.replica_dsn_env", "replica")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def history(target: Target):
+    """Values remembered from the previous run against this target (e.g. cumulative counters)."""
+    store = History(target.name)
+    yield store
+    store.save()
 
 
 @pytest.fixture

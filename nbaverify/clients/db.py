@@ -10,18 +10,21 @@ import re
 from typing import Any
 
 import psycopg
+from psycopg import ClientCursor
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
-from nbaverify.errors import TargetUnreachable
+from nbaverify.errors import CheckError, TargetUnreachable
 
 
 class Database:
-    def __init__(self, dsn: str, *, role: str, connect_timeout_s: float, statement_timeout_ms: int):
+    def __init__(self, dsn: str, *, role: str, connect_timeout_s: float, statement_timeout_ms: int,
+                 lock_timeout_ms: int = 2000):
         self.role = role  # "primary" or "replica": how messages name this server
         self._dsn = dsn
         self._connect_timeout_s = connect_timeout_s
         self._statement_timeout_ms = statement_timeout_ms
+        self._lock_timeout_ms = lock_timeout_ms
         self._conn: psycopg.Connection | None = None
         self._unreachable: TargetUnreachable | None = None
         self.where = _where(dsn)
@@ -38,7 +41,8 @@ class Database:
                 self._conn = psycopg.connect(
                     self._dsn, autocommit=True, row_factory=dict_row,
                     connect_timeout=max(1, round(self._connect_timeout_s)), application_name="nbaverify",
-                    options=f"-c default_transaction_read_only=on -c statement_timeout={self._statement_timeout_ms}",
+                    options=(f"-c default_transaction_read_only=on -c statement_timeout={self._statement_timeout_ms} "
+                             f"-c lock_timeout={self._lock_timeout_ms}"),
                 )
             except psycopg.Error as exc:
                 self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
@@ -48,11 +52,32 @@ class Database:
     def rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         try:
             return self._connection().execute(sql, params).fetchall()
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
             if self._conn is not None and self._conn.closed:  # the server went away mid-run
                 self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
                 raise self._unreachable from None
             raise
+
+    def _gave_up(self, exc: Exception, sql: str) -> CheckError:
+        waited = ("a lock", self._lock_timeout_ms) if isinstance(exc, psycopg.errors.LockNotAvailable) else (
+            "the statement", self._statement_timeout_ms)
+        return CheckError(f"{self.role} database {self.where}: gave up waiting for {waited[0]} after {waited[1]} ms "
+                          f"({' '.join(sql.split())[:60]}…); a lock is held or the server is overloaded: "
+                          "see check_no_blocked_sessions")
+
+    def explain(self, sql: str, params: dict, analyze: bool = False) -> dict[str, Any]:
+        """EXPLAIN (FORMAT JSON) of a query, parameters inlined client-side (EXPLAIN takes no binds)."""
+        options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+        try:
+            with ClientCursor(self._connection(), row_factory=tuple_row) as cursor:
+                cursor.execute(f"EXPLAIN ({options}) {sql}", params)
+                return cursor.fetchone()[0][0]
+        except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
+            raise self._gave_up(exc, sql) from None
+        except psycopg.OperationalError as exc:
+            raise TargetUnreachable(f"{self.role} database", self.where, _reason(exc)) from None
 
     def one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
         found = self.rows(sql, params)

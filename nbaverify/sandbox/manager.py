@@ -27,6 +27,7 @@ from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster
 from nbaverify.sandbox.secrets import SandboxSecrets
 
+BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
 PROFILE_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "targets" / "sandbox.toml.in"
 
 
@@ -75,6 +76,7 @@ class Sandbox:
         tls.ensure_certificates(self.layout)
         if not self.cluster.initialised:
             self.cluster.initialise(self.say)
+        self.cluster.start(self.say)  # reverts act on running servers
         self._revert(self._recorded_faults())
         self._heal()
         self._record(wanted, up=True)  # before applying: a crash mid-apply is still reverted next time
@@ -154,6 +156,12 @@ class Sandbox:
             with self.cluster.replica.admin() as conn:
                 conn.execute("SELECT pg_wal_replay_resume()")
         self.cluster.wait_caught_up()
+        age = self.cluster.newest_backup_age_h()
+        if age is None or age > BACKUP_EVERY_H:
+            self.say("taking a base backup (the newest is older than a day)" if age else "taking a base backup")
+            self.cluster.base_backup()
+        # every fault is judged on what happens after it: counters start from zero at each up
+        self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
         self._start_api()
         procs.wait_until(self._api_healthy, 30,
@@ -164,6 +172,29 @@ class Sandbox:
             self.prometheus.start()
         elif not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
+
+    # -- misbehaving clients, for the session faults --------------------------------------------
+    def hold(self, fault: str, mode: str, *args: str, role: str = "nba_app") -> None:
+        from nbaverify.sandbox.holder import APPLICATION
+
+        env = {**os.environ, "NBAVERIFY_HOLDER_DSN": self.secrets.dsn(role, self.layout.primary_port)}
+        procs.spawn([sys.executable, "-m", "nbaverify.sandbox.holder", mode, *args],
+                    self.layout.log_file("holder"), self.layout.pid_file(f"holder-{fault}"), env=env)
+        with self.cluster.primary.admin() as conn:
+            procs.wait_until(lambda: conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION,)).fetchone()[0] > 0,
+                10, f"the {mode} client of fault {fault} to connect (see {self.layout.log_file('holder')})")
+
+    def release(self, fault: str) -> None:
+        from nbaverify.sandbox.holder import APPLICATION
+
+        pid = procs.read_pid(self.layout.pid_file(f"holder-{fault}"), "nbaverify.sandbox.holder")
+        if pid:
+            procs.stop_pid(pid)
+        if self.cluster.primary.running():  # a backend in pg_sleep does not notice its client is gone
+            with self.cluster.primary.admin() as conn:
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                             (APPLICATION,))
 
     def _check_ports(self) -> None:
         """Before any slow step: every port a stopped component will need must be free."""
@@ -211,7 +242,8 @@ class Sandbox:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
-            api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus)
+            api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
+            backups_dir=self.cluster.base_backups)
         self.layout.target_file.write_text(text)
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
         fd = os.open(self.layout.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

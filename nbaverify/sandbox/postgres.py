@@ -147,6 +147,8 @@ class Cluster:
         self._create_roles_and_schema()
         say("cloning the streaming replica (pg_basebackup)")
         self._clone_replica()
+        say("taking the first base backup")
+        self.base_backup()
         (self.layout.pg_dir / "seeded").write_text("ok\n")
 
     def _configure(self, server: Server, extra: dict[str, str]) -> None:
@@ -159,7 +161,8 @@ class Cluster:
             "max_wal_senders": "5",
             "max_replication_slots": "5",
             "hot_standby": "on",
-            "hot_standby_feedback": "on",
+            # off: feedback every 10 s holds back the xmin horizon, and a fault's revert VACUUM with it
+            "hot_standby_feedback": "off",
             "wal_retrieve_retry_interval": "'200ms'",  # a restarted primary is found again quickly
             "track_io_timing": "on",
             "shared_buffers": "'128MB'",
@@ -199,6 +202,13 @@ class Cluster:
             conn.execute("VACUUM ANALYZE")
             conn.execute("SELECT pg_create_physical_replication_slot(%s)", (REPLICATION_SLOT,))
 
+    def reclone_replica(self) -> None:
+        """A replica that left recovery (promoted) cannot stream again: clone it afresh."""
+        self.replica.stop()
+        shutil.rmtree(self.replica.data, ignore_errors=True)
+        self._clone_replica()
+        self.replica.start()
+
     def _clone_replica(self) -> None:
         procs.run(
             [str(bindir() / "pg_basebackup"), "-h", str(self.layout.socket_dir), "-p", str(self.primary.port),
@@ -214,6 +224,48 @@ class Cluster:
         (self.replica.data / "standby.signal").write_text("")
         procs.chown_to_service(self.replica.data)
         os.chmod(self.replica.data, 0o700)
+
+    # -- backups (the guide's db:restore reads these) -----------------------------------------------
+    @property
+    def base_backups(self) -> Path:
+        return self.layout.backups_dir / "base"
+
+    def base_backup(self) -> Path:
+        """A plain-format base backup with its manifest (pg_verifybackup can check it), named by time."""
+        import datetime as dt
+
+        self.base_backups.mkdir(parents=True, exist_ok=True)
+        procs.chown_to_service(self.base_backups)
+        target = self.base_backups / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        procs.run([str(bindir() / "pg_basebackup"), "-h", str(self.layout.socket_dir), "-p", str(self.primary.port),
+                   "-U", "postgres", "-D", str(target), "-X", "stream", "-c", "fast"],
+                  step="take a base backup (pg_basebackup)", as_service=True, timeout=300)
+        for old in sorted(p for p in self.base_backups.iterdir() if p.is_dir())[:-2]:  # keep the newest two
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+    def newest_backup_age_h(self) -> float | None:
+        from nbaverify.probes.backups import newest
+
+        found = newest(self.base_backups) if self.base_backups.exists() else None
+        return found.age_h() if found else None
+
+    # -- statistics ------------------------------------------------------------------------------
+    def fresh_statistics(self) -> None:
+        """Zero the counters, restore vacuum/analyze facts, then the platform's hot lookups once."""
+        with self.primary.admin() as conn:
+            conn.execute("SELECT pg_stat_reset()")
+            conn.execute("SELECT pg_stat_statements_reset()")
+            conn.execute("VACUUM ANALYZE")
+        self.app_traffic()
+
+    def app_traffic(self, times: int = 1) -> None:
+        with self.primary.admin() as conn:
+            conn.execute("SET ROLE nba_app")
+            for _ in range(times):
+                for statement in (SQL_DIR / "warmup.sql").read_text().split(";"):
+                    if "SELECT" in statement:  # a chunk may start with comments; PostgreSQL skips them
+                        conn.execute(statement)
 
     # -- every start --------------------------------------------------------------------------
     def start(self, say) -> None:

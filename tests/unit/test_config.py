@@ -25,7 +25,7 @@ GOOD = """
     [database]
     dsn_env = "NBA_DB_DSN"
     [expectations.database.replication]
-    max_lag_seconds = 10
+    max_lag = "16MB and 10s"
 """
 
 
@@ -34,9 +34,9 @@ def test_a_good_profile_loads_with_secrets_from_the_environment(tmp_path):
     assert target.name == "staging" and not target.is_production
     assert target.profile.api.base_url == "https://api.example.com"
     assert target.secret("api.jwt_secret_env") == "s3cret-value"
-    assert target.expectations["database.replication.max_lag_seconds"] == 10
-    assert target.expectations["database.replication.max_lag_bytes"] == 16777216  # the default stays
-    assert "database.replication.max_lag_seconds" in target.expectations.overridden
+    assert target.expectations["database.replication.max_lag"] == "16MB and 10s"
+    assert target.expectations["database.replication.min_streaming_replicas"] == 1  # the default stays
+    assert "database.replication.max_lag" in target.expectations.overridden
 
 
 def test_secrets_never_show_in_repr(tmp_path):
@@ -54,6 +54,8 @@ def test_secrets_never_show_in_repr(tmp_path):
     ('name = "x"\nenvironment = "x"\n[expectations.api]\ntimeout = 3\n', "expectations.api.timeout", "unknown expectation"),
     ('name = "x"\nenvironment = "x"\n[expectations.api]\ntimeout_s = "3"\n', "expectations.api.timeout_s", "must be float"),
     ('name = "x"\nenvironment = "x"\n[expectations]\napi = 3\n', "expectations.api", "must be a table"),
+    ('name = "x"\nenvironment = "x"\n[expectations.database.replication]\nmax_lag = "16 parsecs"\n',
+     "expectations.database.replication.max_lag", "use sizes like 16MB"),
 ])
 def test_a_bad_profile_names_file_and_key(tmp_path, body, key, words):
     path = profile(tmp_path, body)

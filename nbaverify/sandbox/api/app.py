@@ -91,7 +91,7 @@ def create_app(settings: ApiSettings) -> Starlette:
     watcher = Watcher(Path(settings.control_file))
     pool = AsyncConnectionPool(
         settings.dsn, min_size=POOL_MIN, max_size=POOL_MAX, max_idle=POOL_IDLE_S, timeout=POOL_CONNECT_S,
-        open=False, kwargs={"row_factory": dict_row, "connect_timeout": int(POOL_CONNECT_S)},
+        open=False, kwargs={"row_factory": dict_row, "connect_timeout": int(POOL_CONNECT_S), "application_name": "nba-api"},
     )
     subscribers: set[asyncio.Queue] = set()
     started_at = time.time()

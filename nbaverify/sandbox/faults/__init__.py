@@ -33,6 +33,7 @@ class Fault:
     apply: Callable[[Sandbox], None] = _nothing
     revert: Callable[[Sandbox], None] = _nothing
     requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
+    baseline: bool = False  # its checks compare with the previous run: the matrix runs them once first
 
 
 CATALOGUE: dict[str, Fault] = {}

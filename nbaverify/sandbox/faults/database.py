@@ -1,26 +1,69 @@
-"""Database faults: the primary and the streaming replica (Database Health, Replication lag)."""
+"""Database faults: the primary, the replica, sessions, indexes, maintenance, roles and backups."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+
+import psycopg
+
+from nbaverify.sandbox import procs
 from nbaverify.sandbox.faults import fault
 
 REPLICATION = "checks/test_database_replication.py"
 CONNECTIONS = "checks/test_database_connections.py"
+INDEXES = "checks/test_database_indexes.py"
+PLANS = "checks/test_database_plans.py"
+MAINTENANCE = "checks/test_database_maintenance.py"
+SLOW = "checks/test_database_slow_queries.py"
+SECURITY = "checks/test_database_security.py"
+BACKUPS = "checks/test_database_backups.py"
 HEALTH = "checks/test_health.py"
 
-# Enough WAL to exceed the sandbox's max_lag_bytes (1 MiB) at once, so the fault is visible
-# without waiting for seconds to pass; the API's live feed keeps writing after it.
+# Enough WAL to exceed the sandbox's lag limit (1MB) at once, so the fault shows without waiting
+# for seconds to pass; the API's live feed keeps writing after it.
 LAG_BURST_MB = 4
+# the sandbox profile's session thresholds are 1 s; a fault waits a little past them
+PAST_THRESHOLD_S = 1.3
 
 
-def _stop_primary(sb):
-    sb.cluster.primary.stop()
+def sql(statement: str, params=(), as_app: bool = False):
+    """A fault step that runs one statement on the primary as superuser (or as the app role)."""
+
+    def step(sb):
+        with sb.cluster.primary.admin() as conn:
+            if as_app:
+                conn.execute("SET ROLE nba_app")
+            conn.execute(statement, params)
+
+    return step
 
 
-def _stop_replica(sb):
-    sb.cluster.replica.stop()
+def steps(*actions):
+    def run(sb):
+        for action in actions:
+            action(sb)
+
+    return run
 
 
+def wait_for(query: str, what: str, timeout: float = 15):
+    def step(sb):
+        with sb.cluster.primary.admin() as conn:
+            procs.wait_until(lambda: conn.execute(query).fetchone()[0], timeout, what)
+
+    return step
+
+
+def hold(name: str, mode: str, *args: str):
+    return lambda sb: sb.hold(name, mode, *args)
+
+
+def release(name: str):
+    return lambda sb: sb.release(name)
+
+
+# -- servers ------------------------------------------------------------------------------------
 def _pause_replay(sb):
     with sb.cluster.replica.admin() as conn:
         conn.execute("SELECT pg_wal_replay_pause()")
@@ -33,12 +76,16 @@ def _resume_replay(sb):
             conn.execute("SELECT pg_wal_replay_resume()")
 
 
+def _promote_replica(sb):
+    sb.cluster.replica.pg_ctl("-w", "promote", step="promote the replica")
+
+
 fault(
     name="db_down", area="database",
     breaks="the primary PostgreSQL is stopped: the API's /health/detailed turns 503 and the suite cannot connect",
     caught_by=(f"{CONNECTIONS}::check_primary_accepts_connections", f"{HEALTH}::check_health_detailed_all_ok"),
     expect=r"primary|database",
-    apply=_stop_primary, revert=lambda sb: sb.cluster.primary.start(),
+    apply=lambda sb: sb.cluster.primary.stop(), revert=lambda sb: sb.cluster.primary.start(),
 )
 
 fault(
@@ -46,14 +93,14 @@ fault(
     breaks="the streaming replica is stopped: no walsender in pg_stat_replication, /health/detailed says replica down",
     caught_by=(f"{REPLICATION}::check_replicas_streaming", f"{HEALTH}::check_health_detailed_all_ok"),
     expect=r"replica",
-    apply=_stop_replica, revert=lambda sb: sb.cluster.replica.start(),
+    apply=lambda sb: sb.cluster.replica.stop(), revert=lambda sb: sb.cluster.replica.start(),
 )
 
 fault(
     name="replica_lag", area="database",
     breaks="WAL replay on the replica is paused while the primary keeps writing: lag in bytes and seconds grows",
     caught_by=(f"{REPLICATION}::check_replication_lag",),
-    expect=r"lag .*bytes",
+    expect=r"lag \d+ bytes",
     apply=_pause_replay, revert=_resume_replay,
 )
 
@@ -62,5 +109,243 @@ fault(
     breaks="the replica is stopped but /health/detailed still reports it ok (a health endpoint that does not look)",
     caught_by=(f"{HEALTH}::check_health_detailed_agrees_with_suite", f"{REPLICATION}::check_replicas_streaming"),
     expect=r"replica",
-    apply=_stop_replica, revert=lambda sb: sb.cluster.replica.start(),
+    apply=lambda sb: sb.cluster.replica.stop(), revert=lambda sb: sb.cluster.replica.start(),
+)
+
+fault(
+    name="replica_promoted", area="database",
+    breaks="the replica was promoted: it left recovery and takes writes of its own (split brain), streaming stops",
+    caught_by=(f"{REPLICATION}::check_replica_serves_reads", f"{REPLICATION}::check_replicas_streaming"),
+    expect=r"promoted|streaming",
+    apply=_promote_replica, revert=lambda sb: sb.cluster.reclone_replica(),
+)
+
+# -- sessions and locks -------------------------------------------------------------------------
+fault(
+    name="long_running_query", area="database",
+    breaks="a worker's query runs without end (pg_sleep): past the guide's 5-minute line (1 s in the sandbox)",
+    caught_by=(f"{CONNECTIONS}::check_no_long_running_queries",),
+    expect=r"pid \d+ \(nba_app\) running \d+s: SELECT pg_sleep",
+    apply=steps(hold("long_running_query", "sleep"),
+                wait_for(f"SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' "
+                         f"AND query LIKE 'SELECT pg_sleep%%' AND now() - query_start > '{PAST_THRESHOLD_S}s'",
+                         "the long query to pass the threshold")),
+    revert=release("long_running_query"),
+)
+
+fault(
+    name="idle_in_transaction", area="database",
+    breaks="a worker opens a transaction and leaves it idle, holding its locks and the vacuum horizon",
+    caught_by=(f"{CONNECTIONS}::check_no_idle_in_transaction",),
+    expect=r"pid \d+ \(nba_app, nba-stats-worker\) idle \d+s",
+    apply=steps(hold("idle_in_transaction", "idle"),
+                wait_for(f"SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'idle in transaction' "
+                         f"AND now() - state_change > '{PAST_THRESHOLD_S}s'", "the idle transaction to age")),
+    revert=release("idle_in_transaction"),
+)
+
+fault(
+    name="lock_contention", area="database",
+    breaks="a worker holds ACCESS EXCLUSIVE on live_events, so the API's live feed waits on the lock",
+    caught_by=(f"{CONNECTIONS}::check_no_blocked_sessions",),
+    expect=r"waiting \d+s on live_events held by pid \d+",
+    apply=steps(hold("lock_contention", "lock"),
+                wait_for(f"SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                         f"AND now() - query_start > '{PAST_THRESHOLD_S}s'", "the live feed to wait on the lock")),
+    revert=release("lock_contention"),
+)
+
+
+def _saturate(sb):
+    with sb.cluster.primary.admin() as conn:
+        in_use, usable = conn.execute(
+            "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), "
+            "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int "
+            "FROM pg_stat_activity").fetchone()
+    sb.hold("connection_saturation", "connections", str(max(1, int(usable * 0.93) - in_use)))
+
+
+fault(
+    name="connection_saturation", area="database",
+    breaks="a leaking worker holds connections until 93% of max_connections are in use",
+    caught_by=(f"{CONNECTIONS}::check_connection_headroom", f"{CONNECTIONS}::check_connections_per_application"),
+    expect=r"nba-stats-worker",
+    apply=_saturate, revert=release("connection_saturation"),
+)
+
+
+def _deadlock(sb):
+    """Two sessions update two rows in opposite order; the server aborts one (deadlock_timeout 1 s)."""
+    first, second = (sb.cluster.primary.admin(autocommit=False) for _ in range(2))
+    try:
+        first.execute("UPDATE teams SET city = city WHERE id = 1")
+        second.execute("UPDATE teams SET city = city WHERE id = 2")
+        crossing = threading.Thread(target=lambda: _swallow(first, "UPDATE teams SET city = city WHERE id = 2"))
+        crossing.start()
+        _swallow(second, "UPDATE teams SET city = city WHERE id = 1")
+        crossing.join(10)
+    finally:
+        for conn in (first, second):
+            conn.rollback()
+            conn.close()
+
+
+def _swallow(conn, statement: str) -> None:
+    try:
+        conn.execute(statement)
+    except psycopg.errors.DeadlockDetected:
+        pass
+
+
+fault(
+    name="deadlock", area="database",
+    breaks="two sessions update the same two rows in opposite order: PostgreSQL detects a deadlock and aborts one",
+    caught_by=(f"{CONNECTIONS}::check_no_new_deadlocks",),
+    expect=r"1 deadlock\(s\) on .* since the previous run",
+    apply=_deadlock, baseline=True,
+)
+
+# -- indexes and plans ------------------------------------------------------------------------
+fault(
+    name="drop_index", area="database",
+    breaks="idx_player_stats is dropped: the guide's player lookup turns into sequential scans of 516,600 rows",
+    # the game_stats cases of the parametrized checks still pass: only the player_stats ones must fail
+    caught_by=(f"{INDEXES}::check_expected_index[idx_player_stats]",
+               f"{PLANS}::check_plan_uses_index[player_stats by player]",
+               f"{PLANS}::check_plan_time[player_stats by player]",
+               f"{INDEXES}::check_large_tables_read_by_index"),
+    expect=r"idx_player_stats|player_stats",
+    apply=steps(sql("DROP INDEX idx_player_stats"), lambda sb: sb.cluster.app_traffic(times=3)),
+    revert=sql("CREATE INDEX IF NOT EXISTS idx_player_stats ON player_stats (player_id, game_date)"),
+)
+
+
+def _failed_concurrent_build(sb):
+    with sb.cluster.primary.admin() as conn:
+        try:  # duplicates make the unique build fail halfway, leaving an INVALID index behind
+            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY idx_games_home_unique ON games (home_team_id)")
+        except psycopg.errors.UniqueViolation:
+            pass
+
+
+fault(
+    name="invalid_index", area="database",
+    breaks="a CREATE UNIQUE INDEX CONCURRENTLY failed halfway and left the invalid index idx_games_home_unique",
+    caught_by=(f"{INDEXES}::check_indexes_valid",),
+    expect=r"idx_games_home_unique",
+    apply=_failed_concurrent_build, revert=sql("DROP INDEX IF EXISTS idx_games_home_unique"),
+)
+
+fault(
+    name="duplicate_index", area="database",
+    breaks="a second index idx_player_stats_copy on player_stats(player_id, game_date) doubles write cost",
+    caught_by=(f"{INDEXES}::check_no_duplicate_indexes",),
+    expect=r"player_stats\(player_id,game_date\): idx_player_stats, idx_player_stats_copy",
+    apply=sql("CREATE INDEX idx_player_stats_copy ON player_stats (player_id, game_date)"),
+    revert=sql("DROP INDEX IF EXISTS idx_player_stats_copy"),
+)
+
+# -- maintenance ------------------------------------------------------------------------------
+fault(
+    name="no_autovacuum", area="database",
+    breaks="autovacuum is switched off on game_stats and every row is updated: half the table is dead rows",
+    caught_by=(f"{MAINTENANCE}::check_dead_tuples",),
+    expect=r"public\.game_stats \d+ dead of \d+ rows \(\d+%, autovacuum is disabled on it\)",
+    apply=steps(sql("ALTER TABLE game_stats SET (autovacuum_enabled = false)"),
+                sql("UPDATE game_stats SET points = points"),
+                wait_for("SELECT n_dead_tup > 0 FROM pg_stat_user_tables WHERE relname = 'game_stats'",
+                         "the dead rows to show in pg_stat_user_tables")),
+    revert=steps(sql("ALTER TABLE game_stats RESET (autovacuum_enabled)"), sql("VACUUM game_stats")),
+)
+
+fault(
+    name="never_analyzed", area="database",
+    breaks="a bulk-loaded table box_score_import (34,440 rows, autovacuum off) was never vacuumed nor analyzed",
+    caught_by=(f"{MAINTENANCE}::check_vacuum_and_analyze_recent",),
+    expect=r"public\.box_score_import never vacuumed; public\.box_score_import never analyzed",
+    apply=steps(sql("CREATE TABLE box_score_import WITH (autovacuum_enabled = false) AS SELECT * FROM game_stats",
+                    as_app=True),
+                wait_for("SELECT coalesce(sum(n_live_tup), 0) > 0 FROM pg_stat_user_tables "
+                         "WHERE relname = 'box_score_import'", "the new table's rows to show in the statistics")),
+    revert=sql("DROP TABLE IF EXISTS box_score_import"),
+)
+
+fault(
+    name="slow_query", area="database",
+    breaks="the application runs a statement that takes 250 ms a call, five times (pg_stat_statements)",
+    caught_by=(f"{SLOW}::check_no_slow_statements",),
+    expect=r"\d+ms x 5 calls \(nba_app\): SELECT pg_sleep",
+    apply=steps(*[sql("SELECT pg_sleep(0.25), count(*) FROM teams", as_app=True)] * 5),
+    revert=sql("SELECT pg_stat_statements_reset()"),
+)
+
+# -- roles ------------------------------------------------------------------------------------
+fault(
+    name="app_superuser", area="security",
+    breaks="the application role nba_app is made SUPERUSER",
+    caught_by=(f"{SECURITY}::check_app_roles_are_not_privileged",),
+    expect=r"nba_app has SUPERUSER",
+    apply=sql("ALTER ROLE nba_app SUPERUSER"), revert=sql("ALTER ROLE nba_app NOSUPERUSER"),
+)
+
+fault(
+    name="app_owns_other_schema", area="security",
+    breaks="nba_app owns a schema 'reporting' and a table in it, outside its own schema",
+    caught_by=(f"{SECURITY}::check_app_roles_own_only_their_schema",),
+    expect=r"nba_app owns schema reporting",
+    apply=steps(sql("CREATE SCHEMA reporting AUTHORIZATION nba_app"),
+                sql("CREATE TABLE reporting.leaders (player_id int)", as_app=True)),
+    revert=sql("DROP SCHEMA IF EXISTS reporting CASCADE"),
+)
+
+fault(
+    name="monitor_role_writable", area="security",
+    breaks="the monitoring role nbaverify_monitor is granted INSERT on teams",
+    caught_by=(f"{SECURITY}::check_suite_session_is_read_only",),
+    expect=r"may write to 1 table\(s\) \(public\.teams\)",
+    apply=sql("GRANT INSERT ON teams TO nbaverify_monitor"), revert=sql("REVOKE INSERT ON teams FROM nbaverify_monitor"),
+)
+
+# -- backups ------------------------------------------------------------------------------------
+def _break_archiving(sb):
+    with sb.cluster.primary.admin() as conn:
+        conn.execute("ALTER SYSTEM SET archive_command = 'false'")
+        conn.execute("SELECT pg_reload_conf()")
+        before = conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()[0]
+        sb.cluster.write_wal(1)
+        conn.execute("SELECT pg_switch_wal()")
+        procs.wait_until(lambda: conn.execute("SELECT failed_count FROM pg_stat_archiver").fetchone()[0] > before,
+                         15, "the archiver to fail")
+    label = _newest_label(sb)
+    label.with_name("backup_label.nbaverify-orig").write_bytes(label.read_bytes())
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    label.write_text("".join(f"START TIME: {old}\n" if line.startswith("START TIME:") else line + "\n"
+                             for line in label.read_text().splitlines()))
+
+
+def _restore_archiving(sb):
+    for original in sb.cluster.base_backups.glob("*/backup_label.nbaverify-orig"):
+        original.replace(original.with_name("backup_label"))
+    with sb.cluster.primary.admin() as conn:
+        conn.execute("ALTER SYSTEM RESET archive_command")
+        conn.execute("SELECT pg_reload_conf()")
+        sb.cluster.write_wal(1)
+        conn.execute("SELECT pg_switch_wal()")
+        procs.wait_until(lambda: conn.execute(
+            "SELECT last_failed_time IS NULL OR last_archived_time > last_failed_time FROM pg_stat_archiver").fetchone()[0],
+            30, "WAL archiving to succeed again")
+
+
+def _newest_label(sb):
+    from nbaverify.probes.backups import newest
+
+    return newest(sb.cluster.base_backups).path / "backup_label"
+
+
+fault(
+    name="backup_stale", area="database",
+    breaks="archive_command fails (WAL archiving stops) and the newest base backup is three days old",
+    caught_by=(f"{BACKUPS}::check_wal_archiving", f"{BACKUPS}::check_base_backup_recent"),
+    expect=r"archiving is failing|\d+h ago",
+    apply=_break_archiving, revert=_restore_archiving,
 )

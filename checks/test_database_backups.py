@@ -1,0 +1,49 @@
+"""Backups: WAL archiving works and the newest base backup is recent.
+
+Guide: Maintenance Schedule / Daily Tasks / Check backup status; Troubleshooting / Recovery
+Procedures / Database Recovery (npm run db:restore restores from these).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from nbaverify.probes import backups
+from nbaverify.probes import database as probes
+
+pytestmark = [pytest.mark.area("database")]
+
+BACKUP_STATUS = "Maintenance Schedule / Daily Tasks / Check backup status"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(BACKUP_STATUS)
+def check_wal_archiving(db, evidence):
+    state = probes.archiver(db)
+    evidence.update({k: str(v) for k, v in state.items()})
+    assert state["mode"] != "off", (
+        f"archive_mode is off on {db.where}: no WAL archive, so no point-in-time recovery from the base backups")
+    failing = bool(state["failed_count"]) and state["last_failed_time"] is not None and (
+        state["last_archived_time"] is None or state["last_failed_time"] > state["last_archived_time"])
+    assert not failing, (
+        f"WAL archiving is failing on {db.where}: last failure {state['last_failed_wal']} at "
+        f"{state['last_failed_time']:%Y-%m-%d %H:%M:%S}, last success {state['last_archived_wal'] or 'never'}; "
+        "check archive_command and the archive's disk (pg_stat_archiver)")
+
+
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(BACKUP_STATUS)
+def check_base_backup_recent(expect, evidence):
+    directory = expect["database.backups.dir"]
+    if not directory:
+        pytest.skip("not configured: expectations.database.backups.dir")
+    limit = expect["database.backups.max_age_h"]
+    found = backups.newest(Path(directory))
+    assert found is not None, f"no base backup (a directory with a backup_label) under {directory}"
+    evidence.update(newest=found.path.name, started=found.started.isoformat(), age_h=round(found.age_h(), 2))
+    assert found.age_h() <= limit, (
+        f"newest base backup {found.path} started {found.started:%Y-%m-%d %H:%M} UTC, {found.age_h():.0f}h ago "
+        f"(limit {limit:g}h); the backup job has stopped: check its schedule and logs")

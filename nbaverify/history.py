@@ -1,0 +1,39 @@
+"""Values a check remembers between runs against the same target ("deadlocks since the last run").
+
+One JSON file per target under NBAVERIFY_STATE_DIR (default ~/.local/state/nbaverify), written
+once at the end of the run, so an interrupted run leaves the previous values in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("NBAVERIFY_STATE_DIR") or Path.home() / ".local" / "state" / "nbaverify")
+
+
+class History:
+    def __init__(self, target_name: str, directory: Path | None = None):
+        self.path = (directory or state_dir()) / f"history-{target_name}.json"
+        try:
+            self._previous: dict[str, Any] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self._previous = {}
+        self._updates: dict[str, Any] = {}
+
+    def exchange(self, key: str, value: Any) -> Any:
+        """Remember value for the next run; return what the previous run remembered (or None)."""
+        self._updates[key] = value
+        return self._previous.get(key)
+
+    def save(self) -> None:
+        if not self._updates:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({**self._previous, **self._updates}, indent=2, default=str) + "\n")
+        os.replace(tmp, self.path)

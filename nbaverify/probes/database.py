@@ -1,0 +1,194 @@
+"""What the database checks ask PostgreSQL: sessions, locks, indexes, tables, plans, roles, backups.
+
+Each function takes a `Database` (the read-only monitoring session) and returns plain rows;
+the queries follow the guide's own (`pg_stat_activity`, `pg_stat_user_indexes`, EXPLAIN) and the
+PostgreSQL documentation's monitoring chapter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from nbaverify.clients.db import Database
+
+Row = dict[str, Any]
+
+
+def first_line(query: str | None, width: int = 80) -> str:
+    text = " ".join((query or "").split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- sessions and locks (Troubleshooting / Debugging Procedures / Database Debugging) -----------
+def connection_usage(db: Database) -> Row:
+    return db.one(
+        "SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS in_use, "
+        "current_setting('max_connections')::int AS max_connections, "
+        "current_setting('superuser_reserved_connections')::int AS reserved FROM pg_stat_activity")
+
+
+def connections_by_application(db: Database) -> list[Row]:
+    return db.rows(
+        "SELECT coalesce(nullif(application_name, ''), '(none)') AS application, usename AS user, count(*) AS n "
+        "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2 ORDER BY n DESC")
+
+
+def sessions_in_state(db: Database, state: str, older_than_s: float, since: str) -> list[Row]:
+    """Client sessions in `state` for longer than older_than_s, measured from `since` (a timestamp column)."""
+    assert since in ("xact_start", "query_start", "state_change")
+    return db.rows(
+        f"SELECT pid, usename AS user, coalesce(application_name, '') AS application, "
+        f"extract(epoch FROM now() - {since})::float AS age_s, query FROM pg_stat_activity "
+        f"WHERE backend_type = 'client backend' AND state = %s AND pid <> pg_backend_pid() "
+        f"AND now() - {since} > make_interval(secs => %s) ORDER BY age_s DESC",
+        (state, older_than_s))
+
+
+def lock_waits(db: Database, longer_than_s: float) -> list[Row]:
+    return db.rows(
+        "SELECT a.pid, a.usename AS user, pg_blocking_pids(a.pid) AS blocked_by, "
+        "extract(epoch FROM now() - a.query_start)::float AS wait_s, a.query, "
+        "(SELECT string_agg(DISTINCT l.relation::regclass::text, ', ') FROM pg_locks l "
+        " WHERE l.pid = a.pid AND NOT l.granted AND l.relation IS NOT NULL) AS relation "
+        "FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock' "
+        "AND now() - a.query_start > make_interval(secs => %s) ORDER BY wait_s DESC", (longer_than_s,))
+
+
+def deadlocks(db: Database) -> int:
+    return int(db.one("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")["deadlocks"])
+
+
+# -- indexes (Performance Tuning / Query Optimization; Database Optimization / Index Maintenance)
+def indexes(db: Database) -> list[Row]:
+    return db.rows(
+        "SELECT n.nspname AS schema, t.relname AS table, c.relname AS name, i.indisvalid AS valid, "
+        "i.indisready AS ready, i.indisunique AS unique, i.indisprimary AS primary, "
+        # column names from pg_attribute: pg_get_indexdef would wait on a table someone has locked
+        "array_to_string(ARRAY(SELECT coalesce(a.attname, '(expression)') "
+        "  FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) "
+        "  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), ',') AS columns, "
+        "CASE WHEN i.indpred IS NOT NULL THEN pg_get_expr(i.indpred, i.indrelid) END AS predicate, am.amname AS method, "
+        "coalesce(s.idx_scan, 0) AS scans, c.relpages::bigint * current_setting('block_size')::bigint AS bytes, "
+        "coalesce(ts.n_live_tup, 0) AS table_rows "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = c.relam "
+        "LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = i.indexrelid "
+        "LEFT JOIN pg_stat_user_tables ts ON ts.relid = i.indrelid "
+        "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%' "
+        "ORDER BY 1, 2, 3")
+
+
+def tables(db: Database) -> list[Row]:
+    return db.rows(
+        "SELECT s.schemaname AS schema, s.relname AS table, s.n_live_tup AS live, s.n_dead_tup AS dead, "
+        "s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan, "
+        "greatest(s.last_vacuum, s.last_autovacuum) AS vacuumed, "
+        "greatest(s.last_analyze, s.last_autoanalyze) AS analyzed, "
+        "extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum))::float / 3600 AS vacuum_age_h, "
+        "extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze))::float / 3600 AS analyze_age_h, "
+        "coalesce(c.reloptions::text[] @> ARRAY['autovacuum_enabled=false'], false) AS autovacuum_off, "
+        # sizes from relpages (as of the last VACUUM/ANALYZE): pg_table_size would wait on a locked table
+        "(c.relpages + coalesce(t.relpages, 0))::bigint * current_setting('block_size')::bigint AS table_bytes, "
+        "(SELECT coalesce(sum(ic.relpages), 0) FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid "
+        " WHERE ix.indrelid = c.oid)::bigint * current_setting('block_size')::bigint AS index_bytes "
+        "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
+        "ORDER BY s.n_live_tup DESC")
+
+
+def xid_ages(db: Database) -> list[Row]:
+    return db.rows("SELECT datname AS database, age(datfrozenxid)::bigint AS age FROM pg_database "
+                   "WHERE datallowconn ORDER BY age DESC")
+
+
+# -- plans ----------------------------------------------------------------------------------
+def plan_nodes(plan: Row) -> list[Row]:
+    nodes, todo = [], [plan["Plan"]]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        todo.extend(node.get("Plans", []))
+    return nodes
+
+
+def indexes_used(plan: Row) -> list[str]:
+    return [n["Index Name"] for n in plan_nodes(plan) if "Index Name" in n]
+
+
+def scan_summary(plan: Row) -> str:
+    parts = []
+    for node in plan_nodes(plan):
+        if (node["Node Type"].endswith("Scan") and "Relation Name" in node) or "Index Name" in node:
+            name = node.get("Index Name") or node.get("Relation Name")
+            parts.append(f"{node['Node Type']} on {name}")
+    return ", ".join(parts) or plan["Plan"]["Node Type"]
+
+
+# -- statements (Maintenance Schedule / Weekly Tasks / Analyze slow queries) ------------------
+def statements_available(db: Database) -> bool:
+    return db.one("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_stat_statements'")["n"] == 1
+
+
+def slow_statements(db: Database, min_calls: int, top: int) -> list[Row]:
+    return db.rows(
+        "SELECT s.queryid, r.rolname AS user, s.calls, s.mean_exec_time AS mean_ms, s.total_exec_time AS total_ms, "
+        "s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+        "WHERE s.calls >= %s AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY s.mean_exec_time DESC LIMIT %s", (min_calls, top))
+
+
+# -- roles (Security Best Practices / Access Control) ----------------------------------------
+def roles(db: Database, names: list[str]) -> list[Row]:
+    return db.rows("SELECT rolname AS role, rolsuper AS superuser, rolcreaterole AS createrole, "
+                   "rolcreatedb AS createdb, rolreplication AS replication, rolbypassrls AS bypassrls "
+                   "FROM pg_roles WHERE rolname = ANY(%s)", (names,))
+
+
+def owned_outside(db: Database, role_names: list[str], schemas: list[str]) -> list[Row]:
+    """Schemas and relations the roles own outside the allowed schemas."""
+    return db.rows(
+        "SELECT r.rolname AS role, 'schema' AS kind, n.nspname AS name FROM pg_namespace n "
+        "JOIN pg_roles r ON r.oid = n.nspowner WHERE r.rolname = ANY(%(roles)s) AND NOT n.nspname = ANY(%(schemas)s) "
+        "UNION ALL "
+        "SELECT r.rolname, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' "
+        "  WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END, n.nspname || '.' || c.relname "
+        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner "
+        "WHERE r.rolname = ANY(%(roles)s) AND NOT n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r','v','m','S','f') "
+        "AND n.nspname NOT LIKE 'pg_temp%%' AND n.nspname NOT LIKE 'pg_toast%%' ORDER BY 1, 2, 3",
+        {"roles": role_names, "schemas": schemas})
+
+
+def writable_tables(db: Database) -> list[str]:
+    """Tables the session's own role could write to: a monitoring role should have none."""
+    found = db.rows(
+        "SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+        "AND n.nspname NOT LIKE 'pg_toast%%' "
+        "AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE') ORDER BY 1")
+    return [r["name"] for r in found]
+
+
+def write_is_refused(db: Database) -> bool:
+    """Try the most harmless write there is (a temp table, gone with the session)."""
+    try:
+        db.rows("CREATE TEMP TABLE nbaverify_write_probe (x int)")
+    except psycopg.errors.ReadOnlySqlTransaction:
+        return True
+    return False
+
+
+def role_read_only_setting(db: Database) -> bool:
+    """Is default_transaction_read_only set on the role itself (defence beyond our session option)?"""
+    row = db.one(
+        "SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+        "WHERE r.rolname = current_user AND 'default_transaction_read_only=on' = ANY(s.setconfig)) AS set")
+    return bool(row["set"])
+
+
+# -- backups (Troubleshooting / Recovery Procedures / Database Recovery) ---------------------
+def archiver(db: Database) -> Row:
+    return db.one(
+        "SELECT current_setting('archive_mode') AS mode, archived_count, last_archived_wal, last_archived_time, "
+        "failed_count, last_failed_wal, last_failed_time, "
+        "extract(epoch FROM now() - last_archived_time)::float / 3600 AS archived_age_h FROM pg_stat_archiver")
