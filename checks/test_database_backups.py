@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.probes import backups
+from nbaverify.probes import backups, restore
 from nbaverify.probes import database as probes
 
 pytestmark = [pytest.mark.area("database")]
@@ -47,3 +47,32 @@ def check_base_backup_recent(expect, evidence):
     assert found.age_h() <= limit, (
         f"newest base backup {found.path} started {found.started:%Y-%m-%d %H:%M} UTC, {found.age_h():.0f}h ago "
         f"(limit {limit:g}h); the backup job has stopped: check its schedule and logs")
+
+
+@pytest.mark.monthly
+@pytest.mark.severity("critical")
+@pytest.mark.safety("writes")
+@pytest.mark.runbook("Troubleshooting / Recovery Procedures / Database Recovery")
+def check_restore_drill(db, read_source, expect, evidence):
+    """Maintenance Schedule / Monthly Tasks / Test recovery procedures: restore the newest backup and compare."""
+    directory = expect["database.backups.dir"]
+    if not directory:
+        pytest.skip("not configured: expectations.database.backups.dir")
+    found = backups.newest(Path(directory))
+    assert found is not None, f"no base backup (a directory with a backup_label) under {directory} to restore"
+    timeout = expect["database.backups.restore_timeout_s"]
+    problem = restore.verify_backup(found.path, timeout)
+    assert problem is None, f"backup {found.path} fails pg_verifybackup: {problem}; it would not restore"
+    source, dbname = read_source, db.dbname
+    with restore.ScratchRestore(found.path, user=db.user, timeout_s=timeout) as scratch:
+        restored = scratch.database(dbname, expect["database.statement_timeout_ms"] * 6)
+        differences = []
+        for table in expect["database.backups.verify_tables"]:
+            got, want = restore.fingerprint(restored, table), restore.fingerprint(source, table)
+            evidence[table] = {"rows": got.rows, "matches": got == want}
+            if got != want:
+                differences.append(f"{table}: {got.rows} rows restored vs {want.rows} in {source.role}"
+                                   + (" (same count, different content)" if got.rows == want.rows else ""))
+        restored.close()
+    assert not differences, (
+        f"backup {found.path.name} restored, but its data differs from {source.where}: {'; '.join(differences)}")

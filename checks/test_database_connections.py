@@ -33,8 +33,9 @@ def check_primary_accepts_connections(db):
 def check_activity_visible(db, evidence):
     """The monitoring role sees every session's query, not '<insufficient privilege>' (pg_monitor)."""
     rows = db.rows(
+        # without pg_monitor, other users' rows come back with backend_type NULL too: do not filter on it
         "SELECT state, query = '<insufficient privilege>' AS hidden FROM pg_stat_activity "
-        "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        "WHERE pid <> pg_backend_pid() AND (backend_type = 'client backend' OR backend_type IS NULL)")
     hidden = sum(1 for r in rows if r["hidden"])
     evidence["client_sessions"] = len(rows)
     evidence["active"] = sum(1 for r in rows if r["state"] == "active")

@@ -9,6 +9,7 @@ Fixtures a check may ask for:
     api       ApiClient for the profile's [api]               (skips: "not configured: api")
     db        Database for the primary, read-only             (skips: "not configured: database")
     replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
+    read_source  the replica when configured, else the primary: for full-table reads
     history   values remembered from the previous run against the target (History.exchange)
     evidence  a dict whose contents go into the check's record in summary.json
 """
@@ -298,6 +299,14 @@ def replica(target: Target, expect):
     client = _database(target, expect, "database.replica_dsn_env", "replica")
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def read_source(target: Target, expect, request: pytest.FixtureRequest):
+    """Where a heavy read should go: the replica when the profile names one, else the primary."""
+    if target.secret("database.replica_dsn_env"):
+        return request.getfixturevalue("replica")
+    return request.getfixturevalue("db")
 
 
 @pytest.fixture(scope="session")

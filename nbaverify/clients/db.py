@@ -30,6 +30,10 @@ class Database:
         self.where = _where(dsn)
 
     @property
+    def dbname(self) -> str:
+        return str(conninfo_to_dict(self._dsn).get("dbname", ""))
+
+    @property
     def user(self) -> str:
         return str(conninfo_to_dict(self._dsn).get("user", "?"))
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from nbaverify import procs
 from nbaverify.errors import ConfigError, SandboxError
-from nbaverify.sandbox import control, procs, tls
+from nbaverify.sandbox import control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 from nbaverify.sandbox.layout import Layout
@@ -82,7 +83,7 @@ class Sandbox:
         self._record(wanted, up=True)  # before applying: a crash mid-apply is still reverted next time
         for name in wanted:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
-            CATALOGUE[name].apply(self)
+            self._act(name, "on", CATALOGUE[name].apply)
         control.write(self.layout.control_file, set(wanted), settings={})
         self.write_profile()
         self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url}"
@@ -148,7 +149,17 @@ class Sandbox:
         for name in reversed(faults):
             if name in CATALOGUE:
                 self.say(f"fault off: {name}")
-                CATALOGUE[name].revert(self)
+                self._act(name, "off", CATALOGUE[name].revert)
+
+    def _act(self, name: str, switch: str, action) -> None:
+        try:
+            action(self)
+        except SandboxError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one line for the user, whatever the step raised
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SandboxError(f"switching fault {name} {switch} failed: {type(exc).__name__}: {detail}; "
+                               f"`nbaverify sandbox down` then `up` starts clean") from None
 
     def _heal(self) -> None:
         self.cluster.start(self.say)

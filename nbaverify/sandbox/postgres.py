@@ -12,40 +12,25 @@ TCP with their own roles:
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from nbaverify.errors import MissingBinary
-from nbaverify.sandbox import procs
+from nbaverify import procs
 from nbaverify.sandbox.layout import Layout
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "sql"
 DATABASE = "nba"
 REPLICA_NAME = "nba-replica"
 REPLICATION_SLOT = "nba_replica"
+FREEZE_ABOVE = 50_000  # well under the sandbox's max_xid_age (150,000)
 
 
-def bindir() -> Path:
-    """Where initdb/pg_ctl live: NBAVERIFY_PG_BINDIR, `pg_config --bindir`, or Debian's layout."""
-    candidates = [os.environ.get("NBAVERIFY_PG_BINDIR")]
-    if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10)
-        candidates.append(out.stdout.strip())
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
-            return Path(candidate)
-    raise MissingBinary(
-        "PostgreSQL server binaries (initdb, pg_ctl)",
-        "install them (apt-get install postgresql) or point NBAVERIFY_PG_BINDIR at their directory",
-    )
+bindir = procs.pg_bindir
 
 
 @dataclass(frozen=True)
@@ -253,11 +238,20 @@ class Cluster:
     # -- statistics ------------------------------------------------------------------------------
     def fresh_statistics(self) -> None:
         """Zero the counters, restore vacuum/analyze facts, then the platform's hot lookups once."""
+        self.freeze(older_than=FREEZE_ABOVE)  # the live feed ages XIDs ~1/s; keep clear of the sandbox limit
         with self.primary.admin() as conn:
             conn.execute("SELECT pg_stat_reset()")
             conn.execute("SELECT pg_stat_statements_reset()")
             conn.execute("VACUUM ANALYZE")
         self.app_traffic()
+
+    def freeze(self, older_than: int = 0) -> None:
+        """VACUUM FREEZE every database whose XID age is above older_than (the sandbox's wraparound cure)."""
+        with self.primary.admin(dbname="postgres") as conn:
+            oldest = conn.execute("SELECT max(age(datfrozenxid)) FROM pg_database WHERE datallowconn").fetchone()[0]
+        if oldest > older_than:
+            procs.run([str(bindir() / "vacuumdb"), "-h", str(self.layout.socket_dir), "-p", str(self.primary.port),
+                       "-U", "postgres", "--all", "--freeze", "--quiet"], step="freeze the databases (vacuumdb)")
 
     def app_traffic(self, times: int = 1) -> None:
         with self.primary.admin() as conn:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from nbaverify.sandbox import procs
+from nbaverify import procs
 from nbaverify.sandbox.layout import Layout
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "monitoring" / "rules"

@@ -86,14 +86,14 @@ def test_a_port_in_use_is_named(nbaverify, sandbox_env, tmp_path):
 
 
 def test_missing_postgresql_binaries_are_named(monkeypatch):
+    from nbaverify import procs
     from nbaverify.errors import MissingBinary
-    from nbaverify.sandbox import postgres
 
     monkeypatch.setenv("NBAVERIFY_PG_BINDIR", "/nonexistent")
-    monkeypatch.setattr(postgres.shutil, "which", lambda name: None)
-    monkeypatch.setattr(postgres.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(procs.shutil, "which", lambda name: None)
+    monkeypatch.setattr(procs.glob, "glob", lambda pattern: [])
     with pytest.raises(MissingBinary, match=r"^PostgreSQL server binaries \(initdb, pg_ctl\) not found; install"):
-        postgres.bindir()
+        procs.pg_bindir()
 
 
 def test_faults_lists_every_fault_with_its_catching_checks(nbaverify):

@@ -7,7 +7,7 @@ import threading
 
 import psycopg
 
-from nbaverify.sandbox import procs
+from nbaverify import procs
 from nbaverify.sandbox.faults import fault
 
 REPLICATION = "checks/test_database_replication.py"
@@ -205,6 +205,14 @@ fault(
     apply=_deadlock, baseline=True,
 )
 
+fault(
+    name="monitor_role_unprivileged", area="database",
+    breaks="pg_monitor is revoked from the monitoring role: other sessions' queries show as <insufficient privilege>",
+    caught_by=(f"{CONNECTIONS}::check_activity_visible",),
+    expect=r"hides \d+ of \d+ session\(s\) from role nbaverify_monitor",
+    apply=sql("REVOKE pg_monitor FROM nbaverify_monitor"), revert=sql("GRANT pg_monitor TO nbaverify_monitor"),
+)
+
 # -- indexes and plans ------------------------------------------------------------------------
 fault(
     name="drop_index", area="database",
@@ -279,6 +287,22 @@ fault(
     revert=sql("SELECT pg_stat_statements_reset()"),
 )
 
+def _burn_xids(sb):
+    """200,000 transaction IDs in under a second: one subtransaction with a write per loop."""
+    with sb.cluster.primary.admin() as conn:
+        conn.execute("CREATE TEMP TABLE xid_burn (x int)")
+        conn.execute("DO $$ BEGIN FOR i IN 1..200000 LOOP BEGIN INSERT INTO xid_burn VALUES (i); "
+                     "EXCEPTION WHEN others THEN NULL; END; END LOOP; END $$")
+
+
+fault(
+    name="xid_age_high", area="database",
+    breaks="200,000 transaction IDs pass without a freeze: the database's XID age nears the limit (150,000 in the sandbox)",
+    caught_by=(f"{MAINTENANCE}::check_transaction_id_age",),
+    expect=r"transaction-ID age above \d+ on .*\bnba \d+",
+    apply=_burn_xids, revert=lambda sb: sb.cluster.freeze(),
+)
+
 # -- roles ------------------------------------------------------------------------------------
 fault(
     name="app_superuser", area="security",
@@ -348,4 +372,23 @@ fault(
     caught_by=(f"{BACKUPS}::check_wal_archiving", f"{BACKUPS}::check_base_backup_recent"),
     expect=r"archiving is failing|\d+h ago",
     apply=_break_archiving, revert=_restore_archiving,
+)
+
+
+def _corrupt_newest_backup(sb):
+    backup = _newest_label(sb).parent  # kept beside the backups, outside it, so only "missing" shows
+    (backup / "global" / "pg_control").replace(backup.parent / f".{backup.name}.pg_control.hidden")
+
+
+def _mend_backups(sb):
+    for hidden in sb.cluster.base_backups.glob(".*.pg_control.hidden"):
+        hidden.replace(sb.cluster.base_backups / hidden.name[1:].split(".")[0] / "global" / "pg_control")
+
+
+fault(
+    name="restore_broken", area="database",
+    breaks="the newest base backup lost global/pg_control: it cannot be restored",
+    caught_by=(f"{BACKUPS}::check_restore_drill",),
+    expect=r"pg_verifybackup: .*pg_control",
+    apply=_corrupt_newest_backup, revert=_mend_backups,
 )

@@ -1,7 +1,8 @@
-"""Process plumbing for the sandbox: unprivileged commands, ports, pid files, waiting."""
+"""Process plumbing: unprivileged commands (PostgreSQL refuses root), ports, pid files, waiting."""
 
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -161,3 +162,19 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
         if time.monotonic() >= deadline:
             raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}{last_error}")
         time.sleep(interval)
+
+
+def pg_bindir() -> Path:
+    """Where initdb/pg_ctl live: NBAVERIFY_PG_BINDIR, `pg_config --bindir`, or Debian's layout."""
+    candidates = [os.environ.get("NBAVERIFY_PG_BINDIR")]
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10, check=False)
+        candidates.append(out.stdout.strip())
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in filter(None, candidates):
+        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
+            return Path(candidate)
+    raise MissingBinary(
+        "PostgreSQL server binaries (initdb, pg_ctl)",
+        "install them (apt-get install postgresql) or point NBAVERIFY_PG_BINDIR at their directory",
+    )
