@@ -4,6 +4,7 @@
     ├── ConfigError           a profile, expectations or usage error: exit 2 before any check runs
     ├── TargetUnreachable     a part of the target did not answer (refused, timed out, DNS)
     ├── CheckError            a check could not finish (its query gave up on a lock or a timeout)
+    │   └── PromQLError       Prometheus refused a query, with its own message
     └── SandboxError          the sandbox could not do what was asked
         ├── MissingBinary     a program the sandbox needs is not installed
         └── PortInUse         a port the sandbox needs is taken by another process
@@ -37,6 +38,10 @@ class TargetUnreachable(NbaverifyError):
 
 class CheckError(NbaverifyError):
     """A check could not reach a verdict; the message says why and where."""
+
+
+class PromQLError(CheckError):
+    """Prometheus refused a query (parse or execution error)."""
 
 
 class SandboxError(NbaverifyError):

@@ -9,6 +9,7 @@ Fixtures a check may ask for:
     api       ApiClient for the profile's [api]               (skips: "not configured: api")
     db        Database for the primary, read-only             (skips: "not configured: database")
     replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
+    prom      Prometheus HTTP API client                       (skips: "not configured: prometheus")
     read_source  the replica when configured, else the primary: for full-table reads
     history   values remembered from the previous run against the target (History.exchange)
     evidence  a dict whose contents go into the check's record in summary.json
@@ -24,6 +25,7 @@ import pytest
 
 from nbaverify import __version__
 from nbaverify.clients import ApiClient, Database
+from nbaverify.clients.prom import Prometheus
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, TargetUnreachable
 from nbaverify.history import History
@@ -213,6 +215,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
                     reason=f"safety: a {kind} check is not run against production (pass --allow {kind})"))
 
 
+def expectations_at_collection(config: pytest.Config):
+    """The expectations while tests are generated (before any fixture exists)."""
+    return config.stash[RUN].ensure_target().expectations
+
+
 def parametrize_from(metafunc: pytest.Metafunc, argname: str, key: str, id_key: str = "name") -> None:
     """Parametrize a check over a list in the expectations, one case (and id) per entry.
 
@@ -221,8 +228,9 @@ def parametrize_from(metafunc: pytest.Metafunc, argname: str, key: str, id_key: 
     """
     if argname not in metafunc.fixturenames:
         return
-    entries = metafunc.config.stash[RUN].ensure_target().expectations[key]
-    metafunc.parametrize(argname, entries, ids=[str(entry[id_key]) for entry in entries])
+    entries = expectations_at_collection(metafunc.config)[key]
+    ids = [str(entry[id_key]) if isinstance(entry, dict) else str(entry) for entry in entries]
+    metafunc.parametrize(argname, entries, ids=ids)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -297,6 +305,16 @@ def db(target: Target, expect):
 @pytest.fixture(scope="session")
 def replica(target: Target, expect):
     client = _database(target, expect, "database.replica_dsn_env", "replica")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def prom(target: Target, expect):
+    section = target.profile.prometheus
+    if section is None:
+        pytest.skip("not configured: prometheus")
+    client = Prometheus(section.url, timeout_s=expect["api.timeout_s"])
     yield client
     client.close()
 

@@ -40,6 +40,8 @@ class Layout:
     replica_port = property(lambda self: self.port_base + 3)
     api_port = property(lambda self: self.port_base + 13)
     prometheus_port = property(lambda self: self.port_base + 60)
+    node_exporter_port = property(lambda self: self.port_base + 61)
+    postgres_exporter_port = property(lambda self: self.port_base + 62)
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

@@ -81,10 +81,11 @@ class Sandbox:
         self._revert(self._recorded_faults())
         self._heal()
         self._record(wanted, up=True)  # before applying: a crash mid-apply is still reverted next time
+        flags = set(wanted).union(*(CATALOGUE[name].api_flags for name in wanted))
+        control.write(self.layout.control_file, flags, settings={})  # API behaviour first: other steps may need it
         for name in wanted:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
             self._act(name, "on", CATALOGUE[name].apply)
-        control.write(self.layout.control_file, set(wanted), settings={})
         self.write_profile()
         self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url}"
                  + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
@@ -94,7 +95,7 @@ class Sandbox:
         if self.layout.state_file.exists():
             self._record(self._recorded_faults(), up=False)  # faults stay recorded: the next up reverts them
         self._stop_api()
-        self.prometheus.stop()
+        self.prometheus.stop()  # and its exporters
         if self.layout.primary_data.exists():
             self.cluster.stop()
         if purge and self.layout.root.exists():
@@ -178,9 +179,7 @@ class Sandbox:
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
         if prom_mod.binary():
-            if not self.prometheus.pid():
-                self.say(f"starting Prometheus on {self.prometheus.url}")
-            self.prometheus.start()
+            self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
         elif not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 
@@ -238,11 +237,17 @@ class Sandbox:
     def _api_healthy(self) -> bool:
         if not self._api_pid():
             raise SandboxError(f"the API exited at start; its log: {self.layout.log_file('api')}")
-        reply = httpx.get(f"{self.api_url}/health/detailed", verify=self._tls(), timeout=3)
+        reply = httpx.get(f"{self.api_url}/health/detailed", verify=self.tls_context(), timeout=3)
         return reply.status_code == 200 and reply.json()["status"] == "ok"
 
-    def _tls(self) -> ssl.SSLContext:
+    def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.layout.ca_file))
+
+    def mint_token(self, ttl_s: int = 300) -> str:
+        import jwt
+
+        now = int(time.time())
+        return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s}, self.secrets.jwt_secret, algorithm="HS256")
 
     def _stop_api(self) -> None:
         pid = self._api_pid()
@@ -252,9 +257,11 @@ class Sandbox:
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
+        jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
-            backups_dir=self.cluster.base_backups)
+            backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
+            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs)
         self.layout.target_file.write_text(text)
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
         fd = os.open(self.layout.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -1,4 +1,9 @@
-"""Prometheus from the system package, scraping the sandbox API and loading the platform's rules."""
+"""Prometheus from the system package, with the node and PostgreSQL exporters, scraping the
+sandbox API and loading the platform's rules; and a deployed copy of the dashboards.
+
+The rules and dashboards the sandbox serves are copies under the state directory: a fault breaks
+the deployed copy (as a bad deploy would), never the platform's files in fixtures/.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,19 @@ import yaml
 from nbaverify import procs
 from nbaverify.sandbox.layout import Layout
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "monitoring" / "rules"
+MONITORING = Path(__file__).resolve().parents[2] / "fixtures" / "monitoring"
 # Short intervals keep the fault matrix fast; the rules themselves stay as the guide writes them.
 SCRAPE_INTERVAL = "2s"
 EVALUATION_INTERVAL = "2s"
+NODE_COLLECTORS = ("cpu", "meminfo", "filesystem", "netdev", "loadavg", "diskstats")
 
 
 def binary() -> str | None:
     return shutil.which("prometheus")
+
+
+def exporters_installed() -> bool:
+    return bool(shutil.which("prometheus-node-exporter") and shutil.which("prometheus-postgres-exporter"))
 
 
 class Prometheus:
@@ -26,31 +36,72 @@ class Prometheus:
         self.layout = layout
         self.url = f"http://127.0.0.1:{layout.prometheus_port}"
         self.pid_file = layout.pid_file("prometheus")
+        self.rules_dir = layout.prometheus_dir / "rules"
+        self.dashboards_dir = layout.root / "grafana" / "dashboards"
+
+    @property
+    def jobs(self) -> list[str]:
+        return ["nba-api", "prometheus", *(["node", "postgres"] if exporters_installed() else [])]
 
     def pid(self) -> int | None:
-        return procs.read_pid(self.pid_file, "prometheus")
+        return procs.read_pid(self.pid_file, "prometheus --config")
 
-    def write_config(self) -> Path:
-        rules = self.layout.prometheus_dir / "rules"
-        rules.mkdir(parents=True, exist_ok=True)
-        for old in rules.glob("*.yml"):
-            old.unlink()
-        for source in sorted(RULES_DIR.glob("*.yml")):  # a copy, so a fault can edit it and reload
-            shutil.copy(source, rules / source.name)
-        config = {
-            "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
-            "rule_files": [str(rules / "*.yml")],
-            "scrape_configs": [
-                {"job_name": "nba-api", "scheme": "https", "metrics_path": "/metrics",
-                 "tls_config": {"ca_file": str(self.layout.ca_file)},
-                 "static_configs": [{"targets": [f"127.0.0.1:{self.layout.api_port}"]}]},
-                {"job_name": "prometheus",
-                 "static_configs": [{"targets": [f"127.0.0.1:{self.layout.prometheus_port}"]}]},
-            ],
-        }
-        path = self.layout.prometheus_dir / "prometheus.yml"
+    def deploy_monitoring(self) -> None:
+        """Put pristine copies of the rules and dashboards in place (what a deploy would ship)."""
+        for source, target in ((MONITORING / "rules", self.rules_dir), (MONITORING / "dashboards", self.dashboards_dir)):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
+
+    def write_config(self, api_target: str | None = None) -> Path:
+        layout = self.layout
+        jobs = [
+            {"job_name": "nba-api", "scheme": "https", "metrics_path": "/metrics",
+             "tls_config": {"ca_file": str(layout.ca_file)},
+             "static_configs": [{"targets": [api_target or f"127.0.0.1:{layout.api_port}"]}]},
+            {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{layout.prometheus_port}"]}]},
+        ]
+        if exporters_installed():
+            jobs += [{"job_name": "node", "static_configs": [{"targets": [f"127.0.0.1:{layout.node_exporter_port}"]}]},
+                     {"job_name": "postgres",
+                      "static_configs": [{"targets": [f"127.0.0.1:{layout.postgres_exporter_port}"]}]}]
+        config = {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
+                  "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
+        path = layout.prometheus_dir / "prometheus.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# written by nbaverify sandbox\n" + yaml.safe_dump(config, sort_keys=False))
         return path
+
+    def sync(self, monitor_dsn: str, say) -> None:
+        """Pristine rules, dashboards and config; everything running; Prometheus reloaded."""
+        self.deploy_monitoring()
+        self.write_config()
+        if exporters_installed():
+            self._start_exporters(monitor_dsn)
+        if self.pid():
+            self.reload()
+        else:
+            say(f"starting Prometheus on {self.url}")
+            self.start()
+        # ready at once, but the first scrape lands a few seconds later: checks run after it
+        # (the targets API, not `up`: a restarted Prometheus still answers `up` from its old TSDB)
+        jobs = self.jobs
+        procs.wait_until(lambda: self.healthy_jobs() >= set(jobs), 30,
+                         f"every scrape job ({', '.join(jobs)}) to be scraped (see {self.layout.log_file('prometheus')})",
+                         interval=0.25)
+
+    def _start_exporters(self, monitor_dsn: str) -> None:
+        layout = self.layout
+        node, pg = layout.pid_file("node-exporter"), layout.pid_file("postgres-exporter")
+        if not procs.read_pid(node, "node-exporter"):
+            procs.ensure_port_free(layout.node_exporter_port, "sandbox node exporter")
+            procs.spawn(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{layout.node_exporter_port}",
+                         "--collector.disable-defaults", *(f"--collector.{c}" for c in NODE_COLLECTORS)],
+                        layout.log_file("node-exporter"), node)
+        if not procs.read_pid(pg, "postgres-exporter"):
+            procs.ensure_port_free(layout.postgres_exporter_port, "sandbox PostgreSQL exporter")
+            procs.spawn(["prometheus-postgres-exporter", f"--web.listen-address=127.0.0.1:{layout.postgres_exporter_port}"],
+                        layout.log_file("postgres-exporter"), pg,
+                        env={"DATA_SOURCE_NAME": f"{monitor_dsn}?sslmode=disable", "PATH": "/usr/bin:/bin"})
 
     def start(self) -> None:
         if self.pid():
@@ -70,10 +121,34 @@ class Prometheus:
         return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
 
     def reload(self) -> None:
-        self.write_config()
         httpx.post(f"{self.url}/-/reload", timeout=5).raise_for_status()
 
-    def stop(self) -> None:
+    def healthy_jobs(self) -> set[str]:
+        targets = httpx.get(f"{self.url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        return {t["labels"]["job"] for t in targets if t["health"] == "up"}
+
+    def query(self, expr: str) -> list:
+        return httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5).json()["data"]["result"]
+
+    def wait_for(self, expr: str, what: str, timeout: float = 30) -> None:
+        """Until the instant query returns something (a scrape or a rule evaluation has happened)."""
+        procs.wait_until(lambda: bool(self.query(expr)), timeout, what, interval=0.25)
+
+    def reset(self) -> None:
+        """A fresh TSDB: what a fault left in the history (rates, pending alerts) is gone."""
+        self.stop()
+        shutil.rmtree(self.layout.prometheus_dir / "data", ignore_errors=True)
+        self.start()
+
+    def stop_server(self) -> None:
         pid = self.pid()
         if pid:
             procs.stop_pid(pid)
+
+    def stop(self) -> None:
+        for pid_file, marker in ((self.pid_file, "prometheus --config"),
+                                 (self.layout.pid_file("node-exporter"), "node-exporter"),
+                                 (self.layout.pid_file("postgres-exporter"), "postgres-exporter")):
+            pid = procs.read_pid(pid_file, marker)
+            if pid:
+                procs.stop_pid(pid)

@@ -97,6 +97,8 @@ def create_app(settings: ApiSettings) -> Starlette:
     started_at = time.time()
 
     def authenticate(request: Request) -> dict:
+        if request.state.control.on("error_burst"):  # the fault: every data request fails
+            raise HTTPException(500, "internal server error")
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -170,7 +172,10 @@ def create_app(settings: ApiSettings) -> Starlette:
 
     async def metrics_endpoint(request: Request):
         metrics.observe_pool(pool.get_stats(), POOL_MAX)
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        body = generate_latest(metrics.registry)
+        if request.state.control.on("metrics_missing"):  # the fault: a family vanishes from the exposition
+            body = b"".join(line for line in body.splitlines(keepends=True) if b"cache_" not in line)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     # -- data (JWT, rate limited) --------------------------------------------------------------
     async def players(request: Request):

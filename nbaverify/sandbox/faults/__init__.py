@@ -34,6 +34,7 @@ class Fault:
     revert: Callable[[Sandbox], None] = _nothing
     requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
     baseline: bool = False  # its checks compare with the previous run: the matrix runs them once first
+    api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
 
 
 CATALOGUE: dict[str, Fault] = {}
@@ -48,4 +49,4 @@ def fault(**fields) -> Fault:
 
 
 # Importing the area modules fills CATALOGUE; they import `fault` from here.
-from nbaverify.sandbox.faults import api, database  # noqa: E402,F401  (registration side effect)
+from nbaverify.sandbox.faults import api, database, monitoring  # noqa: E402,F401  (registration side effect)

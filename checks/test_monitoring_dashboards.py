@@ -1,0 +1,49 @@
+"""Dashboards: the five the guide names exist, and every panel's query returns data.
+
+Guide: System Monitoring / Monitoring Tools / Grafana Dashboards.
+"""
+
+import pytest
+
+from nbaverify.errors import PromQLError
+from nbaverify.plugin import parametrize_from
+from nbaverify.probes import monitoring
+
+pytestmark = [pytest.mark.area("monitoring")]
+
+DASHBOARDS = "System Monitoring / Monitoring Tools / Grafana Dashboards"
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_from(metafunc, "dashboard", "monitoring.dashboards")
+
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(DASHBOARDS)
+def check_expected_dashboards_exist(expect):
+    directory = monitoring.resolve(expect["monitoring.dashboards_dir"])
+    found = monitoring.dashboards(directory)
+    missing = [title for title in expect["monitoring.dashboards"] if title not in found]
+    assert not missing, f"dashboard(s) {', '.join(missing)} not in {directory} (found: {', '.join(found) or 'none'})"
+
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(DASHBOARDS)
+def check_dashboard_queries(prom, expect, dashboard, evidence):
+    panels = monitoring.dashboards(monitoring.resolve(expect["monitoring.dashboards_dir"])).get(dashboard)
+    if panels is None:
+        pytest.skip(f"dashboard '{dashboard}' is not in the dashboards directory (see check_expected_dashboards_exist)")
+    absent_ok = set(expect["monitoring.absent_ok"])
+    broken = []
+    for panel in panels:
+        try:
+            result = prom.query(panel.expr)
+        except PromQLError as exc:
+            broken.append(f"'{panel.title}' does not parse ({exc})")
+            continue
+        evidence[panel.title] = len(result)
+        if not result and not monitoring.metric_names(panel.expr) <= absent_ok:
+            broken.append(f"'{panel.title}' returns no data ({panel.expr})")
+    assert not broken, f"dashboard '{dashboard}' against {prom.url}: {'; '.join(broken)}"

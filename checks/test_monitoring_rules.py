@@ -1,0 +1,62 @@
+"""Alert rules, offline: promtool validates them and runs their unit tests; every alert has a test.
+
+Guide: System Monitoring / Monitoring Tools / Alert Configuration.
+"""
+
+import pytest
+
+from nbaverify.plugin import expectations_at_collection
+from nbaverify.probes import monitoring
+
+pytestmark = [pytest.mark.area("monitoring")]
+
+ALERTS = "System Monitoring / Monitoring Tools / Alert Configuration"
+
+
+def pytest_generate_tests(metafunc):
+    if "rule_test" in metafunc.fixturenames:
+        expect = expectations_at_collection(metafunc.config)
+        tests = monitoring.rule_tests(monitoring.resolve(expect["monitoring.rule_tests_dir"]))
+        metafunc.parametrize("rule_test", tests, ids=[t.name for t in tests])
+
+
+@pytest.fixture
+def promtool():
+    if monitoring.promtool() is None:
+        pytest.skip("not configured: promtool is not installed (apt-get install prometheus)")
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_rules_valid(promtool, expect):
+    directory = monitoring.resolve(expect["monitoring.rules_dir"])
+    files = monitoring.rule_files(directory)
+    assert files, f"no rule files (*.yml) in {directory}"
+    ok, output = monitoring.check_rules(files)
+    assert ok, f"promtool check rules rejects {directory}: {output}"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_rule_test(promtool, expect, rule_test):
+    rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
+    ok, output = monitoring.run_rule_test(rule_test, rules_dir)
+    assert ok, f"promtool test '{rule_test.name}' ({rule_test.source.name}) fails on the rules in {rules_dir}: {output}"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ALERTS)
+def check_every_alert_has_a_test(expect):
+    rules = monitoring.alerting_rules(monitoring.resolve(expect["monitoring.rules_dir"]))
+    tested = set().union(*(t.alertnames() for t in monitoring.rule_tests(
+        monitoring.resolve(expect["monitoring.rule_tests_dir"]))))
+    untested = sorted({r["alert"] for r in rules} - tested)
+    assert not untested, (
+        f"alert(s) without a promtool unit test: {', '.join(untested)} (tests in {expect['monitoring.rule_tests_dir']}); "
+        "an untested alert may never fire")

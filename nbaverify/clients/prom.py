@@ -1,0 +1,63 @@
+"""`prom`: the Prometheus HTTP API as the suite sees it (httpx, a timeout on every call)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
+
+
+class Prometheus:
+    """Queries, targets, rules and alerts. Unreachable once means unreachable for the whole run."""
+
+    def __init__(self, url: str, timeout_s: float):
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        self._unreachable: TargetUnreachable | None = None
+
+    def _get(self, path: str, **params) -> httpx.Response:
+        if self._unreachable:
+            raise self._unreachable
+        try:
+            return self._http.get(path, params=params or None)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            self._unreachable = TargetUnreachable("Prometheus", self.url, str(exc).splitlines()[-1] or type(exc).__name__)
+            raise self._unreachable from None
+        except httpx.HTTPError as exc:
+            raise TargetUnreachable("Prometheus", f"{self.url}{path}", str(exc) or type(exc).__name__) from None
+
+    def _data(self, path: str, **params) -> Any:
+        reply = self._get(path, **params)
+        try:
+            body = reply.json()
+        except ValueError:
+            raise CheckError(f"Prometheus {self.url}{path} answered HTTP {reply.status_code} without JSON") from None
+        if body.get("status") != "success":
+            raise PromQLError(body.get("error", f"HTTP {reply.status_code}"))
+        return body["data"]
+
+    def ready(self) -> tuple[bool, str]:
+        try:
+            reply = self._get("/-/ready")
+        except TargetUnreachable as exc:
+            return False, exc.reason
+        return reply.status_code == 200, reply.text.strip()[:80]
+
+    def query(self, expr: str) -> list[dict]:
+        """An instant query; PromQLError carries Prometheus' own message for a bad expression."""
+        return self._data("/api/v1/query", query=expr)["result"]
+
+    def targets(self) -> list[dict]:
+        return self._data("/api/v1/targets", state="active")["activeTargets"]
+
+    def alerting_rules(self) -> list[dict]:
+        groups = self._data("/api/v1/rules", type="alert")["groups"]
+        return [rule for group in groups for rule in group["rules"]]
+
+    def alerts(self) -> list[dict]:
+        return self._data("/api/v1/alerts")["alerts"]
+
+    def close(self) -> None:
+        self._http.close()

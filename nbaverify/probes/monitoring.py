@@ -1,0 +1,125 @@
+"""What the monitoring checks ask about: rule files, promtool, dashboards, the metrics queries use."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nbaverify.config import PROJECT_ROOT
+
+
+def resolve(path: str) -> Path:
+    """Expectation paths are relative to the project unless absolute."""
+    return Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
+
+
+def promtool() -> str | None:
+    return shutil.which("promtool")
+
+
+# -- rules ------------------------------------------------------------------------------------
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yml")) + sorted(directory.glob("*.yaml"))
+
+
+def alerting_rules(directory: Path) -> list[dict]:
+    rules = []
+    for path in rule_files(directory):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            rules += [dict(rule, file=path.name) for rule in group.get("rules", []) if "alert" in rule]
+    return rules
+
+
+def check_rules(files: list[Path]) -> tuple[bool, str]:
+    done = subprocess.run([promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    return done.returncode == 0, one_line(done.stdout + done.stderr)
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    name: str
+    source: Path
+    group: dict
+    rule_files: list[str]
+    evaluation_interval: str | None
+
+    def alertnames(self) -> set[str]:
+        return {case["alertname"] for case in self.group.get("alert_rule_test", [])}
+
+
+def rule_tests(directory: Path) -> list[RuleTest]:
+    found = []
+    for path in sorted(directory.glob("*.yml")):
+        doc = yaml.safe_load(path.read_text()) or {}
+        for index, group in enumerate(doc.get("tests", [])):
+            found.append(RuleTest(group.get("name") or f"{path.stem} #{index + 1}", path, group,
+                                  doc.get("rule_files", []), doc.get("evaluation_interval")))
+    return found
+
+
+def run_rule_test(test: RuleTest, rules_dir: Path) -> tuple[bool, str]:
+    """One test group through `promtool test rules`, against the rule files in rules_dir (by name)."""
+    with tempfile.TemporaryDirectory(prefix="nbaverify-promtool-") as tmp:
+        doc = {"rule_files": [str(rules_dir / Path(name).name) for name in test.rule_files], "tests": [test.group]}
+        if test.evaluation_interval:
+            doc["evaluation_interval"] = test.evaluation_interval
+        file = Path(tmp) / "test.yml"
+        file.write_text(yaml.safe_dump(doc, sort_keys=False))
+        done = subprocess.run([promtool(), "test", "rules", str(file)], capture_output=True, text=True, timeout=60,
+                              check=False)
+    return done.returncode == 0, one_line(done.stdout + done.stderr, skip=("Unit Testing:", "FAILED:"))
+
+
+def one_line(text: str, skip: tuple[str, ...] = ()) -> str:
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return "; ".join(line for line in lines if line and not line.startswith(skip))[:600]
+
+
+# -- dashboards -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Panel:
+    dashboard: str
+    title: str
+    expr: str
+
+
+def dashboards(directory: Path) -> dict[str, list[Panel]]:
+    found: dict[str, list[Panel]] = {}
+    for path in sorted(directory.glob("*.json")):
+        doc = json.loads(path.read_text())
+        title = doc.get("title") or path.stem
+        panels = [p for row in doc.get("panels", []) for p in [row, *row.get("panels", [])]]
+        found[title] = [Panel(title, p.get("title", "?"), t["expr"]) for p in panels
+                        for t in p.get("targets", []) if t.get("expr")]
+    return found
+
+
+# -- the metrics an expression reads (a pint-style check, without a PromQL parser) -------------
+_KEYWORDS = {
+    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless",
+    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
+    "inf", "nan", "e",
+}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names an expression selects: identifiers that are not functions, keywords or labels."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expr)       # strings
+    text = re.sub(r"\{[^}]*\}", "{}", text)                                    # label matchers
+    text = re.sub(r"\[[^\]]*\]", "[]", text)                                   # ranges
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = set()
+    for match in re.finditer(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?", text):
+        name, call = match.group(1), match.group(2)
+        if call or name.lower() in _KEYWORDS:
+            continue
+        names.add(name)
+    return names

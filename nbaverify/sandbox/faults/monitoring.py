@@ -1,0 +1,128 @@
+"""Monitoring faults: Prometheus, its targets, the deployed rules and dashboards, the metrics."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import yaml
+
+from nbaverify import procs
+from nbaverify.sandbox.faults import fault
+
+RULES = "checks/test_monitoring_rules.py"
+PROMETHEUS = "checks/test_monitoring_prometheus.py"
+DASHBOARDS = "checks/test_monitoring_dashboards.py"
+HIGH_ERROR_TEST = "HighErrorRate fires after 5 minutes of 5xx above 0.1/s"
+
+
+def _edit_rules(sb, change) -> None:
+    """Change the deployed rule file (not the platform's own) and reload Prometheus."""
+    path = sb.prometheus.rules_dir / "nba-stats-alerts.yml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc["groups"][0]["rules"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    sb.prometheus.reload()
+
+
+def _drop_high_error_rate(rules) -> None:
+    rules[:] = [r for r in rules if r.get("alert") != "HighErrorRate"]
+
+
+def _never_fire(rules) -> None:
+    for rule in rules:
+        if rule.get("alert") == "HighErrorRate":
+            rule["expr"] = 'rate(http_requests_total{status=~"5.."}[5m]) > 1e+12'
+
+
+def _target_down(sb):
+    with_port = procs.free_port()
+    sb.prometheus.write_config(api_target=f"127.0.0.1:{with_port}")
+    sb.prometheus.reload()
+    sb.prometheus.wait_for('up{job="nba-api"} == 0', "Prometheus to find the nba-api target down")
+
+
+def _error_burst(sb):
+    """60 failing requests in two scrapes' time: enough for rate(...[5m]) > 0.1 and a pending alert."""
+    token = sb.mint_token()
+    with httpx.Client(base_url=sb.api_url, verify=sb.tls_context(), timeout=5) as client:
+        for burst in range(2):
+            for _ in range(30):
+                client.get("/api/players", headers={"authorization": f"Bearer {token}"})
+            if burst == 0:
+                sb.prometheus.wait_for('http_requests_total{status="500"}', "Prometheus to scrape the first errors")
+                time.sleep(2.5)  # a second scrape, so rate() sees an increase
+    sb.prometheus.wait_for('ALERTS{alertname="HighErrorRate"}', "HighErrorRate to turn pending", timeout=30)
+
+
+def _metrics_gone(sb):
+    procs.wait_until(lambda: not sb.prometheus.query("cache_hits_total"), 30,
+                     "Prometheus to see cache_hits_total disappear", interval=0.25)
+
+
+def _break_dashboard(sb):
+    path = sb.prometheus.dashboards_dir / "cache-performance.json"
+    doc = json.loads(path.read_text())
+    for panel in doc["panels"]:
+        if panel["title"] == "Hit ratio":
+            for target in panel["targets"]:
+                target["expr"] = target["expr"].replace("cache_hits_total", "cache_hit_total")
+    path.write_text(json.dumps(doc, indent=2))
+
+
+fault(
+    name="prometheus_down", area="monitoring", requires="prometheus",
+    breaks="the Prometheus server is stopped: no metrics, no alerts",
+    caught_by=(f"{PROMETHEUS}::check_prometheus_ready",),
+    expect=r"Prometheus at http://\S+ is not ready",
+    apply=lambda sb: sb.prometheus.stop_server(),
+)
+
+fault(
+    name="scrape_target_down", area="monitoring", requires="prometheus",
+    breaks="the nba-api scrape job points at a port nothing listens on: its target is down",
+    caught_by=(f"{PROMETHEUS}::check_scrape_targets_up[nba-api]",),
+    expect=r"job 'nba-api' .* is down",
+    apply=_target_down,
+)
+
+fault(
+    name="alert_rule_missing", area="monitoring", requires="prometheus",
+    breaks="the deployed rule file lost HighErrorRate (the guide's alert): Prometheus no longer evaluates it",
+    caught_by=(f"{PROMETHEUS}::check_expected_alerts_loaded",),
+    expect=r"HighErrorRate is not loaded",
+    apply=lambda sb: _edit_rules(sb, _drop_high_error_rate),
+)
+
+fault(
+    name="alert_rule_broken", area="monitoring", requires="prometheus",
+    breaks="the deployed HighErrorRate compares with 1e+12: it can never fire",
+    caught_by=(f"{RULES}::check_rule_test[{HIGH_ERROR_TEST}]", f"{PROMETHEUS}::check_expected_alerts_loaded"),
+    expect=r"HighErrorRate",
+    apply=lambda sb: _edit_rules(sb, _never_fire),
+)
+
+fault(
+    name="alert_firing", area="monitoring", requires="prometheus",
+    breaks="the API answers 500 to every data request; the errors drive HighErrorRate to pending",
+    caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active",),
+    expect=r"HighErrorRate (pending|firing)",
+    api_flags=("error_burst",), apply=_error_burst, revert=lambda sb: sb.prometheus.reset(),
+)
+
+fault(
+    name="metrics_missing", area="monitoring", requires="prometheus",
+    breaks="the API stops exposing cache_hits_total and cache_misses_total (a family vanished in a deploy)",
+    caught_by=(f"{PROMETHEUS}::check_queried_series_exist",),
+    expect=r"cache_hits_total \(read by dashboard 'Cache Performance'",
+    apply=_metrics_gone,
+)
+
+fault(
+    name="dashboard_broken_query", area="monitoring", requires="prometheus",
+    breaks="the deployed Cache Performance dashboard's hit-ratio panel queries a misspelt metric",
+    caught_by=(f"{DASHBOARDS}::check_dashboard_queries[Cache Performance]", f"{PROMETHEUS}::check_queried_series_exist"),
+    expect=r"Hit ratio|cache_hit_total",
+    apply=_break_dashboard,
+)
