@@ -163,6 +163,8 @@ class Sandbox:
                                f"`nbaverify sandbox down` then `up` starts clean") from None
 
     def _heal(self) -> None:
+        if prom_mod.binary():  # first: its first scrape takes ~5 s, which the steps below overlap
+            self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
         self.cluster.start(self.say)
         if self.cluster.replay_paused():
             with self.cluster.replica.admin() as conn:
@@ -179,7 +181,7 @@ class Sandbox:
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
         if prom_mod.binary():
-            self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
+            self.prometheus.wait_scraped()
         elif not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 

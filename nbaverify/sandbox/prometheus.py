@@ -72,7 +72,11 @@ class Prometheus:
         return path
 
     def sync(self, monitor_dsn: str, say) -> None:
-        """Pristine rules, dashboards and config; everything running; Prometheus reloaded."""
+        """Pristine rules, dashboards and config; Prometheus and the exporters running (or reloaded).
+
+        Call wait_scraped() afterwards: a restarted Prometheus syncs its targets on a 5 s ticker,
+        so the sandbox starts it first and does its other work while it waits.
+        """
         self.deploy_monitoring()
         self.write_config()
         if exporters_installed():
@@ -82,8 +86,9 @@ class Prometheus:
         else:
             say(f"starting Prometheus on {self.url}")
             self.start()
-        # ready at once, but the first scrape lands a few seconds later: checks run after it
-        # (the targets API, not `up`: a restarted Prometheus still answers `up` from its old TSDB)
+
+    def wait_scraped(self) -> None:
+        # the targets API, not `up`: a restarted Prometheus still answers `up` from its old TSDB
         jobs = self.jobs
         procs.wait_until(lambda: self.healthy_jobs() >= set(jobs), 30,
                          f"every scrape job ({', '.join(jobs)}) to be scraped (see {self.layout.log_file('prometheus')})",
