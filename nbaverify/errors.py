@@ -3,6 +3,7 @@
     NbaverifyError            anything nbaverify raises on purpose; str() is one line for a person
     ├── ConfigError           a profile, expectations or usage error: exit 2 before any check runs
     ├── TargetUnreachable     a part of the target did not answer (refused, timed out, DNS)
+    ├── NotConfigured         what a check needs is not in the profile: the check is skipped with the reason
     ├── CheckError            a check could not finish (its query gave up on a lock or a timeout)
     │   └── PromQLError       Prometheus refused a query, with its own message
     └── SandboxError          the sandbox could not do what was asked
@@ -34,6 +35,10 @@ class TargetUnreachable(NbaverifyError):
     def __init__(self, component: str, where: str, reason: str):
         self.component, self.where, self.reason = component, where, reason
         super().__init__(f"{component} at {where} unreachable: {reason}")
+
+
+class NotConfigured(NbaverifyError):
+    """A check needs a profile key that is absent; its str() is the skip reason ("not configured: <key>")."""
 
 
 class CheckError(NbaverifyError):

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import ssl
 import time
+import warnings
 
 import httpx
 import jwt
 
-from nbaverify.errors import TargetUnreachable
+from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
 from nbaverify.redact import Redactor
+
+LIMITED_PREFIX = "/api/"  # Contract 2: the data endpoints are rate limited; health is not
+
+
+class RateLimited(CheckError):
+    """The target answered 429 to the suite itself: a verdict on the run's budget, not on the check."""
+
+
+class BudgetSpent(CheckError):
+    """The suite has spent its request budget for rate-limited endpoints in this run."""
 
 
 class ApiClient:
@@ -20,7 +31,7 @@ class ApiClient:
     """
 
     def __init__(self, base_url: str, *, jwt_secret: str | None, ca_file: str | None, timeout_s: float,
-                 ws_path: str = "/ws/live", redactor: Redactor | None = None):
+                 ws_path: str = "/ws/live", redactor: Redactor | None = None, budget: int | None = None):
         self.base_url = base_url
         self.ws_path = ws_path
         self._jwt_secret = jwt_secret
@@ -29,36 +40,61 @@ class ApiClient:
         self._http = httpx.Client(base_url=base_url, verify=verify, timeout=timeout_s,
                                   headers={"user-agent": "nbaverify"})
         self._unreachable: TargetUnreachable | None = None
+        self.ca_file = ca_file
+        self.budget = budget  # requests the run may send to rate-limited endpoints (None: no limit)
+        self.spent = 0
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
     def get(self, path: str, *, token: str | None = None, headers: dict | None = None,
-            params: dict | None = None) -> httpx.Response:
+            params: dict | None = None, expect_429: bool = False) -> httpx.Response:
+        """GET path. A 429 raises RateLimited unless the caller is the rate-limit check (expect_429)."""
         if self._unreachable:
             raise self._unreachable
+        limited = path.startswith(LIMITED_PREFIX)
+        if limited and not expect_429 and self.budget is not None and self.spent >= self.budget:
+            raise BudgetSpent(f"the suite spent its budget of {self.budget} requests to {LIMITED_PREFIX}* in this run "
+                              "(expectations api.request_budget); lower the sample sizes or raise the budget")
         merged = dict(headers or {})
         if token:
             merged["authorization"] = f"Bearer {token}"
         try:
-            return self._http.get(path, headers=merged, params=params)
+            reply = self._http.get(path, headers=merged, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._unreachable = TargetUnreachable("API", self.base_url, _reason(exc))
             raise self._unreachable from None
         except httpx.TimeoutException as exc:
             raise TargetUnreachable("API", self.url(path), f"no response within the timeout ({_reason(exc)})") from None
+        except httpx.LocalProtocolError as exc:  # refused on our side before sending: not the target's fault
+            raise CheckError(f"GET {self.url(path)} could not be sent: {_reason(exc)}") from None
         except httpx.TransportError as exc:
             raise TargetUnreachable("API", self.url(path), _reason(exc)) from None
+        if limited:
+            self.spent += 1
+        if reply.status_code == 429 and not expect_429:
+            raise RateLimited(
+                f"the target rate-limited the suite: 429 on GET {self.url(path)} after {self.spent} of its requests to "
+                f"{LIMITED_PREFIX}* in this run (Retry-After {reply.headers.get('retry-after', '?')}s); another client "
+                "shares this address, or an earlier run used the window: wait or allowlist the suite")
+        return reply
 
     def token(self, ttl_s: int = 300, **claims) -> str:
         """A valid HS256 token (Contract 2: `exp` required); the token itself is redacted from output."""
         if not self._jwt_secret:
-            raise TargetUnreachable("API", self.base_url, "no JWT secret configured (api.jwt_secret_env)")
+            raise NotConfigured("not configured: api.jwt_secret_env")
         now = int(time.time())
-        minted = jwt.encode({"sub": "nbaverify", "iat": now, "exp": now + ttl_s, **claims},
-                            self._jwt_secret, algorithm="HS256")
-        self._redactor.add(minted)
-        return minted
+        return self.sign({"sub": "nbaverify", "iat": now, "exp": now + ttl_s, **claims})
+
+    def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None) -> str:
+        """An HS256 token over payload, with the target's secret unless key says otherwise (redacted)."""
+        if key is None and not self._jwt_secret:
+            raise NotConfigured("not configured: api.jwt_secret_env")
+        with warnings.catch_warnings():  # the target's secret is what it is; a weak one is a check's finding
+            warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+            signed = jwt.encode(payload, self._jwt_secret if key is None else key, algorithm="HS256", headers=headers)
+        self._redactor.add(signed)
+        return signed
 
     def close(self) -> None:
         self._http.close()

@@ -251,6 +251,16 @@ class Sandbox:
         now = int(time.time())
         return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s}, self.secrets.jwt_secret, algorithm="HS256")
 
+    def restart_api(self) -> None:
+        self._stop_api()
+        self._start_api()
+        procs.wait_until(self._api_healthy, 30, f"the API to come back (see {self.layout.log_file('api')})")
+
+    def fresh_rate_window(self) -> None:
+        """Start the API's rate-limit windows afresh, faults unchanged (each CLI run is a new client window)."""
+        current = control.read(self.layout.control_file)
+        control.write(self.layout.control_file, current.faults, current.allowlist, current.settings)
+
     def _stop_api(self) -> None:
         pid = self._api_pid()
         if pid:

@@ -54,8 +54,12 @@ class SandboxSecrets:
 
     def environ(self, layout: Layout) -> dict[str, str]:
         """The environment the sandbox's profile expects: what a user would export for a real target."""
+        from nbaverify.sandbox import control
+
+        # a fault may run the platform on another secret; the profile's variable follows, as in a deploy
+        jwt_secret = control.read(layout.control_file).settings.get("jwt_secret") or self.jwt_secret
         return {
-            JWT_ENV: self.jwt_secret,
+            JWT_ENV: jwt_secret,
             DSN_ENV: self.dsn("nbaverify_monitor", layout.primary_port),
             REPLICA_DSN_ENV: self.dsn("nbaverify_monitor", layout.replica_port),
         }

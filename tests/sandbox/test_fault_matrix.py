@@ -22,7 +22,8 @@ def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify):
     assert result.not_passing() == {}, result.out
     assert result.code == 0
     skipped = {cid: c["message"] for cid, c in result.outcomes().items() if c["outcome"] == "skipped"}
-    assert skipped == {}, "the sandbox configures every section, so nothing should skip"
+    # the sandbox configures every section; only optional expectations (Grafana, iss/aud) may be unset
+    assert all(reason.startswith("not configured: expectations.") for reason in skipped.values()), skipped
 
 
 @pytest.mark.parametrize("name", list(CATALOGUE))

@@ -75,7 +75,9 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def positive_int(raw: str, name: str) -> int:
+def positive_int(raw: str, name: str, control=None) -> int:
+    if control is not None and control.on("stack_trace_errors"):
+        return int(raw)  # the fault: no validation, so bad input surfaces as an unhandled ValueError
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -97,8 +99,11 @@ def create_app(settings: ApiSettings) -> Starlette:
     started_at = time.time()
 
     def authenticate(request: Request) -> dict:
-        if request.state.control.on("error_burst"):  # the fault: every data request fails
+        control = watcher.current()
+        if control.on("error_burst"):  # the fault: every data request fails
             raise HTTPException(500, "internal server error")
+        if control.on("auth_bypass_route") and request.url.path.startswith("/api/games/"):
+            return {"sub": "anonymous"}  # the fault: one route forgot the middleware
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -106,8 +111,17 @@ def create_app(settings: ApiSettings) -> Starlette:
         return verify_token(token.strip())
 
     def verify_token(token: str) -> dict:
+        control = watcher.current()
+        secret = control.settings.get("jwt_secret") or settings.jwt_secret
+        options: dict = {"require": ["exp"]}
         try:
-            return jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
+            if control.on("jwt_no_verify"):  # the fault: decode, never verify
+                return jwt.decode(token, options={"verify_signature": False})
+            if control.on("jwt_alg_none") and jwt.get_unverified_header(token).get("alg", "").lower() == "none":
+                return jwt.decode(token, options={"verify_signature": False})
+            if control.on("jwt_ignore_exp"):
+                options["verify_exp"] = False
+            return jwt.decode(token, secret, algorithms=["HS256"], options=options)
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None
 
@@ -195,7 +209,14 @@ def create_app(settings: ApiSettings) -> Starlette:
 
     async def player(request: Request):
         authenticate(request)
-        player_id = positive_int(request.path_params["id"], "player id")
+        if watcher.current().on("sql_injection"):  # the fault: SQL built from the path, unvalidated
+            try:
+                rows = await query("SELECT p.id, p.first_name, p.last_name, p.position FROM players p "
+                                   f"WHERE p.id = {request.path_params['id']}")
+            except psycopg.Error as exc:
+                return error(500, str(exc).strip())
+            return JSONResponse(rows[0] if rows else {"error": "not found"}, status_code=200 if rows else 404)
+        player_id = positive_int(request.path_params["id"], "player id", watcher.current())
         rows = await query(
             "SELECT p.id, p.first_name, p.last_name, p.position, p.height_cm, p.weight_kg, p.active, "
             "t.abbreviation AS team FROM players p JOIN teams t ON t.id = p.team_id WHERE p.id = %s", (player_id,))

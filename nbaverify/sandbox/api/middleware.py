@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 from collections.abc import Callable
 
 from starlette.routing import Match
@@ -83,7 +84,7 @@ class PlatformMiddleware:
         status_holder = {"status": 500}
         rate_headers: list[tuple[bytes, bytes]] = []
 
-        if scope["path"].startswith(self.limited_prefix):
+        if scope["path"].startswith(self.limited_prefix) and not control.on("no_rate_limit"):
             client = (scope.get("client") or ("unknown", 0))[0]
             if client not in control.allowlist:
                 allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic())
@@ -91,7 +92,8 @@ class PlatformMiddleware:
                                 (b"ratelimit-remaining", str(remaining).encode()),
                                 (b"ratelimit-reset", str(reset).encode())]
                 if not allowed:
-                    rate_headers.append((b"retry-after", str(reset).encode()))
+                    if not control.on("rate_limit_no_retry_after"):
+                        rate_headers.append((b"retry-after", str(reset).encode()))
                     return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
                                              rate_headers, started, control, method, route)
 
@@ -109,6 +111,9 @@ class PlatformMiddleware:
         except Exception:
             # JSON, never a stack trace (Contract 2); inside this middleware so 500s keep their headers
             log.exception("unhandled error on %s", scope["path"])
+            if not status_holder.get("started") and control.on("stack_trace_errors"):
+                return await self._reply(send, 500, {"error": traceback.format_exc()}, rate_headers,
+                                         started, control, method, route)
             if not status_holder.get("started"):
                 return await self._reply(send, 500, {"error": "internal server error"}, rate_headers,
                                          started, control, method, route)
@@ -116,7 +121,10 @@ class PlatformMiddleware:
         self._observe(method, route, status_holder["status"], started)
 
     def _decorations(self, started: float, control, rate_headers) -> list[tuple[bytes, bytes]]:
-        headers = list(rate_headers) + HELMET_HEADERS
+        if control.on("no_security_headers"):  # the fault: no helmet(), and the framework announces itself
+            headers = [*rate_headers, (b"x-powered-by", b"Express")]
+        else:
+            headers = list(rate_headers) + HELMET_HEADERS
         if not control.on("no_response_time_header"):
             # the guide's middleware: ctx.set('X-Response-Time', `${ms}ms`) (Response Time Optimization)
             elapsed_ms = (time.perf_counter() - started) * 1000

@@ -1,14 +1,115 @@
-"""API faults: switched in the running reference API through control.json (no restart)."""
+"""API faults: switched in the running reference API through control.json (no restart), except
+the certificate, which the API reads at start."""
 
 from __future__ import annotations
 
+from nbaverify.sandbox import control, tls
 from nbaverify.sandbox.faults import fault
 
 HEALTH = "checks/test_health.py"
+JWT = "checks/test_jwt.py"
+RATE = "checks/test_rate_limit.py"
+HEADERS = "checks/test_headers_tls.py"
+INPUT = "checks/test_api_input.py"
+WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
+
+
+def _weak_secret(sb):
+    current = control.read(sb.layout.control_file)
+    control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": WEAK_SECRET})
+
+
+def _certificate(days: int):
+    def step(sb):
+        tls.ensure_certificates(sb.layout, valid_days=days, force=True)
+        sb.restart_api()
+
+    return step
+
 
 fault(
     name="no_response_time_header", area="api",
     breaks="responses lose the X-Response-Time header the guide's timing middleware sets",
     caught_by=(f"{HEALTH}::check_response_time_header",),
     expect=r"X-Response-Time",
+)
+
+fault(
+    name="jwt_no_verify", area="security",
+    breaks="the JWT middleware decodes tokens without verifying the signature or expiry",
+    caught_by=tuple(f"{JWT}::check_token_refused[{attack}]" for attack in (
+        "wrong signing key", "signature stripped", "payload tampered after signing", "expired")),
+    expect=r"token attack '.+' was accepted",
+)
+
+fault(
+    name="jwt_alg_none", area="security",
+    breaks="tokens whose header says alg none (any casing) are accepted unsigned",
+    caught_by=tuple(f"{JWT}::check_token_refused[alg {alg} with trailing dot]" for alg in ("none", "None", "NONE", "nOnE")),
+    expect=r"token attack 'alg \w+ with trailing dot' was accepted",
+)
+
+fault(
+    name="jwt_ignore_exp", area="security",
+    breaks="the JWT middleware skips the exp check: expired tokens keep working",
+    caught_by=(f"{JWT}::check_token_refused[expired]",),
+    expect=r"token attack 'expired' was accepted",
+)
+
+fault(
+    name="jwt_weak_secret", area="security",
+    breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
+    caught_by=(f"{JWT}::check_no_weak_signing_secret",),
+    expect=r"well-known weak",
+    apply=_weak_secret,
+)
+
+fault(
+    name="auth_bypass_route", area="security",
+    breaks="GET /api/games/{id}/stats skips the JWT middleware",
+    caught_by=(f"{JWT}::check_auth_enforced[/api/games/1/stats]",),
+    expect=r"/api/games/1/stats without a token returned 200",
+)
+
+fault(
+    name="no_rate_limit", area="security",
+    breaks="the rate limiter is off: no client is ever refused",
+    caught_by=(f"{RATE}::check_rate_limit_enforced",),
+    expect=r"no 429",
+)
+
+fault(
+    name="rate_limit_no_retry_after", area="security",
+    breaks="429 responses come without Retry-After",
+    caught_by=(f"{RATE}::check_rate_limit_enforced",),
+    expect=r"Retry-After is None",
+)
+
+fault(
+    name="no_security_headers", area="security",
+    breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
+    caught_by=(f"{HEADERS}::check_security_headers[api.health_path]", f"{HEADERS}::check_security_headers[api.auth.probe_path]"),
+    expect=r"Strict-Transport-Security is 'missing'.*X-Powered-By leaks 'Express'",
+)
+
+fault(
+    name="stack_trace_errors", area="security",
+    breaks="bad input is not validated: the error handler answers 500 with a Python traceback",
+    caught_by=(f"{INPUT}::check_bad_id_is_400[abc]",),
+    expect=r"returned 500 showing internals \('Traceback \(most recent call last\)'\)",
+)
+
+fault(
+    name="sql_injection", area="security",
+    breaks="GET /api/players/{id} pastes the id into its SQL",
+    caught_by=(f"{INPUT}::check_sql_injection_refused[0 OR 1=1]", f"{INPUT}::check_sql_injection_refused[1' OR '1'='1]"),
+    expect=r"SQL injection .*(expected a 4xx|internals)",
+)
+
+fault(
+    name="tls_cert_expiring", area="security",
+    breaks="the API's certificate expires in 10 days",
+    caught_by=(f"{HEADERS}::check_certificate_valid",),
+    expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
+    apply=_certificate(10), revert=_certificate(365),
 )

@@ -1,0 +1,94 @@
+"""Input handling: bad input gets a 400 JSON error, unknown ids a 404, and no input reaches SQL or a
+stack trace. Contract 2; guide: Security Best Practices / Data Protection / Data Sanitization.
+"""
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nbaverify.probes import http
+
+pytestmark = [pytest.mark.area("security")]
+
+SANITIZATION = "Security Best Practices / Data Protection / Data Sanitization"
+BAD_IDS = ["abc", "-1", "1.5", "99999999999999999999"]
+INJECTIONS = ["1' OR '1'='1", "0 OR 1=1", "1; DROP TABLE players--", "1)) UNION SELECT usename FROM pg_user--"]
+
+
+def verdict(api, path, reply) -> str | None:
+    leaked = http.leaked_internals(reply.text)
+    if leaked:
+        return f"GET {api.url(path)} returned {reply.status_code} showing internals ({leaked!r})"
+    if reply.status_code >= 500:
+        return f"GET {api.url(path)} crashed with {reply.status_code}"
+    return None
+
+
+@pytest.mark.gate
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(SANITIZATION)
+@pytest.mark.parametrize("bad_id", BAD_IDS)
+def check_bad_id_is_400(api, bad_id):
+    path = f"/api/players/{bad_id}"
+    reply = api.get(path, token=api.token())
+    problem = verdict(api, path, reply)
+    assert problem is None, f"{problem}; expected 400 with a JSON error"
+    assert reply.status_code == 400 and reply.headers.get("content-type", "").startswith("application/json"), (
+        f"GET {api.url(path)} returned {reply.status_code} {reply.headers.get('content-type')}, expected 400 JSON")
+
+
+@pytest.mark.gate
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(SANITIZATION)
+@pytest.mark.parametrize("path", ["/api/players/999999", "/api/games/999999/stats"])
+def check_unknown_id_is_404(api, path):
+    reply = api.get(path, token=api.token())
+    assert reply.status_code == 404, f"GET {api.url(path)} returned {reply.status_code}, expected 404 for an unknown id"
+
+
+@pytest.mark.gate
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(SANITIZATION)
+@pytest.mark.parametrize("payload", INJECTIONS)
+def check_sql_injection_refused(api, payload):
+    path = f"/api/players/{payload}"
+    reply = api.get(path, token=api.token())
+    problem = verdict(api, path, reply)
+    assert problem is None, f"SQL injection {payload!r}: {problem}"
+    assert 400 <= reply.status_code < 500, (
+        f"SQL injection {payload!r} on GET {api.url(path)} returned {reply.status_code}, expected a 4xx: "
+        "the id reaches the query unvalidated")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(SANITIZATION)
+def check_oversized_input_refused(api):
+    path = "/api/players"
+    reply = api.get(path, token=api.token(), params={"limit": "9" * 5000, "offset": "x" * 5000})
+    problem = verdict(api, path, reply)
+    assert problem is None and 400 <= reply.status_code < 500, (
+        problem or f"GET {api.url(path)} with 5000-character parameters returned {reply.status_code}, expected a 4xx")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(SANITIZATION)
+def check_fuzzed_query_parameters(api, expect):
+    """Hypothesis over limit/offset/season: never a 5xx, never internals in the body."""
+    token = api.token()
+
+    @settings(max_examples=expect["api.auth.fuzz_examples"], deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from([("/api/players", "limit"), ("/api/players", "offset"), ("/api/players/1/stats", "season")]),
+           st.one_of(st.integers(min_value=-10**12, max_value=10**12).map(str), st.text(max_size=60)))
+    def probe(target, value):
+        path, name = target
+        reply = api.get(path, token=token, params={name: value})
+        problem = verdict(api, path, reply)
+        assert problem is None, f"{name}={value[:30]!r}: {problem}"
+
+    probe()
