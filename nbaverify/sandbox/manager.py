@@ -228,8 +228,14 @@ class Sandbox:
         return procs.read_pid(self.layout.pid_file("api"), "nbaverify.sandbox.api")
 
     def _start_api(self) -> None:
-        if self._api_pid():
+        fingerprint = api_code_fingerprint()
+        stamp = self.layout.run_dir / "api.code"
+        if self._api_pid() and stamp.exists() and stamp.read_text() == fingerprint:
             return
+        if self._api_pid():  # the reference API's code changed since it started (a developer's checkout)
+            self.say("restarting the reference API: its code changed")
+            self._stop_api()
+        stamp.write_text(fingerprint)
         procs.ensure_port_free(self.layout.api_port, "sandbox API")
         self.say(f"starting the reference API on {self.api_url}")
         procs.spawn([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(self.layout.root),
@@ -280,6 +286,15 @@ class Sandbox:
         with os.fdopen(fd, "w") as fh:
             fh.write("# source this to run pytest against the sandbox by hand\n" + env)
         return self.layout.target_file
+
+
+def api_code_fingerprint() -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in [*sorted((Path(__file__).parent / "api").glob("*.py")), Path(__file__).parent / "control.py"]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def validate_faults(names: Iterable[str]) -> list[str]:

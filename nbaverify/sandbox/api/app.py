@@ -134,6 +134,8 @@ def create_app(settings: ApiSettings) -> Starlette:
             raise HTTPException(503, "database unavailable") from None
 
     async def cached(request: Request, producer):
+        if watcher.current().on("cache_disabled"):  # the fault: every request goes to the database
+            return JSONResponse(await producer())
         key = request.url.path + "?" + request.url.query
         body = cache.get(key)
         if body is None:
@@ -185,6 +187,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         return {"status": status, "lag_seconds": round(lag, 3), "in_recovery": in_recovery}
 
     async def metrics_endpoint(request: Request):
+        if request.state.control.on("no_metrics"):
+            return error(404, "not found")
         metrics.observe_pool(pool.get_stats(), POOL_MAX)
         body = generate_latest(metrics.registry)
         if request.state.control.on("metrics_missing"):  # the fault: a family vanishes from the exposition
@@ -289,7 +293,8 @@ def create_app(settings: ApiSettings) -> Starlette:
             scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
             token = token if scheme.lower() == "bearer" else ""
         try:
-            verify_token(token or "")
+            if not watcher.current().on("ws_no_auth"):  # the fault: the live feed forgot to check tokens
+                verify_token(token or "")
         except HTTPException:
             await websocket.close(code=1008)  # policy violation: no valid token
             return

@@ -6,6 +6,7 @@ the quarterly report run against this server and should measure the platform, no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from nbaverify.sandbox.api.metrics import ApiMetrics
 from nbaverify.sandbox.control import Watcher
 
 log = logging.getLogger("nbaverify.sandbox.api")
+SLOW_API_S = 1.2
 
 # What helmet() sets by default (Security Best Practices / Data Sanitization: app.use(helmet()))
 HELMET_HEADERS = [
@@ -96,6 +98,9 @@ class PlatformMiddleware:
                         rate_headers.append((b"retry-after", str(reset).encode()))
                     return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
                                              rate_headers, started, control, method, route)
+
+        if control.on("slow_api") and scope["path"].startswith(self.limited_prefix):
+            await asyncio.sleep(SLOW_API_S)  # the fault: every data request stalls past the guide's 1000 ms line
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":

@@ -113,3 +113,45 @@ fault(
     expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
     apply=_certificate(10), revert=_certificate(365),
 )
+
+PERF = "checks/test_api_performance.py"
+METRICS = "checks/test_metrics_exposure.py"
+WS = "checks/test_websocket.py"
+
+fault(
+    name="slow_api", area="api",
+    breaks="every data request stalls 1.2 s before it is served: past the guide's 1000 ms slow line",
+    caught_by=(f"{PERF}::check_p95_latency",),
+    expect=r"p95 1\d{3}ms over \d+ requests \(limit 1000ms",
+)
+
+fault(
+    name="error_burst", area="api",
+    breaks="every data request answers 500",
+    caught_by=(f"{PERF}::check_error_rate",),
+    expect=r"\d+ of \d+ sampled requests .* failed \(100%",
+    # its 5xx drive HighErrorRate for the next 5 minutes: start Prometheus' history afresh
+    revert=lambda sb: sb.prometheus.reset() if sb.prometheus.pid() else None,
+)
+
+fault(
+    name="no_metrics", area="api",
+    breaks="GET /metrics answers 404: Prometheus scrapes nothing from the API",
+    caught_by=(f"{METRICS}::check_metrics_exposed",),
+    expect=r"/metrics returned 404",
+)
+
+fault(
+    name="cache_disabled", area="api",
+    breaks="the response cache is off: no Cache-Control on stats, every request reaches the database",
+    caught_by=(f"{PERF}::check_cache_control", f"{PERF}::check_cache_hit_ratio"),
+    expect=r"no Cache-Control|cache hit ratio .* is 0%",
+)
+
+fault(
+    name="ws_no_auth", area="security",
+    breaks="/ws/live accepts connections without a valid token",
+    caught_by=(f"{WS}::check_live_feed_refuses_without_valid_token[none]",
+               f"{WS}::check_live_feed_refuses_without_valid_token[forged]"),
+    expect=r"accepted a connection with (no|a forged) token",
+)
