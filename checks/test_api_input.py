@@ -3,10 +3,10 @@ stack trace. Contract 2; guide: Security Best Practices / Data Protection / Data
 """
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from nbaverify.probes import http
+from nbaverify.probes import fuzz, http
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -81,9 +81,7 @@ def check_fuzzed_query_parameters(api, expect):
     """Hypothesis over limit/offset/season: never a 5xx, never internals in the body."""
     token = api.token()
 
-    # generate only: shrinking a failure would send far more requests than the budget allows
-    @settings(max_examples=expect["api.auth.fuzz_examples"], deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    @fuzz.within_budget(expect["api.auth.fuzz_examples"])
     @given(st.sampled_from([("/api/players", "limit"), ("/api/players", "offset"), ("/api/players/1/stats", "season")]),
            st.one_of(st.integers(min_value=-10**12, max_value=10**12).map(str), st.text(max_size=60)))
     def probe(target, value):

@@ -4,11 +4,11 @@ Guide: Security Best Practices / Authentication & Authorization (jwt.verify with
 """
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from nbaverify.plugin import expectations_at_collection
-from nbaverify.probes import jwt_attacks
+from nbaverify.probes import fuzz, jwt_attacks
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -106,9 +106,7 @@ def check_fuzzed_authorization_refused(api, expect):
     path = expect["api.auth.probe_path"]
     seen = []
 
-    # generate only: shrinking a failure would send far more requests than the budget allows
-    @settings(max_examples=expect["api.auth.fuzz_examples"], deadline=None, derandomize=True, database=None,
-              phases=[Phase.generate], report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    @fuzz.within_budget(expect["api.auth.fuzz_examples"])
     @given(st.one_of(
         st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=300),
         st.builds(lambda t: f"Bearer {t}", st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E),

@@ -126,3 +126,33 @@ fault(
     expect=r"Hit ratio|cache_hit_total",
     apply=_break_dashboard,
 )
+
+
+def _invalid_rule_file(sb):
+    """A deployed rule file that does not parse; Prometheus refuses the reload and keeps its old rules."""
+    (sb.prometheus.rules_dir / "nba-stats-broken.yml").write_text(
+        "groups:\n- name: broken\n  rules:\n  - alert: Broken\n    expr: rate(http_requests_total[5m] >\n")
+
+
+def _untested_alert(sb):
+    (sb.prometheus.rules_dir / "nba-stats-extra.yml").write_text(
+        "groups:\n- name: nba-stats-extra\n  rules:\n  - alert: CacheColdStart\n"
+        "    expr: sum(rate(cache_misses_total[5m])) > 100\n    for: 10m\n    labels:\n      severity: warning\n")
+    sb.prometheus.reload()
+
+
+fault(
+    name="alert_rule_invalid", area="monitoring", requires="prometheus",
+    breaks="a deployed rule file has a PromQL syntax error (Prometheus would refuse to reload it)",
+    caught_by=(f"{RULES}::check_rules_valid",),
+    expect=r"promtool check rules rejects .*nba-stats-broken\.yml",
+    apply=_invalid_rule_file,
+)
+
+fault(
+    name="alert_untested", area="monitoring", requires="prometheus",
+    breaks="an alert CacheColdStart was deployed with no promtool unit test",
+    caught_by=(f"{RULES}::check_every_alert_has_a_test",),
+    expect=r"alert\(s\) without a promtool unit test: CacheColdStart",
+    apply=_untested_alert,
+)

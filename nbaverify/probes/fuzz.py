@@ -1,0 +1,12 @@
+"""Hypothesis settings for fuzzing a live target: a fixed number of requests, no more."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, Phase, settings
+
+
+def within_budget(examples: int) -> settings:
+    """Exactly `examples` generated cases, reproducible, never shrunk: shrinking a failure would send
+    an unbounded number of extra requests against the target's rate limit."""
+    return settings(max_examples=examples, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
+                    report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
