@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the reports go (default: reports/<run-id>); env NBAVERIFY_REPORT_DIR")
     check.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive", "writes"],
                        help="against production, also run checks of this kind, e.g. --allow disruptive")
+    check.add_argument("--fail-on", metavar="LEVEL", choices=["critical", "warning", "info", "never"],
+                       default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
+                       help="lowest severity whose failure makes the exit code 1 (default: critical; env NBAVERIFY_FAIL_ON)")
 
     sandbox = commands.add_parser("sandbox", help="the built-in sandbox target",
                                   description="The built-in sandbox: PostgreSQL primary + replica, the reference "
@@ -107,6 +110,7 @@ def run_checks(args, passthrough: list[str]) -> int:
         pytest_args += ["--area", area]
     for kind in args.allow:
         pytest_args += ["--allow", kind]
+    pytest_args += ["--fail-on", args.fail_on]
     code = int(pytest.main(pytest_args + passthrough))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("nbaverify: no check matched the selection (tier, --area, or pytest arguments)", file=sys.stderr)

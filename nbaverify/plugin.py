@@ -32,7 +32,7 @@ from nbaverify.history import History
 from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
-from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
+from nbaverify.results import FAIL_ON, CheckResult, RunSummary, new_run_id, utc_now_iso
 
 RUN = pytest.StashKey["Run"]()
 EVIDENCE = pytest.StashKey[dict]()
@@ -54,6 +54,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"run one cadence: {', '.join(TIERS)} or all (e.g. --tier gate)")
     group.addoption("--area", metavar="AREA", action="append", default=[],
                     help="only checks of this area, e.g. --area database (repeatable)")
+    group.addoption("--fail-on", metavar="LEVEL", choices=sorted(FAIL_ON),
+                    default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
+                    help="lowest severity whose failure fails the run: critical (default), warning, info, never "
+                         "(env NBAVERIFY_FAIL_ON)")
     group.addoption("--run-id", metavar="ID", default=None, help="name this run (default: time-tier-target)")
 
 
@@ -117,7 +121,7 @@ class Run:
             run_id=self.config.getoption("run_id") or new_run_id(self.tier, target.name if target else "none"),
             target=target.name if target else "none", environment=target.environment if target else "none",
             tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
-            nbaverify_version=__version__,
+            nbaverify_version=__version__, fail_on=self.config.getoption("fail_on"),
         )
         summary.finish(time.monotonic() - self.started)
         self.report_dir = Path(self.config.getoption("report_dir") or self.config.rootpath / "reports" / summary.run_id)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 SEVERITIES = ("critical", "warning", "info")
+# --fail-on LEVEL: which severities fail the run (Contract 3's default: critical only)
+FAIL_ON = {"critical": {"critical"}, "warning": {"critical", "warning"}, "info": set(SEVERITIES), "never": set()}
 
 
 @dataclass
@@ -24,10 +26,9 @@ class CheckResult:
     duration_s: float = 0.0
     evidence: dict = field(default_factory=dict)
 
-    @property
-    def blocking(self) -> bool:
-        """Does this result fail the run? (critical checks that failed or could not run)"""
-        return self.severity == "critical" and self.outcome in ("failed", "error")
+    def blocking(self, fail_on: str = "critical") -> bool:
+        """Does this result fail the run? (checks of a failing severity that failed or could not run)"""
+        return self.severity in FAIL_ON[fail_on] and self.outcome in ("failed", "error")
 
 
 @dataclass
@@ -42,17 +43,18 @@ class RunSummary:
     checks: list[CheckResult] = field(default_factory=list)
     nbaverify_version: str = ""
     exit_code: int = 0
+    fail_on: str = "critical"
 
     def finish(self, duration_s: float) -> None:
         self.duration_s = round(duration_s, 3)
         self.totals = dict.fromkeys(OUTCOMES, 0)
         for check in self.checks:
             self.totals[check.outcome] += 1
-        self.exit_code = 1 if any(check.blocking for check in self.checks) else 0
+        self.exit_code = 1 if any(check.blocking(self.fail_on) for check in self.checks) else 0
 
     @property
     def status(self) -> str:
-        if self.exit_code:
+        if any(c.blocking("critical") for c in self.checks):
             return "CRITICAL"
         if any(c.outcome in ("failed", "error") for c in self.checks):
             return "WARNING"

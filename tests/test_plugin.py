@@ -78,6 +78,11 @@ def test_a_warning_failure_does_not_fail_the_run(suite):
     assert result.ret == 0 and summary["totals"]["failed"] == 1
 
 
+def test_fail_on_warning_makes_a_warning_fail_the_run(suite):
+    result, summary = run(suite(severity="warning"), "--fail-on", "warning")
+    assert result.ret == 1 and summary["fail_on"] == "warning" and summary["exit_code"] == 1
+
+
 def test_tier_selects_by_cadence_marker(suite):
     result, summary = run(suite(outcome="True"), "--tier", "daily")
     assert result.ret == 0 and list(by_name(summary)) == ["check_disruptive"]

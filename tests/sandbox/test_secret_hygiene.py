@@ -17,7 +17,10 @@ def canaries(sandbox) -> list[str]:
     return [secrets.jwt_secret, *secrets.passwords.values(), *sandbox.environ().values()]
 
 
-@pytest.mark.parametrize("faults", [[], ["replica_stopped", "no_security_headers", "jwt_no_verify", "sql_injection"]], ids=["healthy", "failing"])
+FAILING = ["replica_stopped", "no_security_headers", "jwt_no_verify", "sql_injection"]
+
+
+@pytest.mark.parametrize("faults", [[], FAILING], ids=["healthy", "failing"])
 def test_no_secret_in_any_artifact(sandbox, nbaverify, tmp_path, faults):
     sandbox.up(faults)
     report = tmp_path / "report"

@@ -2,6 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from nbaverify.render import junit, markdown, terminal_lines
 from nbaverify.results import CheckResult, RunSummary
 
@@ -24,6 +26,15 @@ def test_only_a_critical_failure_fails_the_run():
     assert summary(check("a", "failed", "critical")).exit_code == 1
     assert summary(check("a", "error", "critical")).exit_code == 1
     assert summary(check("a", "skipped", "critical")).exit_code == 0
+
+
+@pytest.mark.parametrize(("fail_on", "code"), [("critical", 0), ("warning", 1), ("info", 1), ("never", 0)])
+def test_fail_on_decides_which_severity_fails_the_run(fail_on, code):
+    run = RunSummary(run_id="r", target="t", environment="e", tier="gate", started_at="x", fail_on=fail_on,
+                     checks=[check("a", "failed", "warning")])
+    run.finish(0.1)
+    assert run.exit_code == code
+    assert run.status == "WARNING"  # the status names the worst failure, whatever the exit policy
 
 
 def test_status_line_for_schedulers():
