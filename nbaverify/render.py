@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,10 +14,12 @@ ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "
 
 def write_all(summary: RunSummary, report_dir: Path) -> list[Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
-    written = [report_dir / "summary.json", report_dir / "junit.xml", report_dir / "summary.md"]
+    written = [report_dir / "summary.json", report_dir / "junit.xml", report_dir / "summary.md",
+               report_dir / "report.html"]
     summary.write(written[0])
     written[1].write_text(junit(summary))
     written[2].write_text(markdown(summary))
+    written[3].write_text(html_report(summary))
     return written
 
 
@@ -98,3 +102,70 @@ def terminal_lines(summary: RunSummary) -> list[str]:
         lines.append(f"skipped: {'; '.join(not_configured)}")
     lines.append(summary.status_line())
     return lines
+
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2733;background:#fafbfc}
+h1{font-size:1.4rem;margin:0 0 .3rem} .meta{color:#56606b;margin-bottom:1rem}
+.badge{display:inline-block;padding:.15rem .6rem;border-radius:.3rem;color:#fff;font-weight:600}
+.OK{background:#1a7f37}.WARNING{background:#b7791f}.CRITICAL{background:#c62828}
+.totals span{margin-right:1.2rem} .filters{margin:1rem 0;display:flex;gap:.6rem;flex-wrap:wrap}
+select,input{padding:.3rem;border:1px solid #c9d1d9;border-radius:.3rem}
+table{border-collapse:collapse;width:100%;background:#fff} th,td{padding:.45rem .6rem;border-bottom:1px solid #e6e9ed;
+text-align:left;vertical-align:top} th{background:#f0f3f6;position:sticky;top:0}
+tr.failed td:first-child,tr.error td:first-child{border-left:4px solid #c62828} tr.skipped{color:#6b7580}
+code{font-size:12px} pre{margin:.3rem 0 0;font-size:12px;white-space:pre-wrap;background:#f6f8fa;padding:.5rem}
+.msg{max-width:80ch} .dot{display:inline-block;width:.7em;height:.7em;border-radius:50%;margin-right:.4em}
+.dot.passed{background:#1a7f37}.dot.failed,.dot.error{background:#c62828}.dot.skipped{background:#9aa4ae}
+.dot.waived{background:#b7791f} .sev-critical{color:#c62828;font-weight:600} .sev-warning{color:#b7791f}
+"""
+
+_JS = """
+const rows=[...document.querySelectorAll('tbody tr')];
+function apply(){const f={area:area.value,severity:severity.value,outcome:outcome.value,q:q.value.toLowerCase()};
+ let shown=0;for(const r of rows){const ok=(!f.area||r.dataset.area===f.area)&&(!f.severity||r.dataset.severity===f.severity)
+ &&(!f.outcome||r.dataset.outcome===f.outcome)&&(!f.q||r.textContent.toLowerCase().includes(f.q));
+ r.hidden=!ok;shown+=ok}count.textContent=shown+' of '+rows.length+' checks'}
+for(const id of ['area','severity','outcome','q'])document.getElementById(id).addEventListener('input',apply);apply();
+"""
+
+
+def html_report(summary: RunSummary) -> str:
+    """One self-contained page: no external CSS, JS or fonts, so it survives as a CI artifact."""
+    esc = html.escape
+    order = {"failed": 0, "error": 1, "waived": 2, "skipped": 3, "passed": 4}
+    checks = sorted(summary.checks, key=lambda c: (order.get(c.outcome, 9), c.severity != "critical", c.id))
+
+    def options(name: str, values) -> str:
+        items = "".join(f"<option>{esc(v)}</option>" for v in sorted(set(values)))
+        return f'<select id="{name}" aria-label="{name}"><option value="">every {name}</option>{items}</select>'
+
+    rows = []
+    for c in checks:
+        evidence = (f"<details><summary>evidence</summary><pre>{esc(json.dumps(c.evidence, indent=2, default=str))}</pre>"
+                    "</details>") if c.evidence else ""
+        rows.append(
+            f'<tr class="{c.outcome}" data-area="{esc(c.area)}" data-severity="{esc(c.severity)}" '
+            f'data-outcome="{c.outcome}">'
+            f'<td><span class="dot {c.outcome}"></span>{c.outcome}</td><td><code>{esc(c.id)}</code></td><td>{esc(c.area)}</td>'
+            f'<td class="sev-{esc(c.severity)}">{esc(c.severity)}</td><td class="msg">{esc(c.message)}{evidence}</td>'
+            f"<td>{esc(c.runbook)}</td><td>{c.duration_s:.2f}s</td></tr>")
+    totals = "".join(f"<span><b>{summary.totals[k]}</b> {k}</span>" for k in summary.totals)
+    title = f"nbaverify {esc(summary.tier)} on {esc(summary.target)}: {summary.status}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>{_CSS}</style></head><body>
+<h1>nbaverify {esc(summary.tier)} on {esc(summary.target)} <span class="badge {summary.status}">{summary.status}</span></h1>
+<div class="meta">Run <code>{esc(summary.run_id)}</code> against <b>{esc(summary.target)}</b> ({esc(summary.environment)}),
+started {esc(summary.started_at)}, {summary.duration_s:.1f}s, nbaverify {esc(summary.nbaverify_version)},
+exit code {summary.exit_code} (fails on: {esc(summary.fail_on)} and worse)</div>
+<div class="totals">{totals}</div>
+<div class="filters">{options("area", (c.area for c in checks))}{options("severity", (c.severity for c in checks))}
+{options("outcome", (c.outcome for c in checks))}<input id="q" placeholder="search checks and messages" size="30">
+<span id="count"></span></div>
+<table><thead><tr><th>outcome</th><th>check</th><th>area</th><th>severity</th><th>what was seen</th><th>guide section</th>
+<th>time</th></tr></thead><tbody>
+{chr(10).join(rows)}
+</tbody></table>
+<script>{_JS}</script></body></html>
+"""

@@ -21,7 +21,7 @@ def test_check_gate_writes_the_three_reports(sandbox, nbaverify, tmp_path):
     sandbox.up([])
     result = nbaverify("check", "gate", "--report-dir", str(tmp_path / "r"))
     assert result.code == 0, result.out
-    assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md"}
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md", "report.html"}
     assert "NBAVERIFY OK" in result.out
 
 

@@ -61,3 +61,13 @@ def test_markdown_and_terminal_show_failures_and_skip_reasons():
     lines = terminal_lines(run)
     assert lines[0].startswith("FAILED [critical] checks/test_x.py::b: lag 4 MB")
     assert lines[-1].startswith("NBAVERIFY CRITICAL")
+
+
+def test_html_report_is_self_contained_and_escapes_messages():
+    from nbaverify.render import html_report
+
+    run = summary(check("b", "failed", message="<script>alert(1)</script> lag 4 MB"), check("c", "passed"))
+    page = html_report(run)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert 'data-outcome="failed"' in page and "every severity" in page
+    assert "http://" not in page and "https://" not in page  # nothing fetched from anywhere
