@@ -64,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the reports go (default: reports/<run-id>); env NBAVERIFY_REPORT_DIR")
     check.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive", "writes"],
                        help="against production, also run checks of this kind, e.g. --allow disruptive")
+    check.add_argument("--metrics-file", metavar="PATH", default=os.environ.get("NBAVERIFY_METRICS_FILE"),
+                       help="also write the run's Prometheus metrics there (node_exporter textfile collector)")
+    check.add_argument("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
+                       help="also push the run's metrics to this Pushgateway")
     check.add_argument("--fail-on", metavar="LEVEL", choices=["critical", "warning", "info", "never"],
                        default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
                        help="lowest severity whose failure makes the exit code 1 (default: critical; env NBAVERIFY_FAIL_ON)")
@@ -111,6 +115,10 @@ def run_checks(args, passthrough: list[str]) -> int:
     for kind in args.allow:
         pytest_args += ["--allow", kind]
     pytest_args += ["--fail-on", args.fail_on]
+    if args.metrics_file:
+        pytest_args += ["--metrics-file", args.metrics_file]
+    if args.pushgateway:
+        pytest_args += ["--pushgateway", args.pushgateway]
     code = int(pytest.main(pytest_args + passthrough))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("nbaverify: no check matched the selection (tier, --area, or pytest arguments)", file=sys.stderr)

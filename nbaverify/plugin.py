@@ -58,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
                     help="lowest severity whose failure fails the run: critical (default), warning, info, never "
                          "(env NBAVERIFY_FAIL_ON)")
+    group.addoption("--metrics-file", metavar="PATH", default=os.environ.get("NBAVERIFY_METRICS_FILE"),
+                    help="also write the run's Prometheus metrics there, for node_exporter's textfile collector "
+                         "(e.g. /var/lib/node_exporter/nbaverify.prom; env NBAVERIFY_METRICS_FILE)")
+    group.addoption("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
+                    help="also push the run's metrics to this Pushgateway (env NBAVERIFY_PUSHGATEWAY)")
     group.addoption("--run-id", metavar="ID", default=None, help="name this run (default: time-tier-target)")
 
 
@@ -127,7 +132,20 @@ class Run:
         self.report_dir = Path(self.config.getoption("report_dir") or self.config.rootpath / "reports" / summary.run_id)
         write_all(summary, self.report_dir)
         self.summary = summary
+        self._export_metrics(summary)
         return summary
+
+    def _export_metrics(self, summary: RunSummary) -> None:
+        from nbaverify import run_metrics
+
+        if self.config.getoption("metrics_file"):
+            run_metrics.write_textfile(summary, Path(self.config.getoption("metrics_file")))
+        gateway = self.config.getoption("pushgateway")
+        if gateway:
+            try:
+                run_metrics.push(summary, gateway)
+            except OSError as exc:  # the run's verdict stands; say the push failed, in one line
+                print(f"nbaverify: could not push metrics to {gateway}: {exc}")
 
 
 def is_check(item: pytest.Item) -> bool:

@@ -71,3 +71,19 @@ def test_html_report_is_self_contained_and_escapes_messages():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
     assert 'data-outcome="failed"' in page and "every severity" in page
     assert "http://" not in page and "https://" not in page  # nothing fetched from anywhere
+
+
+def test_run_metrics_parse_as_prometheus_text(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from nbaverify.run_metrics import write_textfile
+
+    run = summary(check("b", "failed", message="x"), check("c", "passed"))
+    path = tmp_path / "nbaverify.prom"
+    write_textfile(run, path)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(path.read_text()) for s in family.samples}
+    assert samples[("nbaverify_run_status", (("target", "t"), ("tier", "gate")))] == 2
+    assert samples[("nbaverify_checks", (("outcome", "failed"), ("target", "t"), ("tier", "gate")))] == 1
+    failing = [k for k in samples if k[0] == "nbaverify_check_failing"]
+    assert failing and ("check", "checks/test_x.py::b") in failing[0][1]
