@@ -140,8 +140,8 @@ class Prometheus:
         procs.wait_until(lambda: bool(self.query(expr)), timeout, what, interval=0.25)
 
     def reset(self) -> None:
-        """A fresh TSDB: what a fault left in the history (rates, pending alerts) is gone."""
-        self.stop()
+        """A fresh TSDB: what a fault left in the history (rates, pending alerts) is gone. Exporters keep running."""
+        self.stop_server()
         shutil.rmtree(self.layout.prometheus_dir / "data", ignore_errors=True)
         self.start()
 
