@@ -1,0 +1,23 @@
+"""The guide-to-checks map (fixtures/coverage.toml), rendered for the README and reports."""
+
+from __future__ import annotations
+
+import tomllib
+
+from nbaverify.config import PROJECT_ROOT
+
+COVERAGE_FILE = PROJECT_ROOT / "fixtures" / "coverage.toml"
+
+
+def load() -> list[dict]:
+    return tomllib.loads(COVERAGE_FILE.read_text())["item"]
+
+
+def markdown_table() -> str:
+    lines = ["| guide section | verified by | not automated, and why |", "|---|---|---|"]
+    for entry in load():
+        checks = ", ".join(f"`{c.split('::')[1]}`" for c in entry.get("checks", [])) or "—"
+        why = "; ".join(filter(None, [entry.get("manual"), f"planned, {entry['planned']}" if entry.get("planned") else None]))
+        section = entry["section"] + (f" ({entry['items']})" if entry.get("items") else "")
+        lines.append(f"| {section} | {checks} | {why or '—'} |")
+    return "\n".join(lines) + "\n"
