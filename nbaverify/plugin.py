@@ -361,6 +361,7 @@ def prom(target: Target, expect):
     if section is None:
         pytest.skip("not configured: prometheus")
     client = Prometheus(section.url, timeout_s=expect["api.timeout_s"])
+    client.wait_until_scraped(expect["monitoring.first_scrape_wait_s"])
     yield client
     client.close()
 

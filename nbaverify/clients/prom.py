@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    number = "".join(c for c in duration if c.isdigit() or c == ".")
+    return float(number or 0) * units.get(duration[len(number):] or "s", 1)
 
 
 class Prometheus:
@@ -51,6 +58,26 @@ class Prometheus:
 
     def targets(self) -> list[dict]:
         return self._data("/api/v1/targets", state="active")["activeTargets"]
+
+    def wait_until_scraped(self, timeout_s: float) -> None:
+        """Converge once: a Prometheus that just started has targets it has not scraped yet.
+
+        Returns at once when every active target has been scraped at least once (any long-running
+        Prometheus); otherwise polls, at most timeout_s, so checks judge scraped data, not a cold start.
+        """
+        deadline = time.monotonic() + timeout_s
+        waited = False
+        while time.monotonic() < deadline:
+            try:
+                targets = self.targets()
+            except (TargetUnreachable, CheckError):
+                return  # the checks themselves will say so
+            if targets and all(not t["lastScrape"].startswith("0001-") for t in targets):
+                if waited:  # rate() needs two samples: one more scrape interval
+                    time.sleep(max(_seconds(t["scrapeInterval"]) for t in targets) + 0.5)
+                return
+            waited = True
+            time.sleep(0.25)
 
     def alerting_rules(self) -> list[dict]:
         groups = self._data("/api/v1/rules", type="alert")["groups"]

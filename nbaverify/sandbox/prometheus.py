@@ -74,8 +74,9 @@ class Prometheus:
     def sync(self, monitor_dsn: str, say) -> None:
         """Pristine rules, dashboards and config; Prometheus and the exporters running (or reloaded).
 
-        Call wait_scraped() afterwards: a restarted Prometheus syncs its targets on a 5 s ticker,
-        so the sandbox starts it first and does its other work while it waits.
+        A restarted Prometheus syncs its targets on a 5 s ticker, so its first scrape lands a few
+        seconds later: `up` does not wait for it; the `prom` fixture does (once a run), and
+        wait_scraped() is there for the self-tests.
         """
         self.deploy_monitoring()
         self.write_config()
