@@ -11,6 +11,7 @@ import pytest
 
 from nbaverify.plugin import parametrize_from
 from nbaverify.probes import monitoring
+from nbaverify.thresholds import duration_seconds
 
 pytestmark = [pytest.mark.area("monitoring")]
 
@@ -20,12 +21,6 @@ VERIFY_METRICS = "Maintenance Schedule / Daily Tasks / Verify metrics collection
 
 def pytest_generate_tests(metafunc):
     parametrize_from(metafunc, "job", "monitoring.jobs")
-
-
-def _seconds(duration: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    number = "".join(c for c in duration if c.isdigit() or c == ".")
-    return float(number) * units[duration[len(number):] or "s"]
 
 
 @pytest.mark.gate
@@ -52,7 +47,7 @@ def check_scrape_targets_up(prom, expect, job, evidence):
             problems.append(f"{where} is {t['health']}" + (f" ({t['lastError']})" if t["lastError"] else ""))
             continue
         age = (now - dt.datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00"))).total_seconds()
-        limit = expect["monitoring.freshness_intervals"] * _seconds(t["scrapeInterval"])
+        limit = expect["monitoring.freshness_intervals"] * duration_seconds(t["scrapeInterval"])
         evidence[where] = round(age, 1)
         if age > limit:
             problems.append(f"{where} last scraped {age:.0f}s ago (limit {limit:g}s)")
@@ -74,7 +69,7 @@ def check_expected_alerts_loaded(prom, expect):
             continue
         if " ".join(got["query"].split()) != " ".join(str(rule["expr"]).split()):
             problems.append(f"{name} evaluates '{got['query']}', expected '{' '.join(str(rule['expr']).split())}'")
-        if got.get("duration", 0) != _seconds(rule.get("for", "0s")):
+        if got.get("duration", 0) != duration_seconds(rule.get("for", "0s")):
             problems.append(f"{name} has for {got.get('duration', 0):g}s, expected {rule.get('for', '0s')}")
         if got.get("labels", {}).get("severity") != rule.get("labels", {}).get("severity"):
             problems.append(f"{name} has severity {got.get('labels', {}).get('severity')!r}, "

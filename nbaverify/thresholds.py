@@ -54,5 +54,13 @@ class LagThreshold:
         return (" and " if self.both else " or ").join(parts)
 
 
+def duration_seconds(text: str) -> float:
+    """Prometheus durations as its API prints them ("2s", "5m", "1h", "500ms") in seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*", text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    return float(match.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2) or "s"]
+
+
 # expectations whose values must parse; config validates them at load time, naming the key
 VALIDATORS = {"database.replication.max_lag": LagThreshold.parse}

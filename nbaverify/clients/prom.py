@@ -8,12 +8,7 @@ from typing import Any
 import httpx
 
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
-
-
-def _seconds(duration: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    number = "".join(c for c in duration if c.isdigit() or c == ".")
-    return float(number or 0) * units.get(duration[len(number):] or "s", 1)
+from nbaverify.thresholds import duration_seconds
 
 
 class Prometheus:
@@ -74,7 +69,7 @@ class Prometheus:
                 return  # the checks themselves will say so
             if targets and all(not t["lastScrape"].startswith("0001-") for t in targets):
                 if waited:  # rate() needs two samples: one more scrape interval
-                    time.sleep(max(_seconds(t["scrapeInterval"]) for t in targets) + 0.5)
+                    time.sleep(max(duration_seconds(t["scrapeInterval"]) for t in targets) + 0.5)
                 return
             waited = True
             time.sleep(0.25)

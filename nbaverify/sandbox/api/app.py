@@ -112,7 +112,9 @@ def create_app(settings: ApiSettings) -> Starlette:
 
     def verify_token(token: str) -> dict:
         control = watcher.current()
-        secret = control.settings.get("jwt_secret") or settings.jwt_secret
+        # jwt_secret: the platform and the profile share it (weak-secret fault); platform_jwt_secret:
+        # only the platform has it (a rotation nobody told the suite about)
+        secret = control.settings.get("platform_jwt_secret") or control.settings.get("jwt_secret") or settings.jwt_secret
         options: dict = {"require": ["exp"]}
         try:
             if control.on("jwt_no_verify"):  # the fault: decode, never verify
@@ -303,6 +305,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         subscribers.add(queue)
         metrics.websockets.inc()
         try:
+            while watcher.current().on("live_feed_stalled"):  # the fault: connected, then nothing while it is on
+                await asyncio.sleep(0.5)
             await websocket.send_json({"type": "hello", "feed": "live", "interval_s": LIVE_FEED_INTERVAL_S})
             while True:
                 await websocket.send_text(await queue.get())

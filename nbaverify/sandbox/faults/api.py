@@ -3,6 +3,8 @@ the certificate, which the API reads at start."""
 
 from __future__ import annotations
 
+import secrets
+
 from nbaverify.sandbox import control, tls
 from nbaverify.sandbox.faults import fault
 
@@ -17,6 +19,12 @@ WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
 def _weak_secret(sb):
     current = control.read(sb.layout.control_file)
     control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": WEAK_SECRET})
+
+
+def _secret_rotated(sb):
+    current = control.read(sb.layout.control_file)
+    control.write(sb.layout.control_file, current.faults, current.allowlist,
+                  {"platform_jwt_secret": secrets.token_urlsafe(32)})
 
 
 def _certificate(days: int):
@@ -155,4 +163,19 @@ fault(
     caught_by=(f"{WS}::check_live_feed_refuses_without_valid_token[none]",
                f"{WS}::check_live_feed_refuses_without_valid_token[forged]"),
     expect=r"accepted a connection with (no|a forged) token",
+)
+
+fault(
+    name="jwt_secret_rotated", area="security",
+    breaks="the platform rotated JWT_SECRET and the profile's variable still holds the old one: valid tokens get 401",
+    caught_by=(f"{JWT}::check_valid_token_accepted",),
+    expect=r"a valid HS256 token minted from api.jwt_secret_env got 401",
+    apply=_secret_rotated,
+)
+
+fault(
+    name="live_feed_stalled", area="api",
+    breaks="/ws/live accepts a valid token and then sends nothing",
+    caught_by=(f"{WS}::check_live_feed_delivers",),
+    expect=r"accepted the connection but sent nothing within",
 )

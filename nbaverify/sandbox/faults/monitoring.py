@@ -106,8 +106,8 @@ fault(
 fault(
     name="alert_firing", area="monitoring", requires="prometheus",
     breaks="the API answers 500 to every data request; the errors drive HighErrorRate to pending",
-    caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active",),
-    expect=r"HighErrorRate (pending|firing)",
+    caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active", f"{PROMETHEUS}::check_slo_error_ratio"),
+    expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
     api_flags=("error_burst",), apply=_error_burst, revert=lambda sb: sb.prometheus.reset(),
 )
 
