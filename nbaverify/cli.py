@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_checks(args, passthrough)
         if args.command == "sandbox":
             return run_sandbox(args)
+        if args.command == "report":
+            return run_report(args)
     except ConfigError as exc:
         print(f"nbaverify: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -68,9 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write the run's Prometheus metrics there (node_exporter textfile collector)")
     check.add_argument("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
                        help="also push the run's metrics to this Pushgateway")
+    check.add_argument("--waivers", metavar="PATH", default=os.environ.get("NBAVERIFY_WAIVERS"),
+                       help="accepted failures with owner and expiry (TOML; see README 'Waivers'); env NBAVERIFY_WAIVERS")
     check.add_argument("--fail-on", metavar="LEVEL", choices=["critical", "warning", "info", "never"],
                        default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
                        help="lowest severity whose failure makes the exit code 1 (default: critical; env NBAVERIFY_FAIL_ON)")
+
+    report = commands.add_parser("report", help="the period's compliance report, built from the runs' evidence records",
+                                 description="Read every reports/*/evidence.json of the period and write compliance.md "
+                                             "and compliance.json: scheduled runs held or missed, failures and how long "
+                                             "each stayed open, waivers in force, guide coverage.")
+    report.add_argument("--reports", metavar="DIR", default=os.environ.get("NBAVERIFY_REPORTS_ROOT", "reports"),
+                        help="where the runs' report directories are (default: reports; env NBAVERIFY_REPORTS_ROOT)")
+    report.add_argument("--target", metavar="NAME", help="only runs against this target (default: every target)")
+    report.add_argument("--since", metavar="YYYY-MM-DD", type=_date, help="first day of the period (default: 30 days ago)")
+    report.add_argument("--until", metavar="YYYY-MM-DD", type=_date, help="last day of the period (default: today, UTC)")
+    report.add_argument("--out", metavar="DIR", help="where to write it (default: <reports>/compliance-<since>-<until>)")
 
     sandbox = commands.add_parser("sandbox", help="the built-in sandbox target",
                                   description="The built-in sandbox: PostgreSQL primary + replica, the reference "
@@ -89,6 +104,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (write YYYY-MM-DD)") from None
+
+
+# -- report -----------------------------------------------------------------------------------
+def run_report(args) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from nbaverify import evidence
+
+    until = args.until or dt.datetime.now(dt.UTC).date()
+    since = args.since or until - dt.timedelta(days=29)
+    if since > until:
+        raise ConfigError("--since", None, f"{since} is after --until {until}")
+    root = Path(args.reports)
+    if not root.is_dir():
+        raise ConfigError("--reports", None, f"{root} is not a directory; point it at the runs' report directories")
+    records = evidence.collect(root, args.target, since, until)
+    if not records:
+        print(f"nbaverify: no evidence record in {root}/*/{evidence.RECORD_FILE} for {args.target or 'any target'} "
+              f"from {since} to {until}; scheduled runs write one each (nbaverify check TIER --report-dir ...)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    report = evidence.build_report(records, since, until, args.target)
+    out = Path(args.out or root / f"compliance-{since}-{until}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compliance.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out / "compliance.md").write_text(evidence.report_markdown(report))
+    still_open = [f for f in report["failures"] if not f["resolved"]]
+    missed = sum(len(row["missed"]) for row in report["schedule"])
+    print(f"compliance {since}..{until}: {len(records)} run(s), {missed} scheduled period(s) without a run, "
+          f"{len(report['failures'])} failure stretch(es) ({len(still_open)} still open), "
+          f"{len(report['waivers'])} waiver(s)")
+    print(f"report: {out / 'compliance.md'}")
+    return EXIT_OK
+
+
 # -- check ------------------------------------------------------------------------------------
 def run_checks(args, passthrough: list[str]) -> int:
     from nbaverify.config import load_target
@@ -97,6 +155,12 @@ def run_checks(args, passthrough: list[str]) -> int:
     if spec == SANDBOX_TARGET:
         ensure_sandbox()
     target = load_target(spec)  # a bad profile stops here, before pytest starts
+    if args.waivers:
+        from pathlib import Path
+
+        from nbaverify import waivers
+
+        waivers.load(Path(args.waivers))  # and so does a malformed waivers file
     where = target.profile.api.base_url if target.profile.api else target.source
     print(f"nbaverify {args.tier} -> {target.name} ({target.environment}, {where})", flush=True)
 
@@ -115,6 +179,8 @@ def run_checks(args, passthrough: list[str]) -> int:
     for kind in args.allow:
         pytest_args += ["--allow", kind]
     pytest_args += ["--fail-on", args.fail_on]
+    if args.waivers:
+        pytest_args += ["--waivers", args.waivers]
     if args.metrics_file:
         pytest_args += ["--metrics-file", args.metrics_file]
     if args.pushgateway:

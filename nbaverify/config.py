@@ -117,6 +117,19 @@ class Target:
     def secret_values(self) -> list[str]:
         return [value.get_secret_value() for value in self._secrets.values()]
 
+    def describe(self) -> dict[str, Any]:
+        """Where the target is, for an evidence record: addresses, never credentials."""
+        from nbaverify.clients.db import dsn_where
+
+        p, replica = self.profile, self.secret("database.replica_dsn_env")
+        return {"name": p.name, "environment": p.environment, "profile": str(self.source),
+                "api": p.api.base_url if p.api else None,
+                "database": dsn_where(self.secret("database.dsn_env")) if p.database else None,
+                "replica": dsn_where(replica) if replica else None,
+                "kubernetes": p.kubernetes.model_dump() if p.kubernetes else None,
+                "prometheus": p.prometheus.url if p.prometheus else None,
+                "hosts": p.hosts.urls if p.hosts else None}
+
     def __repr__(self) -> str:  # never show secrets, even in a debugger or a traceback
         return f"Target(name={self.name!r}, environment={self.environment!r}, source={str(self.source)!r})"
 

@@ -17,22 +17,26 @@ Fixtures a check may ask for:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__
+from nbaverify import __version__, waivers
+from nbaverify import evidence as evidence_record
 from nbaverify.clients import ApiClient, Database
 from nbaverify.clients.prom import Prometheus
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable
 from nbaverify.history import History
+from nbaverify.io_stats import IO
 from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
 from nbaverify.results import FAIL_ON, CheckResult, RunSummary, new_run_id, utc_now_iso
+from nbaverify.waivers import Waiver
 
 RUN = pytest.StashKey["Run"]()
 EVIDENCE = pytest.StashKey[dict]()
@@ -63,6 +67,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(e.g. /var/lib/node_exporter/nbaverify.prom; env NBAVERIFY_METRICS_FILE)")
     group.addoption("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
                     help="also push the run's metrics to this Pushgateway (env NBAVERIFY_PUSHGATEWAY)")
+    group.addoption("--waivers", metavar="PATH", default=os.environ.get("NBAVERIFY_WAIVERS"),
+                    help="a waivers file (TOML [[waiver]] entries): accepted failures with owner and expiry "
+                         "(env NBAVERIFY_WAIVERS)")
     group.addoption("--run-id", metavar="ID", default=None, help="name this run (default: time-tier-target)")
 
 
@@ -71,6 +78,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{marker}: {text}")
     run = Run(config)
     config.stash[RUN] = run
+    IO.reset()
+    if config.getoption("waivers"):
+        run.load_waivers(Path(config.getoption("waivers")))
     if config.getoption("target"):
         run.load_target(config.getoption("target"))
 
@@ -87,6 +97,43 @@ class Run:
         self.started_at = utc_now_iso()
         self.summary: RunSummary | None = None
         self.report_dir: Path | None = None
+        self.waivers: list[Waiver] = []
+        self.today = dt.datetime.now(dt.UTC).date()
+        self.not_run: dict[str, Waiver] = {}  # node id -> the run=false waiver that skipped it
+        self.waiver_states: dict[Waiver, str] = {}
+
+    def load_waivers(self, path: Path) -> None:
+        try:
+            self.waivers = waivers.load(path)
+        except ConfigError as exc:  # before any check: a half-applied waivers file would mislead
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+
+    def select_waivers(self, checks: list[pytest.Item]) -> None:
+        """Note which waivers name a selected check; skip the checks a live run=false waiver covers."""
+        for waiver in self.waivers:
+            covered = [item for item in checks if waiver.covers(item.nodeid)]
+            if not covered:
+                continue
+            if waiver.expired(self.today):
+                self.waiver_states[waiver] = "expired"
+                continue
+            self.waiver_states.setdefault(waiver, "in force")
+            if not waiver.run:
+                for item in covered:
+                    if waiver.applies(item.nodeid, None):
+                        self.not_run[item.nodeid] = waiver
+                        item.add_marker(pytest.mark.skip(reason=f"waived, not run: {waiver.describe()}"))
+
+    def _waive(self, result: CheckResult) -> None:
+        if result.id in self.not_run:
+            result.outcome, result.message = "waived", f"not run: {self.not_run[result.id].describe()}"
+            return
+        if result.outcome not in ("failed", "error"):
+            return
+        for waiver in self.waivers:
+            if self.waiver_states.get(waiver) == "in force" and waiver.applies(result.id, result.message):
+                result.outcome, result.message = "waived", f"{result.message} [waived: {waiver.describe()}]"
+                return
 
     def load_target(self, spec: str) -> None:
         try:
@@ -119,6 +166,7 @@ class Run:
             result.message = self.redactor(one_line(call.excinfo) if call.excinfo else str(report.longrepr))
         if report.when == "teardown":
             result.evidence = redact_tree(item.stash.get(EVIDENCE, {}), self.redactor)
+            self._waive(result)
 
     def finish(self) -> RunSummary:
         target = self.target
@@ -127,10 +175,12 @@ class Run:
             target=target.name if target else "none", environment=target.environment if target else "none",
             tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
             nbaverify_version=__version__, fail_on=self.config.getoption("fail_on"),
+            waivers=[redact_tree(w.record(state), self.redactor) for w, state in self.waiver_states.items()], io=IO.snapshot(),
         )
         summary.finish(time.monotonic() - self.started)
         self.report_dir = Path(self.config.getoption("report_dir") or self.config.rootpath / "reports" / summary.run_id)
         write_all(summary, self.report_dir)
+        evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
         self._export_metrics(summary)
         return summary
@@ -229,6 +279,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    run.select_waivers([item for item in items if is_check(item)])
     # disruptive checks last: the rate-limit check spends the window the others need (stable sort)
     items.sort(key=lambda item: is_check(item) and _safety(item) == "disruptive")
     allowed = {"readonly", *config.getoption("allow")}

@@ -49,6 +49,12 @@ def junit(summary: RunSummary) -> str:
             ET.SubElement(case, "error", {"message": check.message, "type": "error"}).text = check.message
         elif check.outcome in ("skipped", "waived"):
             ET.SubElement(case, "skipped", {"message": f"{check.outcome}: {check.message}"})
+    for waiver in summary.expired_waivers:  # so a CI that reads only JUnit still sees why the run failed
+        case = ET.SubElement(suite, "testcase", {"classname": "nbaverify.waivers", "name": waiver["check"], "time": "0"})
+        text = f"waiver expired {waiver['expires']} (owner {waiver['owner']}): fix the failure or renew the waiver"
+        ET.SubElement(case, "failure", {"message": text, "type": "expired-waiver"}).text = text
+    suite.set("tests", str(len(summary.checks) + len(summary.expired_waivers)))
+    suite.set("failures", str(summary.totals["failed"] + len(summary.expired_waivers)))
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
@@ -79,11 +85,20 @@ def markdown(summary: RunSummary) -> str:
         for c in sorted(problems, key=lambda c: (order.get(c.severity, 9), c.id)):
             lines.append(f"| {ICON[c.outcome]} | {c.severity} | `{c.id}` | {_cell(c.message)} | {_cell(c.runbook)} |")
         lines.append("")
+    if summary.waivers:
+        lines += ["### Waivers", "", "| state | check | scope | owner | expires | justification |", "|---|---|---|---|---|---|"]
+        lines += [f"| {w['state']} | `{w['check']}` | {_cell(w.get('scope') or '—')} | {_cell(w['owner'])} | {w['expires']} | "
+                  f"{_cell(w['justification'])} |" for w in summary.waivers]
+        lines.append("")
     skipped = [c for c in summary.checks if c.outcome in ("skipped", "waived")]
     if skipped:
         lines += ["### Not run here", "", "| check | why |", "|---|---|"]
         lines += [f"| `{c.id}` | {_cell(c.message)} |" for c in skipped]
         lines.append("")
+    from nbaverify.evidence import coverage_markdown, run_coverage
+
+    lines += ["<details><summary>Guide coverage of this run</summary>", "", coverage_markdown(run_coverage(summary)),
+              "</details>", ""]
     lines += ["<details><summary>Every check</summary>", "", "| | check | area | severity | time |",
               "|---|---|---|---|---:|"]
     lines += [f"| {ICON[c.outcome]} | `{c.id}` | {c.area} | {c.severity} | {c.duration_s:.2f}s |" for c in summary.checks]
@@ -97,6 +112,12 @@ def terminal_lines(summary: RunSummary) -> list[str]:
     for c in summary.checks:
         if c.outcome in ("failed", "error"):
             lines.append(f"{c.outcome.upper():6} [{c.severity}] {c.id}: {c.message}")
+    for waiver in summary.expired_waivers:
+        lines.append(f"EXPIRED waiver for {waiver['check']} (owner {waiver['owner']}, expired {waiver['expires']}): "
+                     "it waives nothing now; fix the failure, or renew the waiver with a new date")
+    for c in summary.checks:
+        if c.outcome == "waived":
+            lines.append(f"WAIVED [{c.severity}] {c.id}: {c.message}")
     not_configured = sorted({c.message for c in summary.checks if c.outcome == "skipped"})
     if not_configured:
         lines.append(f"skipped: {'; '.join(not_configured)}")
@@ -121,7 +142,7 @@ code{font-size:12px} pre{margin:.3rem 0 0;font-size:12px;white-space:pre-wrap;ba
 """
 
 _JS = """
-const rows=[...document.querySelectorAll('tbody tr')];
+const rows=[...document.querySelectorAll('#checks tbody tr')];
 function apply(){const f={area:area.value,severity:severity.value,outcome:outcome.value,q:q.value.toLowerCase()};
  let shown=0;for(const r of rows){const ok=(!f.area||r.dataset.area===f.area)&&(!f.severity||r.dataset.severity===f.severity)
  &&(!f.outcome||r.dataset.outcome===f.outcome)&&(!f.q||r.textContent.toLowerCase().includes(f.q));
@@ -151,6 +172,14 @@ def html_report(summary: RunSummary) -> str:
             f'<td class="sev-{esc(c.severity)}">{esc(c.severity)}</td><td class="msg">{esc(c.message)}{evidence}</td>'
             f"<td>{esc(c.runbook)}</td><td>{c.duration_s:.2f}s</td></tr>")
     totals = "".join(f"<span><b>{summary.totals[k]}</b> {k}</span>" for k in summary.totals)
+    waivers = ""
+    if summary.waivers:
+        waivers = ("<h2>Waivers</h2><table><thead><tr><th>state</th><th>check</th><th>scope</th><th>owner</th><th>expires</th>"
+                   "<th>justification</th></tr></thead>" + "".join(
+                       f'<tr class="{"failed" if w["state"] == "expired" else "waived"}"><td>{esc(w["state"])}</td>'
+                       f'<td><code>{esc(w["check"])}</code></td><td>{esc(w.get("scope") or "—")}</td><td>{esc(w["owner"])}</td>'
+                       f'<td>{esc(str(w["expires"]))}</td><td>{esc(w["justification"])}</td></tr>' for w in summary.waivers)
+                   + "</table><h2>Checks</h2>")
     title = f"nbaverify {esc(summary.tier)} on {esc(summary.target)}: {summary.status}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -160,11 +189,11 @@ def html_report(summary: RunSummary) -> str:
 started {esc(summary.started_at)}, {summary.duration_s:.1f}s, nbaverify {esc(summary.nbaverify_version)},
 exit code {summary.exit_code} (fails on: {esc(summary.fail_on)} and worse)</div>
 <div class="totals">{totals}</div>
-<div class="filters">{options("area", (c.area for c in checks))}{options("severity", (c.severity for c in checks))}
+{waivers}<div class="filters">{options("area", (c.area for c in checks))}{options("severity", (c.severity for c in checks))}
 {options("outcome", (c.outcome for c in checks))}<input id="q" placeholder="search checks and messages" size="30">
 <span id="count"></span></div>
-<table><thead><tr><th>outcome</th><th>check</th><th>area</th><th>severity</th><th>what was seen</th><th>guide section</th>
-<th>time</th></tr></thead><tbody>
+<table id="checks"><thead><tr><th>outcome</th><th>check</th><th>area</th><th>severity</th><th>what was seen</th>
+<th>guide section</th><th>time</th></tr></thead><tbody>
 {chr(10).join(rows)}
 </tbody></table>
 <script>{_JS}</script></body></html>

@@ -44,17 +44,24 @@ class RunSummary:
     nbaverify_version: str = ""
     exit_code: int = 0
     fail_on: str = "critical"
+    waivers: list[dict] = field(default_factory=list)  # each waiver that named a selected check, with its state
+    io: dict = field(default_factory=dict)  # calls to the target and their time, by kind (nbaverify.io_stats)
 
     def finish(self, duration_s: float) -> None:
         self.duration_s = round(duration_s, 3)
         self.totals = dict.fromkeys(OUTCOMES, 0)
         for check in self.checks:
             self.totals[check.outcome] += 1
-        self.exit_code = 1 if any(check.blocking(self.fail_on) for check in self.checks) else 0
+        blocking = any(check.blocking(self.fail_on) for check in self.checks)
+        self.exit_code = 1 if blocking or self.expired_waivers else 0  # an expired waiver fails the run
+
+    @property
+    def expired_waivers(self) -> list[dict]:
+        return [w for w in self.waivers if w.get("state") == "expired"]
 
     @property
     def status(self) -> str:
-        if any(c.blocking("critical") for c in self.checks):
+        if self.expired_waivers or any(c.blocking("critical") for c in self.checks):
             return "CRITICAL"
         if any(c.outcome in ("failed", "error") for c in self.checks):
             return "WARNING"
@@ -65,6 +72,8 @@ class RunSummary:
         t = self.totals
         parts = [f"{t['passed']} passed", f"{t['failed']} failed"]
         parts += [f"{t[k]} {k}" for k in ("error", "skipped", "waived") if t[k]]
+        if self.expired_waivers:
+            parts.append(f"{len(self.expired_waivers)} expired waiver(s)")
         return f"NBAVERIFY {self.status} - {', '.join(parts)} in {self.duration_s:.1f}s"
 
     def to_dict(self) -> dict:
@@ -75,8 +84,11 @@ class RunSummary:
 
     @classmethod
     def read(cls, path: Path) -> RunSummary:
-        raw = json.loads(path.read_text())
-        raw["checks"] = [CheckResult(**c) for c in raw.get("checks", [])]
+        return cls.read_dict(json.loads(path.read_text()))
+
+    @classmethod
+    def read_dict(cls, raw: dict) -> RunSummary:
+        raw = {**raw, "checks": [CheckResult(**c) for c in raw.get("checks", [])]}
         return cls(**raw)
 
 

@@ -10,6 +10,7 @@ import httpx
 import jwt
 
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
+from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
 
 LIMITED_PREFIX = "/api/"  # Contract 2: the data endpoints are rate limited; health is not
@@ -60,7 +61,8 @@ class ApiClient:
         if token:
             merged["authorization"] = f"Bearer {token}"
         try:
-            reply = self._http.get(path, headers=merged, params=params)
+            with IO.timed("http"):
+                reply = self._http.get(path, headers=merged, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._unreachable = TargetUnreachable("API", self.base_url, _reason(exc))
             raise self._unreachable from None

@@ -15,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row, tuple_row
 
 from nbaverify.errors import CheckError, TargetUnreachable
+from nbaverify.io_stats import IO
 
 
 class Database:
@@ -27,7 +28,7 @@ class Database:
         self._lock_timeout_ms = lock_timeout_ms
         self._conn: psycopg.Connection | None = None
         self._unreachable: TargetUnreachable | None = None
-        self.where = _where(dsn)
+        self.where = dsn_where(dsn)
 
     @property
     def dbname(self) -> str:
@@ -55,7 +56,9 @@ class Database:
 
     def rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         try:
-            return self._connection().execute(sql, params).fetchall()
+            connection = self._connection()
+            with IO.timed("sql"):
+                return connection.execute(sql, params).fetchall()
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
@@ -76,8 +79,9 @@ class Database:
         options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
         try:
             with ClientCursor(self._connection(), row_factory=tuple_row) as cursor:
-                cursor.execute(f"EXPLAIN ({options}) {sql}", params)
-                return cursor.fetchone()[0][0]
+                with IO.timed("sql"):
+                    cursor.execute(f"EXPLAIN ({options}) {sql}", params)
+                    return cursor.fetchone()[0][0]
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
@@ -105,7 +109,7 @@ class Database:
         return f"Database(role={self.role!r}, where={self.where!r})"
 
 
-def _where(dsn: str) -> str:
+def dsn_where(dsn: str) -> str:
     try:
         parts = conninfo_to_dict(dsn)
     except psycopg.Error:

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
+from nbaverify.io_stats import IO
 from nbaverify.thresholds import duration_seconds
 
 
@@ -23,7 +24,8 @@ class Prometheus:
         if self._unreachable:
             raise self._unreachable
         try:
-            return self._http.get(path, params=params or None)
+            with IO.timed("prometheus"):
+                return self._http.get(path, params=params or None)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             self._unreachable = TargetUnreachable("Prometheus", self.url, str(exc).splitlines()[-1] or type(exc).__name__)
             raise self._unreachable from None

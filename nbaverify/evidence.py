@@ -1,0 +1,247 @@
+"""Evidence records (one per run, beside its summary.json) and the period's compliance report.
+
+A record says what ran, against what, when, by which version of the suite and by whom, the
+outcome of every check with its guide section (the summary), and what the run proves of each
+guide item (the coverage). `nbaverify report` reads the records of a period back: which
+scheduled runs happened, which failures stayed open and for how long, which waivers were in force.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbaverify import coverage
+from nbaverify.config import PROJECT_ROOT
+from nbaverify.results import RunSummary
+
+RECORD_FILE = "evidence.json"
+CADENCES = ("daily", "weekly", "monthly", "quarterly")
+
+
+# -- writing ------------------------------------------------------------------------------------
+def write_record(summary: RunSummary, report_dir: Path, target_info: dict) -> Path:
+    record = {
+        "record": "nbaverify evidence 1",
+        "suite": {"version": summary.nbaverify_version, "commit": _suite_commit(), "python": platform.python_version()},
+        "ran_by": f"{_user()}@{socket.gethostname()}",
+        "target": target_info,
+        "coverage": run_coverage(summary),
+        "summary": summary.to_dict(),
+    }
+    path = report_dir / RECORD_FILE
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "unknown"
+
+
+def _suite_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
+                             capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
+def _check_key(check_id: str) -> str:
+    """'checks/test_x.py::check_y[case]' -> 'test_x.py::check_y', the form coverage.toml uses."""
+    return check_id.removeprefix("checks/").split("[", 1)[0]
+
+
+def run_coverage(summary: RunSummary) -> list[dict]:
+    """Each guide item and what this run says of it: verified, failing, waived, not in this run, or manual."""
+    outcomes: dict[str, list[str]] = {}
+    for check in summary.checks:
+        outcomes.setdefault(_check_key(check.id), []).append(check.outcome)
+    items = []
+    for entry in coverage.load():
+        seen = [o for c in entry.get("checks", []) for o in outcomes.get(c, [])]
+        if not entry.get("checks"):
+            state = "manual" if entry.get("manual") else "planned"
+        elif not seen or all(o == "skipped" for o in seen):
+            state = "not in this run"
+        elif any(o in ("failed", "error") for o in seen):
+            state = "failing"
+        elif "waived" in seen:
+            state = "waived"
+        else:
+            state = "verified"
+        items.append({"section": entry["section"], "state": state, "checks": entry.get("checks", []),
+                      "why_not": entry.get("manual") or entry.get("planned")})
+    return items
+
+
+def coverage_markdown(items: list[dict]) -> str:
+    lines = ["| guide section | in this run | checks |", "|---|---|---|"]
+    for item in items:
+        note = f" ({item['why_not']})" if item["state"] in ("manual", "planned") and item["why_not"] else ""
+        lines.append(f"| {item['section']} | {item['state']}{note} | {len(item['checks'])} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- reading back: the compliance report --------------------------------------------------------
+@dataclass
+class Record:
+    path: Path
+    summary: RunSummary
+    started: dt.datetime
+    raw: dict = field(repr=False, default_factory=dict)
+
+
+def collect(reports_root: Path, target: str | None, since: dt.date, until: dt.date) -> list[Record]:
+    records = []
+    for path in sorted(reports_root.glob(f"*/{RECORD_FILE}")):
+        try:
+            raw = json.loads(path.read_text())
+            summary = RunSummary.read_dict(raw["summary"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a record of ours (or a half-written one); the report lists what it used
+        started = _parse_time(summary.started_at)
+        if (target is None or summary.target == target) and since <= started.date() <= until:
+            records.append(Record(path, summary, started, raw))
+    return sorted(records, key=lambda r: r.started)
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _period_key(day: dt.date, cadence: str) -> str:
+    if cadence == "daily":
+        return day.isoformat()
+    if cadence == "weekly":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    if cadence == "monthly":
+        return f"{day:%Y-%m}"
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def schedule(records: list[Record], since: dt.date, until: dt.date) -> list[dict]:
+    """For each cadence: the periods in the window, those with a run of that cadence (or `all`), those missed."""
+    days = [since + dt.timedelta(days=n) for n in range((until - since).days + 1)]
+    rows = []
+    for cadence in CADENCES:
+        periods = list(dict.fromkeys(_period_key(day, cadence) for day in days))
+        ran = {_period_key(r.started.date(), cadence) for r in records if r.summary.tier in (cadence, "all")}
+        runs = [r for r in records if r.summary.tier in (cadence, "all")]
+        rows.append({"cadence": cadence, "periods": len(periods), "covered": sum(p in ran for p in periods),
+                     "missed": [p for p in periods if p not in ran], "runs": len(runs),
+                     "failed_runs": sum(r.summary.exit_code != 0 for r in runs)})
+    return rows
+
+
+def failures(records: list[Record], now: dt.datetime) -> list[dict]:
+    """Each stretch during which a check failed: from the first failing run to the first run it passed again."""
+    open_since: dict[str, dict] = {}
+    stretches = []
+    for record in records:
+        for check in record.summary.checks:
+            if check.outcome in ("failed", "error"):
+                stretch = open_since.setdefault(check.id, {
+                    "check": check.id, "severity": check.severity, "runbook": check.runbook,
+                    "first_failed": record.summary.started_at, "failing_runs": 0, "resolved": None})
+                stretch["failing_runs"] += 1
+                stretch["last_message"] = check.message
+            elif check.outcome == "passed" and check.id in open_since:
+                stretch = open_since.pop(check.id)
+                stretch["resolved"] = record.summary.started_at
+                stretches.append(stretch)
+    stretches.extend(open_since.values())
+    for stretch in stretches:
+        end = _parse_time(stretch["resolved"]) if stretch["resolved"] else now
+        stretch["open_for_h"] = round((end - _parse_time(stretch["first_failed"])).total_seconds() / 3600, 1)
+    order = {"critical": 0, "warning": 1, "info": 2}
+    return sorted(stretches, key=lambda s: (s["resolved"] is not None, order.get(s["severity"], 9), s["first_failed"]))
+
+
+def waivers_in_force(records: list[Record]) -> list[dict]:
+    """Every waiver the period's runs applied, as the latest run that named it saw it."""
+    latest: dict[tuple, dict] = {}
+    for record in records:
+        for waiver in record.summary.waivers:
+            key = (waiver["check"], waiver.get("scope"), waiver["owner"])
+            latest[key] = {**waiver, "last_seen": record.summary.started_at}
+    return sorted(latest.values(), key=lambda w: (w["state"] != "expired", str(w["expires"])))
+
+
+def guide_status(records: list[Record]) -> list[dict]:
+    """Each guide item: when a run last verified it, and its state in the latest run that covered it."""
+    items = {entry["section"]: {"section": entry["section"], "last_verified": None, "latest": "never run",
+                                "why_not": entry.get("manual") or entry.get("planned"), "automated": bool(entry.get("checks")),
+                                "not_automated": "manual" if entry.get("manual") else "planned"}
+             for entry in coverage.load()}
+    for record in records:
+        for item in record.raw.get("coverage", []):
+            row = items.get(item["section"])
+            if row is None:
+                continue
+            if not row["automated"]:
+                row["latest"] = row["not_automated"]
+            elif item["state"] != "not in this run":
+                row["latest"] = item["state"]
+                if item["state"] == "verified":
+                    row["last_verified"] = record.summary.started_at
+    return list(items.values())
+
+
+def build_report(records: list[Record], since: dt.date, until: dt.date, target: str | None,
+                 now: dt.datetime | None = None) -> dict:
+    now = now or dt.datetime.now(dt.UTC)
+    return {
+        "period": {"since": since.isoformat(), "until": until.isoformat()},
+        "target": target or "every target",
+        "generated_at": now.replace(microsecond=0).isoformat(),
+        "records": [str(r.path) for r in records],
+        "schedule": schedule(records, since, until),
+        "failures": failures(records, now),
+        "waivers": waivers_in_force(records),
+        "guide": guide_status(records),
+    }
+
+
+def report_markdown(report: dict) -> str:
+    period = f"{report['period']['since']} to {report['period']['until']}"
+    lines = [f"# nbaverify compliance report: {report['target']}, {period}", "",
+             f"Built {report['generated_at']} from {len(report['records'])} evidence record(s).", "",
+             "## Scheduled runs", "", "| cadence | periods | with a run | runs | runs that failed | missed |",
+             "|---|---:|---:|---:|---:|---|"]
+    for row in report["schedule"]:
+        missed = ", ".join(row["missed"][:10]) + (f" … ({len(row['missed'])} in all)" if len(row["missed"]) > 10 else "")
+        lines.append(f"| {row['cadence']} | {row['periods']} | {row['covered']} | {row['runs']} | {row['failed_runs']} | "
+                     f"{missed or '—'} |")
+    lines += ["", "## Failures and how long they stayed open", ""]
+    if report["failures"]:
+        lines += ["| check | severity | first failed | resolved | open for | failing runs | last message |",
+                  "|---|---|---|---|---:|---:|---|"]
+        for f in report["failures"]:
+            message = f.get("last_message", "").replace("|", "\\|")
+            lines.append(f"| `{f['check']}` | {f['severity']} | {f['first_failed']} | {f['resolved'] or '**still open**'} | "
+                         f"{f['open_for_h']} h | {f['failing_runs']} | {message} |")
+    else:
+        lines.append("No check failed in the period.")
+    lines += ["", "## Waivers in force", ""]
+    if report["waivers"]:
+        lines += ["| state | check | scope | owner | expires | justification |", "|---|---|---|---|---|---|"]
+        lines += [f"| {w['state']} | `{w['check']}` | {w.get('scope') or '—'} | {w['owner']} | {w['expires']} | "
+                  f"{w['justification']} |" for w in report["waivers"]]
+    else:
+        lines.append("No waiver was applied in the period.")
+    lines += ["", "## Guide coverage", "", "| guide section | latest state | last verified | not automated, and why |",
+              "|---|---|---|---|"]
+    lines += [f"| {g['section']} | {g['latest']} | {g['last_verified'] or '—'} | {g['why_not'] or '—'} |"
+              for g in report["guide"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""Evidence records and the compliance report built from them: schedule, failure stretches, waivers."""
+
+import datetime as dt
+import json
+
+from nbaverify import evidence
+from nbaverify.cli import main
+from nbaverify.results import CheckResult, RunSummary
+
+LAG = "checks/test_database_replication.py::check_replication_lag"
+HEALTH = "checks/test_health.py::check_health_ok"
+
+
+def run_record(root, when: str, tier: str, outcomes: dict, waivers=()):
+    checks = [CheckResult(id=cid, area="database", tiers=[tier], severity="critical", safety="readonly",
+                          runbook="Troubleshooting", outcome=outcome, message=f"{cid} {outcome}")
+              for cid, outcome in outcomes.items()]
+    summary = RunSummary(run_id=f"{when}-{tier}", target="staging", environment="staging", tier=tier,
+                         started_at=when, checks=checks, waivers=list(waivers), nbaverify_version="0.1.0")
+    summary.finish(1.0)
+    directory = root / summary.run_id.replace(":", "")
+    directory.mkdir()
+    summary.write(directory / "summary.json")
+    return evidence.write_record(summary, directory, {"name": "staging"})
+
+
+def test_a_record_says_who_ran_what_with_which_suite_and_the_guide_coverage(tmp_path):
+    path = run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed", HEALTH: "passed"})
+    record = json.loads(path.read_text())
+    assert record["suite"]["version"] and "@" in record["ran_by"]
+    assert record["summary"]["checks"][0]["runbook"] == "Troubleshooting"
+    states = {item["section"]: item["state"] for item in record["coverage"]}
+    assert states["System Monitoring / Health Checks / API Health"] == "verified"
+    assert states["Troubleshooting / Common Issues / Database Issues"] == "failing"
+    assert states["Troubleshooting / Debugging Procedures / API Debugging and Infrastructure Debugging"] == "manual"
+
+
+def test_the_report_measures_how_long_each_failure_stayed_open_and_which_runs_were_missed(tmp_path):
+    run_record(tmp_path, "2026-11-01T06:00:00Z", "daily", {LAG: "passed"})
+    run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed"})
+    run_record(tmp_path, "2026-11-03T06:00:00Z", "daily", {LAG: "failed"})
+    run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
+    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    report = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
+                                   now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
+    stretches = {f["check"]: f for f in report["failures"]}
+    lag, health = stretches[LAG], stretches[HEALTH]
+    assert (lag["first_failed"], lag["resolved"], lag["open_for_h"], lag["failing_runs"]) == (
+        "2026-11-02T06:00:00Z", "2026-11-04T18:00:00Z", 60.0, 2)
+    assert health["resolved"] is None and health["open_for_h"] == 12.0
+    assert report["failures"][0]["check"] == HEALTH  # still open comes first
+    daily = next(row for row in report["schedule"] if row["cadence"] == "daily")
+    assert (daily["periods"], daily["covered"], daily["missed"], daily["failed_runs"]) == (5, 4, ["2026-11-05"], 3)
+    weekly = next(row for row in report["schedule"] if row["cadence"] == "weekly")
+    assert weekly["covered"] == 0 and weekly["missed"] == ["2026-W44", "2026-W45"]
+    assert "| `checks/test_health.py::check_health_ok` | critical | 2026-11-04T18:00:00Z | **still open** | 12.0 h |" \
+        in evidence.report_markdown(report)
+
+
+def test_the_report_lists_the_waivers_in_force_and_expired(tmp_path):
+    waiver = {"check": "check_replication_lag", "scope": None, "justification": "replica rebuild (OPS-12)",
+              "owner": "dba", "expires": "2026-11-03", "run": True}
+    run_record(tmp_path, "2026-11-02T06:00:00Z", "weekly", {LAG: "waived"}, [{**waiver, "state": "in force"}])
+    run_record(tmp_path, "2026-11-04T06:00:00Z", "weekly", {LAG: "failed"}, [{**waiver, "state": "expired"}])
+    records = evidence.collect(tmp_path, None, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    (only,) = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 30), None)["waivers"]
+    assert only["state"] == "expired" and only["last_seen"] == "2026-11-04T06:00:00Z"
+
+
+def test_the_command_writes_the_report_and_says_so_in_one_line(tmp_path, capsys):
+    run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed"})
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "evidence.json").write_text("{not json")  # a half-written record is passed over
+    code = main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-02"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "compliance 2026-11-01..2026-11-02: 1 run(s), 5 scheduled period(s) without a run" in out
+    assert (tmp_path / "compliance-2026-11-01-2026-11-02" / "compliance.md").exists()
+
+
+def test_the_command_says_when_there_is_nothing_to_report(tmp_path, capsys):
+    assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-02"]) == 1
+    assert "no evidence record in" in capsys.readouterr().err
+    assert main(["report", "--reports", str(tmp_path / "nope")]) == 2
