@@ -170,6 +170,9 @@ def run_checks(args, passthrough: list[str]) -> int:
     selection = [] if any("::" in arg or arg.endswith(".py") for arg in passthrough) else [str(CHECKS_DIR)]
     pytest_args = [*selection, f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"),
                    "--target", spec, "--tier", args.tier, "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
+                   # every check's assert carries its one-line message; rewriting would add nothing to the
+                   # record, yet costs ~1 s a run rewriting hypothesis's modules where bytecode is not cached
+                   "--assert=plain",
                    # we imported httpx (and so anyio, a pytest plugin) before pytest: harmless here
                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.report_dir:

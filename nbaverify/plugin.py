@@ -341,8 +341,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
-    if run is None or not run.records:
-        return
+    if run is None or not run.records or hasattr(session.config, "workerinput"):
+        return  # an xdist worker holds only its share of the records: it must not write the run's reports
     summary = run.finish()
     if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         session.exitstatus = summary.exit_code  # Contract 3: only a critical check fails the run
