@@ -21,7 +21,8 @@ def test_check_gate_writes_the_three_reports(sandbox, nbaverify, tmp_path):
     sandbox.up([])
     result = nbaverify("check", "gate", "--report-dir", str(tmp_path / "r"))
     assert result.code == 0, result.out
-    assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md", "report.html"}
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md", "report.html",
+                                                            "evidence.json"}
     assert "NBAVERIFY OK" in result.out
 
 
@@ -43,6 +44,15 @@ def test_a_broken_profile_exits_2_naming_the_key(nbaverify, tmp_path):
     result = nbaverify("check", "gate", "--target", str(bad))
     assert result.code == 2
     assert one_line_error(result) == f"nbaverify: {bad}: database.port: unknown key (see the profile example in README.md)"
+
+
+def test_a_malformed_waivers_file_exits_2_naming_the_entry(nbaverify, tmp_path):
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text('[[waiver]]\ncheck = "check_replication_lag"\nowner = "dba"\nexpires = 2027-01-01\n')
+    result = nbaverify("check", "gate", "--waivers", str(waivers))
+    assert result.code == 2 and result.summary is None
+    assert one_line_error(result) == (f"nbaverify: {waivers}: waiver 1 (check_replication_lag) justification: "
+                                      "required key is missing")
 
 
 def test_a_missing_secret_exits_2_naming_the_variable(nbaverify):
