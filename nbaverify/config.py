@@ -53,9 +53,10 @@ class DatabaseProfile(_Section):
 
 class KubernetesProfile(_Section):
     source: Literal["cluster", "manifests"]
-    context: str | None = None
-    manifests: str | None = None
-    namespace: str = "nba-stats"
+    context: str | None = None      # kubeconfig context (cluster); none with no kubeconfig: the in-cluster account
+    kubeconfig: str | None = None   # default: $KUBECONFIG, then ~/.kube/config
+    manifests: str | None = None    # a directory of YAML (manifests), relative to the checkout or the profile
+    namespace: str = "nba-stats"    # for manifests that name none
 
 
 class PrometheusProfile(_Section):

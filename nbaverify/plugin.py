@@ -10,6 +10,8 @@ Fixtures a check may ask for:
     db        Database for the primary, read-only             (skips: "not configured: database")
     replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
     prom      Prometheus HTTP API client                       (skips: "not configured: prometheus")
+    k8s       the Kubernetes objects: manifests or a live cluster (skips: "not configured: kubernetes")
+    host      a testinfra host, one case per profile hosts URL  (skips: "not configured: hosts"); host_url names it
     read_source  the replica when configured, else the primary: for full-table reads
     history   values remembered from the previous run against the target (History.exchange)
     evidence  a dict whose contents go into the check's record in summary.json
@@ -28,7 +30,7 @@ from nbaverify import __version__, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.clients import ApiClient, Database
 from nbaverify.clients.prom import Prometheus
-from nbaverify.config import SANDBOX_TARGET, Target, load_target
+from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable
 from nbaverify.history import History
 from nbaverify.io_stats import IO
@@ -415,6 +417,39 @@ def prom(target: Target, expect):
     client.wait_until_scraped(expect["monitoring.first_scrape_wait_s"])
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def k8s(target: Target, expect):
+    from nbaverify.clients.k8s import open_source
+
+    section = target.profile.kubernetes
+    if section is None:
+        pytest.skip("not configured: kubernetes")
+    source = open_source(section, target.source.parent, PROJECT_ROOT, expect["kubernetes.request_timeout_s"])
+    yield source
+    if hasattr(source, "close"):
+        source.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "host_url" in metafunc.fixturenames:  # one case per host of the profile, named by its URL
+        hosts = metafunc.config.stash[RUN].ensure_target().profile.hosts
+        urls = hosts.urls if hosts else [None]
+        metafunc.parametrize("host_url", urls, ids=[u or "no-hosts" for u in urls], scope="session")
+
+
+@pytest.fixture(scope="session")
+def host(host_url):
+    """testinfra's Host for host_url (local://, ssh://user@h, kubectl://pod?namespace=n, ...)."""
+    if host_url is None:
+        pytest.skip("not configured: hosts")
+    import testinfra
+
+    try:
+        return testinfra.get_host(host_url)
+    except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
+        raise TargetUnreachable("host", host_url, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
 
 
 @pytest.fixture(scope="session")

@@ -39,6 +39,7 @@ class Layout:
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)
     api_port = property(lambda self: self.port_base + 13)
+    k8s_port = property(lambda self: self.port_base + 20)  # the Kubernetes API test double
     prometheus_port = property(lambda self: self.port_base + 60)
     node_exporter_port = property(lambda self: self.port_base + 61)
     postgres_exporter_port = property(lambda self: self.port_base + 62)
@@ -53,6 +54,10 @@ class Layout:
     cert_file = property(lambda self: self.root / "tls" / "api.pem")
     key_file = property(lambda self: self.root / "tls" / "api.key")
     prometheus_dir = property(lambda self: self.root / "prometheus")
+    k8s_dir = property(lambda self: self.root / "k8s")
+    k8s_manifests = property(lambda self: self.root / "k8s" / "manifests")  # the deployed copy faults edit
+    k8s_token_file = property(lambda self: self.root / "k8s" / "token")
+    kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")
     run_dir = property(lambda self: self.root / "run")
     log_dir = property(lambda self: self.root / "log")
     secrets_file = property(lambda self: self.root / "secrets.json")

@@ -24,6 +24,7 @@ from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
+from nbaverify.sandbox.kube.service import KubeDouble
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster
 from nbaverify.sandbox.secrets import SandboxSecrets
@@ -43,6 +44,7 @@ class Sandbox:
         self._secrets: SandboxSecrets | None = None
         self._cluster: Cluster | None = None
         self.prometheus = prom_mod.Prometheus(self.layout)
+        self.kube = KubeDouble(self.layout)
 
     # -- parts ----------------------------------------------------------------------------------
     @property
@@ -95,6 +97,7 @@ class Sandbox:
         if self.layout.state_file.exists():
             self._record(self._recorded_faults(), up=False)  # faults stay recorded: the next up reverts them
         self._stop_api()
+        self.kube.stop()
         self.prometheus.stop()  # and its exporters
         if self.layout.primary_data.exists():
             self.cluster.stop()
@@ -115,6 +118,7 @@ class Sandbox:
             "postgres-replica": {"running": initialised and self.cluster.replica.running(),
                                  "address": f"127.0.0.1:{layout.replica_port}"},
             "api": {"running": self._api_pid() is not None, "address": self.api_url},
+            "kubernetes-api": {"running": self.kube.pid() is not None, "address": f"{self.kube.url} (test double)"},
             "prometheus": {"running": self.prometheus.pid() is not None, "address": self.prometheus.url,
                            "installed": prom_mod.binary() is not None},
         }
@@ -124,14 +128,14 @@ class Sandbox:
     def running(self) -> bool:
         """Every component runs (a fault may have stopped one on purpose: see is_up)."""
         status = self.status()
-        required = ["postgres-primary", "postgres-replica", "api"]
+        required = ["postgres-primary", "postgres-replica", "api", "kubernetes-api"]
         if prom_mod.binary():
             required.append("prometheus")
         return all(status["services"][name]["running"] for name in required)
 
     def is_up(self) -> bool:
         """`up` ran and `down` has not since, and the API (which no fault stops) answers."""
-        return self._state().get("up", False) and self._api_pid() is not None
+        return self._state().get("up", False) and self._api_pid() is not None and self.kube.pid() is not None
 
     # -- internals ------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -177,6 +181,7 @@ class Sandbox:
         # every fault is judged on what happens after it: counters start from zero at each up
         self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
+        self.kube.sync(self.say)  # pristine manifests before any fault edits them
         self._start_api()
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
@@ -209,7 +214,8 @@ class Sandbox:
     def _check_ports(self) -> None:
         """Before any slow step: every port a stopped component will need must be free."""
         layout = self.layout
-        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None)]
+        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None),
+                  (layout.k8s_port, "sandbox Kubernetes API test double", self.kube.pid() is None)]
         if prom_mod.binary():
             wanted.append((layout.prometheus_port, "sandbox Prometheus", self.prometheus.pid() is None))
         if layout.secrets_file.exists() and self.cluster.initialised:
@@ -270,6 +276,11 @@ class Sandbox:
         if pid:
             procs.stop_pid(pid)
 
+    def host_ports(self) -> list[int]:
+        """What the hosts checks expect listening here: the API, both servers, and the node exporter."""
+        ports = [self.layout.api_port, self.layout.primary_port, self.layout.replica_port]
+        return ports + ([self.layout.node_exporter_port] if prom_mod.exporters_installed() else [])
+
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
@@ -277,7 +288,8 @@ class Sandbox:
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
-            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs)
+            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubeconfig=self.layout.kubeconfig_file,
+            host_ports=", ".join(str(p) for p in self.host_ports()))
         self.layout.target_file.write_text(text)
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
         fd = os.open(self.layout.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

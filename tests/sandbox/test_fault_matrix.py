@@ -13,6 +13,7 @@ import pytest
 
 from nbaverify.sandbox import prometheus
 from nbaverify.sandbox.faults import CATALOGUE
+from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
 
 
 def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify):
@@ -29,6 +30,21 @@ def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify):
     assert all(reason.startswith("not configured: expectations.") for reason in skipped.values()), skipped
 
 
+def assert_caught(name: str, result, checks=None) -> None:
+    fault = CATALOGUE[name]
+    assert result.summary is not None, result.err
+    outcomes = result.outcomes()
+    for check_id in checks or fault.caught_by:
+        matching = {cid: c for cid, c in outcomes.items() if cid == check_id or cid.startswith(check_id + "[")}
+        assert matching, f"{check_id} did not run"
+        for cid, check in matching.items():
+            assert check["outcome"] == "failed", f"{name}: {cid} should fail, was {check['outcome']}: {check['message']}"
+            assert re.search(fault.expect, check["message"]), f"{name}: {cid} message does not name the cause: {check['message']}"
+            assert "\n" not in check["message"]
+    critical = any(c["severity"] == "critical" and c["outcome"] == "failed" for c in outcomes.values())
+    assert result.code == (1 if critical else 0)
+
+
 @pytest.mark.parametrize("name", list(CATALOGUE))
 def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name):
     fault = CATALOGUE[name]
@@ -38,18 +54,37 @@ def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name):
         sandbox.up([])
         assert nbaverify("check", "all", "--", *fault.caught_by).not_passing() == {}
     sandbox.up([name])
-    result = nbaverify("check", "all", "--", *fault.caught_by)
-    assert result.summary is not None, result.err
-    outcomes = result.outcomes()
-    for check_id in fault.caught_by:
-        matching = {cid: c for cid, c in outcomes.items() if cid == check_id or cid.startswith(check_id + "[")}
-        assert matching, f"{check_id} did not run"
-        for cid, check in matching.items():
-            assert check["outcome"] == "failed", f"{name}: {cid} should fail, was {check['outcome']}: {check['message']}"
-            assert re.search(fault.expect, check["message"]), f"{name}: {cid} message does not name the cause: {check['message']}"
-            assert "\n" not in check["message"]
-    critical = any(c["severity"] == "critical" and c["outcome"] == "failed" for c in outcomes.values())
-    assert result.code == (1 if critical else 0)
+    assert_caught(name, nbaverify("check", "all", "--", *fault.caught_by))
+
+
+def manifests_profile(sandbox, tmp_path):
+    """The sandbox's profile with the manifests source: the deployed copy of fixtures/k8s that faults edit."""
+    text = sandbox.layout.target_file.read_text()
+    cluster = text[text.index("[kubernetes]"):text.index("[hosts]")]
+    path = tmp_path / "manifests.toml"
+    manifests = f'[kubernetes]\nsource = "manifests"\nmanifests = "{sandbox.layout.k8s_manifests}"\n\n'
+    path.write_text(text.replace(cluster, manifests))
+    return path
+
+
+def test_the_healthy_manifests_pass_and_status_checks_say_why_they_skip(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    result = nbaverify("check", "all", "--area", "kubernetes", "--target", str(manifests_profile(sandbox, tmp_path)),
+                       env=sandbox.environ())
+    assert result.code == 0 and result.not_passing() == {}, result.out
+    skipped = {cid.split("::")[1]: c["message"] for cid, c in result.outcomes().items() if c["outcome"] == "skipped"}
+    assert set(skipped) == {"check_nodes_ready", "check_deployments_available", "check_containers_healthy",
+                            "check_prometheus_pods_running", "check_credentials_rotated",
+                            "check_network_policy_enforced[api-network-policy]"}
+    assert all(m.startswith('not configured: kubernetes.source = "cluster"') for m in skipped.values()), skipped
+
+
+@pytest.mark.parametrize("name", [n for n, f in CATALOGUE.items() if "manifests" in f.sources])
+def test_each_spec_fault_is_caught_from_the_manifests_too(sandbox, nbaverify, tmp_path, name):
+    sandbox.up([name])
+    profile = manifests_profile(sandbox, tmp_path)
+    checks = [c for c in CATALOGUE[name].caught_by if c not in LIVE_ONLY_CHECKS]
+    assert_caught(name, nbaverify("check", "all", "--target", str(profile), "--", *checks, env=sandbox.environ()), checks)
 
 
 def test_down_then_up_with_a_fault_gives_exactly_that_fault(sandbox, nbaverify):

@@ -35,6 +35,7 @@ class Fault:
     requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
     baseline: bool = False  # its checks compare with the previous run: the matrix runs them once first
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
+    sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
 
 
 CATALOGUE: dict[str, Fault] = {}
@@ -49,4 +50,4 @@ def fault(**fields) -> Fault:
 
 
 # Importing the area modules fills CATALOGUE; they import `fault` from here.
-from nbaverify.sandbox.faults import api, database, monitoring  # noqa: E402,F401  (registration side effect)
+from nbaverify.sandbox.faults import api, database, kubernetes, monitoring  # noqa: E402,F401  (registration side effect)

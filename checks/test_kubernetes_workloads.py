@@ -1,0 +1,97 @@
+"""Workloads as the cluster runs them: nodes, Deployments, containers, the Prometheus pods.
+
+Guide: System Monitoring / Health Checks / Infrastructure Health (kubectl get nodes, kubectl get
+pods --all-namespaces); Troubleshooting / Common Issues / Infrastructure Issues (pod crashes,
+resource constraints). Status exists only on a live cluster: on manifests these skip.
+"""
+
+import pytest
+
+from nbaverify.clients.k8s import ref
+from nbaverify.probes import kubernetes as kube
+
+pytestmark = [pytest.mark.area("kubernetes")]
+
+INFRA_HEALTH = "System Monitoring / Health Checks / Infrastructure Health"
+INFRA_ISSUES = "Troubleshooting / Common Issues / Infrastructure Issues"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(INFRA_HEALTH)
+def check_nodes_ready(k8s, expect, evidence):
+    k8s.require_live("node status")
+    nodes = k8s.list("Node")
+    assert nodes, f"{k8s.description}: no node at all (kubectl get nodes)"
+    problems = []
+    for node in nodes:
+        conditions = {c["type"]: c for c in node.get("status", {}).get("conditions", [])}
+        ready = conditions.get("Ready", {})
+        if ready.get("status") != "True":
+            why = ready.get("reason") or ready.get("status", "no Ready condition")
+            problems.append(f"node {node['metadata']['name']} not Ready ({why})")
+        for pressure in expect["kubernetes.pressure_conditions"]:
+            if conditions.get(pressure, {}).get("status") == "True":
+                problems.append(f"node {node['metadata']['name']} has {pressure}")
+    evidence["nodes"] = [n["metadata"]["name"] for n in nodes]
+    assert not problems, f"{'; '.join(problems)} (expected every node Ready with no pressure; kubectl describe node)"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(INFRA_HEALTH)
+def check_deployments_available(k8s, expect, evidence):
+    k8s.require_live("a Deployment's available replicas")
+    problems = []
+    for ns in expect["kubernetes.namespaces"]:
+        for deployment in k8s.list("Deployment", ns):
+            wanted = deployment.get("spec", {}).get("replicas", 1)
+            available = deployment.get("status", {}).get("availableReplicas") or 0
+            evidence[ref(deployment)] = f"{available}/{wanted}"
+            if available < wanted:
+                problems.append(f"{ref(deployment)} has {available} of {wanted} replicas available")
+    assert not problems, f"{'; '.join(problems)} (kubectl rollout status; kubectl describe deployment)"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(INFRA_ISSUES)
+def check_containers_healthy(k8s, expect, evidence):
+    """No container in CrashLoopBackOff, none restarted past the limit, none last killed for memory."""
+    k8s.require_live("container status")
+    limit = expect["kubernetes.max_restarts"]
+    problems = []
+    for ns in expect["kubernetes.namespaces"]:
+        for pod in k8s.list("Pod", ns):
+            statuses = pod.get("status", {}).get("containerStatuses") or []
+            for status in statuses:
+                where = ref(pod, status["name"])
+                waiting = (status.get("state") or {}).get("waiting") or {}
+                last = (status.get("lastState") or {}).get("terminated") or {}
+                restarts = status.get("restartCount", 0)
+                if waiting.get("reason") == "CrashLoopBackOff":
+                    problems.append(f"{where} is in CrashLoopBackOff ({restarts} restarts)")
+                elif restarts > limit:
+                    problems.append(f"{where} restarted {restarts} times (limit {limit})")
+                if last.get("reason") == "OOMKilled":
+                    problems.append(f"{where} was OOMKilled (last state; memory limit too low or a leak)")
+    evidence["problems"] = problems
+    assert not problems, f"{'; '.join(problems)} (kubectl describe pod; kubectl logs --previous)"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("System Monitoring / Monitoring Tools / Prometheus Setup")
+def check_prometheus_pods_running(k8s, expect, evidence):
+    k8s.require_live("pod status")
+    ns, app = expect["kubernetes.monitoring_namespace"], expect["kubernetes.monitoring_app"]
+    pods = [p for p in k8s.list("Pod", ns) if kube.selector_matches({"matchLabels": {"app": app}}, p["metadata"].get("labels"))]
+    running = [p for p in pods if p.get("status", {}).get("phase") == "Running"
+               and all(s.get("ready") for s in p.get("status", {}).get("containerStatuses") or [{}])]
+    evidence["pods"] = {p["metadata"]["name"]: p.get("status", {}).get("phase") for p in pods}
+    seen = ", ".join(f"{name} {phase}" for name, phase in evidence["pods"].items()) or "none"
+    assert running, f"no ready {app} pod running in namespace {ns} (pods: {seen}); kubectl get pods -n {ns}"

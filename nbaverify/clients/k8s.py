@@ -1,0 +1,245 @@
+"""`k8s`: the platform's Kubernetes objects, from manifests on disk or from a live cluster.
+
+Both sources answer the same two questions, `list(kind, namespace)` and `get(kind, name,
+namespace)`, with plain dicts shaped as in a manifest (camelCase, `metadata`, `spec`, `status`),
+so every spec-level check runs unchanged on both. Only a live source has status (pods, nodes,
+a Deployment's available replicas); checks of status call `require_live()` and skip on manifests.
+
+The cluster source is the official `kubernetes` client (kubeconfig context or in-cluster account),
+every call with a timeout; a refused connection is remembered, so later checks learn it at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
+from nbaverify.io_stats import IO
+
+# kind -> (client API class, snake-case resource for list_* methods, namespaced)
+KINDS: dict[str, tuple[str, str, bool]] = {
+    "Namespace": ("CoreV1Api", "namespace", False),
+    "Node": ("CoreV1Api", "node", False),
+    "Pod": ("CoreV1Api", "pod", True),
+    "Service": ("CoreV1Api", "service", True),
+    "ServiceAccount": ("CoreV1Api", "service_account", True),
+    "Secret": ("CoreV1Api", "secret", True),
+    "Deployment": ("AppsV1Api", "deployment", True),
+    "StatefulSet": ("AppsV1Api", "stateful_set", True),
+    "DaemonSet": ("AppsV1Api", "daemon_set", True),
+    "HorizontalPodAutoscaler": ("AutoscalingV2Api", "horizontal_pod_autoscaler", True),
+    "Role": ("RbacAuthorizationV1Api", "role", True),
+    "RoleBinding": ("RbacAuthorizationV1Api", "role_binding", True),
+    "ClusterRole": ("RbacAuthorizationV1Api", "cluster_role", False),
+    "ClusterRoleBinding": ("RbacAuthorizationV1Api", "cluster_role_binding", False),
+    "NetworkPolicy": ("NetworkingV1Api", "network_policy", True),
+}
+LIVE_ONLY = frozenset({"Pod", "Node", "Secret"})  # created by the cluster (or out of band), never in a manifest
+
+
+def ref(obj: dict, container: str | None = None) -> str:
+    """How messages name an object: namespace/Kind/name, and the container when there is one."""
+    meta = obj.get("metadata", {})
+    where = "/".join(filter(None, [meta.get("namespace"), obj.get("kind"), meta.get("name")]))
+    return f"{where} container {container}" if container else where
+
+
+class Source:
+    live: bool = False
+    description: str = ""
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        raise NotImplementedError
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        return next((o for o in self.list(kind, namespace) if o.get("metadata", {}).get("name") == name), None)
+
+    def require_live(self, what: str) -> None:
+        if not self.live:
+            raise NotConfigured(f"not configured: kubernetes.source = \"cluster\" ({what} is known only to a live "
+                                f"cluster; {self.description} holds specs)")
+
+
+class ManifestSource(Source):
+    """The YAML a team deploys: every *.yaml / *.yml under a directory, multi-document, `kind: List` expanded."""
+
+    def __init__(self, directory: Path, default_namespace: str):
+        self.directory = directory
+        self.default_namespace = default_namespace
+        self.description = f"manifests {directory}"
+        self._objects: list[dict] | None = None
+
+    def _load(self) -> list[dict]:
+        if self._objects is not None:
+            return self._objects
+        if not self.directory.is_dir():
+            raise CheckError(f"kubernetes.manifests: {self.directory} is not a directory of manifests")
+        objects = []
+        files = sorted(p for p in self.directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        for path in files:
+            try:
+                documents = list(yaml.safe_load_all(path.read_text()))
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = f" line {mark.line + 1}" if mark else ""
+                raise CheckError(f"manifest {path}{line} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+            for doc in documents:
+                for obj in doc.get("items", []) if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]:
+                    if isinstance(obj, dict) and obj.get("kind"):
+                        namespaced = KINDS.get(obj["kind"], ("", "", True))[2]
+                        meta = obj.setdefault("metadata", {})
+                        if namespaced:
+                            meta.setdefault("namespace", self.default_namespace)
+                        objects.append(obj)
+        if not objects:
+            raise CheckError(f"kubernetes.manifests: no Kubernetes object in {self.directory}")
+        self._objects = objects
+        return objects
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        return [o for o in self._load() if o["kind"] == kind
+                and (namespace is None or o["metadata"].get("namespace") == namespace)]
+
+
+class ClusterSource(Source):
+    """A live cluster through the official client: a kubeconfig context, or the in-cluster account."""
+
+    live = True
+
+    def __init__(self, context: str | None, kubeconfig: str | None, timeout_s: float):
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.timeout_s = timeout_s
+        self.description = f"cluster {context or 'in-cluster'}"
+        self._client = None
+        self._apis: dict[str, object] = {}
+        self._unreachable: TargetUnreachable | None = None
+        self._cache: dict[tuple[str, str | None], list[dict]] = {}
+
+    def _api(self, name: str):
+        if self._client is None:
+            self._client = self._connect()
+        if name not in self._apis:
+            import kubernetes.client
+
+            self._apis[name] = getattr(kubernetes.client, name)(self._client)
+        return self._apis[name]
+
+    def _connect(self):
+        import kubernetes.client
+        import kubernetes.config
+        import urllib3
+
+        configuration = kubernetes.client.Configuration()
+        try:
+            if self.context is None and not self.kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                kubernetes.config.load_incluster_config(client_configuration=configuration)
+            else:
+                kubernetes.config.load_kube_config(config_file=self.kubeconfig, context=self.context,
+                                                   client_configuration=configuration, persist_config=False)
+        except (kubernetes.config.ConfigException, OSError) as exc:
+            where = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+            raise CheckError(f"kubernetes: cannot use context {self.context!r} of {where}: "
+                             f"{str(exc).splitlines()[0]} (kubectl config get-contexts lists them)") from None
+        configuration.retries = urllib3.Retry(total=1, connect=1, read=0, backoff_factor=0)
+        self.server = configuration.host
+        return kubernetes.client.ApiClient(configuration)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        key = (kind, namespace)
+        if key not in self._cache:  # one run sees one state of the cluster: list each kind once
+            self._cache[key] = self._list(kind, namespace)
+        return self._cache[key]
+
+    def _list(self, kind: str, namespace: str | None) -> list[dict]:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        if self._unreachable:
+            raise self._unreachable
+        api_name, resource, namespaced = KINDS[kind]
+        api = self._api(api_name)
+        if namespaced and namespace:
+            call, args = getattr(api, f"list_namespaced_{resource}"), (namespace,)
+        elif namespaced:
+            call, args = getattr(api, f"list_{resource}_for_all_namespaces"), ()
+        else:
+            call, args = getattr(api, f"list_{resource}"), ()
+        try:
+            with IO.timed("kubernetes"):
+                reply = call(*args, _preload_content=False, _request_timeout=self.timeout_s)
+                body = json.loads(reply.data)
+        except ApiException as exc:
+            scope = f" in namespace {namespace}" if namespace else ""
+            if exc.status in (401, 403):
+                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} listing {kind}{scope}: the suite's account "
+                                 f"needs get/list on it (see ci/kubernetes/cronjobs.yaml, ClusterRole nbaverify-reader)"
+                                 ) from None
+            if exc.status == 404:
+                return []  # the API (e.g. autoscaling/v2) is not served: nothing of that kind exists
+            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} listing {kind}{scope}: {exc.reason}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = str(getattr(exc, "reason", None) or exc).splitlines()[0]
+            self._unreachable = TargetUnreachable("Kubernetes API", self.server, reason)
+            raise self._unreachable from None
+        items = body.get("items", [])
+        for item in items:  # list items carry no kind; the checks name objects by it
+            item.setdefault("kind", kind)
+        return items
+
+    def run_probe(self, namespace: str, labels: dict, image: str, command: list[str], timeout_s: float) -> str:
+        """Run a throwaway pod to completion and delete it: its phase, Succeeded or Failed.
+
+        What the enforcement probe does to a cluster: it creates one pod (labelled
+        app.kubernetes.io/managed-by=nbaverify) and deletes it, whatever happens.
+        """
+        from kubernetes.client.exceptions import ApiException
+
+        from nbaverify.eventually import eventually
+
+        core = self._api("CoreV1Api")
+        name = f"nbaverify-probe-{os.urandom(3).hex()}"
+        body = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "labels": {**labels, "app.kubernetes.io/managed-by": "nbaverify"}},
+                "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                         "containers": [{"name": "probe", "image": image, "command": command,
+                                         "resources": {"limits": {"cpu": "100m", "memory": "32Mi"}}}]}}
+        try:
+            with IO.timed("kubernetes"):
+                core.create_namespaced_pod(namespace, body, _request_timeout=self.timeout_s)
+
+            def finished() -> str:
+                with IO.timed("kubernetes"):
+                    reply = core.read_namespaced_pod(name, namespace, _preload_content=False, _request_timeout=self.timeout_s)
+                phase = json.loads(reply.data).get("status", {}).get("phase")
+                assert phase in ("Succeeded", "Failed"), f"probe pod {namespace}/{name} still {phase}"
+                return phase
+
+            return eventually(finished, timeout=timeout_s, interval=1.0)
+        except ApiException as exc:
+            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} running probe pod {namespace}/{name}: "
+                             f"{exc.reason} (the suite's account needs create/get/delete on pods there)") from None
+        finally:
+            try:
+                core.delete_namespaced_pod(name, namespace, _request_timeout=self.timeout_s, grace_period_seconds=0)
+            except Exception:  # noqa: BLE001 - best effort: the pod is labelled managed-by=nbaverify for a sweep
+                pass
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def open_source(section, profile_dir: Path, project_root: Path, timeout_s: float) -> Source:
+    if section.source == "manifests":
+        if not section.manifests:
+            raise NotConfigured("not configured: kubernetes.manifests")
+        path = Path(section.manifests)
+        if not path.is_absolute():  # relative to the checkout (fixtures/k8s) or to the profile
+            path = project_root / path if (project_root / path).exists() else profile_dir / path
+        return ManifestSource(path, section.namespace)
+    return ClusterSource(section.context, section.kubeconfig, timeout_s)

@@ -1,0 +1,28 @@
+"""`python -m nbaverify.sandbox.kube --state-dir DIR --port-base N`: serve the Kubernetes API test double."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from nbaverify.sandbox.kube.app import create_app
+from nbaverify.sandbox.layout import Layout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--state-dir", required=True, type=Path)
+    parser.add_argument("--port-base", required=True, type=int)
+    args = parser.parse_args()
+    layout = Layout(args.state_dir, args.port_base)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(layout.k8s_manifests, layout.control_file, layout.k8s_token_file.read_text().strip())
+    uvicorn.run(app, host="127.0.0.1", port=layout.k8s_port, log_level="warning", access_log=False,
+                server_header=False, timeout_graceful_shutdown=2)
+
+
+if __name__ == "__main__":
+    main()

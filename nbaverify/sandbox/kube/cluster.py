@@ -1,0 +1,188 @@
+"""The double's cluster state: the deployed manifests, given the status a healthy cluster would report,
+then bent by the status faults switched on in the control file."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+from nbaverify.clients.k8s import ManifestSource
+
+NODES = ("nba-control-plane", "nba-worker", "nba-worker2")
+SECRETS = {"api-secrets": ["JWT_SECRET"], "db-credentials": ["DATABASE_URL"]}
+ROTATED_AT = "nbaverify.io/rotated-at"
+SYSTEM_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = None) -> list[dict]:
+    now = now or dt.datetime.now(dt.UTC)
+    deployed = _stamp(now - dt.timedelta(days=3))
+    objects = copy.deepcopy(ManifestSource(manifests, "nba-stats")._load()) if any(manifests.glob("*.y*ml")) else []
+    for number, obj in enumerate(objects):
+        meta = obj["metadata"]
+        meta.setdefault("uid", hashlib.sha1(f"{obj['kind']}/{meta.get('namespace')}/{meta['name']}".encode()).hexdigest()[:8])
+        meta.setdefault("creationTimestamp", deployed)
+        meta["resourceVersion"] = str(1000 + number)
+    objects += [_node(name, deployed) for name in NODES]
+    objects += [_secret(name, keys, _stamp(now - dt.timedelta(days=20))) for name, keys in SECRETS.items()]
+    objects += [{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                 "metadata": {"name": name, "creationTimestamp": deployed},
+                 "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}] if name == "cluster-admin" else []}
+                for name in SYSTEM_CLUSTER_ROLES]
+    objects.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "cluster-admin", "creationTimestamp": deployed},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})
+    for deployment in [o for o in objects if o["kind"] == "Deployment"]:
+        objects += _run(deployment, deployed)
+    for name in sorted(faults):
+        if name in STATUS_FAULTS:
+            STATUS_FAULTS[name](objects, now)
+    return objects
+
+
+def _node(name: str, since: str) -> dict:
+    conditions = [{"type": t, "status": "False", "reason": f"Kubelet Has No {t}"}
+                  for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")]
+    conditions.append({"type": "Ready", "status": "True", "reason": "KubeletReady", "lastTransitionTime": since})
+    role = {"node-role.kubernetes.io/control-plane": ""} if "control-plane" in name else {}
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "creationTimestamp": since,
+            "labels": {"kubernetes.io/hostname": name, **role}},
+            "status": {"conditions": conditions, "nodeInfo": {"kubeletVersion": "v1.30.0"},
+                       "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}}}
+
+
+def _secret(name: str, keys: list[str], rotated: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": "nba-stats", "creationTimestamp": "2025-01-15T09:00:00Z",
+                         "annotations": {ROTATED_AT: rotated}},
+            "data": dict.fromkeys(keys, "cmVkYWN0ZWQ=")}  # "redacted": the double holds no real credential
+
+
+def _run(deployment: dict, since: str) -> list[dict]:
+    """The Deployment's status, and a Running pod per replica."""
+    meta, spec = deployment["metadata"], deployment.get("spec", {})
+    replicas = spec.get("replicas", 1)
+    deployment["status"] = {"replicas": replicas, "updatedReplicas": replicas, "readyReplicas": replicas,
+                            "availableReplicas": replicas, "observedGeneration": 1,
+                            "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}]}
+    template = spec.get("template", {})
+    suffix = hashlib.sha1(meta["name"].encode()).hexdigest()[:10]
+    pods = []
+    for number in range(replicas):
+        pod_spec = copy.deepcopy(template.get("spec", {}))
+        pod_spec["nodeName"] = NODES[1 + number % 2]
+        statuses = [{"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": True, "restartCount": 0,
+                     "started": True, "state": {"running": {"startedAt": since}}, "lastState": {}}
+                    for c in pod_spec.get("containers", [])]
+        pods.append({"apiVersion": "v1", "kind": "Pod",
+                     "metadata": {"name": f"{meta['name']}-{suffix}-{number:05d}"[:63], "namespace": meta["namespace"],
+                                  "labels": dict(template.get("metadata", {}).get("labels", {})), "creationTimestamp": since,
+                                  "ownerReferences": [{"kind": "ReplicaSet", "name": f"{meta['name']}-{suffix}"}]},
+                     "spec": pod_spec,
+                     "status": {"phase": "Running", "containerStatuses": statuses, "startTime": since,
+                                "conditions": [{"type": "Ready", "status": "True"}]}})
+    return pods
+
+
+# -- status faults: what a sick cluster would report ----------------------------------------------
+def _pods(objects: list[dict], app: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == "Pod" and o["metadata"].get("labels", {}).get("app") == app]
+
+
+def _crashloop(objects, now):
+    status = _pods(objects, "api")[0]["status"]["containerStatuses"][0]
+    status.update(ready=False, restartCount=12, state={"waiting": {"reason": "CrashLoopBackOff",
+                  "message": "back-off 5m0s restarting failed container"}},
+                  lastState={"terminated": {"reason": "Error", "exitCode": 1}})
+
+
+def _oomkilled(objects, now):
+    status = _pods(objects, "frontend")[1]["status"]["containerStatuses"][0]
+    status.update(restartCount=1, lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137}})
+
+
+def _node_not_ready(objects, now):
+    node = next(o for o in objects if o["kind"] == "Node" and o["metadata"]["name"] == "nba-worker2")
+    for condition in node["status"]["conditions"]:
+        if condition["type"] == "Ready":
+            condition.update(status="False", reason="KubeletNotReady")
+        if condition["type"] == "MemoryPressure":
+            condition.update(status="True", reason="KubeletHasInsufficientMemory")
+
+
+def _unavailable(objects, now, app="api"):
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == app)
+    deployment["status"].update(readyReplicas=0, availableReplicas=0, unavailableReplicas=deployment["status"]["replicas"],
+                                conditions=[{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}])
+    for pod in _pods(objects, app):
+        pod["status"]["phase"] = "Pending"
+        for status in pod["status"]["containerStatuses"]:
+            status.update(ready=False, state={"waiting": {"reason": "ImagePullBackOff"}})
+
+
+def _stale(objects, now):
+    secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "api-secrets")
+    secret["metadata"]["annotations"][ROTATED_AT] = _stamp(now - dt.timedelta(days=200))
+
+
+STATUS_FAULTS: dict[str, Callable[[list[dict], dt.datetime], None]] = {
+    "crashloop_pod": _crashloop,
+    "oomkilled": _oomkilled,
+    "node_not_ready": _node_not_ready,
+    "deployment_unavailable": _unavailable,
+    "monitoring_down": lambda objects, now: _unavailable(objects, now, "prometheus-server"),
+    "stale_credentials": _stale,
+}
+
+
+# -- the enforcement probe: the double plays a CNI that enforces NetworkPolicy ingress ------------
+PROBE_POD_IP = "10.244.1.23"
+
+
+def probe_phase(objects: list[dict], namespace: str, labels: dict, command: list[str]) -> str:
+    """Would a pod with these labels in this namespace reach the Service the command fetches?
+
+    Decided from the deployed NetworkPolicies as an enforcing CNI would for ingress (ports aside):
+    no policy selecting the target pods admits all; otherwise some rule's peer must match the probe.
+    """
+    import ipaddress
+    import re
+
+    from nbaverify.probes.kubernetes import selector_matches
+
+    target = re.search(r"//([a-z0-9-]+)\.([a-z0-9-]+)\.svc", " ".join(command))
+    if not target:
+        return "Failed"
+    service_name, service_ns = target.groups()
+    service = next((o for o in objects if o["kind"] == "Service" and o["metadata"]["name"] == service_name
+                    and o["metadata"].get("namespace") == service_ns), None)
+    if service is None:
+        return "Failed"  # no such Service: the name does not resolve
+    target_labels = service.get("spec", {}).get("selector") or {}
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy" and o["metadata"].get("namespace") == service_ns
+                and selector_matches(o.get("spec", {}).get("podSelector"), target_labels)]
+    if not policies:
+        return "Succeeded"
+    namespace_obj = next((o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == namespace), {})
+    ns_labels = {**(namespace_obj.get("metadata", {}).get("labels") or {}), "kubernetes.io/metadata.name": namespace}
+
+    def admits(peer: dict) -> bool:
+        if "ipBlock" in peer:
+            return ipaddress.ip_address(PROBE_POD_IP) in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+        if "namespaceSelector" in peer:
+            return selector_matches(peer["namespaceSelector"], ns_labels) and selector_matches(peer.get("podSelector"), labels)
+        return namespace == service_ns and selector_matches(peer.get("podSelector"), labels)
+
+    for policy in policies:
+        for rule in policy.get("spec", {}).get("ingress") or []:
+            if not rule.get("from") or any(admits(peer) for peer in rule["from"]):
+                return "Succeeded"
+    return "Failed"

@@ -1,0 +1,68 @@
+"""The two Kubernetes sources through the real `kubernetes` client and the sandbox's API test double."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+import yaml
+
+from nbaverify import procs
+from nbaverify.clients.k8s import ClusterSource, ManifestSource
+from nbaverify.errors import CheckError, TargetUnreachable
+
+SPEC_KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler", "Role", "RoleBinding", "NetworkPolicy")
+
+
+def cluster(sandbox, **overrides) -> ClusterSource:
+    options = {"context": "nbaverify-sandbox", "kubeconfig": str(sandbox.layout.kubeconfig_file), "timeout_s": 5.0}
+    return ClusterSource(**{**options, **overrides})
+
+
+def test_both_sources_see_the_same_specs(sandbox):
+    sandbox.up([])
+    live, files = cluster(sandbox), ManifestSource(sandbox.layout.k8s_manifests, "nba-stats")
+    for kind in SPEC_KINDS:
+        for ns in ("nba-stats", "monitoring"):
+            served = {o["metadata"]["name"]: o.get("spec", o.get("rules")) for o in live.list(kind, ns)}
+            written = {o["metadata"]["name"]: o.get("spec", o.get("rules")) for o in files.list(kind, ns)}
+            assert served == written, (kind, ns)
+    assert {p["status"]["phase"] for p in live.list("Pod", "nba-stats")} == {"Running"}
+    assert len(live.list("Node")) == 3
+
+
+def test_a_refused_token_is_named_not_mistaken_for_an_empty_cluster(sandbox, tmp_path):
+    config = yaml.safe_load(sandbox.layout.kubeconfig_file.read_text())
+    config["users"][0]["user"]["token"] = "wrong"
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(CheckError, match=r"HTTP 401 listing Deployment in namespace nba-stats: the suite's account needs"):
+        cluster(sandbox, kubeconfig=str(path)).list("Deployment", "nba-stats")
+
+
+def test_an_unreachable_cluster_fails_fast_once(sandbox, tmp_path):
+    config = yaml.safe_load(sandbox.layout.kubeconfig_file.read_text())
+    config["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{procs.free_port()}"
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    source = cluster(sandbox, kubeconfig=str(path))
+    started = time.monotonic()
+    with pytest.raises(TargetUnreachable):
+        source.list("Pod", "nba-stats")
+    with pytest.raises(TargetUnreachable):  # remembered: the next check does not wait again
+        source.list("Node")
+    assert time.monotonic() - started < 5
+
+
+def test_an_unknown_context_says_where_to_look(sandbox):
+    with pytest.raises(CheckError, match=r"cannot use context 'kind-nope' of .*kubectl config get-contexts"):
+        cluster(sandbox, context="kind-nope").list("Node")
+
+
+def test_the_double_answers_version_and_refuses_writes(sandbox):
+    assert httpx.get(f"{sandbox.kube.url}/version/", timeout=5).json()["major"] == "1"
+    token = sandbox.layout.k8s_token_file.read_text().strip()
+    reply = httpx.delete(f"{sandbox.kube.url}/apis/apps/v1/namespaces/nba-stats/deployments/api",
+                         headers={"authorization": f"Bearer {token}"}, timeout=5)
+    assert reply.status_code == 405

@@ -1,0 +1,78 @@
+"""The Kubernetes probes and the manifests source, offline: selectors, open peers, grants, literals, YAML errors."""
+
+import pytest
+
+from nbaverify.clients.k8s import ManifestSource, ref
+from nbaverify.config import PROJECT_ROOT
+from nbaverify.errors import CheckError, NotConfigured
+from nbaverify.probes import kubernetes as kube
+
+
+@pytest.mark.parametrize(("selector", "labels", "matches"), [
+    ({"matchLabels": {"app": "api"}}, {"app": "api", "tier": "web"}, True),
+    ({"matchLabels": {"app": "api"}}, {"app": "frontend"}, False),
+    ({}, {"app": "anything"}, True),
+    ({"matchExpressions": [{"key": "app", "operator": "In", "values": ["api", "web"]}]}, {"app": "web"}, True),
+    ({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["api"]}]}, {"app": "api"}, False),
+    ({"matchExpressions": [{"key": "canary", "operator": "DoesNotExist"}]}, {"canary": "1"}, False),
+    ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, {}, False),
+])
+def test_label_selectors_match_as_kubernetes_does(selector, labels, matches):
+    assert kube.selector_matches(selector, labels) is matches
+
+
+def test_open_peers_are_named_and_named_peers_are_not():
+    policy = {"spec": {"ingress": [
+        {"from": [{"podSelector": {"matchLabels": {"app": "frontend"}}}]},
+        {"from": [{"namespaceSelector": {}}]},
+        {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}]},
+        {"ports": [{"port": 80}]},
+        {"from": [{"namespaceSelector": {"matchLabels": {"team": "web"}}, "podSelector": {}}]},
+    ]}}
+    assert kube.open_peers(policy) == [
+        "ingress rule 2 admits every pod of every namespace (namespaceSelector {})",
+        "ingress rule 3 admits ipBlock 0.0.0.0/0",
+        "ingress rule 4 has no 'from' (admits every source)",
+    ]
+
+
+def test_quantities_compare_by_value():
+    assert kube.same_quantity("1", "1000m") and kube.same_quantity("1Gi", "1024Mi")
+    assert not kube.same_quantity("2Gi", "1Gi") and not kube.same_quantity(None, "1")
+
+
+def test_grants_and_their_text():
+    rule = {"apiGroups": ["", "apps"], "resources": ["pods"], "verbs": ["get"]}
+    assert sorted(map(kube.grant_text, kube.grants(rule))) == ["apps:pods/get", "pods/get"]
+
+
+def test_only_literal_credentials_are_reported():
+    workload = {"kind": "Deployment", "metadata": {"name": "api", "namespace": "nba-stats"},
+                "spec": {"template": {"spec": {"containers": [{"name": "api", "env": [
+                    {"name": "DB_PASSWORD", "value": "hunter2"},
+                    {"name": "JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+                    {"name": "NODE_ENV", "value": "production"}]}]}}}}
+    found = kube.literal_credentials(workload, "(?i)(secret|passw)")
+    assert found == ["nba-stats/Deployment/api container api env DB_PASSWORD is a literal value"]
+    assert "hunter2" not in found[0]
+
+
+def test_the_reference_manifests_hold_what_the_guide_sets():
+    source = ManifestSource(PROJECT_ROOT / "fixtures" / "k8s", "nba-stats")
+    api = source.get("Deployment", "api", "nba-stats")
+    limits = api["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert limits == {"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "500m", "memory": "512Mi"}}
+    assert source.get("HorizontalPodAutoscaler", "api-hpa", "nba-stats")["spec"]["maxReplicas"] == 10
+    assert source.get("Role", "api-role", "nba-stats")["rules"] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+    assert ref(api, "api") == "nba-stats/Deployment/api container api"
+    with pytest.raises(NotConfigured, match=r'kubernetes\.source = "cluster"'):
+        source.require_live("node status")
+
+
+def test_a_broken_manifest_is_named_with_its_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text("kind: Deployment\nmetadata:\n  name: [unclosed\n")
+    with pytest.raises(CheckError, match=r"manifest .*bad\.yaml line \d+ is not valid YAML"):
+        ManifestSource(tmp_path, "nba-stats").list("Deployment")
+    with pytest.raises(CheckError, match="is not a directory of manifests"):
+        ManifestSource(tmp_path / "missing", "nba-stats").list("Deployment")
