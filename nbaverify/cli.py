@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_sandbox(args)
         if args.command == "report":
             return run_report(args)
+        if args.command == "load":
+            from nbaverify.load.command import run_load
+
+            return run_load(args)
     except ConfigError as exc:
         print(f"nbaverify: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -86,6 +90,31 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="YYYY-MM-DD", type=_date, help="first day of the period (default: 30 days ago)")
     report.add_argument("--until", metavar="YYYY-MM-DD", type=_date, help="last day of the period (default: today, UTC)")
     report.add_argument("--out", metavar="DIR", help="where to write it (default: <reports>/compliance-<since>-<until>)")
+
+    load = commands.add_parser("load", help="run a Locust load scenario, judged by the thresholds in the expectations",
+                               description="Run the platform's Locust scenarios (load/) headless in a subprocess; "
+                                           "reports in reports/load/<run-id>/ (summary.json, summary.md, report.html "
+                                           "with charts, Locust's CSV files). Exit 0: every threshold held; 1: a "
+                                           "threshold breached, the run aborted, or the target rate-limited the load; "
+                                           "2: bad usage or profile.")
+    load.add_argument("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
+                      help="profile NAME, a .toml path, or 'sandbox' (the default); env NBAVERIFY_TARGET")
+    load.add_argument("--profile", default="smoke", help="load profile from expectations.load.profiles: smoke (about "
+                      "30 s, for CI) or quarterly (ramp-up, plateau, spike); default smoke")
+    load.add_argument("--model", choices=["closed", "open"], help="closed: virtual users wait for replies; open: a "
+                      "constant arrival rate, latency from each request's intended send time (default: the profile's)")
+    load.add_argument("--workers", type=int, default=0, metavar="N",
+                      help="run a Locust master with N local worker processes (default: one process)")
+    load.add_argument("--remote-workers", type=int, default=0, metavar="N",
+                      help="start only the Locust master (all interfaces, --master-port) and wait for N workers "
+                           "started elsewhere (other machines, Kubernetes: fixtures/k8s/load/)")
+    load.add_argument("--master-port", type=int, default=5557, metavar="PORT", help="with --remote-workers (default 5557)")
+    load.add_argument("--plan-only", action="store_true",
+                      help="write the run's config.json (what remote workers read) to the report dir and stop")
+    load.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: reports/load/<run-id>)")
+    load.add_argument("--run-id", metavar="ID", help="name this run (default: time-profile-model-target)")
+    load.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive"],
+                      help="against production: --allow disruptive is required (a load test is disruptive)")
 
     sandbox = commands.add_parser("sandbox", help="the built-in sandbox target",
                                   description="The built-in sandbox: PostgreSQL primary + replica, the reference "
@@ -197,7 +226,7 @@ def run_checks(args, passthrough: list[str]) -> int:
     return code
 
 
-def ensure_sandbox() -> None:
+def ensure_sandbox():
     from nbaverify.sandbox import Sandbox
 
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
@@ -207,9 +236,10 @@ def ensure_sandbox() -> None:
         faults = sandbox.status()["faults"]
         if faults:
             print(f"sandbox: running with fault(s) on: {', '.join(faults)} (`nbaverify sandbox up` clears them)")
-        return
+        return sandbox
     print("target: sandbox (not running; starting it: nbaverify sandbox up)", flush=True)
     sandbox.up()
+    return sandbox
 
 
 # -- sandbox ----------------------------------------------------------------------------------

@@ -14,10 +14,12 @@ def load() -> list[dict]:
 
 
 def markdown_table() -> str:
-    lines = ["| guide section | verified by | not automated, and why |", "|---|---|---|"]
+    lines = ["| guide section | verified by | also, or not automated and why |", "|---|---|---|"]
     for entry in load():
         checks = ", ".join(f"`{c.split('::')[1]}`" for c in entry.get("checks", [])) or "—"
-        why = "; ".join(filter(None, [entry.get("manual"), f"planned, {entry['planned']}" if entry.get("planned") else None]))
+        why = "; ".join(filter(None, [f"`{entry['command'].split(':')[0]}`:{entry['command'].split(':', 1)[1]}"
+                                      if entry.get("command") else None, entry.get("manual"),
+                                      f"planned, {entry['planned']}" if entry.get("planned") else None]))
         section = entry["section"] + (f" ({entry['items']})" if entry.get("items") else "")
         lines.append(f"| {section} | {checks} | {why or '—'} |")
     return "\n".join(lines) + "\n"

@@ -80,7 +80,7 @@ def run_coverage(summary: RunSummary) -> list[dict]:
         else:
             state = "verified"
         items.append({"section": entry["section"], "state": state, "checks": entry.get("checks", []),
-                      "why_not": entry.get("manual") or entry.get("planned")})
+                      "why_not": entry.get("command") or entry.get("manual") or entry.get("planned")})
     return items
 
 

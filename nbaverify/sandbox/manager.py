@@ -271,6 +271,11 @@ class Sandbox:
         current = control.read(self.layout.control_file)
         control.write(self.layout.control_file, current.faults, current.allowlist, current.settings)
 
+    def allowlist(self, addresses: list[str]) -> None:
+        """Exempt these client addresses from the API's rate limit (the load generator), faults unchanged."""
+        current = control.read(self.layout.control_file)
+        control.write(self.layout.control_file, current.faults, frozenset(addresses), current.settings)
+
     def _stop_api(self) -> None:
         pid = self._api_pid()
         if pid:

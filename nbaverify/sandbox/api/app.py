@@ -87,6 +87,9 @@ def positive_int(raw: str, name: str, control=None) -> int:
     return value
 
 
+STALL_EVERY_S, STALL_FOR_S = 10.0, 1.0
+
+
 def create_app(settings: ApiSettings) -> Starlette:
     metrics = ApiMetrics()
     cache = ResponseCache(metrics)
@@ -337,14 +340,22 @@ def create_app(settings: ApiSettings) -> Starlette:
     async def http_error(request: Request, exc: HTTPException):
         return error(exc.status_code, exc.detail)
 
+    async def stall_now_and_then():
+        """The stall fault: the whole process freezes STALL_FOR_S every STALL_EVERY_S (a GC pause, a blocking call)."""
+        while True:
+            await asyncio.sleep(STALL_EVERY_S - STALL_FOR_S)
+            if watcher.current().on("stall"):
+                time.sleep(STALL_FOR_S)  # blocks the event loop on purpose: every connection waits
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await pool.open(wait=False)  # start even when the database is down: /health/detailed says so
-        feed = asyncio.create_task(live_feed())
+        tasks = [asyncio.create_task(live_feed()), asyncio.create_task(stall_now_and_then())]
         try:
             yield
         finally:
-            feed.cancel()
+            for task in tasks:
+                task.cancel()
             await pool.close(timeout=2)
 
     routes = [

@@ -88,7 +88,7 @@ class PlatformMiddleware:
 
         if scope["path"].startswith(self.limited_prefix) and not control.on("no_rate_limit"):
             client = (scope.get("client") or ("unknown", 0))[0]
-            if client not in control.allowlist:
+            if client not in control.allowlist or control.on("allowlist_lost"):  # the fault: the entry went missing
                 allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic())
                 rate_headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
                                 (b"ratelimit-remaining", str(remaining).encode()),

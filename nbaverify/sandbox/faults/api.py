@@ -179,3 +179,21 @@ fault(
     caught_by=(f"{WS}::check_live_feed_delivers",),
     expect=r"accepted the connection but sent nothing within",
 )
+
+# -- load-test faults: proven by `nbaverify load` (tests/sandbox/test_load.py), not by the checks --------
+LOAD = "nbaverify load --profile smoke"
+
+fault(
+    name="stall", area="load",
+    breaks="the API process freezes for 1 s every 10 s (a GC pause, a blocking call): every connection waits",
+    caught_by=(f"{LOAD} --model open: p99_ms<=800 [all]",),
+    expect=r"threshold p99_ms<=\d+ \[all\]: p99 \d{3,}ms on all requests",
+)
+
+fault(
+    name="load_not_allowlisted", area="load",
+    breaks="the rate limiter lost its allowlist entry for the load generator: past 100 requests it answers 429",
+    caught_by=(f"{LOAD}: the run fails as rate limited, not as slow",),
+    expect=r"the target rate-limited the load generator: \d+ requests answered 429",
+    api_flags=("allowlist_lost",),
+)

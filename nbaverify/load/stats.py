@@ -1,0 +1,97 @@
+"""Locust's CSV files, read back: the final per-endpoint table and the time series of the run."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+AGGREGATED = "Aggregated"
+
+
+@dataclass
+class EndpointStats:
+    name: str
+    method: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+    def metric(self, name: str) -> float:
+        return {"p50_ms": self.p50_ms, "p95_ms": self.p95_ms, "p99_ms": self.p99_ms, "error_rate": self.error_rate,
+                "rps": self.rps, "requests": float(self.requests)}[name]
+
+
+def _number(text: str | None) -> float:
+    try:
+        return float(text) if text not in (None, "", "N/A") else 0.0
+    except ValueError:
+        return 0.0
+
+
+def read_final(prefix: Path) -> dict[str, EndpointStats]:
+    """`<prefix>_stats.csv`: one row an endpoint and the Aggregated row (key "all")."""
+    path = Path(f"{prefix}_stats.csv")
+    table: dict[str, EndpointStats] = {}
+    if not path.exists():
+        return table
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            key = "all" if row["Name"] == AGGREGATED else row["Name"]
+            table[key] = EndpointStats(
+                name=row["Name"], method=row.get("Type", ""), requests=int(_number(row["Request Count"])),
+                failures=int(_number(row["Failure Count"])), rps=_number(row["Requests/s"]),
+                p50_ms=_number(row["50%"]), p95_ms=_number(row["95%"]), p99_ms=_number(row["99%"]),
+                max_ms=_number(row["Max Response Time"]))
+    return table
+
+
+@dataclass
+class Sample:
+    t: float  # seconds since the first sample
+    users: int
+    rps: float
+    failures_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    failures: int
+
+
+def read_history(prefix: Path) -> list[Sample]:
+    """`<prefix>_stats_history.csv`, the Aggregated rows: a sample a second (percentiles over Locust's window)."""
+    path = Path(f"{prefix}_stats_history.csv")
+    if not path.exists():
+        return []
+    samples: list[Sample] = []
+    start = None
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("Name") != AGGREGATED:
+                continue
+            when = _number(row["Timestamp"])
+            start = when if start is None else start
+            samples.append(Sample(t=when - start, users=int(_number(row["User Count"])), rps=_number(row["Requests/s"]),
+                                  failures_per_s=_number(row["Failures/s"]), p50_ms=_number(row["50%"]),
+                                  p95_ms=_number(row["95%"]), p99_ms=_number(row["99%"]),
+                                  requests=int(_number(row["Total Request Count"])),
+                                  failures=int(_number(row["Total Failure Count"]))))
+    return samples
+
+
+def rate_limited(prefix: Path) -> int:
+    """How many requests the target refused with 429 (Locust's failures file, by the reason we gave)."""
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return 0
+    with path.open(newline="") as fh:
+        return sum(int(_number(row["Occurrences"])) for row in csv.DictReader(fh) if "429" in row.get("Error", ""))

@@ -1,0 +1,74 @@
+"""`nbaverify load` against the self-test sandbox: the smoke profile passes healthy and fails, as it
+should and saying why, under slow_api, error_burst, stall (open model) and a lost allowlist entry.
+
+Locust runs in subprocesses only (never imported here). The sandbox's smoke profile lasts 15 s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from nbaverify.sandbox.faults import CATALOGUE
+
+
+def load(nbaverify, tmp_path, *args, name="run"):
+    result = nbaverify("load", "--report-dir", str(tmp_path / name), *args, timeout=180)
+    summary_file = tmp_path / name / "summary.json"
+    result.summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+    return result
+
+
+def test_the_healthy_smoke_run_passes_and_writes_the_report(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    first = load(nbaverify, tmp_path, name="first")
+    assert first.code == 0, first.out + first.err
+    assert "NBAVERIFY LOAD PASS - 4/4 thresholds" in first.out
+    files = {p.name for p in (tmp_path / "first").iterdir()}
+    assert {"summary.json", "summary.md", "report.html", "throughput.png", "latency.png", "errors.png",
+            "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"} <= files
+    summary = first.summary
+    assert summary["model"] == "closed" and summary["totals"]["requests"] > 100
+    assert {e["name"] for e in summary["endpoints"]} >= {"GET /api/players/[id]/stats", "GET /health", "/ws/live connect"}
+    assert all(v["outcome"] == "passed" for v in summary["thresholds"])
+    html = (tmp_path / "first" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "closed model" in html
+    second = load(nbaverify, tmp_path, name="second")  # the trend compares with the run before
+    assert second.summary["trend"]["previous_run"] == summary["run_id"]
+    assert [d["metric"] for d in second.summary["trend"]["deltas"]] == ["p95", "p99", "throughput", "error rate"]
+
+
+@pytest.mark.parametrize(("fault", "model", "expect"), [
+    ("slow_api", "closed", r"threshold p95_ms<=1000 \[all\]: p95 1\d{3}ms on all requests \(max 1000ms\)"),
+    ("error_burst", "closed", r"threshold error_rate<=0.01 \[all\]: error rate 9\d\.\d\d% on all requests \(max 1\.00%\)"),
+    ("stall", "open", CATALOGUE["stall"].expect),
+    ("load_not_allowlisted", "closed", CATALOGUE["load_not_allowlisted"].expect),
+])
+def test_a_fault_fails_the_run_and_says_why(sandbox, nbaverify, tmp_path, fault, model, expect):
+    sandbox.up([fault])
+    result = load(nbaverify, tmp_path, "--model", model)
+    assert result.code == 1, result.out + result.err
+    assert any(re.search(expect, p) for p in result.summary["problems"]), result.summary["problems"]
+    assert "NBAVERIFY LOAD FAIL" in result.out
+    if fault in ("slow_api", "error_burst"):  # abort thresholds stop a hopeless run early
+        assert result.summary["aborted"] and result.summary["duration_s"] < 15, result.summary["aborted"]
+    sandbox.up([])
+
+
+def test_distributed_workers_share_the_load(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    result = load(nbaverify, tmp_path, "--workers", "2", "--model", "open")
+    assert result.code == 0, result.out + result.err
+    totals = result.summary["totals"]
+    assert abs(totals["achieved_rps"] - totals["target_rps"]) / totals["target_rps"] < 0.05, totals
+    assert set(result.summary["peak_rss_mib"]) == {"master", "worker-1", "worker-2"}
+
+
+def test_production_is_refused_without_allow_disruptive(sandbox, nbaverify, tmp_path):
+    profile = tmp_path / "prod.toml"
+    profile.write_text(sandbox.layout.target_file.read_text().replace('environment = "sandbox"', 'environment = "production"'))
+    result = nbaverify("load", "--target", str(profile), env=sandbox.environ())
+    assert result.code == 2
+    assert "a load test is disruptive: against production it runs only with --allow disruptive" in result.err
