@@ -47,7 +47,7 @@ def main() -> None:
     runs = parser.parse_args().runs
     subprocess.run([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()], cwd=ROOT,
                    capture_output=True, timeout=600, check=False)  # starts the sandbox when needed; warms caches
-    rows: dict[str, list[float]] = {k: [] for k in ("import", "start-up+collect", "gate (CLI)", "in checks", "http",
+    rows: dict[str, list[float]] = {k: [] for k in ("import", "start-up+collect", "gate (CLI)", "in checks", "http", "kubernetes",
                                                     "sql", "prometheus", "gate -n 2")}
     checks = 0
     for _ in range(runs):
@@ -58,7 +58,7 @@ def main() -> None:
         summary = json.loads((report / "summary.json").read_text())
         checks = len(summary["checks"])
         rows["in checks"].append(summary["duration_s"])
-        for kind in ("http", "sql", "prometheus"):
+        for kind in ("http", "sql", "prometheus", "kubernetes"):
             rows[kind].append(summary["io"].get(kind, {}).get("seconds", 0.0))
         rows["gate -n 2"].append(timed([PY, "-m", "pytest", "checks", "--target", "sandbox", "--tier", "gate", "-n", "2",
                                         "-q", "--report-dir", tempfile.mkdtemp()]))

@@ -10,22 +10,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from nbaverify.clients.k8s import KINDS
 from nbaverify.sandbox import control
 from nbaverify.sandbox.kube import cluster
 
-# (group, version, plural) -> kind: the resources the suite reads
-RESOURCES = {
-    ("", "v1", "namespaces"): "Namespace", ("", "v1", "nodes"): "Node", ("", "v1", "pods"): "Pod",
-    ("", "v1", "services"): "Service", ("", "v1", "serviceaccounts"): "ServiceAccount", ("", "v1", "secrets"): "Secret",
-    ("apps", "v1", "deployments"): "Deployment", ("apps", "v1", "statefulsets"): "StatefulSet",
-    ("apps", "v1", "daemonsets"): "DaemonSet",
-    ("autoscaling", "v2", "horizontalpodautoscalers"): "HorizontalPodAutoscaler",
-    ("rbac.authorization.k8s.io", "v1", "roles"): "Role", ("rbac.authorization.k8s.io", "v1", "rolebindings"): "RoleBinding",
-    ("rbac.authorization.k8s.io", "v1", "clusterroles"): "ClusterRole",
-    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): "ClusterRoleBinding",
-    ("networking.k8s.io", "v1", "networkpolicies"): "NetworkPolicy",
-}
-CLUSTER_SCOPED = {"Namespace", "Node", "ClusterRole", "ClusterRoleBinding"}
+
+# (group, version, plural) -> kind: the resources the suite reads, from the client's own table
+def _group_version(prefix: str) -> tuple[str, str]:
+    """'/api/v1' -> ('', 'v1'); '/apis/apps/v1' -> ('apps', 'v1')."""
+    parts = prefix.strip("/").split("/")
+    return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
+
+
+RESOURCES = {(*_group_version(prefix), plural): kind for kind, (prefix, plural, _) in KINDS.items()}
+CLUSTER_SCOPED = {kind for kind, (_, _, namespaced) in KINDS.items() if not namespaced}
 
 
 def _status(code: int, reason: str, message: str) -> JSONResponse:
