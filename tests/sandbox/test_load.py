@@ -12,6 +12,7 @@ import re
 import pytest
 
 from nbaverify.sandbox.faults import CATALOGUE
+from tests.sandbox.test_secret_hygiene import canaries
 
 
 def load(nbaverify, tmp_path, *args, name="run"):
@@ -35,6 +36,10 @@ def test_the_healthy_smoke_run_passes_and_writes_the_report(sandbox, nbaverify, 
     assert all(v["outcome"] == "passed" for v in summary["thresholds"])
     html = (tmp_path / "first" / "report.html").read_text()
     assert "data:image/png;base64," in html and "closed model" in html
+    leaks = [(path.name, value[:4] + "…") for path in (tmp_path / "first").iterdir() for value in canaries(sandbox)
+             if value.encode() in path.read_bytes()]
+    leaks += [("output", value[:4] + "…") for value in canaries(sandbox) if value in first.out + first.err]
+    assert not leaks, f"secret values found in the load report: {leaks}"  # the JWT secret reaches Locust by env only
     second = load(nbaverify, tmp_path, name="second")  # the trend compares with the run before
     assert second.summary["trend"]["previous_run"] == summary["run_id"]
     assert [d["metric"] for d in second.summary["trend"]["deltas"]] == ["p95", "p99", "throughput", "error rate"]
