@@ -81,12 +81,15 @@ def check_every_workload_isolated(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
-def check_network_policy_enforced(k8s, expect, expected_policy, evidence):
+def check_network_policy_enforced(k8s, expect, expected_policy, evidence, pytestconfig):
     """Real traffic, not just specs: a pod without an allowed label is refused, one with it admitted.
 
-    Creates two throwaway pods (labelled app.kubernetes.io/managed-by=nbaverify) and deletes them.
+    Opt-in on every target (it creates two throwaway pods, labelled app.kubernetes.io/managed-by=
+    nbaverify, and deletes them): it runs only with --allow disruptive.
     """
     k8s.require_live("enforcement (it takes a running pod)")
+    if "disruptive" not in pytestconfig.getoption("allow"):
+        pytest.skip("opt-in: it creates two probe pods in the cluster; run with --allow disruptive")
     ns, service = expected_policy["namespace"], expected_policy["service"]
     url = f"http://{service}.{ns}.svc:{expected_policy['port']}{expected_policy['path']}"
     command = ["wget", "-q", "-T", "5", "-O", "/dev/null", url]

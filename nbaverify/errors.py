@@ -60,9 +60,6 @@ class MissingBinary(SandboxError):
 
 
 class PortInUse(SandboxError):
-    def __init__(self, port: int, service: str):
+    def __init__(self, port: int, service: str, choose: str = "other ports with NBAVERIFY_SANDBOX_PORT_BASE"):
         self.port, self.service = port, service
-        super().__init__(
-            f"port {port} ({service}) is in use by another process; stop it, "
-            "or choose other ports with NBAVERIFY_SANDBOX_PORT_BASE"
-        )
+        super().__init__(f"port {port} ({service}) is in use by another process; stop it, or choose {choose}")

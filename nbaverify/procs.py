@@ -91,9 +91,9 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
         return False
 
 
-def ensure_port_free(port: int, service: str) -> None:
+def ensure_port_free(port: int, service: str, **hint) -> None:
     if not port_is_free(port):
-        raise PortInUse(port, service)
+        raise PortInUse(port, service, **hint)
 
 
 def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:

@@ -34,6 +34,7 @@ def run_load(args) -> int:
     out = Path(args.report_dir) if args.report_dir else LOAD_REPORTS / run_id
     print(f"nbaverify load {plan.profile} ({plan.model} model, {max(1, plan.workers)} process(es), "
           f"{plan.duration_s:.0f}s) -> {target.name} ({target.profile.api.base_url})", flush=True)
+    preflight(target, args)
     if args.plan_only:  # for workers elsewhere (fixtures/k8s/load/): the settings every Locust process reads
         print(f"plan: {runner.write_config(plan, out)}")
         return 0
@@ -49,6 +50,21 @@ def run_load(args) -> int:
     summary = judge(plan, target, out, limits, outcome, run_id, started_at, args)
     print(f"reports: {out}")
     return summary["exit_code"]
+
+
+def preflight(target, args) -> None:
+    """Before any load: the API answers /health (else one line, not a run of 100 % errors), the port is free."""
+    from nbaverify import procs
+    from nbaverify.clients import ApiClient
+
+    section = target.profile.api
+    client = ApiClient(section.base_url, jwt_secret=None, ca_file=section.ca_file, timeout_s=target.expectations["api.timeout_s"])
+    try:
+        client.get("/health")
+    finally:
+        client.close()
+    if args.remote_workers:
+        procs.ensure_port_free(args.master_port, "the Locust master", choose="another with --master-port")
 
 
 def judge(plan, target, out: Path, limits, outcome: dict, run_id: str, started_at: str, args) -> dict:

@@ -21,7 +21,7 @@ def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify):
     if prometheus.binary():  # alerts and SLOs look back 5 minutes: judge health without earlier runs' errors
         sandbox.prometheus.reset()
         sandbox.prometheus.wait_scraped()
-    result = nbaverify("check", "all")
+    result = nbaverify("check", "all", "--allow", "disruptive")  # the opt-in enforcement probe too
     assert result.summary is not None, result.err
     assert result.not_passing() == {}, result.out
     assert result.code == 0
@@ -54,7 +54,7 @@ def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name):
         sandbox.up([])
         assert nbaverify("check", "all", "--", *fault.caught_by).not_passing() == {}
     sandbox.up([name])
-    assert_caught(name, nbaverify("check", "all", "--", *fault.caught_by))
+    assert_caught(name, nbaverify("check", "all", "--allow", "disruptive", "--", *fault.caught_by))
 
 
 def manifests_profile(sandbox, tmp_path):

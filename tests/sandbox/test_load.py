@@ -77,3 +77,24 @@ def test_production_is_refused_without_allow_disruptive(sandbox, nbaverify, tmp_
     result = nbaverify("load", "--target", str(profile), env=sandbox.environ())
     assert result.code == 2
     assert "a load test is disruptive: against production it runs only with --allow disruptive" in result.err
+
+
+def test_an_unreachable_api_stops_the_run_before_any_load(sandbox, nbaverify, tmp_path):
+    from nbaverify import procs
+
+    profile = tmp_path / "gone.toml"
+    port = str(sandbox.layout.api_port)
+    profile.write_text(sandbox.layout.target_file.read_text().replace(port, str(procs.free_port())))
+    result = nbaverify("load", "--target", str(profile), "--report-dir", str(tmp_path / "r"), env=sandbox.environ())
+    assert result.code == 1
+    assert re.search(r"^nbaverify: API at https://127\.0\.0\.1:\d+ unreachable: .*refused", result.err.strip())
+    assert not (tmp_path / "r" / "locust_stats.csv").exists()
+
+
+def test_a_taken_master_port_is_named(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    taken = str(sandbox.layout.api_port)
+    result = nbaverify("load", "--remote-workers", "1", "--master-port", taken, "--report-dir", str(tmp_path / "r"))
+    assert result.code == 1
+    assert result.err.strip() == (f"nbaverify: port {taken} (the Locust master) is in use by another process; stop it, "
+                                  "or choose another with --master-port")
