@@ -35,6 +35,17 @@ class Layout:
             raise ConfigError("NBAVERIFY_SANDBOX_PORT_BASE", None, f"must be a port number 1024..65000, got {raw_base!r}")
         return cls(root=root, port_base=base)
 
+    @classmethod
+    def from_service_argv(cls, description: str) -> Layout:
+        """The layout a sandbox service process was started with: --state-dir DIR --port-base N."""
+        import argparse
+
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("--state-dir", required=True, type=Path)
+        parser.add_argument("--port-base", required=True, type=int)
+        args = parser.parse_args()
+        return cls(args.state_dir, args.port_base)
+
     # ports: one base, fixed offsets, so two sandboxes never collide when bases are 100 apart
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-from pathlib import Path
 
 import uvicorn
 
@@ -14,11 +12,7 @@ from nbaverify.sandbox.secrets import SandboxSecrets
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--port-base", required=True, type=int)
-    args = parser.parse_args()
-    layout = Layout(args.state_dir, args.port_base)
+    layout = Layout.from_service_argv(__doc__)
     secrets = SandboxSecrets.load(layout)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(secrets.api_settings(layout))

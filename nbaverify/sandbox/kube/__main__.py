@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
-from pathlib import Path
 
 import uvicorn
 
@@ -13,11 +11,7 @@ from nbaverify.sandbox.layout import Layout
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--state-dir", required=True, type=Path)
-    parser.add_argument("--port-base", required=True, type=int)
-    args = parser.parse_args()
-    layout = Layout(args.state_dir, args.port_base)
+    layout = Layout.from_service_argv(__doc__)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(layout.k8s_manifests, layout.control_file, layout.k8s_token_file.read_text().strip())
     uvicorn.run(app, host="127.0.0.1", port=layout.k8s_port, log_level="warning", access_log=False,
