@@ -162,7 +162,8 @@ def run_report(args) -> int:
               f"from {since} to {until}; scheduled runs write one each (nbaverify check TIER --report-dir ...)",
               file=sys.stderr)
         return EXIT_FAILED
-    report = evidence.build_report(records, since, until, args.target)
+    report = evidence.build_report(records, since, until, args.target,
+                                   load=evidence.load_runs(root / "load", args.target, since, until))
     out = Path(args.out or root / f"compliance-{since}-{until}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "compliance.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
@@ -171,7 +172,7 @@ def run_report(args) -> int:
     missed = sum(len(row["missed"]) for row in report["schedule"])
     print(f"compliance {since}..{until}: {len(records)} run(s), {missed} scheduled period(s) without a run, "
           f"{len(report['failures'])} failure stretch(es) ({len(still_open)} still open), "
-          f"{len(report['waivers'])} waiver(s)")
+          f"{len(report['waivers'])} waiver(s), {len(report['load_tests'])} load test(s)")
     print(f"report: {out / 'compliance.md'}")
     return EXIT_OK
 

@@ -198,8 +198,26 @@ def guide_status(records: list[Record]) -> list[dict]:
     return list(items.values())
 
 
+def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.date) -> list[dict]:
+    """The period's `nbaverify load` runs (reports/load/*/summary.json): the quarterly load test's evidence."""
+    runs = []
+    for path in sorted(load_root.glob("*/summary.json")):
+        try:
+            data = json.loads(path.read_text())
+            started = _parse_time(data["started_at"])
+        except (OSError, ValueError, KeyError):
+            continue
+        if data.get("kind") == "load" and (target is None or data.get("target") == target) and since <= started.date() <= until:
+            totals = data.get("totals", {})
+            runs.append({"run_id": data["run_id"], "started_at": data["started_at"], "profile": data.get("profile"),
+                         "model": data.get("model"), "verdict": data.get("verdict"), "p95_ms": totals.get("p95_ms"),
+                         "p99_ms": totals.get("p99_ms"), "rps": totals.get("rps"), "error_rate": totals.get("error_rate"),
+                         "problems": data.get("problems", [])})
+    return sorted(runs, key=lambda r: r["started_at"])
+
+
 def build_report(records: list[Record], since: dt.date, until: dt.date, target: str | None,
-                 now: dt.datetime | None = None) -> dict:
+                 now: dt.datetime | None = None, load: list[dict] | None = None) -> dict:
     now = now or dt.datetime.now(dt.UTC)
     return {
         "period": {"since": since.isoformat(), "until": until.isoformat()},
@@ -210,6 +228,7 @@ def build_report(records: list[Record], since: dt.date, until: dt.date, target: 
         "failures": failures(records, now),
         "waivers": waivers_in_force(records),
         "guide": guide_status(records),
+        "load_tests": load or [],
     }
 
 
@@ -240,6 +259,14 @@ def report_markdown(report: dict) -> str:
                   f"{w['justification']} |" for w in report["waivers"]]
     else:
         lines.append("No waiver was applied in the period.")
+    lines += ["", "## Load tests", ""]
+    if report.get("load_tests"):
+        lines += ["| started | profile | model | verdict | p95 | p99 | throughput | errors |",
+                  "|---|---|---|---|---:|---:|---:|---:|"]
+        lines += [f"| {r['started_at']} | {r['profile']} | {r['model']} | {r['verdict']} | {r['p95_ms']:.0f} ms | "
+                  f"{r['p99_ms']:.0f} ms | {r['rps']:.1f}/s | {r['error_rate']:.2%} |" for r in report["load_tests"]]
+    else:
+        lines.append("No `nbaverify load` run in the period (the guide's quarterly load test).")
     lines += ["", "## Guide coverage", "", "| guide section | latest state | last verified | not automated, and why |",
               "|---|---|---|---|"]
     lines += [f"| {g['section']} | {g['latest']} | {g['last_verified'] or '—'} | {g['why_not'] or '—'} |"

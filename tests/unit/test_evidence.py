@@ -78,6 +78,19 @@ def test_the_command_writes_the_report_and_says_so_in_one_line(tmp_path, capsys)
     assert (tmp_path / "compliance-2026-11-01-2026-11-02" / "compliance.md").exists()
 
 
+def test_the_report_lists_the_period_s_load_tests(tmp_path, capsys):
+    run_record(tmp_path, "2026-11-02T06:00:00Z", "quarterly", {LAG: "passed"})
+    (tmp_path / "load" / "q1").mkdir(parents=True)
+    (tmp_path / "load" / "q1" / "summary.json").write_text(json.dumps({
+        "kind": "load", "run_id": "q1", "target": "staging", "started_at": "2026-11-03T10:00:00Z", "profile": "quarterly",
+        "model": "open", "verdict": "FAIL", "problems": ["threshold p99_ms<=2000 [all]: p99 2400ms on all requests"],
+        "totals": {"p95_ms": 800.0, "p99_ms": 2400.0, "rps": 99.5, "error_rate": 0.001}}))
+    assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-30"]) == 0
+    assert "1 load test(s)" in capsys.readouterr().out
+    text = (tmp_path / "compliance-2026-11-01-2026-11-30" / "compliance.md").read_text()
+    assert "| 2026-11-03T10:00:00Z | quarterly | open | FAIL | 800 ms | 2400 ms | 99.5/s | 0.10% |" in text
+
+
 def test_the_command_says_when_there_is_nothing_to_report(tmp_path, capsys):
     assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-02"]) == 1
     assert "no evidence record in" in capsys.readouterr().err
