@@ -69,7 +69,7 @@ def check_wrong_issuer_or_audience_refused(api, expect, claim):
 def check_no_weak_signing_secret(api, expect):
     path = expect["api.auth.probe_path"]
     accepted = [s for s in expect["api.auth.weak_secrets"]
-                if refused(api, path, jwt_attacks.signed_with(s)).status_code != 401]
+                if refused(api, path, jwt_attacks.signed_with(api, s)).status_code != 401]
     assert not accepted, (
         f"GET {api.url(path)} accepts tokens signed with {len(accepted)} well-known weak secret(s): the platform's "
         "JWT_SECRET is guessable; rotate it now (Monthly Tasks: Rotate credentials)")

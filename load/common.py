@@ -28,7 +28,7 @@ def ssl_context() -> ssl.SSLContext:
 def mint_token(user_number: int, ttl_s: int = 3600) -> str:
     """A valid HS256 token per virtual user, from the secret the runner passes in the environment."""
     now = int(time.time())
-    return jwt.encode({"sub": f"nbaverify-load-{user_number}", "iat": now, "exp": now + ttl_s},
+    return jwt.encode({"sub": f"nbaverify-load-{user_number}", "iat": now, "exp": now + ttl_s, **config()["claims"]},
                       os.environ["NBAVERIFY_LOAD_JWT_SECRET"], algorithm="HS256")
 
 

@@ -29,6 +29,7 @@ import pytest
 from nbaverify import __version__, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.clients import ApiClient, Database
+from nbaverify.clients.api import token_claims
 from nbaverify.clients.prom import Prometheus
 from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable
@@ -380,7 +381,8 @@ def api(request: pytest.FixtureRequest, target: Target, expect):
         pytest.skip("not configured: api")
     client = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
                        timeout_s=expect["api.timeout_s"], ws_path=section.ws_path,
-                       redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"])
+                       redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"],
+                       claims=token_claims(expect))
     yield client
     client.close()
 

@@ -32,7 +32,8 @@ class ApiClient:
     """
 
     def __init__(self, base_url: str, *, jwt_secret: str | None, ca_file: str | None, timeout_s: float,
-                 ws_path: str = "/ws/live", redactor: Redactor | None = None, budget: int | None = None):
+                 ws_path: str = "/ws/live", redactor: Redactor | None = None, budget: int | None = None,
+                 claims: dict | None = None):
         self.base_url = base_url
         self.ws_path = ws_path
         self._jwt_secret = jwt_secret
@@ -43,6 +44,7 @@ class ApiClient:
         self._unreachable: TargetUnreachable | None = None
         self.ca_file = ca_file
         self.budget = budget  # requests the run may send to rate-limited endpoints (None: no limit)
+        self.claims = dict(claims or {})  # what every token the suite signs carries (the platform's iss/aud)
         self.spent = 0
 
     def url(self, path: str) -> str:
@@ -92,6 +94,7 @@ class ApiClient:
         """An HS256 token over payload, with the target's secret unless key says otherwise (redacted)."""
         if key is None and not self._jwt_secret:
             raise NotConfigured("not configured: api.jwt_secret_env")
+        payload = {**self.claims, **payload}  # an attack that sets iss or aud itself keeps its value
         with warnings.catch_warnings():  # the target's secret is what it is; a weak one is a check's finding
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
             signed = jwt.encode(payload, self._jwt_secret if key is None else key, algorithm="HS256", headers=headers)
@@ -100,6 +103,12 @@ class ApiClient:
 
     def close(self) -> None:
         self._http.close()
+
+
+def token_claims(expect) -> dict:
+    """The iss and aud the platform requires of tokens, when the expectations name them."""
+    wanted = {"iss": expect["api.auth.issuer"], "aud": expect["api.auth.audience"]}
+    return {claim: value for claim, value in wanted.items() if value}
 
 
 def _reason(exc: Exception) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbaverify import procs
+from nbaverify.clients.api import token_claims
 from nbaverify.config import PROJECT_ROOT, Target
 from nbaverify.errors import ConfigError, MissingBinary
 from nbaverify.load import stats
@@ -58,7 +59,7 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
         "weights": expect["load.weights"], "ids": expect["load.ids"], "think_time_s": expect["load.think_time_s"],
         "live_subscribers": expect["load.live_subscribers"] if model == "closed" else 0,
         "max_in_flight": expect["load.max_in_flight"], "workers": workers,
-        "ws_max_gap_s": expect["load.ws_max_gap_s"], "stages": stages, "arrival_stages": arrival,
+        "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect), "stages": stages, "arrival_stages": arrival,
     }
     return Plan(profile_name, model, workers, stages, arrival, duration, config)
 

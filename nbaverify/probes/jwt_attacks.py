@@ -82,5 +82,6 @@ def wrong_claim(api: ApiClient, claim: str, value: str) -> str:
     return f"Bearer {api.sign(claims(**{claim: value}))}"
 
 
-def signed_with(secret: str) -> str:
-    return "Bearer " + hs256({"alg": "HS256", "typ": "JWT"}, claims(), secret.encode())
+def signed_with(api: ApiClient, secret: str) -> str:
+    """A token valid in every way but its key: one of the well-known weak secrets."""
+    return f"Bearer {api.sign(claims(), key=secret)}"

@@ -259,7 +259,10 @@ class Sandbox:
         import jwt
 
         now = int(time.time())
-        return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s}, self.secrets.jwt_secret, algorithm="HS256")
+        from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER
+
+        return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
+                          self.secrets.jwt_secret, algorithm="HS256")
 
     def restart_api(self) -> None:
         self._stop_api()

@@ -13,6 +13,7 @@ from nbaverify.sandbox.postgres import DATABASE
 ROLES = ("nba_app", "nbaverify_monitor", "replicator")
 
 # The variables the sandbox's generated profile names (Contract 1: profiles name, never hold)
+TOKEN_ISSUER, TOKEN_AUDIENCE = "https://auth.nba-stats.sandbox", "nba-stats-api"  # what the API requires of tokens
 JWT_ENV = "NBAVERIFY_SANDBOX_JWT_SECRET"
 DSN_ENV = "NBAVERIFY_SANDBOX_DB_DSN"
 REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
@@ -50,7 +51,8 @@ class SandboxSecrets:
 
         return ApiSettings(dsn=self.dsn("nba_app", layout.primary_port),
                            replica_dsn=self.dsn("nba_app", layout.replica_port),
-                           jwt_secret=self.jwt_secret, control_file=str(layout.control_file))
+                           jwt_secret=self.jwt_secret, control_file=str(layout.control_file),
+                           issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE)
 
     def environ(self, layout: Layout) -> dict[str, str]:
         """The environment the sandbox's profile expects: what a user would export for a real target."""

@@ -47,6 +47,8 @@ class ApiSettings:
     jwt_secret: str
     control_file: str
     version: str = "sandbox"
+    issuer: str = ""  # when set, tokens must carry this iss and audience as aud
+    audience: str = ""
 
 
 class ResponseCache:
@@ -126,6 +128,11 @@ def create_app(settings: ApiSettings) -> Starlette:
                 return jwt.decode(token, options={"verify_signature": False})
             if control.on("jwt_ignore_exp"):
                 options["verify_exp"] = False
+            if settings.issuer and not control.on("jwt_no_claim_checks"):  # the fault: iss and aud never checked
+                options["require"] += ["iss", "aud"]
+                return jwt.decode(token, secret, algorithms=["HS256"], options=options, issuer=settings.issuer,
+                                  audience=settings.audience)
+            options["verify_aud"] = False
             return jwt.decode(token, secret, algorithms=["HS256"], options=options)
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None

@@ -65,6 +65,13 @@ fault(
 )
 
 fault(
+    name="jwt_no_claim_checks", area="security",
+    breaks="the JWT middleware stops checking iss and aud: tokens minted for another service work here",
+    caught_by=(f"{JWT}::check_wrong_issuer_or_audience_refused",),
+    expect=r"a token with (iss|aud)=https://attacker\.example was accepted by GET .* \(200\); expected 401",
+)
+
+fault(
     name="jwt_weak_secret", area="security",
     breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
     caught_by=(f"{JWT}::check_no_weak_signing_secret",),
