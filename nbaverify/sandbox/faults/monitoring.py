@@ -56,6 +56,21 @@ def _error_burst(sb):
     sb.prometheus.wait_for('ALERTS{alertname="HighErrorRate"}', "HighErrorRate to turn pending", timeout=30)
 
 
+def _slow_traffic(sb):
+    """A fresh history, then 40 data requests at 1.2 s each (slow_api): the review window's p95 is theirs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sb.prometheus.reset()
+    sb.prometheus.wait_scraped()
+    headers = {"authorization": f"Bearer {sb.mint_token()}"}
+    with httpx.Client(base_url=sb.api_url, verify=sb.tls_context(), timeout=10) as client, ThreadPoolExecutor(20) as pool:
+        list(pool.map(lambda n: client.get(f"/api/players/{n}", headers=headers), range(1, 41)))
+    sb.prometheus.wait_for(f"{P95_5M} > 1", "Prometheus to see the slow requests in the p95", timeout=30)
+
+
+P95_5M = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"
+
+
 def _metrics_gone(sb):
     procs.wait_until(lambda: not sb.prometheus.query("cache_hits_total"), 30,
                      "Prometheus to see cache_hits_total disappear", interval=0.25)
@@ -109,6 +124,14 @@ fault(
     caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active", f"{PROMETHEUS}::check_slo_error_ratio"),
     expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
     api_flags=("error_burst",), apply=_error_burst, revert=lambda sb: sb.prometheus.reset(),
+)
+
+fault(
+    name="slow_api_sustained", area="monitoring", requires="prometheus",
+    breaks="every data request takes 1.2 s, and enough of them arrive that the review window's p95 is past 1 s",
+    caught_by=(f"{PROMETHEUS}::check_slo_p95_latency",),
+    expect=r"API p95 latency over 5m is \d{4,}ms \(limit 1000ms\)",
+    api_flags=("slow_api",), apply=_slow_traffic, revert=lambda sb: sb.prometheus.reset(),
 )
 
 fault(
