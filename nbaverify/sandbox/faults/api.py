@@ -71,6 +71,21 @@ fault(
     expect=r"a token with (iss|aud)=https://attacker\.example was accepted by GET .* \(200\); expected 401",
 )
 
+def _restart_without_legacy_tls(sb) -> None:
+    from nbaverify.sandbox import control
+
+    control.write(sb.layout.control_file, set(), settings={})
+    sb.restart_api()
+
+
+fault(
+    name="tls_legacy", area="security",
+    breaks="the API's TLS also offers TLS 1.0 and 1.1 (a security level lowered to serve an old client)",
+    caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
+    expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
+    apply=lambda sb: sb.restart_api(), revert=_restart_without_legacy_tls,
+)
+
 fault(
     name="jwt_weak_secret", area="security",
     breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
