@@ -6,9 +6,11 @@ Guide: System Monitoring / Monitoring Tools / Prometheus Setup; Maintenance Sche
 """
 
 import datetime as dt
+import math
 
 import pytest
 
+from nbaverify.eventually import eventually
 from nbaverify.plugin import parametrize_from
 from nbaverify.probes import monitoring
 from nbaverify.thresholds import duration_seconds
@@ -111,15 +113,26 @@ def check_queried_series_exist(prom, expect, evidence):
     assert not missing, f"no series in {prom.url} for: {described}; is the exporter scraped, or the name wrong?"
 
 
+def measured(prom, query: str, nothing: str, expect) -> float:
+    """The query's value once the window holds traffic: a fresh history (NaN, or nothing) fills at the next scrapes."""
+
+    def value() -> float:
+        result = prom.query(query)
+        number = float(result[0]["value"][1]) if result else math.nan
+        assert not math.isnan(number), nothing
+        return number
+
+    return eventually(value, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
+
+
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 @pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Review performance metrics")
 def check_slo_error_ratio(prom, expect, evidence):
     window, limit = expect["monitoring.slo_window"], expect["monitoring.slo_max_error_ratio"]
-    result = prom.query(f'(sum(rate(http_requests_total{{status=~"5.."}}[{window}])) or vector(0)) '
-                        f"/ sum(rate(http_requests_total[{window}]))")
-    assert result, f"no API traffic in {prom.url} over {window} (http_requests_total): nothing to review"
-    ratio = float(result[0]["value"][1])
+    ratio = measured(prom, f'(sum(rate(http_requests_total{{status=~"5.."}}[{window}])) or vector(0)) '
+                           f"/ sum(rate(http_requests_total[{window}]))",
+                     f"no API traffic in {prom.url} over {window} (http_requests_total): nothing to review", expect)
     evidence["error_ratio"] = ratio
     assert ratio <= limit, f"API error ratio over {window} is {ratio:.2%} (limit {limit:.2%}) in {prom.url}"
 
@@ -129,8 +142,7 @@ def check_slo_error_ratio(prom, expect, evidence):
 @pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Review performance metrics")
 def check_slo_p95_latency(prom, expect, evidence):
     window, limit = expect["monitoring.slo_window"], expect["monitoring.slo_max_p95_s"]
-    result = prom.query(f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[{window}])))")
-    assert result, f"no latency histogram in {prom.url} over {window} (http_request_duration_seconds_bucket)"
-    p95 = float(result[0]["value"][1])
+    p95 = measured(prom, f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[{window}])))",
+                   f"no API requests in {prom.url} over {window} (http_request_duration_seconds_bucket)", expect)
     evidence["p95_s"] = p95
     assert p95 <= limit, f"API p95 latency over {window} is {p95 * 1000:.0f}ms (limit {limit * 1000:.0f}ms) in {prom.url}"
