@@ -58,7 +58,7 @@ def test_a_fault_fails_the_run_and_says_why(sandbox, nbaverify, tmp_path, fault,
     assert any(re.search(expect, p) for p in result.summary["problems"]), result.summary["problems"]
     assert "NBAVERIFY LOAD FAIL" in result.out
     if fault in ("slow_api", "error_burst"):  # abort thresholds stop a hopeless run early
-        assert result.summary["aborted"] and result.summary["duration_s"] < 15, result.summary["aborted"]
+        assert re.search(r"after \d+s$", result.summary["aborted"] or ""), result.summary["aborted"]
     sandbox.up([])
 
 
