@@ -103,9 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "30 s, for CI) or quarterly (ramp-up, plateau, spike); default smoke")
     load.add_argument("--model", choices=["closed", "open"], help="closed: virtual users wait for replies; open: a "
                       "constant arrival rate, latency from each request's intended send time (default: the profile's)")
-    load.add_argument("--workers", type=int, default=0, metavar="N",
+    load.add_argument("--workers", type=_count, default=0, metavar="N",
                       help="run a Locust master with N local worker processes (default: one process)")
-    load.add_argument("--remote-workers", type=int, default=0, metavar="N",
+    load.add_argument("--remote-workers", type=_count, default=0, metavar="N",
                       help="start only the Locust master (all interfaces, --master-port) and wait for N workers "
                            "started elsewhere (other machines, Kubernetes: fixtures/k8s/load/)")
     load.add_argument("--master-port", type=int, default=5557, metavar="PORT", help="with --remote-workers (default 5557)")
@@ -131,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     faults = verbs.add_parser("faults", help="the fault catalogue: what each breaks and which checks catch it")
     faults.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r} (0 or more)")
+    return value
 
 
 def _date(text: str):
