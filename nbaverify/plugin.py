@@ -430,8 +430,7 @@ def k8s(target: Target, expect):
         pytest.skip("not configured: kubernetes")
     source = open_source(section, target.source.parent, PROJECT_ROOT, expect["kubernetes.request_timeout_s"])
     yield source
-    if hasattr(source, "close"):
-        source.close()
+    source.close()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -91,6 +91,14 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
         return False
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (secrets, tokens, an env file), whatever the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
 def ensure_port_free(port: int, service: str, **hint) -> None:
     if not port_is_free(port):
         raise PortInUse(port, service, **hint)

@@ -58,6 +58,9 @@ class Source:
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
         return next((o for o in self.list(kind, namespace) if o.get("metadata", {}).get("name") == name), None)
 
+    def close(self) -> None:
+        """Nothing to release for manifests; a cluster source closes its client."""
+
     def require_live(self, what: str) -> None:
         if not self.live:
             raise NotConfigured(f"not configured: kubernetes.source = \"cluster\" ({what} is known only to a live "

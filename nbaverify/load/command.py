@@ -71,22 +71,21 @@ def judge(plan, target, out: Path, limits, outcome: dict, run_id: str, started_a
     prefix = out / "locust"
     table = stats.read_final(prefix)
     history = stats.read_history(prefix)
-    overall = table.get("all")
+    overall = table.get("all") or stats.EndpointStats.empty()
     verdicts = thresholds.evaluate(limits, table)
     problems = []
     limited = stats.rate_limited(prefix)
     if limited:
         problems.append(f"the target rate-limited the load generator: {limited} requests answered 429, so latency and "
                         "throughput mean nothing; allowlist the load generator's address on the platform's rate limiter")
-    if overall is None or overall.requests == 0:
+    if overall.requests == 0:
         problems.append(f"no request was made: see {out / 'locust.log'}")
     if outcome["aborted"]:
         problems.append(f"stopped early: {outcome['aborted']}")
     problems += [f"threshold {v.id}: {v.message}" for v in verdicts if v.outcome == "failed"]
-    totals = {"requests": overall.requests if overall else 0, "failures": overall.failures if overall else 0,
-              "rps": round(overall.rps, 2) if overall else 0.0, "p50_ms": overall.p50_ms if overall else 0.0,
-              "p95_ms": overall.p95_ms if overall else 0.0, "p99_ms": overall.p99_ms if overall else 0.0,
-              "error_rate": round(overall.error_rate, 5) if overall else 0.0}
+    totals = {"requests": overall.requests, "failures": overall.failures, "rps": round(overall.rps, 2),
+              "p50_ms": overall.p50_ms, "p95_ms": overall.p95_ms, "p99_ms": overall.p99_ms,
+              "error_rate": round(overall.error_rate, 5)}
     if plan.model == "open":
         wanted = sum(s["rate"] * s["duration_s"] for s in plan.arrival_stages) / sum(s["duration_s"] for s in plan.arrival_stages)
         totals["target_rps"] = wanted

@@ -21,6 +21,12 @@ class EndpointStats:
     p99_ms: float
     max_ms: float
 
+    @classmethod
+    def empty(cls) -> EndpointStats:
+        """The Aggregated row of a run that made no request."""
+        return cls(name=AGGREGATED, method="", requests=0, failures=0, rps=0.0, p50_ms=0.0, p95_ms=0.0, p99_ms=0.0,
+                   max_ms=0.0)
+
     @property
     def error_rate(self) -> float:
         return self.failures / self.requests if self.requests else 0.0

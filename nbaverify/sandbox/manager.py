@@ -300,9 +300,7 @@ class Sandbox:
             host_ports=", ".join(str(p) for p in self.host_ports()))
         self.layout.target_file.write_text(text)
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
-        fd = os.open(self.layout.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("# source this to run pytest against the sandbox by hand\n" + env)
+        procs.write_private(self.layout.env_file, "# source this to run pytest against the sandbox by hand\n" + env)
         return self.layout.target_file
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 
+from nbaverify import procs
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import DATABASE
 
 ROLES = ("nba_app", "nbaverify_monitor", "replicator")
+TOKEN_ISSUER, TOKEN_AUDIENCE = "https://auth.nba-stats.sandbox", "nba-stats-api"  # what the API requires of tokens
 
 # The variables the sandbox's generated profile names (Contract 1: profiles name, never hold)
-TOKEN_ISSUER, TOKEN_AUDIENCE = "https://auth.nba-stats.sandbox", "nba-stats-api"  # what the API requires of tokens
 JWT_ENV = "NBAVERIFY_SANDBOX_JWT_SECRET"
 DSN_ENV = "NBAVERIFY_SANDBOX_DB_DSN"
 REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
@@ -28,10 +28,8 @@ class SandboxSecrets:
     def create(cls, layout: Layout) -> SandboxSecrets:
         made = cls(jwt_secret=secrets.token_urlsafe(32),
                    passwords={role: secrets.token_urlsafe(18) for role in ROLES})
-        layout.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(layout.secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"jwt_secret": made.jwt_secret, "passwords": made.passwords}, fh, indent=2)
+        procs.write_private(layout.secrets_file, json.dumps({"jwt_secret": made.jwt_secret, "passwords": made.passwords},
+                                                            indent=2))
         return made
 
     @classmethod

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import shutil
 import sys
@@ -36,8 +35,8 @@ class KubeDouble:
         shutil.rmtree(layout.k8s_manifests, ignore_errors=True)
         shutil.copytree(REFERENCE_MANIFESTS, layout.k8s_manifests, ignore=shutil.ignore_patterns("load"))
         if not layout.k8s_token_file.exists():
-            _private(layout.k8s_token_file, secrets.token_urlsafe(32) + "\n")
-        _private(layout.kubeconfig_file, yaml.safe_dump({
+            procs.write_private(layout.k8s_token_file, secrets.token_urlsafe(32) + "\n")
+        procs.write_private(layout.kubeconfig_file, yaml.safe_dump({
             "apiVersion": "v1", "kind": "Config", "current-context": CONTEXT,
             "clusters": [{"name": CONTEXT, "cluster": {"server": self.url}}],
             "users": [{"name": "nbaverify", "user": {"token": layout.k8s_token_file.read_text().strip()}}],
@@ -70,13 +69,6 @@ class KubeDouble:
         pid = self.pid()
         if pid:
             procs.stop_pid(pid)
-
-
-def _private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
 
 
 def _code_fingerprint() -> str:
