@@ -78,7 +78,9 @@ def check_processes_running(host, host_url, expect, evidence):
     wanted = expect["hosts.processes"]
     if not wanted:
         pytest.skip("not configured: expectations.hosts.processes")
-    counts = {name: len(host.process.filter(comm=name)) for name in wanted}
+    running = host.process.filter()
+    # an entry is a command name ("postgres") or part of a command line ("exporter --web.listen-address=:9100")
+    counts = {name: sum(1 for p in running if p.comm == name or name in p.args) for name in wanted}
     evidence["processes"] = counts
     missing = [name for name, n in counts.items() if n == 0]
-    assert not missing, f"{host_url}: no {', '.join(missing)} process running (expected {', '.join(wanted)})"
+    assert not missing, f"{host_url}: no process {', '.join(map(repr, missing))} running (expected {', '.join(wanted)})"

@@ -297,7 +297,10 @@ class Sandbox:
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
             dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubeconfig=self.layout.kubeconfig_file,
-            host_ports=", ".join(str(p) for p in self.host_ports()))
+            host_ports=", ".join(str(p) for p in self.host_ports()),
+            # by command line: another sandbox's exporter on this host must not stand in for this one's
+            host_processes='"postgres"' + (f', "--web.listen-address=127.0.0.1:{self.layout.node_exporter_port}"'
+                                           if prom_mod.exporters_installed() else ""))
         self.layout.target_file.write_text(text)
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
         procs.write_private(self.layout.env_file, "# source this to run pytest against the sandbox by hand\n" + env)
