@@ -18,7 +18,7 @@ INJECTIONS = ["1' OR '1'='1", "0 OR 1=1", "1; DROP TABLE players--", "1)) UNION 
 def verdict(api, path, reply) -> str | None:
     leaked = http.leaked_internals(reply.text)
     if leaked:
-        return f"GET {api.url(path)} returned {reply.status_code} showing internals ({leaked!r})"
+        return f"GET {api.url(path)} returned {reply.status_code} showing internals ({leaked})"
     if reply.status_code >= 500:
         return f"GET {api.url(path)} crashed with {reply.status_code}"
     return None

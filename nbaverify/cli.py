@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     up = verbs.add_parser("up", help="start the sandbox (idempotent) with exactly the given faults on")
     up.add_argument("--fault", metavar="NAME", action="append", default=[],
                     help="switch on a fault from the catalogue (repeatable; see `nbaverify sandbox faults`)")
+    up.add_argument("--api", choices=["python", "node"], default=None,
+                    help="which reference API serves the platform: python (Starlette) or node (koa, the guide's "
+                         "own libraries); env NBAVERIFY_SANDBOX_API; remembered until changed (default python)")
     down = verbs.add_parser("down", help="stop every sandbox process (data is kept)")
     down.add_argument("--purge", action="store_true", help="also delete the sandbox's state directory")
     status = verbs.add_parser("status", help="what runs, where, and which faults are on")
@@ -270,7 +273,7 @@ def run_sandbox(args) -> int:
         return EXIT_OK
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
     if args.verb == "up":
-        sandbox.up(args.fault)
+        sandbox.up(args.fault, api=args.api)
         print(f"profile: {sandbox.layout.target_file} (use --target sandbox)")
         return EXIT_OK
     if args.verb == "down":
@@ -285,7 +288,8 @@ def run_sandbox(args) -> int:
             state = "running" if service["running"] else "stopped"
             if service.get("installed") is False:
                 state = "not installed"
-            print(f"  {name:17} {state:13} {service['address']}")
+            implementation = f" ({service['implementation']} reference API)" if "implementation" in service else ""
+            print(f"  {name:17} {state:13} {service['address']}{implementation}")
         print(f"faults: {', '.join(status['faults']) or 'none'}")
     return EXIT_OK if sandbox.running() else 3  # like `systemctl status`: 3 when not running
 

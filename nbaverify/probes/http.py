@@ -9,16 +9,27 @@ import ssl
 import warnings
 from urllib.parse import urlsplit
 
-INTERNALS = re.compile(
-    r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\n\s+at \S+ \([^)]*:\d+:\d+\)|node_modules"
-    r"|syntax error at or near|SQLSTATE|psycopg|pg_catalog|ProgrammingError|unterminated quoted string",
-    re.IGNORECASE)
+# what a body must never show, most telling first (the first kind found is reported)
+INTERNALS = [
+    ("a Python traceback", re.compile(r'Traceback \(most recent call last\)|File "[^"]+", line \d+')),
+    # a V8 frame, raw or JSON-escaped: "\n    at fn (/app/x.js:1:2)" or "\\n    at /app/x.js:1:2"
+    ("a JavaScript stack trace", re.compile(r"(?:\n|\\n)\s+at (?:[^\s()]+ \()?[^\s()]+:\d+:\d+")),
+    ("a node_modules path", re.compile(r"node_modules")),
+    ("an SQL error", re.compile(r"syntax error at or near|SQLSTATE|unterminated quoted string|invalid input syntax for type",
+                                re.IGNORECASE)),
+    ("database driver internals", re.compile(r"psycopg|pg_catalog|ProgrammingError", re.IGNORECASE)),
+]
 
 
 def leaked_internals(body: str) -> str | None:
-    """The first stack-trace or SQL-error fragment in a body, or None."""
-    match = INTERNALS.search(body)
-    return match.group(0).strip()[:60] if match else None
+    """What the body gives away ("a Python traceback: 'Traceback (most…'"), or None."""
+    found = [(label, m.group(0)) for label, pattern in INTERNALS if (m := pattern.search(body))]
+    if not found:
+        return None
+    label, fragment = found[0]
+    fragment = " ".join(fragment.replace("\\n", " ").split())
+    fragment = re.sub(r"(?:/[^\s/():]+)+/([^\s/():]+/[^\s/():]+:\d+:\d+)", r"…/\1", fragment)  # a frame's path, shortened
+    return f"{label}: {fragment[:80]!r}"
 
 
 # helmet()'s defaults (Security Best Practices / Data Sanitization: app.use(helmet()))

@@ -20,8 +20,13 @@ class Control:
     allowlist: frozenset[str] = frozenset()  # client addresses the rate limiter lets through (load tests)
     settings: dict = field(default_factory=dict)
 
-    def on(self, fault: str) -> bool:
-        return fault in self.faults
+    def on(self, flag: str) -> bool:
+        """Is this API behaviour switched on? Only flags of api_flags.json exist: a typo fails loudly."""
+        from nbaverify.sandbox.apis import flags
+
+        if flag not in flags()["flags"]:
+            raise KeyError(f"unknown API fault flag {flag!r} (not in nbaverify/sandbox/api_flags.json)")
+        return flag in self.faults
 
 
 def write(path: Path, faults: set[str] | frozenset[str], allowlist=(), settings=None) -> Control:

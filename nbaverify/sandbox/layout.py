@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DIR = "/tmp/nbaverify-sandbox"
-DEFAULT_PORT_BASE = 55430
+# below Linux's ephemeral range (32768-60999 by default): an outgoing connection never holds one of ours
+DEFAULT_PORT_BASE = 25430
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import httpx
 
 from nbaverify import procs
 from nbaverify.errors import ConfigError, SandboxError
-from nbaverify.sandbox import control, tls
+from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 from nbaverify.sandbox.kube.service import KubeDouble
@@ -67,8 +67,10 @@ class Sandbox:
         return self.secrets.environ(self.layout)
 
     # -- the verbs ------------------------------------------------------------------------------
-    def up(self, faults: Iterable[str] = ()) -> list[str]:
+    def up(self, faults: Iterable[str] = (), api: str | None = None) -> list[str]:
+        """Converge on exactly `faults`, with the `api` implementation (python or node; default: as last time)."""
         wanted = validate_faults(faults)
+        implementation = apis.choose(api, self._state().get("api"))
         started = time.monotonic()
         self.layout.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.layout.root, 0o755)  # the postgres account must reach its data below
@@ -80,22 +82,23 @@ class Sandbox:
         if not self.cluster.initialised:
             self.cluster.initialise(self.say)
         self.cluster.start(self.say)  # reverts act on running servers
-        self._revert(self._recorded_faults())
-        self._heal()
-        self._record(wanted, up=True)  # before applying: a crash mid-apply is still reverted next time
+        healed = self._recorded_faults()
+        self._revert(healed)
+        self._heal(implementation, fresh_history=bool(healed))
+        self._record(wanted, up=True, api=implementation.name)  # before applying: a crash mid-apply is still reverted
         flags = set(wanted).union(*(CATALOGUE[name].api_flags for name in wanted))
         control.write(self.layout.control_file, flags, settings={})  # API behaviour first: other steps may need it
         for name in wanted:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
             self._act(name, "on", CATALOGUE[name].apply)
         self.write_profile()
-        self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url}"
+        self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url} ({implementation.name} API)"
                  + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
         return wanted
 
     def down(self, purge: bool = False) -> None:
         if self.layout.state_file.exists():
-            self._record(self._recorded_faults(), up=False)  # faults stay recorded: the next up reverts them
+            self._record(self._recorded_faults(), up=False, api=self._state().get("api"))  # the next up reverts them
         self._stop_api()
         self.kube.stop()
         self.prometheus.stop()  # and its exporters
@@ -117,7 +120,8 @@ class Sandbox:
                                  "address": f"127.0.0.1:{layout.primary_port}"},
             "postgres-replica": {"running": initialised and self.cluster.replica.running(),
                                  "address": f"127.0.0.1:{layout.replica_port}"},
-            "api": {"running": self._api_pid() is not None, "address": self.api_url},
+            "api": {"running": self._api_pid() is not None, "address": self.api_url,
+                    "implementation": self.api_implementation()},
             "kubernetes-api": {"running": self.kube.pid() is not None, "address": f"{self.kube.url} (test double)"},
             "prometheus": {"running": self.prometheus.pid() is not None, "address": self.prometheus.url,
                            "installed": prom_mod.binary() is not None},
@@ -147,8 +151,15 @@ class Sandbox:
     def _recorded_faults(self) -> list[str]:
         return list(self._state().get("faults", []))
 
-    def _record(self, faults: list[str], up: bool) -> None:
-        self.layout.state_file.write_text(json.dumps({"faults": faults, "up": up}, indent=2) + "\n")
+    def api_implementation(self) -> str:
+        """Which reference API the sandbox runs (or last ran): python or node."""
+        return self._state().get("api") or apis.DEFAULT
+
+    def _record(self, faults: list[str], up: bool, api: str | None) -> None:
+        state = {"faults": faults, "up": up, "api": api or apis.DEFAULT}
+        tmp = self.layout.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(tmp, self.layout.state_file)
 
     def _revert(self, faults: list[str]) -> None:
         for name in reversed(faults):
@@ -166,9 +177,14 @@ class Sandbox:
             raise SandboxError(f"switching fault {name} {switch} failed: {type(exc).__name__}: {detail}; "
                                f"`nbaverify sandbox down` then `up` starts clean") from None
 
-    def _heal(self) -> None:
+    def _heal(self, implementation: apis.ApiImplementation, fresh_history: bool) -> None:
         if prom_mod.binary():  # started first; its first scrape (~5 s after a start) is the checks' to await
             self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
+            if fresh_history:
+                # what the faults left in the metrics (5xx rates, slow requests, pending alerts) must not
+                # outlive them: a healed sandbox reads healthy at once, windowed checks included
+                self.say("starting a fresh metrics history: the healed faults' samples go with them")
+                self.prometheus.reset()
         self.cluster.start(self.say)
         if self.cluster.replay_paused():
             with self.cluster.replica.admin() as conn:
@@ -182,7 +198,7 @@ class Sandbox:
         self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
         self.kube.sync(self.say)  # pristine manifests before any fault edits them
-        self._start_api()
+        self._start_api(implementation)
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
         if not prom_mod.binary() and not self.prometheus.pid():
@@ -229,22 +245,28 @@ class Sandbox:
                 procs.ensure_port_free(port, service)
 
     def _api_pid(self) -> int | None:
-        return procs.read_pid(self.layout.pid_file("api"), "nbaverify.sandbox.api")
+        for implementation in apis.IMPLEMENTATIONS.values():
+            pid = procs.read_pid(self.layout.pid_file("api"), implementation.marker)
+            if pid:
+                return pid
+        return None
 
-    def _start_api(self) -> None:
-        fingerprint = api_code_fingerprint()
+    def _start_api(self, implementation: apis.ApiImplementation | None = None) -> None:
+        implementation = implementation or apis.IMPLEMENTATIONS[self.api_implementation()]
+        argv, env = implementation.command(self.layout)  # a missing node says so before anything stops
+        fingerprint = implementation.fingerprint()
         stamp = self.layout.run_dir / "api.code"
-        if self._api_pid() and stamp.exists() and stamp.read_text() == fingerprint:
+        running = stamp.read_text() if stamp.exists() else ""
+        if self._api_pid() and running == fingerprint:
             return
-        if self._api_pid():  # the reference API's code changed since it started (a developer's checkout)
-            self.say("restarting the reference API: its code changed")
+        if self._api_pid():  # switched implementation, or its code changed since it started (a developer's checkout)
+            why = "its code changed" if running.startswith(f"{implementation.name}:") else f"switching to {implementation.name}"
+            self.say(f"restarting the reference API: {why}")
             self._stop_api()
         stamp.write_text(fingerprint)
         procs.ensure_port_free(self.layout.api_port, "sandbox API")
-        self.say(f"starting the reference API on {self.api_url}")
-        procs.spawn([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(self.layout.root),
-                     "--port-base", str(self.layout.port_base)],
-                    self.layout.log_file("api"), self.layout.pid_file("api"))
+        self.say(f"starting the {implementation.name} reference API on {self.api_url}")
+        procs.spawn(argv, self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
 
     def _api_healthy(self) -> bool:
         if not self._api_pid():
@@ -305,15 +327,6 @@ class Sandbox:
         env = "".join(f"export {key}='{value}'\n" for key, value in self.environ().items())
         procs.write_private(self.layout.env_file, "# source this to run pytest against the sandbox by hand\n" + env)
         return self.layout.target_file
-
-
-def api_code_fingerprint() -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in [*sorted((Path(__file__).parent / "api").glob("*.py")), Path(__file__).parent / "control.py"]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def validate_faults(names: Iterable[str]) -> list[str]:

@@ -15,7 +15,7 @@ from nbaverify.config import PROJECT_ROOT
 from nbaverify.sandbox import Layout, Sandbox
 
 SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest")
-SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "56430"))
+SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "26430"))
 
 
 @dataclass
@@ -39,9 +39,16 @@ def sandbox_env() -> dict[str, str]:
     return env
 
 
+class SelftestSandbox(Sandbox):
+    """The self-tests' sandbox: the python API unless a test names the other, so order never matters."""
+
+    def up(self, faults=(), api: str | None = "python") -> list[str]:
+        return super().up(faults, api=api)
+
+
 @pytest.fixture(scope="session")
 def sandbox(sandbox_env) -> Sandbox:
-    sb = Sandbox(Layout(Path(SELFTEST_DIR), SELFTEST_PORT_BASE), say=lambda line: print(f"sandbox: {line}"))
+    sb = SelftestSandbox(Layout(Path(SELFTEST_DIR), SELFTEST_PORT_BASE), say=lambda line: print(f"sandbox: {line}"))
     sb.up()
     yield sb
     sb.down()

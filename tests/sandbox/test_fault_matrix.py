@@ -15,9 +15,12 @@ from nbaverify.sandbox import prometheus
 from nbaverify.sandbox.faults import CATALOGUE
 from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
 
+APIS = ["python", "node"]
 
-def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify):
-    sandbox.up([])
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify, api):
+    sandbox.up([], api=api)
     if prometheus.binary():  # alerts and SLOs look back 5 minutes: judge health without earlier runs' errors
         sandbox.prometheus.reset()
         sandbox.prometheus.wait_scraped()
@@ -45,15 +48,20 @@ def assert_caught(name: str, result, checks=None) -> None:
     assert result.code == (1 if critical else 0)
 
 
-@pytest.mark.parametrize("name", [n for n, f in CATALOGUE.items() if f.area != "load"])  # load: tests/sandbox/test_load.py
-def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name):
+# a fault acting through the API is proven against both implementations (load faults: tests/sandbox/test_load.py)
+CASES = [pytest.param(name, api, id=f"{name}-{api}") for api in APIS for name, f in CATALOGUE.items()
+         if f.area != "load" and (api == "python" or f.through_api)]
+
+
+@pytest.mark.parametrize(("name", "api"), CASES)
+def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name, api):
     fault = CATALOGUE[name]
     if fault.requires == "prometheus" and not prometheus.binary():
         pytest.skip("needs Prometheus (apt-get install prometheus)")
     if fault.baseline:  # its checks compare with the previous run: give them one on the healthy sandbox
-        sandbox.up([])
+        sandbox.up([], api=api)
         assert nbaverify("check", "all", "--", *fault.caught_by).not_passing() == {}
-    sandbox.up([name])
+    sandbox.up([name], api=api)
     assert_caught(name, nbaverify("check", "all", "--allow", "disruptive", "--", *fault.caught_by))
 
 

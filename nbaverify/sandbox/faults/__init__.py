@@ -37,6 +37,19 @@ class Fault:
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
 
+    @property
+    def through_api(self) -> bool:
+        """Does the fault act through the reference API (so it must exist in both implementations)?"""
+        from nbaverify.sandbox.apis import flags
+
+        return self.area != "load" and (self.name in flags()["flags"] or bool(self.api_flags)
+                                        or any(check.startswith(API_CHECKS) for check in self.caught_by))
+
+
+# the checks that talk to the API: a fault they catch is proven against both implementations
+API_CHECKS = tuple(f"checks/test_{name}.py" for name in (
+    "health", "jwt", "rate_limit", "headers_tls", "api_input", "api_performance", "metrics_exposure", "websocket"))
+
 
 CATALOGUE: dict[str, Fault] = {}
 

@@ -123,7 +123,7 @@ fault(
     breaks="the API answers 500 to every data request; the errors drive HighErrorRate to pending",
     caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active", f"{PROMETHEUS}::check_slo_error_ratio"),
     expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
-    api_flags=("error_burst",), apply=_error_burst, revert=lambda sb: sb.prometheus.reset(),
+    api_flags=("error_burst",), apply=_error_burst,
 )
 
 fault(
@@ -131,7 +131,7 @@ fault(
     breaks="every data request takes 1.2 s, and enough of them arrive that the review window's p95 is past 1 s",
     caught_by=(f"{PROMETHEUS}::check_slo_p95_latency",),
     expect=r"API p95 latency over 5m is \d{4,}ms \(limit 1000ms\)",
-    api_flags=("slow_api",), apply=_slow_traffic, revert=lambda sb: sb.prometheus.reset(),
+    api_flags=("slow_api",), apply=_slow_traffic,
 )
 
 fault(

@@ -1,0 +1,97 @@
+"""The sandbox's two reference APIs and how each is started.
+
+`python`: nbaverify/sandbox/api/ (Starlette, PyJWT, psycopg). `node`: nbaverify/sandbox/node_api/
+on the guide's own libraries (koa, jsonwebtoken, koa-ratelimit, koa-helmet, pg, prom-client, ws),
+its dependencies pinned by package-lock.json and installed by scripts/bootstrap (`npm ci`).
+Both serve Contract 2 on the same port over the same database and honour every flag of
+api_flags.json. The sandbox remembers which one runs (state.json) until told otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from nbaverify.errors import ConfigError, MissingBinary
+from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
+
+HERE = Path(__file__).parent
+FLAGS_FILE = HERE / "api_flags.json"
+NODE_DIR = HERE / "node_api"
+DEFAULT = "python"
+ENV = "NBAVERIFY_SANDBOX_API"
+
+
+@cache
+def flags() -> dict:
+    """api_flags.json: the fault switches both implementations honour, defined once."""
+    return json.loads(FLAGS_FILE.read_text())
+
+
+@dataclass(frozen=True)
+class ApiImplementation:
+    name: str
+    marker: str  # in the process's command line: tells our API from a reused pid
+    sources: tuple[Path, ...]  # what the running process was started from (a change restarts it)
+
+    def fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for path in self.sources:
+            digest.update(path.read_bytes())
+        return f"{self.name}:{digest.hexdigest()}"
+
+    def command(self, layout: Layout) -> tuple[list[str], dict[str, str] | None]:
+        """argv and environment (None: inherit) of the server process."""
+        if self.name == "python":
+            return ([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(layout.root),
+                     "--port-base", str(layout.port_base)], None)
+        node = node_binary()
+        if not (NODE_DIR / "node_modules").is_dir():
+            raise MissingBinary(f"the Node API's packages ({NODE_DIR / 'node_modules'})",
+                                "run scripts/bootstrap (it runs npm ci there), or use --api python")
+        secrets = SandboxSecrets.load(layout)
+        environ = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production",
+            "HOST": "127.0.0.1", "PORT": str(layout.api_port),
+            "TLS_CERT_FILE": str(layout.cert_file), "TLS_KEY_FILE": str(layout.key_file),
+            "DATABASE_URL": secrets.dsn("nba_app", layout.primary_port),
+            "REPLICA_DATABASE_URL": secrets.dsn("nba_app", layout.replica_port),
+            "JWT_SECRET": secrets.jwt_secret, "JWT_ISSUER": TOKEN_ISSUER, "JWT_AUDIENCE": TOKEN_AUDIENCE,
+            "APP_VERSION": "sandbox-node",
+            "NBAVERIFY_CONTROL_FILE": str(layout.control_file), "NBAVERIFY_API_FLAGS": str(FLAGS_FILE),
+        }
+        return [node, str(NODE_DIR / "server.js")], environ
+
+
+IMPLEMENTATIONS = {
+    "python": ApiImplementation("python", "nbaverify.sandbox.api",
+                                (*sorted((HERE / "api").glob("*.py")), HERE / "control.py", FLAGS_FILE)),
+    "node": ApiImplementation("node", "node_api/server.js",
+                              (NODE_DIR / "server.js", NODE_DIR / "package-lock.json", FLAGS_FILE)),
+}
+
+
+def node_binary() -> str:
+    found = shutil.which("node")
+    if not found:
+        raise MissingBinary("node", "the Node reference API needs Node.js 20 or newer and npm "
+                                    "(apt-get install nodejs npm), or use --api python")
+    return found
+
+
+def choose(requested: str | None, remembered: str | None, environ=None) -> ApiImplementation:
+    """--api, else NBAVERIFY_SANDBOX_API, else what the sandbox ran last, else python."""
+    environ = os.environ if environ is None else environ
+    for source, name in (("--api", requested), (ENV, environ.get(ENV) or None), ("state.json", remembered)):
+        if name:
+            if name not in IMPLEMENTATIONS:
+                raise ConfigError(source, None, f"unknown API implementation {name!r}; choose python or node")
+            return IMPLEMENTATIONS[name]
+    return IMPLEMENTATIONS[DEFAULT]

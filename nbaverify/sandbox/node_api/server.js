@@ -1,0 +1,448 @@
+'use strict';
+// The sandbox's second reference API: Contract 2 written again on the guide's own Node stack
+// (koa, @koa/router, jsonwebtoken, koa-ratelimit, koa-helmet, pg, prom-client, ws), so the
+// checks meet an implementation they were not written beside. The guide's snippets are followed
+// literally where it has them: the timing middleware, the JWT middleware, the pool settings.
+//
+// Configured the way a Node deploy is, by environment: PORT, TLS_CERT_FILE, TLS_KEY_FILE,
+// DATABASE_URL, REPLICA_DATABASE_URL, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, APP_VERSION, and the
+// sandbox's NBAVERIFY_CONTROL_FILE / NBAVERIFY_API_FLAGS (the fault switches, see api_flags.json).
+
+const fs = require('node:fs');
+const https = require('node:https');
+
+const Koa = require('koa');
+const { Router } = require('@koa/router');
+const jwt = require('jsonwebtoken');
+const ratelimit = require('koa-ratelimit');
+const helmet = require('koa-helmet');
+const { Pool, Client } = require('pg');
+const client = require('prom-client');
+const { WebSocketServer } = require('ws');
+
+const env = process.env;
+const FLAGS = JSON.parse(fs.readFileSync(env.NBAVERIFY_API_FLAGS, 'utf8'));
+const TIMINGS = FLAGS.timings;
+
+// -- the control file: which faults are on (reread when its identity changes) ------------------
+const control = (() => {
+  let stamp = null;
+  let current = { faults: new Set(), generation: 0, allowlist: new Set(), settings: {} };
+  const read = () => {
+    try {
+      const raw = JSON.parse(fs.readFileSync(env.NBAVERIFY_CONTROL_FILE, 'utf8'));
+      return { faults: new Set(raw.faults || []), generation: raw.generation || 0,
+               allowlist: new Set(raw.allowlist || []), settings: raw.settings || {} };
+    } catch (err) {
+      return { faults: new Set(), generation: 0, allowlist: new Set(), settings: {} };
+    }
+  };
+  return {
+    current() {
+      let now = null;
+      try {
+        const st = fs.statSync(env.NBAVERIFY_CONTROL_FILE);
+        now = `${st.ino}:${st.mtimeMs}`;
+      } catch (err) { /* no control file: no faults */ }
+      if (now !== stamp) { stamp = now; current = read(); }
+      return current;
+    },
+    on(flag) {
+      if (!(flag in FLAGS.flags)) throw new Error(`unknown fault flag ${flag}`);  // a typo must not pass silently
+      return this.current().faults.has(flag);
+    },
+  };
+})();
+
+// -- logging in the guide's format ----------------------------------------------------------------
+const logger = {
+  warn: (message) => process.stdout.write(`${new Date().toISOString()} warn ${message}\n`),
+  error: (message) => process.stdout.write(`${new Date().toISOString()} error ${message}\n`),
+};
+
+// -- metrics, named as a prom-client team names them ----------------------------------------------
+const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+const requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP requests',
+  labelNames: ['method', 'route', 'status'], registers: [registry] });
+const duration = new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration',
+  labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry] });
+const cacheHits = new client.Counter({ name: 'cache_hits_total', help: 'Response cache hits', registers: [registry] });
+const cacheMisses = new client.Counter({ name: 'cache_misses_total', help: 'Response cache misses', registers: [registry] });
+const wsActive = new client.Gauge({ name: 'websocket_connections_active', help: 'Open /ws/live connections',
+  registers: [registry] });
+
+// Database Optimization / Connection Pool Settings, as the guide writes it
+const pool = new Pool({
+  connectionString: env.DATABASE_URL,
+  max: 20,
+  min: 4,
+  idleTimeoutMillis: 30000,
+  connectionTimeoutMillis: 2000,
+  application_name: 'nba-api',
+});
+pool.on('error', (err) => logger.error(`idle client error: ${err.message}`));
+// the platform's dashboards read these names (fixtures/monitoring/dashboards/database-health.json)
+new client.Gauge({ name: 'db_pool_connections', help: 'Connections held by the pool', registers: [registry],
+  collect() { this.set(pool.totalCount); } });
+new client.Gauge({ name: 'db_pool_connections_idle', help: 'Idle connections in the pool', registers: [registry],
+  collect() { this.set(pool.idleCount); } });
+new client.Gauge({ name: 'db_pool_requests_waiting', help: 'Requests waiting for a connection', registers: [registry],
+  collect() { this.set(pool.waitingCount); } });
+
+class Unavailable extends Error {}
+
+async function query(sql, params = []) {
+  try {
+    return (await pool.query(sql, params)).rows;
+  } catch (err) {
+    if (err.code === undefined || /^(08|53|57P)/.test(err.code)) throw new Unavailable(err.message);
+    throw err;
+  }
+}
+
+// -- the response cache (Performance Tuning / Cache Configuration: maxAge 3600, swr 60) ----------
+const CACHE_MAX_AGE_S = 3600;
+const CACHE_CONTROL = `public, max-age=${CACHE_MAX_AGE_S}, stale-while-revalidate=60`;
+const cache = new Map();
+
+async function cached(ctx, produce) {
+  if (control.on('cache_disabled')) { ctx.body = await produce(); return; }
+  const key = ctx.url;
+  const entry = cache.get(key);
+  if (entry && Date.now() - entry.at < CACHE_MAX_AGE_S * 1000) {
+    cacheHits.inc();
+    ctx.body = entry.body;
+  } else {
+    cacheMisses.inc();
+    const body = await produce();
+    cache.set(key, { at: Date.now(), body });
+    ctx.body = body;
+  }
+  ctx.set('Cache-Control', CACHE_CONTROL);
+}
+
+function positiveInt(raw, name) {
+  if (!/^[0-9]{1,10}$/.test(raw) || Number(raw) < 1 || Number(raw) > 2147483647) {
+    const err = new Error(`${name} must be a positive integer`);
+    err.status = 400;
+    err.expose = true;
+    throw err;
+  }
+  return Number(raw);
+}
+
+// -- JWT (Security Best Practices / Authentication & Authorization) -------------------------------
+function verifyToken(token) {
+  const settings = control.current().settings;
+  const secret = settings.platform_jwt_secret || settings.jwt_secret || env.JWT_SECRET;
+  if (control.on('jwt_no_verify')) return jwt.decode(token) || {};
+  const header = (jwt.decode(token, { complete: true }) || {}).header || {};
+  if (control.on('jwt_alg_none') && String(header.alg).toLowerCase() === 'none') return jwt.decode(token) || {};
+  const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp') };
+  if (env.JWT_ISSUER && !control.on('jwt_no_claim_checks')) {
+    options.issuer = env.JWT_ISSUER;
+    options.audience = env.JWT_AUDIENCE;
+  }
+  const decoded = jwt.verify(token, secret, options);
+  // jsonwebtoken accepts a token without exp (it would never expire): this platform refuses it
+  if (typeof decoded.exp !== 'number') throw new jwt.JsonWebTokenError('jwt has no exp');
+  return decoded;
+}
+
+// the guide's JWT validation middleware, verbatim but for the fault switches
+async function requireJwt(ctx, next) {
+  if (control.on('auth_bypass_route') && ctx.path.startsWith('/api/games/')) { await next(); return; }
+  const token = ctx.headers.authorization?.split(' ')[1];
+  if (!token) {
+    ctx.throw(401, 'No token provided');
+  }
+  try {
+    const decoded = verifyToken(token);
+    ctx.state.user = decoded;
+  } catch (err) {
+    ctx.throw(401, 'Invalid token');
+  }
+  await next();
+}
+
+// -- the rate limiter (Rate Limiting: windowMs 15 minutes, max 100 per client) --------------------
+function rateLimiter() {
+  let generation = -1;
+  let limiter = null;
+  return async (ctx, next) => {
+    const current = control.current();
+    if (control.on('no_rate_limit')) { await next(); return; }
+    if (current.generation !== generation) {  // the sandbox was reconfigured: start clean windows
+      generation = current.generation;
+      limiter = ratelimit({
+        driver: 'memory', db: new Map(), duration: 15 * 60 * 1000, max: 100, id: (c) => c.ip,
+        whitelist: (c) => control.current().allowlist.has(c.ip) && !control.on('allowlist_lost'),
+        errorMessage: { error: 'Too Many Requests', message: 'Too many requests, please try again later.', statusCode: 429 },
+        onLimited: (c) => { if (control.on('rate_limit_no_retry_after')) c.remove('Retry-After'); },
+      });
+    }
+    await limiter(ctx, next);
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// -- the app ---------------------------------------------------------------------------------------
+const app = new Koa();
+const startedAt = Date.now();
+
+// Performance Tuning / Response Time Optimization: the guide's timing middleware
+app.use(async (ctx, next) => {
+  const start = Date.now();
+  await next();
+  const ms = Date.now() - start;
+  if (!control.on('no_response_time_header')) ctx.set('X-Response-Time', `${ms}ms`);
+  if (ms > 1000) {
+    logger.warn(`Slow response: ${ctx.path} took ${ms}ms`);
+  }
+});
+
+app.use(async (ctx, next) => {
+  const end = duration.startTimer();
+  try {
+    await next();
+  } finally {
+    const route = ctx._matchedRoute || 'unmatched';
+    requests.inc({ method: ctx.method, route, status: String(ctx.status) });
+    end({ method: ctx.method, route, status_code: String(ctx.status) });
+  }
+});
+
+// errors: JSON, never a stack trace (Contract 2) unless the fault says otherwise
+app.use(async (ctx, next) => {
+  try {
+    await next();
+  } catch (err) {
+    const status = err instanceof Unavailable ? 503 : (err.status || 500);
+    if (status >= 500) logger.error(`${ctx.method} ${ctx.path}: ${err.stack}`);
+    ctx.status = status;
+    if (status >= 500 && control.on('stack_trace_errors')) {
+      ctx.body = { statusCode: status, error: 'Internal Server Error', message: err.stack };
+    } else if (control.on('sql_injection') && err.code !== undefined) {
+      ctx.body = { statusCode: status, error: 'Internal Server Error', message: err.message };  // the fault leaks SQL errors
+    } else {
+      const message = err instanceof Unavailable ? 'database unavailable'
+        : (status < 500 && err.expose !== false ? err.message : 'internal server error');
+      ctx.body = { statusCode: status, error: status === 503 ? 'Service Unavailable' : statusName(status), message };
+    }
+  }
+});
+
+function statusName(status) {
+  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' }[status]
+    || (status >= 500 ? 'Internal Server Error' : 'Error');
+}
+
+// Security Best Practices / Data Sanitization: app.use(helmet())
+const securityHeaders = helmet();
+app.use(async (ctx, next) => {
+  if (control.on('no_security_headers')) {
+    ctx.set('X-Powered-By', 'Express');
+    await next();
+    return;
+  }
+  await securityHeaders(ctx, next);
+});
+
+// -- health (neither authenticated nor rate limited) and metrics ----------------------------------
+const open = new Router();
+open.get('/health', (ctx) => { ctx.body = { status: 'ok' }; });
+
+open.get('/health/detailed', async (ctx) => {
+  const checks = {};
+  const t0 = process.hrtime.bigint();
+  try {
+    await pool.query('SELECT 1');
+    checks.database = { status: 'ok', latency_ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  } catch (err) {
+    checks.database = { status: 'down', latency_ms: null, error: err.code || err.message };
+  }
+  checks.replica = control.on('health_lies') ? { status: 'ok', lag_seconds: 0 } : await replicaHealth();
+  checks.cache = { status: 'ok', entries: cache.size };
+  let status = 'ok';
+  if (checks.database.status !== 'ok') status = 'down';
+  else if (Object.values(checks).some((c) => c.status !== 'ok')) status = 'degraded';
+  ctx.status = status === 'down' ? 503 : 200;
+  ctx.body = { status, checks, version: env.APP_VERSION || 'sandbox-node',
+               uptime_seconds: Math.round((Date.now() - startedAt) / 100) / 10 };
+});
+
+async function replicaHealth() {
+  const replica = new Client({ connectionString: env.REPLICA_DATABASE_URL, connectionTimeoutMillis: 2000,
+                               application_name: 'nba-api-health' });
+  try {
+    await replica.connect();
+    const { rows } = await replica.query(
+      'SELECT pg_is_in_recovery() AS in_recovery, CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() '
+      + 'THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) ELSE 0 END AS lag');
+    const lag = Number(rows[0].lag || 0);
+    return { status: rows[0].in_recovery && lag < 30 ? 'ok' : 'degraded', lag_seconds: lag, in_recovery: rows[0].in_recovery };
+  } catch (err) {
+    return { status: 'down', lag_seconds: null, error: err.code || err.message };
+  } finally {
+    replica.end().catch(() => {});
+  }
+}
+
+open.get('/metrics', async (ctx) => {
+  if (control.on('no_metrics')) ctx.throw(404, 'Not Found');
+  let body = await registry.metrics();
+  if (control.on('metrics_missing')) body = body.split('\n').filter((line) => !line.includes('cache_')).join('\n');
+  ctx.type = registry.contentType;
+  ctx.body = body;
+});
+
+// -- data (rate limited, JWT) ---------------------------------------------------------------------
+const api = new Router({ prefix: '/api' });
+api.use(rateLimiter());
+api.use(async (ctx, next) => {
+  if (control.on('slow_api')) await sleep(TIMINGS.slow_api_s * 1000);
+  if (control.on('error_burst')) ctx.throw(500, 'internal server error');
+  await next();
+});
+api.use(requireJwt);
+
+api.get('/players', async (ctx) => {
+  const { limit = '25', offset = '0' } = ctx.query;
+  if (!/^-?[0-9]{1,7}$/.test(limit) || !/^-?[0-9]{1,7}$/.test(offset)) ctx.throw(400, 'limit and offset must be integers');
+  const limitN = Number(limit);
+  const offsetN = Number(offset);
+  if (limitN < 1 || limitN > 100 || offsetN < 0 || offsetN > 1000000) ctx.throw(400, 'limit must be 1..100 and offset 0..1000000');
+  const players = await query('SELECT id, first_name, last_name, position, team_id FROM players ORDER BY id LIMIT $1 OFFSET $2',
+    [limitN, offsetN]);
+  ctx.body = { players, limit: limitN, offset: offsetN };
+});
+
+api.get('/players/:id', async (ctx) => {
+  if (control.on('sql_injection')) {  // the fault: SQL built from the path, unvalidated
+    const rows = await query(`SELECT p.id, p.first_name, p.last_name, p.position FROM players p WHERE p.id = ${ctx.params.id}`);
+    if (!rows.length) ctx.throw(404, 'player not found');
+    ctx.body = rows[0];
+    return;
+  }
+  const id = control.on('stack_trace_errors') ? ctx.params.id : positiveInt(ctx.params.id, 'player id');
+  const rows = await query('SELECT p.id, p.first_name, p.last_name, p.position, p.height_cm, p.weight_kg, p.active, '
+    + 't.abbreviation AS team FROM players p JOIN teams t ON t.id = p.team_id WHERE p.id = $1', [id]);
+  if (!rows.length) ctx.throw(404, `player ${id} not found`);
+  ctx.body = rows[0];
+});
+
+api.get('/players/:id/stats', async (ctx) => {
+  const id = positiveInt(ctx.params.id, 'player id');
+  let season = null;
+  if (ctx.query.season !== undefined) {
+    season = positiveInt(String(ctx.query.season), 'season');
+    if (season < 1946 || season > 2100) ctx.throw(400, 'season must be a year between 1946 and 2100');
+  }
+  await cached(ctx, async () => {
+    if (!(await query('SELECT 1 FROM players WHERE id = $1', [id])).length) ctx.throw(404, `player ${id} not found`);
+    const games = await query(
+      'SELECT ps.game_id, ps.game_date::text AS game_date, ps.minutes::float AS minutes, ps.points, ps.rebounds, '
+      + 'ps.assists, ps.steals, ps.blocks, ps.turnovers FROM player_stats ps JOIN games g ON g.id = ps.game_id '
+      + 'WHERE ps.player_id = $1 AND ($2::int IS NULL OR g.season = $2) ORDER BY ps.game_date', [id, season]);
+    return { player_id: id, season, games };
+  });
+});
+
+api.get('/projections/:playerId', async (ctx) => {
+  const id = positiveInt(ctx.params.playerId, 'player id');
+  await cached(ctx, async () => {
+    const [recent] = await query(
+      'SELECT count(*)::int AS games, avg(points)::float AS points, avg(rebounds)::float AS rebounds, '
+      + 'avg(assists)::float AS assists, avg(minutes)::float AS minutes FROM (SELECT points, rebounds, assists, minutes '
+      + 'FROM player_stats WHERE player_id = $1 ORDER BY game_date DESC LIMIT 10) AS recent', [id]);
+    if (!recent || recent.games === 0) ctx.throw(404, `player ${id} not found`);
+    const round = (x) => Math.round(x * 10) / 10;
+    return { player_id: id, basis: `last ${recent.games} games`,
+             projection: { points: round(recent.points), rebounds: round(recent.rebounds),
+                           assists: round(recent.assists), minutes: round(recent.minutes) } };
+  });
+});
+
+api.get('/games/:id/stats', async (ctx) => {
+  const id = positiveInt(ctx.params.id, 'game id');
+  await cached(ctx, async () => {
+    const [game] = await query('SELECT id, season, game_date::text AS game_date, home_team_id, away_team_id, home_score, '
+      + 'away_score, status FROM games WHERE id = $1', [id]);
+    if (!game) ctx.throw(404, `game ${id} not found`);
+    const teams = await query('SELECT team_id, points, rebounds, assists, fgm, fga FROM game_stats '
+      + 'WHERE game_id = $1 AND team_id IN ($2, $3) ORDER BY team_id', [id, game.home_team_id, game.away_team_id]);
+    return { game, teams };
+  });
+});
+
+app.use(open.routes());
+app.use(api.routes());
+app.use(async (ctx) => { ctx.throw(404, 'Not Found'); });
+
+// -- the server: https.createServer, as Data Protection / Encryption writes it --------------------
+const legacyTls = control.on('tls_legacy');  // TLS is set at start: the fault restarts the API
+const server = https.createServer({
+  key: fs.readFileSync(env.TLS_KEY_FILE),
+  cert: fs.readFileSync(env.TLS_CERT_FILE),
+  ...(legacyTls ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+}, app.callback());
+
+// -- WS /ws/live: a token as ?token= or a Bearer header ---------------------------------------------
+const subscribers = new Set();
+const wss = new WebSocketServer({ noServer: true });
+server.on('upgrade', (req, socket, head) => {
+  const url = new URL(req.url, 'https://localhost');
+  if (url.pathname !== '/ws/live') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
+  const token = url.searchParams.get('token') || (req.headers.authorization || '').replace(/^Bearer\s+/i, '');
+  if (!control.on('ws_no_auth')) {
+    try {
+      verifyToken(token);
+    } catch (err) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => live(ws));
+});
+
+async function live(ws) {
+  wsActive.inc();
+  const subscriber = { ws, ready: false };
+  subscribers.add(subscriber);
+  ws.on('close', () => { subscribers.delete(subscriber); wsActive.dec(); });
+  ws.on('error', () => ws.terminate());
+  while (control.on('live_feed_stalled') && ws.readyState === ws.OPEN) await sleep(500);
+  if (ws.readyState !== ws.OPEN) return;
+  ws.send(JSON.stringify({ type: 'hello', feed: 'live', interval_s: TIMINGS.live_feed_interval_s }));
+  subscriber.ready = true;
+}
+
+// simulated live game updates: written to live_events (the replica replays them) and pushed
+let seed = 7;
+const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+setInterval(() => {
+  const update = { type: 'update', game_id: random(17220) + 1, home: random(131), away: random(131),
+                   clock: `Q${random(4) + 1} ${random(12)}:${String(random(60)).padStart(2, '0')}` };
+  const text = JSON.stringify(update);
+  pool.query('INSERT INTO live_events (game_id, payload) VALUES ($1, $2)', [update.game_id, text]).catch(() => {});
+  for (const subscriber of subscribers) if (subscriber.ready) subscriber.ws.send(text);
+}, TIMINGS.live_feed_interval_s * 1000);
+
+// the stall fault: the whole process freezes now and then (a GC pause, a blocking call)
+setInterval(() => {
+  if (control.on('stall')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, TIMINGS.stall_for_s * 1000);
+}, (TIMINGS.stall_every_s - TIMINGS.stall_for_s) * 1000);
+
+server.listen(Number(env.PORT), env.HOST || '127.0.0.1');
+
+function shutdown() {
+  server.close();
+  for (const subscriber of subscribers) subscriber.ws.terminate();
+  pool.end().finally(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
