@@ -7,6 +7,7 @@ Database Optimization / Index Maintenance (SELECT * FROM pg_stat_user_indexes).
 import pytest
 
 from nbaverify.plugin import parametrize_from
+from nbaverify.probes import counters
 from nbaverify.probes import database as probes
 
 pytestmark = [pytest.mark.area("database")]
@@ -66,13 +67,23 @@ def check_no_duplicate_indexes(db):
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(INDEX_MAINTENANCE)
-def check_no_unused_indexes_on_large_tables(db, expect, evidence):
+def check_no_unused_indexes_on_large_tables(db, expect, history, evidence):
+    """An index not scanned over the whole observation window; one created or rebuilt within it is young."""
     large = expect["database.indexes.large_table_rows"]
-    unused = [i for i in probes.indexes(db)
-              if i["table_rows"] >= large and i["scans"] == 0 and not i["unique"] and not i["primary"]]
-    evidence["unused"] = {i["name"]: i["bytes"] for i in unused}
+    window_s = expect["database.indexes.unused_window_h"] * 3600
+    candidates = {f"{i['schema']}.{i['name']}#{i['relfilenode']}": i for i in probes.indexes(db)
+                  if i["table_rows"] >= large and not i["unique"] and not i["primary"]}
+    change = counters.since_last_run(history, f"index_scans:{db.where}",
+                                     {key: {"scans": i["scans"]} for key, i in candidates.items()},
+                                     epoch=probes.stats_reset(db), min_window_s=window_s)
+    if change is None:
+        evidence["note"] = counters.first_run_note(window_s)
+        return
+    unused = [i for key, i in candidates.items() if key not in change.new and change.deltas[key]["scans"] == 0]
+    evidence.update(window=change.describe(), young=sorted(key.split("#")[0] for key in change.new),
+                    unused={i["name"]: i["bytes"] for i in unused})
     assert not unused, (
-        f"unused since statistics were reset on {db.where}: "
+        f"not scanned once {change.describe()} on {db.where}: "
         + ", ".join(f"{i['name']} on {i['table']} ({i['bytes'] // 1024} kB)" for i in unused)
         + "; drop an index no query uses, or find the query that should")
 
@@ -80,19 +91,27 @@ def check_no_unused_indexes_on_large_tables(db, expect, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(QUERY_OPTIMIZATION)
-def check_large_tables_read_by_index(db, expect, evidence):
+def check_large_tables_read_by_index(db, expect, history, evidence):
+    """The share of sequential scans on large tables since the previous run (the counters are cumulative)."""
     large = expect["database.indexes.large_table_rows"]
     share_max = expect["database.indexes.max_seq_scan_share"]
+    every = {f"{t['schema']}.{t['table']}#{t['relid']}": t for t in probes.tables(db)}
+    change = counters.since_last_run(history, f"table_scans:{db.where}",
+                                     {key: {"seq_scan": t["seq_scan"], "idx_scan": t["idx_scan"]} for key, t in every.items()},
+                                     epoch=probes.stats_reset(db))
+    if change is None:
+        evidence["note"] = counters.first_run_note()
+        return
+    evidence["window"] = change.describe()
     offenders = []
-    for t in probes.tables(db):
-        scans = t["seq_scan"] + t["idx_scan"]
-        if t["live"] < large or scans == 0:
+    for key, t in every.items():
+        seq, idx = change.deltas[key]["seq_scan"], change.deltas[key]["idx_scan"]
+        if t["live"] < large or seq + idx == 0:
             continue
-        share = t["seq_scan"] / scans
-        evidence[t["table"]] = {"seq_scan": t["seq_scan"], "idx_scan": t["idx_scan"], "seq_share": round(share, 3)}
+        share = seq / (seq + idx)
+        evidence[t["table"]] = {"seq_scan": seq, "idx_scan": idx, "seq_share": round(share, 3)}
         if share > share_max:
-            offenders.append(f"{t['schema']}.{t['table']} ({t['live']} rows): {t['seq_scan']} sequential vs "
-                             f"{t['idx_scan']} index scans")
+            offenders.append(f"{t['schema']}.{t['table']} ({t['live']} rows): {seq:g} sequential vs {idx:g} index scans")
     assert not offenders, (
-        f"sequential scans dominate on {db.where}: {'; '.join(offenders)} (limit {share_max:.0%}); "
-        "a query lacks its index: EXPLAIN it")
+        f"sequential scans dominate {change.describe()} on {db.where}: {'; '.join(offenders)} "
+        f"(limit {share_max:.0%}); a query lacks its index: EXPLAIN it")

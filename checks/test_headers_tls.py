@@ -5,6 +5,7 @@ Sanitization: app.use(helmet())).
 """
 
 import datetime as dt
+import ssl
 
 import pytest
 
@@ -18,16 +19,37 @@ def https_only(api):
         pytest.skip(f"not configured: api.base_url is not HTTPS ({api.base_url})")
 
 
+PATHS = ["api.health_path", "api.auth.probe_path"]
+
+
+@pytest.fixture(scope="module")
+def replies(api, expect):
+    """One response per path, shared by every header finding (each finding its own check)."""
+    return {key: api.get(expect[key]) for key in PATHS}
+
+
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Data Sanitization")
-@pytest.mark.parametrize("path_key", ["api.health_path", "api.auth.probe_path"])
-def check_security_headers(api, expect, path_key):
-    path = expect[path_key]
-    reply = api.get(path)
-    problems = http.header_problems(reply.headers, https=api.base_url.startswith("https://"))
-    assert not problems, f"GET {api.url(path)}: {'; '.join(problems)}; is helmet() installed before the routes?"
+@pytest.mark.parametrize("path_key", PATHS)
+@pytest.mark.parametrize("finding", list(http.HELMET_FINDINGS))
+def check_security_header(api, expect, replies, path_key, finding):
+    """One of the protections the guide's app.use(helmet()) sets, on one path."""
+    problem = http.HELMET_FINDINGS[finding](replies[path_key].headers, api.base_url.startswith("https://"))
+    assert problem is None, f"GET {api.url(expect[path_key])}: {problem}; is helmet() installed before the routes?"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Data Sanitization")
+@pytest.mark.parametrize("path_key", PATHS)
+@pytest.mark.parametrize("finding", list(http.LEAK_FINDINGS))
+def check_no_version_leak(api, expect, replies, path_key, finding):
+    """Headers that name the software and its version: a warning (they help an attacker pick an exploit)."""
+    problem = http.LEAK_FINDINGS[finding](replies[path_key].headers)
+    assert problem is None, f"GET {api.url(expect[path_key])}: {problem}"
 
 
 @pytest.mark.gate
@@ -36,7 +58,12 @@ def check_security_headers(api, expect, path_key):
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
 def check_certificate_valid(api, expect, evidence):
     https_only(api)
-    certificate = http.peer_certificate(api.base_url, api.ca_file, expect["api.timeout_s"])  # verifies host and chain
+    try:
+        certificate = http.peer_certificate(api.base_url, api.ca_file, expect["api.timeout_s"])  # verifies host and chain
+    except ssl.SSLCertVerificationError as exc:
+        trusted = f"the CA in api.ca_file ({api.ca_file})" if api.ca_file else "the system's CAs"
+        pytest.fail(f"the certificate of {api.base_url} is not trusted by {trusted}: {exc.verify_message or exc}; "
+                    "serve a certificate that chain signs for this name, or name its CA in the profile")
     expires = http.expires_at(certificate)
     days = (expires - dt.datetime.now(dt.UTC)).total_seconds() / 86400
     evidence.update(not_after=expires.isoformat(), days_left=round(days, 1))

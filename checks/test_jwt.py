@@ -43,7 +43,21 @@ def check_token_refused(api, expect, attack):
         f"token attack '{attack}' crashed GET {api.url(path)} with {reply.status_code}; expected 401")
     assert reply.status_code == 401, (
         f"token attack '{attack}' was accepted by GET {api.url(path)} ({reply.status_code}, expected 401): "
-        "the JWT middleware does not verify tokens the way jwt.verify(token, JWT_SECRET) must")
+        "jwt.verify(token, JWT_SECRET) refuses such a token, so the middleware does not verify it as the guide does")
+
+
+@pytest.mark.gate
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(AUTH)
+def check_token_without_exp_refused(api, expect):
+    """Beyond the guide: jsonwebtoken's jwt.verify accepts a token with no exp; such a token never expires."""
+    path = expect["api.auth.probe_path"]
+    reply = refused(api, path, jwt_attacks.without_exp(api))
+    assert reply.status_code < 500, f"a token without exp crashed GET {api.url(path)} with {reply.status_code}"
+    assert reply.status_code == 401, (
+        f"a validly signed token without exp was accepted by GET {api.url(path)} ({reply.status_code}): tokens without "
+        "exp never expire, so a leaked one works forever; require it (jsonwebtoken: check decoded.exp after jwt.verify)")
 
 
 @pytest.mark.gate

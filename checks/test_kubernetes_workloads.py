@@ -5,9 +5,12 @@ pods --all-namespaces); Troubleshooting / Common Issues / Infrastructure Issues 
 resource constraints). Status exists only on a live cluster: on manifests these skip.
 """
 
+import datetime as dt
+
 import pytest
 
 from nbaverify.clients.k8s import ref
+from nbaverify.probes import counters
 from nbaverify.probes import kubernetes as kube
 
 pytestmark = [pytest.mark.area("kubernetes")]
@@ -59,25 +62,39 @@ def check_deployments_available(k8s, expect, evidence):
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(INFRA_ISSUES)
-def check_containers_healthy(k8s, expect, evidence):
-    """No container in CrashLoopBackOff, none restarted past the limit, none last killed for memory."""
+def check_containers_healthy(k8s, expect, history, evidence):
+    """No container in CrashLoopBackOff now; none restarted past the limit, or killed for memory, lately.
+
+    restartCount and lastState only grow old, they never clear: restarts are judged by their change
+    since the previous run (on a first run: only a container whose last restart is within the
+    window), and an OOMKilled last state only when it happened within the window.
+    """
     k8s.require_live("container status")
-    limit = expect["kubernetes.max_restarts"]
-    problems = []
+    limit, window_s = expect["kubernetes.max_restarts"], expect["kubernetes.restart_window_h"] * 3600
+    now = dt.datetime.now(dt.UTC)
+    seen = {}
     for ns in expect["kubernetes.namespaces"]:
         for pod in k8s.list("Pod", ns):
-            statuses = pod.get("status", {}).get("containerStatuses") or []
-            for status in statuses:
-                where = ref(pod, status["name"])
-                waiting = (status.get("state") or {}).get("waiting") or {}
-                last = (status.get("lastState") or {}).get("terminated") or {}
-                restarts = status.get("restartCount", 0)
-                if waiting.get("reason") == "CrashLoopBackOff":
-                    problems.append(f"{where} is in CrashLoopBackOff ({restarts} restarts)")
-                elif restarts > limit:
-                    problems.append(f"{where} restarted {restarts} times (limit {limit})")
-                if last.get("reason") == "OOMKilled":
-                    problems.append(f"{where} was OOMKilled (last state; memory limit too low or a leak)")
+            for status in pod.get("status", {}).get("containerStatuses") or []:
+                seen[f"{ref(pod, status['name'])}#{pod['metadata'].get('uid', '')}"] = (ref(pod, status["name"]), status)
+    change = counters.since_last_run(history, f"restarts:{k8s.description}",
+                                     {key: {"restarts": status.get("restartCount", 0)} for key, (_, status) in seen.items()})
+    evidence["window"] = change.describe() if change else counters.first_run_note()
+    problems = []
+    for key, (where, status) in seen.items():
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        last = kube.last_termination(status, now)
+        recent = last is not None and (last[1] is None or last[1] <= window_s)
+        when = "" if last is None or last[1] is None else f" {counters.duration_words(last[1])} ago"
+        total = status.get("restartCount", 0)
+        if waiting.get("reason") == "CrashLoopBackOff":
+            problems.append(f"{where} is in CrashLoopBackOff ({total} restarts)")
+        elif change is not None and change.deltas[key]["restarts"] > limit:
+            problems.append(f"{where} restarted {change.deltas[key]['restarts']:g} times {change.describe()} (limit {limit})")
+        elif change is None and total > limit and recent:
+            problems.append(f"{where} restarted {total} times, the last{when or ' at an unreported time'} (limit {limit})")
+        if last is not None and last[0] == "OOMKilled" and recent:
+            problems.append(f"{where} was OOMKilled{when} (last state; memory limit too low or a leak)")
     evidence["problems"] = problems
     assert not problems, f"{'; '.join(problems)} (kubectl describe pod; kubectl logs --previous)"
 

@@ -33,6 +33,12 @@ def check_metrics_exposed(api, expect, evidence):
                 problems.append(f"{name} missing")
             elif family.type != kind:
                 problems.append(f"{name} is a {family.type}, want a {kind}")
+    # Contract 2 asks for "database pool gauges" without naming them: any common spelling will do
+    pool = metrics.matching(found, expect["api.metrics.pool_gauges"], "gauge")
+    evidence["pool_gauges"] = pool
+    if not pool:
+        problems.append(f"no database pool gauge (looked for gauges named {', '.join(expect['api.metrics.pool_gauges'])}; "
+                        "name yours in expectations api.metrics.pool_gauges)")
     requests = found.get("http_requests_total")
     want = set(expect["api.metrics.request_labels"])
     if requests is not None and requests.samples and not want <= metrics.label_names(requests):

@@ -18,7 +18,8 @@ def markdown_table() -> str:
     for entry in load():
         checks = ", ".join(f"`{c.split('::')[1]}`" for c in entry.get("checks", [])) or "—"
         why = "; ".join(filter(None, [f"`{entry['command'].split(':')[0]}`:{entry['command'].split(':', 1)[1]}"
-                                      if entry.get("command") else None, entry.get("manual"),
+                                      if entry.get("command") else None,
+                                      f"read as: {entry['reading']}" if entry.get("reading") else None, entry.get("manual"),
                                       f"planned, {entry['planned']}" if entry.get("planned") else None]))
         section = entry["section"] + (f" ({entry['items']})" if entry.get("items") else "")
         lines.append(f"| {section} | {checks} | {why or '—'} |")

@@ -3,6 +3,7 @@
     NbaverifyError            anything nbaverify raises on purpose; str() is one line for a person
     ├── ConfigError           a profile, expectations or usage error: exit 2 before any check runs
     ├── TargetUnreachable     a part of the target did not answer (refused, timed out, DNS)
+    ├── TargetUntrusted       it answered, but its certificate is not one the profile trusts
     ├── NotConfigured         what a check needs is not in the profile: the check is skipped with the reason
     ├── CheckError            a check could not finish (its query gave up on a lock or a timeout)
     │   └── PromQLError       Prometheus refused a query, with its own message
@@ -35,6 +36,19 @@ class TargetUnreachable(NbaverifyError):
     def __init__(self, component: str, where: str, reason: str):
         self.component, self.where, self.reason = component, where, reason
         super().__init__(f"{component} at {where} unreachable: {reason}")
+
+
+class TargetUntrusted(NbaverifyError):
+    """A part of the target answered with a certificate the profile's CA does not vouch for.
+
+    Reported once, as what it is, by the certificate check; every other check of that client says
+    it could not run, rather than calling the target unreachable or judging an answer it cannot trust.
+    """
+
+    def __init__(self, component: str, where: str, reason: str):
+        self.component, self.where, self.reason = component, where, reason
+        super().__init__(f"the {component} at {where} is not trusted ({reason}), so this check could not run; "
+                         "check_certificate_valid reports the certificate")
 
 
 class NotConfigured(NbaverifyError):

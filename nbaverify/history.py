@@ -30,6 +30,14 @@ class History:
         self._updates[key] = value
         return self._previous.get(key)
 
+    def peek(self, key: str) -> Any:
+        """What the previous run remembered under key (or None), without replacing it."""
+        return self._previous.get(key)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Replace what the next run will find under key."""
+        self._updates[key] = value
+
     def save(self) -> None:
         if not self._updates:
             return

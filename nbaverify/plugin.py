@@ -32,7 +32,7 @@ from nbaverify.clients import ApiClient, Database
 from nbaverify.clients.api import token_claims
 from nbaverify.clients.prom import Prometheus
 from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET, Target, load_target
-from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable
+from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.history import History
 from nbaverify.io_stats import IO
 from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
@@ -236,6 +236,8 @@ def one_line(excinfo: pytest.ExceptionInfo) -> str:
     exc = excinfo.value
     if isinstance(exc, TargetUnreachable):
         return f"unreachable: {exc}"
+    if isinstance(exc, TargetUntrusted):
+        return f"untrusted: {exc}"
     if isinstance(exc, NbaverifyError):  # already a sentence for a person
         return str(exc)
     text = str(exc).strip()

@@ -9,7 +9,7 @@ import warnings
 import httpx
 import jwt
 
-from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
+from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
 
@@ -41,7 +41,7 @@ class ApiClient:
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
         self._http = httpx.Client(base_url=base_url, verify=verify, timeout=timeout_s,
                                   headers={"user-agent": "nbaverify"})
-        self._unreachable: TargetUnreachable | None = None
+        self._unreachable: TargetUnreachable | TargetUntrusted | None = None
         self.ca_file = ca_file
         self.budget = budget  # requests the run may send to rate-limited endpoints (None: no limit)
         self.claims = dict(claims or {})  # what every token the suite signs carries (the platform's iss/aud)
@@ -66,7 +66,9 @@ class ApiClient:
             with IO.timed("http"):
                 reply = self._http.get(path, headers=merged, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._unreachable = TargetUnreachable("API", self.base_url, _reason(exc))
+            untrusted = certificate_problem(exc)
+            self._unreachable = (TargetUntrusted("API", self.base_url, untrusted) if untrusted
+                                 else TargetUnreachable("API", self.base_url, _reason(exc)))
             raise self._unreachable from None
         except httpx.TimeoutException as exc:
             raise TargetUnreachable("API", self.url(path), f"no response within the timeout ({_reason(exc)})") from None
@@ -109,6 +111,17 @@ def token_claims(expect) -> dict:
     """The iss and aud the platform requires of tokens, when the expectations name them."""
     wanted = {"iss": expect["api.auth.issuer"], "aud": expect["api.auth.audience"]}
     return {claim: value for claim, value in wanted.items() if value}
+
+
+def certificate_problem(exc: BaseException) -> str | None:
+    """Why TLS verification refused the peer ("certificate verify failed: self-signed certificate"), or None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"certificate verify failed: {seen.verify_message}" if seen.verify_message else str(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return text[text.index("certificate verify failed"):].split(" (_ssl")[0] if "certificate verify failed" in text else None
 
 
 def _reason(exc: Exception) -> str:

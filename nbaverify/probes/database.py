@@ -7,6 +7,7 @@ PostgreSQL documentation's monitoring chapter.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import psycopg
@@ -71,6 +72,8 @@ def indexes(db: Database) -> list[Row]:
         "  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord), ',') AS columns, "
         "CASE WHEN i.indpred IS NOT NULL THEN pg_get_expr(i.indpred, i.indrelid) END AS predicate, am.amname AS method, "
         "coalesce(s.idx_scan, 0) AS scans, c.relpages::bigint * current_setting('block_size')::bigint AS bytes, "
+        # the storage's identity: a REINDEX or a re-created index gets a new one (young again)
+        "c.oid::bigint AS oid, c.relfilenode::bigint AS relfilenode, "
         "coalesce(ts.n_live_tup, 0) AS table_rows "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
         "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_am am ON am.oid = c.relam "
@@ -82,7 +85,9 @@ def indexes(db: Database) -> list[Row]:
 
 def tables(db: Database) -> list[Row]:
     return db.rows(
-        "SELECT s.schemaname AS schema, s.relname AS table, s.n_live_tup AS live, s.n_dead_tup AS dead, "
+        "SELECT s.relid::bigint AS relid, s.schemaname AS schema, s.relname AS table, s.n_live_tup AS live, "
+        "s.n_dead_tup AS dead, s.n_mod_since_analyze AS modified_since_analyze, "
+        "s.n_ins_since_vacuum AS inserted_since_vacuum, c.reltuples::float AS reltuples, "
         "s.seq_scan, coalesce(s.idx_scan, 0) AS idx_scan, "
         "greatest(s.last_vacuum, s.last_autovacuum) AS vacuumed, "
         "greatest(s.last_analyze, s.last_autoanalyze) AS analyzed, "
@@ -95,6 +100,68 @@ def tables(db: Database) -> list[Row]:
         " WHERE ix.indrelid = c.oid)::bigint * current_setting('block_size')::bigint AS index_bytes "
         "FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid LEFT JOIN pg_class t ON t.oid = c.reltoastrelid "
         "ORDER BY s.n_live_tup DESC")
+
+
+AUTOVACUUM_SETTINGS = ("autovacuum_vacuum_threshold", "autovacuum_vacuum_scale_factor",
+                       "autovacuum_vacuum_insert_threshold", "autovacuum_vacuum_insert_scale_factor",
+                       "autovacuum_analyze_threshold", "autovacuum_analyze_scale_factor")
+
+
+def autovacuum_settings(db: Database) -> dict[str, float]:
+    """The server's autovacuum trigger points (PostgreSQL docs, Routine Vacuuming / The Autovacuum Daemon)."""
+    rows = db.rows("SELECT name, setting::float AS value FROM pg_settings WHERE name = ANY(%s)", (list(AUTOVACUUM_SETTINGS),))
+    return {r["name"]: r["value"] for r in rows}
+
+
+def maintenance_due(table: Row, settings: dict[str, float], max_vacuum_age_h: float, max_analyze_age_h: float,
+                    stats_reset_at: str | None) -> list[str]:
+    """What is overdue on a table, in words that are true of it; [] when nothing is.
+
+    A table is overdue for ANALYZE only when it changed since the last one by more than autovacuum's
+    own trigger (n_mod_since_analyze), and that ANALYZE is older than the limit or not on record; for
+    VACUUM likewise, by its dead rows or its inserts since the last one. A freshly loaded and
+    analyzed table is healthy, however long ago that was, as long as it has not changed since.
+    """
+    name, size = f"{table['schema']}.{table['table']}", max(table["reltuples"], 0.0)
+    problems = []
+
+    def not_recorded(what: str) -> str:
+        if table["reltuples"] < 0:  # pg_class.reltuples -1: never vacuumed nor analyzed (PostgreSQL 14+)
+            return f"never {'analyzed' if what == 'ANALYZE' else 'vacuumed'} (pg_class.reltuples is -1)"
+        when = f" since the statistics reset at {stats_reset_at[:19]}Z" if stats_reset_at else ""
+        return f"no {what} on record{when}"
+
+    analyze_at = settings["autovacuum_analyze_threshold"] + settings["autovacuum_analyze_scale_factor"] * size
+    if table["modified_since_analyze"] > analyze_at and (table["analyze_age_h"] is None
+                                                          or table["analyze_age_h"] > max_analyze_age_h):
+        last = not_recorded("ANALYZE") if table["analyze_age_h"] is None else f"last analyzed {table['analyze_age_h']:.0f}h ago"
+        problems.append(f"{name} has {table['modified_since_analyze']} rows changed since its last ANALYZE "
+                        f"(autovacuum analyzes past {analyze_at:.0f}), {last}")
+    dead_at = settings["autovacuum_vacuum_threshold"] + settings["autovacuum_vacuum_scale_factor"] * size
+    inserts_at = settings["autovacuum_vacuum_insert_threshold"] + settings["autovacuum_vacuum_insert_scale_factor"] * size
+    if (table["dead"] > dead_at or table["inserted_since_vacuum"] > inserts_at) and (
+            table["vacuum_age_h"] is None or table["vacuum_age_h"] > max_vacuum_age_h):
+        last = not_recorded("VACUUM") if table["vacuum_age_h"] is None else f"last vacuumed {table['vacuum_age_h']:.0f}h ago"
+        why = (f"{table['dead']} dead rows (autovacuum vacuums past {dead_at:.0f})" if table["dead"] > dead_at
+               else f"{table['inserted_since_vacuum']} rows inserted since its last VACUUM (autovacuum vacuums past "
+                    f"{inserts_at:.0f})")
+        problems.append(f"{name} has {why}, {last}")
+    return problems
+
+
+def stats_reset(db: Database) -> str | None:
+    """When this database's statistics counters were last reset (pg_stat_database.stats_reset), ISO 8601."""
+    row = db.one("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()")
+    return row["stats_reset"].astimezone(dt.UTC).isoformat() if row["stats_reset"] else None
+
+
+def statements_reset(db: Database) -> str | None:
+    """When pg_stat_statements was last reset (pg_stat_statements_info, PostgreSQL 14+), ISO 8601."""
+    try:
+        row = db.one("SELECT stats_reset FROM pg_stat_statements_info")
+    except psycopg.Error:
+        return None
+    return row["stats_reset"].astimezone(dt.UTC).isoformat() if row and row["stats_reset"] else None
 
 
 def xid_ages(db: Database) -> list[Row]:
@@ -130,12 +197,13 @@ def statements_available(db: Database) -> bool:
     return db.one("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_stat_statements'")["n"] == 1
 
 
-def slow_statements(db: Database, min_calls: int, top: int) -> list[Row]:
+def statements(db: Database, limit: int = 5000) -> list[Row]:
+    """This database's pg_stat_statements entries (calls and total time are cumulative), the busiest first."""
     return db.rows(
-        "SELECT s.queryid, r.rolname AS user, s.calls, s.mean_exec_time AS mean_ms, s.total_exec_time AS total_ms, "
-        "s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
-        "WHERE s.calls >= %s AND s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-        "ORDER BY s.mean_exec_time DESC LIMIT %s", (min_calls, top))
+        "SELECT s.queryid::text || ':' || s.userid::text AS key, r.rolname AS user, s.calls, "
+        "s.total_exec_time AS total_ms, s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+        "WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "ORDER BY s.total_exec_time DESC LIMIT %s", (limit,))
 
 
 # -- roles (Security Best Practices / Access Control) ----------------------------------------

@@ -95,6 +95,15 @@ def grant_text(grant: tuple[str, str, str]) -> str:
     return f"{group + ':' if group else ''}{resource}/{verb}"
 
 
+def last_termination(status: dict, now: dt.datetime) -> tuple[str, float | None] | None:
+    """A container's last termination: (reason, seconds ago; None when the kubelet gave no time), or None."""
+    terminated = (status.get("lastState") or {}).get("terminated")
+    if not terminated:
+        return None
+    days = age_days(terminated.get("finishedAt"), now)
+    return terminated.get("reason") or f"exit code {terminated.get('exitCode', '?')}", None if days is None else days * 86400
+
+
 def age_days(timestamp: str | None, now: dt.datetime | None = None) -> float | None:
     if not timestamp:
         return None

@@ -11,8 +11,8 @@ from urllib.parse import urlencode, urlsplit
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
-from nbaverify.clients.api import ApiClient
-from nbaverify.errors import TargetUnreachable
+from nbaverify.clients.api import ApiClient, certificate_problem
+from nbaverify.errors import TargetUnreachable, TargetUntrusted
 
 
 @dataclass(frozen=True)
@@ -74,4 +74,7 @@ def _subscribe(api: ApiClient, token: str | None, wait_s: float, outcome: list, 
             outcome.append(LiveResult(False, f"{type(exc).__name__}: {exc}"))
     except OSError as exc:
         if not outcome:
+            untrusted = certificate_problem(exc)
+            if untrusted:
+                raise TargetUntrusted("WebSocket", ws_url(api, None), untrusted) from None
             raise TargetUnreachable("WebSocket", ws_url(api, None), str(exc) or type(exc).__name__) from None

@@ -286,10 +286,15 @@ class Sandbox:
         return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
                           self.secrets.jwt_secret, algorithm="HS256")
 
-    def restart_api(self) -> None:
+    def restart_api(self, wait_healthy: bool = True) -> None:
+        """Restart the API; wait for it to say healthy (or, with a certificate we do not trust, to listen)."""
         self._stop_api()
         self._start_api()
-        procs.wait_until(self._api_healthy, 30, f"the API to come back (see {self.layout.log_file('api')})")
+        if wait_healthy:
+            procs.wait_until(self._api_healthy, 30, f"the API to come back (see {self.layout.log_file('api')})")
+        else:
+            procs.wait_until(lambda: procs.port_accepts(self.layout.api_port), 30,
+                             f"the API to listen again (see {self.layout.log_file('api')})")
 
     def fresh_rate_window(self) -> None:
         """Start the API's rate-limit windows afresh, faults unchanged (each CLI run is a new client window)."""

@@ -9,18 +9,23 @@ from nbaverify.sandbox.layout import Layout
 SERVER_NAMES = ("localhost", "127.0.0.1")
 
 
-def ensure_certificates(layout: Layout, valid_days: int = 365, force: bool = False) -> None:
-    """Create the CA and a server cert for localhost/127.0.0.1 unless they exist (profile names the CA)."""
+def ensure_certificates(layout: Layout, valid_days: int = 365, force: bool = False, stranger: bool = False) -> None:
+    """Create the CA and a server cert for localhost/127.0.0.1 unless they exist (profile names the CA).
+
+    stranger: the server cert comes from another CA, and the profile's CA file is left alone
+    (a certificate the profile does not trust: the tls_cert_untrusted fault).
+    """
     if not force and all(p.exists() for p in (layout.ca_file, layout.cert_file, layout.key_file)):
         return
     import trustme  # only the sandbox needs it
 
     layout.tls_dir.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA(organization_name="nbaverify sandbox")
+    ca = trustme.CA(organization_name="somebody else" if stranger else "nbaverify sandbox")
     now = dt.datetime.now(dt.UTC)
     cert = ca.issue_cert(*SERVER_NAMES, not_before=now - dt.timedelta(hours=1),
                          not_after=now + dt.timedelta(days=valid_days))
-    ca.cert_pem.write_to_path(str(layout.ca_file))
+    if not stranger:
+        ca.cert_pem.write_to_path(str(layout.ca_file))
     cert.private_key_pem.write_to_path(str(layout.key_file))
     layout.cert_file.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
     layout.key_file.chmod(0o600)

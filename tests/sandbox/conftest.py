@@ -35,7 +35,9 @@ class CliResult:
 @pytest.fixture(scope="session")
 def sandbox_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBAVERIFY_")}
-    env.update(NBAVERIFY_SANDBOX_DIR=SELFTEST_DIR, NBAVERIFY_SANDBOX_PORT_BASE=str(SELFTEST_PORT_BASE))
+    # a history of its own: the user's runs against their sandbox never meet the self-tests'
+    env.update(NBAVERIFY_SANDBOX_DIR=SELFTEST_DIR, NBAVERIFY_SANDBOX_PORT_BASE=str(SELFTEST_PORT_BASE),
+               NBAVERIFY_STATE_DIR=str(Path(SELFTEST_DIR) / "suite-state"))
     return env
 
 

@@ -120,7 +120,7 @@ def create_app(settings: ApiSettings) -> Starlette:
         # jwt_secret: the platform and the profile share it (weak-secret fault); platform_jwt_secret:
         # only the platform has it (a rotation nobody told the suite about)
         secret = control.settings.get("platform_jwt_secret") or control.settings.get("jwt_secret") or settings.jwt_secret
-        options: dict = {"require": ["exp"]}
+        options: dict = {"require": [] if control.on("jwt_exp_optional") else ["exp"]}
         try:
             if control.on("jwt_no_verify"):  # the fault: decode, never verify
                 return jwt.decode(token, options={"verify_signature": False})
@@ -153,7 +153,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         if body is None:
             body = await producer()
             cache.put(key, body)
-        return JSONResponse(body, headers={"cache-control": CACHE_CONTROL})
+        forbid = watcher.current().on("cache_forbids_reuse")  # the fault: the header contradicts the cache
+        return JSONResponse(body, headers={"cache-control": "no-store" if forbid else CACHE_CONTROL})
 
     # -- health (neither authenticated nor rate limited) ---------------------------------------
     async def health(request: Request):

@@ -130,6 +130,8 @@ class PlatformMiddleware:
             headers = [*rate_headers, (b"x-powered-by", b"Express")]
         else:
             headers = list(rate_headers) + HELMET_HEADERS
+        if control.on("server_version_leak"):  # the fault: a proxy in front announces itself
+            headers.append((b"server", b"nginx/1.22.1"))
         if not control.on("no_response_time_header"):
             # the guide's middleware: ctx.set('X-Response-Time', `${ms}ms`) (Response Time Optimization)
             elapsed_ms = (time.perf_counter() - started) * 1000

@@ -33,7 +33,9 @@ class Fault:
     apply: Callable[[Sandbox], None] = _nothing
     revert: Callable[[Sandbox], None] = _nothing
     requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
-    baseline: bool = False  # its checks compare with the previous run: the matrix runs them once first
+    # its checks judge the change since the previous run: the matrix runs them once first, on the
+    # healthy sandbox ("healthy") or with the fault already on ("faulty", for a fault that must age)
+    baseline: str | None = None
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
 

@@ -27,10 +27,10 @@ def _secret_rotated(sb):
                   {"platform_jwt_secret": secrets.token_urlsafe(32)})
 
 
-def _certificate(days: int):
+def _certificate(days: int, stranger: bool = False):
     def step(sb):
-        tls.ensure_certificates(sb.layout, valid_days=days, force=True)
-        sb.restart_api()
+        tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger)
+        sb.restart_api(wait_healthy=not stranger)
 
     return step
 
@@ -118,8 +118,26 @@ fault(
 fault(
     name="no_security_headers", area="security",
     breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
-    caught_by=(f"{HEADERS}::check_security_headers[api.health_path]", f"{HEADERS}::check_security_headers[api.auth.probe_path]"),
-    expect=r"Strict-Transport-Security is 'missing'.*X-Powered-By leaks 'Express'",
+    caught_by=(f"{HEADERS}::check_security_header",  # every finding on every path
+               f"{HEADERS}::check_no_version_leak[x-powered-by-api.health_path]",
+               f"{HEADERS}::check_no_version_leak[x-powered-by-api.auth.probe_path]"),
+    expect=(r"Strict-Transport-Security is 'missing'|X-Content-Type-Options is 'missing'|no frame protection"
+            r"|Content-Security-Policy is missing|X-Powered-By leaks 'Express'; helmet\(\) removes it"),
+)
+
+fault(
+    name="server_version_leak", area="security",
+    breaks="a proxy in front of the API adds Server: nginx/1.22.1 (server_tokens on)",
+    caught_by=(f"{HEADERS}::check_no_version_leak[server-version-api.health_path]",
+               f"{HEADERS}::check_no_version_leak[server-version-api.auth.probe_path]"),
+    expect=r"Server header leaks a version \('nginx/1\.22\.1'\): set server_tokens off in nginx",
+)
+
+fault(
+    name="jwt_exp_optional", area="security",
+    breaks="tokens without exp are accepted, as jsonwebtoken's jwt.verify does by default: they never expire",
+    caught_by=(f"{JWT}::check_token_without_exp_refused",),
+    expect=r"a validly signed token without exp was accepted .*tokens without exp never expire",
 )
 
 fault(
@@ -143,6 +161,14 @@ fault(
     caught_by=(f"{HEADERS}::check_certificate_valid",),
     expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
     apply=_certificate(10), revert=_certificate(365),
+)
+
+fault(
+    name="tls_cert_untrusted", area="security",
+    breaks="the API serves a certificate from a CA the profile does not trust (a self-made one, as after a botched renewal)",
+    caught_by=(f"{HEADERS}::check_certificate_valid",),
+    expect=r"the certificate of https://127\.0\.0\.1:\d+ is not trusted by the CA in api\.ca_file .*: unable to get local issuer",
+    apply=_certificate(365, stranger=True), revert=_certificate(365),
 )
 
 PERF = "checks/test_api_performance.py"
@@ -173,9 +199,16 @@ fault(
 
 fault(
     name="cache_disabled", area="api",
-    breaks="the response cache is off: no Cache-Control on stats, every request reaches the database",
-    caught_by=(f"{PERF}::check_cache_control", f"{PERF}::check_cache_hit_ratio"),
-    expect=r"no Cache-Control|cache hit ratio .* is 0%",
+    breaks="the response cache is off: every request reaches the database",
+    caught_by=(f"{PERF}::check_cache_hit_ratio",),
+    expect=r"cache hit ratio .* is 0%",
+)
+
+fault(
+    name="cache_forbids_reuse", area="api",
+    breaks="the stats endpoints, served from the API's cache, answer Cache-Control: no-store",
+    caught_by=(f"{PERF}::check_cache_control",),
+    expect=r"/api/projections/7 says Cache-Control: 'no-store' \(no-store: nothing may be kept\)",
 )
 
 fault(

@@ -42,6 +42,7 @@ def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = Non
                     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})
     for deployment in [o for o in objects if o["kind"] == "Deployment"]:
         objects += _run(deployment, deployed)
+    _old_incident(objects, now)
     for name in sorted(faults):
         if name in STATUS_FAULTS:
             STATUS_FAULTS[name](objects, now)
@@ -84,6 +85,7 @@ def _run(deployment: dict, since: str) -> list[dict]:
                     for c in pod_spec.get("containers", [])]
         pods.append({"apiVersion": "v1", "kind": "Pod",
                      "metadata": {"name": f"{meta['name']}-{suffix}-{number:05d}"[:63], "namespace": meta["namespace"],
+                                  "uid": hashlib.sha1(f"{meta['name']}-{suffix}-{number}".encode()).hexdigest()[:12],
                                   "labels": dict(template.get("metadata", {}).get("labels", {})), "creationTimestamp": since,
                                   "ownerReferences": [{"kind": "ReplicaSet", "name": f"{meta['name']}-{suffix}"}]},
                      "spec": pod_spec,
@@ -97,16 +99,29 @@ def _pods(objects: list[dict], app: str) -> list[dict]:
     return [o for o in objects if o["kind"] == "Pod" and o["metadata"].get("labels", {}).get("app") == app]
 
 
+def _ago(now, **delta) -> str:
+    return (now - dt.timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _old_incident(objects, now):
+    """Healthy, with a past: a frontend container OOMKilled two days ago after 5 restarts, running fine since.
+    A check that judged totals, or the last state whatever its age, would cry wolf here."""
+    status = _pods(objects, "frontend")[0]["status"]["containerStatuses"][0]
+    status.update(restartCount=5, state={"running": {"startedAt": _ago(now, hours=50)}},
+                  lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": _ago(now, hours=50)}})
+
+
 def _crashloop(objects, now):
     status = _pods(objects, "api")[0]["status"]["containerStatuses"][0]
     status.update(ready=False, restartCount=12, state={"waiting": {"reason": "CrashLoopBackOff",
                   "message": "back-off 5m0s restarting failed container"}},
-                  lastState={"terminated": {"reason": "Error", "exitCode": 1}})
+                  lastState={"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": _ago(now, minutes=1)}})
 
 
 def _oomkilled(objects, now):
     status = _pods(objects, "frontend")[1]["status"]["containerStatuses"][0]
-    status.update(restartCount=1, lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137}})
+    status.update(restartCount=1, lastState={"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                                            "finishedAt": _ago(now, minutes=5)}})
 
 
 def _node_not_ready(objects, now):

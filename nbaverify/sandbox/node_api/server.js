@@ -120,7 +120,7 @@ async function cached(ctx, produce) {
     cache.set(key, { at: Date.now(), body });
     ctx.body = body;
   }
-  ctx.set('Cache-Control', CACHE_CONTROL);
+  ctx.set('Cache-Control', control.on('cache_forbids_reuse') ? 'no-store' : CACHE_CONTROL);  // the fault contradicts the cache
 }
 
 function positiveInt(raw, name) {
@@ -147,7 +147,7 @@ function verifyToken(token) {
   }
   const decoded = jwt.verify(token, secret, options);
   // jsonwebtoken accepts a token without exp (it would never expire): this platform refuses it
-  if (typeof decoded.exp !== 'number') throw new jwt.JsonWebTokenError('jwt has no exp');
+  if (typeof decoded.exp !== 'number' && !control.on('jwt_exp_optional')) throw new jwt.JsonWebTokenError('jwt has no exp');
   return decoded;
 }
 
@@ -243,6 +243,7 @@ function statusName(status) {
 // Security Best Practices / Data Sanitization: app.use(helmet())
 const securityHeaders = helmet();
 app.use(async (ctx, next) => {
+  if (control.on('server_version_leak')) ctx.set('Server', 'nginx/1.22.1');  // the fault: a proxy announces itself
   if (control.on('no_security_headers')) {
     ctx.set('X-Powered-By', 'Express');
     await next();
