@@ -33,9 +33,10 @@ def sample(api, expect):
 
 @pytest.mark.gate
 @pytest.mark.weekly
-@pytest.mark.severity("critical")
+@pytest.mark.severity("warning")
 @pytest.mark.runbook(RESPONSE_TIME)
 def check_p95_latency(api, expect, sample, evidence):
+    """The guide logs responses over 1000 ms as slow (a warn line): a warning, not a stopped deploy."""
     replies, _, _ = sample
     limit = expect["api.performance.max_p95_ms"]
     slow = []
@@ -45,7 +46,8 @@ def check_p95_latency(api, expect, sample, evidence):
         evidence[path] = {"p95_ms": round(p95, 1), "max_ms": round(times[-1], 1), "n": len(times)}
         if p95 > limit:
             slow.append(f"{path} p95 {p95:.0f}ms over {len(times)} requests")
-    assert not slow, f"{api.base_url}: {'; '.join(slow)} (limit {limit}ms, the guide's slow-response line)"
+    assert not slow, (f"{api.base_url}: {'; '.join(slow)} (limit {limit}ms, the guide's slow-response line); users wait, "
+                      "and the guide's timing middleware logs each as 'Slow response'")
 
 
 @pytest.mark.weekly

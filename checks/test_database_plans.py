@@ -19,12 +19,21 @@ def pytest_generate_tests(metafunc):
 
 @pytest.mark.gate
 @pytest.mark.weekly
-@pytest.mark.severity("critical")
+@pytest.mark.severity("warning")
 @pytest.mark.runbook(QUERY_OPTIMIZATION)
-def check_plan_uses_index(db, query, evidence):
+def check_plan_uses_index(db, expect, query, evidence):
+    """The planner reads the guide's query through its index (that the index exists is check_expected_index's).
+
+    On a small table a sequential scan is the planner's right choice, not a fault.
+    """
     plan = db.explain(query["sql"], query["params"])
     used = probes.indexes_used(plan)
     evidence["plan"] = probes.scan_summary(plan)
+    index = next((i for i in probes.indexes(db) if i["name"] == query["index"]), None)
+    if index is not None and query["index"] not in used and index["table_rows"] < expect["database.indexes.large_table_rows"]:
+        evidence["note"] = (f"{index['table']} has {index['table_rows']} rows (under database.indexes.large_table_rows): "
+                            "a sequential scan is the cheaper plan")
+        return
     assert query["index"] in used, (
         f"'{query['name']}' on {db.where} plans {probes.scan_summary(plan)}, expected a scan of {query['index']} "
         f"(EXPLAIN {query['sql']}); is the index missing or invalid, or are the statistics stale (ANALYZE)?")

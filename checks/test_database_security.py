@@ -52,6 +52,13 @@ def check_suite_session_is_read_only(db):
     assert not writable, (
         f"monitoring role {db.user} on {db.where} may write to {len(writable)} table(s) ({', '.join(writable[:3])}); "
         "it needs only pg_monitor and SELECT")
+
+
+@pytest.mark.monthly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ACCESS_CONTROL)
+def check_monitor_role_read_only_by_default(db):
+    """Defence in depth beyond the guide: the suite's session is read-only already (checked above)."""
     assert probes.role_read_only_setting(db), (
-        f"monitoring role {db.user} on {db.where} lacks ALTER ROLE ... SET default_transaction_read_only = on "
-        "(a second guard should a session option be lost)")
+        f"monitoring role {db.user} on {db.where} lacks ALTER ROLE ... SET default_transaction_read_only = on; "
+        "a pooler that drops the session option would leave it able to write")

@@ -65,19 +65,36 @@ def check_certificate_valid(api, expect, evidence):
         pytest.fail(f"the certificate of {api.base_url} is not trusted by {trusted}: {exc.verify_message or exc}; "
                     "serve a certificate that chain signs for this name, or name its CA in the profile")
     expires = http.expires_at(certificate)
+    evidence.update(not_after=expires.isoformat(), issuer=dict(x[0] for x in certificate.get("issuer", ())))
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_certificate_not_expiring(api, expect, evidence):
+    """Weeks before expiry a renewal is a task, not an outage: a warning with the date."""
+    https_only(api)
+    try:
+        certificate = http.peer_certificate(api.base_url, api.ca_file, expect["api.timeout_s"])
+    except ssl.SSLCertVerificationError as exc:
+        pytest.skip(f"the certificate is not trusted ({exc.verify_message or exc}): see check_certificate_valid")
+    expires = http.expires_at(certificate)
     days = (expires - dt.datetime.now(dt.UTC)).total_seconds() / 86400
     evidence.update(not_after=expires.isoformat(), days_left=round(days, 1))
     window = expect["api.tls.min_days_left"]
     assert days >= window, (
         f"the certificate of {api.base_url} expires {expires:%Y-%m-%d} UTC, in {days:.0f} day(s) "
-        f"(want {window} or more); renew it")
+        f"(want {window} or more); renew it before clients start refusing the API")
 
 
 @pytest.mark.daily
 @pytest.mark.quarterly
-@pytest.mark.severity("critical")
+@pytest.mark.severity("warning")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
 def check_tls_1_2_or_newer_only(api, expect):
+    """Beyond the guide (https.createServer with its defaults): TLS 1.0 and 1.1 have known weaknesses."""
     https_only(api)
     old = http.accepts_tls_below_1_2(api.base_url, expect["api.timeout_s"])
-    assert old is None, f"{api.base_url} accepts {old}; allow TLS 1.2 and 1.3 only"
+    assert old is None, (f"{api.base_url} accepts {old}; allow TLS 1.2 and 1.3 only (1.0 and 1.1 are deprecated, "
+                         "RFC 8996: their weaknesses let a network attacker read or alter traffic)")

@@ -33,14 +33,20 @@ def mint_token(user_number: int, ttl_s: int = 3600) -> str:
 
 
 # the platform's traffic: request name (dynamic ids grouped) -> how to build the path
+def _pick(kind: str) -> int:
+    """An id the platform has (discovered by the runner), or one from the configured range."""
+    ids = config()["ids"]
+    if ids.get("ranges"):
+        return random.randint(*ids[kind])
+    return random.choice(ids[kind])
+
+
 def _player() -> int:
-    low, high = config()["ids"]["players"]
-    return random.randint(low, high)
+    return _pick("players")
 
 
 def _game() -> int:
-    low, high = config()["ids"]["games"]
-    return random.randint(low, high)
+    return _pick("games")
 
 
 ENDPOINTS = {
@@ -65,6 +71,9 @@ def problem(status: int, body: bytes | None, shape: str) -> str | None:
     """Why a response is wrong, in a few words (the failure's name in the report), or None."""
     if status == 429:
         return "429 rate limited: allowlist the load generator"
+    if status == 404 and config()["ids"].get("ranges"):
+        # the id came from expectations.load.ids, not from the platform: the scenario's guess, not its error
+        return "HTTP 404 for an id from expectations.load.ids (the scenario's id; the platform may never have had it)"
     if status != 200:
         return f"HTTP {status}"
     try:

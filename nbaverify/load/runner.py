@@ -17,7 +17,7 @@ from nbaverify import procs
 from nbaverify.clients.api import token_claims
 from nbaverify.config import PROJECT_ROOT, Target
 from nbaverify.errors import ConfigError, MissingBinary
-from nbaverify.load import stats
+from nbaverify.load import ids, stats
 from nbaverify.load.thresholds import Threshold
 
 LOCUSTFILE = PROJECT_ROOT / "load" / "locustfile.py"
@@ -56,7 +56,7 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
         raise ConfigError(str(target.source), "api", "a load test needs the profile's [api] section")
     config = {
         "base_url": section.base_url, "ca_file": section.ca_file, "ws_path": section.ws_path, "model": model,
-        "weights": expect["load.weights"], "ids": expect["load.ids"], "think_time_s": expect["load.think_time_s"],
+        "weights": expect["load.weights"], "ids": ids.for_target(target).config(), "think_time_s": expect["load.think_time_s"],
         "live_subscribers": expect["load.live_subscribers"] if model == "closed" else 0,
         "max_in_flight": expect["load.max_in_flight"], "workers": workers,
         "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect), "stages": stages, "arrival_stages": arrival,

@@ -26,6 +26,8 @@ def test_the_healthy_smoke_run_passes_and_writes_the_report(sandbox, nbaverify, 
     sandbox.up([])
     first = load(nbaverify, tmp_path, name="first")
     assert first.code == 0, first.out + first.err
+    ids = json.loads((tmp_path / "first" / "config.json").read_text())["ids"]
+    assert ids["source"] == "database" and not ids["ranges"] and len(ids["players"]) > 100  # the platform's own ids
     assert "NBAVERIFY LOAD PASS - 4/4 thresholds" in first.out
     files = {p.name for p in (tmp_path / "first").iterdir()}
     assert {"summary.json", "summary.md", "report.html", "throughput.png", "latency.png", "errors.png",
@@ -60,6 +62,27 @@ def test_a_fault_fails_the_run_and_says_why(sandbox, nbaverify, tmp_path, fault,
     if fault in ("slow_api", "error_burst"):  # abort thresholds stop a hopeless run early
         assert re.search(r"after \d+s$", result.summary["aborted"] or ""), result.summary["aborted"]
     sandbox.up([])
+
+
+@pytest.mark.parametrize("fault", ["stall", "load_not_allowlisted"])
+def test_the_load_faults_exist_in_the_node_api_too(sandbox, nbaverify, tmp_path, fault):
+    sandbox.up([fault], api="node")
+    try:
+        result = load(nbaverify, tmp_path, "--model", "open" if fault == "stall" else "closed")
+    finally:
+        sandbox.up([])
+    assert result.code == 1, result.out + result.err
+    assert any(re.search(CATALOGUE[fault].expect, p) for p in result.summary["problems"]), result.summary["problems"]
+
+
+def test_the_healthy_smoke_run_passes_against_the_node_api(sandbox, nbaverify, tmp_path):
+    sandbox.up([], api="node")
+    try:
+        result = load(nbaverify, tmp_path)
+    finally:
+        sandbox.up([])
+    assert result.code == 0, result.out + result.err
+    assert "NBAVERIFY LOAD PASS" in result.out
 
 
 def test_distributed_workers_share_the_load(sandbox, nbaverify, tmp_path):

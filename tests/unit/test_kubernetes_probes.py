@@ -1,5 +1,7 @@
 """The Kubernetes probes and the manifests source, offline: selectors, open peers, grants, literals, YAML errors."""
 
+import datetime as dt
+
 import pytest
 
 from nbaverify.clients.k8s import ManifestSource, ref
@@ -76,3 +78,35 @@ def test_a_broken_manifest_is_named_with_its_line(tmp_path):
         ManifestSource(tmp_path, "nba-stats").list("Deployment")
     with pytest.raises(CheckError, match="is not a directory of manifests"):
         ManifestSource(tmp_path / "missing", "nba-stats").list("Deployment")
+
+
+# Rule: rotation dates are read from wherever the team keeps them, and an unreadable one is a finding
+def secret(annotations=None, created=None):
+    meta = {"name": "s", "namespace": "n", "annotations": annotations or {}}
+    if created:
+        meta["creationTimestamp"] = created
+    return {"kind": "Secret", "metadata": meta}
+
+
+@pytest.mark.parametrize("key", ["nbaverify.io/rotated-at", "vault.example.com/last-rotated", "rotatedAt",
+                                 "ops.example/rotation-date", "example.com/last_rotation"])
+def test_a_rotation_date_is_read_from_the_common_spellings(key):
+    date = kube.rotation_date(secret({key: "2026-10-01T00:00:00Z"}, created="2024-01-01T00:00:00Z"),
+                              ["nbaverify.io/rotated-at"])
+    assert date.when == dt.datetime(2026, 10, 1, tzinfo=dt.UTC) and date.source == f"annotation {key}"
+
+
+def test_the_configured_key_wins_over_another_spelling():
+    date = kube.rotation_date(secret({"a/last-rotated": "2020-01-01", "team/rotated": "2026-11-01"}), ["team/rotated"])
+    assert date.when == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def test_without_an_annotation_a_live_secret_dates_from_its_creation():
+    assert kube.rotation_date(secret(created="2026-09-01T00:00:00Z"), ["k"]).source == "creationTimestamp"
+
+
+def test_an_unreadable_or_missing_date_is_said_so_with_the_keys_looked_for():
+    bad = kube.rotation_date(secret({"nbaverify.io/rotated-at": "soon"}), ["nbaverify.io/rotated-at"])
+    assert bad.when is None and bad.problem.startswith("annotation nbaverify.io/rotated-at is 'soon', not a date")
+    none = kube.rotation_date(secret(), ["nbaverify.io/rotated-at"])
+    assert none.when is None and "no annotation nbaverify.io/rotated-at or a common spelling" in none.problem

@@ -206,6 +206,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         body = generate_latest(metrics.registry)
         if request.state.control.on("metrics_missing"):  # the fault: a family vanishes from the exposition
             body = b"".join(line for line in body.splitlines(keepends=True) if b"cache_" not in line)
+        if request.state.control.on("no_pool_gauges"):  # the fault: the pool is not instrumented
+            body = b"".join(line for line in body.splitlines(keepends=True) if b"db_pool_" not in line)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     # -- data (JWT, rate limited) --------------------------------------------------------------

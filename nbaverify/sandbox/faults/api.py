@@ -111,7 +111,7 @@ fault(
 fault(
     name="rate_limit_no_retry_after", area="security",
     breaks="429 responses come without Retry-After",
-    caught_by=(f"{RATE}::check_rate_limit_enforced",),
+    caught_by=(f"{RATE}::check_rate_limit_headers",),
     expect=r"Retry-After is None",
 )
 
@@ -143,7 +143,7 @@ fault(
 fault(
     name="stack_trace_errors", area="security",
     breaks="bad input is not validated: the error handler answers 500 with the stack trace (Python or JavaScript)",
-    caught_by=(f"{INPUT}::check_bad_id_is_400[abc]",),
+    caught_by=(f"{INPUT}::check_bad_id_refused[abc]",),
     expect=r"returned 500 showing internals \((a Python traceback: 'Traceback \(most recent call last\)'"
            r"|a JavaScript stack trace: 'at [^']+:\d+:\d+')\)",
 )
@@ -158,7 +158,7 @@ fault(
 fault(
     name="tls_cert_expiring", area="security",
     breaks="the API's certificate expires in 10 days",
-    caught_by=(f"{HEADERS}::check_certificate_valid",),
+    caught_by=(f"{HEADERS}::check_certificate_not_expiring",),
     expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
     apply=_certificate(10), revert=_certificate(365),
 )
@@ -195,6 +195,13 @@ fault(
     breaks="GET /metrics answers 404: Prometheus scrapes nothing from the API",
     caught_by=(f"{METRICS}::check_metrics_exposed",),
     expect=r"/metrics returned 404",
+)
+
+fault(
+    name="no_pool_gauges", area="api",
+    breaks="the database pool gauges are gone from /metrics (the pool is not instrumented)",
+    caught_by=(f"{METRICS}::check_pool_gauges_exposed",),
+    expect=r"/metrics has no database pool gauge \(looked for gauges named db_pool_\*, pg_pool_\*",
 )
 
 fault(

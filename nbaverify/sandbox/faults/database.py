@@ -76,6 +76,17 @@ def _resume_replay(sb):
             conn.execute("SELECT pg_wal_replay_resume()")
 
 
+def _archive_mode(setting: str):
+    """ALTER SYSTEM archive_mode, then restart the primary (the setting is read at start only)."""
+    def step(sb):
+        with sb.cluster.primary.admin() as conn:
+            conn.execute(f"ALTER SYSTEM {'RESET archive_mode' if setting == 'default' else 'SET archive_mode = ' + setting}")
+        sb.cluster.primary.stop()
+        sb.cluster.primary.start()
+
+    return step
+
+
 def _promote_replica(sb):
     sb.cluster.replica.pg_ctl("-w", "promote", step="promote the replica")
 
@@ -168,7 +179,8 @@ def _saturate(sb):
 fault(
     name="connection_saturation", area="database",
     breaks="a leaking worker holds connections until 93% of max_connections are in use",
-    caught_by=(f"{CONNECTIONS}::check_connection_headroom", f"{CONNECTIONS}::check_connections_per_application"),
+    caught_by=(f"{CONNECTIONS}::check_connection_headroom", f"{CONNECTIONS}::check_connection_usage_below_warning",
+               f"{CONNECTIONS}::check_connections_per_application"),
     expect=r"nba-stats-worker",
     apply=_saturate, revert=release("connection_saturation"),
 )
@@ -394,9 +406,17 @@ def _newest_label(sb):
 
 
 fault(
+    name="wal_archiving_off", area="database",
+    breaks="archive_mode is off on the primary: no WAL archive, a restore returns only to the last base backup",
+    caught_by=(f"{BACKUPS}::check_wal_archiving_enabled",),
+    expect=r"archive_mode is off on 127\.0\.0\.1:\d+/nba: .*no point-in-time recovery",
+    apply=_archive_mode("off"), revert=_archive_mode("default"),
+)
+
+fault(
     name="backup_stale", area="database",
     breaks="archive_command fails (WAL archiving stops) and the newest base backup is three days old",
-    caught_by=(f"{BACKUPS}::check_wal_archiving", f"{BACKUPS}::check_base_backup_recent"),
+    caught_by=(f"{BACKUPS}::check_wal_archiving_not_failing", f"{BACKUPS}::check_base_backup_recent"),
     expect=r"archiving is failing|\d+h ago",
     apply=_break_archiving, revert=_restore_archiving,
 )

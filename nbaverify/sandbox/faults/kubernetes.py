@@ -168,6 +168,12 @@ fault(name="stale_credentials", area="kubernetes", sources=("cluster",),
       caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
       expect=r"nba-stats/Secret/api-secrets last rotated 200 days ago")
 
+fault(name="rotation_date_unreadable", area="kubernetes", sources=("cluster",),
+      breaks="the Secret api-secrets's rotation annotation says 'after the season opener', not a date",
+      caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
+      expect=r"nba-stats/Secret/api-secrets: its rotation date cannot be read \(annotation nbaverify\.io/rotated-at is "
+             r"'after the season opener', not a date")
+
 fault(name="crashloop_pod", area="kubernetes", sources=("cluster",),
       breaks="one api pod's container is in CrashLoopBackOff after 12 restarts",
       caught_by=(f"{WORKLOADS}::check_containers_healthy",),

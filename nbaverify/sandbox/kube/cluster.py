@@ -14,6 +14,8 @@ from nbaverify.clients.k8s import ManifestSource
 NODES = ("nba-control-plane", "nba-worker", "nba-worker2")
 SECRETS = {"api-secrets": ["JWT_SECRET"], "db-credentials": ["DATABASE_URL"]}
 ROTATED_AT = "nbaverify.io/rotated-at"
+# another team's spelling, as a vault operator writes it: the check must read it as well
+OTHER_SPELLING = {"db-credentials": "vault.example.com/last-rotated"}
 SYSTEM_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
 
 
@@ -63,7 +65,7 @@ def _node(name: str, since: str) -> dict:
 def _secret(name: str, keys: list[str], rotated: str) -> dict:
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": name, "namespace": "nba-stats", "creationTimestamp": "2025-01-15T09:00:00Z",
-                         "annotations": {ROTATED_AT: rotated}},
+                         "annotations": {OTHER_SPELLING.get(name, ROTATED_AT): rotated}},
             "data": dict.fromkeys(keys, "cmVkYWN0ZWQ=")}  # "redacted": the double holds no real credential
 
 
@@ -143,9 +145,16 @@ def _unavailable(objects, now, app="api"):
             status.update(ready=False, state={"waiting": {"reason": "ImagePullBackOff"}})
 
 
+def _api_secret(objects) -> dict:
+    return next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "api-secrets")
+
+
 def _stale(objects, now):
-    secret = next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "api-secrets")
-    secret["metadata"]["annotations"][ROTATED_AT] = _stamp(now - dt.timedelta(days=200))
+    _api_secret(objects)["metadata"]["annotations"][ROTATED_AT] = _stamp(now - dt.timedelta(days=200))
+
+
+def _rotation_unreadable(objects, now):
+    _api_secret(objects)["metadata"]["annotations"][ROTATED_AT] = "after the season opener"
 
 
 STATUS_FAULTS: dict[str, Callable[[list[dict], dt.datetime], None]] = {
@@ -155,6 +164,7 @@ STATUS_FAULTS: dict[str, Callable[[list[dict], dt.datetime], None]] = {
     "deployment_unavailable": _unavailable,
     "monitoring_down": lambda objects, now: _unavailable(objects, now, "prometheus-server"),
     "stale_credentials": _stale,
+    "rotation_date_unreadable": _rotation_unreadable,
 }
 
 

@@ -296,6 +296,7 @@ open.get('/metrics', async (ctx) => {
   if (control.on('no_metrics')) ctx.throw(404, 'Not Found');
   let body = await registry.metrics();
   if (control.on('metrics_missing')) body = body.split('\n').filter((line) => !line.includes('cache_')).join('\n');
+  if (control.on('no_pool_gauges')) body = body.split('\n').filter((line) => !line.includes('db_pool_')).join('\n');
   ctx.type = registry.contentType;
   ctx.body = body;
 });
