@@ -30,7 +30,7 @@ class Ids:
 
 def for_target(target: Target) -> Ids:
     configured = target.expectations["load.ids"]
-    if configured:
+    if configured["players"] and configured["games"]:
         return Ids(tuple(configured["players"]), tuple(configured["games"]), "expectations")
     if target.profile.database is not None and target.secret("database.dsn_env"):
         return from_database(target)

@@ -33,3 +33,13 @@ def test_the_first_run_after_a_heal_is_clean(sandbox, nbaverify, name, how):
     after = nbaverify("check", "all")
     assert after.summary is not None, after.err
     assert after.not_passing() == {}, f"after healing {name} ({how}): {after.not_passing()}"
+
+
+@pytest.mark.parametrize("api", ["python", "node"])
+def test_ten_healthy_runs_in_a_row_are_clean(sandbox, nbaverify, api):
+    """Counters judged by their change, young objects, windows: none may turn a healthy run red later."""
+    sandbox.up([], api=api)
+    for number in range(10):
+        result = nbaverify("check", "all", "--allow", "disruptive")
+        assert result.summary is not None, result.err
+        assert result.not_passing() == {}, f"healthy run {number + 1} of 10 on the {api} API: {result.not_passing()}"

@@ -34,3 +34,9 @@ def test_the_readme_shows_the_current_map():
     from nbaverify.coverage import markdown_table
 
     assert markdown_table() in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_the_readme_shows_the_current_fault_catalogue():
+    from nbaverify.sandbox.faults import markdown_table
+
+    assert markdown_table() in (PROJECT_ROOT / "README.md").read_text()

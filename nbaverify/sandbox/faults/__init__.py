@@ -64,5 +64,16 @@ def fault(**fields) -> Fault:
     return entry
 
 
+def markdown_table() -> str:
+    """The catalogue as the README shows it (a self-test keeps the README current)."""
+    lines = ["| fault | breaks | caught by | proven on |", "|---|---|---|---|"]
+    for entry in CATALOGUE.values():
+        caught = ", ".join(f"`{c.split('::', 1)[1]}`" if "::" in c else c for c in entry.caught_by)
+        where = ("nbaverify load" if entry.area == "load" else "both APIs" if entry.through_api
+                 else "both sources" if "manifests" in entry.sources else "the sandbox")
+        lines.append(f"| `{entry.name}` | {entry.breaks} | {caught} | {where} |")
+    return "\n".join(lines) + "\n"
+
+
 # Importing the area modules fills CATALOGUE; they import `fault` from here.
 from nbaverify.sandbox.faults import api, database, kubernetes, monitoring  # noqa: E402,F401  (registration side effect)

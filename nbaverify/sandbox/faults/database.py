@@ -173,12 +173,13 @@ def _saturate(sb):
             "SELECT count(*) FILTER (WHERE backend_type = 'client backend'), "
             "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int "
             "FROM pg_stat_activity").fetchone()
-    sb.hold("connection_saturation", "connections", str(max(1, int(usable * 0.93) - in_use)))
+    # 97 %: past the critical 90 % with room for a few short-lived sessions that were counted and have gone
+    sb.hold("connection_saturation", "connections", str(max(1, int(usable * 0.97) - in_use)))
 
 
 fault(
     name="connection_saturation", area="database",
-    breaks="a leaking worker holds connections until 93% of max_connections are in use",
+    breaks="a leaking worker holds connections until 97% of max_connections are in use",
     caught_by=(f"{CONNECTIONS}::check_connection_headroom", f"{CONNECTIONS}::check_connection_usage_below_warning",
                f"{CONNECTIONS}::check_connections_per_application"),
     expect=r"nba-stats-worker",

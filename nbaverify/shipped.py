@@ -1,0 +1,40 @@
+"""Where nbaverify's shipped files are: the checks, the load scenarios, and the data.
+
+In a checkout they are checks/, load/ and fixtures/ at the top; installed, they are the packages
+nbaverify_checks, nbaverify_load and nbaverify_data, which pyproject.toml maps to those folders
+(an editable install maps them back). Nothing else in nbaverify knows where a shipped file lives:
+it asks here, through importlib.resources.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+
+def _folder(package: str) -> Path:
+    # regular packages on a file system (a wheel is unpacked by pip): their Traversable is a Path
+    return Path(str(files(package)))
+
+
+CHECKS = _folder("nbaverify_checks")      # the checks: checks/test_*.py
+SCENARIOS = _folder("nbaverify_load")     # the Locust scenarios: load/*.py
+DATA = _folder("nbaverify_data")          # fixtures/: expectations, targets, k8s, monitoring, sql, coverage
+
+EXPECTATIONS = DATA / "expectations.toml"
+TARGETS = DATA / "targets"
+COVERAGE = DATA / "coverage.toml"
+K8S_MANIFESTS = DATA / "k8s"
+MONITORING = DATA / "monitoring"
+SQL = DATA / "sql"
+SANDBOX_PROFILE_TEMPLATE = TARGETS / "sandbox.toml.in"
+LOCUSTFILE = SCENARIOS / "locustfile.py"
+
+
+def check_id(path: Path, rest: str) -> str | None:
+    """A shipped check's stable id, wherever it is installed: checks/<module>::<name> (None: not shipped)."""
+    try:
+        relative = path.resolve().relative_to(CHECKS.resolve())
+    except ValueError:
+        return None
+    return f"checks/{relative.as_posix()}::{rest}"
