@@ -10,14 +10,15 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
-from nbaverify import __version__
-from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET
+from nbaverify import __version__, options, shipped
+from nbaverify.config import SANDBOX_TARGET
 from nbaverify.errors import ConfigError, NbaverifyError
 from nbaverify.markers import TIERS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-CHECKS_DIR = PROJECT_ROOT / "checks"
+CHECKS_DIR = shipped.CHECKS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_USAGE
 
 
+def add_options(parser) -> None:
+    """The run options, from the one table the pytest plugin is built from too (nbaverify.options)."""
+    for option in options.OPTIONS:
+        parser.add_argument(option.flag, metavar=option.metavar, help=option.full_help(), default=None,
+                            choices=option.choices, action="append" if option.repeat else "store")
+
+
+def resolved(args) -> None:
+    """Fill every option left unset on the command line from the environment, the project config, the default."""
+    config = options.project_config()[0]
+    for option in options.OPTIONS:
+        setattr(args, option.dest, options.resolve(option.dest, getattr(args, option.dest), config=config))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nbaverify", description="Verify the NBA Stat Projections platform "
                                      "against its maintenance guide.")
@@ -61,24 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Run checks with pytest; extra pytest arguments go after --.")
     check.add_argument("tier", nargs="?", default="gate", choices=(*TIERS, "all"),
                        help="which cadence to run (default: gate)")
-    check.add_argument("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
-                       help="profile NAME (fixtures/targets/NAME.toml), a .toml path, or 'sandbox' (the default; "
-                            "started if needed); env NBAVERIFY_TARGET")
-    check.add_argument("--area", metavar="AREA", action="append", default=[],
-                       help="only checks of this area, e.g. --area database (repeatable)")
-    check.add_argument("--report-dir", metavar="DIR", default=os.environ.get("NBAVERIFY_REPORT_DIR"),
-                       help="where the reports go (default: reports/<run-id>); env NBAVERIFY_REPORT_DIR")
-    check.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive", "writes"],
-                       help="against production, also run checks of this kind, e.g. --allow disruptive")
-    check.add_argument("--metrics-file", metavar="PATH", default=os.environ.get("NBAVERIFY_METRICS_FILE"),
-                       help="also write the run's Prometheus metrics there (node_exporter textfile collector)")
-    check.add_argument("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
-                       help="also push the run's metrics to this Pushgateway")
-    check.add_argument("--waivers", metavar="PATH", default=os.environ.get("NBAVERIFY_WAIVERS"),
-                       help="accepted failures with owner and expiry (TOML; see README 'Waivers'); env NBAVERIFY_WAIVERS")
-    check.add_argument("--fail-on", metavar="LEVEL", choices=["critical", "warning", "info", "never"],
-                       default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
-                       help="lowest severity whose failure makes the exit code 1 (default: critical; env NBAVERIFY_FAIL_ON)")
+    add_options(check)
 
     report = commands.add_parser("report", help="the period's compliance report, built from the runs' evidence records",
                                  description="Read every reports/*/evidence.json of the period and write compliance.md "
@@ -194,13 +192,12 @@ def run_report(args) -> int:
 def run_checks(args, passthrough: list[str]) -> int:
     from nbaverify.config import load_target
 
+    resolved(args)
     spec = args.target or SANDBOX_TARGET
     if spec == SANDBOX_TARGET:
         ensure_sandbox()
     target = load_target(spec)  # a bad profile stops here, before pytest starts
     if args.waivers:
-        from pathlib import Path
-
         from nbaverify import waivers
 
         waivers.load(Path(args.waivers))  # and so does a malformed waivers file
@@ -209,9 +206,17 @@ def run_checks(args, passthrough: list[str]) -> int:
 
     import pytest
 
-    # explicit node ids or paths after -- replace the default "every check"
+    team = [Path(folder) for folder in args.checks]
+    for folder in team:
+        if not folder.is_dir():
+            raise ConfigError("--checks", str(folder), "no such folder of checks")
+    # explicit node ids or paths after -- replace the default "every check"; checks/... names a shipped one
+    passthrough = [shipped_check_path(arg) for arg in passthrough]
     selection = [] if any("::" in arg or arg.endswith(".py") for arg in passthrough) else [str(CHECKS_DIR)]
-    pytest_args = [*selection, f"--rootdir={PROJECT_ROOT}", "-c", str(PROJECT_ROOT / "pyproject.toml"),
+    # the working directory is the run's root (reports/, a team's ids); nbaverify's own settings are
+    # given here, not read from an ini file, so the run is the same from a checkout or an install
+    pytest_args = [*selection, *map(str, team), f"--rootdir={Path.cwd()}", "-c", os.devnull,
+                   "-p", "nbaverify.plugin", "-p", "no:locust", "-p", "no:pytest11.testinfra",
                    "--target", spec, "--tier", args.tier, "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
                    # every check's assert carries its one-line message; rewriting would add nothing to the
                    # record, yet costs ~1 s a run rewriting hypothesis's modules where bytecode is not cached
@@ -225,6 +230,8 @@ def run_checks(args, passthrough: list[str]) -> int:
     for kind in args.allow:
         pytest_args += ["--allow", kind]
     pytest_args += ["--fail-on", args.fail_on]
+    if args.run_id:
+        pytest_args += ["--run-id", args.run_id]
     if args.waivers:
         pytest_args += ["--waivers", args.waivers]
     if args.metrics_file:
@@ -240,20 +247,18 @@ def run_checks(args, passthrough: list[str]) -> int:
     return code
 
 
+def shipped_check_path(arg: str) -> str:
+    """`checks/test_jwt.py::check_x` names a shipped check wherever nbaverify is installed."""
+    path, sep, rest = arg.partition("::")
+    if path.startswith("checks/") and not Path(path).exists():
+        return str(CHECKS_DIR / path.removeprefix("checks/")) + sep + rest
+    return arg
+
+
 def ensure_sandbox():
     from nbaverify.sandbox import Sandbox
 
-    sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
-    if sandbox.is_up():  # up, perhaps broken on purpose: leave it as the user set it
-        # the suite's requests count against the API's 100 per 15 minutes: give each run its own window
-        sandbox.fresh_rate_window()
-        faults = sandbox.status()["faults"]
-        if faults:
-            print(f"sandbox: running with fault(s) on: {', '.join(faults)} (`nbaverify sandbox up` clears them)")
-        return sandbox
-    print("target: sandbox (not running; starting it: nbaverify sandbox up)", flush=True)
-    sandbox.up()
-    return sandbox
+    return Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True)).ready_for_a_run()
 
 
 # -- sandbox ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -18,12 +19,15 @@ from urllib.parse import urlsplit
 import pydantic
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from nbaverify import shipped
 from nbaverify.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TARGETS_DIR = PROJECT_ROOT / "fixtures" / "targets"
-EXPECTATIONS_FILE = PROJECT_ROOT / "fixtures" / "expectations.toml"
+TARGETS_DIR = shipped.TARGETS  # the shipped examples; a team's own live in ./fixtures/targets/
+EXPECTATIONS_FILE = shipped.EXPECTATIONS
 SANDBOX_TARGET = "sandbox"
+# expectations that name a file or folder: a relative one is read from the folder of the file that set it
+PATH_EXPECTATIONS = ("monitoring.expected_rules_dir", "monitoring.rules_dir", "monitoring.rule_tests_dir",
+                     "monitoring.dashboards_dir", "database.backups.dir")
 
 
 class _Section(BaseModel):
@@ -136,14 +140,23 @@ class Target:
 
 
 def profile_path(spec: str) -> Path:
-    """`--target NAME` means fixtures/targets/NAME.toml; anything path-like is a file anywhere."""
+    """`--target NAME` means fixtures/targets/NAME.toml (the working directory's, else the shipped
+    examples); anything path-like is a file anywhere; `sandbox` is the sandbox's generated profile."""
     if spec == SANDBOX_TARGET:
-        from nbaverify.sandbox.layout import Layout
-
-        return Layout.from_env().target_file
+        return sandbox_profile()
     if "/" in spec or spec.endswith(".toml"):
         return Path(spec)
-    return TARGETS_DIR / f"{spec}.toml"
+    own = Path("fixtures") / "targets" / f"{spec}.toml"
+    return own if own.exists() else TARGETS_DIR / f"{spec}.toml"
+
+
+def sandbox_profile() -> Path:
+    """Where the sandbox writes its profile (its state directory; see nbaverify.sandbox.layout)."""
+    root = Path(os.environ.get("NBAVERIFY_SANDBOX_DIR") or SANDBOX_DIR)
+    return root / "target.toml"
+
+
+SANDBOX_DIR = "/tmp/nbaverify-sandbox"
 
 
 def load_target(spec: str, environ: os._Environ[str] | dict[str, str] | None = None) -> Target:
@@ -161,20 +174,39 @@ def load_target(spec: str, environ: os._Environ[str] | dict[str, str] | None = N
     return Target(profile, path, expectations, secrets)
 
 
-def _sandbox_environ() -> dict[str, str]:
-    from nbaverify.sandbox.layout import Layout
-    from nbaverify.sandbox.secrets import SandboxSecrets
+def _resolve_paths(data: dict, overridden: set[str], override_source: str) -> None:
+    """Relative paths in the expectations, read against the folder of the file that wrote them."""
+    for dotted in PATH_EXPECTATIONS:
+        *parents, leaf = dotted.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        value = node[leaf]
+        if value and not Path(value).is_absolute():
+            base = Path(override_source).parent if dotted in overridden else EXPECTATIONS_FILE.parent
+            node[leaf] = str((base / value).resolve())
 
-    layout = Layout.from_env()
-    if not layout.secrets_file.exists():
+
+def _sandbox_environ() -> dict[str, str]:
+    """The variables the sandbox's profile names, as the sandbox wrote them (target.env): no import of the sandbox."""
+    env_file = sandbox_profile().with_name("target.env")
+    try:
+        lines = env_file.read_text().splitlines()
+    except OSError:
         return {}
-    return SandboxSecrets.load(layout).environ(layout)
+    found = {}
+    for line in lines:
+        match = re.fullmatch(r"export (\w+)='([^']*)'", line.strip())
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
 
 
 def load_expectations(overrides: dict[str, Any] | None = None, override_source: str = "profile") -> Expectations:
     defaults = _read_toml(EXPECTATIONS_FILE, missing_hint="the checkout is incomplete")
     overridden: set[str] = set()
     merged = _merge(defaults, overrides or {}, override_source, "expectations", overridden)
+    _resolve_paths(merged, overridden, override_source)
     expectations = Expectations(merged, overridden)
     from nbaverify.thresholds import VALIDATORS
 
@@ -202,7 +234,7 @@ def _read_toml(path: Path, missing_hint: str) -> dict[str, Any]:
 def _missing_profile_hint(spec: str) -> str:
     if spec == SANDBOX_TARGET:
         return "the sandbox has not been started here: run `nbaverify sandbox up`"
-    known = sorted(p.stem for p in TARGETS_DIR.glob("*.toml"))
+    known = sorted({p.stem for folder in (Path("fixtures") / "targets", TARGETS_DIR) for p in folder.glob("*.toml")})
     return f"known targets: {', '.join([*known, SANDBOX_TARGET])} (or give a path to a .toml file)"
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from nbaverify.config import PROJECT_ROOT
-
-COVERAGE_FILE = PROJECT_ROOT / "fixtures" / "coverage.toml"
+from nbaverify.shipped import COVERAGE as COVERAGE_FILE
 
 
 def load() -> list[dict]:

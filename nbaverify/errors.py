@@ -7,6 +7,7 @@
     ├── NotConfigured         what a check needs is not in the profile: the check is skipped with the reason
     ├── CheckError            a check could not finish (its query gave up on a lock or a timeout)
     │   └── PromQLError       Prometheus refused a query, with its own message
+    ├── MissingExtra          an optional part of the install (sandbox, load) is not installed
     └── SandboxError          the sandbox could not do what was asked
         ├── MissingBinary     a program the sandbox needs is not installed
         └── PortInUse         a port the sandbox needs is taken by another process
@@ -61,6 +62,13 @@ class CheckError(NbaverifyError):
 
 class PromQLError(CheckError):
     """Prometheus refused a query (parse or execution error)."""
+
+
+class MissingExtra(NbaverifyError):
+    def __init__(self, extra: str, modules: list[str]):
+        self.extra, self.modules = extra, modules
+        super().__init__(f"the {extra} extra is not installed (no {', '.join(modules)}); "
+                         f"pip install 'nbaverify[{extra}]'")
 
 
 class SandboxError(NbaverifyError):

@@ -17,8 +17,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbaverify
 from nbaverify import coverage
-from nbaverify.config import PROJECT_ROOT
 from nbaverify.results import RunSummary
 
 RECORD_FILE = "evidence.json"
@@ -49,7 +49,7 @@ def _user() -> str:
 
 def _suite_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "--short=12", "HEAD"],
+        out = subprocess.run(["git", "-C", str(Path(nbaverify.__file__).parent), "rev-parse", "--short=12", "HEAD"],
                              capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -62,14 +62,24 @@ def _check_key(check_id: str) -> str:
 
 
 def run_coverage(summary: RunSummary) -> list[dict]:
-    """Each guide item and what this run says of it: verified, failing, waived, not in this run, or manual."""
+    """Each guide item and what this run says of it: verified, failing, waived, not in this run, or manual.
+
+    A team's own checks (not in coverage.toml) count under the guide section their runbook marker names.
+    """
+    entries = coverage.load()
     outcomes: dict[str, list[str]] = {}
+    team: dict[str, list[str]] = {}  # section -> the team's check ids under it
     for check in summary.checks:
         outcomes.setdefault(_check_key(check.id), []).append(check.outcome)
+        if not check.id.startswith("checks/"):
+            section = _section_of(check.runbook, entries)
+            if section:
+                team.setdefault(section, []).append(_check_key(check.id))
     items = []
-    for entry in coverage.load():
-        seen = [o for c in entry.get("checks", []) for o in outcomes.get(c, [])]
-        if not entry.get("checks"):
+    for entry in entries:
+        names = [*entry.get("checks", []), *dict.fromkeys(team.get(entry["section"], []))]
+        seen = [o for c in names for o in outcomes.get(c, [])]
+        if not names:
             state = "manual" if entry.get("manual") else "planned"
         elif not seen or all(o == "skipped" for o in seen):
             state = "not in this run"
@@ -79,9 +89,16 @@ def run_coverage(summary: RunSummary) -> list[dict]:
             state = "waived"
         else:
             state = "verified"
-        items.append({"section": entry["section"], "state": state, "checks": entry.get("checks", []),
+        items.append({"section": entry["section"], "state": state, "checks": names,
                       "why_not": entry.get("command") or entry.get("manual") or entry.get("planned")})
     return items
+
+
+def _section_of(runbook: str, entries: list[dict]) -> str | None:
+    """The guide item a runbook marker names: the longest section it is, or lies within."""
+    fits = [e["section"] for e in entries if runbook == e["section"] or runbook.startswith(e["section"] + " /")
+            or e["section"].startswith(runbook + " /") or e["section"].startswith(runbook + " (")]
+    return max(fits, key=len) if fits else None
 
 
 def coverage_markdown(items: list[dict]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 TIERS = ("gate", "daily", "weekly", "monthly", "quarterly")
 SAFETY = ("readonly", "disruptive", "writes")
 SEVERITIES = ("critical", "warning", "info")
+AREAS = ("api", "security", "database", "kubernetes", "monitoring", "hosts")
 
 MARKERS = {
     "gate": "deploy gate: quick checks run after every deploy; use when a broken deploy must be stopped",

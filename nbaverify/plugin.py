@@ -1,6 +1,7 @@
 """The nbaverify pytest plugin: options, markers, the client fixtures, and the run record.
 
-Loaded by the root conftest.py, so `pytest checks --target T -m gate` and `nbaverify check gate`
+Registered by a pytest11 entry point wherever nbaverify is installed (and by the checkout's root
+conftest.py), so `pytest --target T -m gate --pyargs nbaverify_checks` and `nbaverify check gate`
 are the same run. It does nothing to a session that collects no check (the self-tests).
 
 Fixtures a check may ask for:
@@ -26,22 +27,23 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, waivers
+from nbaverify import __version__, options, shipped, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.clients import ApiClient, Database
 from nbaverify.clients.api import token_claims
 from nbaverify.clients.prom import Prometheus
-from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET, Target, load_target
+from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.history import History
 from nbaverify.io_stats import IO
-from nbaverify.markers import MARKERS, SAFETY, SEVERITIES, TIERS
+from nbaverify.markers import AREAS, MARKERS, SAFETY, SEVERITIES, TIERS
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
-from nbaverify.results import FAIL_ON, CheckResult, RunSummary, new_run_id, utc_now_iso
+from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
 from nbaverify.waivers import Waiver
 
 RUN = pytest.StashKey["Run"]()
+OPTIONS = pytest.StashKey[dict]()
 EVIDENCE = pytest.StashKey[dict]()
 CHECK_PREFIX = "check_"
 EXIT_CONFIG = 2
@@ -49,43 +51,51 @@ EXIT_CONFIG = 2
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("nbaverify", "nbaverify: verify the NBA Stat Projections platform")
-    group.addoption("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
-                    help="target profile: NAME for fixtures/targets/NAME.toml, a path to a .toml, or "
-                         "'sandbox' (default; env NBAVERIFY_TARGET)")
-    group.addoption("--report-dir", metavar="DIR", default=os.environ.get("NBAVERIFY_REPORT_DIR"),
-                    help="where summary.json, junit.xml and summary.md go (default reports/<run-id>; "
-                         "env NBAVERIFY_REPORT_DIR)")
-    group.addoption("--allow", metavar="KIND", action="append", default=[], choices=[s for s in SAFETY if s != "readonly"],
-                    help="against production, also run checks of this safety kind, e.g. --allow disruptive")
+    for option in options.OPTIONS:  # the same table `nbaverify check` is built from
+        group.addoption(option.flag, metavar=option.metavar, help=option.full_help(), default=None,
+                        choices=option.choices, action="append" if option.repeat else "store", dest=f"nbv_{option.dest}")
     group.addoption("--tier", metavar="TIER", choices=(*TIERS, "all"), default=None,
-                    help=f"run one cadence: {', '.join(TIERS)} or all (e.g. --tier gate)")
-    group.addoption("--area", metavar="AREA", action="append", default=[],
-                    help="only checks of this area, e.g. --area database (repeatable)")
-    group.addoption("--fail-on", metavar="LEVEL", choices=sorted(FAIL_ON),
-                    default=os.environ.get("NBAVERIFY_FAIL_ON", "critical"),
-                    help="lowest severity whose failure fails the run: critical (default), warning, info, never "
-                         "(env NBAVERIFY_FAIL_ON)")
-    group.addoption("--metrics-file", metavar="PATH", default=os.environ.get("NBAVERIFY_METRICS_FILE"),
-                    help="also write the run's Prometheus metrics there, for node_exporter's textfile collector "
-                         "(e.g. /var/lib/node_exporter/nbaverify.prom; env NBAVERIFY_METRICS_FILE)")
-    group.addoption("--pushgateway", metavar="URL", default=os.environ.get("NBAVERIFY_PUSHGATEWAY"),
-                    help="also push the run's metrics to this Pushgateway (env NBAVERIFY_PUSHGATEWAY)")
-    group.addoption("--waivers", metavar="PATH", default=os.environ.get("NBAVERIFY_WAIVERS"),
-                    help="a waivers file (TOML [[waiver]] entries): accepted failures with owner and expiry "
-                         "(env NBAVERIFY_WAIVERS)")
-    group.addoption("--run-id", metavar="ID", default=None, help="name this run (default: time-tier-target)")
+                    help=f"run one cadence: {', '.join(TIERS)} or all (e.g. --tier gate; `nbaverify check TIER`)")
+
+
+def option(config: pytest.Config, dest: str):
+    """A run option as resolved: command line > NBAVERIFY_* environment > project configuration > default."""
+    cache = config.stash.setdefault(OPTIONS, {})
+    if dest not in cache:
+        cache[dest] = options.resolve(dest, config.getoption(f"nbv_{dest}"))
+    return cache[dest]
+
+
+# pytest plugins of other packages that must not take part in a verification run, wherever it is
+# installed: Locust's (importing it after urllib3 crashes with RecursionError) and testinfra's (its
+# `host` fixture would shadow the one that takes the profile's hosts)
+GUARDED_PLUGINS = ("locust", "pytest11.testinfra")
+
+
+def pytest_plugin_registered(plugin, manager: pytest.PytestPluginManager) -> None:
+    # historic: called for every plugin registered before us too, so the first call blocks them in time
+    for name in GUARDED_PLUGINS:
+        if not manager.is_blocked(name):
+            manager.set_blocked(name)  # unregisters it if it came first; otherwise it is never loaded
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
+    config.addinivalue_line("python_functions", CHECK_PREFIX + "*")  # checks are check_*, whatever the ini says
     run = Run(config)
     config.stash[RUN] = run
     IO.reset()
-    if config.getoption("waivers"):
-        run.load_waivers(Path(config.getoption("waivers")))
-    if config.getoption("target"):
-        run.load_target(config.getoption("target"))
+    try:
+        given = {dest: option(config, dest) for dest in options.BY_DEST}
+    except ConfigError as exc:
+        pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+    if given["waivers"]:
+        run.load_waivers(Path(given["waivers"]))
+    if config.getoption("nbv_target") or os.environ.get("NBAVERIFY_TARGET") or options.project_config()[0].get("target"):
+        run.load_target(given["target"])
+    # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
+    config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
 
 
 class Run:
@@ -114,7 +124,7 @@ class Run:
     def select_waivers(self, checks: list[pytest.Item]) -> None:
         """Note which waivers name a selected check; skip the checks a live run=false waiver covers."""
         for waiver in self.waivers:
-            covered = [item for item in checks if waiver.covers(item.nodeid)]
+            covered = [item for item in checks if waiver.covers(check_id(item))]
             if not covered:
                 continue
             if waiver.expired(self.today):
@@ -123,8 +133,8 @@ class Run:
             self.waiver_states.setdefault(waiver, "in force")
             if not waiver.run:
                 for item in covered:
-                    if waiver.applies(item.nodeid, None):
-                        self.not_run[item.nodeid] = waiver
+                    if waiver.applies(check_id(item), None):
+                        self.not_run[check_id(item)] = waiver
                         item.add_marker(pytest.mark.skip(reason=f"waived, not run: {waiver.describe()}"))
 
     def _waive(self, result: CheckResult) -> None:
@@ -174,14 +184,14 @@ class Run:
     def finish(self) -> RunSummary:
         target = self.target
         summary = RunSummary(
-            run_id=self.config.getoption("run_id") or new_run_id(self.tier, target.name if target else "none"),
+            run_id=option(self.config, "run_id") or new_run_id(self.tier, target.name if target else "none"),
             target=target.name if target else "none", environment=target.environment if target else "none",
             tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
-            nbaverify_version=__version__, fail_on=self.config.getoption("fail_on"),
+            nbaverify_version=__version__, fail_on=option(self.config, "fail_on"),
             waivers=[redact_tree(w.record(state), self.redactor) for w, state in self.waiver_states.items()], io=IO.snapshot(),
         )
         summary.finish(time.monotonic() - self.started)
-        self.report_dir = Path(self.config.getoption("report_dir") or self.config.rootpath / "reports" / summary.run_id)
+        self.report_dir = Path(option(self.config, "report_dir") or self.config.rootpath / "reports" / summary.run_id)
         write_all(summary, self.report_dir)
         evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
@@ -191,9 +201,9 @@ class Run:
     def _export_metrics(self, summary: RunSummary) -> None:
         from nbaverify import run_metrics
 
-        if self.config.getoption("metrics_file"):
-            run_metrics.write_textfile(summary, Path(self.config.getoption("metrics_file")))
-        gateway = self.config.getoption("pushgateway")
+        if option(self.config, "metrics_file"):
+            run_metrics.write_textfile(summary, Path(option(self.config, "metrics_file")))
+        gateway = option(self.config, "pushgateway")
         if gateway:
             try:
                 run_metrics.push(summary, gateway)
@@ -205,10 +215,17 @@ def is_check(item: pytest.Item) -> bool:
     return isinstance(item, pytest.Function) and item.originalname.startswith(CHECK_PREFIX)
 
 
+def check_id(item: pytest.Item) -> str:
+    """The id a check is known by in every report and waiver: checks/<module>::<name> for the shipped
+    checks wherever nbaverify is installed; a team's own keep pytest's id (relative to the run's rootdir)."""
+    rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
+    return shipped.check_id(Path(item.path), rest) or item.nodeid
+
+
 def check_result(item: pytest.Item) -> CheckResult:
     marker = item.get_closest_marker
     return CheckResult(
-        id=item.nodeid,
+        id=check_id(item),
         area=marker("area").args[0],
         tiers=[tier for tier in TIERS if marker(tier)],
         severity=marker("severity").args[0],
@@ -225,6 +242,8 @@ def validate_check(item: pytest.Item) -> str | None:
             return f"@pytest.mark.{name}(...) is missing"
     if marker("severity").args[0] not in SEVERITIES:
         return f"severity must be one of {', '.join(SEVERITIES)}"
+    if marker("area").args[0] not in AREAS:
+        return f"area {marker('area').args[0]!r} is not one of {', '.join(AREAS)}"
     if marker("safety") and marker("safety").args[0] not in SAFETY:
         return f"safety must be one of {', '.join(SAFETY)}"
     if not any(marker(tier) for tier in TIERS):
@@ -268,12 +287,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     checks = [item for item in items if is_check(item)]
     if not checks:
         return
-    problems = [f"{item.nodeid}: {why}" for item in checks if (why := validate_check(item))]
+    problems = [f"{item.path}::{item.originalname}: {why}" for item in checks if (why := validate_check(item))]
     if problems:
-        raise pytest.UsageError("check declared without its metadata: " + "; ".join(problems))
+        raise pytest.UsageError("check declared without its metadata: " + "; ".join(dict.fromkeys(problems)))
     run = config.stash[RUN]
     run.ensure_target()
-    tier, areas = config.getoption("tier"), set(config.getoption("area"))
+    tier, areas = config.getoption("tier"), set(option(config, "area"))
     keep, drop = [], []
     for item in items:
         if is_check(item) and ((tier and tier != "all" and not item.get_closest_marker(tier))
@@ -287,7 +306,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     run.select_waivers([item for item in items if is_check(item)])
     # disruptive checks last: the rate-limit check spends the window the others need (stable sort)
     items.sort(key=lambda item: is_check(item) and _safety(item) == "disruptive")
-    allowed = {"readonly", *config.getoption("allow")}
+    allowed = {"readonly", *option(config, "allow")}
     if run.target.is_production:
         for item in items:
             kind = _safety(item)
@@ -430,7 +449,7 @@ def k8s(target: Target, expect):
     section = target.profile.kubernetes
     if section is None:
         pytest.skip("not configured: kubernetes")
-    source = open_source(section, target.source.parent, PROJECT_ROOT, expect["kubernetes.request_timeout_s"])
+    source = open_source(section, target.source.parent, expect["kubernetes.request_timeout_s"])
     yield source
     source.close()
 

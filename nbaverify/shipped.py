@@ -38,3 +38,7 @@ def check_id(path: Path, rest: str) -> str | None:
     except ValueError:
         return None
     return f"checks/{relative.as_posix()}::{rest}"
+
+
+# the source checkout (where the self-tests and benchmarks live); installed, this is site-packages
+CHECKOUT = CHECKS.parent

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 
 def run_checks(tmp_path, *paths, env=None):

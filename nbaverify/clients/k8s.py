@@ -242,12 +242,12 @@ class ClusterSource(Source):
             self._client.close()
 
 
-def open_source(section, profile_dir: Path, project_root: Path, timeout_s: float) -> Source:
+def open_source(section, profile_dir: Path, timeout_s: float) -> Source:
     if section.source == "manifests":
         if not section.manifests:
             raise NotConfigured("not configured: kubernetes.manifests")
         path = Path(section.manifests)
-        if not path.is_absolute():  # relative to the checkout (fixtures/k8s) or to the profile
-            path = project_root / path if (project_root / path).exists() else profile_dir / path
+        if not path.is_absolute():  # relative to the profile's folder
+            path = profile_dir / path
         return ManifestSource(path, section.namespace)
     return ClusterSource(section.context, section.kubeconfig, timeout_s)

@@ -7,22 +7,23 @@ import json
 import sys
 from pathlib import Path
 
-from nbaverify import __version__
-from nbaverify.config import PROJECT_ROOT, SANDBOX_TARGET, load_target
+from nbaverify import __version__, extras
+from nbaverify.config import SANDBOX_TARGET, load_target
 from nbaverify.errors import ConfigError
 from nbaverify.load import report, runner, stats, thresholds
 from nbaverify.results import utc_now_iso
 
-LOAD_REPORTS = PROJECT_ROOT / "reports" / "load"
+LOAD_REPORTS = Path("reports") / "load"  # under the working directory, like a check run's reports
 
 
 def run_load(args) -> int:
+    extras.require("load")
     spec = args.target or SANDBOX_TARGET
     sandbox = None
     if spec == SANDBOX_TARGET:
-        from nbaverify.cli import ensure_sandbox
+        from nbaverify.sandbox import Sandbox
 
-        sandbox = ensure_sandbox()
+        sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True)).ready_for_a_run()
     target = load_target(spec)
     if target.is_production and "disruptive" not in args.allow:
         raise ConfigError(str(target.source), "environment", "a load test is disruptive: against production it runs only "

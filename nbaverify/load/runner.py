@@ -13,14 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaverify import procs
+from nbaverify import procs, shipped
 from nbaverify.clients.api import token_claims
-from nbaverify.config import PROJECT_ROOT, Target
+from nbaverify.config import Target
 from nbaverify.errors import ConfigError, MissingBinary
 from nbaverify.load import ids, stats
 from nbaverify.load.thresholds import Threshold
 
-LOCUSTFILE = PROJECT_ROOT / "load" / "locustfile.py"
+LOCUSTFILE = shipped.LOCUSTFILE
 PROGRESS_EVERY_S = 2.0
 ABORT_AFTER_S = 8.0  # an abort threshold is judged once this much of the run has passed (ramp-up noise)
 ABORT_MIN_REQUESTS = 50

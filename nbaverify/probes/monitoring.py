@@ -12,12 +12,10 @@ from pathlib import Path
 
 import yaml
 
-from nbaverify.config import PROJECT_ROOT
-
 
 def resolve(path: str) -> Path:
-    """Expectation paths are relative to the project unless absolute."""
-    return Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
+    """An expectation's path (already made absolute against the file that set it: nbaverify.config)."""
+    return Path(path)
 
 
 def promtool() -> str | None:

@@ -53,12 +53,10 @@ class ApiImplementation:
             return ([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(layout.root),
                      "--port-base", str(layout.port_base)], None)
         node = node_binary()
-        if not (NODE_DIR / "node_modules").is_dir():
-            raise MissingBinary(f"the Node API's packages ({NODE_DIR / 'node_modules'})",
-                                "run scripts/bootstrap (it runs npm ci there), or use --api python")
+        modules = node_modules(layout)
         secrets = SandboxSecrets.load(layout)
         environ = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production", "NODE_PATH": str(modules),
             "HOST": "127.0.0.1", "PORT": str(layout.api_port),
             "TLS_CERT_FILE": str(layout.cert_file), "TLS_KEY_FILE": str(layout.key_file),
             "DATABASE_URL": secrets.dsn("nba_app", layout.primary_port),
@@ -76,6 +74,31 @@ IMPLEMENTATIONS = {
     "node": ApiImplementation("node", "node_api/server.js",
                               (NODE_DIR / "server.js", NODE_DIR / "package-lock.json", FLAGS_FILE)),
 }
+
+
+def node_modules(layout: Layout) -> Path:
+    """The Node API's packages: beside its code in a checkout (scripts/bootstrap ran npm ci there), else
+    installed once into the sandbox's state directory from the shipped lockfile (npm ci, again when it changes)."""
+    if (NODE_DIR / "node_modules").is_dir():
+        return NODE_DIR / "node_modules"
+    home = layout.root / "node_api"
+    lock = (NODE_DIR / "package-lock.json").read_bytes()
+    stamp = home / "node_modules" / ".nbaverify-lock"
+    wanted = hashlib.sha256(lock).hexdigest()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        npm = shutil.which("npm")
+        if not npm:
+            raise MissingBinary("npm", "the Node reference API installs its packages with npm (apt-get install npm), "
+                                       "or use --api python")
+        home.mkdir(parents=True, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            shutil.copyfile(NODE_DIR / name, home / name)
+        from nbaverify import procs
+
+        procs.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], "install the Node API's packages (npm ci)",
+                  timeout=600, cwd=home)
+        stamp.write_text(wanted)
+    return home / "node_modules"
 
 
 def node_binary() -> str:

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DIR = "/tmp/nbaverify-sandbox"
+from nbaverify.config import SANDBOX_DIR as DEFAULT_DIR  # one default: config finds the sandbox's profile there
+
 # below Linux's ephemeral range (32768-60999 by default): an outgoing connection never holds one of ours
 DEFAULT_PORT_BASE = 25430
 

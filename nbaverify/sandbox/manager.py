@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from nbaverify import procs
+from nbaverify import extras, procs, shipped
 from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
@@ -30,7 +30,7 @@ from nbaverify.sandbox.postgres import Cluster
 from nbaverify.sandbox.secrets import SandboxSecrets
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
-PROFILE_TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "targets" / "sandbox.toml.in"
+PROFILE_TEMPLATE = shipped.SANDBOX_PROFILE_TEMPLATE
 
 
 def _quiet(message: str) -> None:
@@ -69,6 +69,7 @@ class Sandbox:
     # -- the verbs ------------------------------------------------------------------------------
     def up(self, faults: Iterable[str] = (), api: str | None = None) -> list[str]:
         """Converge on exactly `faults`, with the `api` implementation (python or node; default: as last time)."""
+        extras.require("sandbox")
         wanted = validate_faults(faults)
         implementation = apis.choose(api, self._state().get("api"))
         started = time.monotonic()
@@ -128,6 +129,20 @@ class Sandbox:
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "profile": str(layout.target_file)}
+
+    def ready_for_a_run(self) -> Sandbox:
+        """What a check or load run against the sandbox needs: started when it is not up; when it is, left as
+        the user set it (faults and all, said in one line), with a fresh rate-limit window for this run."""
+        if self.is_up():
+            # the suite's requests count against the API's 100 per 15 minutes: give each run its own window
+            self.fresh_rate_window()
+            faults = self.status()["faults"]
+            if faults:
+                self.say(f"running with fault(s) on: {', '.join(faults)} (`nbaverify sandbox up` clears them)")
+            return self
+        self.say("not running; starting it (nbaverify sandbox up)")
+        self.up()
+        return self
 
     def running(self) -> bool:
         """Every component runs (a fault may have stopped one on purpose: see is_up)."""

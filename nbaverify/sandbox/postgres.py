@@ -20,10 +20,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from nbaverify import procs
+from nbaverify import procs, shipped
 from nbaverify.sandbox.layout import Layout
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "sql"
+SQL_DIR = shipped.SQL
 DATABASE = "nba"
 REPLICA_NAME = "nba-replica"
 REPLICATION_SLOT = "nba_replica"

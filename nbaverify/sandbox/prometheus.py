@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import yaml
 
-from nbaverify import procs
+from nbaverify import procs, shipped
 from nbaverify.sandbox.layout import Layout
 
-MONITORING = Path(__file__).resolve().parents[2] / "fixtures" / "monitoring"
+MONITORING = shipped.MONITORING
 # Short intervals keep the fault matrix fast; the rules themselves stay as the guide writes them.
 SCRAPE_INTERVAL = "2s"
 EVALUATION_INTERVAL = "2s"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.config import PROJECT_ROOT
 from nbaverify.sandbox import Layout, Sandbox
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest")
 SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "26430"))

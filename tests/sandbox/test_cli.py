@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 
 def one_line_error(result) -> str:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from nbaverify.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, build_parser
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 CI = PROJECT_ROOT / "ci"
 YAML_FILES = sorted(CI.rglob("*.yaml")) + sorted(CI.rglob("*.yml"))
@@ -75,3 +75,11 @@ def test_the_exit_code_contract_in_ci_readme_is_the_cli_s():
     for code, words in ((EXIT_OK, "no check of a failing severity failed"), (EXIT_FAILED, "a waiver has expired"),
                         (EXIT_USAGE, "bad profile, bad waivers file")):
         assert re.search(rf"\| {code} \| [^\n]*{re.escape(words)}", text), (code, words)
+
+
+def test_the_image_installs_the_wheel_holds_no_checkout_and_runs_unprivileged():
+    text = (CI / "Dockerfile").read_text()
+    final = text.rsplit("\nFROM ", 1)[1]  # the image itself: the stage after the wheel's build
+    assert "pip install" in final and "nbaverify-*.whl" in final and "-e ." not in text
+    assert "COPY . " not in final and "COPY --from=wheel /dist /dist" in final and "rm -rf /dist" in final
+    assert re.search(r"^USER 10001$", final, re.MULTILINE)

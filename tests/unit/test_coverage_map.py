@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 MAP = tomllib.loads((PROJECT_ROOT / "fixtures" / "coverage.toml").read_text())["item"]
 

@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 
 from nbaverify.clients.k8s import ManifestSource, ref
-from nbaverify.config import PROJECT_ROOT
 from nbaverify.errors import CheckError, NotConfigured
 from nbaverify.probes import kubernetes as kube
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 
 @pytest.mark.parametrize(("selector", "labels", "matches"), [

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 
 @pytest.fixture

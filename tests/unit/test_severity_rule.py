@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from nbaverify.config import PROJECT_ROOT
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 SEVERITIES = ("critical", "warning", "info")
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import httpx
 import yaml
 
-from nbaverify import procs
-from nbaverify.config import PROJECT_ROOT
+from nbaverify import procs, shipped
+from nbaverify.clients import k8s as k8s_client
 from nbaverify.errors import SandboxError
 from nbaverify.sandbox.layout import Layout
 
-REFERENCE_MANIFESTS = PROJECT_ROOT / "fixtures" / "k8s"
+REFERENCE_MANIFESTS = shipped.K8S_MANIFESTS
 CONTEXT = "nbaverify-sandbox"
 MODULE = "nbaverify.sandbox.kube"
 
@@ -73,6 +73,6 @@ class KubeDouble:
 
 def _code_fingerprint() -> str:
     digest = hashlib.sha256()
-    for path in [*sorted(Path(__file__).parent.glob("*.py")), PROJECT_ROOT / "nbaverify" / "clients" / "k8s.py"]:
+    for path in [*sorted(Path(__file__).parent.glob("*.py")), Path(k8s_client.__file__)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()

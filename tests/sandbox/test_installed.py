@@ -1,0 +1,114 @@
+"""nbaverify as a team installs it: the wheel, in a fresh venv outside the checkout, run from an
+empty folder against the self-test sandbox, with a team's own checks beside the shipped ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
+
+TEAM_CHECKS = '''
+import pytest
+
+pytestmark = [pytest.mark.area("api")]
+
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("System Monitoring / Health Checks / API Health")
+def check_team_health_answers(api, expect, evidence):
+    reply = api.get(expect["api.health_path"])
+    evidence["status"] = reply.status_code
+    assert reply.status_code == 200, f"GET {api.url(expect['api.health_path'])} returned {reply.status_code}"
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("System Monitoring / Health Checks / API Health")
+def check_team_version_pinned(api):
+    assert False, "the team's release pin says 9.9.9, the API reports sandbox"
+'''
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The wheel built from this checkout, installed with its extras into a venv of its own."""
+    root = tmp_path_factory.mktemp("installed")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(PROJECT_ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    wheel = next((root / "dist").glob("nbaverify-*.whl"))
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
+    subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                    f"{wheel}[sandbox,load]"], check=True, capture_output=True, timeout=600)
+    return root / "venv" / "bin"
+
+
+def run(bin_dir: Path, cwd: Path, env: dict, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(bin_dir / argv[0]), *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_wheel_carries_everything_and_runs_from_an_empty_folder(installed, sandbox, sandbox_env, tmp_path):
+    sandbox.up([])
+    team = tmp_path / "team"
+    (team / "our_checks").mkdir(parents=True)
+    (team / "our_checks" / "test_ours.py").write_text(textwrap.dedent(TEAM_CHECKS))
+    env = {**sandbox_env, "PATH": f"{installed}:/usr/bin:/bin"}
+
+    gate = run(installed, team, env, "nbaverify", "check", "gate", "--report-dir", str(team / "gate"))
+    assert gate.returncode == 0, gate.stdout[-2000:] + gate.stderr
+    summary = json.loads((team / "gate" / "summary.json").read_text())
+    assert summary["checks"][0]["id"].startswith("checks/test_")  # the shipped checks' ids, wherever installed
+    assert "site-packages" not in json.dumps(summary["checks"])
+
+    node = run(installed, team, env, "nbaverify", "sandbox", "up", "--api", "node")  # its packages: npm ci, once
+    try:
+        assert node.returncode == 0, node.stdout[-2000:] + node.stderr
+        assert (sandbox.layout.root / "node_api" / "node_modules" / ".nbaverify-lock").exists()
+        on_node = run(installed, team, env, "nbaverify", "check", "gate", "--area", "api", "--report-dir", str(team / "node"))
+        assert on_node.returncode == 0, on_node.stdout[-2000:] + on_node.stderr
+    finally:
+        sandbox.up([])
+
+    plan = run(installed, team, env, "nbaverify", "load", "--profile", "smoke", "--plan-only", "--report-dir",
+               str(team / "plan"))
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads((team / "plan" / "config.json").read_text())["ids"]["source"] == "database"
+
+    ours = run(installed, team, env, "nbaverify", "check", "gate", "--checks", "our_checks", "--report-dir",
+               str(team / "ours"))
+    assert ours.returncode == 1, ours.stdout[-2000:] + ours.stderr  # the team's failing critical check
+    outcomes = {c["id"]: c for c in json.loads((team / "ours" / "summary.json").read_text())["checks"]}
+    assert outcomes["our_checks/test_ours.py::check_team_health_answers"]["outcome"] == "passed"
+    failing = outcomes["our_checks/test_ours.py::check_team_version_pinned"]
+    assert failing["outcome"] == "failed" and failing["severity"] == "critical"
+    assert "check_team_version_pinned" in ours.stdout and "the team's release pin says 9.9.9" in ours.stdout
+    assert "check_team_version_pinned" in (team / "ours" / "report.html").read_text()
+    evidence = json.loads((team / "ours" / "evidence.json").read_text())
+    health = next(i for i in evidence["coverage"] if i["section"] == "System Monitoring / Health Checks / API Health")
+    assert "our_checks/test_ours.py::check_team_version_pinned" in health["checks"] and health["state"] == "failing"
+
+    plain = run(installed, team, env, "pytest", "--target", "sandbox", "--pyargs", "nbaverify_checks", "-m", "gate",
+                "-k", "check_health_ok", "--report-dir", str(team / "plain"), "-q")
+    assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr  # the entry point's plugin, Locust's kept out
+    assert [c["id"] for c in json.loads((team / "plain" / "summary.json").read_text())["checks"]] == [
+        "checks/test_health.py::check_health_ok"]
+
+
+def test_a_malformed_team_check_stops_collection_in_one_line(installed, sandbox, sandbox_env, tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "test_bad.py").write_text(
+        'import pytest\n\n@pytest.mark.gate\n@pytest.mark.area("api")\n@pytest.mark.runbook("x")\n'
+        'def check_no_severity():\n    pass\n')
+    env = {**sandbox_env, "PATH": f"{installed}:/usr/bin:/bin"}
+    result = run(installed, tmp_path, env, "nbaverify", "check", "gate", "--checks", "bad", "--report-dir",
+                 str(tmp_path / "r"))
+    assert result.returncode == 2, result.stdout[-1000:] + result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if "check_no_severity" in line]
+    assert lines and "bad/test_bad.py::check_no_severity: @pytest.mark.severity(...) is missing" in lines[0], lines
