@@ -6,7 +6,7 @@ Database Optimization / Index Maintenance (SELECT * FROM pg_stat_user_indexes).
 
 import pytest
 
-from nbaverify.plugin import parametrize_from
+from nbaverify.checking import parametrize_from
 from nbaverify.probes import counters
 from nbaverify.probes import database as probes
 

@@ -5,7 +5,7 @@ Guide: Performance Tuning / Query Optimization (`EXPLAIN ANALYZE SELECT * FROM p
 
 import pytest
 
-from nbaverify.plugin import parametrize_from
+from nbaverify.checking import parametrize_from
 from nbaverify.probes import database as probes
 
 pytestmark = [pytest.mark.area("database")]

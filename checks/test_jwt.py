@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nbaverify.plugin import expectations_at_collection
+from nbaverify.checking import expectations_at_collection
 from nbaverify.probes import fuzz, jwt_attacks
 
 pytestmark = [pytest.mark.area("security")]

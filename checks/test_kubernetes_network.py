@@ -6,8 +6,8 @@ Guide: Security Best Practices / Access Control / Network Policies (api-network-
 
 import pytest
 
+from nbaverify.checking import parametrize_from, run_allows
 from nbaverify.clients.k8s import ref
-from nbaverify.plugin import parametrize_from
 from nbaverify.probes import kubernetes as kube
 
 NETWORK_POLICIES = "Security Best Practices / Access Control / Network Policies"
@@ -88,7 +88,7 @@ def check_network_policy_enforced(k8s, expect, expected_policy, evidence, pytest
     nbaverify, and deletes them): it runs only with --allow disruptive.
     """
     k8s.require_live("enforcement (it takes a running pod)")
-    if "disruptive" not in pytestconfig.getoption("allow"):
+    if not run_allows(pytestconfig, "disruptive"):
         pytest.skip("opt-in: it creates two probe pods in the cluster; run with --allow disruptive")
     ns, service = expected_policy["namespace"], expected_policy["service"]
     url = f"http://{service}.{ns}.svc:{expected_policy['port']}{expected_policy['path']}"

@@ -6,8 +6,8 @@ Guide: Security Best Practices / Access Control / RBAC Configuration (api-role: 
 
 import pytest
 
+from nbaverify.checking import parametrize_from
 from nbaverify.clients.k8s import ref
-from nbaverify.plugin import parametrize_from
 from nbaverify.probes import kubernetes as kube
 
 RBAC_CONFIGURATION = "Security Best Practices / Access Control / RBAC Configuration"

@@ -5,8 +5,8 @@ Guide: Performance Tuning / Infrastructure Optimization / Resource Limits and Au
 
 import pytest
 
+from nbaverify.checking import parametrize_from
 from nbaverify.clients.k8s import ref
-from nbaverify.plugin import parametrize_from
 from nbaverify.probes import kubernetes as kube
 
 pytestmark = [pytest.mark.area("kubernetes")]

@@ -5,8 +5,8 @@ Guide: System Monitoring / Monitoring Tools / Grafana Dashboards.
 
 import pytest
 
+from nbaverify.checking import parametrize_from
 from nbaverify.errors import PromQLError
-from nbaverify.plugin import parametrize_from
 from nbaverify.probes import monitoring
 
 pytestmark = [pytest.mark.area("monitoring")]

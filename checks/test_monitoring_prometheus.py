@@ -10,8 +10,8 @@ import math
 
 import pytest
 
+from nbaverify.checking import parametrize_from
 from nbaverify.eventually import eventually
-from nbaverify.plugin import parametrize_from
 from nbaverify.probes import monitoring
 from nbaverify.thresholds import duration_seconds
 

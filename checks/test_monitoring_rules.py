@@ -5,7 +5,7 @@ Guide: System Monitoring / Monitoring Tools / Alert Configuration.
 
 import pytest
 
-from nbaverify.plugin import expectations_at_collection
+from nbaverify.checking import expectations_at_collection
 from nbaverify.probes import monitoring
 
 pytestmark = [pytest.mark.area("monitoring")]

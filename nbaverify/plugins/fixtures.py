@@ -1,0 +1,126 @@
+"""The fixtures a check may ask for: the target, its expectations, and one client per part of it.
+Each client is a session fixture that skips with "not configured: <key>" when the profile lacks it."""
+
+from __future__ import annotations
+
+import pytest
+
+from nbaverify.clients import ApiClient, Database
+from nbaverify.clients.api import token_claims
+from nbaverify.clients.prom import Prometheus
+from nbaverify.config import Target
+from nbaverify.errors import TargetUnreachable
+from nbaverify.history import History
+from nbaverify.plugins.record import EVIDENCE, RUN
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    run = request.config.stash[RUN]
+    assert run.target is not None, "the target is loaded when checks are collected"
+    return run.target
+
+
+@pytest.fixture(scope="session")
+def expect(target: Target):
+    return target.expectations
+
+
+@pytest.fixture(scope="session")
+def api(request: pytest.FixtureRequest, target: Target, expect):
+    section = target.profile.api
+    if section is None:
+        pytest.skip("not configured: api")
+    client = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
+                       timeout_s=expect["api.timeout_s"], ws_path=section.ws_path,
+                       redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"],
+                       claims=token_claims(expect))
+    yield client
+    client.close()
+
+
+def _database(target: Target, expect, key: str, role: str):
+    dsn = target.secret(key)
+    if dsn is None:
+        pytest.skip(f"not configured: {key.removesuffix('.dsn_env')}" if role == "primary" else f"not configured: {key}")
+    return Database(dsn, role=role, connect_timeout_s=expect["database.connect_timeout_s"],
+                    statement_timeout_ms=expect["database.statement_timeout_ms"],
+                    lock_timeout_ms=expect["database.lock_timeout_ms"])
+
+
+@pytest.fixture(scope="session")
+def db(target: Target, expect):
+    client = _database(target, expect, "database.dsn_env", "primary")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def replica(target: Target, expect):
+    client = _database(target, expect, "database.replica_dsn_env", "replica")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def prom(target: Target, expect):
+    section = target.profile.prometheus
+    if section is None:
+        pytest.skip("not configured: prometheus")
+    client = Prometheus(section.url, timeout_s=expect["api.timeout_s"])
+    client.wait_until_scraped(expect["monitoring.first_scrape_wait_s"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def k8s(target: Target, expect):
+    from nbaverify.clients.k8s import open_source
+
+    section = target.profile.kubernetes
+    if section is None:
+        pytest.skip("not configured: kubernetes")
+    source = open_source(section, target.source.parent, expect["kubernetes.request_timeout_s"])
+    yield source
+    source.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "host_url" in metafunc.fixturenames:  # one case per host of the profile, named by its URL
+        hosts = metafunc.config.stash[RUN].ensure_target().profile.hosts
+        urls = hosts.urls if hosts else [None]
+        metafunc.parametrize("host_url", urls, ids=[u or "no-hosts" for u in urls], scope="session")
+
+
+@pytest.fixture(scope="session")
+def host(host_url):
+    """testinfra's Host for host_url (local://, ssh://user@h, kubectl://pod?namespace=n, ...)."""
+    if host_url is None:
+        pytest.skip("not configured: hosts")
+    import testinfra
+
+    try:
+        return testinfra.get_host(host_url)
+    except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
+        raise TargetUnreachable("host", host_url, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+
+
+@pytest.fixture(scope="session")
+def read_source(target: Target, expect, request: pytest.FixtureRequest):
+    """Where a heavy read should go: the replica when the profile names one, else the primary."""
+    if target.secret("database.replica_dsn_env"):
+        return request.getfixturevalue("replica")
+    return request.getfixturevalue("db")
+
+
+@pytest.fixture(scope="session")
+def history(target: Target):
+    """Values remembered from the previous run against this target (e.g. cumulative counters)."""
+    store = History(target.name)
+    yield store
+    store.save()
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> dict:
+    return request.node.stash.setdefault(EVIDENCE, {})

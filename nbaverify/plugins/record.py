@@ -1,0 +1,255 @@
+"""The run record: every check's outcome, message and evidence, waivers applied, the reports written,
+the exit code; a profile's problem stops the run before any check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from nbaverify import __version__, options, shipped, waivers
+from nbaverify import evidence as evidence_record
+from nbaverify.config import SANDBOX_TARGET, Target, load_target
+from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
+from nbaverify.io_stats import IO
+from nbaverify.markers import TIERS
+from nbaverify.plugins.options import option
+from nbaverify.redact import Redactor
+from nbaverify.render import terminal_lines, write_all
+from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
+from nbaverify.waivers import Waiver
+
+RUN = pytest.StashKey["Run"]()
+EVIDENCE = pytest.StashKey[dict]()
+EXIT_CONFIG = 2
+CHECK_PREFIX = "check_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    run = Run(config)
+    config.stash[RUN] = run
+    IO.reset()
+    try:
+        given = {dest: option(config, dest) for dest in options.BY_DEST}
+    except ConfigError as exc:
+        pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+    if given["waivers"]:
+        run.load_waivers(Path(given["waivers"]))
+    if config.getoption("nbv_target") or os.environ.get("NBAVERIFY_TARGET") or options.project_config()[0].get("target"):
+        run.load_target(given["target"])
+    # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
+    config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
+
+
+class Run:
+    """The state of one verification run: its target, its selection, and its check records."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.target: Target | None = None
+        self.redactor = Redactor()
+        self.records: dict[str, CheckResult] = {}
+        self.started = time.monotonic()
+        self.started_at = utc_now_iso()
+        self.summary: RunSummary | None = None
+        self.report_dir: Path | None = None
+        self.waivers: list[Waiver] = []
+        self.today = dt.datetime.now(dt.UTC).date()
+        self.not_run: dict[str, Waiver] = {}  # node id -> the run=false waiver that skipped it
+        self.waiver_states: dict[Waiver, str] = {}
+
+    def load_waivers(self, path: Path) -> None:
+        try:
+            self.waivers = waivers.load(path)
+        except ConfigError as exc:  # before any check: a half-applied waivers file would mislead
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+
+    def select_waivers(self, checks: list[pytest.Item]) -> None:
+        """Note which waivers name a selected check; skip the checks a live run=false waiver covers."""
+        for waiver in self.waivers:
+            covered = [item for item in checks if waiver.covers(check_id(item))]
+            if not covered:
+                continue
+            if waiver.expired(self.today):
+                self.waiver_states[waiver] = "expired"
+                continue
+            self.waiver_states.setdefault(waiver, "in force")
+            if not waiver.run:
+                for item in covered:
+                    if waiver.applies(check_id(item), None):
+                        self.not_run[check_id(item)] = waiver
+                        item.add_marker(pytest.mark.skip(reason=f"waived, not run: {waiver.describe()}"))
+
+    def _waive(self, result: CheckResult) -> None:
+        if result.id in self.not_run:
+            result.outcome, result.message = "waived", f"not run: {self.not_run[result.id].describe()}"
+            return
+        if result.outcome not in ("failed", "error"):
+            return
+        for waiver in self.waivers:
+            if self.waiver_states.get(waiver) == "in force" and waiver.applies(result.id, result.message):
+                result.outcome, result.message = "waived", f"{result.message} [waived: {waiver.describe()}]"
+                return
+
+    def load_target(self, spec: str) -> None:
+        try:
+            self.target = load_target(spec)
+        except ConfigError as exc:
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+        for value in self.target.secret_values():
+            self.redactor.add(value)
+
+    def ensure_target(self) -> Target:
+        if self.target is None:
+            self.load_target(SANDBOX_TARGET)
+        return self.target
+
+    @property
+    def tier(self) -> str:
+        return self.config.getoption("tier") or self.config.getoption("markexpr") or "all"
+
+    def record(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+        result = self.records.get(item.nodeid)
+        if result is None:
+            result = self.records[item.nodeid] = check_result(item)
+        result.duration_s = round(result.duration_s + report.duration, 4)
+        if report.skipped and result.outcome == "passed":
+            result.outcome, result.message = "skipped", self.redactor(skip_reason(report))
+        elif report.failed and result.outcome in ("passed", "skipped"):
+            failed_assert = (report.when == "call" and call.excinfo is not None
+                             and call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)))
+            result.outcome = "failed" if failed_assert else "error"
+            result.message = self.redactor(one_line(call.excinfo) if call.excinfo else str(report.longrepr))
+        if report.when == "teardown":
+            result.evidence = redact_tree(item.stash.get(EVIDENCE, {}), self.redactor)
+            self._waive(result)
+
+    def finish(self) -> RunSummary:
+        target = self.target
+        summary = RunSummary(
+            run_id=option(self.config, "run_id") or new_run_id(self.tier, target.name if target else "none"),
+            target=target.name if target else "none", environment=target.environment if target else "none",
+            tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
+            nbaverify_version=__version__, fail_on=option(self.config, "fail_on"),
+            waivers=[redact_tree(w.record(state), self.redactor) for w, state in self.waiver_states.items()], io=IO.snapshot(),
+        )
+        summary.finish(time.monotonic() - self.started)
+        self.report_dir = Path(option(self.config, "report_dir") or self.config.rootpath / "reports" / summary.run_id)
+        write_all(summary, self.report_dir)
+        evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
+        self.summary = summary
+        self._export_metrics(summary)
+        return summary
+
+    def _export_metrics(self, summary: RunSummary) -> None:
+        from nbaverify import run_metrics
+
+        if option(self.config, "metrics_file"):
+            run_metrics.write_textfile(summary, Path(option(self.config, "metrics_file")))
+        gateway = option(self.config, "pushgateway")
+        if gateway:
+            try:
+                run_metrics.push(summary, gateway)
+            except OSError as exc:  # the run's verdict stands; say the push failed, in one line
+                print(f"nbaverify: could not push metrics to {gateway}: {exc}")
+
+
+def is_check(item: pytest.Item) -> bool:
+    return isinstance(item, pytest.Function) and item.originalname.startswith(CHECK_PREFIX)
+
+
+def check_id(item: pytest.Item) -> str:
+    """The id a check is known by in every report and waiver: checks/<module>::<name> for the shipped
+    checks wherever nbaverify is installed; a team's own keep pytest's id (relative to the run's rootdir)."""
+    rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
+    return shipped.check_id(Path(item.path), rest) or item.nodeid
+
+
+def check_result(item: pytest.Item) -> CheckResult:
+    marker = item.get_closest_marker
+    return CheckResult(
+        id=check_id(item),
+        area=marker("area").args[0],
+        tiers=[tier for tier in TIERS if marker(tier)],
+        severity=marker("severity").args[0],
+        safety=marker("safety").args[0] if marker("safety") else "readonly",
+        runbook=marker("runbook").args[0],
+    )
+
+
+def one_line(excinfo: pytest.ExceptionInfo) -> str:
+    exc = excinfo.value
+    if isinstance(exc, TargetUnreachable):
+        return f"unreachable: {exc}"
+    if isinstance(exc, TargetUntrusted):
+        return f"untrusted: {exc}"
+    if isinstance(exc, NbaverifyError):  # already a sentence for a person
+        return str(exc)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, (AssertionError, pytest.fail.Exception)):
+        return first or "assertion failed"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    if isinstance(report.longrepr, tuple):
+        return str(report.longrepr[2]).removeprefix("Skipped: ")
+    return str(report.longrepr)
+
+
+def redact_tree(value, redactor: Redactor):
+    if isinstance(value, dict):
+        return {k: redact_tree(v, redactor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tree(v, redactor) for v in value]
+    if isinstance(value, str):
+        return redactor(value)
+    return value
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    try:
+        return (yield)
+    except NotConfigured as exc:  # a fixture found the profile lacks what this check needs
+        pytest.skip(str(exc))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    try:
+        return (yield)
+    except NotConfigured as exc:  # deep in a client: the profile lacks what this check needs
+        pytest.skip(str(exc))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    run = item.config.stash.get(RUN, None)
+    if run is not None and is_check(item):
+        run.record(item, call, report)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is None or not run.records or hasattr(session.config, "workerinput"):
+        return  # an xdist worker holds only its share of the records: it must not write the run's reports
+    summary = run.finish()
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = summary.exit_code  # Contract 3: only a critical check fails the run
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is None or run.summary is None:
+        return
+    terminalreporter.section("nbaverify")
+    for line in terminal_lines(run.summary):
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"reports: {run.report_dir}")
