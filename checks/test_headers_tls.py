@@ -59,7 +59,7 @@ def check_no_version_leak(api, expect, replies, path_key, finding):
 def check_certificate_valid(api, expect, evidence):
     https_only(api)
     try:
-        certificate = http.peer_certificate(api.base_url, api.ca_file, expect["api.timeout_s"])  # verifies host and chain
+        certificate = api.peer_certificate(expect["api.timeout_s"])  # verifies host and chain
     except ssl.SSLCertVerificationError as exc:
         trusted = f"the CA in api.ca_file ({api.ca_file})" if api.ca_file else "the system's CAs"
         pytest.fail(f"the certificate of {api.base_url} is not trusted by {trusted}: {exc.verify_message or exc}; "
@@ -76,7 +76,7 @@ def check_certificate_not_expiring(api, expect, evidence):
     """Weeks before expiry a renewal is a task, not an outage: a warning with the date."""
     https_only(api)
     try:
-        certificate = http.peer_certificate(api.base_url, api.ca_file, expect["api.timeout_s"])
+        certificate = api.peer_certificate(expect["api.timeout_s"])
     except ssl.SSLCertVerificationError as exc:
         pytest.skip(f"the certificate is not trusted ({exc.verify_message or exc}): see check_certificate_valid")
     expires = http.expires_at(certificate)
@@ -95,6 +95,6 @@ def check_certificate_not_expiring(api, expect, evidence):
 def check_tls_1_2_or_newer_only(api, expect):
     """Beyond the guide (https.createServer with its defaults): TLS 1.0 and 1.1 have known weaknesses."""
     https_only(api)
-    old = http.accepts_tls_below_1_2(api.base_url, expect["api.timeout_s"])
+    old = api.accepts_tls_below_1_2(expect["api.timeout_s"])
     assert old is None, (f"{api.base_url} accepts {old}; allow TLS 1.2 and 1.3 only (1.0 and 1.1 are deprecated, "
                          "RFC 8996: their weaknesses let a network attacker read or alter traffic)")

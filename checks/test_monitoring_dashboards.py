@@ -31,13 +31,10 @@ def check_expected_dashboards_exist(expect):
 @pytest.mark.daily
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(DASHBOARDS)
-def check_dashboards_in_grafana(expect):
-    url, token_env = expect["monitoring.grafana_url"], expect["monitoring.grafana_token_env"]
-    if not url:
-        pytest.skip("not configured: expectations.monitoring.grafana_url")
-    titles = monitoring.grafana_dashboard_titles(url, token_env, expect["api.timeout_s"])
+def check_dashboards_in_grafana(grafana, expect):
+    titles = grafana.dashboard_titles()
     missing = [title for title in expect["monitoring.dashboards"] if title not in titles]
-    assert not missing, f"Grafana {url} lacks dashboard(s) {', '.join(missing)} (it has {len(titles)})"
+    assert not missing, f"Grafana {grafana.url} lacks dashboard(s) {', '.join(missing)} (it has {len(titles)})"
 
 
 @pytest.mark.daily

@@ -6,8 +6,6 @@ Application Metrics (WebSocket connection stats).
 
 import pytest
 
-from nbaverify.probes import websocket
-
 pytestmark = [pytest.mark.area("api")]
 
 APP_METRICS = "System Monitoring / Metrics Collection / Application Metrics"
@@ -20,9 +18,9 @@ APP_METRICS = "System Monitoring / Metrics Collection / Application Metrics"
 @pytest.mark.parametrize("token_kind", ["none", "forged"])
 def check_live_feed_refuses_without_valid_token(api, expect, token_kind):
     token = None if token_kind == "none" else "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
-    result = websocket.subscribe(api, token, expect["api.websocket.message_within_s"])
+    result = api.subscribe(token, expect["api.websocket.message_within_s"])
     assert not result.accepted, (
-        f"{websocket.ws_url(api, None)} accepted a connection with {'no' if token_kind == 'none' else 'a forged'} "
+        f"{api.ws_url()} accepted a connection with {'no' if token_kind == 'none' else 'a forged'} "
         f"token and sent {result.detail!r}; expected a refusal (HTTP 401/403 or close 1008)")
 
 
@@ -32,8 +30,8 @@ def check_live_feed_refuses_without_valid_token(api, expect, token_kind):
 @pytest.mark.runbook(APP_METRICS)
 def check_live_feed_delivers(api, expect, evidence):
     wait = expect["api.websocket.message_within_s"]
-    result = websocket.subscribe(api, api.token(), wait)
+    result = api.subscribe(api.token(), wait)
     evidence.update(first_message_s=round(result.seconds, 3), message=result.detail[:80])
-    assert result.accepted, f"{websocket.ws_url(api, None)} refused a valid token: {result.detail}"
+    assert result.accepted, f"{api.ws_url()} refused a valid token: {result.detail}"
     assert not result.detail.startswith("no message"), (
-        f"{websocket.ws_url(api, None)} accepted the connection but sent nothing within {wait:g}s")
+        f"{api.ws_url()} accepted the connection but sent nothing within {wait:g}s")

@@ -71,6 +71,11 @@ class HostsProfile(_Section):
     urls: list[str]
 
 
+class GrafanaProfile(_Section):
+    url: str
+    token_env: str | None = None  # the variable holding a Grafana API token (viewer is enough)
+
+
 class Profile(_Section):
     name: str
     environment: str
@@ -79,6 +84,7 @@ class Profile(_Section):
     kubernetes: KubernetesProfile | None = None
     prometheus: PrometheusProfile | None = None
     hosts: HostsProfile | None = None
+    grafana: GrafanaProfile | None = None
     expectations: dict[str, Any] = {}
 
 
@@ -254,7 +260,8 @@ def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
     return ConfigError(source, key, problem)
 
 
-_SECRET_KEYS = (("api", "jwt_secret_env"), ("database", "dsn_env"), ("database", "replica_dsn_env"))
+_SECRET_KEYS = (("api", "jwt_secret_env"), ("database", "dsn_env"), ("database", "replica_dsn_env"),
+                ("grafana", "token_env"))
 
 
 def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:

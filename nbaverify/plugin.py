@@ -11,6 +11,7 @@ Fixtures a check may ask for:
     db        Database for the primary, read-only             (skips: "not configured: database")
     replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
     prom      Prometheus HTTP API client                       (skips: "not configured: prometheus")
+    grafana   Grafana's HTTP API (the dashboards)              (skips: "not configured: grafana")
     k8s       the Kubernetes objects: manifests or a live cluster (skips: "not configured: kubernetes")
     host      a testinfra host, one case per profile hosts URL  (skips: "not configured: hosts"); host_url names it
     read_source  the replica when configured, else the primary: for full-table reads

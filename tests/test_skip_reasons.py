@@ -22,7 +22,7 @@ def test_prometheus_checks_skip_without_a_prometheus_section(tmp_path):
     outcomes = {c["id"].split("::")[1]: (c["outcome"], c["message"]) for c in summary["checks"]}
     # the dashboard files are read from disk: that check needs no Prometheus and still runs
     assert outcomes.pop("check_expected_dashboards_exist")[0] == "passed"
-    assert outcomes.pop("check_dashboards_in_grafana") == ("skipped", "not configured: expectations.monitoring.grafana_url")
+    assert outcomes.pop("check_dashboards_in_grafana") == ("skipped", "not configured: grafana")
     assert set(outcomes.values()) == {("skipped", "not configured: prometheus")}, outcomes
     assert done.returncode == 0
     skipped_line = next(line for line in done.stdout.splitlines() if line.startswith("skipped: "))

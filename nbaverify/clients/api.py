@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
 import warnings
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -102,6 +104,47 @@ class ApiClient:
             signed = jwt.encode(payload, self._jwt_secret if key is None else key, algorithm="HS256", headers=headers)
         self._redactor.add(signed)
         return signed
+
+    # -- the other ways the suite reaches the API: WebSocket, TLS handshakes (each counted, each bounded) --
+    def subscribe(self, token: str | None, wait_s: float):
+        """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds)."""
+        from nbaverify.clients import live
+
+        return live.subscribe(self, token, wait_s)
+
+    def ws_url(self) -> str:
+        from nbaverify.clients import live
+
+        return live.ws_url(self, None)
+
+    def peer_certificate(self, timeout_s: float) -> dict:
+        """The API's certificate, verified for its host against the profile's CA (ssl.SSLCertVerificationError if not)."""
+        parts = urlsplit(self.base_url)
+        context = ssl.create_default_context(cafile=self.ca_file)
+        with IO.timed("tls"), socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
+                context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
+            return tls.getpeercert()
+
+    def accepts_tls_below_1_2(self, timeout_s: float) -> str | None:
+        """The old protocol the API still accepts (TLS 1.0 / 1.1), or None."""
+        parts = urlsplit(self.base_url)
+        with warnings.catch_warnings(), IO.timed("tls"):  # asking for TLS 1.0/1.1 on purpose: Python warns
+            warnings.simplefilter("ignore", DeprecationWarning)
+            for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                try:  # our own OpenSSL may refuse old protocols at its security level: lower it for the probe
+                    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+                    context.minimum_version = context.maximum_version = version
+                except (ValueError, ssl.SSLError):
+                    continue
+                try:
+                    with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
+                            context.wrap_socket(raw, server_hostname=parts.hostname):
+                        return version.name
+                except (ssl.SSLError, OSError):
+                    continue
+        return None
 
     def close(self) -> None:
         self._http.close()

@@ -74,6 +74,18 @@ def prom(target: Target, expect):
 
 
 @pytest.fixture(scope="session")
+def grafana(target: Target, expect):
+    from nbaverify.clients.grafana import Grafana
+
+    section = target.profile.grafana
+    if section is None:
+        pytest.skip("not configured: grafana")
+    client = Grafana(section.url, token=target.secret("grafana.token_env"), timeout_s=expect["api.timeout_s"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
 def k8s(target: Target, expect):
     from nbaverify.clients.k8s import open_source
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 import ssl
-import warnings
-from urllib.parse import urlsplit
 
 # what a body must never show, most telling first (the first kind found is reported)
 INTERNALS = [
@@ -89,39 +86,5 @@ def _server_version(headers) -> str | None:
 LEAK_FINDINGS = {"x-powered-by": _powered_by, "server-version": _server_version}
 
 
-def peer_certificate(base_url: str, ca_file: str | None, timeout_s: float) -> dict:
-    parts = urlsplit(base_url)
-    context = ssl.create_default_context(cafile=ca_file)
-    with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
-            context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-        return tls.getpeercert()
-
-
 def expires_at(certificate: dict) -> dt.datetime:
     return dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), dt.UTC)
-
-
-def accepts_tls_below_1_2(base_url: str, timeout_s: float) -> str | None:
-    """The old protocol the server still accepts (TLS 1.0 / 1.1), or None."""
-    parts = urlsplit(base_url)
-    with warnings.catch_warnings():  # asking for TLS 1.0/1.1 on purpose: Python warns they are deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return _first_accepted(parts, timeout_s)
-
-
-def _first_accepted(parts, timeout_s: float) -> str | None:
-    for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-        try:  # our own OpenSSL may refuse old protocols at its security level: lower it for the probe
-            context.set_ciphers("DEFAULT:@SECLEVEL=0")
-            context.minimum_version = context.maximum_version = version
-        except (ValueError, ssl.SSLError):
-            continue
-        try:
-            with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
-                    context.wrap_socket(raw, server_hostname=parts.hostname):
-                return version.name
-        except (ssl.SSLError, OSError):
-            continue
-    return None

@@ -121,24 +121,3 @@ def metric_names(expr: str) -> set[str]:
             continue
         names.add(name)
     return names
-
-
-def grafana_dashboard_titles(url: str, token_env: str, timeout_s: float) -> set[str]:
-    """Titles of Grafana's dashboards (GET /api/search?type=dash-db), with the token from token_env."""
-    import os
-
-    import httpx
-
-    from nbaverify.errors import CheckError, TargetUnreachable
-
-    token = os.environ.get(token_env) if token_env else None
-    if token_env and not token:
-        raise CheckError(f"expectations.monitoring.grafana_token_env names {token_env}, which is not set")
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    try:
-        reply = httpx.get(f"{url.rstrip('/')}/api/search", params={"type": "dash-db"}, headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        raise TargetUnreachable("Grafana", url, str(exc) or type(exc).__name__) from None
-    if reply.status_code != 200:
-        raise CheckError(f"Grafana {url}/api/search answered {reply.status_code}: {reply.text[:80]}")
-    return {item.get("title", "") for item in reply.json()}

@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from nbaverify.clients.grafana import Grafana
+from nbaverify.config import load_target
 from nbaverify.errors import CheckError
-from nbaverify.probes.monitoring import grafana_dashboard_titles
 
 
 class FakeGrafana(BaseHTTPRequestHandler):
@@ -41,18 +42,20 @@ def grafana():
     server.server_close()
 
 
-def test_titles_come_from_grafana_with_the_token(grafana, monkeypatch):
-    monkeypatch.setenv("GRAFANA_TOKEN", "canary-token")
-    assert grafana_dashboard_titles(grafana, "GRAFANA_TOKEN", 5) == {"API Performance", "Database Health"}
+def test_titles_come_from_grafana_with_the_token(grafana):
+    assert Grafana(grafana, token="canary-token", timeout_s=5).dashboard_titles() == {"API Performance",
+                                                                                       "Database Health"}
 
 
-def test_a_wrong_token_is_a_clear_error(grafana, monkeypatch):
-    monkeypatch.setenv("GRAFANA_TOKEN", "nope")
+def test_a_wrong_token_is_a_clear_error(grafana):
     with pytest.raises(CheckError, match=r"/api/search answered 401"):
-        grafana_dashboard_titles(grafana, "GRAFANA_TOKEN", 5)
+        Grafana(grafana, token="nope", timeout_s=5).dashboard_titles()
 
 
-def test_an_unset_token_variable_is_named(grafana, monkeypatch):
-    monkeypatch.delenv("GRAFANA_TOKEN", raising=False)
-    with pytest.raises(CheckError, match=r"names GRAFANA_TOKEN, which is not set"):
-        grafana_dashboard_titles(grafana, "GRAFANA_TOKEN", 5)
+def test_grafana_is_where_the_profile_says_and_its_token_a_secret_like_the_others(tmp_path):
+    profile = tmp_path / "t.toml"
+    profile.write_text('name = "t"\nenvironment = "staging"\n[grafana]\nurl = "http://g:3000"\ntoken_env = "G_TOKEN"\n')
+    with pytest.raises(Exception, match=r"grafana.token_env: environment variable G_TOKEN is not set"):
+        load_target(str(profile), environ={})
+    target = load_target(str(profile), environ={"G_TOKEN": "canary-token"})
+    assert target.profile.grafana.url == "http://g:3000" and "canary-token" in target.secret_values()  # redacted

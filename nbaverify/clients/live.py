@@ -1,4 +1,5 @@
-"""WS /ws/live as a client sees it (the `websockets` library's synchronous client)."""
+"""WS /ws/live as a client sees it (the `websockets` library's synchronous client): the I/O behind
+ApiClient.subscribe, counted in the run's I/O like every other call to the target."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from urllib.parse import urlencode, urlsplit
 from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
-from nbaverify.clients.api import ApiClient, certificate_problem
 from nbaverify.errors import TargetUnreachable, TargetUntrusted
+from nbaverify.io_stats import IO
 
 
 @dataclass(frozen=True)
@@ -22,14 +23,14 @@ class LiveResult:
     seconds: float = 0.0   # until the first message
 
 
-def ws_url(api: ApiClient, token: str | None) -> str:
+def ws_url(api, token: str | None) -> str:
     parts = urlsplit(api.base_url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     query = f"?{urlencode({'token': token})}" if token else ""
     return f"{scheme}://{parts.netloc}{api.ws_path}{query}"
 
 
-def subscribe(api: ApiClient, token: str | None, wait_s: float) -> LiveResult:
+def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
     """Connect, wait for the first message, close. Bounded as a whole: the verdict is known as soon as the
     first message (or refusal) arrives, and a close the server never completes cannot hold the run."""
     outcome: list[LiveResult | Exception] = []
@@ -44,14 +45,16 @@ def subscribe(api: ApiClient, token: str | None, wait_s: float) -> LiveResult:
             done.set()
 
     threading.Thread(target=attempt, name="nbaverify-ws-probe", daemon=True).start()
-    if not done.wait(2 * wait_s + 5):
+    with IO.timed("websocket"):
+        finished = done.wait(2 * wait_s + 5)
+    if not finished:
         raise TargetUnreachable("WebSocket", ws_url(api, None), f"no handshake, message or refusal within {2 * wait_s + 5:g}s")
     if isinstance(outcome[0], Exception):
         raise outcome[0]
     return outcome[0]
 
 
-def _subscribe(api: ApiClient, token: str | None, wait_s: float, outcome: list, done: threading.Event) -> None:
+def _subscribe(api, token: str | None, wait_s: float, outcome: list, done: threading.Event) -> None:
     context = ssl.create_default_context(cafile=api.ca_file) if api.base_url.startswith("https") else None
     started = time.monotonic()
     opened = False
@@ -74,6 +77,8 @@ def _subscribe(api: ApiClient, token: str | None, wait_s: float, outcome: list, 
             outcome.append(LiveResult(False, f"{type(exc).__name__}: {exc}"))
     except OSError as exc:
         if not outcome:
+            from nbaverify.clients.api import certificate_problem
+
             untrusted = certificate_problem(exc)
             if untrusted:
                 raise TargetUntrusted("WebSocket", ws_url(api, None), untrusted) from None
