@@ -52,33 +52,39 @@ def check_no_version_leak(api, expect, replies, path_key, finding):
     assert problem is None, f"GET {api.url(expect[path_key])}: {problem}"
 
 
+@pytest.fixture(scope="module")
+def handshake(api, expect):
+    """One TLS handshake for both certificate checks: the verified certificate, or why it is not trusted."""
+    https_only(api)
+    try:
+        return api.peer_certificate(expect["api.timeout_s"]), None  # verifies host and chain
+    except ssl.SSLCertVerificationError as exc:
+        return None, exc.verify_message or str(exc)
+
+
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
-def check_certificate_valid(api, expect, evidence):
-    https_only(api)
-    try:
-        certificate = api.peer_certificate(expect["api.timeout_s"])  # verifies host and chain
-    except ssl.SSLCertVerificationError as exc:
-        trusted = f"the CA in api.ca_file ({api.ca_file})" if api.ca_file else "the system's CAs"
-        pytest.fail(f"the certificate of {api.base_url} is not trusted by {trusted}: {exc.verify_message or exc}; "
-                    "serve a certificate that chain signs for this name, or name its CA in the profile")
-    expires = http.expires_at(certificate)
-    evidence.update(not_after=expires.isoformat(), issuer=dict(x[0] for x in certificate.get("issuer", ())))
+def check_certificate_valid(api, handshake, evidence):
+    certificate, untrusted = handshake
+    trusted = f"the CA in api.ca_file ({api.ca_file})" if api.ca_file else "the system's CAs"
+    assert certificate is not None, (
+        f"the certificate of {api.base_url} is not trusted by {trusted}: {untrusted}; "
+        "serve a certificate that chain signs for this name, or name its CA in the profile")
+    evidence.update(not_after=http.expires_at(certificate).isoformat(),
+                    issuer=dict(x[0] for x in certificate.get("issuer", ())))
 
 
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("warning")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
-def check_certificate_not_expiring(api, expect, evidence):
+def check_certificate_not_expiring(api, expect, handshake, evidence):
     """Weeks before expiry a renewal is a task, not an outage: a warning with the date."""
-    https_only(api)
-    try:
-        certificate = api.peer_certificate(expect["api.timeout_s"])
-    except ssl.SSLCertVerificationError as exc:
-        pytest.skip(f"the certificate is not trusted ({exc.verify_message or exc}): see check_certificate_valid")
+    certificate, untrusted = handshake
+    if certificate is None:
+        pytest.skip(f"the certificate is not trusted ({untrusted}): see check_certificate_valid")
     expires = http.expires_at(certificate)
     days = (expires - dt.datetime.now(dt.UTC)).total_seconds() / 86400
     evidence.update(not_after=expires.isoformat(), days_left=round(days, 1))
