@@ -51,8 +51,9 @@ def run(argv: Sequence[str], step: str, as_service: bool = False, timeout: float
         done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
         raise SandboxError(f"{step}: timed out after {timeout:.0f}s ({argv[0]})") from None
-    except FileNotFoundError:
-        raise MissingBinary(argv[0], f"needed to {step}") from None
+    except FileNotFoundError:  # the wrapper (runuser) or the program itself: name the one that is missing
+        missing = full[0] if shutil.which(full[0]) is None else argv[0]
+        raise MissingBinary(missing, f"needed to {step}") from None
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise SandboxError(f"{step}: {Path(argv[0]).name} exited {done.returncode}: {tail[0]}")
