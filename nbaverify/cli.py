@@ -1,7 +1,8 @@
 """`nbaverify`: run checks, manage the sandbox (Contract 3).
 
 Exit codes: 0 no critical check failed; 1 a critical check failed (or the sandbox failed to do
-what was asked); 2 bad profile, bad usage, or nothing selected.
+what was asked); 2 bad profile, bad usage, an unwritable report directory, or nothing selected;
+4 interrupted (SIGINT/SIGTERM), the reports of what ran still written.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nbaverify: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `nbaverify sandbox faults | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_OK
     build_parser().print_help()
     return EXIT_USAGE
 
@@ -206,6 +210,9 @@ def run_checks(args, passthrough: list[str]) -> int:
 
     import pytest
 
+    from nbaverify.render import ensure_writable
+
+    ensure_writable(Path(args.report_dir) if args.report_dir else Path("reports"))  # before any check, in one line
     team = [Path(folder) for folder in args.checks]
     for folder in team:
         if not folder.is_dir():

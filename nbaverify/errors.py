@@ -82,6 +82,12 @@ class MissingBinary(SandboxError):
 
 
 class PortInUse(SandboxError):
-    def __init__(self, port: int, service: str, choose: str = "other ports with NBAVERIFY_SANDBOX_PORT_BASE"):
-        self.port, self.service = port, service
-        super().__init__(f"port {port} ({service}) is in use by another process; stop it, or choose {choose}")
+    def __init__(self, port: int, service: str, choose: str = "other ports with NBAVERIFY_SANDBOX_PORT_BASE",
+                 holder: str | None = None):
+        self.port, self.service, self.holder = port, service, holder
+        if holder and "source port" in holder:  # an outgoing connection: it ends by itself
+            super().__init__(f"port {port} ({service}) is taken by {holder}; wait for that connection to end, "
+                             f"or choose {choose}")
+        else:
+            super().__init__(f"port {port} ({service}) is in use by {holder or 'another process'}; stop it, "
+                             f"or choose {choose}")

@@ -7,8 +7,8 @@ from importlib.util import find_spec
 from nbaverify.errors import MissingExtra
 
 EXTRAS = {
-    "sandbox": ("starlette", "uvicorn", "psycopg_pool", "trustme"),
-    "load": ("locust", "matplotlib", "websocket", "psutil"),
+    "sandbox": ("starlette", "uvicorn", "websockets", "psycopg_pool", "trustme"),
+    "load": ("locust", "matplotlib", "psutil"),
 }
 
 

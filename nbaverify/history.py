@@ -1,13 +1,17 @@
 """Values a check remembers between runs against the same target ("deadlocks since the last run").
 
 One JSON file per target under NBAVERIFY_STATE_DIR (default ~/.local/state/nbaverify), written
-once at the end of the run, so an interrupted run leaves the previous values in place.
+once at the end of the run, so an interrupted run leaves the previous values in place. Runs that
+overlap (two CronJobs, a CI retry) each merge their own keys into the file under a lock and
+replace it atomically: no torn JSON, no lost update.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,13 @@ class History:
         if not self._updates:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({**self._previous, **self._updates}, indent=2, default=str) + "\n")
-        os.replace(tmp, self.path)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # another run's save waits here, then merges on top of ours
+            try:
+                current = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                current = {}
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps({**current, **self._updates}, indent=2, default=str) + "\n")
+            os.replace(tmp, self.path)

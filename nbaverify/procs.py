@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -102,7 +103,30 @@ def write_private(path: Path, text: str) -> None:
 
 def ensure_port_free(port: int, service: str, **hint) -> None:
     if not port_is_free(port):
-        raise PortInUse(port, service, **hint)
+        raise PortInUse(port, service, holder=port_holder(port), **hint)
+
+
+def port_holder(port: int) -> str | None:
+    """Who holds a local TCP port, from `ss` (iproute2): 'postgres (pid 812) listening', or the connection
+    whose source port it is ('python3 (pid 77), the source port of a connection to 10.0.0.5:443'); None if unknown."""
+    ss = shutil.which("ss")
+    if not ss:
+        return None
+    try:
+        out = subprocess.run([ss, "-Htanp", f"sport = :{port}"], capture_output=True, text=True, timeout=5,
+                             check=False).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    rows.sort(key=lambda row: row[0] != "LISTEN")  # a listener first: it is what to stop
+    for row in rows:
+        state, peer = row[0], row[4] if len(row) > 4 else "?"
+        users = re.search(r'\(\("([^"]+)",pid=(\d+)', " ".join(row[5:]))
+        who = f"{users.group(1)} (pid {users.group(2)})" if users else "a process this user cannot see"
+        if state == "LISTEN":
+            return f"{who} listening"
+        return f"{who}, the source port of a connection to {peer} ({state.lower()})"
+    return None
 
 
 def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:

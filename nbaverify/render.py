@@ -198,3 +198,27 @@ exit code {summary.exit_code} (fails on: {esc(summary.fail_on)} and worse)</div>
 </tbody></table>
 <script>{_JS}</script></body></html>
 """
+
+
+MIN_FREE_BYTES = 1 << 20  # a run's reports take well under a megabyte
+
+
+def ensure_writable(folder: Path) -> None:
+    """The report directory can take a run's reports: a ConfigError in one line before any check runs if not."""
+    import os
+    import shutil
+
+    from nbaverify.errors import ConfigError
+
+    hint = "choose another with --report-dir (env NBAVERIFY_REPORT_DIR)"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".nbaverify-write-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        raise ConfigError(str(folder), None, f"the report directory cannot be written ({exc.strerror}); {hint}") from None
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(str(folder), None, f"the report directory's disk is full ({free // 1024} kB free); {hint}")
+

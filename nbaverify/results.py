@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+EXIT_INTERRUPTED = 4  # the run was stopped by SIGINT or SIGTERM; its reports say what ran
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 SEVERITIES = ("critical", "warning", "info")
 # --fail-on LEVEL: which severities fail the run (Contract 3's default: critical only)
@@ -46,6 +48,8 @@ class RunSummary:
     fail_on: str = "critical"
     waivers: list[dict] = field(default_factory=list)  # each waiver that named a selected check, with its state
     io: dict = field(default_factory=dict)  # calls to the target and their time, by kind (nbaverify.io_stats)
+    interrupted: bool = False  # SIGINT or SIGTERM stopped the run: `checks` is what ran, `not_run` the rest
+    not_run: list[str] = field(default_factory=list)
 
     def finish(self, duration_s: float) -> None:
         self.duration_s = round(duration_s, 3)
@@ -54,6 +58,8 @@ class RunSummary:
             self.totals[check.outcome] += 1
         blocking = any(check.blocking(self.fail_on) for check in self.checks)
         self.exit_code = 1 if blocking or self.expired_waivers else 0  # an expired waiver fails the run
+        if self.interrupted:  # an incomplete run is neither a pass nor a fail: a code of its own
+            self.exit_code = EXIT_INTERRUPTED
 
     @property
     def expired_waivers(self) -> list[dict]:
@@ -61,6 +67,8 @@ class RunSummary:
 
     @property
     def status(self) -> str:
+        if self.interrupted:
+            return "INTERRUPTED"
         if self.expired_waivers or any(c.blocking("critical") for c in self.checks):
             return "CRITICAL"
         if any(c.outcome in ("failed", "error") for c in self.checks):
@@ -74,6 +82,8 @@ class RunSummary:
         parts += [f"{t[k]} {k}" for k in ("error", "skipped", "waived") if t[k]]
         if self.expired_waivers:
             parts.append(f"{len(self.expired_waivers)} expired waiver(s)")
+        if self.interrupted:
+            parts.append(f"{len(self.not_run)} not run")
         return f"NBAVERIFY {self.status} - {', '.join(parts)} in {self.duration_s:.1f}s"
 
     def to_dict(self) -> dict:
@@ -93,8 +103,9 @@ class RunSummary:
 
 
 def new_run_id(tier: str, target: str, now: dt.datetime | None = None) -> str:
+    """time-tier-target-xxxx: sortable, readable, and unique even for two runs started in the same second."""
     now = now or dt.datetime.now(dt.UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{tier}-{target}".replace("/", "_")
+    return f"{now:%Y%m%dT%H%M%SZ}-{tier}-{target}-{secrets.token_hex(2)}".replace("/", "_")
 
 
 def utc_now_iso() -> str:

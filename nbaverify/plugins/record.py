@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -29,6 +30,8 @@ CHECK_PREFIX = "check_"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a cancelled CI job, a CronJob's deadline
+        signal.signal(signal.SIGTERM, _interrupt)
     run = Run(config)
     config.stash[RUN] = run
     IO.reset()
@@ -44,6 +47,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")  # pytest stops at once and still finishes the session: reports
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN, None)
+    if run is not None:
+        run.selected = [check_id(item) for item in session.items if is_check(item)]
+        if run.selected:  # a run that cannot write its reports says so before any check, in one line
+            from nbaverify.render import ensure_writable
+
+            try:
+                ensure_writable(run.report_folder())
+            except ConfigError as exc:
+                pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+
+
 class Run:
     """The state of one verification run: its target, its selection, and its check records."""
 
@@ -55,6 +75,8 @@ class Run:
         self.started = time.monotonic()
         self.started_at = utc_now_iso()
         self.summary: RunSummary | None = None
+        self.selected: list[str] = []  # every check the run meant to run, by id
+        self.finished: set[str] = set()  # node ids whose teardown ran: an interrupted check is not among them
         self.report_dir: Path | None = None
         self.waivers: list[Waiver] = []
         self.today = dt.datetime.now(dt.UTC).date()
@@ -124,20 +146,29 @@ class Run:
             result.outcome = "failed" if failed_assert else "error"
             result.message = self.redactor(one_line(call.excinfo) if call.excinfo else str(report.longrepr))
         if report.when == "teardown":
+            self.finished.add(item.nodeid)
             result.evidence = redact_tree(item.stash.get(EVIDENCE, {}), self.redactor)
             self._waive(result)
 
-    def finish(self) -> RunSummary:
+    def report_folder(self) -> Path:
+        """--report-dir itself, or the folder the run's own directory (reports/<run-id>) goes into."""
+        return Path(option(self.config, "report_dir") or self.config.rootpath / "reports")
+
+    def finish(self, interrupted: bool = False) -> RunSummary:
         target = self.target
+        records = [r for nodeid, r in self.records.items() if not interrupted or nodeid in self.finished]
         summary = RunSummary(
             run_id=option(self.config, "run_id") or new_run_id(self.tier, target.name if target else "none"),
             target=target.name if target else "none", environment=target.environment if target else "none",
-            tier=self.tier, started_at=self.started_at, checks=list(self.records.values()),
+            tier=self.tier, started_at=self.started_at, checks=records,
             nbaverify_version=__version__, fail_on=option(self.config, "fail_on"),
             waivers=[redact_tree(w.record(state), self.redactor) for w, state in self.waiver_states.items()], io=IO.snapshot(),
         )
+        if interrupted:
+            summary.interrupted = True
+            summary.not_run = [cid for cid in self.selected if cid not in {r.id for r in summary.checks}]
         summary.finish(time.monotonic() - self.started)
-        self.report_dir = Path(option(self.config, "report_dir") or self.config.rootpath / "reports" / summary.run_id)
+        self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
         write_all(summary, self.report_dir)
         evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
@@ -238,10 +269,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
-    if run is None or not run.records or hasattr(session.config, "workerinput"):
+    if run is None or not (run.records or run.selected) or hasattr(session.config, "workerinput"):
         return  # an xdist worker holds only its share of the records: it must not write the run's reports
-    summary = run.finish()
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+    summary = run.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
         session.exitstatus = summary.exit_code  # Contract 3: only a critical check fails the run
 
 

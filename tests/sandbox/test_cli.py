@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
@@ -91,8 +92,26 @@ def test_a_port_in_use_is_named(nbaverify, sandbox_env, tmp_path):
         result = nbaverify("sandbox", "up", env={"NBAVERIFY_SANDBOX_DIR": str(tmp_path / "sb"),
                                                  "NBAVERIFY_SANDBOX_PORT_BASE": str(base)})
     assert result.code == 1
-    assert one_line_error(result) == (f"nbaverify: port {base + 13} (sandbox API) is in use by another process; "
-                                      "stop it, or choose other ports with NBAVERIFY_SANDBOX_PORT_BASE")
+    python = Path(sys.executable).name
+    assert one_line_error(result) == (f"nbaverify: port {base + 13} (sandbox API) is in use by {python} (pid {os.getpid()}) "
+                                      "listening; stop it, or choose other ports with NBAVERIFY_SANDBOX_PORT_BASE")
+
+
+def test_a_port_held_as_a_connection_s_source_port_is_named_as_such():
+    from nbaverify import procs
+    from nbaverify.errors import PortInUse
+
+    with socket.socket() as server, socket.socket() as client:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client.bind(("127.0.0.1", 0))  # as the kernel would, from the ephemeral range, for an outgoing connection
+        client.connect(server.getsockname())
+        port = client.getsockname()[1]
+        with pytest.raises(PortInUse) as caught:
+            procs.ensure_port_free(port, "sandbox API")
+    assert str(caught.value).startswith(f"port {port} (sandbox API) is taken by {Path(sys.executable).name} (pid "
+                                        f"{os.getpid()}), the source port of a connection to 127.0.0.1:"), str(caught.value)
+    assert "wait for that connection to end" in str(caught.value)
 
 
 def test_missing_postgresql_binaries_are_named(monkeypatch):

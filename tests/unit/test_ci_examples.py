@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from nbaverify.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, build_parser
+from nbaverify.results import EXIT_INTERRUPTED
 from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 CI = PROJECT_ROOT / "ci"
@@ -73,7 +74,7 @@ def test_one_cronjob_per_cadence_with_a_valid_schedule():
 def test_the_exit_code_contract_in_ci_readme_is_the_cli_s():
     text = (CI / "README.md").read_text()
     for code, words in ((EXIT_OK, "no check of a failing severity failed"), (EXIT_FAILED, "a waiver has expired"),
-                        (EXIT_USAGE, "bad profile, bad waivers file")):
+                        (EXIT_USAGE, "bad profile, bad waivers file"), (EXIT_INTERRUPTED, "interrupted (SIGINT or SIGTERM)")):
         assert re.search(rf"\| {code} \| [^\n]*{re.escape(words)}", text), (code, words)
 
 
