@@ -23,6 +23,16 @@ CHECKS_DIR = shipped.CHECKS
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a reader that closed the pipe is then ours to handle
+        return code
+    except BrokenPipeError:  # `nbaverify sandbox faults | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     passthrough: list[str] = []
     if "--" in argv:
@@ -49,9 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nbaverify: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `nbaverify sandbox faults | head`: the reader has what it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
-        return EXIT_OK
     build_parser().print_help()
     return EXIT_USAGE
 

@@ -85,3 +85,7 @@ def test_a_closed_pipe_ends_the_listing_quietly():
     done = subprocess.run(f"{sys.executable} -m nbaverify.cli sandbox faults | head -1", shell=True, cwd=CHECKOUT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("no_response_time_header") and done.stderr == ""
+    # a reader gone before the first write: every write meets a closed pipe
+    gone = subprocess.run(f"{sys.executable} -m nbaverify.cli sandbox faults | true; echo ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", cwd=CHECKOUT, capture_output=True, text=True, timeout=60)
+    assert gone.stdout.strip() == "0" and gone.stderr == "", gone.stderr
