@@ -64,6 +64,11 @@ def _slow_traffic(sb):
     sb.prometheus.wait_scraped()
     headers = {"authorization": f"Bearer {sb.mint_token()}"}
     with httpx.Client(base_url=sb.api_url, verify=sb.tls_context(), timeout=10) as client, ThreadPoolExecutor(20) as pool:
+        # rate() sees no increase in a series whose first sample already holds it: let Prometheus see the
+        # route's histogram series once (a freshly started API creates it with its first request) before the 40
+        client.get("/api/players/1", headers=headers)
+        sb.prometheus.wait_for('http_request_duration_seconds_count{route=~"/api/players/[^/]+"}',
+                               "Prometheus to scrape the player route's latency series")
         list(pool.map(lambda n: client.get(f"/api/players/{n}", headers=headers), range(1, 41)))
     sb.prometheus.wait_for(f"{P95_5M} > 1", "Prometheus to see the slow requests in the p95", timeout=30)
 
