@@ -370,6 +370,15 @@ fault(
     apply=sql("GRANT INSERT ON teams TO nbaverify_monitor"), revert=sql("REVOKE INSERT ON teams FROM nbaverify_monitor"),
 )
 
+fault(
+    name="monitor_role_not_read_only", area="security",
+    breaks="the monitoring role loses its role-level default_transaction_read_only (only the suite's session option is left)",
+    caught_by=(f"{SECURITY}::check_monitor_role_read_only_by_default",),
+    expect=r"monitoring role nbaverify_monitor on .* lacks ALTER ROLE \.\.\. SET default_transaction_read_only = on",
+    apply=sql("ALTER ROLE nbaverify_monitor RESET default_transaction_read_only"),
+    revert=sql("ALTER ROLE nbaverify_monitor SET default_transaction_read_only = on"),
+)
+
 # -- backups ------------------------------------------------------------------------------------
 def _break_archiving(sb):
     with sb.cluster.primary.admin() as conn:
