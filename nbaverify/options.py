@@ -98,6 +98,14 @@ def resolve(dest: str, given: Any, environ=None, config: dict | None = None) -> 
     return list(option.default) if option.repeat else option.default
 
 
+def is_set(dest: str, given: Any, environ=None, config: dict | None = None) -> bool:
+    """Did the command line, the environment or the project configuration name this option (not just its default)?"""
+    option = BY_DEST[dest]
+    environ = os.environ if environ is None else environ
+    config = project_config()[0] if config is None else config
+    return given not in (None, []) or bool(environ.get(option.env)) or option.key in config
+
+
 def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text())

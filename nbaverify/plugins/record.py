@@ -4,7 +4,6 @@ the exit code; a profile's problem stops the run before any check."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
     if given["waivers"]:
         run.load_waivers(Path(given["waivers"]))
-    if config.getoption("nbv_target") or os.environ.get("NBAVERIFY_TARGET") or options.project_config()[0].get("target"):
+    if options.is_set("target", config.getoption("nbv_target")):  # else the sandbox, once checks are collected
         run.load_target(given["target"])
     # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
