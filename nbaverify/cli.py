@@ -8,6 +8,7 @@ what was asked); 2 bad profile, bad usage, an unwritable report directory, or no
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from nbaverify import __version__, options, shipped
 from nbaverify.config import SANDBOX_TARGET
 from nbaverify.errors import ConfigError, NbaverifyError
 from nbaverify.markers import TIERS
+from nbaverify.results import EXIT_INTERRUPTED
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECKS_DIR = shipped.CHECKS
@@ -47,18 +49,18 @@ def _main(argv: list[str] | None) -> int:
         if args.command == "report":
             return run_report(args)
         if args.command == "load":
-            from nbaverify.load.command import run_load
+            from nbaverify.load.command import LoadRequest, run_load
 
-            return run_load(args)
+            return run_load(LoadRequest(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadRequest)}))
     except ConfigError as exc:
         print(f"nbaverify: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except NbaverifyError as exc:
         print(f"nbaverify: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before a run began, or a second Ctrl-C while it stopped
         print("nbaverify: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     build_parser().print_help()
     return EXIT_USAGE
 
@@ -105,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "reports in reports/load/<run-id>/ (summary.json, summary.md, report.html "
                                            "with charts, Locust's CSV files). Exit 0: every threshold held; 1: a "
                                            "threshold breached, the run aborted, or the target rate-limited the load; "
-                                           "2: bad usage or profile.")
+                                           "2: bad usage or profile; 4: interrupted (the report of what ran is kept).")
     load.add_argument("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
                       help="profile NAME, a .toml path, or 'sandbox' (the default); env NBAVERIFY_TARGET")
     load.add_argument("--profile", default="smoke", help="load profile from expectations.load.profiles: smoke (about "
@@ -286,9 +288,9 @@ def run_sandbox(args) -> int:
         if args.json:
             print(json.dumps(entries, indent=2))
             return EXIT_OK
-        for entry in entries:
-            print(f"{entry['name']} [{entry['area']}]\n  breaks:    {entry['breaks']}")
-            print("  caught by: " + "\n             ".join(entry["caught_by"]))
+        for fault in CATALOGUE.values():
+            print(f"{fault.name} [{fault.area}]\n  breaks:    {fault.breaks}")
+            print("  caught by: " + "\n             ".join(fault.caught_by))
         return EXIT_OK
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
     if args.verb == "up":

@@ -125,6 +125,21 @@ class Target:
         value = self._secrets.get(key)
         return value.get_secret_value() if value else None
 
+    def required_secret(self, key: str) -> str:
+        """A secret the work at hand cannot do without: ConfigError, naming the key, when it is not there."""
+        value = self.secret(key)
+        if not value:
+            raise ConfigError(str(self.source), key, "not configured: name the environment variable that holds "
+                              "it, and set that variable")
+        return value
+
+    @property
+    def api(self) -> ApiProfile:
+        """The profile's [api] section, for work that cannot go on without it."""
+        if self.profile.api is None:
+            raise ConfigError(str(self.source), "api", "this needs the profile's [api] section (base_url, jwt_secret_env)")
+        return self.profile.api
+
     def secret_values(self) -> list[str]:
         return [value.get_secret_value() for value in self._secrets.values()]
 
@@ -132,10 +147,10 @@ class Target:
         """Where the target is, for an evidence record: addresses, never credentials."""
         from nbaverify.clients.db import dsn_where
 
-        p, replica = self.profile, self.secret("database.replica_dsn_env")
+        p, primary, replica = self.profile, self.secret("database.dsn_env"), self.secret("database.replica_dsn_env")
         return {"name": p.name, "environment": p.environment, "profile": str(self.source),
                 "api": p.api.base_url if p.api else None,
-                "database": dsn_where(self.secret("database.dsn_env")) if p.database else None,
+                "database": dsn_where(primary) if primary else None,
                 "replica": dsn_where(replica) if replica else None,
                 "kubernetes": p.kubernetes.model_dump() if p.kubernetes else None,
                 "prometheus": p.prometheus.url if p.prometheus else None,

@@ -217,19 +217,20 @@ def guide_status(records: list[Record]) -> list[dict]:
 
 def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.date) -> list[dict]:
     """The period's `nbaverify load` runs (reports/load/*/summary.json): the quarterly load test's evidence."""
+    from nbaverify.load.summary import LoadSummary
+
     runs = []
     for path in sorted(load_root.glob("*/summary.json")):
         try:
-            data = json.loads(path.read_text())
-            started = _parse_time(data["started_at"])
-        except (OSError, ValueError, KeyError):
+            run = LoadSummary.read(path)
+            started = _parse_time(run.started_at)
+        except (OSError, ValueError):
             continue
-        if data.get("kind") == "load" and (target is None or data.get("target") == target) and since <= started.date() <= until:
-            totals = data.get("totals", {})
-            runs.append({"run_id": data["run_id"], "started_at": data["started_at"], "profile": data.get("profile"),
-                         "model": data.get("model"), "verdict": data.get("verdict"), "p95_ms": totals.get("p95_ms"),
-                         "p99_ms": totals.get("p99_ms"), "rps": totals.get("rps"), "error_rate": totals.get("error_rate"),
-                         "problems": data.get("problems", [])})
+        if (target is None or run.target == target) and since <= started.date() <= until:
+            t = run.totals
+            runs.append({"run_id": run.run_id, "started_at": run.started_at, "profile": run.profile, "model": run.model,
+                         "verdict": run.verdict, "p95_ms": t.p95_ms, "p99_ms": t.p99_ms, "rps": t.rps,
+                         "error_rate": t.error_rate, "problems": run.problems})
     return sorted(runs, key=lambda r: r["started_at"])
 
 

@@ -41,7 +41,7 @@ def from_database(target: Target) -> Ids:
     from nbaverify.clients.db import Database
 
     expect = target.expectations
-    db = Database(target.secret("database.dsn_env"), role="primary",
+    db = Database(target.required_secret("database.dsn_env"), role="primary",
                   connect_timeout_s=expect["database.connect_timeout_s"],
                   statement_timeout_ms=expect["database.statement_timeout_ms"],
                   lock_timeout_ms=expect["database.lock_timeout_ms"])
@@ -67,14 +67,14 @@ def from_api(target: Target) -> Ids:
     from nbaverify.clients import ApiClient
     from nbaverify.clients.api import token_claims
 
-    section, expect = target.profile.api, target.expectations
+    section, expect = target.api, target.expectations
     api = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
                     timeout_s=expect["api.timeout_s"], claims=token_claims(expect))
     try:
         token = api.token()
         reply = api.get("/api/players?limit=100", token=token)
         body = reply.json() if reply.status_code == 200 else {}
-        rows = body.get("players", body.get("data", [])) if isinstance(body, dict) else body
+        rows = (body.get("players", body.get("data", [])) if isinstance(body, dict) else body) or []
         players = [int(p["id"]) for p in rows if isinstance(p, dict) and "id" in p]
         games: list[int] = []
         for player in players[:5]:

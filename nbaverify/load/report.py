@@ -7,54 +7,51 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
-from nbaverify.load.stats import EndpointStats, Sample
+from nbaverify.load.stats import Sample
+from nbaverify.load.summary import LoadSummary
+from nbaverify.load.thresholds import Verdict
 
-TREND_METRICS = (("p95_ms", "p95", "ms", True), ("p99_ms", "p99", "ms", True), ("rps", "throughput", "req/s", False),
-                 ("error_rate", "error rate", "", True))
 
-
-def previous_summary(load_root: Path, current: Path, target: str, profile: str, model: str) -> dict | None:
-    """The latest earlier run of the same profile, model and target (its summary.json), or None."""
+def previous_summary(load_root: Path, current: Path, target: str, profile: str, model: str) -> LoadSummary | None:
+    """The latest earlier complete run of the same profile, model and target, or None."""
     runs = []
     for path in load_root.glob("*/summary.json"):
         if path.parent == current:
             continue
         try:
-            data = json.loads(path.read_text())
+            run = LoadSummary.read(path)
         except (OSError, ValueError):
             continue
-        if (data.get("target"), data.get("profile"), data.get("model")) == (target, profile, model) and data.get("totals"):
-            runs.append(data)
-    return max(runs, key=lambda d: d["started_at"]) if runs else None
+        if (run.target, run.profile, run.model) == (target, profile, model) and run.comparable:
+            runs.append(run)
+    return max(runs, key=lambda r: r.started_at) if runs else None
 
 
-def trend(current: dict, previous: dict | None, tolerance_pct: float) -> dict:
-    if previous is None:
-        return {"previous_run": None, "deltas": [], "regressions": []}
-    deltas, regressions = [], []
-    for key, label, unit, lower_is_better in TREND_METRICS:
-        now, before = current["totals"][key], previous["totals"][key]
-        change = ((now - before) / before * 100) if before else (0.0 if now == before else 100.0)
-        worse = change > tolerance_pct if lower_is_better else change < -tolerance_pct
-        if key == "error_rate":  # from 0 errors any error is a regression; percentages of ~0 mislead
-            worse = now > before and now - before > 0.001
-        row = {"metric": label, "previous": before, "current": now, "change_pct": round(change, 1), "unit": unit,
-               "regression": worse}
-        deltas.append(row)
-        if worse:
-            regressions.append(f"{label} {_fmt(before, key)} -> {_fmt(now, key)} ({change:+.0f}%, tolerance {tolerance_pct:g}%)")
-    return {"previous_run": previous["run_id"], "deltas": deltas, "regressions": regressions}
+def write_all(summary: LoadSummary, out: Path, images: dict[str, bytes]) -> list[Path]:
+    """Every format of the one record, so no two can disagree."""
+    written = [out / "summary.json", out / "summary.md", out / "report.html"]
+    summary.write(written[0])
+    written[1].write_text(markdown(summary))
+    written[2].write_text(html_report(summary, images))
+    for name, data in images.items():
+        (out / name).write_bytes(data)
+        written.append(out / name)
+    return written
 
 
-def _fmt(value: float, key: str) -> str:
-    return f"{value:.2%}" if key == "error_rate" else f"{value:.0f} ms" if key.endswith("_ms") else f"{value:.1f}/s"
+def terminal_lines(summary: LoadSummary) -> list[str]:
+    """The end of a terminal run: a line a threshold, a line a problem, regressions, then the status."""
+    lines = [f"{'ok  ' if v.outcome == 'passed' else 'FAIL'} {v.id}: {v.message}" for v in summary.thresholds]
+    failed = {f"threshold {v.id}: {v.message}" for v in summary.thresholds if v.outcome == "failed"}
+    lines += [f"FAIL {problem}" for problem in summary.problems if problem not in failed]
+    lines += [f"WARN regression since {summary.trend.previous_run}: {r}" for r in summary.trend.regressions]
+    return [*lines, summary.status_line()]
 
 
 # -- charts ------------------------------------------------------------------------------------------
-def charts(history: list[Sample], thresholds: list[dict]) -> dict[str, bytes]:
+def charts(history: list[Sample], thresholds: list[Verdict]) -> dict[str, bytes]:
     """Three PNGs a reader who never saw Locust can read: throughput, latency, errors over the run."""
     import matplotlib
 
@@ -80,8 +77,8 @@ def charts(history: list[Sample], thresholds: list[dict]) -> dict[str, bytes]:
     users.plot(t, [s.users for s in history], color="#999999", linestyle=":", label="virtual users")
     users.set_ylabel("virtual users")
     for th in thresholds:
-        if th["metric"] == "rps" and th["endpoint"] == "all":
-            ax.axhline(th["limit"], color="#c62828", linestyle="--", label=f"minimum {th['limit']:g}/s")
+        if th.metric == "rps" and th.endpoint == "all":
+            ax.axhline(th.limit, color="#c62828", linestyle="--", label=f"minimum {th.limit:g}/s")
     ax.legend(loc="upper left", fontsize=8)
     users.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
@@ -92,9 +89,9 @@ def charts(history: list[Sample], thresholds: list[dict]) -> dict[str, bytes]:
     for key, colour in colours.items():
         ax.plot(t, [getattr(s, key) for s in history], color=colour, label=key.removesuffix("_ms"))
     for th in thresholds:  # each limit dashed in its percentile's colour
-        if th["metric"] in colours and th["endpoint"] == "all":
-            ax.axhline(th["limit"], color=colours[th["metric"]], linestyle="--", linewidth=1.2,
-                       label=f"{th['metric'].removesuffix('_ms')} limit {th['limit']:g} ms")
+        if th.metric in colours and th.endpoint == "all":
+            ax.axhline(th.limit, color=colours[th.metric], linestyle="--", linewidth=1.2,
+                       label=f"{th.metric.removesuffix('_ms')} limit {th.limit:g} ms")
     ax.set_xlabel("seconds into the run")
     ax.set_ylabel("response time (ms)")
     ax.set_title("Response time percentiles (each point: the last seconds of requests)")
@@ -115,79 +112,80 @@ def charts(history: list[Sample], thresholds: list[dict]) -> dict[str, bytes]:
 
 
 # -- text formats -------------------------------------------------------------------------------------
-def markdown(summary: dict) -> str:
-    t = summary["totals"]
-    lines = [f"## nbaverify load {summary['profile']} on {summary['target']}: {summary['verdict']}", "",
-             f"`{summary['status_line']}`", "",
-             f"Run `{summary['run_id']}`, {summary['model']} model ({MODEL_TEXT[summary['model']]}), "
-             f"{summary['workers'] or 1} load process(es), started {summary['started_at']}, {summary['duration_s']:.0f}s.", "",
+def markdown(summary: LoadSummary) -> str:
+    t = summary.totals
+    lines = [f"## nbaverify load {summary.profile} on {summary.target}: {summary.verdict}", "",
+             f"`{summary.status_line()}`", "",
+             f"Run `{summary.run_id}`, {summary.model} model ({MODEL_TEXT[summary.model]}), "
+             f"{summary.workers or 1} load process(es), started {summary.started_at}, {summary.duration_s:.0f}s.", "",
              "| requests | failures | throughput | p50 | p95 | p99 |", "|---:|---:|---:|---:|---:|---:|",
-             f"| {t['requests']} | {t['failures']} ({t['error_rate']:.2%}) | {t['rps']:.1f}/s | {t['p50_ms']:.0f} ms | "
-             f"{t['p95_ms']:.0f} ms | {t['p99_ms']:.0f} ms |", "",
+             f"| {t.requests} | {t.failures} ({t.error_rate:.2%}) | {t.rps:.1f}/s | {t.p50_ms:.0f} ms | "
+             f"{t.p95_ms:.0f} ms | {t.p99_ms:.0f} ms |", "",
              "### Thresholds", "", "| | threshold | observed |", "|---|---|---|"]
-    lines += [f"| {'✅' if v['outcome'] == 'passed' else '❌'} | `{v['id']}` | {v['message']} |" for v in summary["thresholds"]]
-    if summary.get("problems"):
-        lines += ["", "### What is wrong", ""] + [f"- {p}" for p in summary["problems"]]
-    trend_ = summary["trend"]
+    lines += [f"| {'✅' if v.outcome == 'passed' else '❌'} | `{v.id}` | {v.message} |" for v in summary.thresholds]
+    if summary.problems:
+        lines += ["", "### What is wrong", ""] + [f"- {p}" for p in summary.problems]
     lines += ["", "### Compared with the previous run", ""]
-    if trend_["previous_run"]:
-        lines += [f"Previous run: `{trend_['previous_run']}`.", "",
+    if summary.trend.previous_run:
+        lines += [f"Previous run: `{summary.trend.previous_run}`.", "",
                   "| metric | previous | now | change |", "|---|---:|---:|---:|"]
-        lines += [f"| {d['metric']}{' ⚠️' if d['regression'] else ''} | {d['previous']:.4g} {d['unit']} | {d['current']:.4g} "
-                  f"{d['unit']} | {d['change_pct']:+.1f}% |" for d in trend_["deltas"]]
+        lines += [f"| {d.metric}{' ⚠️' if d.regression else ''} | {d.previous:.4g} {d.unit} | {d.current:.4g} "
+                  f"{d.unit} | {d.change_pct:+.1f}% |" for d in summary.trend.deltas]
     else:
-        lines.append("No earlier run of this profile and model against this target.")
+        lines.append(NO_TREND[summary.interrupted])
     lines += ["", "### Endpoints", "", "| request | count | failures | req/s | p50 | p95 | p99 | max |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {e['name']} | {e['requests']} | {e['failures']} | {e['rps']:.1f} | {e['p50_ms']:.0f} | {e['p95_ms']:.0f} | "
-              f"{e['p99_ms']:.0f} | {e['max_ms']:.0f} |" for e in summary["endpoints"]]
+    lines += [f"| {e.name} | {e.requests} | {e.failures} | {e.rps:.1f} | {e.p50_ms:.0f} | {e.p95_ms:.0f} | "
+              f"{e.p99_ms:.0f} | {e.max_ms:.0f} |" for e in summary.endpoints]
     return "\n".join(lines) + "\n"
 
 
+NO_TREND = {False: "No earlier run of this profile and model against this target to compare with.",
+            True: "Not compared with earlier runs: this run was interrupted, its figures cover only the part that ran."}
 MODEL_TEXT = {"closed": "virtual users each wait for their reply; latency from the actual send",
               "open": "requests arrive at a fixed rate whatever the replies; latency from the intended send time"}
 
 _CSS = """body{font:14px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#1d2733}
 h1{font-size:1.4rem} .badge{padding:.15rem .6rem;border-radius:.3rem;color:#fff;font-weight:600}
-.PASS{background:#1a7f37}.FAIL{background:#c62828} table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem}
+.PASS{background:#1a7f37}.FAIL{background:#c62828}.INTERRUPTED{background:#8a6d00}
+table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem}
 th,td{padding:.35rem .6rem;border-bottom:1px solid #e6e9ed;text-align:left} th{background:#f0f3f6}
 td.n{text-align:right;font-variant-numeric:tabular-nums} .failed{color:#c62828;font-weight:600} .passed{color:#1a7f37}
 .note{color:#56606b} img{max-width:100%;border:1px solid #e6e9ed;margin:.4rem 0}"""
 
 
-def html_report(summary: dict, images: dict[str, bytes]) -> str:
+def html_report(summary: LoadSummary, images: dict[str, bytes]) -> str:
     esc = html.escape
-    t = summary["totals"]
-    rows = "".join(f'<tr><td class="{v["outcome"]}">{v["outcome"]}</td><td><code>{esc(v["id"])}</code></td>'
-                   f'<td>{esc(v["message"])}</td></tr>' for v in summary["thresholds"])
-    endpoints = "".join(f"<tr><td>{esc(e['name'])}</td><td class=n>{e['requests']}</td><td class=n>{e['failures']}</td>"
-                        f"<td class=n>{e['rps']:.1f}</td><td class=n>{e['p50_ms']:.0f}</td><td class=n>{e['p95_ms']:.0f}</td>"
-                        f"<td class=n>{e['p99_ms']:.0f}</td><td class=n>{e['max_ms']:.0f}</td></tr>"
-                        for e in summary["endpoints"])
-    trend_ = summary["trend"]
-    if trend_["previous_run"]:
-        trend_html = (f"<p class=note>Against the previous run <code>{esc(trend_['previous_run'])}</code> "
+    t = summary.totals
+    rows = "".join(f'<tr><td class="{v.outcome}">{v.outcome}</td><td><code>{esc(v.id)}</code></td>'
+                   f'<td>{esc(v.message)}</td></tr>' for v in summary.thresholds)
+    endpoints = "".join(f"<tr><td>{esc(e.name)}</td><td class=n>{e.requests}</td><td class=n>{e.failures}</td>"
+                        f"<td class=n>{e.rps:.1f}</td><td class=n>{e.p50_ms:.0f}</td><td class=n>{e.p95_ms:.0f}</td>"
+                        f"<td class=n>{e.p99_ms:.0f}</td><td class=n>{e.max_ms:.0f}</td></tr>" for e in summary.endpoints)
+    trend = summary.trend
+    if trend.previous_run:
+        trend_html = (f"<p class=note>Against the previous run <code>{esc(trend.previous_run)}</code> "
                       "(same target, profile and model); ⚠ marks a regression beyond the tolerance.</p>"
                       "<table><tr><th>metric</th><th>previous</th><th>now</th><th>change</th></tr>" + "".join(
-                          f"<tr><td>{d['metric']}{' ⚠' if d['regression'] else ''}</td>"
-                          f"<td class=n>{d['previous']:.4g} {d['unit']}</td>"
-                          f"<td class=n>{d['current']:.4g} {d['unit']}</td><td class=n>{d['change_pct']:+.1f}%</td></tr>"
-                          for d in trend_["deltas"]) + "</table>")
+                          f"<tr><td>{d.metric}{' ⚠' if d.regression else ''}</td>"
+                          f"<td class=n>{d.previous:.4g} {d.unit}</td>"
+                          f"<td class=n>{d.current:.4g} {d.unit}</td><td class=n>{d.change_pct:+.1f}%</td></tr>"
+                          for d in trend.deltas) + "</table>")
     else:
-        trend_html = "<p class=note>No earlier run of this profile and model against this target to compare with.</p>"
-    problems = "".join(f"<li>{esc(p)}</li>" for p in summary.get("problems", []))
+        trend_html = f"<p class=note>{NO_TREND[summary.interrupted]}</p>"
+    problems = "".join(f"<li>{esc(p)}</li>" for p in summary.problems)
     pictures = "".join(f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                        for name, data in images.items())
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>nbaverify load {esc(summary['profile'])} on {esc(summary['target'])}: {summary['verdict']}</title>
+<title>nbaverify load {esc(summary.profile)} on {esc(summary.target)}: {summary.verdict}</title>
 <style>{_CSS}</style></head><body>
-<h1>Load test: {esc(summary['profile'])} on {esc(summary['target'])}
-<span class="badge {summary['verdict']}">{summary['verdict']}</span></h1>
-<p class=note>Run <code>{esc(summary['run_id'])}</code>, started {esc(summary['started_at'])}, {summary['duration_s']:.0f} s,
-<b>{summary['model']} model</b>: {MODEL_TEXT[summary['model']]}. {summary['workers'] or 1} load process(es).</p>
+<h1>Load test: {esc(summary.profile)} on {esc(summary.target)}
+<span class="badge {summary.verdict}">{summary.verdict}</span></h1>
+<p class=note>Run <code>{esc(summary.run_id)}</code>, started {esc(summary.started_at)}, {summary.duration_s:.0f} s,
+<b>{summary.model} model</b>: {MODEL_TEXT[summary.model]}. {summary.workers or 1} load process(es).</p>
 <table><tr><th>requests</th><th>failed</th><th>throughput</th><th>median (p50)</th><th>p95</th><th>p99</th></tr>
-<tr><td>{t['requests']}</td><td>{t['failures']} ({t['error_rate']:.2%})</td><td>{t['rps']:.1f} /s</td>
-<td>{t['p50_ms']:.0f} ms</td><td>{t['p95_ms']:.0f} ms</td><td>{t['p99_ms']:.0f} ms</td></tr></table>
+<tr><td>{t.requests}</td><td>{t.failures} ({t.error_rate:.2%})</td><td>{t.rps:.1f} /s</td>
+<td>{t.p50_ms:.0f} ms</td><td>{t.p95_ms:.0f} ms</td><td>{t.p99_ms:.0f} ms</td></tr></table>
 <p class=note>p95 = 95 of every 100 requests were answered at least this fast; p99 the same for 99 of 100.</p>
 {f'<h2>What is wrong</h2><ul>{problems}</ul>' if problems else ''}
 <h2>Thresholds</h2><table><tr><th>verdict</th><th>threshold</th><th>observed</th></tr>{rows}</table>
@@ -198,9 +196,3 @@ def html_report(summary: dict, images: dict[str, bytes]) -> str:
 <p class=note>Locust's own CSV files are beside this report (locust_stats.csv, locust_stats_history.csv, locust_failures.csv).</p>
 </body></html>
 """
-
-
-def endpoint_rows(table: dict[str, EndpointStats]) -> list[dict]:
-    rows = [{"name": s.name, "requests": s.requests, "failures": s.failures, "rps": round(s.rps, 2), "p50_ms": s.p50_ms,
-             "p95_ms": s.p95_ms, "p99_ms": s.p99_ms, "max_ms": s.max_ms} for key, s in table.items() if key != "all"]
-    return sorted(rows, key=lambda r: -r["requests"])

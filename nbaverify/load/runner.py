@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbaverify import procs, shipped
@@ -51,9 +51,7 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
         drain = expect["load.drain_s"]
         stages = [{"duration_s": duration + drain, "users": max(1, workers), "spawn_rate": max(1, workers)}]
     duration = sum(s["duration_s"] for s in stages)
-    section = target.profile.api
-    if section is None:
-        raise ConfigError(str(target.source), "api", "a load test needs the profile's [api] section")
+    section = target.api  # a load test needs the [api] section
     config = {
         "base_url": section.base_url, "ca_file": section.ca_file, "ws_path": section.ws_path, "model": model,
         "weights": expect["load.weights"], "ids": ids.for_target(target).config(), "think_time_s": expect["load.think_time_s"],
@@ -62,6 +60,16 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
         "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect), "stages": stages, "arrival_stages": arrival,
     }
     return Plan(profile_name, model, workers, stages, arrival, duration, config)
+
+
+@dataclass
+class Outcome:
+    """How the Locust run ended; its figures are in the CSV files."""
+    wall_s: float
+    aborted: str | None = None  # an abort threshold or the deadline stopped it: why
+    interrupted: bool = False  # SIGINT/SIGTERM reached nbaverify: Locust was stopped, its CSV files kept
+    peak_rss_mib: dict[str, float] = field(default_factory=dict)
+    locust_exit: int | None = None
 
 
 def write_config(plan: Plan, out: Path) -> Path:
@@ -73,16 +81,14 @@ def write_config(plan: Plan, out: Path) -> Path:
 
 
 def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: Callable[[str], None],
-        remote_workers: int = 0, master_port: int = 5557) -> dict:
+        remote_workers: int = 0, master_port: int = 5557) -> Outcome:
     """Run Locust to the end of the plan (or an abort); the CSV files land in out/locust_*.csv.
 
     remote_workers: start only the master, bound on every interface, and wait for that many workers
     started elsewhere (other machines, a Kubernetes Deployment: see fixtures/k8s/load/).
     """
     write_config(plan, out)
-    secret = target.secret("api.jwt_secret_env")
-    if not secret:
-        raise ConfigError(str(target.source), "api.jwt_secret_env", "a load test mints tokens: name the JWT secret's variable")
+    secret = target.required_secret("api.jwt_secret_env")  # a load test mints tokens
     env = {**os.environ, "NBAVERIFY_LOAD_CONFIG": str(out / "config.json"), "NBAVERIFY_LOAD_JWT_SECRET": secret}
     prefix = out / "locust"
     common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING", "--skip-log-setup"]
@@ -116,26 +122,31 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
     started = time.monotonic()
     # nothing hangs: Locust is killed past its plan (remote workers get 5 minutes to connect)
     deadline = started + plan.duration_s + 60 + (300 if remote_workers else 0)
-    aborted, peaks = None, {}
+    aborted, interrupted, peaks = None, False, dict[str, float]()
     try:
-        while master.poll() is None:
-            time.sleep(PROGRESS_EVERY_S)
-            elapsed = time.monotonic() - started
-            _peak_memory(processes, peaks)
-            history = stats.read_history(prefix)
-            if history:
-                last = history[-1]
-                say(f"  {elapsed:5.0f}s/{plan.duration_s:.0f}s  users {last.users:4d}  rate {last.rps:7.1f}/s  "
-                    f"errors {last.failures:5d}  p95 {last.p95_ms:6.0f} ms  p99 {last.p99_ms:6.0f} ms")
-                aborted = aborted or _abort_reason(abort_on, history, elapsed)
-                if aborted:
-                    say(f"  aborting: {aborted}")
-                    master.send_signal(signal.SIGTERM)
+        try:
+            while master.poll() is None:
+                time.sleep(PROGRESS_EVERY_S)
+                elapsed = time.monotonic() - started
+                _peak_memory(processes, peaks)
+                history = stats.read_history(prefix)
+                if history:
+                    last = history[-1]
+                    say(f"  {elapsed:5.0f}s/{plan.duration_s:.0f}s  users {last.users:4d}  rate {last.rps:7.1f}/s  "
+                        f"errors {last.failures:5d}  p95 {last.p95_ms:6.0f} ms  p99 {last.p99_ms:6.0f} ms")
+                    aborted = aborted or _abort_reason(abort_on, history, elapsed)
+                    if aborted:
+                        say(f"  aborting: {aborted}")
+                        break
+                if time.monotonic() > deadline:
+                    aborted = f"Locust ran past its plan ({plan.duration_s:.0f}s + 60s) and was stopped"
                     break
-            if time.monotonic() > deadline:
-                aborted = f"Locust ran past its plan ({plan.duration_s:.0f}s + 60s) and was stopped"
-                master.send_signal(signal.SIGTERM)
-                break
+        except KeyboardInterrupt:  # Ctrl-C, a cancelled job: Locust writes its final CSV rows on SIGTERM
+            interrupted = True
+            say(f"  interrupted after {time.monotonic() - started:.0f}s: stopping Locust, keeping what it measured")
+            _wait_quietly(master, 2.0)  # Ctrl-C reached Locust's process group too: it may be stopping already
+        if master.poll() is None:
+            master.send_signal(signal.SIGTERM)
         try:
             master.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -150,8 +161,15 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
             if process.poll() is None:
                 process.kill()
         log.close()
-    return {"aborted": aborted, "wall_s": round(time.monotonic() - started, 1), "peak_rss_mib": peaks,
-            "locust_exit": master.returncode}
+    return Outcome(wall_s=round(time.monotonic() - started, 1), aborted=aborted, interrupted=interrupted,
+                   peak_rss_mib=peaks, locust_exit=master.returncode)
+
+
+def _wait_quietly(process: subprocess.Popen, seconds: float) -> None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def _abort_reason(abort_on: list[Threshold], history: list[stats.Sample], elapsed: float) -> str | None:

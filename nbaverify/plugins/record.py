@@ -4,7 +4,6 @@ the exit code; a profile's problem stops the run before any check."""
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import time
 from pathlib import Path
 
@@ -15,11 +14,12 @@ from nbaverify import evidence as evidence_record
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
-from nbaverify.markers import TIERS
+from nbaverify.markers import TIERS, marker_arg
 from nbaverify.plugins.options import option
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
 from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
+from nbaverify.signals import sigterm_interrupts
 from nbaverify.waivers import Waiver
 
 RUN = pytest.StashKey["Run"]()
@@ -29,8 +29,7 @@ CHECK_PREFIX = "check_"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # a cancelled CI job, a CronJob's deadline
-        signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_interrupts()  # pytest then stops at once and still finishes the session: reports
     run = Run(config)
     config.stash[RUN] = run
     IO.reset()
@@ -44,10 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
         run.load_target(given["target"])
     # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")  # pytest stops at once and still finishes the session: reports
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -126,6 +121,7 @@ class Run:
     def ensure_target(self) -> Target:
         if self.target is None:
             self.load_target(SANDBOX_TARGET)
+        assert self.target is not None  # load_target sets it or raises
         return self.target
 
     @property
@@ -199,14 +195,13 @@ def check_id(item: pytest.Item) -> str:
 
 
 def check_result(item: pytest.Item) -> CheckResult:
-    marker = item.get_closest_marker
     return CheckResult(
         id=check_id(item),
-        area=marker("area").args[0],
-        tiers=[tier for tier in TIERS if marker(tier)],
-        severity=marker("severity").args[0],
-        safety=marker("safety").args[0] if marker("safety") else "readonly",
-        runbook=marker("runbook").args[0],
+        area=marker_arg(item, "area"),
+        tiers=[tier for tier in TIERS if item.get_closest_marker(tier)],
+        severity=marker_arg(item, "severity"),
+        safety=marker_arg(item, "safety", "readonly"),
+        runbook=marker_arg(item, "runbook"),
     )
 
 

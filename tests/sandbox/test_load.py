@@ -122,3 +122,41 @@ def test_a_taken_master_port_is_named(sandbox, nbaverify, tmp_path):
     # the sandbox's API holds it: named with its pid (root sees every process)
     assert re.fullmatch(rf"nbaverify: port {taken} \(the Locust master\) is in use by \S+ \(pid \d+\) listening; "
                         r"stop it, or choose another with --master-port", result.err.strip()), result.err
+
+
+def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(sandbox, sandbox_env, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nbaverify.results import EXIT_INTERRUPTED
+    from tests.sandbox.conftest import PROJECT_ROOT
+
+    sandbox.up([])
+    out = tmp_path / "cut"
+    run = subprocess.Popen([sys.executable, "-m", "nbaverify.cli", "load", "--report-dir", str(out)], cwd=PROJECT_ROOT,
+                           env=sandbox_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while not (out / "locust_stats_history.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(4)  # a few seconds of load measured
+    run.send_signal(signal.SIGTERM)  # a cancelled CI job
+    printed, _ = run.communicate(timeout=90)
+    assert run.returncode == EXIT_INTERRUPTED, printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"] == "INTERRUPTED" and summary["interrupted"] is True
+    assert summary["totals"]["requests"] > 0 and summary["duration_s"] < 15  # the smoke profile lasts 15 s
+    assert re.match(r"interrupted after \d+s of 15s: the figures cover only the part that ran", summary["problems"][0])
+    assert summary["trend"]["previous_run"] is None
+    assert {"locust_stats.csv", "locust_stats_history.csv", "report.html", "summary.md"} <= {p.name for p in out.iterdir()}
+    assert "NBAVERIFY LOAD INTERRUPTED" in printed
+    assert not locust_processes(), "Locust processes left running"
+
+
+def locust_processes() -> list:
+    import psutil
+
+    from nbaverify.shipped import LOCUSTFILE
+
+    return [p for p in psutil.process_iter(["cmdline"]) if str(LOCUSTFILE) in (p.info["cmdline"] or [])]

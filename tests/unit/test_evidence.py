@@ -5,6 +5,7 @@ import json
 
 from nbaverify import evidence
 from nbaverify.cli import main
+from nbaverify.load.summary import LoadSummary, LoadTotals
 from nbaverify.results import CheckResult, RunSummary
 
 LAG = "checks/test_database_replication.py::check_replication_lag"
@@ -81,10 +82,12 @@ def test_the_command_writes_the_report_and_says_so_in_one_line(tmp_path, capsys)
 def test_the_report_lists_the_period_s_load_tests(tmp_path, capsys):
     run_record(tmp_path, "2026-11-02T06:00:00Z", "quarterly", {LAG: "passed"})
     (tmp_path / "load" / "q1").mkdir(parents=True)
-    (tmp_path / "load" / "q1" / "summary.json").write_text(json.dumps({
-        "kind": "load", "run_id": "q1", "target": "staging", "started_at": "2026-11-03T10:00:00Z", "profile": "quarterly",
-        "model": "open", "verdict": "FAIL", "problems": ["threshold p99_ms<=2000 [all]: p99 2400ms on all requests"],
-        "totals": {"p95_ms": 800.0, "p99_ms": 2400.0, "rps": 99.5, "error_rate": 0.001}}))
+    LoadSummary(run_id="q1", target="staging", environment="staging", profile="quarterly", model="open", workers=2,
+                started_at="2026-11-03T10:00:00Z", duration_s=900.0,
+                totals=LoadTotals(requests=90000, failures=90, rps=99.5, p50_ms=90.0, p95_ms=800.0, p99_ms=2400.0,
+                                  error_rate=0.001),
+                problems=["threshold p99_ms<=2000 [all]: p99 2400ms on all requests"],
+                ).write(tmp_path / "load" / "q1" / "summary.json")
     assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-30"]) == 0
     assert "1 load test(s)" in capsys.readouterr().out
     text = (tmp_path / "compliance-2026-11-01-2026-11-30" / "compliance.md").read_text()

@@ -1,9 +1,13 @@
 """The load verdict, offline: thresholds as data, Locust's CSV read back, the trend against the previous run."""
 
+import json
+
 import pytest
 
 from nbaverify.errors import ConfigError
 from nbaverify.load import report, stats, thresholds
+from nbaverify.load.summary import LoadSummary, LoadTotals, Trend
+from nbaverify.results import EXIT_INTERRUPTED
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,\
 Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
@@ -51,11 +55,44 @@ def test_a_malformed_threshold_is_named(entry, problem):
         thresholds.parse_all([entry])
 
 
+def totals(p95_ms: float, p99_ms: float, rps: float, error_rate: float) -> LoadTotals:
+    return LoadTotals(requests=1000, failures=0, rps=rps, p50_ms=10.0, p95_ms=p95_ms, p99_ms=p99_ms, error_rate=error_rate)
+
+
+def summary(run_id: str, t: LoadTotals, **kw) -> LoadSummary:
+    return LoadSummary(run_id=run_id, target="staging", environment="staging", profile="smoke", model="closed",
+                       workers=0, started_at=f"2026-11-0{run_id[-1]}T10:00:00Z", duration_s=30.0, totals=t, **kw)
+
+
 def test_the_trend_flags_regressions_beyond_the_tolerance():
-    before = {"run_id": "r1", "totals": {"p95_ms": 100.0, "p99_ms": 200.0, "rps": 50.0, "error_rate": 0.0}}
-    now = {"totals": {"p95_ms": 105.0, "p99_ms": 300.0, "rps": 40.0, "error_rate": 0.02}}
-    result = report.trend(now, before, tolerance_pct=10.0)
-    flagged = {d["metric"] for d in result["deltas"] if d["regression"]}
-    assert flagged == {"p99", "throughput", "error rate"}
-    assert result["regressions"][0] == "p99 200 ms -> 300 ms (+50%, tolerance 10%)"
-    assert report.trend(now, None, 10.0)["previous_run"] is None
+    before = summary("r1", totals(100.0, 200.0, 50.0, 0.0))
+    result = Trend.between(totals(105.0, 300.0, 40.0, 0.02), before, tolerance_pct=10.0)
+    assert {d.metric for d in result.deltas if d.regression} == {"p99", "throughput", "error rate"}
+    assert result.regressions[0] == "p99 200 ms -> 300 ms (+50%, tolerance 10%)"
+    assert Trend.between(before.totals, None, 10.0).previous_run is None
+
+
+def test_the_summary_round_trips_through_its_json(tmp_path, table):
+    limits = thresholds.parse_all([{"metric": "p99_ms", "endpoint": "all", "max": 1000.0}])
+    first = summary("r1", totals(100.0, 1200.0, 40.0, 0.005), thresholds=thresholds.evaluate(limits, table),
+                    problems=["threshold p99_ms<=1000 [all]: p99 1200ms on all requests (max 1000ms)"],
+                    endpoints=[table["GET /api/players/[id]"]])
+    first.trend = Trend.between(first.totals, summary("r0", totals(90.0, 900.0, 41.0, 0.0)), 10.0)
+    first.write(tmp_path / "summary.json")
+    raw = json.loads((tmp_path / "summary.json").read_text())
+    assert (raw["kind"], raw["verdict"], raw["exit_code"]) == ("load", "FAIL", 1)  # read by schedulers without us
+    assert raw["status_line"].startswith("NBAVERIFY LOAD FAIL - 0/1 thresholds, 1000 requests")
+    assert LoadSummary.read(tmp_path / "summary.json") == first
+
+
+def test_an_interrupted_run_is_its_own_verdict_and_no_baseline_for_the_trend(tmp_path):
+    cut = summary("r2", totals(100.0, 200.0, 50.0, 0.0), interrupted=True, problems=["interrupted after 9s of 30s"])
+    assert (cut.verdict, cut.exit_code, cut.comparable) == ("INTERRUPTED", EXIT_INTERRUPTED, False)
+    whole = summary("r1", totals(100.0, 200.0, 50.0, 0.0))
+    for run in (whole, cut):
+        (tmp_path / run.run_id).mkdir()
+        run.write(tmp_path / run.run_id / "summary.json")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "summary.json").write_text('{"kind": "check"}')  # a check run's record is not a load run's
+    assert report.previous_summary(tmp_path, tmp_path / "r3", "staging", "smoke", "closed") == whole
+    assert "INTERRUPTED" in report.terminal_lines(cut)[-1] and "interrupted" in report.markdown(cut)
