@@ -24,9 +24,10 @@ from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
+from nbaverify.sandbox.faults.model import Step
 from nbaverify.sandbox.kube.service import KubeDouble
 from nbaverify.sandbox.layout import Layout
-from nbaverify.sandbox.postgres import Cluster
+from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.secrets import SandboxSecrets
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
@@ -182,7 +183,7 @@ class Sandbox:
                 self.say(f"fault off: {name}")
                 self._act(name, "off", CATALOGUE[name].revert)
 
-    def _act(self, name: str, switch: str, action) -> None:
+    def _act(self, name: str, switch: str, action: Step) -> None:
         try:
             action(self)
         except SandboxError:
@@ -227,8 +228,8 @@ class Sandbox:
         procs.spawn([sys.executable, "-m", "nbaverify.sandbox.holder", mode, *args],
                     self.layout.log_file("holder"), self.layout.pid_file(f"holder-{fault}"), env=env)
         with self.cluster.primary.admin() as conn:
-            procs.wait_until(lambda: conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION,)).fetchone()[0] > 0,
+            procs.wait_until(lambda: scalar(
+                conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (APPLICATION,)) > 0,
                 10, f"the {mode} client of fault {fault} to connect (see {self.layout.log_file('holder')})")
 
     def release(self, fault: str) -> None:

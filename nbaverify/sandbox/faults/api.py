@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 from nbaverify.sandbox import control, tls
-from nbaverify.sandbox.faults import fault
+from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 HEALTH = "checks/test_health.py"
 JWT = "checks/test_jwt.py"
@@ -16,245 +16,228 @@ INPUT = "checks/test_api_input.py"
 WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
 
 
-def _weak_secret(sb):
+def _weak_secret(sb: Reach) -> None:
     current = control.read(sb.layout.control_file)
     control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": WEAK_SECRET})
 
 
-def _secret_rotated(sb):
+def _secret_rotated(sb: Reach) -> None:
     current = control.read(sb.layout.control_file)
     control.write(sb.layout.control_file, current.faults, current.allowlist,
                   {"platform_jwt_secret": secrets.token_urlsafe(32)})
 
 
-def _certificate(days: int, stranger: bool = False):
-    def step(sb):
+def _certificate(days: int, stranger: bool = False) -> Step:
+    def step(sb: Reach) -> None:
         tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger)
         sb.restart_api(wait_healthy=not stranger)
 
     return step
 
 
-fault(
-    name="no_response_time_header", area="api",
-    breaks="responses lose the X-Response-Time header the guide's timing middleware sets",
-    caught_by=(f"{HEALTH}::check_response_time_header", "checks/test_api_performance.py::check_response_time_header_truthful"),
-    expect=r"X-Response-Time",
-)
+def _restart_api(sb: Reach) -> None:
+    sb.restart_api()
 
-fault(
-    name="jwt_no_verify", area="security",
-    breaks="the JWT middleware decodes tokens without verifying the signature or expiry",
-    caught_by=tuple(f"{JWT}::check_token_refused[{attack}]" for attack in (
-        "wrong signing key", "signature stripped", "payload tampered after signing", "expired")),
-    expect=r"token attack '.+' was accepted",
-)
 
-fault(
-    name="jwt_alg_none", area="security",
-    breaks="tokens whose header says alg none (any casing) are accepted unsigned",
-    caught_by=tuple(f"{JWT}::check_token_refused[alg {alg} with trailing dot]" for alg in ("none", "None", "NONE", "nOnE")),
-    expect=r"token attack 'alg \w+ with trailing dot' was accepted",
-)
-
-fault(
-    name="jwt_ignore_exp", area="security",
-    breaks="the JWT middleware skips the exp check: expired tokens keep working",
-    caught_by=(f"{JWT}::check_token_refused[expired]",),
-    expect=r"token attack 'expired' was accepted",
-)
-
-fault(
-    name="jwt_no_claim_checks", area="security",
-    breaks="the JWT middleware stops checking iss and aud: tokens minted for another service work here",
-    caught_by=(f"{JWT}::check_wrong_issuer_or_audience_refused",),
-    expect=r"a token with (iss|aud)=https://attacker\.example was accepted by GET .* \(200\); expected 401",
-)
-
-def _restart_without_legacy_tls(sb) -> None:
+def _restart_without_legacy_tls(sb: Reach) -> None:
     from nbaverify.sandbox import control
 
     control.write(sb.layout.control_file, set(), settings={})
     sb.restart_api()
 
 
-fault(
-    name="tls_legacy", area="security",
-    breaks="the API's TLS also offers TLS 1.0 and 1.1 (a security level lowered to serve an old client)",
-    caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
-    expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
-    apply=lambda sb: sb.restart_api(), revert=_restart_without_legacy_tls,
-)
-
-fault(
-    name="jwt_weak_secret", area="security",
-    breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
-    caught_by=(f"{JWT}::check_no_weak_signing_secret",),
-    expect=r"well-known weak",
-    apply=_weak_secret,
-)
-
-fault(
-    name="auth_bypass_route", area="security",
-    breaks="GET /api/games/{id}/stats skips the JWT middleware",
-    caught_by=(f"{JWT}::check_auth_enforced[/api/games/1/stats]",),
-    expect=r"/api/games/1/stats without a token returned 200",
-)
-
-fault(
-    name="no_rate_limit", area="security",
-    breaks="the rate limiter is off: no client is ever refused",
-    caught_by=(f"{RATE}::check_rate_limit_enforced",),
-    expect=r"no 429",
-)
-
-fault(
-    name="rate_limit_no_retry_after", area="security",
-    breaks="429 responses come without Retry-After",
-    caught_by=(f"{RATE}::check_rate_limit_headers",),
-    expect=r"Retry-After is None",
-)
-
-fault(
-    name="no_security_headers", area="security",
-    breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
-    caught_by=(f"{HEADERS}::check_security_header",  # every finding on every path
-               f"{HEADERS}::check_no_version_leak[x-powered-by-api.health_path]",
-               f"{HEADERS}::check_no_version_leak[x-powered-by-api.auth.probe_path]"),
-    expect=(r"Strict-Transport-Security is 'missing'|X-Content-Type-Options is 'missing'|no frame protection"
-            r"|Content-Security-Policy is missing|X-Powered-By leaks 'Express'; helmet\(\) removes it"),
-)
-
-fault(
-    name="server_version_leak", area="security",
-    breaks="a proxy in front of the API adds Server: nginx/1.22.1 (server_tokens on)",
-    caught_by=(f"{HEADERS}::check_no_version_leak[server-version-api.health_path]",
-               f"{HEADERS}::check_no_version_leak[server-version-api.auth.probe_path]"),
-    expect=r"Server header leaks a version \('nginx/1\.22\.1'\): set server_tokens off in nginx",
-)
-
-fault(
-    name="jwt_exp_optional", area="security",
-    breaks="tokens without exp are accepted, as jsonwebtoken's jwt.verify does by default: they never expire",
-    caught_by=(f"{JWT}::check_token_without_exp_refused",),
-    expect=r"a validly signed token without exp was accepted .*tokens without exp never expire",
-)
-
-fault(
-    name="stack_trace_errors", area="security",
-    breaks="bad input is not validated: the error handler answers 500 with the stack trace (Python or JavaScript)",
-    caught_by=(f"{INPUT}::check_bad_id_refused[abc]",),
-    expect=r"returned 500 showing internals \((a Python traceback: 'Traceback \(most recent call last\)'"
-           r"|a JavaScript stack trace: 'at [^']+:\d+:\d+')\)",
-)
-
-fault(
-    name="sql_injection", area="security",
-    breaks="GET /api/players/{id} pastes the id into its SQL",
-    caught_by=(f"{INPUT}::check_sql_injection_refused[0 OR 1=1]", f"{INPUT}::check_sql_injection_refused[1' OR '1'='1]"),
-    expect=r"SQL injection .*(expected a 4xx|internals)",
-)
-
-fault(
-    name="tls_cert_expiring", area="security",
-    breaks="the API's certificate expires in 10 days",
-    caught_by=(f"{HEADERS}::check_certificate_not_expiring",),
-    expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
-    apply=_certificate(10), revert=_certificate(365),
-)
-
-fault(
-    name="tls_cert_untrusted", area="security",
-    breaks="the API serves a certificate from a CA the profile does not trust (a self-made one, as after a botched renewal)",
-    caught_by=(f"{HEADERS}::check_certificate_valid",),
-    expect=r"the certificate of https://127\.0\.0\.1:\d+ is not trusted by the CA in api\.ca_file .*: unable to get local issuer",
-    apply=_certificate(365, stranger=True), revert=_certificate(365),
-)
-
 PERF = "checks/test_api_performance.py"
 METRICS = "checks/test_metrics_exposure.py"
 WS = "checks/test_websocket.py"
 
-fault(
-    name="slow_api", area="api",
-    breaks="every data request stalls 1.2 s before it is served: past the guide's 1000 ms slow line",
-    caught_by=(f"{PERF}::check_p95_latency",),
-    expect=r"p95 1\d{3}ms over \d+ requests \(limit 1000ms",
-)
-
-fault(
-    name="error_burst", area="api",
-    breaks="every data request answers 500",
-    caught_by=(f"{PERF}::check_error_rate", f"{INPUT}::check_unknown_id_is_404[/api/players/999999]",
-               f"{INPUT}::check_oversized_input_refused", f"{INPUT}::check_fuzzed_query_parameters"),
-    expect=r"failed \(100%|returned 500|crashed with 500",
-)
-
-fault(
-    name="no_metrics", area="api",
-    breaks="GET /metrics answers 404: Prometheus scrapes nothing from the API",
-    caught_by=(f"{METRICS}::check_metrics_exposed",),
-    expect=r"/metrics returned 404",
-)
-
-fault(
-    name="no_pool_gauges", area="api",
-    breaks="the database pool gauges are gone from /metrics (the pool is not instrumented)",
-    caught_by=(f"{METRICS}::check_pool_gauges_exposed",),
-    expect=r"/metrics has no database pool gauge \(looked for gauges named db_pool_\*, pg_pool_\*",
-)
-
-fault(
-    name="cache_disabled", area="api",
-    breaks="the response cache is off: every request reaches the database",
-    caught_by=(f"{PERF}::check_cache_hit_ratio",),
-    expect=r"cache hit ratio .* is 0%",
-)
-
-fault(
-    name="cache_forbids_reuse", area="api",
-    breaks="the stats endpoints, served from the API's cache, answer Cache-Control: no-store",
-    caught_by=(f"{PERF}::check_cache_control",),
-    expect=r"/api/projections/7 says Cache-Control: 'no-store' \(no-store: nothing may be kept\)",
-)
-
-fault(
-    name="ws_no_auth", area="security",
-    breaks="/ws/live accepts connections without a valid token",
-    caught_by=(f"{WS}::check_live_feed_refuses_without_valid_token[none]",
-               f"{WS}::check_live_feed_refuses_without_valid_token[forged]"),
-    expect=r"accepted a connection with (no|a forged) token",
-)
-
-fault(
-    name="jwt_secret_rotated", area="security",
-    breaks="the platform rotated JWT_SECRET and the profile's variable still holds the old one: valid tokens get 401",
-    caught_by=(f"{JWT}::check_valid_token_accepted",),
-    expect=r"a valid HS256 token minted from api.jwt_secret_env got 401",
-    apply=_secret_rotated,
-)
-
-fault(
-    name="live_feed_stalled", area="api",
-    breaks="/ws/live accepts a valid token and then sends nothing",
-    caught_by=(f"{WS}::check_live_feed_delivers",),
-    expect=r"accepted the connection but sent nothing within",
-)
 
 # -- load-test faults: proven by `nbaverify load` (tests/sandbox/test_load.py), not by the checks --------
 LOAD = "nbaverify load --profile smoke"
 
-fault(
-    name="stall", area="load",
-    breaks="the API process freezes for 1 s every 10 s (a GC pause, a blocking call): every connection waits",
-    caught_by=(f"{LOAD} --model open: p99_ms<=800 [all]",),
-    expect=r"threshold p99_ms<=\d+ \[all\]: p99 \d{3,}ms on all requests",
-)
 
-fault(
-    name="load_not_allowlisted", area="load",
-    breaks="the rate limiter lost its allowlist entry for the load generator: past 100 requests it answers 429",
-    caught_by=(f"{LOAD}: the run fails as rate limited, not as slow",),
-    expect=r"the target rate-limited the load generator: \d+ requests answered 429",
-    api_flags=("allowlist_lost",),
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="no_response_time_header", area="api",
+        breaks="responses lose the X-Response-Time header the guide's timing middleware sets",
+        caught_by=(f"{HEALTH}::check_response_time_header",
+                   "checks/test_api_performance.py::check_response_time_header_truthful"),
+        expect=r"X-Response-Time",
+    ),
+    Fault(
+        name="jwt_no_verify", area="security",
+        breaks="the JWT middleware decodes tokens without verifying the signature or expiry",
+        caught_by=tuple(f"{JWT}::check_token_refused[{attack}]" for attack in (
+            "wrong signing key", "signature stripped", "payload tampered after signing", "expired")),
+        expect=r"token attack '.+' was accepted",
+    ),
+    Fault(
+        name="jwt_alg_none", area="security",
+        breaks="tokens whose header says alg none (any casing) are accepted unsigned",
+        caught_by=tuple(f"{JWT}::check_token_refused[alg {alg} with trailing dot]" for alg in ("none", "None", "NONE", "nOnE")),
+        expect=r"token attack 'alg \w+ with trailing dot' was accepted",
+    ),
+    Fault(
+        name="jwt_ignore_exp", area="security",
+        breaks="the JWT middleware skips the exp check: expired tokens keep working",
+        caught_by=(f"{JWT}::check_token_refused[expired]",),
+        expect=r"token attack 'expired' was accepted",
+    ),
+    Fault(
+        name="jwt_no_claim_checks", area="security",
+        breaks="the JWT middleware stops checking iss and aud: tokens minted for another service work here",
+        caught_by=(f"{JWT}::check_wrong_issuer_or_audience_refused",),
+        expect=r"a token with (iss|aud)=https://attacker\.example was accepted by GET .* \(200\); expected 401",
+    ),
+    Fault(
+        name="tls_legacy", area="security",
+        breaks="the API's TLS also offers TLS 1.0 and 1.1 (a security level lowered to serve an old client)",
+        caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
+        expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
+        apply=_restart_api, revert=_restart_without_legacy_tls,
+    ),
+    Fault(
+        name="jwt_weak_secret", area="security",
+        breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
+        caught_by=(f"{JWT}::check_no_weak_signing_secret",),
+        expect=r"well-known weak",
+        apply=_weak_secret,
+    ),
+    Fault(
+        name="auth_bypass_route", area="security",
+        breaks="GET /api/games/{id}/stats skips the JWT middleware",
+        caught_by=(f"{JWT}::check_auth_enforced[/api/games/1/stats]",),
+        expect=r"/api/games/1/stats without a token returned 200",
+    ),
+    Fault(
+        name="no_rate_limit", area="security",
+        breaks="the rate limiter is off: no client is ever refused",
+        caught_by=(f"{RATE}::check_rate_limit_enforced",),
+        expect=r"no 429",
+    ),
+    Fault(
+        name="rate_limit_no_retry_after", area="security",
+        breaks="429 responses come without Retry-After",
+        caught_by=(f"{RATE}::check_rate_limit_headers",),
+        expect=r"Retry-After is None",
+    ),
+    Fault(
+        name="no_security_headers", area="security",
+        breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
+        caught_by=(f"{HEADERS}::check_security_header",  # every finding on every path
+                   f"{HEADERS}::check_no_version_leak[x-powered-by-api.health_path]",
+                   f"{HEADERS}::check_no_version_leak[x-powered-by-api.auth.probe_path]"),
+        expect=(r"Strict-Transport-Security is 'missing'|X-Content-Type-Options is 'missing'|no frame protection"
+                r"|Content-Security-Policy is missing|X-Powered-By leaks 'Express'; helmet\(\) removes it"),
+    ),
+    Fault(
+        name="server_version_leak", area="security",
+        breaks="a proxy in front of the API adds Server: nginx/1.22.1 (server_tokens on)",
+        caught_by=(f"{HEADERS}::check_no_version_leak[server-version-api.health_path]",
+                   f"{HEADERS}::check_no_version_leak[server-version-api.auth.probe_path]"),
+        expect=r"Server header leaks a version \('nginx/1\.22\.1'\): set server_tokens off in nginx",
+    ),
+    Fault(
+        name="jwt_exp_optional", area="security",
+        breaks="tokens without exp are accepted, as jsonwebtoken's jwt.verify does by default: they never expire",
+        caught_by=(f"{JWT}::check_token_without_exp_refused",),
+        expect=r"a validly signed token without exp was accepted .*tokens without exp never expire",
+    ),
+    Fault(
+        name="stack_trace_errors", area="security",
+        breaks="bad input is not validated: the error handler answers 500 with the stack trace (Python or JavaScript)",
+        caught_by=(f"{INPUT}::check_bad_id_refused[abc]",),
+        expect=r"returned 500 showing internals \((a Python traceback: 'Traceback \(most recent call last\)'"
+               r"|a JavaScript stack trace: 'at [^']+:\d+:\d+')\)",
+    ),
+    Fault(
+        name="sql_injection", area="security",
+        breaks="GET /api/players/{id} pastes the id into its SQL",
+        caught_by=(f"{INPUT}::check_sql_injection_refused[0 OR 1=1]", f"{INPUT}::check_sql_injection_refused[1' OR '1'='1]"),
+        expect=r"SQL injection .*(expected a 4xx|internals)",
+    ),
+    Fault(
+        name="tls_cert_expiring", area="security",
+        breaks="the API's certificate expires in 10 days",
+        caught_by=(f"{HEADERS}::check_certificate_not_expiring",),
+        expect=r"expires \d{4}-\d\d-\d\d UTC, in (9|10) day\(s\)",
+        apply=_certificate(10), revert=_certificate(365),
+    ),
+    Fault(
+        name="tls_cert_untrusted", area="security",
+        breaks="the API serves a certificate from a CA the profile does not trust (a self-made one, as after a botched renewal)",
+        caught_by=(f"{HEADERS}::check_certificate_valid",),
+        expect=(r"the certificate of https://127\.0\.0\.1:\d+ is not trusted by the CA in api\.ca_file .*: "
+                r"unable to get local issuer"),
+        apply=_certificate(365, stranger=True), revert=_certificate(365),
+    ),
+    Fault(
+        name="slow_api", area="api",
+        breaks="every data request stalls 1.2 s before it is served: past the guide's 1000 ms slow line",
+        caught_by=(f"{PERF}::check_p95_latency",),
+        expect=r"p95 1\d{3}ms over \d+ requests \(limit 1000ms",
+    ),
+    Fault(
+        name="error_burst", area="api",
+        breaks="every data request answers 500",
+        caught_by=(f"{PERF}::check_error_rate", f"{INPUT}::check_unknown_id_is_404[/api/players/999999]",
+                   f"{INPUT}::check_oversized_input_refused", f"{INPUT}::check_fuzzed_query_parameters"),
+        expect=r"failed \(100%|returned 500|crashed with 500",
+    ),
+    Fault(
+        name="no_metrics", area="api",
+        breaks="GET /metrics answers 404: Prometheus scrapes nothing from the API",
+        caught_by=(f"{METRICS}::check_metrics_exposed",),
+        expect=r"/metrics returned 404",
+    ),
+    Fault(
+        name="no_pool_gauges", area="api",
+        breaks="the database pool gauges are gone from /metrics (the pool is not instrumented)",
+        caught_by=(f"{METRICS}::check_pool_gauges_exposed",),
+        expect=r"/metrics has no database pool gauge \(looked for gauges named db_pool_\*, pg_pool_\*",
+    ),
+    Fault(
+        name="cache_disabled", area="api",
+        breaks="the response cache is off: every request reaches the database",
+        caught_by=(f"{PERF}::check_cache_hit_ratio",),
+        expect=r"cache hit ratio .* is 0%",
+    ),
+    Fault(
+        name="cache_forbids_reuse", area="api",
+        breaks="the stats endpoints, served from the API's cache, answer Cache-Control: no-store",
+        caught_by=(f"{PERF}::check_cache_control",),
+        expect=r"/api/projections/7 says Cache-Control: 'no-store' \(no-store: nothing may be kept\)",
+    ),
+    Fault(
+        name="ws_no_auth", area="security",
+        breaks="/ws/live accepts connections without a valid token",
+        caught_by=(f"{WS}::check_live_feed_refuses_without_valid_token[none]",
+                   f"{WS}::check_live_feed_refuses_without_valid_token[forged]"),
+        expect=r"accepted a connection with (no|a forged) token",
+    ),
+    Fault(
+        name="jwt_secret_rotated", area="security",
+        breaks="the platform rotated JWT_SECRET and the profile's variable still holds the old one: valid tokens get 401",
+        caught_by=(f"{JWT}::check_valid_token_accepted",),
+        expect=r"a valid HS256 token minted from api.jwt_secret_env got 401",
+        apply=_secret_rotated,
+    ),
+    Fault(
+        name="live_feed_stalled", area="api",
+        breaks="/ws/live accepts a valid token and then sends nothing",
+        caught_by=(f"{WS}::check_live_feed_delivers",),
+        expect=r"accepted the connection but sent nothing within",
+    ),
+    Fault(
+        name="stall", area="load",
+        breaks="the API process freezes for 1 s every 10 s (a GC pause, a blocking call): every connection waits",
+        caught_by=(f"{LOAD} --model open: p99_ms<=800 [all]",),
+        expect=r"threshold p99_ms<=\d+ \[all\]: p99 \d{3,}ms on all requests",
+    ),
+    Fault(
+        name="load_not_allowlisted", area="load",
+        breaks="the rate limiter lost its allowlist entry for the load generator: past 100 requests it answers 429",
+        caught_by=(f"{LOAD}: the run fails as rate limited, not as slow",),
+        expect=r"the target rate-limited the load generator: \d+ requests answered 429",
+        api_flags=("allowlist_lost",),
+    ),
 )

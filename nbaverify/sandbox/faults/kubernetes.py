@@ -13,7 +13,7 @@ from collections.abc import Callable
 import yaml
 
 from nbaverify import procs
-from nbaverify.sandbox.faults import fault
+from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 WORKLOADS = "checks/test_kubernetes_workloads.py"
 RESOURCES = "checks/test_kubernetes_resources.py"
@@ -26,10 +26,10 @@ BOTH = ("cluster", "manifests")
 LIVE_ONLY_CHECKS = (f"{NETWORK}::check_network_policy_enforced",)
 
 
-def edit(filename: str, kind: str, name: str, change: Callable[[dict], dict | None]):
+def edit(filename: str, kind: str, name: str, change: Callable[[dict], dict | None]) -> Step:
     """A fault action: change (or, returning None, delete) one object of a deployed manifest file."""
 
-    def act(sb) -> None:
+    def act(sb: Reach) -> None:
         path = sb.layout.k8s_manifests / filename
         docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
         kept = []
@@ -43,8 +43,8 @@ def edit(filename: str, kind: str, name: str, change: Callable[[dict], dict | No
     return act
 
 
-def add(filename: str, obj: dict):
-    def act(sb) -> None:
+def add(filename: str, obj: dict) -> Step:
+    def act(sb: Reach) -> None:
         path = sb.layout.k8s_manifests / filename
         path.write_text(path.read_text().rstrip() + "\n---\n" + yaml.safe_dump(obj, sort_keys=False))
 
@@ -55,7 +55,7 @@ def container(doc: dict, name: str) -> dict:
     return next(c for c in doc["spec"]["template"]["spec"]["containers"] if c["name"] == name)
 
 
-def changed(mutate: Callable[[dict], None]) -> Callable[[dict], dict]:
+def changed(mutate: Callable[[dict], object]) -> Callable[[dict], dict]:
     def change(doc: dict) -> dict:
         mutate(doc)
         return doc
@@ -63,92 +63,9 @@ def changed(mutate: Callable[[dict], None]) -> Callable[[dict], dict]:
     return change
 
 
-fault(name="no_resource_limits", area="kubernetes", sources=BOTH,
-      breaks="the frontend container is deployed without resource limits",
-      caught_by=(f"{RESOURCES}::check_requests_and_limits_set",),
-      expect=r"nba-stats/Deployment/frontend container frontend has no limits for cpu/memory",
-      apply=edit("frontend.yaml", "Deployment", "frontend",
-                 changed(lambda d: container(d, "frontend")["resources"].pop("limits"))))
-
-fault(name="wrong_resource_limits", area="kubernetes", sources=BOTH,
-      breaks="the api container's limits are raised to 2 CPUs and 2Gi (the guide sets 1 and 1Gi)",
-      caught_by=(f"{RESOURCES}::check_resources_as_expected",),
-      expect=r"nba-stats/Deployment/api container api: limits\.cpu 2 \(expected 1\); limits\.memory 2Gi \(expected 1Gi\)",
-      apply=edit("api.yaml", "Deployment", "api", changed(
-          lambda d: container(d, "api")["resources"].update(limits={"cpu": "2", "memory": "2Gi"}))))
-
-fault(name="no_probes", area="kubernetes", sources=BOTH,
-      breaks="the api container loses its readiness and liveness probes",
-      caught_by=(f"{RESOURCES}::check_probes_present",),
-      expect=r"nba-stats/Deployment/api container api has no readinessProbe or livenessProbe",
-      apply=edit("api.yaml", "Deployment", "api", changed(
-          lambda d: [container(d, "api").pop(p) for p in ("readinessProbe", "livenessProbe")])))
-
-fault(name="image_latest_tag", area="kubernetes", sources=BOTH,
-      breaks="the frontend is deployed from the floating :latest tag",
-      caught_by=(f"{RESOURCES}::check_images_pinned",),
-      expect=r"nba-stats/Deployment/frontend container frontend runs registry\.example\.com/nba-stats/frontend:latest \(pin",
-      apply=edit("frontend.yaml", "Deployment", "frontend", changed(
-          lambda d: container(d, "frontend").update(image="registry.example.com/nba-stats/frontend:latest"))))
-
-
 def _hpa_off(doc: dict) -> None:
     doc["spec"]["maxReplicas"] = 4
     doc["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] = 95
-
-
-fault(name="hpa_misconfigured", area="kubernetes", sources=BOTH,
-      breaks="api-hpa scales to 4 replicas at most, at 95% CPU (the guide: 10, at 80%)",
-      caught_by=(f"{RESOURCES}::check_hpa_as_expected",),
-      expect=(r"nba-stats/HorizontalPodAutoscaler/api-hpa: maxReplicas 4 \(expected 10\); "
-              r"cpu averageUtilization 95 \(expected 80\)"),
-      apply=edit("hpa.yaml", "HorizontalPodAutoscaler", "api-hpa", changed(_hpa_off)))
-
-fault(name="hpa_missing", area="kubernetes", sources=BOTH,
-      breaks="api-hpa is not deployed: the api cannot scale",
-      caught_by=(f"{RESOURCES}::check_hpa_as_expected",),
-      expect=r"no HorizontalPodAutoscaler nba-stats/api-hpa",
-      apply=edit("hpa.yaml", "HorizontalPodAutoscaler", "api-hpa", lambda d: None))
-
-fault(name="rbac_wildcard", area="kubernetes", sources=BOTH,
-      breaks="api-role grants every verb on pods ('*')",
-      caught_by=(f"{RBAC}::check_no_wildcard_rules", f"{RBAC}::check_role_grants_exactly"),
-      expect=r"nba-stats/Role/api-role( has '\*' in verbs|: grants more than expected: pods/\*)",
-      apply=edit("rbac.yaml", "Role", "api-role", changed(lambda d: d["rules"][0].update(verbs=["*"]))))
-
-fault(name="rbac_secrets_access", area="kubernetes", sources=BOTH,
-      breaks="api-role also grants get/list on secrets",
-      caught_by=(f"{RBAC}::check_no_secret_access", f"{RBAC}::check_role_grants_exactly"),
-      expect=r"nba-stats/Role/api-role.*secrets",
-      apply=edit("rbac.yaml", "Role", "api-role", changed(
-          lambda d: d["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}))))
-
-fault(name="cluster_admin_binding", area="kubernetes", sources=BOTH,
-      breaks="a ClusterRoleBinding makes the api service account cluster-admin",
-      caught_by=(f"{RBAC}::check_no_cluster_admin_binding",),
-      expect=r"ClusterRoleBinding/api-admin binds ServiceAccount nba-stats/api to ClusterRole cluster-admin",
-      apply=add("rbac.yaml", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-                              "metadata": {"name": "api-admin"},
-                              "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                          "name": "cluster-admin"},
-                              "subjects": [{"kind": "ServiceAccount", "name": "api", "namespace": "nba-stats"}]}))
-
-fault(name="networkpolicy_missing", area="kubernetes", sources=BOTH,
-      breaks="api-network-policy is not deployed: anything in the cluster reaches the api",
-      caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_every_workload_isolated",
-                 f"{NETWORK}::check_network_policy_enforced"),
-      expect=(r"no NetworkPolicy (nba-stats/api-network-policy|selects nba-stats/Deployment/api )"
-              r"|reached http://api\.nba-stats\.svc:80/health: nba-stats/NetworkPolicy/api-network-policy is not enforced"),
-      apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", lambda d: None))
-
-fault(name="networkpolicy_open", area="kubernetes", sources=BOTH,
-      breaks="api-network-policy admits every pod of the namespace and 0.0.0.0/0",
-      caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_no_open_ingress",
-                 f"{NETWORK}::check_network_policy_enforced"),
-      expect=(r"nba-stats/NetworkPolicy/api-network-policy(: .*(admits \{'podSelector': \{\}\}|admits ipBlock 0\.0\.0\.0/0)"
-              r"| is not enforced)"),
-      apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", changed(
-          lambda d: d["spec"]["ingress"].append({"from": [{"podSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}]}))))
 
 
 def _literal_secret(doc: dict) -> None:
@@ -156,58 +73,123 @@ def _literal_secret(doc: dict) -> None:
     env[:] = [e for e in env if e["name"] != "JWT_SECRET"] + [{"name": "JWT_SECRET", "value": "change-me-in-git"}]
 
 
-fault(name="secret_in_env", area="kubernetes", sources=BOTH,
-      breaks="the api's JWT_SECRET is written into the manifest as a literal env value",
-      caught_by=(f"{CREDENTIALS}::check_no_credential_literals_in_env",),
-      expect=r"nba-stats/Deployment/api container api env JWT_SECRET is a literal value",
-      apply=edit("api.yaml", "Deployment", "api", changed(_literal_secret)))
-
 # status faults: only a live cluster has them (the double reads them from the control file)
-fault(name="stale_credentials", area="kubernetes", sources=("cluster",),
-      breaks="the Secret api-secrets was last rotated 200 days ago (rotation age 90)",
-      caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
-      expect=r"nba-stats/Secret/api-secrets last rotated 200 days ago")
-
-fault(name="rotation_date_unreadable", area="kubernetes", sources=("cluster",),
-      breaks="the Secret api-secrets's rotation annotation says 'after the season opener', not a date",
-      caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
-      expect=r"nba-stats/Secret/api-secrets: its rotation date cannot be read \(annotation nbaverify\.io/rotated-at is "
-             r"'after the season opener', not a date")
-
-fault(name="crashloop_pod", area="kubernetes", sources=("cluster",),
-      breaks="one api pod's container is in CrashLoopBackOff after 12 restarts",
-      caught_by=(f"{WORKLOADS}::check_containers_healthy",),
-      expect=r"nba-stats/Pod/api-\S+ container api is in CrashLoopBackOff \(12 restarts\)")
-
-fault(name="oomkilled", area="kubernetes", sources=("cluster",),
-      breaks="a frontend container was last killed for running out of memory",
-      caught_by=(f"{WORKLOADS}::check_containers_healthy",),
-      expect=r"nba-stats/Pod/frontend-\S+ container frontend was OOMKilled")
-
-fault(name="node_not_ready", area="kubernetes", sources=("cluster",),
-      breaks="node nba-worker2 is NotReady under memory pressure",
-      caught_by=(f"{WORKLOADS}::check_nodes_ready",),
-      expect=r"node nba-worker2 not Ready \(KubeletNotReady\); node nba-worker2 has MemoryPressure")
-
-fault(name="deployment_unavailable", area="kubernetes", sources=("cluster",),
-      breaks="no api replica is available (pods stuck in ImagePullBackOff)",
-      caught_by=(f"{WORKLOADS}::check_deployments_available",),
-      expect=r"nba-stats/Deployment/api has 0 of 3 replicas available")
-
-fault(name="monitoring_down", area="kubernetes", sources=("cluster",),
-      breaks="the prometheus-server pod in namespace monitoring is Pending",
-      caught_by=(f"{WORKLOADS}::check_prometheus_pods_running",),
-      expect=r"no ready prometheus-server pod running in namespace monitoring \(pods: prometheus-server-\S+ Pending\)")
 
 
-def _stop_node_exporter(sb) -> None:
+def _stop_node_exporter(sb: Reach) -> None:
     pid = procs.read_pid(sb.layout.pid_file("node-exporter"), "node-exporter")
     if pid:
         procs.stop_pid(pid)
 
 
-fault(name="host_port_closed", area="hosts", requires="prometheus",
-      breaks="the node exporter stops: a port the host must listen on is closed, a process it must run is gone",
-      caught_by=(f"{HOSTS}::check_ports_listening", f"{HOSTS}::check_processes_running"),
-      expect=r"local://: (nothing listening on TCP port \d+|no process '--web\.listen-address=127\.0\.0\.1:\d+' running)",
-      apply=_stop_node_exporter)  # the next up's heal starts it again
+FAULTS: tuple[Fault, ...] = (
+    Fault(name="no_resource_limits", area="kubernetes", sources=BOTH,
+          breaks="the frontend container is deployed without resource limits",
+          caught_by=(f"{RESOURCES}::check_requests_and_limits_set",),
+          expect=r"nba-stats/Deployment/frontend container frontend has no limits for cpu/memory",
+          apply=edit("frontend.yaml", "Deployment", "frontend",
+                     changed(lambda d: container(d, "frontend")["resources"].pop("limits")))),
+    Fault(name="wrong_resource_limits", area="kubernetes", sources=BOTH,
+          breaks="the api container's limits are raised to 2 CPUs and 2Gi (the guide sets 1 and 1Gi)",
+          caught_by=(f"{RESOURCES}::check_resources_as_expected",),
+          expect=r"nba-stats/Deployment/api container api: limits\.cpu 2 \(expected 1\); limits\.memory 2Gi \(expected 1Gi\)",
+          apply=edit("api.yaml", "Deployment", "api", changed(
+              lambda d: container(d, "api")["resources"].update(limits={"cpu": "2", "memory": "2Gi"})))),
+    Fault(name="no_probes", area="kubernetes", sources=BOTH,
+          breaks="the api container loses its readiness and liveness probes",
+          caught_by=(f"{RESOURCES}::check_probes_present",),
+          expect=r"nba-stats/Deployment/api container api has no readinessProbe or livenessProbe",
+          apply=edit("api.yaml", "Deployment", "api", changed(
+              lambda d: [container(d, "api").pop(p) for p in ("readinessProbe", "livenessProbe")]))),
+    Fault(name="image_latest_tag", area="kubernetes", sources=BOTH,
+          breaks="the frontend is deployed from the floating :latest tag",
+          caught_by=(f"{RESOURCES}::check_images_pinned",),
+          expect=r"nba-stats/Deployment/frontend container frontend runs registry\.example\.com/nba-stats/frontend:latest \(pin",
+          apply=edit("frontend.yaml", "Deployment", "frontend", changed(
+              lambda d: container(d, "frontend").update(image="registry.example.com/nba-stats/frontend:latest")))),
+    Fault(name="hpa_misconfigured", area="kubernetes", sources=BOTH,
+          breaks="api-hpa scales to 4 replicas at most, at 95% CPU (the guide: 10, at 80%)",
+          caught_by=(f"{RESOURCES}::check_hpa_as_expected",),
+          expect=(r"nba-stats/HorizontalPodAutoscaler/api-hpa: maxReplicas 4 \(expected 10\); "
+                  r"cpu averageUtilization 95 \(expected 80\)"),
+          apply=edit("hpa.yaml", "HorizontalPodAutoscaler", "api-hpa", changed(_hpa_off))),
+    Fault(name="hpa_missing", area="kubernetes", sources=BOTH,
+          breaks="api-hpa is not deployed: the api cannot scale",
+          caught_by=(f"{RESOURCES}::check_hpa_as_expected",),
+          expect=r"no HorizontalPodAutoscaler nba-stats/api-hpa",
+          apply=edit("hpa.yaml", "HorizontalPodAutoscaler", "api-hpa", lambda d: None)),
+    Fault(name="rbac_wildcard", area="kubernetes", sources=BOTH,
+          breaks="api-role grants every verb on pods ('*')",
+          caught_by=(f"{RBAC}::check_no_wildcard_rules", f"{RBAC}::check_role_grants_exactly"),
+          expect=r"nba-stats/Role/api-role( has '\*' in verbs|: grants more than expected: pods/\*)",
+          apply=edit("rbac.yaml", "Role", "api-role", changed(lambda d: d["rules"][0].update(verbs=["*"])))),
+    Fault(name="rbac_secrets_access", area="kubernetes", sources=BOTH,
+          breaks="api-role also grants get/list on secrets",
+          caught_by=(f"{RBAC}::check_no_secret_access", f"{RBAC}::check_role_grants_exactly"),
+          expect=r"nba-stats/Role/api-role.*secrets",
+          apply=edit("rbac.yaml", "Role", "api-role", changed(
+              lambda d: d["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]})))),
+    Fault(name="cluster_admin_binding", area="kubernetes", sources=BOTH,
+          breaks="a ClusterRoleBinding makes the api service account cluster-admin",
+          caught_by=(f"{RBAC}::check_no_cluster_admin_binding",),
+          expect=r"ClusterRoleBinding/api-admin binds ServiceAccount nba-stats/api to ClusterRole cluster-admin",
+          apply=add("rbac.yaml", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                                  "metadata": {"name": "api-admin"},
+                                  "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                              "name": "cluster-admin"},
+                                  "subjects": [{"kind": "ServiceAccount", "name": "api", "namespace": "nba-stats"}]})),
+    Fault(name="networkpolicy_missing", area="kubernetes", sources=BOTH,
+          breaks="api-network-policy is not deployed: anything in the cluster reaches the api",
+          caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_every_workload_isolated",
+                     f"{NETWORK}::check_network_policy_enforced"),
+          expect=(r"no NetworkPolicy (nba-stats/api-network-policy|selects nba-stats/Deployment/api )"
+                  r"|reached http://api\.nba-stats\.svc:80/health: nba-stats/NetworkPolicy/api-network-policy is not enforced"),
+          apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", lambda d: None)),
+    Fault(name="networkpolicy_open", area="kubernetes", sources=BOTH,
+          breaks="api-network-policy admits every pod of the namespace and 0.0.0.0/0",
+          caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_no_open_ingress",
+                     f"{NETWORK}::check_network_policy_enforced"),
+          expect=(r"nba-stats/NetworkPolicy/api-network-policy(: .*(admits \{'podSelector': \{\}\}|admits ipBlock 0\.0\.0\.0/0)"
+                  r"| is not enforced)"),
+          apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", changed(
+              lambda d: d["spec"]["ingress"].append({"from": [{"podSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}]})))),
+    Fault(name="secret_in_env", area="kubernetes", sources=BOTH,
+          breaks="the api's JWT_SECRET is written into the manifest as a literal env value",
+          caught_by=(f"{CREDENTIALS}::check_no_credential_literals_in_env",),
+          expect=r"nba-stats/Deployment/api container api env JWT_SECRET is a literal value",
+          apply=edit("api.yaml", "Deployment", "api", changed(_literal_secret))),
+    Fault(name="stale_credentials", area="kubernetes", sources=("cluster",),
+          breaks="the Secret api-secrets was last rotated 200 days ago (rotation age 90)",
+          caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
+          expect=r"nba-stats/Secret/api-secrets last rotated 200 days ago"),
+    Fault(name="rotation_date_unreadable", area="kubernetes", sources=("cluster",),
+          breaks="the Secret api-secrets's rotation annotation says 'after the season opener', not a date",
+          caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
+          expect=r"nba-stats/Secret/api-secrets: its rotation date cannot be read \(annotation nbaverify\.io/rotated-at is "
+                 r"'after the season opener', not a date"),
+    Fault(name="crashloop_pod", area="kubernetes", sources=("cluster",),
+          breaks="one api pod's container is in CrashLoopBackOff after 12 restarts",
+          caught_by=(f"{WORKLOADS}::check_containers_healthy",),
+          expect=r"nba-stats/Pod/api-\S+ container api is in CrashLoopBackOff \(12 restarts\)"),
+    Fault(name="oomkilled", area="kubernetes", sources=("cluster",),
+          breaks="a frontend container was last killed for running out of memory",
+          caught_by=(f"{WORKLOADS}::check_containers_healthy",),
+          expect=r"nba-stats/Pod/frontend-\S+ container frontend was OOMKilled"),
+    Fault(name="node_not_ready", area="kubernetes", sources=("cluster",),
+          breaks="node nba-worker2 is NotReady under memory pressure",
+          caught_by=(f"{WORKLOADS}::check_nodes_ready",),
+          expect=r"node nba-worker2 not Ready \(KubeletNotReady\); node nba-worker2 has MemoryPressure"),
+    Fault(name="deployment_unavailable", area="kubernetes", sources=("cluster",),
+          breaks="no api replica is available (pods stuck in ImagePullBackOff)",
+          caught_by=(f"{WORKLOADS}::check_deployments_available",),
+          expect=r"nba-stats/Deployment/api has 0 of 3 replicas available"),
+    Fault(name="monitoring_down", area="kubernetes", sources=("cluster",),
+          breaks="the prometheus-server pod in namespace monitoring is Pending",
+          caught_by=(f"{WORKLOADS}::check_prometheus_pods_running",),
+          expect=r"no ready prometheus-server pod running in namespace monitoring \(pods: prometheus-server-\S+ Pending\)"),
+    Fault(name="host_port_closed", area="hosts", requires="prometheus",
+          breaks="the node exporter stops: a port the host must listen on is closed, a process it must run is gone",
+          caught_by=(f"{HOSTS}::check_ports_listening", f"{HOSTS}::check_processes_running"),
+          expect=r"local://: (nothing listening on TCP port \d+|no process '--web\.listen-address=127\.0\.0\.1:\d+' running)",
+          apply=_stop_node_exporter)  # the next up's heal starts it again,
+)

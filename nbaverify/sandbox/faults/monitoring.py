@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import httpx
 import yaml
 
 from nbaverify import procs
-from nbaverify.sandbox.faults import fault
+from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 RULES = "checks/test_monitoring_rules.py"
 PROMETHEUS = "checks/test_monitoring_prometheus.py"
@@ -17,33 +18,40 @@ DASHBOARDS = "checks/test_monitoring_dashboards.py"
 HIGH_ERROR_TEST = "HighErrorRate fires after 5 minutes of 5xx above 0.1/s"
 
 
-def _edit_rules(sb, change) -> None:
+def _rules_edit(change: Callable[[list[dict]], None]) -> Step:
     """Change the deployed rule file (not the platform's own) and reload Prometheus."""
-    path = sb.prometheus.rules_dir / "nba-stats-alerts.yml"
-    doc = yaml.safe_load(path.read_text())
-    change(doc["groups"][0]["rules"])
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    sb.prometheus.reload()
+    def step(sb: Reach) -> None:
+        path = sb.prometheus.rules_dir / "nba-stats-alerts.yml"
+        doc = yaml.safe_load(path.read_text())
+        change(doc["groups"][0]["rules"])
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        sb.prometheus.reload()
+
+    return step
 
 
-def _drop_high_error_rate(rules) -> None:
+def _stop_prometheus(sb: Reach) -> None:
+    sb.prometheus.stop_server()
+
+
+def _drop_high_error_rate(rules: list[dict]) -> None:
     rules[:] = [r for r in rules if r.get("alert") != "HighErrorRate"]
 
 
-def _never_fire(rules) -> None:
+def _never_fire(rules: list[dict]) -> None:
     for rule in rules:
         if rule.get("alert") == "HighErrorRate":
             rule["expr"] = 'rate(http_requests_total{status=~"5.."}[5m]) > 1e+12'
 
 
-def _target_down(sb):
+def _target_down(sb: Reach) -> None:
     with_port = procs.free_port()
     sb.prometheus.write_config(api_target=f"127.0.0.1:{with_port}")
     sb.prometheus.reload()
     sb.prometheus.wait_for('up{job="nba-api"} == 0', "Prometheus to find the nba-api target down")
 
 
-def _error_burst(sb):
+def _error_burst(sb: Reach) -> None:
     """60 failing requests in two scrapes' time: enough for rate(...[5m]) > 0.1 and a pending alert."""
     token = sb.mint_token()
     with httpx.Client(base_url=sb.api_url, verify=sb.tls_context(), timeout=5) as client:
@@ -56,7 +64,7 @@ def _error_burst(sb):
     sb.prometheus.wait_for('ALERTS{alertname="HighErrorRate"}', "HighErrorRate to turn pending", timeout=30)
 
 
-def _slow_traffic(sb):
+def _slow_traffic(sb: Reach) -> None:
     """A fresh history, then 40 data requests at 1.2 s each (slow_api): the review window's p95 is theirs."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -76,12 +84,12 @@ def _slow_traffic(sb):
 P95_5M = "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"
 
 
-def _metrics_gone(sb):
+def _metrics_gone(sb: Reach) -> None:
     procs.wait_until(lambda: not sb.prometheus.query("cache_hits_total"), 30,
                      "Prometheus to see cache_hits_total disappear", interval=0.25)
 
 
-def _break_dashboard(sb):
+def _break_dashboard(sb: Reach) -> None:
     path = sb.prometheus.dashboards_dir / "cache-performance.json"
     doc = json.loads(path.read_text())
     for panel in doc["panels"]:
@@ -91,96 +99,88 @@ def _break_dashboard(sb):
     path.write_text(json.dumps(doc, indent=2))
 
 
-fault(
-    name="prometheus_down", area="monitoring", requires="prometheus",
-    breaks="the Prometheus server is stopped: no metrics, no alerts",
-    caught_by=(f"{PROMETHEUS}::check_prometheus_ready",),
-    expect=r"Prometheus at http://\S+ is not ready",
-    apply=lambda sb: sb.prometheus.stop_server(),
-)
-
-fault(
-    name="scrape_target_down", area="monitoring", requires="prometheus",
-    breaks="the nba-api scrape job points at a port nothing listens on: its target is down",
-    caught_by=(f"{PROMETHEUS}::check_scrape_targets_up[nba-api]",),
-    expect=r"job 'nba-api' .* is down",
-    apply=_target_down,
-)
-
-fault(
-    name="alert_rule_missing", area="monitoring", requires="prometheus",
-    breaks="the deployed rule file lost HighErrorRate (the guide's alert): Prometheus no longer evaluates it",
-    caught_by=(f"{PROMETHEUS}::check_expected_alerts_loaded",),
-    expect=r"HighErrorRate is not loaded",
-    apply=lambda sb: _edit_rules(sb, _drop_high_error_rate),
-)
-
-fault(
-    name="alert_rule_broken", area="monitoring", requires="prometheus",
-    breaks="the deployed HighErrorRate compares with 1e+12: it can never fire",
-    caught_by=(f"{RULES}::check_rule_test[{HIGH_ERROR_TEST}]", f"{PROMETHEUS}::check_expected_alerts_loaded"),
-    expect=r"HighErrorRate",
-    apply=lambda sb: _edit_rules(sb, _never_fire),
-)
-
-fault(
-    name="alert_firing", area="monitoring", requires="prometheus",
-    breaks="the API answers 500 to every data request; the errors drive HighErrorRate to pending",
-    caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active", f"{PROMETHEUS}::check_slo_error_ratio"),
-    expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
-    api_flags=("error_burst",), apply=_error_burst,
-)
-
-fault(
-    name="slow_api_sustained", area="monitoring", requires="prometheus",
-    breaks="every data request takes 1.2 s, and enough of them arrive that the review window's p95 is past 1 s",
-    caught_by=(f"{PROMETHEUS}::check_slo_p95_latency",),
-    expect=r"API p95 latency over 5m is \d{4,}ms \(limit 1000ms\)",
-    api_flags=("slow_api",), apply=_slow_traffic,
-)
-
-fault(
-    name="metrics_missing", area="monitoring", requires="prometheus",
-    breaks="the API stops exposing cache_hits_total and cache_misses_total (a family vanished in a deploy)",
-    caught_by=(f"{PROMETHEUS}::check_queried_series_exist",),
-    expect=r"cache_hits_total \(read by dashboard 'Cache Performance'",
-    apply=_metrics_gone,
-)
-
-fault(
-    name="dashboard_broken_query", area="monitoring", requires="prometheus",
-    breaks="the deployed Cache Performance dashboard's hit-ratio panel queries a misspelt metric",
-    caught_by=(f"{DASHBOARDS}::check_dashboard_queries[Cache Performance]", f"{PROMETHEUS}::check_queried_series_exist"),
-    expect=r"Hit ratio|cache_hit_total",
-    apply=_break_dashboard,
-)
-
-
-def _invalid_rule_file(sb):
+def _invalid_rule_file(sb: Reach) -> None:
     """A deployed rule file that does not parse; Prometheus refuses the reload and keeps its old rules."""
     (sb.prometheus.rules_dir / "nba-stats-broken.yml").write_text(
         "groups:\n- name: broken\n  rules:\n  - alert: Broken\n    expr: rate(http_requests_total[5m] >\n")
 
 
-def _untested_alert(sb):
+def _untested_alert(sb: Reach) -> None:
     (sb.prometheus.rules_dir / "nba-stats-extra.yml").write_text(
         "groups:\n- name: nba-stats-extra\n  rules:\n  - alert: CacheColdStart\n"
         "    expr: sum(rate(cache_misses_total[5m])) > 100\n    for: 10m\n    labels:\n      severity: warning\n")
     sb.prometheus.reload()
 
 
-fault(
-    name="alert_rule_invalid", area="monitoring", requires="prometheus",
-    breaks="a deployed rule file has a PromQL syntax error (Prometheus would refuse to reload it)",
-    caught_by=(f"{RULES}::check_rules_valid",),
-    expect=r"promtool check rules rejects .*nba-stats-broken\.yml",
-    apply=_invalid_rule_file,
-)
-
-fault(
-    name="alert_untested", area="monitoring", requires="prometheus",
-    breaks="an alert CacheColdStart was deployed with no promtool unit test",
-    caught_by=(f"{RULES}::check_every_alert_has_a_test",),
-    expect=r"alert\(s\) without a promtool unit test: CacheColdStart",
-    apply=_untested_alert,
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="prometheus_down", area="monitoring", requires="prometheus",
+        breaks="the Prometheus server is stopped: no metrics, no alerts",
+        caught_by=(f"{PROMETHEUS}::check_prometheus_ready",),
+        expect=r"Prometheus at http://\S+ is not ready",
+        apply=_stop_prometheus,
+    ),
+    Fault(
+        name="scrape_target_down", area="monitoring", requires="prometheus",
+        breaks="the nba-api scrape job points at a port nothing listens on: its target is down",
+        caught_by=(f"{PROMETHEUS}::check_scrape_targets_up[nba-api]",),
+        expect=r"job 'nba-api' .* is down",
+        apply=_target_down,
+    ),
+    Fault(
+        name="alert_rule_missing", area="monitoring", requires="prometheus",
+        breaks="the deployed rule file lost HighErrorRate (the guide's alert): Prometheus no longer evaluates it",
+        caught_by=(f"{PROMETHEUS}::check_expected_alerts_loaded",),
+        expect=r"HighErrorRate is not loaded",
+        apply=_rules_edit(_drop_high_error_rate),
+    ),
+    Fault(
+        name="alert_rule_broken", area="monitoring", requires="prometheus",
+        breaks="the deployed HighErrorRate compares with 1e+12: it can never fire",
+        caught_by=(f"{RULES}::check_rule_test[{HIGH_ERROR_TEST}]", f"{PROMETHEUS}::check_expected_alerts_loaded"),
+        expect=r"HighErrorRate",
+        apply=_rules_edit(_never_fire),
+    ),
+    Fault(
+        name="alert_firing", area="monitoring", requires="prometheus",
+        breaks="the API answers 500 to every data request; the errors drive HighErrorRate to pending",
+        caught_by=(f"{PROMETHEUS}::check_no_critical_alerts_active", f"{PROMETHEUS}::check_slo_error_ratio"),
+        expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
+        api_flags=("error_burst",), apply=_error_burst,
+    ),
+    Fault(
+        name="slow_api_sustained", area="monitoring", requires="prometheus",
+        breaks="every data request takes 1.2 s, and enough of them arrive that the review window's p95 is past 1 s",
+        caught_by=(f"{PROMETHEUS}::check_slo_p95_latency",),
+        expect=r"API p95 latency over 5m is \d{4,}ms \(limit 1000ms\)",
+        api_flags=("slow_api",), apply=_slow_traffic,
+    ),
+    Fault(
+        name="metrics_missing", area="monitoring", requires="prometheus",
+        breaks="the API stops exposing cache_hits_total and cache_misses_total (a family vanished in a deploy)",
+        caught_by=(f"{PROMETHEUS}::check_queried_series_exist",),
+        expect=r"cache_hits_total \(read by dashboard 'Cache Performance'",
+        apply=_metrics_gone,
+    ),
+    Fault(
+        name="dashboard_broken_query", area="monitoring", requires="prometheus",
+        breaks="the deployed Cache Performance dashboard's hit-ratio panel queries a misspelt metric",
+        caught_by=(f"{DASHBOARDS}::check_dashboard_queries[Cache Performance]", f"{PROMETHEUS}::check_queried_series_exist"),
+        expect=r"Hit ratio|cache_hit_total",
+        apply=_break_dashboard,
+    ),
+    Fault(
+        name="alert_rule_invalid", area="monitoring", requires="prometheus",
+        breaks="a deployed rule file has a PromQL syntax error (Prometheus would refuse to reload it)",
+        caught_by=(f"{RULES}::check_rules_valid",),
+        expect=r"promtool check rules rejects .*nba-stats-broken\.yml",
+        apply=_invalid_rule_file,
+    ),
+    Fault(
+        name="alert_untested", area="monitoring", requires="prometheus",
+        breaks="an alert CacheColdStart was deployed with no promtool unit test",
+        caught_by=(f"{RULES}::check_every_alert_has_a_test",),
+        expect=r"alert\(s\) without a promtool unit test: CacheColdStart",
+        apply=_untested_alert,
+    ),
 )

@@ -1,0 +1,86 @@
+"""What a fault is, and the one interface through which its steps may touch the sandbox."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from nbaverify.sandbox.layout import Layout
+    from nbaverify.sandbox.postgres import Cluster
+    from nbaverify.sandbox.prometheus import Prometheus
+
+
+class Reach(Protocol):
+    """The parts of a running sandbox a fault may act on (the Sandbox provides them)."""
+
+    @property
+    def layout(self) -> Layout: ...
+
+    @property
+    def cluster(self) -> Cluster: ...
+
+    @property
+    def prometheus(self) -> Prometheus: ...
+
+    @property
+    def api_url(self) -> str: ...
+
+    def restart_api(self, wait_healthy: bool = True) -> None: ...
+
+    def hold(self, fault: str, mode: str, *args: str, role: str = "nba_app") -> None:
+        """Keep a helper process running for the fault (an idle transaction, a lock) until release."""
+
+    def release(self, fault: str) -> None: ...
+
+    def tls_context(self) -> ssl.SSLContext: ...
+
+    def mint_token(self, ttl_s: int = 300) -> str: ...
+
+
+Step = Callable[[Reach], None]
+
+
+def nothing(sandbox: Reach) -> None:
+    """API faults live in control.json only; the sandbox writes it after every change."""
+
+
+def steps(*actions: Step) -> Step:
+    """One step made of several, run in order."""
+    def run(sandbox: Reach) -> None:
+        for action in actions:
+            action(sandbox)
+
+    return run
+
+
+# the checks that talk to the API: a fault they catch is proven against both implementations
+API_CHECKS = tuple(f"checks/test_{name}.py" for name in (
+    "health", "jwt", "rate_limit", "headers_tls", "api_input", "api_performance", "metrics_exposure", "websocket"))
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    area: str
+    breaks: str  # one line for `nbaverify sandbox faults`
+    caught_by: tuple[str, ...]  # the checks that must fail while it is on (node ids, no parameters)
+    expect: str  # a regular expression their failure message must match: the message names the cause
+    apply: Step = nothing
+    revert: Step = nothing
+    requires: str | None = None  # a sandbox component the fault needs ("prometheus"), else None
+    # its checks judge the change since the previous run: the matrix runs them once first, on the
+    # healthy sandbox ("healthy") or with the fault already on ("faulty", for a fault that must age)
+    baseline: str | None = None
+    api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
+    sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
+
+    @property
+    def through_api(self) -> bool:
+        """Does the fault act through the reference API (so it must exist in both implementations)?"""
+        from nbaverify.sandbox.apis import flags
+
+        return self.area != "load" and (self.name in flags()["flags"] or bool(self.api_flags)
+                                        or any(check.startswith(API_CHECKS) for check in self.caught_by))
