@@ -21,7 +21,7 @@ def check_primary_accepts_connections(db):
     assert reachable, (
         f"primary database {db.where} does not accept connections as {db.user}: {why}; "
         "check the PostgreSQL server and its logs")
-    row = db.one("SELECT pg_is_in_recovery() AS in_recovery")
+    row = db.single("SELECT pg_is_in_recovery() AS in_recovery")
     assert not row["in_recovery"], (
         f"database.dsn_env points at {db.where}, which is in recovery (a replica), expected the primary")
 

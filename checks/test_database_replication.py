@@ -65,7 +65,7 @@ def check_replication_lag(db, replica, expect, evidence):
 @pytest.mark.runbook(DATABASE_HEALTH)
 def check_replica_serves_reads(replica, evidence):
     """The replica answers read queries and is still a replica (in recovery), not a promoted copy."""
-    row = replica.one("SELECT pg_is_in_recovery() AS in_recovery, (SELECT count(*) FROM teams) AS teams")
+    row = replica.single("SELECT pg_is_in_recovery() AS in_recovery, (SELECT count(*) FROM teams) AS teams")
     evidence.update(row)
     assert row["in_recovery"], (
         f"replica {replica.where} is not in recovery: it was promoted and takes writes of its own "

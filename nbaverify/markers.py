@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 TIERS = ("gate", "daily", "weekly", "monthly", "quarterly")
 SAFETY = ("readonly", "disruptive", "writes")
 SEVERITIES = ("critical", "warning", "info")
@@ -20,3 +22,13 @@ MARKERS = {
     "runbook(section)": "the maintenance-guide section the check verifies, e.g. "
                         "'System Monitoring / Health Checks / API Health'",
 }
+
+
+class _Marked(Protocol):
+    def get_closest_marker(self, name: str) -> Any: ...
+
+
+def marker_arg(item: _Marked, name: str, default: str = "") -> str:
+    """The first argument of the item's closest `name` marker, or `default` when it has none."""
+    marker = item.get_closest_marker(name)
+    return str(marker.args[0]) if marker is not None and marker.args else default

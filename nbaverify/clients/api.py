@@ -96,12 +96,13 @@ class ApiClient:
 
     def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None) -> str:
         """An HS256 token over payload, with the target's secret unless key says otherwise (redacted)."""
-        if key is None and not self._jwt_secret:
+        key = self._jwt_secret if key is None else key
+        if not key:
             raise NotConfigured("not configured: api.jwt_secret_env")
         payload = {**self.claims, **payload}  # an attack that sets iss or aud itself keeps its value
         with warnings.catch_warnings():  # the target's secret is what it is; a weak one is a check's finding
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-            signed = jwt.encode(payload, self._jwt_secret if key is None else key, algorithm="HS256", headers=headers)
+            signed = jwt.encode(payload, key, algorithm="HS256", headers=headers)
         self._redactor.add(signed)
         return signed
 
@@ -123,7 +124,7 @@ class ApiClient:
         context = ssl.create_default_context(cafile=self.ca_file)
         with IO.timed("tls"), socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
                 context.wrap_socket(raw, server_hostname=parts.hostname) as tls:
-            return tls.getpeercert()
+            return tls.getpeercert() or {}  # None only without a verified handshake, which raised already
 
     def accepts_tls_below_1_2(self, timeout_s: float) -> str | None:
         """The old protocol the API still accepts (TLS 1.0 / 1.1), or None."""

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import ClientCursor
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import DictRow, dict_row, tuple_row
 
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.io_stats import IO
@@ -26,7 +26,7 @@ class Database:
         self._connect_timeout_s = connect_timeout_s
         self._statement_timeout_ms = statement_timeout_ms
         self._lock_timeout_ms = lock_timeout_ms
-        self._conn: psycopg.Connection | None = None
+        self._conn: psycopg.Connection[DictRow] | None = None
         self._unreachable: TargetUnreachable | None = None
         self.where = dsn_where(dsn)
 
@@ -38,7 +38,7 @@ class Database:
     def user(self) -> str:
         return str(conninfo_to_dict(self._dsn).get("user", "?"))
 
-    def _connection(self) -> psycopg.Connection:
+    def _connection(self) -> psycopg.Connection[DictRow]:
         if self._unreachable:
             raise self._unreachable
         if self._conn is None or self._conn.closed:
@@ -81,7 +81,10 @@ class Database:
             with ClientCursor(self._connection(), row_factory=tuple_row) as cursor:
                 with IO.timed("sql"):
                     cursor.execute(f"EXPLAIN ({options}) {sql}", params)
-                    return cursor.fetchone()[0][0]
+                    row = cursor.fetchone()
+                    if row is None:  # EXPLAIN always answers; a proxy that swallows rows is a problem to name
+                        raise CheckError(f"{self.role} database {self.where}: EXPLAIN returned no plan")
+                    return row[0][0]
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
@@ -90,6 +93,14 @@ class Database:
     def one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
         found = self.rows(sql, params)
         return found[0] if found else None
+
+    def single(self, sql: str, params: Any = None) -> dict[str, Any]:
+        """The one row of a query that always answers one (an aggregate, a setting)."""
+        found = self.one(sql, params)
+        if found is None:
+            raise CheckError(f"{self.role} database {self.where}: expected one row, got none "
+                             f"({' '.join(sql.split())[:60]}…)")
+        return found
 
     def ping(self) -> tuple[bool, str]:
         """(True, "") when the server answers a query; (False, why) otherwise."""

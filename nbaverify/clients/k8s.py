@@ -11,9 +11,11 @@ every call with a timeout; a refused connection is remembered, so later checks l
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -118,7 +120,7 @@ class ClusterSource(Source):
         self.kubeconfig = kubeconfig
         self.timeout_s = timeout_s
         self.description = f"cluster {context or 'in-cluster'}"
-        self._client = None
+        self._client: Any = None  # kubernetes.client.ApiClient, imported on first use
         self._apis: dict[str, object] = {}
         self._unreachable: TargetUnreachable | None = None
         self._cache: dict[tuple[str, str | None], list[dict]] = {}
@@ -163,7 +165,7 @@ class ClusterSource(Source):
             self._cache[key] = self._list(kind, namespace)
         return self._cache[key]
 
-    def _list(self, kind: str, namespace: str | None) -> list[dict]:
+    def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -199,7 +201,7 @@ class ClusterSource(Source):
             item.setdefault("kind", kind)
         return items
 
-    def run_probe(self, namespace: str, labels: dict, image: str, command: list[str], timeout_s: float) -> str:
+    def run_probe(self, namespace: str, labels: dict, image: str, command: builtins.list[str], timeout_s: float) -> str:
         """Run a throwaway pod to completion and delete it: its phase, Succeeded or Failed.
 
         What the enforcement probe does to a cluster: it creates one pod (labelled

@@ -40,9 +40,15 @@ class Threshold:
         return cls(**entry)
 
     @property
+    def limit(self) -> float:
+        """The bound, whichever side it is on (parse ensures exactly one)."""
+        bound = self.max if self.max is not None else self.min
+        assert bound is not None
+        return bound
+
+    @property
     def id(self) -> str:
-        bound = f"<={self.max:g}" if self.max is not None else f">={self.min:g}"
-        return f"{self.metric}{bound} [{self.endpoint}]"
+        return f"{self.metric}{'<=' if self.max is not None else '>='}{self.limit:g} [{self.endpoint}]"
 
     def breached_by(self, observed: float) -> bool:
         return (self.max is not None and observed > self.max) or (self.min is not None and observed < self.min)
@@ -53,8 +59,7 @@ class Threshold:
             value = f"{observed:.2%}"
         else:
             value = f"{observed:.0f}{unit}" if unit == "ms" else f"{observed:.1f}{unit}"
-        limit = self.max if self.max is not None else self.min
-        limit_text = f"{limit:.2%}" if self.metric == "error_rate" else f"{limit:g}{unit}"
+        limit_text = f"{self.limit:.2%}" if self.metric == "error_rate" else f"{self.limit:g}{unit}"
         word = "max" if self.max is not None else "min"
         where = "all requests" if self.endpoint == "all" else self.endpoint
         return f"{LABELS[self.metric]} {value} on {where} ({word} {limit_text})"
@@ -79,7 +84,7 @@ def parse_all(entries: list[dict]) -> list[Threshold]:
 def evaluate(thresholds: list[Threshold], table: dict[str, EndpointStats]) -> list[Verdict]:
     verdicts = []
     for threshold in thresholds:
-        limit = threshold.max if threshold.max is not None else threshold.min
+        limit = threshold.limit
         stats = table.get(threshold.endpoint)
         if stats is None or stats.requests == 0:
             verdicts.append(Verdict(threshold.id, threshold.metric, threshold.endpoint, limit, None, "failed",

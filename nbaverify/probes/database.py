@@ -24,7 +24,7 @@ def first_line(query: str | None, width: int = 80) -> str:
 
 # -- sessions and locks (Troubleshooting / Debugging Procedures / Database Debugging) -----------
 def connection_usage(db: Database) -> Row:
-    return db.one(
+    return db.single(
         "SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS in_use, "
         "current_setting('max_connections')::int AS max_connections, "
         "current_setting('superuser_reserved_connections')::int AS reserved FROM pg_stat_activity")
@@ -58,7 +58,7 @@ def lock_waits(db: Database, longer_than_s: float) -> list[Row]:
 
 
 def deadlocks(db: Database) -> int:
-    return int(db.one("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")["deadlocks"])
+    return int(db.single("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")["deadlocks"])
 
 
 # -- indexes (Performance Tuning / Query Optimization; Database Optimization / Index Maintenance)
@@ -151,7 +151,7 @@ def maintenance_due(table: Row, settings: dict[str, float], max_vacuum_age_h: fl
 
 def stats_reset(db: Database) -> str | None:
     """When this database's statistics counters were last reset (pg_stat_database.stats_reset), ISO 8601."""
-    row = db.one("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()")
+    row = db.single("SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()")
     return row["stats_reset"].astimezone(dt.UTC).isoformat() if row["stats_reset"] else None
 
 
@@ -194,7 +194,7 @@ def scan_summary(plan: Row) -> str:
 
 # -- statements (Maintenance Schedule / Weekly Tasks / Analyze slow queries) ------------------
 def statements_available(db: Database) -> bool:
-    return db.one("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_stat_statements'")["n"] == 1
+    return db.single("SELECT count(*) AS n FROM pg_extension WHERE extname = 'pg_stat_statements'")["n"] == 1
 
 
 def statements(db: Database, limit: int = 5000) -> list[Row]:
@@ -248,7 +248,7 @@ def write_is_refused(db: Database) -> bool:
 
 def role_read_only_setting(db: Database) -> bool:
     """Is default_transaction_read_only set on the role itself (defence beyond our session option)?"""
-    row = db.one(
+    row = db.single(
         "SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
         "WHERE r.rolname = current_user AND 'default_transaction_read_only=on' = ANY(s.setconfig)) AS set")
     return bool(row["set"])
@@ -256,7 +256,7 @@ def role_read_only_setting(db: Database) -> bool:
 
 # -- backups (Troubleshooting / Recovery Procedures / Database Recovery) ---------------------
 def archiver(db: Database) -> Row:
-    return db.one(
+    return db.single(
         "SELECT current_setting('archive_mode') AS mode, archived_count, last_archived_wal, last_archived_time, "
         "failed_count, last_failed_wal, last_failed_time, "
         "extract(epoch FROM now() - last_archived_time)::float / 3600 AS archived_age_h FROM pg_stat_archiver")

@@ -34,6 +34,10 @@ def unsigned(alg: str, trailing_dot: bool) -> str:
     return token + "." if trailing_dot else token
 
 
+def _unsigned_attack(alg: str, trailing_dot: bool) -> Callable[[ApiClient], str | None]:
+    return lambda api: f"Bearer {unsigned(alg, trailing_dot)}"
+
+
 def hs256(header: dict, payload: dict, key: bytes) -> str:
     signing_input = f"{b64(header)}.{b64(payload)}"
     signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
@@ -64,7 +68,7 @@ ATTACKS: dict[str, Callable[[ApiClient], str | None]] = {
     "not a JWT": lambda api: "Bearer not-a-jwt",
     "three empty parts": lambda api: "Bearer ..",
     "wrong signing key": lambda api: f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), secrets.token_bytes(32))}",
-    **{f"alg {alg}{' with trailing dot' if dot else ''}": (lambda api, alg=alg, dot=dot: f"Bearer {unsigned(alg, dot)}")
+    **{f"alg {alg}{' with trailing dot' if dot else ''}": _unsigned_attack(alg, dot)
        for alg in ("none", "None", "NONE", "nOnE") for dot in (True, False)},
     "signature stripped": _stripped,
     "payload tampered after signing": _tampered,

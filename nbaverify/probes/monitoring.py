@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from nbaverify.errors import MissingBinary
+
 
 def resolve(path: str) -> Path:
     """An expectation's path (already made absolute against the file that set it: nbaverify.config)."""
@@ -20,6 +22,13 @@ def resolve(path: str) -> Path:
 
 def promtool() -> str | None:
     return shutil.which("promtool")
+
+
+def _promtool() -> str:
+    found = promtool()
+    if found is None:  # the checks skip before this; a caller that did not is told what to install
+        raise MissingBinary("promtool", "install Prometheus's promtool (Debian: apt install prometheus)")
+    return found
 
 
 # -- rules ------------------------------------------------------------------------------------
@@ -36,7 +45,7 @@ def alerting_rules(directory: Path) -> list[dict]:
 
 
 def check_rules(files: list[Path]) -> tuple[bool, str]:
-    done = subprocess.run([promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True,
+    done = subprocess.run([_promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True,
                           timeout=60, check=False)
     return done.returncode == 0, one_line(done.stdout + done.stderr)
 
@@ -71,7 +80,7 @@ def run_rule_test(test: RuleTest, rules_dir: Path) -> tuple[bool, str]:
             doc["evaluation_interval"] = test.evaluation_interval
         file = Path(tmp) / "test.yml"
         file.write_text(yaml.safe_dump(doc, sort_keys=False))
-        done = subprocess.run([promtool(), "test", "rules", str(file)], capture_output=True, text=True, timeout=60,
+        done = subprocess.run([_promtool(), "test", "rules", str(file)], capture_output=True, text=True, timeout=60,
                               check=False)
     return done.returncode == 0, one_line(done.stdout + done.stderr, skip=("Unit Testing:", "FAILED:"))
 

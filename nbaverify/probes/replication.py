@@ -42,7 +42,7 @@ def senders(db: Database) -> list[Sender]:
 
 def replica_view(replica: Database) -> ReplicaView:
     # replay_lag on the primary stops growing while replay is paused, so the replica is asked too
-    row = replica.one(
+    row = replica.single(
         "SELECT pg_is_in_recovery() AS in_recovery, "
         "CASE WHEN pg_is_in_recovery() THEN pg_get_wal_replay_pause_state() <> 'not paused' ELSE false END AS paused, "
         "coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint AS unreplayed, "

@@ -16,11 +16,13 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from nbaverify import procs, shipped
+from nbaverify.errors import SandboxError
 from nbaverify.sandbox.layout import Layout
 
 SQL_DIR = shipped.SQL
@@ -31,6 +33,18 @@ FREEZE_ABOVE = 50_000  # well under the sandbox's max_xid_age (150,000)
 
 
 bindir = procs.pg_bindir
+
+
+def one_row(conn: psycopg.Connection, query: str, params: tuple = ()) -> tuple:
+    """The one row a query on the sandbox's own servers always answers (an aggregate, a view's single row)."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise SandboxError(f"no row from the sandbox's PostgreSQL for: {' '.join(query.split())[:70]}")
+    return row
+
+
+def scalar(conn: psycopg.Connection, query: str, params: tuple = ()) -> Any:
+    return one_row(conn, query, params)[0]
 
 
 @dataclass(frozen=True)
@@ -248,7 +262,7 @@ class Cluster:
     def freeze(self, older_than: int = 0) -> None:
         """VACUUM FREEZE every database whose XID age is above older_than (the sandbox's wraparound cure)."""
         with self.primary.admin(dbname="postgres") as conn:
-            oldest = conn.execute("SELECT max(age(datfrozenxid)) FROM pg_database WHERE datallowconn").fetchone()[0]
+            oldest = scalar(conn, "SELECT max(age(datfrozenxid)) FROM pg_database WHERE datallowconn")
         if oldest > older_than:
             procs.run([str(bindir() / "vacuumdb"), "-h", str(self.layout.socket_dir), "-p", str(self.primary.port),
                        "-U", "postgres", "--all", "--freeze", "--quiet"], step="freeze the databases (vacuumdb)")
@@ -274,7 +288,7 @@ class Cluster:
 
     def replay_paused(self) -> bool:
         with self.replica.admin() as conn:
-            return conn.execute("SELECT pg_get_wal_replay_pause_state() <> 'not paused'").fetchone()[0]
+            return bool(scalar(conn, "SELECT pg_get_wal_replay_pause_state() <> 'not paused'"))
 
     def streaming_lag_bytes(self) -> int | None:
         """Bytes the replica is behind, from the primary's view; None when it is not streaming."""

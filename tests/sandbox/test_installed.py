@@ -66,6 +66,9 @@ def test_the_wheel_carries_everything_and_runs_from_an_empty_folder(installed, s
     summary = json.loads((team / "gate" / "summary.json").read_text())
     assert summary["checks"][0]["id"].startswith("checks/test_")  # the shipped checks' ids, wherever installed
     assert "site-packages" not in json.dumps(summary["checks"])
+    typed = run(installed, team, env, "python", "-c", "import importlib.resources as r; "
+                "print(r.files('nbaverify').joinpath('py.typed').is_file())")
+    assert typed.stdout.strip() == "True", typed.stderr  # a team's checks are type-checked against the package
 
     node = run(installed, team, env, "nbaverify", "sandbox", "up", "--api", "node")  # its packages: npm ci, once
     try:

@@ -23,11 +23,12 @@ def main() -> None:
     config = uvicorn.Config(app, host="127.0.0.1", port=layout.api_port, ssl_certfile=str(layout.cert_file),
                             ssl_keyfile=str(layout.key_file), log_level="warning", access_log=False,
                             server_header=False, timeout_graceful_shutdown=2,
-                            **({"ssl_ciphers": "DEFAULT:@SECLEVEL=0"} if legacy_tls else {}))
+                            ssl_ciphers="DEFAULT:@SECLEVEL=0" if legacy_tls else None)  # None: uvicorn's default
     config.load()
     if legacy_tls:  # the fault: a server that still offers TLS 1.0 and 1.1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
+            assert config.ssl is not None  # load() built it from the certificate above
             config.ssl.minimum_version = ssl.TLSVersion.TLSv1
     uvicorn.Server(config).run()
 

@@ -11,13 +11,16 @@ import contextlib
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jwt
+import jwt.types
 import psycopg
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -97,7 +100,8 @@ def create_app(settings: ApiSettings) -> Starlette:
     cache = ResponseCache(metrics)
     watcher = Watcher(Path(settings.control_file))
     pool = AsyncConnectionPool(
-        settings.dsn, min_size=POOL_MIN, max_size=POOL_MAX, max_idle=POOL_IDLE_S, timeout=POOL_CONNECT_S,
+        settings.dsn, connection_class=psycopg.AsyncConnection[DictRow],
+        min_size=POOL_MIN, max_size=POOL_MAX, max_idle=POOL_IDLE_S, timeout=POOL_CONNECT_S,
         open=False, kwargs={"row_factory": dict_row, "connect_timeout": int(POOL_CONNECT_S), "application_name": "nba-api"},
     )
     subscribers: set[asyncio.Queue] = set()
@@ -120,7 +124,7 @@ def create_app(settings: ApiSettings) -> Starlette:
         # jwt_secret: the platform and the profile share it (weak-secret fault); platform_jwt_secret:
         # only the platform has it (a rotation nobody told the suite about)
         secret = control.settings.get("platform_jwt_secret") or control.settings.get("jwt_secret") or settings.jwt_secret
-        options: dict = {"require": [] if control.on("jwt_exp_optional") else ["exp"]}
+        options: jwt.types.Options = {"require": [] if control.on("jwt_exp_optional") else ["exp"]}
         try:
             if control.on("jwt_no_verify"):  # the fault: decode, never verify
                 return jwt.decode(token, options={"verify_signature": False})
@@ -192,7 +196,10 @@ def create_app(settings: ApiSettings) -> Starlette:
                 cur = await conn.execute(
                     "SELECT pg_is_in_recovery(), CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() "
                     "THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) ELSE 0 END")
-                in_recovery, lag = await cur.fetchone()
+                row = await cur.fetchone()
+                if row is None:
+                    return {"status": "down", "lag_seconds": None, "error": "no answer"}
+                in_recovery, lag = row
         except psycopg.Error as exc:
             return {"status": "down", "lag_seconds": None, "error": type(exc).__name__}
         lag = float(lag or 0)
@@ -379,8 +386,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         Route("/api/games/{id}/stats", game_stats),
         WebSocketRoute("/ws/live", live),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: http_error})
+    handlers: dict[Any, Callable[..., Any]] = {HTTPException: http_error}  # Starlette's own type is narrower
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(PlatformMiddleware, metrics=metrics, control=watcher,
                        limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes)
     return app
