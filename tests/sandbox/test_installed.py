@@ -4,9 +4,13 @@ empty folder against the self-test sandbox, with a team's own checks beside the 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,17 +40,23 @@ def check_team_version_pinned(api):
 '''
 
 
+IMAGE_UID = 10001  # ci/Dockerfile's USER
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The wheel built from this checkout, installed with its extras into a venv of its own."""
-    root = tmp_path_factory.mktemp("installed")
+def installed() -> Iterator[Path]:
+    """The wheel built from this checkout, installed with its extras into a venv of its own (readable by
+    every user, as the image's site-packages are)."""
+    root = Path(tempfile.mkdtemp(prefix="nbaverify-installed-"))
+    root.chmod(0o755)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(PROJECT_ROOT)],
                    check=True, capture_output=True, timeout=300)
     wheel = next((root / "dist").glob("nbaverify-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
     subprocess.run([str(root / "venv" / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
                     f"{wheel}[sandbox,load]"], check=True, capture_output=True, timeout=600)
-    return root / "venv" / "bin"
+    yield root / "venv" / "bin"
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def run(bin_dir: Path, cwd: Path, env: dict, *argv: str) -> subprocess.CompletedProcess:
@@ -115,3 +125,33 @@ def test_a_malformed_team_check_stops_collection_in_one_line(installed, sandbox,
     assert result.returncode == 2, result.stdout[-1000:] + result.stderr
     lines = [line for line in (result.stdout + result.stderr).splitlines() if "check_no_severity" in line]
     assert lines and "bad/test_bad.py::check_no_severity: @pytest.mark.severity(...) is missing" in lines[0], lines
+
+
+def test_the_image_s_unprivileged_user_runs_the_gate_from_the_wheel(installed, sandbox, tmp_path):
+    """What ci/Dockerfile builds, without a container engine: the installed wheel, no checkout, uid 10001,
+    a home of its own, state on the evidence volume; the target named by its profile, secrets by env,
+    the kubeconfig mounted for it (a Secret volume: readable by the pod's user only)."""
+    sandbox.up([])
+    home = Path(tempfile.mkdtemp(prefix="nbaverify-image-home-"))
+    try:
+        for folder in (home, home / "evidence"):
+            folder.mkdir(exist_ok=True)
+            os.chown(folder, IMAGE_UID, IMAGE_UID)
+        kubeconfig = home / "kubeconfig"
+        shutil.copy(sandbox.layout.kubeconfig_file, kubeconfig)
+        os.chown(kubeconfig, IMAGE_UID, IMAGE_UID)
+        profile = home / "target.toml"
+        profile.write_text(sandbox.layout.target_file.read_text().replace(
+            str(sandbox.layout.kubeconfig_file), str(kubeconfig)))
+        env = {**sandbox.environ(), "PATH": f"{installed}:/usr/bin:/bin", "HOME": str(home),
+               "NBAVERIFY_STATE_DIR": str(home / "evidence" / "state")}
+        done = subprocess.run(["setpriv", f"--reuid={IMAGE_UID}", f"--regid={IMAGE_UID}", "--clear-groups",
+                               str(installed / "nbaverify"), "check", "gate", "--target", str(profile),
+                               "--report-dir", str(home / "evidence" / "gate")],
+                              cwd=home, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+        summary = json.loads((home / "evidence" / "gate" / "summary.json").read_text())
+        assert summary["totals"]["passed"] > 20 and summary["totals"]["failed"] == 0, summary["totals"]
+        assert (home / "evidence" / "state").stat().st_uid == IMAGE_UID  # the history it keeps is its own
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
