@@ -45,9 +45,25 @@ class ApiClient:
                                   headers={"user-agent": "nbaverify"})
         self._unreachable: TargetUnreachable | TargetUntrusted | None = None
         self.ca_file = ca_file
+        self.timeout_s = timeout_s
         self.budget = budget  # requests the run may send to rate-limited endpoints (None: no limit)
         self.claims = dict(claims or {})  # what every token the suite signs carries (the platform's iss/aud)
         self.spent = 0
+
+    def _answers_at_all(self) -> bool:
+        """After a timeout: does the server answer anything (any status) on another path?"""
+        try:
+            with IO.timed("http"):
+                self._http.get("/")
+            return True
+        except httpx.TimeoutException:
+            return False
+        except httpx.TransportError:  # refused or reset: it answers, in its way, and get() will say so
+            return True
+
+    def unreachable(self) -> TargetUnreachable | TargetUntrusted | None:
+        """What this client has learned: the API cannot be reached (or trusted), else None."""
+        return self._unreachable
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -73,7 +89,13 @@ class ApiClient:
                                  else TargetUnreachable("API", self.base_url, _reason(exc)))
             raise self._unreachable from None
         except httpx.TimeoutException as exc:
-            raise TargetUnreachable("API", self.url(path), f"no response within the timeout ({_reason(exc)})") from None
+            slow = TargetUnreachable("API", self.url(path), f"no response within {self.timeout_s:g}s ({_reason(exc)})")
+            if not self._answers_at_all():  # not one slow route: the API has stopped answering
+                self._unreachable = TargetUnreachable(
+                    "API", self.base_url, f"stopped answering: GET {path} and GET / got no response within "
+                    f"{self.timeout_s:g}s each")
+                raise self._unreachable from None
+            raise slow from None
         except httpx.LocalProtocolError as exc:  # refused on our side before sending: not the target's fault
             raise CheckError(f"GET {self.url(path)} could not be sent: {_reason(exc)}") from None
         except httpx.TransportError as exc:
@@ -120,6 +142,8 @@ class ApiClient:
 
     def peer_certificate(self, timeout_s: float) -> dict:
         """The API's certificate, verified for its host against the profile's CA (ssl.SSLCertVerificationError if not)."""
+        if isinstance(self._unreachable, TargetUnreachable):  # an untrusted one is this call's finding to make
+            raise self._unreachable
         parts = urlsplit(self.base_url)
         context = ssl.create_default_context(cafile=self.ca_file)
         with IO.timed("tls"), socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
@@ -128,6 +152,8 @@ class ApiClient:
 
     def accepts_tls_below_1_2(self, timeout_s: float) -> str | None:
         """The old protocol the API still accepts (TLS 1.0 / 1.1), or None."""
+        if isinstance(self._unreachable, TargetUnreachable):
+            raise self._unreachable
         parts = urlsplit(self.base_url)
         with warnings.catch_warnings(), IO.timed("tls"):  # asking for TLS 1.0/1.1 on purpose: Python warns
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -143,6 +169,8 @@ class ApiClient:
                     with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
                             context.wrap_socket(raw, server_hostname=parts.hostname):
                         return version.name
+                except (ConnectionRefusedError, TimeoutError) as exc:  # no verdict on TLS from a server that is gone
+                    raise TargetUnreachable("API", self.base_url, _reason(exc)) from None
                 except (ssl.SSLError, OSError):
                     continue
         return None

@@ -6,7 +6,10 @@ every statement has a timeout, so no check can change or load the target.
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
 from typing import Any
 
 import psycopg
@@ -16,6 +19,36 @@ from psycopg.rows import DictRow, dict_row, tuple_row
 
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.io_stats import IO
+
+HUNG_GRACE_S = 2.0  # past statement_timeout, a server that is alive has answered with its own cancel
+
+
+class Deadline:
+    """Ends a statement the server never answers (a hung or frozen server cannot enforce its own
+    statement_timeout): past the deadline the connection's socket is shut down, so the blocked call
+    returns with an error instead of holding the run for ever."""
+
+    def __init__(self, conn: psycopg.Connection[DictRow], seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._conn = conn
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        self.fired = True
+        try:  # on a duplicate of the fd: shutdown acts on the connection, close only on the duplicate
+            with socket.socket(fileno=os.dup(self._conn.pgconn.socket)) as duplicate:
+                duplicate.shutdown(socket.SHUT_RDWR)
+        except (OSError, psycopg.Error):
+            pass  # the statement ended meanwhile
 
 
 class Database:
@@ -55,17 +88,27 @@ class Database:
         return self._conn
 
     def rows(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        connection = self._connection()
+        deadline = self._deadline(connection)
         try:
-            connection = self._connection()
-            with IO.timed("sql"):
+            with IO.timed("sql"), deadline:
                 return connection.execute(sql, params).fetchall()
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
-            if self._conn is not None and self._conn.closed:  # the server went away mid-run
-                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
+            if connection.closed:  # the server went away mid-run, or hung: later checks learn it at once
+                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, self._lost(exc, deadline))
                 raise self._unreachable from None
             raise
+
+    def _deadline(self, connection: psycopg.Connection[DictRow]) -> Deadline:
+        return Deadline(connection, self._statement_timeout_ms / 1000 + HUNG_GRACE_S)
+
+    def _lost(self, exc: Exception, deadline: Deadline) -> str:
+        if deadline.fired:
+            return (f"no answer within {deadline.seconds:g}s (statement_timeout {self._statement_timeout_ms} ms, "
+                    "which a live server enforces itself): the server hangs")
+        return _reason(exc)
 
     def _gave_up(self, exc: Exception, sql: str) -> CheckError:
         waited = ("a lock", self._lock_timeout_ms) if isinstance(exc, psycopg.errors.LockNotAvailable) else (
@@ -77,9 +120,11 @@ class Database:
     def explain(self, sql: str, params: dict, analyze: bool = False) -> dict[str, Any]:
         """EXPLAIN (FORMAT JSON) of a query, parameters inlined client-side (EXPLAIN takes no binds)."""
         options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+        connection = self._connection()
+        deadline = self._deadline(connection)
         try:
-            with ClientCursor(self._connection(), row_factory=tuple_row) as cursor:
-                with IO.timed("sql"):
+            with ClientCursor(connection, row_factory=tuple_row) as cursor:
+                with IO.timed("sql"), deadline:
                     cursor.execute(f"EXPLAIN ({options}) {sql}", params)
                     row = cursor.fetchone()
                     if row is None:  # EXPLAIN always answers; a proxy that swallows rows is a problem to name
@@ -88,7 +133,10 @@ class Database:
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
-            raise TargetUnreachable(f"{self.role} database", self.where, _reason(exc)) from None
+            unreachable = TargetUnreachable(f"{self.role} database", self.where, self._lost(exc, deadline))
+            if connection.closed:
+                self._unreachable = unreachable
+            raise unreachable from None
 
     def one(self, sql: str, params: Any = None) -> dict[str, Any] | None:
         found = self.rows(sql, params)

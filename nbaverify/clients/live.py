@@ -38,6 +38,9 @@ def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
     from nbaverify.clients.api import certificate_problem
 
     where = ws_url(api, None)
+    known = api.unreachable()
+    if known is not None:  # the same server: learned by an HTTP check already, no handshake to wait out
+        raise known
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, **({"ca_certs": api.ca_file} if api.ca_file else {})}
     started = time.monotonic()
     with IO.timed("websocket"):
