@@ -18,7 +18,7 @@ import sys
 import time
 
 STATE_DIR = "/tmp/nbaverify-bench"
-PORT_BASE = "59430"
+PORT_BASE = "23430"  # below the ephemeral port range (32768+), like every sandbox
 ENV = {**os.environ, "NBAVERIFY_SANDBOX_DIR": STATE_DIR, "NBAVERIFY_SANDBOX_PORT_BASE": PORT_BASE}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,6 +77,21 @@ class Fault:
     baseline: str | None = None
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
+
+    def missed_by(self, outcomes: dict[str, dict], checks: tuple[str, ...] | list[str] | None = None) -> list[str]:
+        """What a run's outcomes (summary.json's checks, by id) say against this fault being caught: each of
+        its checks (every parametrization) must have run, failed, and named the cause in one line."""
+        problems = []
+        for check_id in checks or self.caught_by:
+            matching = {cid: c for cid, c in outcomes.items() if cid == check_id or cid.startswith(check_id + "[")}
+            if not matching:
+                problems.append(f"{check_id} did not run")
+            for cid, check in matching.items():
+                if check["outcome"] != "failed":
+                    problems.append(f"{self.name}: {cid} should fail, was {check['outcome']}: {check['message']}")
+                elif not re.search(self.expect, check["message"]) or "\n" in check["message"]:
+                    problems.append(f"{self.name}: {cid} message does not name the cause in one line: {check['message']}")
+        return problems
 
     @property
     def through_api(self) -> bool:
