@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from nbaverify.errors import MissingBinary
-from nbaverify.sandbox import prometheus
+from nbaverify.sandbox import alertmanager, prometheus
 from nbaverify.sandbox.apis import node_binary
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 
@@ -97,8 +97,9 @@ class Soak:
             self.healthy_run(f"healing {fault.name} by {how}")
 
     def pick(self) -> tuple[Fault, str]:
-        eligible = [f for f in CATALOGUE.values() if f.area != "load"
-                    and (f.requires != "prometheus" or prometheus.binary())]
+        have = {"prometheus": bool(prometheus.binary()),
+                "alertmanager": bool(prometheus.binary() and alertmanager.binary())}
+        eligible = [f for f in CATALOGUE.values() if f.area != "load" and (f.requires is None or have[f.requires])]
         fault = self.rng.choice(eligible)
         return fault, self.rng.choice(["python", "node"]) if fault.through_api and self.node else "python"
 

@@ -76,6 +76,11 @@ class GrafanaProfile(_Section):
     token_env: str | None = None  # the variable holding a Grafana API token (viewer is enough)
 
 
+class AlertmanagerProfile(_Section):
+    url: str                        # the live Alertmanager (API v2), e.g. http://alertmanager.monitoring:9093
+    config_file: str | None = None  # the configuration as deployed (alertmanager.yml), relative to the profile
+
+
 class Profile(_Section):
     name: str
     environment: str
@@ -85,6 +90,7 @@ class Profile(_Section):
     prometheus: PrometheusProfile | None = None
     hosts: HostsProfile | None = None
     grafana: GrafanaProfile | None = None
+    alertmanager: AlertmanagerProfile | None = None
     expectations: dict[str, Any] = {}
 
 

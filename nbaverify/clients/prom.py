@@ -83,5 +83,10 @@ class Prometheus:
     def alerts(self) -> list[dict]:
         return self._data("/api/v1/alerts")["alerts"]
 
+    def alertmanagers(self) -> dict[str, list[str]]:
+        """The Alertmanagers Prometheus sends to: {"active": [url...], "dropped": [url...]}."""
+        data = self._data("/api/v1/alertmanagers")
+        return {state: [a["url"] for a in data.get(f"{state}Alertmanagers", [])] for state in ("active", "dropped")}
+
     def close(self) -> None:
         self._http.close()

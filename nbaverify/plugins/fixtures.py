@@ -3,6 +3,8 @@ Each client is a session fixture that skips with "not configured: <key>" when th
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nbaverify.clients import ApiClient, Database
@@ -83,6 +85,32 @@ def grafana(target: Target, expect):
     client = Grafana(section.url, token=target.secret("grafana.token_env"), timeout_s=expect["api.timeout_s"])
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def alertmanager(target: Target, expect):
+    from nbaverify.clients.alertmanager import Alertmanager
+
+    section = target.profile.alertmanager
+    if section is None:
+        pytest.skip("not configured: alertmanager")
+    client = Alertmanager(section.url, timeout_s=expect["api.timeout_s"])
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def alertmanager_config(target: Target) -> Path:
+    """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool at hand."""
+    from nbaverify.probes import alerting
+
+    section = target.profile.alertmanager
+    if section is None or not section.config_file:
+        pytest.skip("not configured: alertmanager.config_file")
+    if alerting.amtool() is None:
+        pytest.skip("amtool is not installed here (apt-get install prometheus-alertmanager)")
+    path = Path(section.config_file)
+    return path if path.is_absolute() else (target.source.parent / path).resolve()
 
 
 @pytest.fixture(scope="session")

@@ -56,6 +56,8 @@ class Layout:
     prometheus_port = property(lambda self: self.port_base + 60)
     node_exporter_port = property(lambda self: self.port_base + 61)
     postgres_exporter_port = property(lambda self: self.port_base + 62)
+    alertmanager_port = property(lambda self: self.port_base + 63)
+    alert_sink_port = property(lambda self: self.port_base + 64)  # where the sandbox's receivers deliver
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

@@ -21,6 +21,7 @@ import httpx
 
 from nbaverify import extras, procs, shipped
 from nbaverify.errors import ConfigError, SandboxError
+from nbaverify.sandbox import alertmanager as am_mod
 from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
@@ -45,6 +46,7 @@ class Sandbox:
         self._secrets: SandboxSecrets | None = None
         self._cluster: Cluster | None = None
         self.prometheus = prom_mod.Prometheus(self.layout)
+        self.alertmanager = am_mod.Alertmanager(self.layout)
         self.kube = KubeDouble(self.layout)
 
     # -- parts ----------------------------------------------------------------------------------
@@ -104,6 +106,7 @@ class Sandbox:
         self._stop_api()
         self.kube.stop()
         self.prometheus.stop()  # and its exporters
+        self.alertmanager.stop()
         if self.layout.primary_data.exists():
             self.cluster.stop()
         if purge and self.layout.root.exists():
@@ -127,6 +130,8 @@ class Sandbox:
             "kubernetes-api": {"running": self.kube.pid() is not None, "address": f"{self.kube.url} (test double)"},
             "prometheus": {"running": self.prometheus.pid() is not None, "address": self.prometheus.url,
                            "installed": prom_mod.binary() is not None},
+            "alertmanager": {"running": self.alertmanager.pid() is not None, "address": self.alertmanager.url,
+                             "installed": am_mod.binary() is not None},
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "profile": str(layout.target_file)}
@@ -151,6 +156,8 @@ class Sandbox:
         required = ["postgres-primary", "postgres-replica", "api", "kubernetes-api"]
         if prom_mod.binary():
             required.append("prometheus")
+        if am_mod.binary():
+            required.append("alertmanager")
         return all(status["services"][name]["running"] for name in required)
 
     def is_up(self) -> bool:
@@ -194,6 +201,8 @@ class Sandbox:
                                f"`nbaverify sandbox down` then `up` starts clean") from None
 
     def _heal(self, implementation: apis.ApiImplementation, fresh_history: bool) -> None:
+        if am_mod.binary():  # before Prometheus, which sends to it
+            self.alertmanager.sync(self.say)
         if prom_mod.binary():  # started first; its first scrape (~5 s after a start) is the checks' to await
             self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
             if fresh_history:
@@ -250,6 +259,8 @@ class Sandbox:
                   (layout.k8s_port, "sandbox Kubernetes API test double", self.kube.pid() is None)]
         if prom_mod.binary():
             wanted.append((layout.prometheus_port, "sandbox Prometheus", self.prometheus.pid() is None))
+        if am_mod.binary():
+            wanted.append((layout.alertmanager_port, "sandbox Alertmanager", self.alertmanager.pid() is None))
         if layout.secrets_file.exists() and self.cluster.initialised:
             wanted += [(layout.primary_port, "sandbox PostgreSQL primary", not self.cluster.primary.running()),
                        (layout.replica_port, "sandbox PostgreSQL replica", not self.cluster.replica.running())]
@@ -335,6 +346,10 @@ class Sandbox:
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
+        prometheus += ("\n[alertmanager]\n"
+                       f'url = "{self.alertmanager.url}"\nconfig_file = "{self.alertmanager.config_file}"\n'
+                       if am_mod.binary() else "\n# [alertmanager] left out: Alertmanager is not installed here "
+                       "(apt-get install prometheus-alertmanager)\n")
         jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
@@ -358,6 +373,9 @@ def validate_faults(names: Iterable[str]) -> list[str]:
         fault: Fault = CATALOGUE[name]
         if fault.requires == "prometheus" and not prom_mod.binary():
             raise ConfigError("--fault", name, "needs Prometheus, which is not installed (apt-get install prometheus)")
+        if fault.requires == "alertmanager" and not (am_mod.binary() and prom_mod.binary()):
+            raise ConfigError("--fault", name, "needs Prometheus and Alertmanager (apt-get install prometheus "
+                              "prometheus-alertmanager)")
         if name not in wanted:
             wanted.append(name)
     return wanted

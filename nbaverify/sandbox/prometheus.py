@@ -52,7 +52,8 @@ class Prometheus:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
 
-    def write_config(self, api_target: str | None = None) -> Path:
+    def write_config(self, api_target: str | None = None, alerting: bool = True) -> Path:
+        """alerting: send to the sandbox's Alertmanager (when it is installed; a fault unwires it)."""
         layout = self.layout
         jobs = [
             {"job_name": "nba-api", "scheme": "https", "metrics_path": "/metrics",
@@ -66,6 +67,11 @@ class Prometheus:
                       "static_configs": [{"targets": [f"127.0.0.1:{layout.postgres_exporter_port}"]}]}]
         config = {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
                   "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
+        from nbaverify.sandbox import alertmanager
+
+        if alerting and alertmanager.binary():
+            config["alerting"] = {"alertmanagers": [{"static_configs": [
+                {"targets": [f"127.0.0.1:{layout.alertmanager_port}"]}]}]}
         path = layout.prometheus_dir / "prometheus.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# written by nbaverify sandbox\n" + yaml.safe_dump(config, sort_keys=False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbaverify.sandbox import prometheus
+from nbaverify.sandbox import alertmanager, prometheus
 from nbaverify.sandbox.faults import CATALOGUE
 from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
 
@@ -50,6 +50,8 @@ def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name, a
     fault = CATALOGUE[name]
     if fault.requires == "prometheus" and not prometheus.binary():
         pytest.skip("needs Prometheus (apt-get install prometheus)")
+    if fault.requires == "alertmanager" and not (alertmanager.binary() and prometheus.binary()):
+        pytest.skip("needs Prometheus and Alertmanager (apt-get install prometheus prometheus-alertmanager)")
     if fault.baseline == "healthy":  # its checks judge the change since the previous run: give them one
         sandbox.up([], api=api)
         assert nbaverify("check", "all", "--", *fault.caught_by).not_passing() == {}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from nbaverify.sandbox.alertmanager import Alertmanager
     from nbaverify.sandbox.layout import Layout
     from nbaverify.sandbox.postgres import Cluster
     from nbaverify.sandbox.prometheus import Prometheus
@@ -25,6 +26,9 @@ class Reach(Protocol):
 
     @property
     def prometheus(self) -> Prometheus: ...
+
+    @property
+    def alertmanager(self) -> Alertmanager: ...
 
     @property
     def api_url(self) -> str: ...

@@ -15,6 +15,7 @@ from nbaverify.sandbox.faults.model import Fault, Reach, Step
 RULES = "checks/test_monitoring_rules.py"
 PROMETHEUS = "checks/test_monitoring_prometheus.py"
 DASHBOARDS = "checks/test_monitoring_dashboards.py"
+ALERTING = "checks/test_alerting.py"
 HIGH_ERROR_TEST = "HighErrorRate fires after 5 minutes of 5xx above 0.1/s"
 
 
@@ -112,6 +113,58 @@ def _untested_alert(sb: Reach) -> None:
     sb.prometheus.reload()
 
 
+def _stop_alertmanager(sb: Reach) -> None:
+    sb.alertmanager.stop()
+
+
+def _unwire_prometheus(sb: Reach) -> None:
+    sb.prometheus.write_config(alerting=False)
+    sb.prometheus.reload()
+    procs.wait_until(lambda: not httpx.get(f"{sb.prometheus.url}/api/v1/alertmanagers", timeout=5).json()["data"]
+                     ["activeAlertmanagers"], 30, "Prometheus to drop its Alertmanager", interval=0.25)
+
+
+def _alerting_edit(change: Callable[[dict], None]) -> Step:
+    """Change the deployed Alertmanager configuration (a bad deploy) and have Alertmanager load it."""
+    def step(sb: Reach) -> None:
+        sb.alertmanager.edit_config(change)
+
+    return step
+
+
+def _drop_database_route(config: dict) -> None:
+    config["route"]["routes"] = [r for r in config["route"]["routes"] if r.get("receiver") != "database-team"]
+
+
+def _stale_dba_address(config: dict) -> None:
+    receiver = next(r for r in config["receivers"] if r["name"] == "database-team")
+    receiver["email_configs"][0]["to"] = "dba-old@nba-stat-projections.com"
+
+
+def _undefined_receiver(config: dict) -> None:
+    config["route"]["routes"].insert(0, {"receiver": "dba-pager", "matchers": ['team="database"']})
+
+
+def _null_route(config: dict) -> None:
+    config["receivers"].append({"name": "blackhole"})
+    config["route"]["routes"].insert(0, {"receiver": "blackhole", "matchers": ['alertname="HighLatencyP95"']})
+
+
+def _edit_deployed_only(change: Callable[[dict], None]) -> Step:
+    """A deploy that wrote a configuration the running Alertmanager refused (it keeps its last good one)."""
+    def step(sb: Reach) -> None:
+        config = yaml.safe_load(sb.alertmanager.config_file.read_text())
+        change(config)
+        sb.alertmanager.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+    return step
+
+
+def _inhibit_critical(config: dict) -> None:
+    config["inhibit_rules"].append({"source_matchers": ['severity="warning"'], "target_matchers": ['severity="critical"'],
+                                    "equal": ["job"]})
+
+
 FAULTS: tuple[Fault, ...] = (
     Fault(
         name="prometheus_down", area="monitoring", requires="prometheus",
@@ -182,5 +235,57 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{RULES}::check_every_alert_has_a_test",),
         expect=r"alert\(s\) without a promtool unit test: CacheColdStart",
         apply=_untested_alert,
+    ),
+    Fault(
+        name="alertmanager_down", area="monitoring", requires="alertmanager",
+        breaks="Alertmanager is stopped: Prometheus fires alerts and nobody is notified",
+        caught_by=(f"{ALERTING}::check_alertmanager_ready",),
+        expect=r"Alertmanager at http://127\.0\.0\.1:\d+ is not ready \(.*refused.*\): fired alerts reach nobody",
+        apply=_stop_alertmanager,
+    ),
+    Fault(
+        name="prometheus_not_wired", area="monitoring", requires="alertmanager",
+        breaks="Prometheus lost its alerting.alertmanagers configuration: its alerts go nowhere",
+        caught_by=(f"{ALERTING}::check_prometheus_sends_to_alertmanager",),
+        expect=r"sends alerts to no Alertmanager, expected http://127\.0\.0\.1:\d+",
+        apply=_unwire_prometheus,
+    ),
+    Fault(
+        name="alert_route_missing", area="monitoring", requires="alertmanager",
+        breaks="the route for team=database is gone: database alerts never reach the Database team",
+        caught_by=(f"{ALERTING}::check_escalation_route[critical database alert]",
+                   f"{ALERTING}::check_escalation_route[warning database alert]",
+                   f"{ALERTING}::check_every_receiver_is_routed"),
+        expect=(r"an alert \{.*team=database.*\} is routed to [a-z,-]+ by .*alertmanager\.yml, expected [a-z,-]*database-team"
+                r"|receiver\(s\) database-team in .*alertmanager\.yml are named by no route"),
+        apply=_alerting_edit(_drop_database_route),
+    ),
+    Fault(
+        name="alert_receiver_wrong", area="monitoring", requires="alertmanager",
+        breaks="the Database team's receiver mails a stale address (dba-old@)",
+        caught_by=(f"{ALERTING}::check_receivers_carry_the_contacts",),
+        expect=r"receiver database-team does not notify dba@nba-stat-projections\.com \(it notifies dba-old@",
+        apply=_alerting_edit(_stale_dba_address),
+    ),
+    Fault(
+        name="critical_inhibited", area="monitoring", requires="alertmanager",
+        breaks="an inhibition rule mutes every critical alert while a warning of the same job fires",
+        caught_by=(f"{ALERTING}::check_no_inhibition_mutes_critical",),
+        expect=r"inhibit_rules\[1\] \(source severity='warning'\) lets a warning alert mute critical ones",
+        apply=_alerting_edit(_inhibit_critical),
+    ),
+    Fault(
+        name="alertmanager_config_invalid", area="monitoring", requires="alertmanager",
+        breaks="the deployed alertmanager.yml routes to a receiver it does not define (Alertmanager refuses to load it)",
+        caught_by=(f"{ALERTING}::check_alertmanager_config_valid",),
+        expect=r"amtool check-config .*alertmanager\.yml: .*undefined receiver \"dba-pager\"",
+        apply=_edit_deployed_only(_undefined_receiver),
+    ),
+    Fault(
+        name="alert_dropped", area="monitoring", requires="alertmanager",
+        breaks="HighLatencyP95 is routed to a receiver with no integration: it fires and nobody is told",
+        caught_by=(f"{ALERTING}::check_every_alert_reaches_a_receiver",),
+        expect=r"route to no receiver that delivers, in .*alertmanager\.yml: HighLatencyP95 -> blackhole",
+        apply=_alerting_edit(_null_route),
     ),
 )

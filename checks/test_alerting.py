@@ -1,0 +1,127 @@
+"""Alerting and the escalation path: an alert that fires must reach the people the guide names.
+
+The deployed Alertmanager configuration is valid; Prometheus sends to a ready Alertmanager; every
+row of the escalation policy (expectations.alerting.policy) routes to exactly its receivers, in the
+deployed file and in what the live Alertmanager has loaded; every alert rule reaches a real
+receiver and every receiver is reachable; the receivers carry the guide's contacts; no
+lower-severity alert can mute a critical one.
+
+Guide: Support Procedures / Escalation Path and Contact Information; System Monitoring /
+Monitoring Tools / Alert Configuration.
+"""
+
+import pytest
+
+from nbaverify.checking import parametrize_from
+from nbaverify.probes import alerting
+
+pytestmark = [pytest.mark.area("monitoring")]
+
+ESCALATION = "Support Procedures / Escalation Path"
+CONTACTS = "Support Procedures / Contact Information"
+ALERTS = "System Monitoring / Monitoring Tools / Alert Configuration"
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_from(metafunc, "policy", "alerting.policy")
+
+
+@pytest.fixture(scope="module")
+def deployed(alertmanager_config):
+    return alerting.load(alertmanager_config)
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_alertmanager_config_valid(alertmanager_config):
+    problem = alerting.check_config(alertmanager_config)
+    assert problem is None, f"amtool check-config {alertmanager_config}: {problem}"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_alertmanager_ready(alertmanager):
+    ready, detail = alertmanager.ready()
+    assert ready, f"Alertmanager at {alertmanager.url} is not ready ({detail}): fired alerts reach nobody"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_prometheus_sends_to_alertmanager(prom, alertmanager, evidence):
+    sends = prom.alertmanagers()
+    evidence.update(sends)
+    active = [url for url in sends["active"] if url.startswith(alertmanager.url)]
+    assert active, (f"Prometheus at {prom.url} sends alerts to {sends['active'] or 'no Alertmanager'}, expected "
+                    f"{alertmanager.url}: its alerting.alertmanagers configuration is missing or wrong")
+    assert not sends["dropped"], f"Prometheus at {prom.url} dropped Alertmanager(s) {sends['dropped']}"
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ESCALATION)
+def check_escalation_route(alertmanager_config, alertmanager, policy, evidence):
+    labels, wanted = policy["labels"], list(policy["receivers"])
+    shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+    deployed = alerting.routes(alertmanager_config, labels)
+    loaded = alerting.routes_loaded(alertmanager.loaded_config(), labels)
+    evidence.update(deployed=deployed, loaded=loaded, expected=wanted)
+    assert deployed == wanted, (f"an alert {{{shown}}} is routed to {','.join(deployed)} by {alertmanager_config}, "
+                                f"expected {','.join(wanted)} (escalation policy row '{policy['name']}')")
+    assert loaded == wanted, (f"an alert {{{shown}}} is routed to {','.join(loaded)} by the configuration "
+                              f"Alertmanager at {alertmanager.url} has loaded, expected {','.join(wanted)}: "
+                              f"the running config differs from {alertmanager_config}")
+
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ESCALATION)
+def check_every_alert_reaches_a_receiver(prom, alertmanager_config, deployed, evidence):
+    real = {name for name, receiver in alerting.receivers(deployed).items() if not alerting.is_null(receiver)}
+    lost = {}
+    for rule in prom.alerting_rules():
+        labels = {"alertname": rule["name"], **rule.get("labels", {})}
+        got = alerting.routes(alertmanager_config, labels)
+        if not set(got) & real:
+            lost[rule["name"]] = ",".join(got) or "no receiver"
+    evidence["lost"] = lost
+    assert not lost, (f"alert(s) Prometheus has loaded route to no receiver that delivers, in {alertmanager_config}: "
+                      + "; ".join(f"{name} -> {got}" for name, got in sorted(lost.items())))
+
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ESCALATION)
+def check_every_receiver_is_routed(alertmanager_config, deployed):
+    unused = sorted(set(alerting.receivers(deployed)) - alerting.routed_receivers(deployed))
+    assert not unused, f"receiver(s) {', '.join(unused)} in {alertmanager_config} are named by no route: they never notify"
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(CONTACTS)
+def check_receivers_carry_the_contacts(alertmanager_config, deployed, expect, evidence):
+    receivers = alerting.receivers(deployed)
+    problems = []
+    for name, wanted in expect["alerting.contacts"].items():
+        if name not in receivers:
+            problems.append(f"receiver {name} is missing")
+            continue
+        have = alerting.addresses(receivers[name])
+        evidence[name] = have
+        problems += [f"receiver {name} does not notify {address} (it notifies {', '.join(have) or 'nobody'})"
+                     for address in wanted if address not in have]
+    problems += [f"placeholder address {p}" for p in alerting.placeholders(deployed)]
+    assert not problems, f"{alertmanager_config}: " + "; ".join(problems)
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ESCALATION)
+def check_no_inhibition_mutes_critical(alertmanager_config, deployed, expect):
+    muting = alerting.inhibitions_muting(deployed, expect["alerting.protected_severity"])
+    assert not muting, f"{alertmanager_config}: " + "; ".join(muting)

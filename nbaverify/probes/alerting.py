@@ -1,0 +1,150 @@
+"""Alertmanager's configuration, read and walked: validity and routing through amtool (the
+Alertmanager project's own tool, so the suite agrees with Alertmanager by construction), and the
+receivers, routes and inhibitions as data."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nbaverify.errors import CheckError, MissingBinary
+
+AMTOOL_TIMEOUT_S = 30
+PLACEHOLDER = re.compile(r"@(example\.(com|org|net)|localhost)$|changeme|todo|placeholder|xxx", re.IGNORECASE)
+CONFIG_KINDS = ("email_configs", "webhook_configs", "pagerduty_configs", "slack_configs", "opsgenie_configs",
+                "victorops_configs", "pushover_configs", "wechat_configs", "telegram_configs", "sns_configs",
+                "webex_configs", "discord_configs", "msteams_configs")
+
+
+def amtool() -> str | None:
+    return shutil.which("amtool")
+
+
+def _amtool(*args: str) -> subprocess.CompletedProcess:
+    found = amtool()
+    if found is None:
+        raise MissingBinary("amtool", "install Alertmanager's amtool (Debian: apt install prometheus-alertmanager)")
+    return subprocess.run([found, *args], capture_output=True, text=True, timeout=AMTOOL_TIMEOUT_S)
+
+
+def _said(done: subprocess.CompletedProcess) -> str:
+    """What amtool said was wrong, in one line (without its banner and its note about --alertmanager.url)."""
+    lines = []
+    for line in (done.stdout + done.stderr).splitlines():
+        line = line.strip()
+        if "FAILED:" in line:
+            line = line.split("FAILED:", 1)[1].strip()
+        elif not line or line.startswith(("Checking", "Warning:", "amtool: error: failed to validate")):
+            continue
+        lines.append(line.removeprefix("amtool: error: "))
+    return "; ".join(dict.fromkeys(lines))[:300] or f"amtool exited {done.returncode}"
+
+
+def check_config(path: Path) -> str | None:
+    """`amtool check-config`: None when valid, else amtool's reason in one line."""
+    done = _amtool("check-config", str(path))
+    return None if done.returncode == 0 else _said(done)
+
+
+def routes(path: Path, labels: dict[str, str]) -> list[str]:
+    """The receivers Alertmanager sends an alert with these labels to, in order (`amtool config routes test`)."""
+    done = _amtool("config", "routes", "test", f"--config.file={path}", *(f"{k}={v}" for k, v in labels.items()))
+    if done.returncode != 0:
+        raise CheckError(f"amtool config routes test on {path} failed: {_said(done)}")
+    out = [line for line in done.stdout.splitlines() if line.strip()]
+    return out[-1].strip().split(",") if out else []
+
+
+def routes_loaded(config_text: str, labels: dict[str, str]) -> list[str]:
+    """The same walk over the configuration a live Alertmanager reports it has loaded."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", prefix="nbaverify-am-") as file:
+        file.write(config_text)
+        file.flush()
+        return routes(Path(file.name), labels)
+
+
+def load(path: Path) -> dict[str, Any]:
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CheckError(f"cannot read the Alertmanager configuration {path}: {exc}") from None
+
+
+def receivers(config: dict) -> dict[str, dict]:
+    return {r["name"]: r for r in config.get("receivers", [])}
+
+
+def is_null(receiver: dict) -> bool:
+    """A receiver with no integration delivers nothing (the common way to drop alerts on purpose)."""
+    return not any(receiver.get(kind) for kind in CONFIG_KINDS)
+
+
+def walk(route: dict) -> Iterator[dict]:
+    yield route
+    for child in route.get("routes", []) or []:
+        yield from walk(child)
+
+
+def routed_receivers(config: dict) -> set[str]:
+    return {r["receiver"] for r in walk(config.get("route", {})) if r.get("receiver")}
+
+
+def addresses(receiver: dict) -> list[str]:
+    """Where a receiver notifies: email recipients, webhook URLs (what a person on call can read)."""
+    found = []
+    for email in receiver.get("email_configs", []) or []:
+        found += [a.strip() for a in str(email.get("to", "")).split(",") if a.strip()]
+    found += [str(hook.get("url", "")) for hook in receiver.get("webhook_configs", []) or []]
+    return found
+
+
+def placeholders(config: dict) -> list[str]:
+    return [f"{name}: {address}" for name, receiver in receivers(config).items() for address in addresses(receiver)
+            if PLACEHOLDER.search(address)]
+
+
+# -- inhibition -------------------------------------------------------------------------------------
+_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
+
+
+def _matchers(rule: dict, side: str) -> list[tuple[str, str, str]]:
+    """A rule side's matchers, new style (`source_matchers`) and old (`source_match`, `source_match_re`)."""
+    found = []
+    for text in rule.get(f"{side}_matchers", []) or []:
+        match = _MATCHER.match(str(text))
+        if match:
+            found.append((match[1], match[2], match[3]))
+    found += [(k, "=", str(v)) for k, v in (rule.get(f"{side}_match") or {}).items()]
+    found += [(k, "=~", str(v)) for k, v in (rule.get(f"{side}_match_re") or {}).items()]
+    return found
+
+
+def _accepts(matchers: list[tuple[str, str, str]], label: str, value: str) -> bool:
+    """Could an alert with label=value pass these matchers (matchers on other labels assumed satisfiable)?"""
+    for name, op, pattern in matchers:
+        if name != label:
+            continue
+        if (op == "=" and value != pattern) or (op == "!=" and value == pattern):
+            return False
+        if (op == "=~" and not re.fullmatch(pattern, value)) or (op == "!~" and re.fullmatch(pattern, value)):
+            return False
+    return True
+
+
+def inhibitions_muting(config: dict, severity: str = "critical", lower: tuple[str, ...] = ("warning", "info")) -> list[str]:
+    """Inhibit rules under which a lower-severity alert can mute one of `severity`, described."""
+    muting = []
+    for number, rule in enumerate(config.get("inhibit_rules", []) or []):
+        target, source = _matchers(rule, "target"), _matchers(rule, "source")
+        by = [level for level in lower if _accepts(source, "severity", level)]
+        if _accepts(target, "severity", severity) and by:
+            shown = ", ".join(f"{n}{op}{v!r}" for n, op, v in source) or "any alert"
+            muting.append(f"inhibit_rules[{number}] (source {shown}) lets a {by[0]} alert mute {severity} ones")
+    return muting
