@@ -4,22 +4,29 @@ The deployed Alertmanager configuration is valid; Prometheus sends to a ready Al
 row of the escalation policy (expectations.alerting.policy) routes to exactly its receivers, in the
 deployed file and in what the live Alertmanager has loaded; every alert rule reaches a real
 receiver and every receiver is reachable; the receivers carry the guide's contacts; no
-lower-severity alert can mute a critical one.
+lower-severity alert can mute a critical one; no silence hides a critical alert for long, and every
+silence says who and why.
 
 Guide: Support Procedures / Escalation Path and Contact Information; System Monitoring /
 Monitoring Tools / Alert Configuration.
 """
 
+import datetime as dt
+import time
+import uuid
+
 import pytest
 
 from nbaverify.checking import parametrize_from
-from nbaverify.probes import alerting
+from nbaverify.eventually import eventually
+from nbaverify.probes import alerting, counters
 
 pytestmark = [pytest.mark.area("monitoring")]
 
 ESCALATION = "Support Procedures / Escalation Path"
 CONTACTS = "Support Procedures / Contact Information"
 ALERTS = "System Monitoring / Monitoring Tools / Alert Configuration"
+SETTLE_S = 1.5
 
 
 def pytest_generate_tests(metafunc):
@@ -52,13 +59,16 @@ def check_alertmanager_ready(alertmanager):
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
-def check_prometheus_sends_to_alertmanager(prom, alertmanager, evidence):
-    sends = prom.alertmanagers()
-    evidence.update(sends)
-    active = [url for url in sends["active"] if url.startswith(alertmanager.url)]
-    assert active, (f"Prometheus at {prom.url} sends alerts to {sends['active'] or 'no Alertmanager'}, expected "
-                    f"{alertmanager.url}: its alerting.alertmanagers configuration is missing or wrong")
-    assert not sends["dropped"], f"Prometheus at {prom.url} dropped Alertmanager(s) {sends['dropped']}"
+def check_prometheus_sends_to_alertmanager(prom, alertmanager, expect, evidence):
+    def wired():  # a Prometheus that has just started finds its Alertmanagers within seconds, as its targets
+        sends = prom.alertmanagers()
+        evidence.update(sends)
+        active = [url for url in sends["active"] if url.startswith(alertmanager.url)]
+        assert active, (f"Prometheus at {prom.url} sends alerts to {sends['active'] or 'no Alertmanager'}, expected "
+                        f"{alertmanager.url}: its alerting.alertmanagers configuration is missing or wrong")
+        assert not sends["dropped"], f"Prometheus at {prom.url} dropped Alertmanager(s) {sends['dropped']}"
+
+    eventually(wired, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
 
 
 @pytest.mark.gate
@@ -125,3 +135,82 @@ def check_receivers_carry_the_contacts(alertmanager_config, deployed, expect, ev
 def check_no_inhibition_mutes_critical(alertmanager_config, deployed, expect):
     muting = alerting.inhibitions_muting(deployed, expect["alerting.protected_severity"])
     assert not muting, f"{alertmanager_config}: " + "; ".join(muting)
+
+
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ESCALATION)
+def check_no_long_silence_on_critical(alertmanager, prom, expect, evidence):
+    silences = alertmanager.silences()
+    evidence["active_silences"] = len(alerting.active(silences))
+    found = alerting.long_silences(silences, prom.alerting_rules(), expect["alerting.protected_severity"],
+                                   expect["alerting.max_critical_silence_h"])
+    assert not found, f"Alertmanager at {alertmanager.url}: " + "; ".join(found)
+
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ESCALATION)
+def check_silences_explained(alertmanager):
+    found = alerting.unexplained_silences(alertmanager.silences())
+    assert not found, f"Alertmanager at {alertmanager.url}: " + "; ".join(found) + ": say who silenced it and why"
+
+
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ALERTS)
+def check_watchdog_reaches_alertmanager(alertmanager, expect):
+    name = expect["alerting.watchdog"]
+    assert alertmanager.alerts(alertname=name), (
+        f"the always-firing {name} alert is not active in Alertmanager at {alertmanager.url}: Prometheus's "
+        "alerts are not reaching it (or a silence or inhibition hides it)")
+
+
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(ESCALATION)
+def check_notifications_delivered(alertmanager, history, evidence):
+    now = alertmanager.notifications()
+    change = counters.since_last_run(history, f"alertmanager_notifications:{alertmanager.url}",
+                                     {"alertmanager": {"sent": now["sent"], "failed": now["failed"]}},
+                                     epoch=dt.datetime.fromtimestamp(now["started"], dt.UTC).isoformat())
+    if change is None:
+        evidence["note"] = counters.first_run_note()
+        return
+    grown = change.deltas["alertmanager"]
+    evidence.update(grown, since=change.describe())
+    assert grown["failed"] == 0, (
+        f"Alertmanager at {alertmanager.url}: {grown['failed']:.0f} notification(s) failed {change.describe()} "
+        f"({grown['sent']:.0f} sent): a receiver refuses or cannot be reached (alertmanager_notifications_failed_total)")
+
+
+@pytest.mark.monthly
+@pytest.mark.severity("critical")
+@pytest.mark.safety("disruptive")
+@pytest.mark.runbook(ESCALATION)
+def check_alert_drill(alertmanager, expect, evidence):
+    """A uniquely labelled test alert through Alertmanager, delivered to its route's receivers, then resolved.
+    It notifies the people those receivers name: against production only with --allow disruptive."""
+    drill = expect["alerting.drill"]
+    labels = {**drill["labels"], "nbaverify_drill": uuid.uuid4().hex[:12]}
+    shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+    within = drill["deliver_within_s"]
+    for phase, ends in (("firing", dt.timedelta(minutes=10)), ("resolved", dt.timedelta(0))):
+        before = alertmanager.notifications()
+        now = dt.datetime.now(dt.UTC)
+        alertmanager.post_alert(labels, {"summary": "nbaverify alert drill: no action needed"},
+                                now.isoformat(), (now + ends).isoformat())
+
+        def delivered(before=before, phase=phase):
+            after = alertmanager.notifications()
+            failed = after["requests_failed"] - before["requests_failed"]  # every attempt, not only given-up ones
+            assert failed == 0, (f"the drill alert {{{shown}}} ({phase}) was not delivered by Alertmanager at "
+                                 f"{alertmanager.url}: {failed:.0f} notification attempt(s) failed")
+            succeeded = (after["requests"] - after["requests_failed"]) - (before["requests"] - before["requests_failed"])
+            assert succeeded > 0, (f"the drill alert {{{shown}}} ({phase}) was not notified by Alertmanager at "
+                                   f"{alertmanager.url} within {within:g}s")
+            evidence[phase] = succeeded
+
+        eventually(delivered, timeout=within, interval=0.5)
+        time.sleep(SETTLE_S)  # Alertmanager counts a failure just after the attempt it counted already
+        delivered()

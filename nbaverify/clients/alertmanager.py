@@ -53,5 +53,37 @@ class Alertmanager:
     def silences(self) -> list[dict]:
         return list(self._json("/api/v2/silences"))
 
+    def alerts(self, **labels: str) -> list[dict]:
+        """Active (not silenced, not inhibited) alerts with these labels."""
+        matchers = "&".join(f'filter={k}="{v}"' for k, v in labels.items())
+        return list(self._json(f"/api/v2/alerts?active=true&silenced=false&inhibited=false&{matchers}"))
+
+    def notifications(self) -> dict[str, float]:
+        """Its own counters (/metrics), over every integration: notifications (each retried until it succeeds or
+        gives up) sent and failed, the requests behind them (every attempt) and failed ones, and when it started."""
+        from nbaverify.probes.metrics import counter_value, families
+
+        text = self._get("/metrics").text
+        start = families(text).get("process_start_time_seconds")
+        return {"sent": counter_value(text, "alertmanager_notifications"),
+                "failed": counter_value(text, "alertmanager_notifications_failed"),
+                "requests": counter_value(text, "alertmanager_notification_requests"),
+                "requests_failed": counter_value(text, "alertmanager_notification_requests_failed"),
+                "started": start.samples[0].value if start and start.samples else 0.0}
+
+    def post_alert(self, labels: dict[str, str], annotations: dict[str, str], starts_at: str, ends_at: str) -> None:
+        """Send one alert as Prometheus would (POST /api/v2/alerts)."""
+        if self._unreachable:
+            raise self._unreachable
+        body = [{"labels": labels, "annotations": annotations, "startsAt": starts_at, "endsAt": ends_at}]
+        try:
+            with IO.timed("alertmanager"):
+                reply = self._http.post("/api/v2/alerts", json=body)
+        except httpx.HTTPError as exc:
+            raise TargetUnreachable("Alertmanager", f"{self.url}/api/v2/alerts", str(exc) or type(exc).__name__) from None
+        if reply.status_code != 200:
+            raise CheckError(f"Alertmanager {self.url}/api/v2/alerts refused the alert: HTTP {reply.status_code} "
+                             f"{reply.text[:80]}")
+
     def close(self) -> None:
         self._http.close()

@@ -4,6 +4,7 @@ receivers, routes and inhibitions as data."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -148,3 +149,47 @@ def inhibitions_muting(config: dict, severity: str = "critical", lower: tuple[st
             shown = ", ".join(f"{n}{op}{v!r}" for n, op, v in source) or "any alert"
             muting.append(f"inhibit_rules[{number}] (source {shown}) lets a {by[0]} alert mute {severity} ones")
     return muting
+
+
+# -- silences ------------------------------------------------------------------------------------
+def silence_matches(silence: dict, labels: dict[str, str]) -> bool:
+    """Could the silence cover an alert with these labels? (a matcher on a label the alert's rule does
+    not set is assumed satisfiable: instance, job and the like come from the series)"""
+    for matcher in silence.get("matchers", []):
+        name, value = matcher["name"], str(matcher["value"])
+        if name not in labels:
+            continue
+        hit = re.fullmatch(value, labels[name]) is not None if matcher.get("isRegex") else labels[name] == value
+        if hit != matcher.get("isEqual", True):
+            return False
+    return True
+
+
+def _hours(silence: dict) -> float:
+    starts, ends = (dt.datetime.fromisoformat(silence[k].replace("Z", "+00:00")) for k in ("startsAt", "endsAt"))
+    return (ends - starts).total_seconds() / 3600
+
+
+def active(silences: list[dict]) -> list[dict]:
+    return [s for s in silences if s.get("status", {}).get("state") == "active"]
+
+
+def long_silences(silences: list[dict], rules: list[dict], severity: str, max_hours: float) -> list[str]:
+    """Active silences over max_hours that cover an alert of `severity` (by the rules' labels), described."""
+    found = []
+    for silence in active(silences):
+        covered = sorted({rule["name"] for rule in rules
+                          if rule.get("labels", {}).get("severity") == severity
+                          and silence_matches(silence, {"alertname": rule["name"], **rule.get("labels", {})})})
+        if covered and _hours(silence) > max_hours:
+            found.append(f"silence {silence['id']} covers {severity} alert(s) {', '.join(covered)} for "
+                         f"{_hours(silence):.0f}h (until {silence['endsAt']}), longer than {max_hours:g}h "
+                         f"(by {silence.get('createdBy') or 'nobody named'})")
+    return found
+
+
+def unexplained_silences(silences: list[dict]) -> list[str]:
+    return [f"silence {s['id']} ({', '.join(m['name'] + '=' + str(m['value']) for m in s.get('matchers', []))}) has "
+            + " and ".join(what for what, empty in (("no creator", not s.get("createdBy", "").strip()),
+                                                    ("no comment", not s.get("comment", "").strip())) if empty)
+            for s in active(silences) if not s.get("createdBy", "").strip() or not s.get("comment", "").strip()]

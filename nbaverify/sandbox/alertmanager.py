@@ -3,13 +3,16 @@ deployed copy of the platform's configuration with every delivery pointed at thi
 
 As with the rules, a fault breaks the deployed copy (a bad deploy), never fixtures/monitoring/.
 The copy keeps the platform's receivers, routes, addresses and inhibitions; only where a
-notification would go changes: webhooks to 127.0.0.1:<sink port>/<receiver>, email to a
-smarthost on 127.0.0.1.
+notification would go changes (webhooks to 127.0.0.1:<sink port>/<receiver>, email to the sink's
+SMTP port: nbaverify.sandbox.alert_sink), and how long it waits (group_wait 1 s, group_interval
+2 s, the watchdog repeated every 10 s), so the drill and the matrix run in seconds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -32,6 +35,7 @@ class Alertmanager:
         self.folder = layout.root / "alertmanager"
         self.config_file = self.folder / "alertmanager.yml"
         self.pid_file = layout.pid_file("alertmanager")
+        self.sink_pid_file = layout.pid_file("alert-sink")
 
     def pid(self) -> int | None:
         return procs.read_pid(self.pid_file, "alertmanager")
@@ -39,7 +43,11 @@ class Alertmanager:
     def deploy_config(self) -> Path:
         """The platform's configuration, delivering locally (what a deploy would ship, here)."""
         config = yaml.safe_load(PLATFORM_CONFIG.read_text())
-        config["global"].update(smtp_smarthost=f"127.0.0.1:{self.layout.alert_sink_port}", smtp_require_tls=False)
+        config["global"].update(smtp_smarthost=f"127.0.0.1:{self.layout.alert_smtp_port}", smtp_require_tls=False)
+        config["route"].update(group_wait="1s", group_interval="2s")
+        for route in config["route"].get("routes", []):
+            if route.get("receiver") == "watchdog":
+                route.update(repeat_interval="10s")
         for receiver in config["receivers"]:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = f"http://127.0.0.1:{self.layout.alert_sink_port}/{receiver['name']}"
@@ -49,13 +57,43 @@ class Alertmanager:
         return self.config_file
 
     def sync(self, say) -> None:
-        """The pristine configuration, and Alertmanager running with it (started or reloaded)."""
+        """The pristine configuration, and Alertmanager running with it (started or reloaded), no silence."""
         self.deploy_config()
+        self._start_sink()
         if self.pid():
             self.reload()
         else:
             say(f"starting Alertmanager on {self.url}")
             self.start()
+        self.expire_silences()
+
+    def silence(self, matchers: list[dict], hours: float, created_by: str = "", comment: str = "") -> str:
+        now = dt.datetime.now(dt.UTC)
+        body = {"matchers": matchers, "startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(hours=hours)).isoformat(),
+                "createdBy": created_by, "comment": comment}
+        reply = httpx.post(f"{self.url}/api/v2/silences", json=body, timeout=5)
+        reply.raise_for_status()
+        return str(reply.json()["silenceID"])
+
+    def expire_silences(self) -> None:
+        for silence in httpx.get(f"{self.url}/api/v2/silences", timeout=5).json():
+            if silence["status"]["state"] != "expired":
+                httpx.delete(f"{self.url}/api/v2/silence/{silence['id']}", timeout=5).raise_for_status()
+
+    def _start_sink(self) -> None:
+        if procs.read_pid(self.sink_pid_file, "alert_sink"):
+            return
+        for port, what in ((self.layout.alert_sink_port, "sandbox notification sink (webhooks)"),
+                           (self.layout.alert_smtp_port, "sandbox notification sink (SMTP)")):
+            procs.ensure_port_free(port, what)
+        procs.spawn([sys.executable, "-m", "nbaverify.sandbox.alert_sink", "--state-dir", str(self.layout.root),
+                     "--port-base", str(self.layout.port_base)], self.layout.log_file("alert-sink"), self.sink_pid_file)
+        procs.wait_until(lambda: procs.port_accepts(self.layout.alert_sink_port), 10, "the notification sink to listen")
+
+    def deliveries(self) -> list[dict]:
+        from nbaverify.sandbox.alert_sink import deliveries
+
+        return deliveries(self.folder / "deliveries.jsonl")
 
     def start(self) -> None:
         if self.pid():
@@ -84,7 +122,18 @@ class Alertmanager:
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         self.reload()
 
-    def stop(self) -> None:
+    def restart(self) -> None:
+        """A fresh process: its notification counters start from zero (what a healed fault left is gone)."""
+        self.stop_server()
+        self.start()
+
+    def stop_server(self) -> None:
         pid = self.pid()
         if pid:
             procs.stop_pid(pid)
+
+    def stop(self) -> None:
+        self.stop_server()
+        sink = procs.read_pid(self.sink_pid_file, "alert_sink")
+        if sink:
+            procs.stop_pid(sink)

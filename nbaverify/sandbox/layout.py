@@ -57,7 +57,8 @@ class Layout:
     node_exporter_port = property(lambda self: self.port_base + 61)
     postgres_exporter_port = property(lambda self: self.port_base + 62)
     alertmanager_port = property(lambda self: self.port_base + 63)
-    alert_sink_port = property(lambda self: self.port_base + 64)  # where the sandbox's receivers deliver
+    alert_sink_port = property(lambda self: self.port_base + 64)  # where the sandbox's receivers deliver (webhooks)
+    alert_smtp_port = property(lambda self: self.port_base + 65)  # and its email (SMTP)
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

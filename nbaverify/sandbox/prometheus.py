@@ -124,7 +124,8 @@ class Prometheus:
             [binary() or "prometheus", f"--config.file={config}",
              f"--storage.tsdb.path={self.layout.prometheus_dir / 'data'}",
              f"--web.listen-address=127.0.0.1:{self.layout.prometheus_port}",
-             "--web.enable-lifecycle", "--storage.tsdb.retention.time=2d"],
+             "--web.enable-lifecycle", "--storage.tsdb.retention.time=2d",
+             "--rules.alert.resend-delay=2s"],  # a restarted Alertmanager hears the firing alerts at once
             self.layout.log_file("prometheus"), self.pid_file,
         )
         procs.wait_until(self.ready, 20, f"Prometheus to be ready (see {self.layout.log_file('prometheus')})")

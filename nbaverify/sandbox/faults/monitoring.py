@@ -114,7 +114,7 @@ def _untested_alert(sb: Reach) -> None:
 
 
 def _stop_alertmanager(sb: Reach) -> None:
-    sb.alertmanager.stop()
+    sb.alertmanager.stop_server()
 
 
 def _unwire_prometheus(sb: Reach) -> None:
@@ -158,6 +158,22 @@ def _edit_deployed_only(change: Callable[[dict], None]) -> Step:
         sb.alertmanager.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
     return step
+
+
+def _silence_high_error_rate(sb: Reach) -> None:
+    sb.alertmanager.silence([{"name": "alertname", "value": "HighErrorRate", "isRegex": False, "isEqual": True}],
+                            hours=7 * 24)
+
+
+def _notifications_fail(sb: Reach) -> None:
+    """The sink refuses (control.json): wait for Alertmanager to count a failed notification (the watchdog's)."""
+    def failed() -> float:
+        text = httpx.get(f"{sb.alertmanager.url}/metrics", timeout=5).text
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("alertmanager_notifications_failed_total{"))
+
+    before = failed()
+    procs.wait_until(lambda: failed() > before, 40, "Alertmanager to count a failed notification", interval=0.5)
 
 
 def _inhibit_critical(config: dict) -> None:
@@ -287,5 +303,22 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{ALERTING}::check_every_alert_reaches_a_receiver",),
         expect=r"route to no receiver that delivers, in .*alertmanager\.yml: HighLatencyP95 -> blackhole",
         apply=_alerting_edit(_null_route),
+    ),
+    Fault(
+        name="critical_silenced", area="monitoring", requires="alertmanager",
+        breaks="a week-long silence on HighErrorRate, by nobody, with no comment",
+        caught_by=(f"{ALERTING}::check_no_long_silence_on_critical", f"{ALERTING}::check_silences_explained"),
+        expect=(r"silence [0-9a-f-]+ covers critical alert\(s\) HighErrorRate for 168h .*longer than 24h"
+                r"|silence [0-9a-f-]+ \(alertname=HighErrorRate\) has no creator and no comment"),
+        apply=_silence_high_error_rate,
+    ),
+    Fault(
+        name="alert_not_delivered", area="monitoring", requires="alertmanager", baseline="healthy",
+        breaks="the receivers refuse every notification (webhook 503, SMTP 554): alerts fire and reach nobody",
+        caught_by=(f"{ALERTING}::check_notifications_delivered", f"{ALERTING}::check_alert_drill"),
+        expect=(r"Alertmanager at http://127\.0\.0\.1:\d+: \d+ notification\(s\) failed since the previous run"
+                r"|the drill alert \{alertname=NbaverifyDrill, severity=critical, nbaverify_drill=[0-9a-f]+\} \(firing\) "
+                r"was not delivered by Alertmanager at http://127\.0\.0\.1:\d+: \d+ notification attempt\(s\) failed"),
+        apply=_notifications_fail,
     ),
 )
