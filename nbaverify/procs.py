@@ -101,6 +101,17 @@ def write_private(path: Path, text: str) -> None:
         fh.write(text)
 
 
+def await_port_free(port: int, service: str, timeout: float = 65.0, **hint) -> None:
+    """For a server of ours being restarted: the connections it just closed may hold its port in
+    TIME_WAIT for up to a minute (Linux), which a new bind can refuse; wait that out, else PortInUse."""
+    deadline = time.monotonic() + timeout
+    while not port_is_free(port):
+        holder = port_holder(port)
+        if time.monotonic() > deadline or not holder or "time-wait" not in holder:
+            raise PortInUse(port, service, holder=holder, **hint)
+        time.sleep(0.5)
+
+
 def ensure_port_free(port: int, service: str, **hint) -> None:
     if not port_is_free(port):
         raise PortInUse(port, service, holder=port_holder(port), **hint)

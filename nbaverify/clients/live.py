@@ -39,8 +39,8 @@ def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
 
     where = ws_url(api, None)
     known = api.unreachable()
-    if known is not None:  # the same server: learned by an HTTP check already, no handshake to wait out
-        raise known
+    if isinstance(known, TargetUnreachable):  # the same server: learned by an HTTP check, no handshake to wait out
+        raise known  # (an untrusted certificate is the WebSocket's to report in its own words)
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, **({"ca_certs": api.ca_file} if api.ca_file else {})}
     started = time.monotonic()
     with IO.timed("websocket"):

@@ -98,7 +98,7 @@ class Alertmanager:
     def start(self) -> None:
         if self.pid():
             return
-        procs.ensure_port_free(self.layout.alertmanager_port, "sandbox Alertmanager")
+        procs.await_port_free(self.layout.alertmanager_port, "sandbox Alertmanager")
         procs.spawn([binary() or "prometheus-alertmanager", f"--config.file={self.config_file}",
                      f"--storage.path={self.folder / 'data'}",
                      f"--web.listen-address=127.0.0.1:{self.layout.alertmanager_port}",
@@ -121,11 +121,6 @@ class Alertmanager:
         change(config)
         self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         self.reload()
-
-    def restart(self) -> None:
-        """A fresh process: its notification counters start from zero (what a healed fault left is gone)."""
-        self.stop_server()
-        self.start()
 
     def stop_server(self) -> None:
         pid = self.pid()

@@ -202,9 +202,10 @@ class Sandbox:
 
     def _heal(self, implementation: apis.ApiImplementation, fresh_history: bool) -> None:
         if am_mod.binary():  # before Prometheus, which sends to it
+            if fresh_history:  # notifications a fault made fail must not count against the healed sandbox:
+                self.prometheus.stop_server()  # (its client connections closed first, so no TIME_WAIT holds the port)
+                self.alertmanager.stop_server()  # a fresh process counts from zero; Prometheus restarts below
             self.alertmanager.sync(self.say)
-            if fresh_history:  # notifications a fault made fail must not count against the healed sandbox
-                self.alertmanager.restart()
         if prom_mod.binary():  # started first; its first scrape (~5 s after a start) is the checks' to await
             self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
             if fresh_history:
