@@ -161,9 +161,13 @@ def check_silences_explained(alertmanager):
 @pytest.mark.runbook(ALERTS)
 def check_watchdog_reaches_alertmanager(alertmanager, expect):
     name = expect["alerting.watchdog"]
-    assert alertmanager.alerts(alertname=name), (
-        f"the always-firing {name} alert is not active in Alertmanager at {alertmanager.url}: Prometheus's "
-        "alerts are not reaching it (or a silence or inhibition hides it)")
+
+    def active():  # a Prometheus that has just started sends it after its first rule evaluation
+        assert alertmanager.alerts(alertname=name), (
+            f"the always-firing {name} alert is not active in Alertmanager at {alertmanager.url}: Prometheus's "
+            "alerts are not reaching it (or a silence or inhibition hides it)")
+
+    eventually(active, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
 
 
 @pytest.mark.daily

@@ -167,13 +167,19 @@ def _silence_high_error_rate(sb: Reach) -> None:
 
 def _notifications_fail(sb: Reach) -> None:
     """The sink refuses (control.json): wait for Alertmanager to count a failed notification (the watchdog's)."""
+    from nbaverify.probes.metrics import counter_value
+
     def failed() -> float:
-        text = httpx.get(f"{sb.alertmanager.url}/metrics", timeout=5).text
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("alertmanager_notifications_failed_total{"))
+        return counter_value(httpx.get(f"{sb.alertmanager.url}/metrics", timeout=5).text,
+                             "alertmanager_notifications_failed")
 
     before = failed()
     procs.wait_until(lambda: failed() > before, 40, "Alertmanager to count a failed notification", interval=0.5)
+
+
+def _silence_watchdog(sb: Reach) -> None:
+    sb.alertmanager.silence([{"name": "alertname", "value": "Watchdog", "isRegex": False, "isEqual": True}],
+                            hours=2, created_by="ops", comment="noisy")
 
 
 def _inhibit_critical(config: dict) -> None:
@@ -320,5 +326,12 @@ FAULTS: tuple[Fault, ...] = (
                 r"|the drill alert \{alertname=NbaverifyDrill, severity=critical, nbaverify_drill=[0-9a-f]+\} \(firing\) "
                 r"was not delivered by Alertmanager at http://127\.0\.0\.1:\d+: \d+ notification attempt\(s\) failed"),
         apply=_notifications_fail,
+    ),
+    Fault(
+        name="watchdog_silenced", area="monitoring", requires="alertmanager",
+        breaks="someone silenced the always-firing Watchdog: a dead alerting pipeline would go unnoticed",
+        caught_by=(f"{ALERTING}::check_watchdog_reaches_alertmanager",),
+        expect=r"the always-firing Watchdog alert is not active in Alertmanager at http://127\.0\.0\.1:\d+",
+        apply=_silence_watchdog,
     ),
 )
