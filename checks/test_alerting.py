@@ -171,6 +171,27 @@ def check_watchdog_reaches_alertmanager(alertmanager, expect):
 
 
 @pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ALERTS)
+def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
+    """Errors sending alerts to Alertmanager since the previous run: an alert Prometheus could not hand over
+    reached nobody. A warning: a restart of Alertmanager costs a few; a dead pipeline fails the watchdog check."""
+    now = prom.notifications()
+    change = counters.since_last_run(history, f"prometheus_notifications:{prom.url}",
+                                     {"prometheus": {"sent": now["sent"], "errors": now["errors"]}},
+                                     epoch=dt.datetime.fromtimestamp(now["started"], dt.UTC).isoformat())
+    if change is None:
+        evidence["note"] = counters.first_run_note()
+        return
+    grown = change.deltas["prometheus"]
+    evidence.update(grown, dropped_total=now["dropped"], since=change.describe())
+    assert grown["errors"] == 0, (
+        f"Prometheus at {prom.url}: {grown['errors']:.0f} error(s) sending alerts to Alertmanager {change.describe()} "
+        f"({grown['sent']:.0f} alert(s) sent; prometheus_notifications_errors_total): is {alertmanager.url} up and "
+        "reachable from Prometheus?")
+
+
+@pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
 def check_notifications_delivered(alertmanager, history, evidence):

@@ -88,5 +88,17 @@ class Prometheus:
         data = self._data("/api/v1/alertmanagers")
         return {state: [a["url"] for a in data.get(f"{state}Alertmanagers", [])] for state in ("active", "dropped")}
 
+    def notifications(self) -> dict[str, float]:
+        """Its own counters (/metrics): alerts sent to Alertmanagers, errors sending them, alerts dropped
+        (errors or a full queue), summed over Alertmanagers, and when the process started."""
+        from nbaverify.probes.metrics import counter_value, families
+
+        text = self._get("/metrics").text
+        start = families(text).get("process_start_time_seconds")
+        return {"sent": counter_value(text, "prometheus_notifications_sent"),
+                "errors": counter_value(text, "prometheus_notifications_errors"),
+                "dropped": counter_value(text, "prometheus_notifications_dropped"),
+                "started": start.samples[0].value if start and start.samples else 0.0}
+
     def close(self) -> None:
         self._http.close()

@@ -114,7 +114,15 @@ def _untested_alert(sb: Reach) -> None:
 
 
 def _stop_alertmanager(sb: Reach) -> None:
+    """Stopped, and Prometheus has since failed to hand it an alert (the Watchdog is resent every few seconds)."""
+    from nbaverify.probes.metrics import counter_value
+
+    def errors() -> float:
+        return counter_value(httpx.get(f"{sb.prometheus.url}/metrics", timeout=5).text, "prometheus_notifications_errors")
+
+    before = errors()
     sb.alertmanager.stop_server()
+    procs.wait_until(lambda: errors() > before, 40, "Prometheus to count an error sending to Alertmanager", interval=0.5)
 
 
 def _unwire_prometheus(sb: Reach) -> None:
@@ -259,10 +267,11 @@ FAULTS: tuple[Fault, ...] = (
         apply=_untested_alert,
     ),
     Fault(
-        name="alertmanager_down", area="monitoring", requires="alertmanager",
+        name="alertmanager_down", area="monitoring", requires="alertmanager", baseline="healthy",
         breaks="Alertmanager is stopped: Prometheus fires alerts and nobody is notified",
-        caught_by=(f"{ALERTING}::check_alertmanager_ready",),
-        expect=r"Alertmanager at http://127\.0\.0\.1:\d+ is not ready \(.*refused.*\): fired alerts reach nobody",
+        caught_by=(f"{ALERTING}::check_alertmanager_ready", f"{ALERTING}::check_prometheus_notifications_sent"),
+        expect=(r"Alertmanager at http://127\.0\.0\.1:\d+ is not ready \(.*refused.*\): fired alerts reach nobody"
+                r"|Prometheus at http://127\.0\.0\.1:\d+: \d+ error\(s\) sending alerts to Alertmanager since"),
         apply=_stop_alertmanager,
     ),
     Fault(
