@@ -71,6 +71,13 @@ class HostsProfile(_Section):
     urls: list[str]
 
 
+class LogsProfile(_Section):
+    source: Literal["kubernetes", "hosts"]  # pod logs through the Kubernetes API, or log files on [hosts]
+    deployment: str = "api"         # kubernetes: the Deployment whose pods' logs are read
+    namespace: str | None = None    # kubernetes: default kubernetes.namespace
+    files: list[str] = []           # hosts: the API's log files, on every host of [hosts]
+
+
 class GrafanaProfile(_Section):
     url: str
     token_env: str | None = None  # the variable holding a Grafana API token (viewer is enough)
@@ -91,6 +98,7 @@ class Profile(_Section):
     hosts: HostsProfile | None = None
     grafana: GrafanaProfile | None = None
     alertmanager: AlertmanagerProfile | None = None
+    logs: LogsProfile | None = None
     expectations: dict[str, Any] = {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlsplit
 
 MASK = "***"
@@ -42,3 +43,20 @@ def _dsn_passwords(value: str) -> list[str]:
         if token.startswith("password="):
             found.append(token.split("=", 1)[1].strip("'\""))
     return [p for p in found if len(p) >= MIN_SECRET_LEN]
+
+
+# what an application's own log may carry that no profile names: tokens, credentials in URLs, key=value secrets
+_SCRUB = [
+    (re.compile(r"\b(Bearer|Basic)\s+[\w.~+/=-]+", re.IGNORECASE), r"\1 " + MASK),
+    (re.compile(r"\beyJ[\w-]*\.[\w-]*\.[\w-]*"), MASK),  # a JWT, wherever it is quoted
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/?#@\s]+:)[^@\s]+@", re.IGNORECASE), r"\1" + MASK + "@"),
+    (re.compile(r"\b(password|passwd|pwd|secret|token|api[_-]?key)(\s*[=:]\s*)[^\s,;&]+", re.IGNORECASE),
+     r"\1\2" + MASK),
+]
+
+
+def scrub(text: str) -> str:
+    """Text from outside (a log line): secrets by their shape, as no list of known values can catch them all."""
+    for pattern, replacement in _SCRUB:
+        text = pattern.sub(replacement, text)
+    return text

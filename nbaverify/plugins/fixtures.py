@@ -125,6 +125,32 @@ def k8s(target: Target, expect):
     source.close()
 
 
+@pytest.fixture(scope="session")
+def api_logs(target: Target, expect, request: pytest.FixtureRequest):
+    """The API's log over expectations.logs.window_h, read once a run from where [logs] says."""
+    from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
+    from nbaverify.probes.logs import LogWindow
+
+    section = target.profile.logs
+    if section is None:
+        pytest.skip("not configured: logs")
+    limit = expect["logs.limit_bytes"]
+    sources: list[LogSource]
+    if section.source == "kubernetes":
+        cluster = request.getfixturevalue("k8s")
+        kubernetes = target.profile.kubernetes
+        namespace = section.namespace or (kubernetes.namespace if kubernetes else "default")
+        sources = [PodLogs(cluster, namespace, section.deployment, limit, expect["kubernetes.request_timeout_s"])]
+    else:
+        hosts = target.profile.hosts
+        if hosts is None or not section.files:
+            pytest.skip("not configured: logs.files on [hosts]" if hosts else "not configured: hosts")
+        import testinfra
+
+        sources = [HostLogFiles(testinfra.get_host(url), url, section.files, limit) for url in hosts.urls]
+    return LogWindow.read(sources, expect["logs.window_h"] * 3600)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "host_url" in metafunc.fixturenames:  # one case per host of the profile, named by its URL
         hosts = metafunc.config.stash[RUN].ensure_target().profile.hosts

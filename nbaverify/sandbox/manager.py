@@ -26,6 +26,7 @@ from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 from nbaverify.sandbox.faults.model import Step
+from nbaverify.sandbox.kube.pod_logs import ApiLogFiles
 from nbaverify.sandbox.kube.service import KubeDouble
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
@@ -226,7 +227,7 @@ class Sandbox:
         self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
         self.kube.sync(self.say)  # pristine manifests before any fault edits them
-        self._start_api(implementation)
+        self._start_api(implementation, new_log=fresh_history)  # a healed API's log starts afresh, as a rollout's
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
         if not prom_mod.binary() and not self.prometheus.pid():
@@ -281,13 +282,17 @@ class Sandbox:
                 return pid
         return None
 
-    def _start_api(self, implementation: apis.ApiImplementation | None = None) -> None:
+    def _start_api(self, implementation: apis.ApiImplementation | None = None, new_log: bool = False) -> None:
+        """Running, with this code; a started API (a new pod, to the Kubernetes double) or new_log starts a new log."""
         implementation = implementation or apis.IMPLEMENTATIONS[self.api_implementation()]
         argv, env = implementation.command(self.layout)  # a missing node says so before anything stops
         fingerprint = implementation.fingerprint()
         stamp = self.layout.run_dir / "api.code"
         running = stamp.read_text() if stamp.exists() else ""
+        logs = ApiLogFiles.of(self.layout)
         if self._api_pid() and running == fingerprint:
+            if new_log:
+                logs.roll()
             return
         if self._api_pid():  # switched implementation, or its code changed since it started (a developer's checkout)
             why = "its code changed" if running.startswith(f"{implementation.name}:") else f"switching to {implementation.name}"
@@ -296,6 +301,7 @@ class Sandbox:
         stamp.write_text(fingerprint)
         procs.ensure_port_free(self.layout.api_port, "sandbox API")
         self.say(f"starting the {implementation.name} reference API on {self.api_url}")
+        logs.roll()
         procs.spawn(argv, self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
 
     def _api_healthy(self) -> bool:

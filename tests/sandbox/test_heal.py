@@ -11,9 +11,9 @@ from nbaverify.sandbox.faults import CATALOGUE
 
 # one or more from every area, the ones that leave traces behind them: 503s and 5xx rates, slow
 # requests in the latency histogram, a missing index's sequential scans, a stopped replica, a full
-# connection table, a Kubernetes object gone, notifications that failed
+# connection table, a Kubernetes object gone, notifications that failed, errors and traces in the API's log
 HEALED = ["db_down", "error_burst", "slow_api", "drop_index", "replica_stopped", "connection_saturation",
-          "networkpolicy_missing", "alert_not_delivered"]
+          "networkpolicy_missing", "alert_not_delivered", "stack_traces_logged", "error_log_flood"]
 
 
 # both ways of healing, taken in turn (db_down first by down-then-up: the way it was reported)

@@ -33,7 +33,8 @@ def test_a_record_says_who_ran_what_with_which_suite_and_the_guide_coverage(tmp_
     states = {item["section"]: item["state"] for item in record["coverage"]}
     assert states["System Monitoring / Health Checks / API Health"] == "verified"
     assert states["Troubleshooting / Common Issues / Database Issues"] == "failing"
-    assert states["Troubleshooting / Debugging Procedures / API Debugging and Infrastructure Debugging"] == "manual"
+    assert states["Support Procedures / Documentation"] == "manual"
+    assert states["Troubleshooting / Debugging Procedures / API Debugging and Infrastructure Debugging"] == "not in this run"
 
 
 def test_the_report_measures_how_long_each_failure_stayed_open_and_which_runs_were_missed(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import ssl
 import warnings
@@ -14,14 +15,30 @@ from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.secrets import SandboxSecrets
 
 
+class GuideFormat(logging.Formatter):
+    """The Node platform's lines (`logger.warn(...)`): ISO time, lower-case level, message; tracebacks follow."""
+
+    LEVELS = {"WARNING": "warn", "CRITICAL": "fatal"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        at = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        line = f"{at} {self.LEVELS.get(record.levelname, record.levelname.lower())} {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 def main() -> None:
     layout = Layout.from_service_argv(__doc__)
     secrets = SandboxSecrets.load(layout)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(GuideFormat())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app = create_app(secrets.api_settings(layout))
     legacy_tls = control.read(layout.control_file).on("tls_legacy")  # TLS is set at start: the fault restarts the API
     config = uvicorn.Config(app, host="127.0.0.1", port=layout.api_port, ssl_certfile=str(layout.cert_file),
                             ssl_keyfile=str(layout.key_file), log_level="warning", access_log=False,
+                            log_config=None,  # uvicorn's own lines in the guide's format too
                             server_header=False, timeout_graceful_shutdown=2,
                             ssl_ciphers="DEFAULT:@SECLEVEL=0" if legacy_tls else None)  # None: uvicorn's default
     config.load()

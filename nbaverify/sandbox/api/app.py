@@ -389,5 +389,6 @@ def create_app(settings: ApiSettings) -> Starlette:
     handlers: dict[Any, Callable[..., Any]] = {HTTPException: http_error}  # Starlette's own type is narrower
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(PlatformMiddleware, metrics=metrics, control=watcher,
-                       limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes)
+                       limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes,
+                       dsn=settings.dsn)
     return app

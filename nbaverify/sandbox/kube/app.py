@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from nbaverify.clients.k8s import KINDS
 from nbaverify.sandbox import control
-from nbaverify.sandbox.kube import cluster
+from nbaverify.sandbox.kube import cluster, pod_logs
 
 
 # (group, version, plural) -> kind: the resources the suite reads, from the client's own table
@@ -31,17 +32,23 @@ def _status(code: int, reason: str, message: str) -> JSONResponse:
                          "message": message, "reason": reason, "code": code}, status_code=code)
 
 
-def create_app(manifests: Path, control_file: Path, token: str) -> Starlette:
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    return int(raw) if raw is not None and raw.lstrip("-").isdigit() else None
+
+
+def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_logs.ApiLogFiles | None = None) -> Starlette:
     cache: dict[tuple, list[dict]] = {}
     probes: dict[tuple[str, str], dict] = {}  # pods the enforcement probe created: (namespace, name) -> pod
 
     def objects() -> list[dict]:
         files = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in manifests.glob("*.y*ml")))
         state = control.read(control_file)
-        key = (files, state.generation, tuple(sorted(state.faults)))
+        started = api_logs.started() if api_logs else None
+        key = (files, state.generation, tuple(sorted(state.faults)), started)
         if key not in cache:
             cache.clear()
-            cache[key] = cluster.build(manifests, state.faults)
+            cache[key] = cluster.build(manifests, state.faults, api_started=started)
         return cache[key]
 
     def authorised(request: Request) -> bool:
@@ -100,8 +107,40 @@ def create_app(manifests: Path, control_file: Path, token: str) -> Starlette:
             return JSONResponse(pod) if pod else _status(404, "NotFound", f'pods "{name}" not found')
         return _status(405, "MethodNotAllowed", "this Kubernetes API test double changes nothing but probe pods")
 
+    async def pod_log(request: Request):
+        """GET .../pods/{name}/log as the kubelet answers it: plain text, or a Status for what it cannot serve."""
+        if not authorised(request):
+            return _status(401, "Unauthorized", "Unauthorized")
+        namespace, name = request.path_params["namespace"], request.path_params["name"]
+        pod = next((o for o in objects() if o["kind"] == "Pod" and o["metadata"]["name"] == name
+                    and o["metadata"]["namespace"] == namespace), None)
+        if pod is None:
+            return _status(404, "NotFound", f'pods "{name}" not found')
+        statuses = {s["name"]: s for s in pod["status"]["containerStatuses"]}
+        container = request.query_params.get("container") or (next(iter(statuses)) if len(statuses) == 1 else None)
+        if container is None:
+            return _status(400, "BadRequest", f"a container name must be specified for pod {name}, "
+                                              f"choose one of: {sorted(statuses)}")
+        if container not in statuses:
+            return _status(400, "BadRequest", f"container {container} is not valid for pod {name}")
+        previous = request.query_params.get("previous") == "true"
+        if previous and not statuses[container]["restartCount"]:
+            return _status(400, "BadRequest", f'previous terminated container "{container}" in pod "{name}" not found')
+        siblings = sorted(o["metadata"]["name"] for o in objects() if o["kind"] == "Pod"
+                          and o["metadata"].get("ownerReferences") == pod["metadata"].get("ownerReferences"))
+        is_api = pod["metadata"].get("labels", {}).get("app") == cluster.API_DEPLOYMENT
+        if not is_api or api_logs is None:  # the other workloads run nothing here: they have nothing to say
+            return PlainTextResponse("")
+        text = pod_logs.serve(api_logs.previous if previous else api_logs.current, siblings.index(name), len(siblings),
+                              since_s=_int_param(request, "sinceSeconds"), tail_lines=_int_param(request, "tailLines"),
+                              limit_bytes=_int_param(request, "limitBytes"),
+                              timestamps=request.query_params.get("timestamps") == "true",
+                              started=api_logs.started() or dt.datetime.now(dt.UTC))
+        return PlainTextResponse(text)
+
     writes = ["POST", "PUT", "PATCH", "DELETE"]
-    routes = [Route("/version", version), Route("/version/", version)]
+    routes = [Route("/version", version), Route("/version/", version),
+              Route("/api/v1/namespaces/{namespace}/pods/{name}/log", pod_log, methods=["GET"])]
     for prefix in ("/api/{version}", "/apis/{group}/{version}"):
         for tail in ("/{plural}", "/{plural}/{name}", "/namespaces/{namespace}/{plural}",
                      "/namespaces/{namespace}/{plural}/{name}"):

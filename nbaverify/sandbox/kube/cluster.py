@@ -17,13 +17,16 @@ ROTATED_AT = "nbaverify.io/rotated-at"
 # another team's spelling, as a vault operator writes it: the check must read it as well
 OTHER_SPELLING = {"db-credentials": "vault.example.com/last-rotated"}
 SYSTEM_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
+API_DEPLOYMENT = "api"  # its pods' logs are the sandbox API's (nbaverify.sandbox.kube.pod_logs)
 
 
 def _stamp(when: dt.datetime) -> str:
     return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = None) -> list[dict]:
+def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = None,
+          api_started: dt.datetime | None = None) -> list[dict]:
+    """api_started: the sandbox API's last rollout, when the api pods (whose logs are its log) started."""
     now = now or dt.datetime.now(dt.UTC)
     deployed = _stamp(now - dt.timedelta(days=3))
     objects = copy.deepcopy(ManifestSource(manifests, "nba-stats")._load()) if any(manifests.glob("*.y*ml")) else []
@@ -43,7 +46,8 @@ def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = Non
                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
                     "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})
     for deployment in [o for o in objects if o["kind"] == "Deployment"]:
-        objects += _run(deployment, deployed)
+        rolled = api_started and deployment["metadata"]["name"] == API_DEPLOYMENT
+        objects += _run(deployment, _stamp(api_started) if rolled and api_started else deployed)
     _old_incident(objects, now)
     for name in sorted(faults):
         if name in STATUS_FAULTS:
@@ -117,7 +121,8 @@ def _crashloop(objects, now):
     status = _pods(objects, "api")[0]["status"]["containerStatuses"][0]
     status.update(ready=False, restartCount=12, state={"waiting": {"reason": "CrashLoopBackOff",
                   "message": "back-off 5m0s restarting failed container"}},
-                  lastState={"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": _ago(now, minutes=1)}})
+                  lastState={"terminated": {"reason": "Error", "exitCode": 1, "startedAt": _ago(now, minutes=2),
+                                            "finishedAt": _ago(now, minutes=1)}})
 
 
 def _oomkilled(objects, now):

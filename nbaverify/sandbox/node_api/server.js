@@ -307,8 +307,19 @@ api.use(rateLimiter());
 api.use(async (ctx, next) => {
   if (control.on('slow_api')) await sleep(TIMINGS.slow_api_s * 1000);
   if (control.on('error_burst')) ctx.throw(500, 'internal server error');
+  logFaults(ctx);
   await next();
 });
+
+// the log faults: a cache the API cannot reach, said on every data request (the request is still served);
+// the traced one says too much, as careless code does: the connection string and the caller's token
+function logFaults(ctx) {
+  if (control.on('log_errors')) logger.error('Cache error: connect ECONNREFUSED 127.0.0.1:6379 (serving from the database)');
+  if (control.on('log_stack_traces')) {
+    const err = new Error(`cache refresh failed (db ${env.DATABASE_URL}, request authorization ${ctx.headers.authorization || ''})`);
+    logger.error(`cache refresh failed: ${err.stack}`);
+  }
+}
 api.use(requireJwt);
 
 api.get('/players', async (ctx) => {

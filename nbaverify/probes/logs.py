@@ -1,0 +1,188 @@
+"""Reading an application log the way a person reviewing it would: records, levels, stack traces, slow lines.
+
+Formats met in the wild are read alike: the kubelet's timestamp prefix (`timestamps=true`), then the
+application's own line, plain (`2026-12-01T10:00:00.000Z warn Slow response: ...`, `ERROR ...`,
+`level=error ...`) or JSON (winston's `{"level":"error","message":...}`, pino's numeric levels and
+`msg`). A record is a line that starts with a time or is JSON; the lines after it (a stack trace)
+belong to it. Samples are scrubbed of tokens and credentials before they reach any report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from nbaverify.clients.logs import LogSource, LogStream
+from nbaverify.probes.counters import duration_words
+from nbaverify.redact import scrub
+
+KUBELET = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) ")
+APP_TIME = re.compile(r"^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s+")
+LEVEL = re.compile(r"^\W*(?:level=)?(fatal|critical|crit|error|err|warning|warn|info|notice|debug|trace)\b\W*",
+                   re.IGNORECASE)
+PINO_LEVELS = {60: "fatal", 50: "error", 40: "warn", 30: "info", 20: "debug", 10: "trace"}
+CANONICAL = {"critical": "fatal", "crit": "fatal", "err": "error", "warning": "warn", "notice": "info"}
+ERROR_LEVELS = frozenset({"error", "fatal"})
+NODE_FRAME = re.compile(r"^\s+at\s+\S")
+PYTHON_TRACE = "Traceback (most recent call last):"
+SLOW = re.compile(r"Slow response: (?P<path>\S+) took (?P<ms>\d+(?:\.\d+)?)\s*ms")
+ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$",
+                        re.IGNORECASE)
+SAMPLE_CHARS = 240
+
+
+def _time(raw: str) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat(raw.replace(",", ".").replace(" ", "T", 1).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class Record:
+    at: dt.datetime | None
+    level: str            # fatal, error, warn, info, debug, trace, or "" when the line says none
+    message: str
+    stream: str
+    lines: list[str] = field(default_factory=list)  # the raw text, continuation lines included
+
+    @property
+    def traced(self) -> bool:
+        return any(NODE_FRAME.match(line) for line in self.lines[1:]) or any(PYTHON_TRACE in line for line in self.lines)
+
+    def headline(self) -> str:
+        """The message, and for a Python traceback its closing line (the exception): scrubbed, one line."""
+        tail = [line.strip() for line in self.lines[1:] if line.strip() and not line[:1].isspace()]
+        said = self.message.strip() + (f" ... {tail[-1]}" if tail and self.traced else "")
+        return scrub(said)[:SAMPLE_CHARS]
+
+    def sample(self, lines: int = 1) -> str:
+        return scrub(" | ".join(line.strip() for line in self.lines[:lines]))[:SAMPLE_CHARS]
+
+
+def _parse_line(text: str) -> tuple[dt.datetime | None, str, str] | None:
+    """(time, level, message) of a line that starts a record, None for a continuation line."""
+    if text.startswith("{"):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            level = body.get("level", "")
+            level = PINO_LEVELS.get(level, "") if isinstance(level, int) else str(level).lower()
+            when = body.get("time") or body.get("timestamp")
+            at = (dt.datetime.fromtimestamp(when / 1000, dt.UTC) if isinstance(when, int | float)
+                  else _time(str(when)) if when else None)
+            return at, CANONICAL.get(level, level), str(body.get("msg") or body.get("message") or "")
+    found = APP_TIME.match(text)
+    if not found:
+        return None
+    rest = text[found.end():]
+    level = LEVEL.match(rest)
+    if not level:
+        return _time(found.group(1)), "", rest
+    name = level.group(1).lower()
+    return _time(found.group(1)), CANONICAL.get(name, name), rest[level.end():]
+
+
+def records(text: str, stream: str, kubelet_stamps: bool = False) -> list[Record]:
+    """kubelet_stamps: each line starts with the kubelet's time (pod logs read with timestamps=true)."""
+    lines = text.splitlines()
+    raw = [(KUBELET.match(line) if kubelet_stamps else None, line) for line in lines]
+    bodies = [(_time(m.group(1)) if m else None, line[m.end():] if m else line) for m, line in raw]
+    stamped = any(_parse_line(body) for _, body in bodies[:200])
+    found: list[Record] = []
+    for kubelet_at, body in bodies:
+        parsed = _parse_line(body)
+        if parsed is None and not stamped and body.strip() and not body[:1].isspace():
+            level = LEVEL.match(body)  # an application that writes no time: each unindented line is a record
+            name = level.group(1).lower() if level else ""
+            parsed = (None, CANONICAL.get(name, name), body[level.end():] if level else body)
+        if parsed is not None or not found:
+            at, level_name, message = parsed or (None, "", body)
+            found.append(Record(at or kubelet_at, level_name, message, stream, [body]))
+        else:
+            found[-1].lines.append(body)
+            if found[-1].at is None:
+                found[-1].at = kubelet_at
+    return found
+
+
+def first_timestamp(text: str) -> dt.datetime | None:
+    return next((r.at for r in records(text[:20000], "") if r.at), None)
+
+
+def in_window(found: list[Record], start: dt.datetime) -> list[Record]:
+    """Records from `start` on; one with no time at all is kept (the source already cut the window)."""
+    return [r for r in found if r.at is None or r.at >= start]
+
+
+def normalise_path(path: str) -> str:
+    """/api/players/123 -> /api/players/{id}: ids, UUIDs and long hex segments; the query string dropped."""
+    return "/".join("{id}" if ID_SEGMENT.match(part) else part for part in path.split("?")[0].split("/"))
+
+
+@dataclass(frozen=True)
+class SlowPath:
+    path: str
+    count: int
+    p95_ms: float
+    max_ms: float
+
+
+def slow_paths(found: list[Record]) -> list[SlowPath]:
+    """The slow-response warnings per normalised path, the most frequent first."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for record in found:
+        match = SLOW.search(record.message)
+        if match:
+            times[normalise_path(match.group("path"))].append(float(match.group("ms")))
+    paths = [SlowPath(path, len(ms), _p95(ms), max(ms)) for path, ms in times.items()]
+    return sorted(paths, key=lambda p: (-p.count, -p.max_ms))
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else values[0]
+
+
+def per_hour(count: int, covered_s: float) -> float:
+    """A rate that a young log does not inflate: a few lines in a minute are a few lines, not a flood."""
+    return count / max(covered_s / 3600, 1.0)
+
+
+@dataclass
+class LogWindow:
+    """What the sources held over the window, as records, with what of it they could not cover."""
+    description: str
+    start: dt.datetime
+    window_s: float
+    streams: list[LogStream]
+    records: list[Record]
+
+    @classmethod
+    def read(cls, sources: list[LogSource], window_s: float, now: dt.datetime | None = None) -> LogWindow:
+        now = now or dt.datetime.now(dt.UTC)
+        start = now - dt.timedelta(seconds=window_s)
+        streams = [stream for source in sources for stream in source.read(window_s)]
+        found = [r for stream in streams
+                 for r in in_window(records(stream.text, stream.name, stream.kubelet_stamps), start)]
+        return cls("; ".join(s.description for s in sources), start, window_s, streams, found)
+
+    @property
+    def gaps(self) -> list[str]:
+        return [gap for stream in self.streams for gap in stream.gaps]
+
+    def covered_s(self, now: dt.datetime | None = None) -> float:
+        """From the oldest line (or stream start) within the window to now: a young log covers less."""
+        now = now or dt.datetime.now(dt.UTC)
+        known = [r.at for r in self.records if r.at] + [s.started for s in self.streams if s.started]
+        oldest = max(self.start, min(known)) if known else self.start
+        return max(1.0, (now - oldest).total_seconds())
+
+    def describe(self) -> str:
+        return f"{len(self.streams)} stream(s) of {self.description}, the last {duration_words(self.covered_s())}"

@@ -1,0 +1,115 @@
+"""Reading logs as a reviewer would, in the formats platforms write; and the double's kubelet cuts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from nbaverify.probes.logs import normalise_path, per_hour, records, slow_paths
+from nbaverify.redact import scrub
+from nbaverify.sandbox.kube import pod_logs
+
+NODE = """\
+2026-12-01T10:00:00.100Z warn Slow response: /api/players/123 took 1500ms
+2026-12-01T10:00:01.000Z error GET /api/players/7: Error: boom
+    at Layer.handle (/app/node_modules/koa/lib/application.js:10:5)
+    at next (/app/server.js:200:3)
+2026-12-01T10:00:02.000Z warn Slow response: /api/players/9?season=2024 took 1100ms
+"""
+
+PYTHON = """\
+2026-12-01T10:00:00.000Z error cache refresh failed
+Traceback (most recent call last):
+  File "/app/middleware.py", line 10, in refresh
+    raise ConnectionRefusedError("no cache")
+ConnectionRefusedError: no cache
+2026-12-01T10:00:01.000Z warn Invalid HTTP request received.
+"""
+
+
+def test_node_lines_make_records_with_their_stack_frames():
+    found = records(NODE, "pod-a")
+    assert [r.level for r in found] == ["warn", "error", "warn"]
+    assert [r.traced for r in found] == [False, True, False]
+    assert found[1].message == "GET /api/players/7: Error: boom"
+
+
+def test_a_python_traceback_belongs_to_its_line_and_its_exception_closes_the_headline():
+    first, second = records(PYTHON, "pod-a")
+    assert first.traced and not second.traced and first.level == "error" and second.level == "warn"
+    assert first.headline() == "cache refresh failed ... ConnectionRefusedError: no cache"
+
+
+def test_kubelet_timestamps_are_stripped_and_used_when_the_app_writes_none():
+    text = ("2026-12-01T10:00:00.123456789Z ERROR database timeout\n"
+            "2026-12-01T10:00:01.000000000Z INFO served\n")
+    found = records(text, "pod-a", kubelet_stamps=True)
+    assert [r.level for r in found] == ["error", "info"]
+    assert found[0].at == dt.datetime(2026, 12, 1, 10, 0, 0, 123456, dt.UTC)
+
+
+def test_kubelet_stamps_before_the_apps_own_and_a_trace_under_them():
+    stamped = "".join(f"2026-12-01T10:00:0{n}.000000000Z {line}\n" for n, line in enumerate(PYTHON.splitlines()))
+    first, second = records(stamped, "pod-a", kubelet_stamps=True)
+    assert second.level == "warn" and not second.traced
+    assert first.traced and first.headline() == "cache refresh failed ... ConnectionRefusedError: no cache"
+
+
+def test_json_lines_of_winston_and_pino():
+    text = ('{"level":"error","message":"db down","timestamp":"2026-12-01T10:00:00.000Z"}\n'
+            '{"level":50,"time":1764583200000,"msg":"pool exhausted"}\n'
+            '{"level":40,"time":1764583200000,"msg":"Slow response: /api/projections/5 took 2300ms"}\n')
+    found = records(text, "pod-a")
+    assert [(r.level, r.message) for r in found] == [("error", "db down"), ("error", "pool exhausted"),
+                                                     ("warn", "Slow response: /api/projections/5 took 2300ms")]
+    assert all(r.at is not None for r in found)
+
+
+def test_slow_responses_per_path_with_ids_folded():
+    (players,) = slow_paths(records(NODE, "pod-a"))
+    assert (players.path, players.count, players.max_ms) == ("/api/players/{id}", 2, 1500.0)
+    assert 1100 < players.p95_ms <= 1500
+    assert normalise_path("/api/games/550e8400-e29b-41d4-a716-446655440000/stats") == "/api/games/{id}/stats"
+
+
+def test_a_young_log_is_not_a_flood():
+    assert per_hour(3, covered_s=60) == 3.0  # three lines in a minute are three, not 180 an hour
+    assert per_hour(48, covered_s=48 * 3600) == 1.0
+
+
+def test_scrub_masks_tokens_and_credentials_by_their_shape():
+    line = ("failed (db postgresql://nba_app:hunter22@db:5432/nba, Authorization: Bearer eyJhbGciOi.eyJzdWIi.c2ln) "
+            "api_key=abc123 token eyJx.eyJy.z")
+    out = scrub(line)
+    assert "hunter22" not in out and "eyJ" not in out and "abc123" not in out
+    assert "postgresql://nba_app:***@db:5432/nba" in out
+
+
+def test_the_double_cuts_as_the_kubelet_does(tmp_path):
+    log = tmp_path / "api.log"
+    log.write_text(NODE)
+    now = dt.datetime(2026, 12, 1, 10, 0, 3, tzinfo=dt.UTC)
+    started = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+    def serve(replica=0, replicas=1, **cut):
+        options = {"since_s": None, "tail_lines": None, "limit_bytes": None, "timestamps": False, **cut}
+        return pod_logs.serve(log, replica, replicas, started=started, now=now, **options)
+
+    assert serve() == NODE
+    assert serve(since_s=2).splitlines() == NODE.splitlines()[1:]  # the lines of the last two seconds
+    assert serve(tail_lines=1) == NODE.splitlines()[-1] + "\n"
+    assert len(serve(limit_bytes=30)) == 30 and serve(limit_bytes=30) == NODE[:30]  # the newest are cut
+    assert serve(timestamps=True).startswith("2026-12-01T10:00:00.100000000Z 2026-12-01T10:00:00.100Z warn")
+    # three replicas share the records; a stack trace stays with its line
+    shares = [serve(replica=n, replicas=3) for n in range(3)]
+    assert "".join(sorted(shares)) != "" and sum(s.count("\n") for s in shares) == NODE.count("\n")
+    assert "    at Layer.handle" in shares[1] and shares[1].startswith("2026-12-01T10:00:01.000Z error")
+
+
+def test_a_rollout_keeps_the_old_log_as_previous_and_starts_empty(tmp_path):
+    files = pod_logs.ApiLogFiles(tmp_path / "api.log", tmp_path / "api.previous.log", tmp_path / "api.rollout")
+    files.current.write_text(NODE)
+    with files.current.open("a") as writer:  # the API's own handle, opened for appending, stays valid
+        files.roll(dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC))
+        writer.write("after\n")
+    assert files.previous.read_text() == NODE and files.current.read_text() == "after\n"
+    assert files.started() == dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
