@@ -99,9 +99,11 @@ class Soak:
     def pick(self) -> tuple[Fault, str]:
         have = {"prometheus": bool(prometheus.binary()),
                 "alertmanager": bool(prometheus.binary() and alertmanager.binary())}
-        eligible = [f for f in CATALOGUE.values() if f.area != "load" and (f.requires is None or have[f.requires])]
+        eligible = [f for f in CATALOGUE.values() if f.area != "load" and (f.requires is None or have[f.requires])
+                    and f.proven_on(["python", "node"] if self.node else ["python"])]
         fault = self.rng.choice(eligible)
-        return fault, self.rng.choice(["python", "node"]) if fault.through_api and self.node else "python"
+        implementations = fault.proven_on(["python", "node"] if self.node else ["python"])
+        return fault, self.rng.choice(implementations)
 
 
 def _node_available() -> bool:

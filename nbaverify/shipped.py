@@ -27,6 +27,7 @@ COVERAGE = DATA / "coverage.toml"
 K8S_MANIFESTS = DATA / "k8s"
 MONITORING = DATA / "monitoring"
 SQL = DATA / "sql"
+RELEASES = DATA / "releases" / "endoflife.json"  # release data in endoflife.date's fields (scripts/release_snapshot)
 SANDBOX_PROFILE_TEMPLATE = TARGETS / "sandbox.toml.in"
 LOCUSTFILE = SCENARIOS / "locustfile.py"
 

@@ -165,14 +165,13 @@ class ClusterSource(Source):
             self._cache[key] = self._list(kind, namespace)
         return self._cache[key]
 
-    def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
+    def _get(self, path: str, what: str) -> Any:
+        """GET a path of the API as JSON; `what` names it in messages ("listing Pod in namespace x")."""
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
         if self._unreachable:
             raise self._unreachable
-        prefix, plural, namespaced = KINDS[kind]
-        path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
         client = self._connected()
         try:
             with IO.timed("kubernetes"):
@@ -182,24 +181,32 @@ class ClusterSource(Source):
                 reply.read()
                 if reply.status >= 400:
                     raise ApiException(status=reply.status, reason=reply.reason)
-                body = json.loads(reply.data)
+                return json.loads(reply.data)
         except ApiException as exc:
-            scope = f" in namespace {namespace}" if namespace else ""
             if exc.status in (401, 403):
-                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} listing {kind}{scope}: the suite's account "
+                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} {what}: the suite's account "
                                  f"needs get/list on it (see ci/kubernetes/cronjobs.yaml, ClusterRole nbaverify-reader)"
                                  ) from None
             if exc.status == 404:
-                return []  # the API (e.g. autoscaling/v2) is not served: nothing of that kind exists
-            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} listing {kind}{scope}: {exc.reason}") from None
+                return None  # the API (e.g. autoscaling/v2) is not served: nothing of that kind exists
+            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} {what}: {exc.reason}") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             reason = str(getattr(exc, "reason", None) or exc).splitlines()[0]
             self._unreachable = TargetUnreachable("Kubernetes API", self.server, reason)
             raise self._unreachable from None
+
+    def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
+        prefix, plural, namespaced = KINDS[kind]
+        path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
+        body = self._get(path, f"listing {kind}" + (f" in namespace {namespace}" if namespace else "")) or {}
         items = body.get("items", [])
         for item in items:  # list items carry no kind; the checks name objects by it
             item.setdefault("kind", kind)
         return items
+
+    def server_version(self) -> str:
+        """The API server's gitVersion (GET /version), e.g. v1.36.4."""
+        return str((self._get("/version", "reading /version") or {}).get("gitVersion", ""))
 
     def run_probe(self, namespace: str, labels: dict, image: str, command: builtins.list[str], timeout_s: float) -> str:
         """Run a throwaway pod to completion and delete it: its phase, Succeeded or Failed.

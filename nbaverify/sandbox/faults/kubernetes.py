@@ -173,6 +173,11 @@ FAULTS: tuple[Fault, ...] = (
           expect=(r"nba-stats/Pod/api-\S+ container api is in CrashLoopBackOff \(12 restarts\)"
                   r"|nba-stats/Pod/api-\S+ container api restarted 12 times; the kubelet keeps only the previous "
                   r"container's log: the window's lines before [\d: -]+Z are lost")),
+    Fault(name="kubelet_outdated", area="kubernetes", sources=("cluster",),
+          breaks="node nba-worker2 still runs kubelet v1.31.14, whose release cycle ended on 2025-11-11",
+          caught_by=("checks/test_patch_currency.py::check_kubernetes_supported",),
+          expect=r"Node/nba-worker2 \(kubelet\) runs kubernetes v1\.31\.14, whose cycle 1\.31 reached its end of life "
+                 r"on 2025-11-11: no more security fixes"),
     Fault(name="oomkilled", area="kubernetes", sources=("cluster",),
           breaks="a frontend container was last killed for running out of memory",
           caught_by=(f"{WORKLOADS}::check_containers_healthy",),

@@ -81,6 +81,7 @@ class Fault:
     baseline: str | None = None
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
+    apis: tuple[str, ...] = ()  # the API implementations it can be made on, when not every one ("node")
 
     def missed_by(self, outcomes: dict[str, dict], checks: tuple[str, ...] | list[str] | None = None) -> list[str]:
         """What a run's outcomes (summary.json's checks, by id) say against this fault being caught: each of
@@ -96,6 +97,13 @@ class Fault:
                 elif not re.search(self.expect, check["message"]) or "\n" in check["message"]:
                     problems.append(f"{self.name}: {cid} message does not name the cause in one line: {check['message']}")
         return problems
+
+    def proven_on(self, implementations: tuple[str, ...] | list[str]) -> list[str]:
+        """The API implementations the matrix proves it against: the ones it names, else both when it acts
+        through the API, else the default (python) alone."""
+        if self.apis:
+            return [name for name in implementations if name in self.apis]
+        return list(implementations) if self.through_api else [implementations[0]]
 
     @property
     def through_api(self) -> bool:

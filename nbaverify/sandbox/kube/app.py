@@ -56,7 +56,9 @@ def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_lo
         return hmac.compare_digest(given.encode(), token.encode())
 
     async def version(request: Request) -> JSONResponse:
-        return JSONResponse({"major": "1", "minor": "30", "gitVersion": "v1.30.0-nbaverify-double", "platform": "linux/amd64"})
+        major, minor, _ = cluster.KUBERNETES_VERSION.lstrip("v").split(".")
+        return JSONResponse({"major": major, "minor": minor, "gitVersion": f"{cluster.KUBERNETES_VERSION}-nbaverify-double",
+                             "platform": "linux/amd64"})
 
     async def resources(request: Request) -> JSONResponse:
         if not authorised(request):

@@ -17,6 +17,7 @@ ROTATED_AT = "nbaverify.io/rotated-at"
 # another team's spelling, as a vault operator writes it: the check must read it as well
 OTHER_SPELLING = {"db-credentials": "vault.example.com/last-rotated"}
 SYSTEM_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
+KUBERNETES_VERSION = "v1.36.4"  # a supported release (fixtures/releases): the double's server and kubelets
 API_DEPLOYMENT = "api"  # its pods' logs are the sandbox API's (nbaverify.sandbox.kube.pod_logs)
 
 
@@ -62,7 +63,7 @@ def _node(name: str, since: str) -> dict:
     role = {"node-role.kubernetes.io/control-plane": ""} if "control-plane" in name else {}
     return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "creationTimestamp": since,
             "labels": {"kubernetes.io/hostname": name, **role}},
-            "status": {"conditions": conditions, "nodeInfo": {"kubeletVersion": "v1.30.0"},
+            "status": {"conditions": conditions, "nodeInfo": {"kubeletVersion": KUBERNETES_VERSION},
                        "capacity": {"cpu": "4", "memory": "16Gi", "pods": "110"}}}
 
 
@@ -150,6 +151,11 @@ def _unavailable(objects, now, app="api"):
             status.update(ready=False, state={"waiting": {"reason": "ImagePullBackOff"}})
 
 
+def _kubelet_outdated(objects, now):
+    node = next(o for o in objects if o["kind"] == "Node" and o["metadata"]["name"] == "nba-worker2")
+    node["status"]["nodeInfo"]["kubeletVersion"] = "v1.31.14"  # its cycle ended on 2025-11-11
+
+
 def _api_secret(objects) -> dict:
     return next(o for o in objects if o["kind"] == "Secret" and o["metadata"]["name"] == "api-secrets")
 
@@ -170,6 +176,7 @@ STATUS_FAULTS: dict[str, Callable[[list[dict], dt.datetime], None]] = {
     "monitoring_down": lambda objects, now: _unavailable(objects, now, "prometheus-server"),
     "stale_credentials": _stale,
     "rotation_date_unreadable": _rotation_unreadable,
+    "kubelet_outdated": _kubelet_outdated,
 }
 
 

@@ -272,6 +272,7 @@ open.get('/health/detailed', async (ctx) => {
   else if (Object.values(checks).some((c) => c.status !== 'ok')) status = 'degraded';
   ctx.status = status === 'down' ? 503 : 200;
   ctx.body = { status, checks, version: env.APP_VERSION || 'sandbox-node',
+               runtime: { name: 'node', version: process.versions.node },
                uptime_seconds: Math.round((Date.now() - startedAt) / 100) / 10 };
 });
 

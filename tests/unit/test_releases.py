@@ -1,0 +1,63 @@
+"""Release data: which cycle a version is in, whether it ended, how far behind its latest it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from nbaverify import shipped
+from nbaverify.errors import CheckError
+from nbaverify.probes import releases
+
+TODAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def snapshot():
+    return releases.load(shipped.RELEASES)
+
+
+def test_versions_find_their_cycle(snapshot):
+    assert snapshot.cycle_of("postgresql", "15.18").cycle == "15"
+    assert snapshot.cycle_of("postgresql", "9.6.24").cycle == "9.6"  # the longest matching cycle, not "9"
+    assert snapshot.cycle_of("nodejs", "v20.20.2").cycle == "20"
+    assert snapshot.cycle_of("python", "3.11.7").cycle == "3.11"
+    assert snapshot.cycle_of("kubernetes", "v1.36.4-nbaverify-double").cycle == "1.36"
+    assert snapshot.cycle_of("kubernetes", "v2.0.0") is None
+
+
+def test_end_of_life_by_date_and_by_flag(snapshot):
+    assert snapshot.cycle_of("nodejs", "20.1.0").ended(TODAY)  # 2026-04-30
+    assert not snapshot.cycle_of("nodejs", "24.1.0").ended(TODAY)
+    assert snapshot.cycle_of("postgresql", "14.20").ended(TODAY)  # 2026-11-12: ended three weeks ago
+    assert snapshot.cycle_of("postgresql", "15.18").days_left(TODAY) == 345
+    flagged = releases.Cycle("x", "1", True, "1.0", None)
+    assert flagged.ended(TODAY) and flagged.days_left(TODAY) is None and flagged.eol_text() == "ended"
+
+
+def test_releases_behind_the_cycles_latest(snapshot):
+    fifteen = snapshot.cycle_of("postgresql", "15.0")
+    assert fifteen.latest == "15.19"
+    assert [releases.releases_behind(v, fifteen) for v in ("15.19", "15.18", "15.10", "15.20")] == [0, 1, 9, 0]
+    assert releases.numbers("15.18 (Debian 15.18-0+deb12u1)") == (15, 18)
+    with pytest.raises(CheckError):
+        releases.numbers("unknown")
+
+
+def test_the_shipped_snapshot_is_endoflife_dates_fields(snapshot):
+    raw = json.loads(shipped.RELEASES.read_text())
+    assert set(raw["products"]) == {"postgresql", "nodejs", "python", "kubernetes"}
+    assert all(set(c) == {"cycle", "releaseDate", "eol", "latest", "latestReleaseDate"}
+               for cycles in raw["products"].values() for c in cycles)
+    assert snapshot.taken == dt.date.fromisoformat(raw["taken"])
+
+
+def test_a_malformed_file_is_one_line_naming_it(tmp_path):
+    bad = tmp_path / "releases.json"
+    bad.write_text('{"taken": "2026-08-22"}')
+    with pytest.raises(CheckError, match=r"releases\.json is not release data in endoflife\.date's fields"):
+        releases.load(bad)
+    with pytest.raises(CheckError, match="does not exist"):
+        releases.load(tmp_path / "missing.json")
