@@ -127,7 +127,8 @@ def k8s(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def api_logs(target: Target, expect, request: pytest.FixtureRequest):
-    """The API's log over expectations.logs.window_h, read once a run from where [logs] says."""
+    """The API's log over the longest review window (logs.window_h, access.window_h), read once a run from where
+    [logs] says; a check narrows it to its own window with .last()."""
     from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
     from nbaverify.probes.logs import LogWindow
 
@@ -148,7 +149,8 @@ def api_logs(target: Target, expect, request: pytest.FixtureRequest):
         import testinfra
 
         sources = [HostLogFiles(testinfra.get_host(url), url, section.files, limit) for url in hosts.urls]
-    return LogWindow.read(sources, expect["logs.window_h"] * 3600)
+    # one read for the daily review and the monthly access review: the longer window, narrowed by each check
+    return LogWindow.read(sources, max(expect["logs.window_h"], expect["access.window_h"]) * 3600)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

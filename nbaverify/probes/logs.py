@@ -33,6 +33,11 @@ SLOW = re.compile(r"Slow response: (?P<path>\S+) took (?P<ms>\d+(?:\.\d+)?)\s*ms
 ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$",
                         re.IGNORECASE)
 SAMPLE_CHARS = 240
+# a refused request, as the reference APIs log it, or as an ingress or web server's combined access log has it
+REFUSED = re.compile(r'Access refused: (?P<status>\d{3}) (?P<method>[A-Z]+) (?P<path>\S+) from (?P<client>\S+)'
+                     r'(?: ua="(?P<agent>[^"]*)")?')
+COMBINED = re.compile(r'^(?P<client>\S+) \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" (?P<status>\d{3}) \S+'
+                      r'(?: "[^"]*" "(?P<agent>[^"]*)")?')
 
 
 def _time(raw: str) -> dt.datetime | None:
@@ -150,6 +155,26 @@ def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[94] if len(values) > 1 else values[0]
 
 
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    method: str
+    path: str     # normalised: /api/players/{id}
+    client: str
+    agent: str
+
+
+def refusals(found: list[Record], statuses: frozenset[int] = frozenset({401, 403, 429})) -> list[Refusal]:
+    """The refused requests the log names, with their client."""
+    out = []
+    for record in found:
+        match = REFUSED.search(record.message) or COMBINED.match(record.lines[0])
+        if match and int(match.group("status")) in statuses:
+            out.append(Refusal(int(match.group("status")), match.group("method"), normalise_path(match.group("path")),
+                               match.group("client"), match.group("agent") or ""))
+    return out
+
+
 def per_hour(count: int, covered_s: float) -> float:
     """A rate that a young log does not inflate: a few lines in a minute are a few lines, not a flood."""
     return count / max(covered_s / 3600, 1.0)
@@ -172,6 +197,12 @@ class LogWindow:
         found = [r for stream in streams
                  for r in in_window(records(stream.text, stream.name, stream.kubelet_stamps), start)]
         return cls("; ".join(s.description for s in sources), start, window_s, streams, found)
+
+    def last(self, window_s: float, now: dt.datetime | None = None) -> LogWindow:
+        """The same read, narrowed to a shorter window (the daily review of a read made for the monthly one)."""
+        now = now or dt.datetime.now(dt.UTC)
+        start = max(self.start, now - dt.timedelta(seconds=window_s))
+        return LogWindow(self.description, start, window_s, self.streams, in_window(self.records, start))
 
     @property
     def gaps(self) -> list[str]:

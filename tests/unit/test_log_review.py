@@ -113,3 +113,35 @@ def test_a_rollout_keeps_the_old_log_as_previous_and_starts_empty(tmp_path):
         writer.write("after\n")
     assert files.previous.read_text() == NODE and files.current.read_text() == "after\n"
     assert files.started() == dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
+
+
+def test_refusals_from_the_apis_own_lines_and_a_combined_access_log():
+    from nbaverify.probes.logs import refusals
+
+    own = records('2026-12-01T10:00:00.000Z warn Access refused: 401 GET /api/players/12 from 203.0.113.7 ua="curl/8.1"\n'
+                  '2026-12-01T10:00:01.000Z warn Slow response: /api/players took 1200ms\n', "pod-a")
+    combined = records('203.0.113.9 - - [01/Dec/2026:10:00:00 +0000] "GET /api/games/5/stats HTTP/1.1" 429 31 "-" '
+                       '"python-requests/2.31.0"\n'
+                       '203.0.113.9 - - [01/Dec/2026:10:00:01 +0000] "GET /api/games/5/stats HTTP/1.1" 200 512 "-" "x"\n',
+                       "ingress")
+    assert [(r.status, r.path, r.client, r.agent) for r in refusals(own + combined)] == [
+        (401, "/api/players/{id}", "203.0.113.7", "curl/8.1"), (429, "/api/games/{id}/stats", "203.0.113.9",
+                                                                "python-requests/2.31.0")]
+
+
+def test_a_read_narrowed_to_a_shorter_window():
+    from nbaverify.clients.logs import LogStream
+    from nbaverify.probes.logs import LogWindow
+
+    now = dt.datetime(2026, 12, 1, 12, tzinfo=dt.UTC)
+    text = "2026-11-10T12:00:00.000Z error old\n2026-12-01T11:00:00.000Z error new\n"
+
+    class Source:
+        description = "test"
+
+        def read(self, window_s):
+            return [LogStream("s", text)]
+
+    month = LogWindow.read([Source()], 30 * 86400, now=now)
+    assert [r.message for r in month.records] == ["old", "new"]
+    assert [r.message for r in month.last(86400, now=now).records] == ["new"]

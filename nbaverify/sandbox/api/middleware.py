@@ -20,6 +20,7 @@ from nbaverify.sandbox.control import Watcher
 
 log = logging.getLogger("nbaverify.sandbox.api")
 SLOW_API_S = 1.2
+REFUSALS = frozenset({401, 403, 429})  # logged with the client, as OWASP's logging guidance asks of auth failures
 
 # What helmet() sets by default (Security Best Practices / Data Sanitization: app.use(helmet()))
 HELMET_HEADERS = [
@@ -98,7 +99,7 @@ class PlatformMiddleware:
                     if not control.on("rate_limit_no_retry_after"):
                         rate_headers.append((b"retry-after", str(reset).encode()))
                     return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
-                                             rate_headers, started, control, method, route)
+                                             rate_headers, started, control, method, route, scope)
 
         if scope["path"].startswith(self.limited_prefix):
             if control.on("slow_api"):
@@ -121,12 +122,12 @@ class PlatformMiddleware:
             log.exception("unhandled error on %s", scope["path"])
             if not status_holder.get("started") and control.on("stack_trace_errors"):
                 return await self._reply(send, 500, {"error": traceback.format_exc()}, rate_headers,
-                                         started, control, method, route)
+                                         started, control, method, route, scope)
             if not status_holder.get("started"):
                 return await self._reply(send, 500, {"error": "internal server error"}, rate_headers,
-                                         started, control, method, route)
+                                         started, control, method, route, scope)
             raise
-        self._observe(method, route, status_holder["status"], started, scope["path"])
+        self._observe(method, route, status_holder["status"], started, scope)
 
     def _decorations(self, started: float, control, rate_headers) -> list[tuple[bytes, bytes]]:
         if control.on("no_security_headers"):  # the fault: no helmet(), and the framework announces itself
@@ -141,18 +142,23 @@ class PlatformMiddleware:
             headers.append((b"x-response-time", f"{elapsed_ms:.0f}ms".encode()))
         return headers
 
-    async def _reply(self, send, status, body, extra_headers, started, control, method, route, path=""):
+    async def _reply(self, send, status, body, extra_headers, started, control, method, route, scope):
         payload = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         headers += self._decorations(started, control, extra_headers)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
-        self._observe(method, route, status, started, path)
+        self._observe(method, route, status, started, scope)
 
-    def _observe(self, method: str, route: str, status: int, started: float, path: str = "") -> None:
+    def _observe(self, method: str, route: str, status: int, started: float, scope) -> None:
         elapsed = time.perf_counter() - started
+        path = scope["path"]
         if elapsed > 1.0:  # the guide's timing middleware: logger.warn(`Slow response: ${ctx.path} took ${ms}ms`)
             log.warning("Slow response: %s took %dms", path, elapsed * 1000)
+        if status in REFUSALS and path.startswith(self.limited_prefix):  # the access review reads these
+            client = (scope.get("client") or ("unknown", 0))[0]
+            agent = dict(scope["headers"]).get(b"user-agent", b"").decode(errors="replace")
+            log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, _printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
 
@@ -167,3 +173,8 @@ def _log_faults(control, dsn: str, authorization: str) -> None:
             raise ConnectionRefusedError(f"cache refresh failed (db {dsn}, request authorization {authorization})")
         except ConnectionRefusedError:
             log.exception("cache refresh failed")
+
+
+def _printable(text: str) -> str:
+    """A header as a log may quote it: no quotes or control characters to forge a line with."""
+    return "".join(c if c.isprintable() and c != '"' else "_" for c in text)[:120]

@@ -10,6 +10,8 @@ import httpx
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 LOGS = "checks/test_logs.py"
+ACCESS = "checks/test_access_review.py"
+INTRUDER = "127.0.0.2"  # loopback too: a client of its own to the API, with its own rate-limit window
 
 
 def _traffic(paths: list[str], concurrency: int = 10) -> Step:
@@ -25,9 +27,32 @@ def _traffic(paths: list[str], concurrency: int = 10) -> Step:
     return send
 
 
+def _brute_force(sb: Reach) -> None:
+    """300 forged tokens from one client: the API refuses the first 100 (401), then rate limits it (429)."""
+    import jwt
+
+    transport = httpx.HTTPTransport(local_address=INTRUDER, verify=sb.tls_context())
+    with (httpx.Client(base_url=sb.api_url, transport=transport, timeout=10,
+                       headers={"User-Agent": "python-requests/2.31.0"}) as client, ThreadPoolExecutor(10) as pool):
+        def guess(n: int) -> int:
+            forged = jwt.encode({"sub": f"guess-{n}"}, f"guess-{n}-not-the-secret-0123456789abcdef", algorithm="HS256")
+            return client.get("/api/players?limit=1", headers={"Authorization": f"Bearer {forged}"}).status_code
+
+        statuses = list(pool.map(guess, range(300)))
+    assert 401 in statuses, f"the API did not refuse the forged tokens: {sorted(set(statuses))}"
+
+
 PLAYERS = [f"/api/players/{n}" for n in range(1, 21)]
 
 FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="auth_bruteforce", area="security",
+        breaks="one client (127.0.0.2) sends 300 forged tokens: 100 refused (401), then rate limited (429)",
+        caught_by=(f"{ACCESS}::check_no_token_brute_force", f"{ACCESS}::check_no_client_hammering_the_limit"),
+        expect=(r"API log \(.*\): client 127\.0\.0\.2 was (refused \(401/403\) 100|rate limited \(429\) 200) times "
+                r"\(\d+ an hour, limit \d+\): \d+x GET /api/players \(ua \"python-requests/2\.31\.0\"\)"),
+        apply=_brute_force,
+    ),
     Fault(
         name="error_log_flood", area="api", api_flags=("log_errors",),
         breaks="every data request logs an error (the cache is unreachable): 40 error lines in a minute",

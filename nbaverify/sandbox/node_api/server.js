@@ -212,6 +212,11 @@ app.use(async (ctx, next) => {
     const route = ctx._matchedRoute || 'unmatched';
     requests.inc({ method: ctx.method, route, status: String(ctx.status) });
     end({ method: ctx.method, route, status_code: String(ctx.status) });
+    // refused requests, with the client, as OWASP's logging guidance asks of auth failures: the access review reads them
+    if ([401, 403, 429].includes(ctx.status) && ctx.path.startsWith('/api/')) {
+      const agent = (ctx.get('user-agent') || '').replace(/["\p{C}]/gu, '_').slice(0, 120);
+      logger.warn(`Access refused: ${ctx.status} ${ctx.method} ${ctx.path} from ${ctx.ip} ua="${agent}"`);
+    }
   }
 });
 
