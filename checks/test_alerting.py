@@ -38,6 +38,17 @@ def deployed(alertmanager_config):
     return alerting.load(alertmanager_config)
 
 
+def _grown_since_last_run(history, key: str, name: str, readings: dict[str, float], started: float, evidence):
+    """A process's own counters, judged by their growth since the previous run (its start is their epoch);
+    None on the first run, which records the baseline and says so."""
+    change = counters.since_last_run(history, key, {name: readings},
+                                     epoch=dt.datetime.fromtimestamp(started, dt.UTC).isoformat())
+    if change is None:
+        evidence["note"] = counters.first_run_note()
+        return None
+    return change.deltas[name], change
+
+
 @pytest.mark.gate
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
@@ -177,13 +188,11 @@ def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
     """Errors sending alerts to Alertmanager since the previous run: an alert Prometheus could not hand over
     reached nobody. A warning: a restart of Alertmanager costs a few; a dead pipeline fails the watchdog check."""
     now = prom.notifications()
-    change = counters.since_last_run(history, f"prometheus_notifications:{prom.url}",
-                                     {"prometheus": {"sent": now["sent"], "errors": now["errors"]}},
-                                     epoch=dt.datetime.fromtimestamp(now["started"], dt.UTC).isoformat())
-    if change is None:
-        evidence["note"] = counters.first_run_note()
+    judged = _grown_since_last_run(history, f"prometheus_notifications:{prom.url}", "prometheus",
+                                   {"sent": now["sent"], "errors": now["errors"]}, now["started"], evidence)
+    if judged is None:
         return
-    grown = change.deltas["prometheus"]
+    grown, change = judged
     evidence.update(grown, dropped_total=now["dropped"], since=change.describe())
     assert grown["errors"] == 0, (
         f"Prometheus at {prom.url}: {grown['errors']:.0f} error(s) sending alerts to Alertmanager {change.describe()} "
@@ -196,13 +205,11 @@ def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
 @pytest.mark.runbook(ESCALATION)
 def check_notifications_delivered(alertmanager, history, evidence):
     now = alertmanager.notifications()
-    change = counters.since_last_run(history, f"alertmanager_notifications:{alertmanager.url}",
-                                     {"alertmanager": {"sent": now["sent"], "failed": now["failed"]}},
-                                     epoch=dt.datetime.fromtimestamp(now["started"], dt.UTC).isoformat())
-    if change is None:
-        evidence["note"] = counters.first_run_note()
+    judged = _grown_since_last_run(history, f"alertmanager_notifications:{alertmanager.url}", "alertmanager",
+                                   {"sent": now["sent"], "failed": now["failed"]}, now["started"], evidence)
+    if judged is None:
         return
-    grown = change.deltas["alertmanager"]
+    grown, change = judged
     evidence.update(grown, since=change.describe())
     assert grown["failed"] == 0, (
         f"Alertmanager at {alertmanager.url}: {grown['failed']:.0f} notification(s) failed {change.describe()} "

@@ -14,12 +14,16 @@ ACCESS = "checks/test_access_review.py"
 INTRUDER = "127.0.0.2"  # loopback too: a client of its own to the API, with its own rate-limit window
 
 
+def _client(sb: Reach, source: str = "127.0.0.1", **headers: str) -> httpx.Client:
+    """A client of the API from a loopback address of its own choosing (another address is another client)."""
+    transport = httpx.HTTPTransport(local_address=source, verify=sb.tls_context())
+    return httpx.Client(base_url=sb.api_url, transport=transport, timeout=10, headers=headers)
+
+
 def _traffic(paths: list[str], concurrency: int = 10) -> Step:
     """Authenticated GETs, side by side (the slow fault's requests take 1.2 s each)."""
     def send(sb: Reach) -> None:
-        headers = {"Authorization": f"Bearer {sb.mint_token()}"}
-        with (httpx.Client(base_url=sb.api_url, verify=sb.tls_context(), timeout=10, headers=headers) as client,
-              ThreadPoolExecutor(concurrency) as pool):
+        with _client(sb, Authorization=f"Bearer {sb.mint_token()}") as client, ThreadPoolExecutor(concurrency) as pool:
             replies = list(pool.map(client.get, paths))
         refused = [f"{r.request.url.path} {r.status_code}" for r in replies if r.status_code != 200]
         assert not refused, f"the fault's requests were refused: {refused[:3]}"
@@ -31,9 +35,7 @@ def _brute_force(sb: Reach) -> None:
     """300 forged tokens from one client: the API refuses the first 100 (401), then rate limits it (429)."""
     import jwt
 
-    transport = httpx.HTTPTransport(local_address=INTRUDER, verify=sb.tls_context())
-    with (httpx.Client(base_url=sb.api_url, transport=transport, timeout=10,
-                       headers={"User-Agent": "python-requests/2.31.0"}) as client, ThreadPoolExecutor(10) as pool):
+    with _client(sb, INTRUDER, **{"User-Agent": "python-requests/2.31.0"}) as client, ThreadPoolExecutor(10) as pool:
         def guess(n: int) -> int:
             forged = jwt.encode({"sub": f"guess-{n}"}, f"guess-{n}-not-the-secret-0123456789abcdef", algorithm="HS256")
             return client.get("/api/players?limit=1", headers={"Authorization": f"Bearer {forged}"}).status_code
