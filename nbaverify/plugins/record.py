@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, options, shipped, waivers
+from nbaverify import __version__, options, sarif, shipped, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
@@ -165,6 +165,7 @@ class Run:
         summary.finish(time.monotonic() - self.started)
         self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
         write_all(summary, self.report_dir)
+        sarif.write(summary, self.report_dir / "summary.sarif", _manifests_dir(target))
         evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
         self._export_metrics(summary)
@@ -181,6 +182,15 @@ class Run:
                 run_metrics.push(summary, gateway)
             except OSError as exc:  # the run's verdict stands; say the push failed, in one line
                 print(f"nbaverify: could not push metrics to {gateway}: {exc}")
+
+
+def _manifests_dir(target: Target | None) -> Path | None:
+    """The manifests a Kubernetes finding can point into (a profile that reads them), else None."""
+    section = target.profile.kubernetes if target else None
+    if target is None or section is None or section.source != "manifests" or not section.manifests:
+        return None
+    path = Path(section.manifests)
+    return path if path.is_absolute() else target.source.parent / path
 
 
 def is_check(item: pytest.Item) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -23,8 +24,26 @@ def test_check_gate_writes_the_three_reports(sandbox, nbaverify, tmp_path):
     result = nbaverify("check", "gate", "--report-dir", str(tmp_path / "r"))
     assert result.code == 0, result.out
     assert {p.name for p in (tmp_path / "r").iterdir()} == {"summary.json", "junit.xml", "summary.md", "report.html",
-                                                            "evidence.json"}
+                                                            "evidence.json", "summary.sarif"}
     assert "NBAVERIFY OK" in result.out
+
+
+def test_a_failing_gate_is_in_the_sarif_with_a_location_github_accepts(sandbox, nbaverify, tmp_path):
+    import jsonschema
+
+    from tests.unit.test_sarif import SCHEMA
+
+    sandbox.up(["no_security_headers"])
+    result = nbaverify("check", "gate", "--report-dir", str(tmp_path / "r"))
+    document = json.loads((tmp_path / "r" / "summary.sarif").read_text())
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+    results = document["runs"][0]["results"]
+    failed = {c["id"] for c in json.loads((tmp_path / "r" / "summary.json").read_text())["checks"]
+              if c["outcome"] in ("failed", "error")}
+    assert failed and {r["ruleId"] for r in results} == {cid.split("[")[0] for cid in failed}, result.out
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "fixtures/guide/maintenance-guide.md"
+               for r in results)
+    sandbox.up([])
 
 
 def test_pytest_directly_is_the_same_run(sandbox, sandbox_env, tmp_path):
