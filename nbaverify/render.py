@@ -7,19 +7,20 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from nbaverify.results import RunSummary
+from nbaverify.results import CheckResult, RunSummary
+from nbaverify.run_history import Triage, category
 
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "waived": "🟡"}
 
 
-def write_all(summary: RunSummary, report_dir: Path) -> list[Path]:
+def write_all(summary: RunSummary, report_dir: Path, triage: Triage | None = None) -> list[Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
     written = [report_dir / "summary.json", report_dir / "junit.xml", report_dir / "summary.md",
                report_dir / "report.html"]
     summary.write(written[0])
     written[1].write_text(junit(summary))
     written[2].write_text(markdown(summary))
-    written[3].write_text(html_report(summary))
+    written[3].write_text(html_report(summary, triage))
     return written
 
 
@@ -139,6 +140,14 @@ code{font-size:12px} pre{margin:.3rem 0 0;font-size:12px;white-space:pre-wrap;ba
 .msg{max-width:80ch} .dot{display:inline-block;width:.7em;height:.7em;border-radius:50%;margin-right:.4em}
 .dot.passed{background:#1a7f37}.dot.failed,.dot.error{background:#c62828}.dot.skipped{background:#9aa4ae}
 .dot.waived{background:#b7791f} .sev-critical{color:#c62828;font-weight:600} .sev-warning{color:#b7791f}
+h2{font-size:1.1rem;margin:1.4rem 0 .5rem} h3{font-size:1rem;margin:.8rem 0 .3rem} small{color:#6b7580;font-weight:400}
+.group{margin:0 0 .6rem .6rem} .section{color:#56606b;margin:.2rem 0}
+.finding{background:#fff;border-left:4px solid #c62828;padding:.45rem .7rem;margin:.3rem 0}
+.finding.error{border-left-color:#7b1fa2} .cat{color:#56606b;font-size:12px;border:1px solid #c9d1d9;border-radius:.3rem;
+padding:0 .3rem} .flaky{color:#fff;background:#b7791f;font-size:12px;border-radius:.3rem;padding:0 .3rem}
+.since{color:#56606b;font-size:12px} table.strip{width:auto}
+table.strip td{width:2.2em;text-align:center;font-size:11px;padding:.2rem}
+.r-all{background:#d7f0dc}.r-most{background:#fbe7b5}.r-some{background:#f7c6c6}.r-none{background:#eef0f2}
 """
 
 _JS = """
@@ -151,8 +160,77 @@ for(const id of ['area','severity','outcome','q'])document.getElementById(id).ad
 """
 
 
-def html_report(summary: RunSummary) -> str:
-    """One self-contained page: no external CSS, JS or fonts, so it survives as a CI artifact."""
+def _evidence(check: CheckResult) -> str:
+    if not check.evidence:
+        return ""
+    shown = html.escape(json.dumps(check.evidence, indent=2, default=str))
+    return f"<details><summary>evidence</summary><pre>{shown}</pre></details>"
+
+
+def _since(check: CheckResult, triage: Triage) -> str:
+    streak = triage.failing_since.get(check.id)
+    if streak is None or streak.runs == 1:
+        return "new in this run" if streak else ""
+    when = f" ({streak.since_at})" if streak.since_at else ""
+    return (f"failing for {streak.runs} runs, since run {streak.since_run}{when}" if streak.complete
+            else f"failing in every run on record ({streak.runs}), the oldest {streak.since_run}{when}")
+
+
+def _broken(summary: RunSummary, triage: Triage) -> str:
+    """What broke, grouped by area and guide section, most severe first: readable without JavaScript."""
+    esc = html.escape
+    failing = [c for c in summary.checks if c.outcome in ("failed", "error")]
+    if not failing:
+        return '<section id="broken"><h2>Nothing broke</h2></section>'
+    groups: dict[str, dict[str, list[CheckResult]]] = {}
+    for check in sorted(failing, key=lambda c: (c.severity != "critical", c.area, c.runbook, c.id)):
+        groups.setdefault(check.area, {}).setdefault(check.runbook, []).append(check)
+    parts = [f'<section id="broken"><h2>What broke: {len(failing)} check(s)</h2>']
+    for area, sections in groups.items():
+        parts.append(f"<h3>{esc(area)} <small>{sum(len(v) for v in sections.values())}</small></h3>")
+        for runbook, checks in sections.items():
+            parts.append(f'<div class="group"><div class="section">{esc(runbook)} <small>{len(checks)}</small></div>')
+            for c in checks:
+                flaky = ' <span class="flaky" title="its outcome flipped in its recent runs">flaky</span>' \
+                    if c.id in triage.flaky else ""
+                since = _since(c, triage)
+                evidence = _evidence(c)
+                parts.append(f'<div class="finding {c.outcome}"><div><span class="sev-{esc(c.severity)}">{esc(c.severity)}'
+                             f'</span> <code>{esc(c.id)}</code> <span class="cat">{esc(category(c))}</span>{flaky}</div>'
+                             f'<div class="msg">{esc(c.message)}</div>'
+                             + (f'<div class="since">{esc(since)}</div>' if since else "") + f"{evidence}</div>")
+            parts.append("</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _strip(triage: Triage) -> str:
+    """The last runs, pass ratio per area, as coloured cells (no script, no image)."""
+    esc = html.escape
+    if len(triage.strip) < 2:
+        return ""
+    areas = sorted({a for _, _, by_area in triage.strip for a in by_area})
+    head = "".join(f'<th title="{esc(run)} {esc(at)}">{n + 1}</th>' for n, (run, at, _) in enumerate(triage.strip))
+    rows = []
+    for area in areas:
+        cells = []
+        for run, _, by_area in triage.strip:
+            ok, total = by_area.get(area, (0, 0))
+            ratio = ok / total if total else None
+            shade = "none" if ratio is None else "all" if ratio == 1 else "most" if ratio >= 0.9 else "some"
+            label = f"{ok}/{total} passed" if total else "not run"
+            cells.append(f'<td class="r-{shade}" title="{esc(run)}: {label}">{"" if ratio is None else f"{ratio:.0%}"}</td>')
+        rows.append(f"<tr><th>{esc(area)}</th>{''.join(cells)}</tr>")
+    return (f'<section id="history"><h2>The last {len(triage.strip)} runs</h2><table class="strip"><thead><tr><th>area</th>'
+            f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
+
+
+def html_report(summary: RunSummary, triage: Triage | None = None) -> str:
+    """One self-contained page: no external CSS, JS or fonts, so it survives as a CI artifact. What broke
+    comes first, grouped, with how long it has failed; then the last runs; then every check, filterable."""
+    from nbaverify.run_history import triage as from_history
+
+    triage = triage or from_history(summary, [])
     esc = html.escape
     order = {"failed": 0, "error": 1, "waived": 2, "skipped": 3, "passed": 4}
     checks = sorted(summary.checks, key=lambda c: (order.get(c.outcome, 9), c.severity != "critical", c.id))
@@ -163,8 +241,7 @@ def html_report(summary: RunSummary) -> str:
 
     rows = []
     for c in checks:
-        evidence = (f"<details><summary>evidence</summary><pre>{esc(json.dumps(c.evidence, indent=2, default=str))}</pre>"
-                    "</details>") if c.evidence else ""
+        evidence = _evidence(c)
         rows.append(
             f'<tr class="{c.outcome}" data-area="{esc(c.area)}" data-severity="{esc(c.severity)}" '
             f'data-outcome="{c.outcome}">'
@@ -179,7 +256,7 @@ def html_report(summary: RunSummary) -> str:
                        f'<tr class="{"failed" if w["state"] == "expired" else "waived"}"><td>{esc(w["state"])}</td>'
                        f'<td><code>{esc(w["check"])}</code></td><td>{esc(w.get("scope") or "—")}</td><td>{esc(w["owner"])}</td>'
                        f'<td>{esc(str(w["expires"]))}</td><td>{esc(w["justification"])}</td></tr>' for w in summary.waivers)
-                   + "</table><h2>Checks</h2>")
+                   + "</table>")
     title = f"nbaverify {esc(summary.tier)} on {esc(summary.target)}: {summary.status}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -189,7 +266,10 @@ def html_report(summary: RunSummary) -> str:
 started {esc(summary.started_at)}, {summary.duration_s:.1f}s, nbaverify {esc(summary.nbaverify_version)},
 exit code {summary.exit_code} (fails on: {esc(summary.fail_on)} and worse)</div>
 <div class="totals">{totals}</div>
-{waivers}<div class="filters">{options("area", (c.area for c in checks))}{options("severity", (c.severity for c in checks))}
+{_broken(summary, triage)}
+{_strip(triage)}
+{waivers}<h2>Every check</h2>
+<div class="filters">{options("area", (c.area for c in checks))}{options("severity", (c.severity for c in checks))}
 {options("outcome", (c.outcome for c in checks))}<input id="q" placeholder="search checks and messages" size="30">
 <span id="count"></span></div>
 <table id="checks"><thead><tr><th>outcome</th><th>check</th><th>area</th><th>severity</th><th>what was seen</th>

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, options, sarif, shipped, waivers
+from nbaverify import __version__, options, run_history, sarif, shipped, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
@@ -164,7 +164,11 @@ class Run:
             summary.not_run = [cid for cid in self.selected if cid not in {r.id for r in summary.checks}]
         summary.finish(time.monotonic() - self.started)
         self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
-        write_all(summary, self.report_dir)
+        beside = self.report_dir.parent  # runs.jsonl lives beside the run folders: reports/runs.jsonl
+        triage = run_history.triage(summary, run_history.read(beside, summary.target))
+        write_all(summary, self.report_dir, triage)
+        if not interrupted:  # an interrupted run says nothing of the checks it did not reach
+            run_history.append(summary, beside)
         sarif.write(summary, self.report_dir / "summary.sarif", _manifests_dir(target))
         evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
