@@ -168,7 +168,10 @@ class Run:
         triage = run_history.triage(summary, run_history.read(beside, summary.target))
         write_all(summary, self.report_dir, triage)
         if not interrupted:  # an interrupted run says nothing of the checks it did not reach
-            run_history.append(summary, beside)
+            try:
+                run_history.append(summary, beside)
+            except OSError:  # a read-only parent of --report-dir costs the next report its memory, not this run
+                pass
         sarif.write(summary, self.report_dir / "summary.sarif", _manifests_dir(target))
         evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
         self.summary = summary
