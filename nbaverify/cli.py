@@ -171,7 +171,7 @@ def run_report(args) -> int:
     import datetime as dt
     from pathlib import Path
 
-    from nbaverify import evidence
+    from nbaverify import compliance_page, evidence
 
     until = args.until or dt.datetime.now(dt.UTC).date()
     since = args.since or until - dt.timedelta(days=29)
@@ -192,12 +192,13 @@ def run_report(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "compliance.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     (out / "compliance.md").write_text(evidence.report_markdown(report))
+    (out / "compliance.html").write_text(compliance_page.render(report))
     still_open = [f for f in report["failures"] if not f["resolved"]]
     missed = sum(len(row["missed"]) for row in report["schedule"])
     print(f"compliance {since}..{until}: {len(records)} run(s), {missed} scheduled period(s) without a run, "
           f"{len(report['failures'])} failure stretch(es) ({len(still_open)} still open), "
           f"{len(report['waivers'])} waiver(s), {len(report['load_tests'])} load test(s)")
-    print(f"report: {out / 'compliance.md'}")
+    print(f"report: {out / 'compliance.html'} (and compliance.md, compliance.json)")
     return EXIT_OK
 
 

@@ -126,13 +126,13 @@ def collect(reports_root: Path, target: str | None, since: dt.date, until: dt.da
             summary = RunSummary.read_dict(raw["summary"])
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not a record of ours (or a half-written one); the report lists what it used
-        started = _parse_time(summary.started_at)
+        started = parse_time(summary.started_at)
         if (target is None or summary.target == target) and since <= started.date() <= until:
             records.append(Record(path, summary, started, raw))
     return sorted(records, key=lambda r: r.started)
 
 
-def _parse_time(text: str) -> dt.datetime:
+def parse_time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
@@ -157,7 +157,8 @@ def schedule(records: list[Record], since: dt.date, until: dt.date) -> list[dict
         runs = [r for r in records if r.summary.tier in (cadence, "all")]
         rows.append({"cadence": cadence, "periods": len(periods), "covered": sum(p in ran for p in periods),
                      "missed": [p for p in periods if p not in ran], "runs": len(runs),
-                     "failed_runs": sum(r.summary.exit_code != 0 for r in runs)})
+                     "failed_runs": sum(r.summary.exit_code != 0 for r in runs),
+                     "strip": [{"period": p, "ran": p in ran} for p in periods]})
     return rows
 
 
@@ -179,8 +180,8 @@ def failures(records: list[Record], now: dt.datetime) -> list[dict]:
                 stretches.append(stretch)
     stretches.extend(open_since.values())
     for stretch in stretches:
-        end = _parse_time(stretch["resolved"]) if stretch["resolved"] else now
-        stretch["open_for_h"] = round((end - _parse_time(stretch["first_failed"])).total_seconds() / 3600, 1)
+        end = parse_time(stretch["resolved"]) if stretch["resolved"] else now
+        stretch["open_for_h"] = round((end - parse_time(stretch["first_failed"])).total_seconds() / 3600, 1)
     order = {"critical": 0, "warning": 1, "info": 2}
     return sorted(stretches, key=lambda s: (s["resolved"] is not None, order.get(s["severity"], 9), s["first_failed"]))
 
@@ -223,7 +224,7 @@ def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.dat
     for path in sorted(load_root.glob("*/summary.json")):
         try:
             run = LoadSummary.read(path)
-            started = _parse_time(run.started_at)
+            started = parse_time(run.started_at)
         except (OSError, ValueError):
             continue
         if (target is None or run.target == target) and since <= started.date() <= until:

@@ -66,3 +66,22 @@ def test_a_failing_check_and_its_message_are_on_the_first_screen(tmp_path):
     })()""")
     assert LAG in seen["text"] and "lags 9 MB (limit 1 MB)" in seen["text"] and "new in this run" in seen["text"]
     assert seen["bottom"] <= seen["height"], f"the failure ends {seen['bottom']}px down, below the first screen"
+
+
+def test_the_compliance_page_shows_its_missed_runs_and_open_failures(tmp_path):
+    import datetime as dt
+
+    from nbaverify import compliance_page, evidence
+    from tests.unit.test_evidence import HEALTH, run_record
+
+    run_record(tmp_path, "2026-11-01T06:00:00Z", "daily", {LAG: "passed"})
+    run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
+    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    page = tmp_path / "compliance.html"
+    page.write_text(compliance_page.render(evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5),
+                                                                  "staging")))
+    seen = evaluate(page.as_uri(), """(() => ({
+        missed: [...document.querySelectorAll('svg rect title')].filter(t => t.textContent.endsWith('missed')).length,
+        bars: [...document.querySelectorAll('svg rect title')].filter(t => t.textContent.includes('still open')).length,
+        first_strip_top: document.querySelector('svg').getBoundingClientRect().top, height: window.innerHeight}))()""")
+    assert seen["missed"] >= 3 and seen["bars"] == 1 and seen["first_strip_top"] < seen["height"]

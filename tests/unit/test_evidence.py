@@ -99,3 +99,22 @@ def test_the_command_says_when_there_is_nothing_to_report(tmp_path, capsys):
     assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-02"]) == 1
     assert "no evidence record in" in capsys.readouterr().err
     assert main(["report", "--reports", str(tmp_path / "nope")]) == 2
+
+
+def test_compliance_html_draws_the_schedule_and_the_failure_stretches(tmp_path):
+    from nbaverify import compliance_page
+
+    run_record(tmp_path, "2026-11-01T06:00:00Z", "daily", {LAG: "passed"})
+    run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed"})
+    run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
+    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    report = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
+                                   now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
+    page = compliance_page.render(report, now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
+    daily = next(row for row in report["schedule"] if row["cadence"] == "daily")
+    assert [c["ran"] for c in daily["strip"]] == [True, True, False, True, False]
+    assert page.count("<title>2026-11-03: missed</title>") == 1 and page.count(": a run</title>") >= 3
+    assert "<title>checks/test_health.py::check_health_ok: from 2026-11-04T18:00:00Z, still open, 12.0 h" in page
+    assert "<script" not in page and "http" not in page.split("<body>")[1]  # self-contained
+    assert main(["report", "--reports", str(tmp_path), "--since", "2026-11-01", "--until", "2026-11-05"]) == 0
+    assert (tmp_path / "compliance-2026-11-01-2026-11-05" / "compliance.html").read_text().startswith("<!doctype html>")

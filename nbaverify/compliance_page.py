@@ -1,0 +1,116 @@
+"""compliance.html: the period's compliance report as a picture, from the same dict as compliance.md.
+
+Per cadence, a strip of its periods (a run held, or missed); each failure stretch as a bar on the
+period's time line (open ones run to the report's date); the waivers; each guide item's last
+verification; the period's load tests. Charts are inline SVG: one self-contained file, no script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from nbaverify.evidence import parse_time
+
+esc = html.escape
+CELL, GAP, BAR_H, LABEL_W, CHART_W = 14, 3, 16, 330, 620
+
+_CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2733;background:#fafbfc;max-width:1100px}
+h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem} .meta{color:#56606b}
+table{border-collapse:collapse;background:#fff;width:100%} th,td{padding:.35rem .55rem;border-bottom:1px solid #e6e9ed;
+text-align:left;vertical-align:top;overflow-wrap:anywhere} th{background:#f0f3f6} code{font-size:12px}
+.open{color:#c62828;font-weight:600}
+.legend span{margin-right:1rem} .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-1px}
+.verified{color:#1a7f37} .failing{color:#c62828;font-weight:600} .muted{color:#6b7580}
+"""
+
+
+def _strip(row: dict) -> str:
+    cells = row.get("strip", [])
+    width = max(1, len(cells)) * (CELL + GAP)
+    rects = "".join(
+        f'<rect x="{n * (CELL + GAP)}" y="0" width="{CELL}" height="{CELL}" rx="2" fill="{"#2e9e4f" if c["ran"] else "#d84a4a"}">'
+        f'<title>{esc(c["period"])}: {"a run" if c["ran"] else "missed"}</title></rect>' for n, c in enumerate(cells))
+    return (f'<svg width="{width}" height="{CELL}" role="img" aria-label="{esc(row["cadence"])}: {row["covered"]} of '
+            f'{row["periods"]} periods with a run">{rects}</svg>')
+
+
+def _timeline(report: dict, now: dt.datetime) -> str:
+    stretches = report["failures"]
+    if not stretches:
+        return "<p>No check failed in the period.</p>"
+    start = dt.datetime.fromisoformat(report["period"]["since"]).replace(tzinfo=dt.UTC)
+    end = min(now, dt.datetime.fromisoformat(report["period"]["until"]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1))
+    span = max(1.0, (end - start).total_seconds())
+
+    def x(when: dt.datetime) -> float:
+        return LABEL_W + CHART_W * min(1.0, max(0.0, (when - start).total_seconds() / span))
+
+    rows = []
+    for n, stretch in enumerate(stretches):
+        first = parse_time(stretch["first_failed"])
+        last = parse_time(stretch["resolved"]) if stretch["resolved"] else end
+        left, right = x(first), max(x(last), x(first) + 3)
+        colour = "#c62828" if stretch["severity"] == "critical" else "#d89b27"
+        state = "resolved " + stretch["resolved"] if stretch["resolved"] else "still open"
+        y = n * (BAR_H + 6)
+        name = stretch["check"].split("::")[-1]
+        rows.append(f'<text x="0" y="{y + 12}" font-size="12">{esc(name[:48])}</text>'
+                    f'<rect x="{left:.1f}" y="{y}" width="{right - left:.1f}" height="{BAR_H}" rx="3" fill="{colour}">'
+                    f'<title>{esc(stretch["check"])}: from {esc(stretch["first_failed"])}, {esc(state)}, '
+                    f'{stretch["open_for_h"]} h, {stretch["failing_runs"]} failing run(s)</title></rect>')
+    height = len(stretches) * (BAR_H + 6)
+    axis = (f'<text x="{LABEL_W}" y="{height + 14}" font-size="11" fill="#56606b">{esc(report["period"]["since"])}</text>'
+            f'<text x="{LABEL_W + CHART_W}" y="{height + 14}" font-size="11" fill="#56606b" text-anchor="end">'
+            f'{esc(end.date().isoformat())}</text>')
+    return (f'<svg width="{LABEL_W + CHART_W + 10}" height="{height + 20}" role="img" aria-label="failure stretches">'
+            f'{"".join(rows)}{axis}</svg>')
+
+
+def render(report: dict, now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    period = f"{report['period']['since']} to {report['period']['until']}"
+    schedule = "".join(
+        f"<tr><td>{esc(r['cadence'])}</td><td>{_strip(r)}</td><td>{r['covered']} of {r['periods']}</td>"
+        f"<td>{r['runs']} ({r['failed_runs']} failed)</td></tr>" for r in report["schedule"])
+    failures = "".join(
+        f"<tr><td><code>{esc(f['check'])}</code></td><td>{esc(f['severity'])}</td><td>{esc(f['first_failed'])}</td>"
+        f"<td>{esc(f['resolved']) if f['resolved'] else '<span class=open>still open</span>'}</td>"
+        f"<td>{f['open_for_h']} h</td><td>{esc(f.get('last_message', ''))}</td></tr>" for f in report["failures"])
+    waivers = "".join(
+        f"<tr><td class='{'open' if w['state'] == 'expired' else ''}'>{esc(w['state'])}</td><td><code>{esc(w['check'])}</code>"
+        f"</td><td>{esc(w['owner'])}</td><td>{esc(str(w['expires']))}</td><td>{esc(w['justification'])}</td></tr>"
+        for w in report["waivers"]) or "<tr><td colspan=5 class=muted>No waiver was applied in the period.</td></tr>"
+    loads = "".join(
+        f"<tr><td>{esc(r['started_at'])}</td><td>{esc(r['profile'])}</td><td>{esc(r['verdict'])}</td>"
+        f"<td>{r['p95_ms']:.0f} ms</td><td>{r['rps']:.1f}/s</td><td>{r['error_rate']:.2%}</td></tr>"
+        for r in report.get("load_tests", [])) or ("<tr><td colspan=6 class=muted>No <code>nbaverify load</code> run in the "
+                                                    "period (the guide's quarterly load test).</td></tr>")
+    guide = "".join(
+        f"<tr><td>{esc(g['section'])}</td><td class='{esc(g['latest'].split()[0])}'>{esc(g['latest'])}</td>"
+        f"<td>{esc(g['last_verified'] or '—')}</td><td class=muted>{esc(g['why_not'] or '')}</td></tr>" for g in report["guide"])
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nbaverify compliance: {esc(report['target'])}, {esc(period)}</title>
+<style>{_CSS}</style></head><body>
+<h1>Compliance: {esc(report['target'])}, {esc(period)}</h1>
+<div class="meta">Built {esc(report['generated_at'])} from {len(report['records'])} evidence record(s).</div>
+<h2>Scheduled runs</h2>
+<div class="legend"><span><i class="sw" style="background:#2e9e4f"></i>a run held</span>
+<span><i class="sw" style="background:#d84a4a"></i>missed</span></div>
+<table><thead><tr><th>cadence</th><th>periods</th><th>with a run</th><th>runs</th></tr></thead><tbody>{schedule}</tbody></table>
+<h2>Failures and how long they stayed open</h2>
+{_timeline(report, now)}
+<table><thead><tr><th>check</th><th>severity</th><th>first failed</th><th>resolved</th><th>open for</th><th>last message</th>
+</tr></thead><tbody>{failures}</tbody></table>
+<h2>Waivers</h2>
+<table><thead><tr><th>state</th><th>check</th><th>owner</th><th>expires</th><th>justification</th></tr></thead>
+<tbody>{waivers}</tbody></table>
+<h2>Load tests</h2>
+<table><thead><tr><th>started</th><th>profile</th><th>verdict</th><th>p95</th><th>throughput</th><th>errors</th></tr></thead>
+<tbody>{loads}</tbody></table>
+<h2>Guide coverage</h2>
+<table><thead><tr><th>guide section</th><th>latest state</th><th>last verified</th><th>not automated, and why</th></tr></thead>
+<tbody>{guide}</tbody></table>
+</body></html>
+"""
