@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from nbaverify.clients.k8s import ref
 from nbaverify.probes import health, releases
 
 pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Weekly Tasks")]
@@ -123,18 +124,39 @@ def check_postgres_servers_match(postgres, snapshot, evidence):
                                 "should run the primary's release (one of them missed a patch)")
 
 
+def _runtime_from_images(request, target, deployment: str) -> tuple[str, str, str] | None:
+    """(product, version, where) from the api Deployment's image when it is a runtime's own (node:22-alpine)."""
+    if target.profile.kubernetes is None:
+        return None
+    k8s = request.getfixturevalue("k8s")
+    for workload in k8s.list("Deployment"):
+        if workload["metadata"]["name"] != deployment:
+            continue
+        for container in workload.get("spec", {}).get("template", {}).get("spec", {}).get("containers", []):
+            found = releases.runtime_image(container.get("image", ""))
+            if found:
+                return found[0], found[1], f"{ref(workload, container['name'])} (image {container['image']})"
+    return None
+
+
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
-def check_api_runtime_supported(api, expect, snapshot, evidence):
+def check_api_runtime_supported(api, expect, snapshot, request, target, evidence):
+    """The runtime /health/detailed reports, else the one the api Deployment's image names (node:22-alpine)."""
     path = expect["api.health_detailed_path"]
     report = health.detailed(api, path)
     runtime = report.runtime or {}
     product = RUNTIMES.get(str(runtime.get("name", "")).lower())
-    if not product or not runtime.get("version"):
+    if product and runtime.get("version"):
+        running = (product, str(runtime["version"]), f"the API at {api.url(path)}")
+    else:
+        running = _runtime_from_images(request, target, expect["patches.api_deployment"])
+    if running is None:
         pytest.skip(f"not reported: GET {api.url(path)} names no runtime ({{\"runtime\": {{\"name\", \"version\"}}}}, "
-                    "beyond Contract 2): the API's base image is a person's to check")
+                    "beyond Contract 2) and the api image is not a runtime's own: its base image is a person's to check")
+    product, version, where = running
     today = _today()
-    problems = _ended(snapshot, product, [(f"the API at {api.url(path)}", str(runtime["version"]))], today, evidence)
+    problems = _ended(snapshot, product, [(where, version)], today, evidence)
     assert not problems, (f"{'; '.join(problems)}: no more security fixes; rebuild it on a supported release "
                           f"({', '.join(snapshot.supported(product, today)[:4])}; {snapshot.describe(today)})")
 

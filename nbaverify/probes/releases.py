@@ -93,3 +93,15 @@ def load(path: Path) -> Snapshot:
 
 def _eol(value) -> dt.date | bool:
     return value if isinstance(value, bool) else dt.date.fromisoformat(str(value))
+
+
+RUNTIME_IMAGE = re.compile(r"^(?:[\w.-]+(?::\d+)?/)?(?:library/)?(?P<name>node|python):(?P<tag>v?\d[\w.-]*)$")
+IMAGE_PRODUCTS = {"node": "nodejs", "python": "python"}
+
+
+def runtime_image(image: str) -> tuple[str, str] | None:
+    """(product, version) of a runtime's official image: node:22.11-alpine -> (nodejs, 22.11); else None."""
+    found = RUNTIME_IMAGE.match(image.split("@")[0])
+    if not found:
+        return None
+    return IMAGE_PRODUCTS[found["name"]], ".".join(str(n) for n in numbers(found["tag"]))

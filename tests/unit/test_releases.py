@@ -61,3 +61,30 @@ def test_a_malformed_file_is_one_line_naming_it(tmp_path):
         releases.load(bad)
     with pytest.raises(CheckError, match="does not exist"):
         releases.load(tmp_path / "missing.json")
+
+
+def test_a_runtimes_own_image_names_its_version():
+    assert releases.runtime_image("node:22.11-alpine") == ("nodejs", "22.11")
+    assert releases.runtime_image("docker.io/library/python:3.11.7-slim") == ("python", "3.11.7")
+    assert releases.runtime_image("registry.example.com:5000/node:20@sha256:abc") == ("nodejs", "20")
+    assert releases.runtime_image("registry.example.com/nba-stats/api:1.8.2") is None  # the app's own: says nothing
+    assert releases.runtime_image("node:lts-alpine") is None  # a moving tag names no version
+
+
+def test_without_a_reported_runtime_the_check_reads_the_api_image(tmp_path):
+    """check_api_runtime_supported's second way in, with a stand-in API that names no runtime (a test double)."""
+    import types
+
+    from checks.test_patch_currency import check_api_runtime_supported
+    from nbaverify.clients.k8s import ManifestSource
+
+    (tmp_path / "api.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: nba}\n"
+                                       "spec: {template: {spec: {containers: [{name: api, image: 'node:20.18-alpine'}]}}}\n")
+    reply = types.SimpleNamespace(status_code=200, json=lambda: {"status": "ok", "checks": {}}, text="{}")
+    api = types.SimpleNamespace(get=lambda path: reply, url=lambda path: f"https://api{path}")
+    request = types.SimpleNamespace(getfixturevalue=lambda name: ManifestSource(tmp_path, "nba"))
+    target = types.SimpleNamespace(profile=types.SimpleNamespace(kubernetes=object()))
+    expect = {"api.health_detailed_path": "/health/detailed", "patches.api_deployment": "api"}
+    with pytest.raises(AssertionError, match=r"nba/Deployment/api container api \(image node:20\.18-alpine\) runs nodejs "
+                                             r"20\.18, whose cycle 20 reached its end of life on 2026-04-30"):
+        check_api_runtime_supported(api, expect, releases.load(shipped.RELEASES), request, target, {})
