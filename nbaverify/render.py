@@ -242,11 +242,12 @@ def html_report(summary: RunSummary, triage: Triage | None = None) -> str:
     rows = []
     for c in checks:
         evidence = _evidence(c)
+        kind = f' <span class="cat">{esc(category(c))}</span>' if c.outcome in ("failed", "error", "skipped") else ""
         rows.append(
             f'<tr class="{c.outcome}" data-area="{esc(c.area)}" data-severity="{esc(c.severity)}" '
             f'data-outcome="{c.outcome}">'
             f'<td><span class="dot {c.outcome}"></span>{c.outcome}</td><td><code>{esc(c.id)}</code></td><td>{esc(c.area)}</td>'
-            f'<td class="sev-{esc(c.severity)}">{esc(c.severity)}</td><td class="msg">{esc(c.message)}{evidence}</td>'
+            f'<td class="sev-{esc(c.severity)}">{esc(c.severity)}</td><td class="msg">{esc(c.message)}{kind}{evidence}</td>'
             f"<td>{esc(c.runbook)}</td><td>{c.duration_s:.2f}s</td></tr>")
     totals = "".join(f"<span><b>{summary.totals[k]}</b> {k}</span>" for k in summary.totals)
     waivers = ""

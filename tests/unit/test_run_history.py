@@ -95,3 +95,11 @@ def test_runs_finishing_together_never_tear_a_line_and_a_torn_one_is_skipped(tmp
     with (tmp_path / run_history.FILE).open("a") as out:
         out.write('{"run_id": "torn", "target": "stag')
     assert len(run_history.read(tmp_path, "staging")) == 200
+
+
+def test_a_skipped_check_says_it_is_not_configured():
+    run = summary("run-01", {LAG: "passed"})
+    run.checks.append(CheckResult(id="checks/test_hosts.py::check_load", area="hosts", tiers=["daily"], severity="warning",
+                                  safety="readonly", runbook="x", outcome="skipped", message="not configured: hosts"))
+    assert run_history.category(run.checks[-1]) == "not configured"
+    assert 'not configured: hosts <span class="cat">not configured</span>' in render.html_report(run)
