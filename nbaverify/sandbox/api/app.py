@@ -7,6 +7,7 @@ so the sandbox switches them without a restart.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import platform
@@ -118,6 +119,8 @@ def create_app(settings: ApiSettings) -> Starlette:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "No token provided")
+        if control.on("auth_parse_crash"):  # the fault: the token's header read by hand, before verification
+            json.loads(base64.urlsafe_b64decode(token.strip().split(".")[0] + "=="))
         return verify_token(token.strip())
 
     def verify_token(token: str) -> dict:
@@ -163,6 +166,8 @@ def create_app(settings: ApiSettings) -> Starlette:
 
     # -- health (neither authenticated nor rate limited) ---------------------------------------
     async def health(request: Request):
+        if watcher.current().on("liveness_fails"):  # the fault: liveness tied to a dependency that is slow today
+            return JSONResponse({"status": "down"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def health_detailed(request: Request):

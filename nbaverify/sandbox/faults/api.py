@@ -122,6 +122,18 @@ FAULTS: tuple[Fault, ...] = (
         apply=_restart_api, revert=_restart_without_legacy_tls,
     ),
     Fault(
+        name="liveness_fails", area="api",
+        breaks="GET /health answers 503 {\"status\": \"down\"}: the liveness probe fails and Kubernetes restarts the pods",
+        caught_by=(f"{HEALTH}::check_health_ok",),
+        expect=r"GET https://127\.0\.0\.1:\d+/health returned 503, expected 200; body: '\{\"status\": ?\"down\"\}'",
+    ),
+    Fault(
+        name="auth_parse_crash", area="security",
+        breaks="the JWT middleware reads a token's header by hand before verifying it: a malformed token crashes it (500)",
+        caught_by=(f"{JWT}::check_fuzzed_authorization_refused",),
+        expect=r"Authorization '.*' got 500 on GET https://127\.0\.0\.1:\d+/api/players\?limit=1; expected a 4xx",
+    ),
+    Fault(
         name="runtime_outdated", area="security", apis=("node",),
         breaks="the Node API is redeployed on the machine's own node (20, past its end of life) instead of the pinned LTS",
         caught_by=(f"{PATCHES}::check_api_runtime_supported",),

@@ -100,6 +100,10 @@ def _break_dashboard(sb: Reach) -> None:
     path.write_text(json.dumps(doc, indent=2))
 
 
+def _remove_dashboard(sb: Reach) -> None:
+    (sb.prometheus.dashboards_dir / "database-health.json").unlink()
+
+
 def _invalid_rule_file(sb: Reach) -> None:
     """A deployed rule file that does not parse; Prometheus refuses the reload and keeps its old rules."""
     (sb.prometheus.rules_dir / "nba-stats-broken.yml").write_text(
@@ -196,6 +200,13 @@ def _inhibit_critical(config: dict) -> None:
 
 
 FAULTS: tuple[Fault, ...] = (
+    Fault(
+        name="dashboard_missing", area="monitoring", requires="prometheus",
+        breaks="the Database Health dashboard is left out of the deployed dashboards",
+        caught_by=(f"{DASHBOARDS}::check_expected_dashboards_exist",),
+        expect=r"dashboard\(s\) Database Health not in \S+/grafana/dashboards \(found: ",
+        apply=_remove_dashboard,
+    ),
     Fault(
         name="prometheus_down", area="monitoring", requires="prometheus",
         breaks="the Prometheus server is stopped: no metrics, no alerts",

@@ -158,6 +158,8 @@ async function requireJwt(ctx, next) {
   if (!token) {
     ctx.throw(401, 'No token provided');
   }
+  // the fault: the token's header read by hand (for its kid), before verification, and nothing catches it
+  if (control.on('auth_parse_crash')) JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
   try {
     const decoded = verifyToken(token);
     ctx.state.user = decoded;
@@ -259,7 +261,10 @@ app.use(async (ctx, next) => {
 
 // -- health (neither authenticated nor rate limited) and metrics ----------------------------------
 const open = new Router();
-open.get('/health', (ctx) => { ctx.body = { status: 'ok' }; });
+open.get('/health', (ctx) => {
+  if (control.on('liveness_fails')) { ctx.status = 503; ctx.body = { status: 'down' }; return; }  // the fault
+  ctx.body = { status: 'ok' };
+});
 
 open.get('/health/detailed', async (ctx) => {
   const checks = {};
