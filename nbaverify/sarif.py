@@ -30,11 +30,12 @@ OBJECT = re.compile(r"\b(?:(?P<namespace>[a-z0-9-]+)/)?(?P<kind>[A-Z][A-Za-z]+)/
 
 def _uri(path: Path, root: Path) -> str:
     """Relative to the repository the run happens in (what GitHub resolves), else as shipped."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.resolve().relative_to(shipped.DATA.resolve().parent).as_posix() if path.is_relative_to(
-            shipped.DATA) else path.name
+    resolved, data = path.resolve(), shipped.DATA.resolve()
+    if resolved.is_relative_to(root.resolve()):
+        return resolved.relative_to(root.resolve()).as_posix()
+    if resolved.is_relative_to(data):
+        return resolved.relative_to(data.parent).as_posix()
+    return path.name
 
 
 @cache

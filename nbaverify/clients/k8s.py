@@ -208,6 +208,33 @@ class ClusterSource(Source):
         """The API server's gitVersion (GET /version), e.g. v1.36.4."""
         return str((self._get("/version", "reading /version") or {}).get("gitVersion", ""))
 
+    def pod_log(self, pod: str, namespace: str, container: str, *, previous: bool, since_s: float,
+                limit_bytes: int) -> str:
+        """One container's log as the kubelet keeps it (read_namespaced_pod_log, its lines stamped), raw."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        if self._unreachable:
+            raise self._unreachable
+        core = self._api("CoreV1Api")
+        where = f"{namespace}/Pod/{pod} container {container}{' (previous)' if previous else ''}"
+        try:
+            with IO.timed("kubernetes"):
+                reply = core.read_namespaced_pod_log(pod, namespace, container=container, previous=previous,
+                                                     since_seconds=max(1, int(since_s)), timestamps=True,
+                                                     limit_bytes=limit_bytes, _preload_content=False,
+                                                     _request_timeout=self.timeout_s)
+            return reply.data.decode(errors="replace")
+        except ApiException as exc:
+            if exc.status in (401, 403):
+                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}: the suite's "
+                                 "account needs get on pods/log (ClusterRole nbaverify-reader)") from None
+            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}: {exc.reason}") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            self._unreachable = TargetUnreachable("Kubernetes API", self.server,
+                                                  str(getattr(exc, "reason", None) or exc).splitlines()[0])
+            raise self._unreachable from None
+
     def run_probe(self, namespace: str, labels: dict, image: str, command: builtins.list[str], timeout_s: float) -> str:
         """Run a throwaway pod to completion and delete it: its phase, Succeeded or Failed.
 

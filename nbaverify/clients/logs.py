@@ -16,8 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nbaverify.errors import CheckError, TargetUnreachable
-from nbaverify.io_stats import IO
+from nbaverify.errors import CheckError
 
 
 @dataclass
@@ -46,9 +45,9 @@ def _ago(when: dt.datetime) -> str:
 class PodLogs:
     """The pods of one Deployment, through the cluster source's client (the same connection, timeout, account)."""
 
-    def __init__(self, cluster, namespace: str, deployment: str, limit_bytes: int, timeout_s: float):
+    def __init__(self, cluster, namespace: str, deployment: str, limit_bytes: int):
         self.cluster, self.namespace, self.deployment = cluster, namespace, deployment
-        self.limit_bytes, self.timeout_s = limit_bytes, timeout_s
+        self.limit_bytes = limit_bytes
         self.description = f"pods of deployment {namespace}/{deployment}"
 
     def read(self, window_s: float) -> list[LogStream]:
@@ -93,26 +92,8 @@ class PodLogs:
         return streams
 
     def _fetch(self, pod: str, container: str, window_s: float, previous: bool) -> str:
-        import urllib3
-        from kubernetes.client.exceptions import ApiException
-
-        core = self.cluster._api("CoreV1Api")
-        try:
-            with IO.timed("kubernetes"):
-                reply = core.read_namespaced_pod_log(pod, self.namespace, container=container, previous=previous,
-                                                     since_seconds=max(1, int(window_s)), timestamps=True,
-                                                     limit_bytes=self.limit_bytes, _preload_content=False,
-                                                     _request_timeout=self.timeout_s)
-            return reply.data.decode(errors="replace")
-        except ApiException as exc:
-            if exc.status in (401, 403):
-                raise CheckError(f"kubernetes: HTTP {exc.status} reading the log of {self.namespace}/Pod/{pod}: the "
-                                 "suite's account needs get on pods/log (ClusterRole nbaverify-reader)") from None
-            raise CheckError(f"kubernetes: HTTP {exc.status} reading the log of {self.namespace}/Pod/{pod} container "
-                             f"{container}{' (previous)' if previous else ''}: {exc.reason}") from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TargetUnreachable("Kubernetes API", getattr(self.cluster, "server", "cluster"),
-                                    str(getattr(exc, "reason", None) or exc).splitlines()[0]) from None
+        return self.cluster.pod_log(pod, self.namespace, container, previous=previous, since_s=window_s,
+                                    limit_bytes=self.limit_bytes)
 
 
 class HostLogFiles:

@@ -141,7 +141,7 @@ def api_logs(target: Target, expect, request: pytest.FixtureRequest):
         cluster = request.getfixturevalue("k8s")
         kubernetes = target.profile.kubernetes
         namespace = section.namespace or (kubernetes.namespace if kubernetes else "default")
-        sources = [PodLogs(cluster, namespace, section.deployment, limit, expect["kubernetes.request_timeout_s"])]
+        sources = [PodLogs(cluster, namespace, section.deployment, limit)]
     else:
         hosts = target.profile.hosts
         if hosts is None or not section.files:
