@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api", choices=["python", "node"], default=None,
                     help="which reference API serves the platform: python (Starlette) or node (koa, the guide's "
                          "own libraries); env NBAVERIFY_SANDBOX_API; remembered until changed (default python)")
+    up.add_argument("--capacity-limited", metavar="SLOTS/MS", type=_capacity_limit,
+                    help="give the API a known capacity: SLOTS requests served at once, each for MS milliseconds "
+                         "(4/40: 100 req/s), for proving `nbaverify load --profile capacity`; the next `up` lifts it")
     down = verbs.add_parser("down", help="stop every sandbox process (data is kept)")
     down.add_argument("--purge", action="store_true", help="also delete the sandbox's state directory")
     status = verbs.add_parser("status", help="what runs, where, and which faults are on")
@@ -155,6 +158,17 @@ def _count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"not a number of processes: {text!r} (0 or more)")
     return value
+
+
+def _capacity_limit(text: str) -> tuple[int, float]:
+    slots, _, ms = text.partition("/")
+    try:
+        limit = int(slots), float(ms)
+    except ValueError:
+        limit = (0, 0.0)
+    if limit[0] < 1 or limit[1] <= 0:
+        raise argparse.ArgumentTypeError(f"not SLOTS/MS: {text!r} (e.g. 4/40: 4 at once, 40 ms each)")
+    return limit
 
 
 def _date(text: str):
@@ -296,6 +310,10 @@ def run_sandbox(args) -> int:
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
     if args.verb == "up":
         sandbox.up(args.fault, api=args.api)
+        if args.capacity_limited:
+            capacity = sandbox.limit_capacity(*args.capacity_limited)
+            print(f"sandbox: API capacity limited to {capacity:g} req/s ({args.capacity_limited[0]} slots, "
+                  f"{args.capacity_limited[1]:g} ms each)")
         print(f"profile: {sandbox.layout.target_file} (use --target sandbox)")
         return EXIT_OK
     if args.verb == "down":
@@ -313,6 +331,10 @@ def run_sandbox(args) -> int:
             implementation = f" ({service['implementation']} reference API)" if "implementation" in service else ""
             print(f"  {name:17} {state:13} {service['address']}{implementation}")
         print(f"faults: {', '.join(status['faults']) or 'none'}")
+        if status["capacity_limited"]:
+            limit = status["capacity_limited"]
+            print(f"capacity limited: {limit['slots']} slots, {limit['service_ms']:g} ms each "
+                  f"({limit['slots'] / limit['service_ms'] * 1000:g} req/s)")
     return EXIT_OK if sandbox.running() else 3  # like `systemctl status`: 3 when not running
 
 

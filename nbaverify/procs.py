@@ -93,6 +93,13 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
         return False
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Replace a file whole (write beside it, then rename): a reader polling it never sees half of it."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (secrets, tokens, an env file), whatever the umask."""
     path.parent.mkdir(parents=True, exist_ok=True)

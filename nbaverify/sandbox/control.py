@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbaverify import procs
+
 
 @dataclass(frozen=True)
 class Control:
@@ -32,12 +34,10 @@ class Control:
 def write(path: Path, faults: set[str] | frozenset[str], allowlist=(), settings=None) -> Control:
     previous = read(path)
     control = Control(frozenset(faults), previous.generation + 1, frozenset(allowlist), dict(settings or {}))
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({
+    procs.write_atomic(path, json.dumps({
         "faults": sorted(control.faults), "generation": control.generation,
         "allowlist": sorted(control.allowlist), "settings": control.settings,
     }, indent=2) + "\n")
-    os.replace(tmp, path)
     return control
 
 

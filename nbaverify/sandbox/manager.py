@@ -139,7 +139,8 @@ class Sandbox:
                              "installed": am_mod.binary() is not None},
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
-                "faults": self._recorded_faults(), "profile": str(layout.target_file)}
+                "faults": self._recorded_faults(), "capacity_limited": self.capacity_limit(),
+                "profile": str(layout.target_file)}
 
     def ready_for_a_run(self) -> Sandbox:
         """What a check or load run against the sandbox needs: started when it is not up; when it is, left as
@@ -185,9 +186,7 @@ class Sandbox:
 
     def _record(self, faults: list[str], up: bool, api: str | None) -> None:
         state = {"faults": faults, "up": up, "api": api or apis.DEFAULT}
-        tmp = self.layout.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n")
-        os.replace(tmp, self.layout.state_file)
+        procs.write_atomic(self.layout.state_file, json.dumps(state, indent=2) + "\n")
 
     def _revert(self, faults: list[str]) -> None:
         for name in reversed(faults):
@@ -345,6 +344,17 @@ class Sandbox:
         """Exempt these client addresses from the API's rate limit (the load generator), faults unchanged."""
         current = control.read(self.layout.control_file)
         control.write(self.layout.control_file, current.faults, frozenset(addresses), current.settings)
+
+    def limit_capacity(self, slots: int, service_ms: float) -> float:
+        """Give the API a known capacity (the capacity_limited setting), faults unchanged; returns it in req/s.
+        The next `sandbox up` lifts it, as it heals faults."""
+        current = control.read(self.layout.control_file)
+        settings = {**current.settings, "capacity_limited": {"slots": slots, "service_ms": service_ms}}
+        control.write(self.layout.control_file, current.faults, current.allowlist, settings)
+        return slots / (service_ms / 1000)
+
+    def capacity_limit(self) -> dict | None:
+        return control.read(self.layout.control_file).settings.get("capacity_limited")
 
     def _stop_api(self) -> None:
         pid = self._api_pid()

@@ -163,6 +163,40 @@ class PlatformMiddleware:
         self.metrics.duration.labels(method, route).observe(elapsed)
 
 
+class BoundedCapacity:
+    """The capacity_limited setting: requests are served by a fixed number of slots, each held for a fixed
+    service time (or the real work, if longer), so the API's capacity is slots / service time, known in advance.
+    The reply is held back until the slot is given up: a request waiting for a slot waits in its latency.
+    /metrics is exempt (Prometheus's scrapes are not part of the load)."""
+
+    def __init__(self, app, *, control: Watcher):
+        self.app, self.control = app, control
+        self._slots: tuple[int, asyncio.Semaphore] | None = None
+
+    def _semaphore(self, slots: int) -> asyncio.Semaphore:
+        if self._slots is None or self._slots[0] != slots:
+            self._slots = (slots, asyncio.Semaphore(slots))
+        return self._slots[1]
+
+    async def __call__(self, scope, receive, send):
+        limit = self.control.current().settings.get("capacity_limited") if scope["type"] == "http" else None
+        if not limit or scope["path"] == "/metrics":
+            return await self.app(scope, receive, send)
+        held: list[dict] = []
+
+        async def hold(message):
+            held.append(message)
+
+        async with self._semaphore(int(limit["slots"])):
+            started = time.perf_counter()
+            try:
+                await self.app(scope, receive, hold)
+            finally:
+                await asyncio.sleep(max(0.0, limit["service_ms"] / 1000 - (time.perf_counter() - started)))
+        for message in held:
+            await send(message)
+
+
 def _log_faults(control, dsn: str, authorization: str) -> None:
     """The log faults: a cache the API cannot reach, said on every data request (the request is still served).
     The traced one says too much, as careless code does: the connection string and the caller's token."""

@@ -222,6 +222,26 @@ app.use(async (ctx, next) => {
   }
 });
 
+// the capacity_limited setting: requests are served by a fixed number of slots, each held for a fixed
+// service time (or the real work, if longer), so capacity is slots / service time, known in advance;
+// Koa sends the reply once every middleware has returned, so a request waiting for a slot waits in its latency
+const slots = { size: 0, busy: 0, waiting: [] };
+app.use(async (ctx, next) => {
+  const limit = control.current().settings.capacity_limited;
+  if (!limit || ctx.path === '/metrics') return next();
+  if (slots.size !== limit.slots) Object.assign(slots, { size: limit.slots, busy: 0, waiting: [] });
+  if (slots.busy >= slots.size) await new Promise((resolve) => slots.waiting.push(resolve));
+  else slots.busy += 1;
+  const start = Date.now();
+  try {
+    await next();
+  } finally {
+    await sleep(Math.max(0, limit.service_ms - (Date.now() - start)));
+    const following = slots.waiting.shift();
+    if (following) following(); else slots.busy -= 1;  // the slot passes straight to the next in line
+  }
+});
+
 // errors: JSON, never a stack trace (Contract 2) unless the fault says otherwise
 app.use(async (ctx, next) => {
   try {
