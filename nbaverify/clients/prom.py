@@ -49,9 +49,12 @@ class Prometheus:
             return False, exc.reason
         return reply.status_code == 200, reply.text.strip()[:80]
 
-    def query(self, expr: str) -> list[dict]:
-        """An instant query; PromQLError carries Prometheus' own message for a bad expression."""
-        return self._data("/api/v1/query", query=expr)["result"]
+    def query(self, expr: str, at: float | None = None) -> list[dict]:
+        """An instant query (now, or at an epoch time); PromQLError carries Prometheus' own message for a bad
+        expression."""
+        if at is None:
+            return self._data("/api/v1/query", query=expr)["result"]
+        return self._data("/api/v1/query", query=expr, time=f"{at:.3f}")["result"]
 
     def targets(self) -> list[dict]:
         return self._data("/api/v1/targets", state="active")["activeTargets"]

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from nbaverify import procs, shipped
 from nbaverify.clients.api import token_claims
@@ -80,9 +81,42 @@ def write_config(plan: Plan, out: Path) -> Path:
     return path
 
 
-def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: Callable[[str], None],
-        remote_workers: int = 0, master_port: int = 5557) -> Outcome:
-    """Run Locust to the end of the plan (or an abort); the CSV files land in out/locust_*.csv.
+@dataclass
+class Running:
+    """Locust's processes for one run: the master (or the only process) first, then its local workers."""
+    processes: list[subprocess.Popen]
+    log: IO
+    started: float
+
+    @property
+    def master(self) -> subprocess.Popen:
+        return self.processes[0]
+
+    def stop(self) -> None:
+        """SIGTERM the master (Locust writes its final files), then make sure nothing is left running."""
+        master = self.master
+        try:
+            if master.poll() is None:
+                master.send_signal(signal.SIGTERM)
+            try:
+                master.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                master.kill()
+        finally:
+            for process in self.processes[1:]:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            for process in self.processes:
+                if process.poll() is None:
+                    process.kill()
+            self.log.close()
+
+
+def start(plan: Plan, target: Target, out: Path, say: Callable[[str], None], remote_workers: int = 0,
+          master_port: int = 5557) -> Running:
+    """Start Locust for the plan; the CSV files land in out/locust_*.csv, the JSON figures in out/locust_stats.json.
 
     remote_workers: start only the master, bound on every interface, and wait for that many workers
     started elsewhere (other machines, a Kubernetes Deployment: see fixtures/k8s/load/).
@@ -93,6 +127,7 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
     prefix = out / "locust"
     common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING", "--skip-log-setup"]
     head = [*common, "--headless", "--csv", str(prefix), "--csv-full-history", "--only-summary",
+            "--json-file", str(prefix) + "_stats",  # Locust adds .json: every entry, histogram and all
             "--exit-code-on-error", "0", "--stop-timeout", "2"]
     log = (out / "locust.log").open("w")
     processes: list[subprocess.Popen] = []
@@ -117,9 +152,19 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
         else:
             processes.append(subprocess.Popen(head, env=env, stdout=log, stderr=subprocess.STDOUT))
     except FileNotFoundError as exc:
+        for process in processes:
+            process.kill()
+        log.close()
         raise MissingBinary("python -m locust", "pip install locust (nbaverify's dependencies include it)") from exc
-    master = processes[0]
-    started = time.monotonic()
+    return Running(processes, log, time.monotonic())
+
+
+def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: Callable[[str], None],
+        remote_workers: int = 0, master_port: int = 5557) -> Outcome:
+    """Run Locust to the end of the plan (or an abort), showing progress."""
+    running = start(plan, target, out, say, remote_workers, master_port)
+    prefix = out / "locust"
+    processes, master, started = running.processes, running.master, running.started
     # nothing hangs: Locust is killed past its plan (remote workers get 5 minutes to connect)
     deadline = started + plan.duration_s + 60 + (300 if remote_workers else 0)
     aborted, interrupted, peaks = None, False, dict[str, float]()
@@ -128,7 +173,7 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
             while master.poll() is None:
                 time.sleep(PROGRESS_EVERY_S)
                 elapsed = time.monotonic() - started
-                _peak_memory(processes, peaks)
+                peak_memory(processes, peaks)
                 history = stats.read_history(prefix)
                 if history:
                     last = history[-1]
@@ -145,22 +190,8 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
             interrupted = True
             say(f"  interrupted after {time.monotonic() - started:.0f}s: stopping Locust, keeping what it measured")
             _wait_quietly(master, 2.0)  # Ctrl-C reached Locust's process group too: it may be stopping already
-        if master.poll() is None:
-            master.send_signal(signal.SIGTERM)
-        try:
-            master.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            master.kill()
     finally:
-        for process in processes[1:]:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-        log.close()
+        running.stop()
     return Outcome(wall_s=round(time.monotonic() - started, 1), aborted=aborted, interrupted=interrupted,
                    peak_rss_mib=peaks, locust_exit=master.returncode)
 
@@ -186,7 +217,7 @@ def _abort_reason(abort_on: list[Threshold], history: list[stats.Sample], elapse
     return None
 
 
-def _peak_memory(processes: list[subprocess.Popen], peaks: dict[str, float]) -> None:
+def peak_memory(processes: list[subprocess.Popen], peaks: dict[str, float]) -> None:
     import psutil
 
     for number, process in enumerate(processes):

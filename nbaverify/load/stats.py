@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,3 +103,60 @@ def rate_limited(prefix: Path) -> int:
         return 0
     with path.open(newline="") as fh:
         return sum(int(_number(row["Occurrences"])) for row in csv.DictReader(fh) if "429" in row.get("Error", ""))
+
+
+@dataclass
+class Measured:
+    """Requests taken together as Locust merges its workers' figures: counts, the response-time histogram,
+    answers a second."""
+    requests: int
+    failures: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    first_at: float | None  # epoch seconds of the first and last answer
+    last_at: float | None
+    per_second: dict[int, int]  # answers by the epoch second they came in
+
+    def achieved_rps(self, planned_s: float) -> float:
+        """Answers a second over the whole seconds from the first answer to the end of the planned part:
+        a straggler answered later does not stretch the window, a backlog answered later does not count."""
+        if self.first_at is None:
+            return 0.0
+        first, last = math.ceil(self.first_at), math.floor(self.first_at + planned_s)
+        if last <= first:
+            return 0.0
+        return sum(n for second, n in self.per_second.items() if first <= second < last) / (last - first)
+
+
+def percentile(histogram: dict[int, int], count: int, share: float) -> float:
+    """Locust's own rule (stats.calculate_response_time_percentile), on its rounded histogram."""
+    wanted = int(count * share)
+    seen = 0
+    for value in sorted(histogram, reverse=True):
+        seen += histogram[value]
+        if count - seen <= wanted:
+            return float(value)
+    return 0.0
+
+
+def merge_entries(entries: list[dict]) -> Measured:
+    """Locust's serialized stats entries (its --json-file, or the search's figures) taken together."""
+    histogram: Counter[int] = Counter()
+    per_second: Counter[int] = Counter()
+    requests = failures = timed = 0
+    firsts, lasts = [], []
+    for entry in entries:
+        if not entry["num_requests"]:
+            continue
+        requests += entry["num_requests"]
+        failures += entry["num_failures"]
+        timed += entry["num_requests"] - entry.get("num_none_requests", 0)
+        histogram.update({int(k): v for k, v in entry["response_times"].items()})
+        per_second.update({int(k): v for k, v in entry["num_reqs_per_sec"].items()})
+        firsts.append(entry["start_time"])
+        lasts.append(entry["last_request_timestamp"])
+    return Measured(requests=requests, failures=failures, p50_ms=percentile(histogram, timed, 0.5),
+                    p95_ms=percentile(histogram, timed, 0.95), p99_ms=percentile(histogram, timed, 0.99),
+                    first_at=min(firsts) if firsts else None, last_at=max(lasts) if lasts else None,
+                    per_second=dict(per_second))
