@@ -1,13 +1,18 @@
 """The locustfile `nbaverify load` runs: the scenarios the run's model calls for, and its stages.
 
 Closed model: ApiTrafficUser (the traffic mix) and LiveSubscriber (/ws/live). Open model:
-ArrivalRateUser (a fixed arrival rate, latency from the intended send time). Locust collects the
+ArrivalRateUser (a fixed arrival rate, latency from the intended send time), which the capacity
+search drives step by step (search.py). Locust collects the
 User classes and the shape it finds in this module.
 """
 
 import common
 from locust import stats
-from shapes import StagesShape  # noqa: F401  (Locust finds it here)
+
+if common.config().get("search"):  # the capacity search: nbaverify sets each step (search.py)
+    from search import SearchShape  # noqa: F401  (Locust finds the shape here)
+else:
+    from shapes import StagesShape  # noqa: F401
 
 stats.CSV_STATS_FLUSH_INTERVAL_SEC = 2  # the runner's progress line reads the history file
 

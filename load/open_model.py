@@ -35,21 +35,42 @@ class ArrivalRateUser(FastHttpUser):
     @task
     def arrive(self) -> None:
         """Walk the timetable of every stage: rate r for d seconds means a request every 1/r s."""
+        if common.config().get("search"):
+            self.follow_the_search()
+        self.walk(common.config()["arrival_stages"])
+        self.pool.join(timeout=30)
+        raise StopUser  # the timetable is done; the shape ends the run
+
+    def walk(self, stages: list[dict]) -> None:
         share = common.config()["workers"] or 1
-        for stage in common.config()["arrival_stages"]:
+        for stage in stages:
             rate = stage["rate"] / share
             stage_start, sent = time.perf_counter(), 0
             while (intended := stage_start + sent / rate) < stage_start + stage["duration_s"]:
                 delay = intended - time.perf_counter()
                 if delay > 0:
                     gevent.sleep(delay)
-                self.pool.spawn(self.one, intended)
+                self.pool.spawn(self.one, intended, stage.get("phase"))
                 sent += 1
-        self.pool.join(timeout=30)
-        raise StopUser  # the timetable is done; the shape ends the run
 
-    def one(self, intended: float) -> None:
+    def follow_the_search(self) -> None:
+        """The capacity search: each step as nbaverify sends it (search.py), its warm-up and judged part named
+        apart by step; what is still unanswered a drain after the step is cut, so no step's backlog spills
+        into the next one."""
+        from search import steps
+
+        while True:
+            step = steps.get()
+            label = f"s{step['number']:02d}"
+            self.walk([{"duration_s": step["warmup_s"], "rate": step["rate"], "phase": f"{label} warm-up"},
+                       {"duration_s": step["judged_s"], "rate": step["rate"], "phase": label}])
+            self.pool.join(timeout=step["drain_s"])
+            self.pool.kill(block=False)
+
+    def one(self, intended: float, phase: str | None) -> None:
         name, path, shape = common.pick()
+        if phase:  # the capacity search's steps: their own request names, so each is judged alone, without its warm-up
+            name = f"{phase}: {name}"
         with self.client.get(path, name=name, headers=self.headers, catch_response=True) as reply:
             # the wait behind the timetable is latency the user would have seen
             reply.request_meta["response_time"] = (time.perf_counter() - intended) * 1000

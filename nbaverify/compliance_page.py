@@ -87,6 +87,10 @@ def render(report: dict, now: dt.datetime | None = None) -> str:
         f"<td>{r['p95_ms']:.0f} ms</td><td>{r['rps']:.1f}/s</td><td>{r['error_rate']:.2%}</td></tr>"
         for r in report.get("load_tests", [])) or ("<tr><td colspan=6 class=muted>No <code>nbaverify load</code> run in the "
                                                     "period (the guide's quarterly load test).</td></tr>")
+    plans = "".join(f"<li><b>{esc(r['started_at'])}</b> ({esc(r['verdict'])}): {esc(r['capacity']['answer'])}</li>"
+                    for r in report.get("load_tests", []) if r.get("capacity")) or (
+        "<li class=muted>No <code>nbaverify load --profile capacity</code> run in the period (the guide's quarterly "
+        "capacity planning).</li>")
     guide = "".join(
         f"<tr><td>{esc(g['section'])}</td><td class='{esc(g['latest'].split()[0])}'>{esc(g['latest'])}</td>"
         f"<td>{esc(g['last_verified'] or '—')}</td><td class=muted>{esc(g['why_not'] or '')}</td></tr>" for g in report["guide"])
@@ -109,6 +113,8 @@ def render(report: dict, now: dt.datetime | None = None) -> str:
 <h2>Load tests</h2>
 <table><thead><tr><th>started</th><th>profile</th><th>verdict</th><th>p95</th><th>throughput</th><th>errors</th></tr></thead>
 <tbody>{loads}</tbody></table>
+<h2>Capacity plan</h2>
+<ul>{plans}</ul>
 <h2>Guide coverage</h2>
 <table><thead><tr><th>guide section</th><th>latest state</th><th>last verified</th><th>not automated, and why</th></tr></thead>
 <tbody>{guide}</tbody></table>

@@ -231,8 +231,19 @@ def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.dat
             t = run.totals
             runs.append({"run_id": run.run_id, "started_at": run.started_at, "profile": run.profile, "model": run.model,
                          "verdict": run.verdict, "p95_ms": t.p95_ms, "p99_ms": t.p99_ms, "rps": t.rps,
-                         "error_rate": t.error_rate, "problems": run.problems})
+                         "error_rate": t.error_rate, "problems": run.problems, "capacity": _capacity_of(run.capacity)})
     return sorted(runs, key=lambda r: r["started_at"])
+
+
+def _capacity_of(plan: dict | None) -> dict | None:
+    """A capacity run's figures for the compliance report, with the load report's own sentence."""
+    if not plan:
+        return None
+    from nbaverify.load.capacity_report import answer
+
+    keys = ("knee_rps", "replicas", "per_replica_rps", "scalable_replicas", "projected_max_rps", "observed_peak_rps",
+            "headroom", "min_headroom")
+    return {**{key: plan.get(key) for key in keys}, "answer": answer(plan)}
 
 
 def build_report(records: list[Record], since: dt.date, until: dt.date, target: str | None,
@@ -286,6 +297,10 @@ def report_markdown(report: dict) -> str:
                   f"{r['p99_ms']:.0f} ms | {r['rps']:.1f}/s | {r['error_rate']:.2%} |" for r in report["load_tests"]]
     else:
         lines.append("No `nbaverify load` run in the period (the guide's quarterly load test).")
+    lines += ["", "## Capacity plan", ""]
+    plans = [r for r in report.get("load_tests", []) if r.get("capacity")]
+    lines += [f"- {r['started_at']} ({r['verdict']}): {r['capacity']['answer']}" for r in plans] or [
+        "No `nbaverify load --profile capacity` run in the period (the guide's quarterly capacity planning)."]
     lines += ["", "## Guide coverage", "", "| guide section | latest state | last verified | not automated, and why |",
               "|---|---|---|---|"]
     lines += [f"| {g['section']} | {g['latest']} | {g['last_verified'] or '—'} | {g['why_not'] or '—'} |"

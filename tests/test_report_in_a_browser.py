@@ -100,3 +100,24 @@ def test_the_compliance_page_shows_its_missed_runs_and_open_failures(tmp_path):
     assert seen["missed"] >= 3 and seen["bars"] == 1
     assert HEALTH in seen["open_row"]["text"] and "check_health_ok failed" in seen["open_row"]["text"]
     assert seen["open_row"]["bottom"] <= seen["height"], "the open failure is below the first screen"
+
+
+def test_the_capacity_report_answers_on_the_first_screen_and_draws_its_chart(tmp_path):
+    from nbaverify.load import capacity_report, report
+    from nbaverify.load.summary import LoadSummary, LoadTotals
+    from tests.unit.test_capacity_search import capacity_plan
+
+    plan = capacity_plan()
+    summary = LoadSummary(run_id="q4", target="staging", environment="staging", profile="capacity", model="open",
+                          workers=0, started_at="2026-12-01T00:00:00Z", duration_s=120.0,
+                          totals=LoadTotals(1000, 0, 136.0, 10, 20, 30, 0.0), capacity=plan)
+    report.write_all(summary, tmp_path, {report.CAPACITY_CHART: capacity_report.chart(plan)})
+    seen = evaluate((tmp_path / "report.html").as_uri(), """(() => {
+        const answer = [...document.querySelectorAll('p b')].find(b => b.textContent.startsWith('The platform held'));
+        const chart = document.querySelector('img[alt^="latency and achieved rate"]');
+        return {answer: answer.textContent, bottom: answer.getBoundingClientRect().bottom, height: window.innerHeight,
+                chart: chart.naturalWidth};
+    })()""")
+    assert seen["answer"] == capacity_report.answer(plan)
+    assert seen["bottom"] <= seen["height"], "the capacity answer is below the first screen"
+    assert seen["chart"] > 500, "the chart did not load"

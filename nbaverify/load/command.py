@@ -10,8 +10,9 @@ from pathlib import Path
 from nbaverify import __version__, extras
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
-from nbaverify.load import report, runner, stats, thresholds
-from nbaverify.load.summary import LoadSummary, LoadTotals, Trend
+from nbaverify.load import capacity, capacity_report, report, runner, stats, thresholds
+from nbaverify.load.knee import SearchSettings
+from nbaverify.load.summary import LoadSummary, LoadTotals, Trend, TrendRow
 from nbaverify.results import utc_now_iso
 from nbaverify.signals import sigterm_interrupts
 
@@ -47,32 +48,90 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
         raise ConfigError(str(target.source), "environment", "a load test is disruptive: against production it runs only "
                           "with --allow disruptive (and the platform team's agreement)")
     limits = thresholds.parse_all(target.expectations["load.thresholds"])
+    settings = capacity_settings(target, request)
     plan = runner.plan(target, request.profile, request.model, request.workers or request.remote_workers)
+    started = dt.datetime.now(dt.UTC)
     started_at = utc_now_iso()
     run_id = request.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{plan.profile}-{plan.model}-{target.name}"
     out = Path(request.report_dir) if request.report_dir else LOAD_REPORTS / run_id
+    length = "a knee search" if settings else f"{plan.duration_s:.0f}s"
     say(f"nbaverify load {plan.profile} ({plan.model} model, {max(1, plan.workers)} process(es), "
-        f"{plan.duration_s:.0f}s) -> {target.name} ({target.api.base_url})")
+        f"{length}) -> {target.name} ({target.api.base_url})")
     preflight(target, request)
     if request.plan_only:  # for workers elsewhere (fixtures/k8s/load/): the settings every Locust process reads
-        say(f"plan: {runner.write_config(plan, out)}")
+        say(f"plan: {runner.write_config(capacity.search_plan(plan, out) if settings else plan, out)}")
         return 0
     if sandbox is not None:  # as the platform's operators must: the load generator is exempt from the rate limit
         sandbox.allowlist(["127.0.0.1"])
         say("sandbox: allowlisted the load generator (127.0.0.1) for this run")
     try:
-        outcome = runner.run(plan, target, out, [t for t in limits if t.abort], say,
-                             remote_workers=request.remote_workers, master_port=request.master_port)
+        if settings is not None:
+            say(f"  the knee search: from {settings.start_rps:g} req/s (x{settings.growth:g}) up to {settings.max_rps:g}, "
+                f"then bisection to within {settings.tolerance:.0%}, then a hold of {settings.hold_s:g}s at the knee")
+            found = capacity.search(plan, target, out, settings, say, remote_workers=request.remote_workers,
+                                    master_port=request.master_port)
+        else:
+            outcome = runner.run(plan, target, out, [t for t in limits if t.abort], say,
+                                 remote_workers=request.remote_workers, master_port=request.master_port)
     finally:
         if sandbox is not None:
             sandbox.allowlist([])
-    summary = judge(plan, target, out, limits, outcome, run_id, started_at)
-    history = [sample for sample in stats.read_history(out / "locust") if sample.t <= plan.duration_s + 1]
-    report.write_all(summary, out, report.charts(history, summary.thresholds) if history else {})
+    if settings is not None:
+        summary = judge_capacity(plan, target, out, found, run_id, started, started_at)
+        plan_of = summary.capacity or {}
+        images = {report.CAPACITY_CHART: capacity_report.chart(plan_of)} if plan_of.get("steps") else {}
+    else:
+        summary = judge(plan, target, out, limits, outcome, run_id, started_at)
+        history = [sample for sample in stats.read_history(out / "locust") if sample.t <= plan.duration_s + 1]
+        images = report.charts(history, summary.thresholds) if history else {}
+    report.write_all(summary, out, images)
     for line in report.terminal_lines(summary):
         say(line)
     say(f"reports: {out}")
     return summary.exit_code
+
+
+def capacity_settings(target: Target, request: LoadRequest) -> SearchSettings | None:
+    """The knee search's settings when the profile is a search (`search = "knee"`), else None."""
+    profile = target.expectations["load.profiles"].get(request.profile) or {}
+    if not profile.get("search"):
+        return None
+    if (request.model or profile.get("model")) != "open":
+        raise ConfigError("--model", request.model or profile.get("model"), f"the {request.profile} profile searches "
+                          "for the knee by offering fixed rates: it runs the open model only")
+    return SearchSettings.of(profile, target.expectations["load.capacity"])
+
+
+def judge_capacity(plan: runner.Plan, target: Target, out: Path, found: capacity.SearchOutcome, run_id: str,
+                   started: dt.datetime, started_at: str) -> LoadSummary:
+    """The capacity run's record: the knee, the projection and the steps; its totals are the last step's
+    (the hold at the knee when it held)."""
+    previous = report.previous_summary(out.parent, out, target.name, plan.profile, plan.model)
+    before = (previous.run_id, previous.capacity["knee_rps"]) if previous and previous.capacity and \
+        previous.capacity.get("knee_rps") else None
+    plan_of, problems = capacity.plan_capacity(target, found, started, before)
+    if found.interrupted:
+        problems.insert(0, f"interrupted after {found.wall_s:.0f}s: the search did not finish; run it again")
+    if found.aborted:
+        problems.insert(0, f"stopped early: {found.aborted}")
+    steps = found.search.steps
+    last = steps[-1] if steps else None
+    totals = LoadTotals(requests=last.requests, failures=last.failures, rps=last.achieved_rps, p50_ms=last.p50_ms,
+                        p95_ms=last.p95_ms, p99_ms=last.p99_ms, error_rate=last.error_ratio, target_rps=last.offered_rps,
+                        achieved_rps=last.achieved_rps) if last else LoadTotals.of(stats.EndpointStats.empty())
+    endpoints = capacity.endpoints_of(out, last) if last else []
+    summary = LoadSummary(
+        run_id=run_id, target=target.name, environment=target.environment, profile=plan.profile, model=plan.model,
+        workers=plan.workers, started_at=started_at, duration_s=found.wall_s, totals=totals, problems=problems,
+        aborted=found.aborted, interrupted=found.interrupted, peak_rss_mib=found.peak_rss_mib or {},
+        endpoints=endpoints, capacity=plan_of, nbaverify_version=__version__)
+    if before and plan_of["knee_rps"] is not None:
+        change = (plan_of["knee_rps"] - before[1]) / before[1] * 100
+        tolerance = target.expectations["load.trend_tolerance_pct"]
+        row = TrendRow("knee", before[1], plan_of["knee_rps"], round(change, 1), "req/s", change < -tolerance)
+        summary.trend = Trend(before[0], [row], [f"knee {before[1]:g} -> {plan_of['knee_rps']:g} req/s ({change:+.0f}%, "
+                                                 f"tolerance {tolerance:g}%)"] if row.regression else [])
+    return summary
 
 
 def preflight(target: Target, request: LoadRequest) -> None:

@@ -9,6 +9,7 @@ import html
 import io
 from pathlib import Path
 
+from nbaverify.load import capacity_report
 from nbaverify.load.stats import Sample
 from nbaverify.load.summary import LoadSummary
 from nbaverify.load.thresholds import Verdict
@@ -121,23 +122,31 @@ def markdown(summary: LoadSummary) -> str:
              "| requests | failures | throughput | p50 | p95 | p99 |", "|---:|---:|---:|---:|---:|---:|",
              f"| {t.requests} | {t.failures} ({t.error_rate:.2%}) | {t.rps:.1f}/s | {t.p50_ms:.0f} ms | "
              f"{t.p95_ms:.0f} ms | {t.p99_ms:.0f} ms |", "",
-             "### Thresholds", "", "| | threshold | observed |", "|---|---|---|"]
+             *(capacity_report.markdown(summary.capacity) if summary.capacity else [])]
+    if summary.thresholds:
+        lines += ["### Thresholds", "", "| | threshold | observed |", "|---|---|---|"]
     lines += [f"| {'✅' if v.outcome == 'passed' else '❌'} | `{v.id}` | {v.message} |" for v in summary.thresholds]
     if summary.problems:
         lines += ["", "### What is wrong", ""] + [f"- {p}" for p in summary.problems]
-    lines += ["", "### Compared with the previous run", ""]
-    if summary.trend.previous_run:
-        lines += [f"Previous run: `{summary.trend.previous_run}`.", "",
-                  "| metric | previous | now | change |", "|---|---:|---:|---:|"]
-        lines += [f"| {d.metric}{' ⚠️' if d.regression else ''} | {d.previous:.4g} {d.unit} | {d.current:.4g} "
-                  f"{d.unit} | {d.change_pct:+.1f}% |" for d in summary.trend.deltas]
-    else:
-        lines.append(NO_TREND[summary.interrupted])
-    lines += ["", "### Endpoints", "", "| request | count | failures | req/s | p50 | p95 | p99 | max |",
+    if not summary.capacity:  # a capacity run's trend is its knee's, in its own section
+        lines += ["", "### Compared with the previous run", "", *_trend_lines(summary)]
+    lines += ["", "### Endpoints" + LAST_STEP[bool(summary.capacity)], "",
+              "| request | count | failures | req/s | p50 | p95 | p99 | max |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {e.name} | {e.requests} | {e.failures} | {e.rps:.1f} | {e.p50_ms:.0f} | {e.p95_ms:.0f} | "
               f"{e.p99_ms:.0f} | {e.max_ms:.0f} |" for e in summary.endpoints]
     return "\n".join(lines) + "\n"
+
+
+CAPACITY_CHART = "capacity.png"
+LAST_STEP = {True: " (the last step)", False: ""}
+def _trend_lines(summary: LoadSummary) -> list[str]:
+    if not summary.trend.previous_run:
+        return [NO_TREND[summary.interrupted]]
+    lines = [f"Previous run: `{summary.trend.previous_run}`.", "",
+             "| metric | previous | now | change |", "|---|---:|---:|---:|"]
+    return lines + [f"| {d.metric}{' ⚠️' if d.regression else ''} | {d.previous:.4g} {d.unit} | {d.current:.4g} "
+                    f"{d.unit} | {d.change_pct:+.1f}% |" for d in summary.trend.deltas]
 
 
 NO_TREND = {False: "No earlier run of this profile and model against this target to compare with.",
@@ -175,7 +184,8 @@ def html_report(summary: LoadSummary, images: dict[str, bytes]) -> str:
         trend_html = f"<p class=note>{NO_TREND[summary.interrupted]}</p>"
     problems = "".join(f"<li>{esc(p)}</li>" for p in summary.problems)
     pictures = "".join(f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-                       for name, data in images.items())
+                       for name, data in images.items() if name != CAPACITY_CHART)
+    capacity = capacity_report.html_section(summary.capacity, images.get(CAPACITY_CHART)) if summary.capacity else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>nbaverify load {esc(summary.profile)} on {esc(summary.target)}: {summary.verdict}</title>
 <style>{_CSS}</style></head><body>
@@ -186,12 +196,15 @@ def html_report(summary: LoadSummary, images: dict[str, bytes]) -> str:
 <table><tr><th>requests</th><th>failed</th><th>throughput</th><th>median (p50)</th><th>p95</th><th>p99</th></tr>
 <tr><td>{t.requests}</td><td>{t.failures} ({t.error_rate:.2%})</td><td>{t.rps:.1f} /s</td>
 <td>{t.p50_ms:.0f} ms</td><td>{t.p95_ms:.0f} ms</td><td>{t.p99_ms:.0f} ms</td></tr></table>
-<p class=note>p95 = 95 of every 100 requests were answered at least this fast; p99 the same for 99 of 100.</p>
+<p class=note>{'The figures of the last step (the hold at the knee, when it held). ' if summary.capacity else ''}p95 = 95 of
+every 100 requests were answered at least this fast; p99 the same for 99 of 100.</p>
 {f'<h2>What is wrong</h2><ul>{problems}</ul>' if problems else ''}
-<h2>Thresholds</h2><table><tr><th>verdict</th><th>threshold</th><th>observed</th></tr>{rows}</table>
-<h2>Over the run</h2>{pictures}
-<h2>Compared with the previous run</h2>{trend_html}
-<h2>Endpoints</h2><table><tr><th>request</th><th>count</th><th>failures</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th>
+{capacity}
+{f'<h2>Thresholds</h2><table><tr><th>verdict</th><th>threshold</th><th>observed</th></tr>{rows}</table>' if rows else ''}
+{f'<h2>Over the run</h2>{pictures}' if pictures else ''}
+{'' if summary.capacity else f'<h2>Compared with the previous run</h2>{trend_html}'}
+<h2>Endpoints{LAST_STEP[bool(summary.capacity)]}</h2>
+<table><tr><th>request</th><th>count</th><th>failures</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th>
 <th>p99 ms</th><th>max ms</th></tr>{endpoints}</table>
 <p class=note>Locust's own CSV files are beside this report (locust_stats.csv, locust_stats_history.csv, locust_failures.csv).</p>
 </body></html>

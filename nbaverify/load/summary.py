@@ -94,6 +94,7 @@ class LoadSummary:
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
     endpoints: list[EndpointStats] = field(default_factory=list)
     trend: Trend = field(default_factory=Trend)
+    capacity: dict | None = None  # the capacity profile's knee, projection and steps (nbaverify.load.capacity)
     nbaverify_version: str = ""
     kind: str = KIND
 
@@ -111,10 +112,23 @@ class LoadSummary:
         return not self.interrupted and self.totals.requests > 0
 
     def status_line(self) -> str:
+        if self.capacity is not None:
+            return self._capacity_line(self.capacity)
         t = self.totals
         passed = sum(v.outcome == "passed" for v in self.thresholds)
         return (f"NBAVERIFY LOAD {self.verdict} - {passed}/{len(self.thresholds)} thresholds, {t.requests} requests, "
                 f"{t.rps:.1f}/s, p95 {t.p95_ms:.0f} ms, p99 {t.p99_ms:.0f} ms, errors {t.error_rate:.2%}")
+
+    def _capacity_line(self, c: dict) -> str:
+        def rps(value):
+            return "unknown" if value is None else f"{value:g}/s"
+
+        if c["knee_rps"] is None:
+            return f"NBAVERIFY LOAD {self.verdict} - capacity: no knee found in {len(c['steps'])} step(s)"
+        knee = f"{c['knee_rps']:g}/s ±{c['tolerance']:.0%}"
+        headroom = "unknown" if c["headroom"] is None else f"{c['headroom']:.2f}x (min {c['min_headroom']:g}x)"
+        return (f"NBAVERIFY LOAD {self.verdict} - capacity: knee {knee}, {rps(c['per_replica_rps'])} a replica, "
+                f"projected {rps(c['projected_max_rps'])}, peak {rps(c['observed_peak_rps'])}, headroom {headroom}")
 
     def to_dict(self) -> dict:
         # the derived fields too: schedulers and dashboards read summary.json without this class
