@@ -112,11 +112,13 @@ def await_port_free(port: int, service: str, timeout: float = 65.0, **hint) -> N
     """For a server of ours being restarted: the connections it just closed may hold its port in
     TIME_WAIT for up to a minute (Linux), which a new bind can refuse; wait that out, else PortInUse."""
     deadline = time.monotonic() + timeout
+    unseen_until = time.monotonic() + 3  # nobody to be seen holding it: a process still letting go of it
     while not port_is_free(port):
         holder = port_holder(port)
-        if time.monotonic() > deadline or not holder or "time-wait" not in holder:
+        passing = "time-wait" in holder if holder else time.monotonic() < unseen_until
+        if time.monotonic() > deadline or not passing:
             raise PortInUse(port, service, holder=holder, **hint)
-        time.sleep(0.5)
+        time.sleep(0.5 if holder else 0.1)
 
 
 def ensure_port_free(port: int, service: str, **hint) -> None:
@@ -202,7 +204,10 @@ def stop_pid(pid: int, timeout: float = 10) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
-        pass
+        return
+    deadline = time.monotonic() + 5  # gone, with its sockets, before the caller binds its ports again
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
+        time.sleep(0.05)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
