@@ -68,6 +68,29 @@ def check_alertmanager_ready(alertmanager):
 
 @pytest.mark.gate
 @pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ALERTS)
+def check_alertmanager_peers_agree(alertmanager_cluster, expect, evidence):
+    """A clustered Alertmanager ([alertmanager] peers): every instance gossips with all the others, has
+    loaded the same configuration and holds the same silences (else both notify, or a silence misses one)."""
+    if len(alertmanager_cluster) == 1:
+        state = (alertmanager_cluster[0].status().get("cluster") or {}).get("status")
+        if state in (None, "disabled"):
+            pytest.skip("not clustered: the Alertmanager runs without gossip and [alertmanager] names no peers")
+
+    def agree():
+        views = [(am.url, am.status(), {s["id"] for s in alerting.active(am.silences())}) for am in alertmanager_cluster]
+        evidence["instances"] = {url: {"cluster": (status.get("cluster") or {}).get("status"),
+                                       "members": len((status.get("cluster") or {}).get("peers") or []),
+                                       "silences": len(silences)} for url, status, silences in views}
+        problems = alerting.cluster_disagreements(views)
+        assert not problems, "; ".join(problems)
+
+    eventually(agree, timeout=expect["alerting.cluster_settle_s"], interval=1.0)
+
+
+@pytest.mark.gate
+@pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_prometheus_sends_to_alertmanager(prom, alertmanager, expect, evidence):

@@ -86,6 +86,7 @@ class GrafanaProfile(_Section):
 class AlertmanagerProfile(_Section):
     url: str                        # the live Alertmanager (API v2), e.g. http://alertmanager.monitoring:9093
     config_file: str | None = None  # the configuration as deployed (alertmanager.yml), relative to the profile
+    peers: list[str] = []           # the other instances of its cluster (API v2 URLs), whose agreement is checked
 
 
 class Profile(_Section):

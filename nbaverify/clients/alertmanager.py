@@ -47,8 +47,9 @@ class Alertmanager:
         """The configuration the running Alertmanager has loaded (YAML, secrets shown as <secret>)."""
         return str(self._json("/api/v2/status")["config"]["original"])
 
-    def cluster(self) -> dict:
-        return dict(self._json("/api/v2/status").get("cluster") or {})
+    def status(self) -> dict:
+        """GET /api/v2/status: the cluster as this instance sees it, and the configuration it loaded."""
+        return dict(self._json("/api/v2/status"))
 
     def silences(self) -> list[dict]:
         return list(self._json("/api/v2/silences"))

@@ -100,6 +100,19 @@ def alertmanager(target: Target, expect):
 
 
 @pytest.fixture(scope="session")
+def alertmanager_cluster(target: Target, expect, alertmanager):
+    """Every instance of the Alertmanager cluster: the profile's url, then its peers."""
+    from nbaverify.clients.alertmanager import Alertmanager
+
+    section = target.profile.alertmanager
+    assert section is not None  # the alertmanager fixture skipped already
+    peers = [Alertmanager(url, timeout_s=expect["api.timeout_s"]) for url in section.peers]
+    yield [alertmanager, *peers]
+    for peer in peers:
+        peer.close()
+
+
+@pytest.fixture(scope="session")
 def alertmanager_config(target: Target) -> Path:
     """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool at hand."""
     from nbaverify.probes import alerting

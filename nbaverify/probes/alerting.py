@@ -193,3 +193,32 @@ def unexplained_silences(silences: list[dict]) -> list[str]:
             + " and ".join(what for what, empty in (("no creator", not s.get("createdBy", "").strip()),
                                                     ("no comment", not s.get("comment", "").strip())) if empty)
             for s in active(silences) if not s.get("createdBy", "").strip() or not s.get("comment", "").strip()]
+
+
+def cluster_disagreements(views: list[tuple[str, dict, set[str]]]) -> list[str]:
+    """What the instances of one Alertmanager cluster disagree on, each said of the instance that differs
+    from the first: views are (url, GET /api/v2/status, ids of its active silences), the first the profile's."""
+    expected = len(views)
+    (first_url, first, first_silences), problems = views[0], []
+    for url, status, silences in views:
+        cluster = status.get("cluster") or {}
+        state = cluster.get("status", "unknown")
+        if state == "disabled":
+            problems.append(f"{url} runs without gossip (cluster disabled): it shares no silences and no notification "
+                            "log with the other instance(s), so both notify and a silence set on one misses the other")
+            continue
+        seen = len(cluster.get("peers") or [])
+        if state != "ready":
+            problems.append(f"{url}: cluster {state}")
+        elif expected > 1 and seen != expected:  # one instance named: its peers are not the profile's to count
+            problems.append(f"{url} sees {seen} cluster member(s), expected {expected} (every instance of [alertmanager])")
+        if url == first_url:
+            continue
+        if status.get("config", {}).get("original") != first.get("config", {}).get("original"):
+            problems.append(f"{url} has loaded another configuration than {first_url} (a deploy reached one instance)")
+        if silences != first_silences:
+            missing, extra = sorted(first_silences - silences), sorted(silences - first_silences)
+            problems.append(f"{url} disagrees with {first_url} on the active silences"
+                            + (f" (lacks {', '.join(missing)})" if missing else "")
+                            + (f" (has {', '.join(extra)} that {first_url} lacks)" if extra else ""))
+    return problems

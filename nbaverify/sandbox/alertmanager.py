@@ -6,6 +6,11 @@ The copy keeps the platform's receivers, routes, addresses and inhibitions; only
 notification would go changes (webhooks to 127.0.0.1:<sink port>/<receiver>, email to the sink's
 SMTP port: nbaverify.sandbox.alert_sink), and how long it waits (group_wait 1 s, group_interval
 2 s, the watchdog repeated every 10 s), so the drill and the matrix run in seconds.
+
+Two instances gossip as a cluster (an HA pair, as production runs it): Prometheus sends to the first,
+whose silences and notification log the second shares; each has its own copy of the deployed file,
+so a deploy that reached one instance can be made. Gossip settles within 3 s of a start here
+(--cluster.settle-timeout), not Alertmanager's default minute, so notifications are not held up.
 """
 
 from __future__ import annotations
@@ -36,9 +41,15 @@ class Alertmanager:
         self.config_file = self.folder / "alertmanager.yml"
         self.pid_file = layout.pid_file("alertmanager")
         self.sink_pid_file = layout.pid_file("alert-sink")
+        self.peer_url = f"http://127.0.0.1:{layout.alertmanager_peer_port}"
+        self.peer_config_file = self.folder / "alertmanager-peer.yml"  # the second instance's copy of the deploy
+        self.peer_pid_file = layout.pid_file("alertmanager-peer")
 
     def pid(self) -> int | None:
         return procs.read_pid(self.pid_file, "alertmanager")
+
+    def peer_pid(self) -> int | None:
+        return procs.read_pid(self.peer_pid_file, "alertmanager")
 
     def deploy_config(self) -> Path:
         """The platform's configuration, delivering locally (what a deploy would ship, here)."""
@@ -52,18 +63,19 @@ class Alertmanager:
             for hook in receiver.get("webhook_configs", []):
                 hook["url"] = f"http://127.0.0.1:{self.layout.alert_sink_port}/{receiver['name']}"
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.config_file.write_text("# deployed by nbaverify sandbox from fixtures/monitoring/alertmanager\n"
-                                    + yaml.safe_dump(config, sort_keys=False))
+        text = "# deployed by nbaverify sandbox from fixtures/monitoring/alertmanager\n" + yaml.safe_dump(config, sort_keys=False)
+        for path in (self.config_file, self.peer_config_file):
+            path.write_text(text)
         return self.config_file
 
     def sync(self, say) -> None:
         """The pristine configuration, and Alertmanager running with it (started or reloaded), no silence."""
         self.deploy_config()
         self._start_sink()
-        if self.pid():
+        if self.pid() and self.peer_pid():
             self.reload()
         else:
-            say(f"starting Alertmanager on {self.url}")
+            say(f"starting Alertmanager on {self.url}, its cluster peer on {self.peer_url}")
             self.start()
         self.expire_silences()
 
@@ -96,33 +108,56 @@ class Alertmanager:
         return deliveries(self.folder / "deliveries.jsonl")
 
     def start(self) -> None:
-        if self.pid():
-            return
-        procs.await_port_free(self.layout.alertmanager_port, "sandbox Alertmanager")
-        procs.spawn([binary() or "prometheus-alertmanager", f"--config.file={self.config_file}",
-                     f"--storage.path={self.folder / 'data'}",
-                     f"--web.listen-address=127.0.0.1:{self.layout.alertmanager_port}",
-                     "--cluster.listen-address="],  # one instance: no gossip port to collide with
-                    self.layout.log_file("alertmanager"), self.pid_file)
+        """Both instances of the cluster, each started when it is not running."""
+        if not self.pid():
+            self._spawn(self.pid_file, self.config_file, "data", self.layout.alertmanager_port,
+                        self.layout.alertmanager_gossip_port, self.layout.alertmanager_peer_gossip_port, "alertmanager")
+        if not self.peer_pid():
+            self.start_peer()
         procs.wait_until(self.ready, 20, f"Alertmanager to be ready (see {self.layout.log_file('alertmanager')})")
 
-    def ready(self) -> bool:
+    def start_peer(self, gossip: bool = True) -> None:
+        """The second instance; without gossip it is a cluster of its own (a split)."""
+        self._spawn(self.peer_pid_file, self.peer_config_file, "peer-data", self.layout.alertmanager_peer_port,
+                    self.layout.alertmanager_peer_gossip_port if gossip else None, self.layout.alertmanager_gossip_port,
+                    "alertmanager-peer")
+        procs.wait_until(lambda: self.ready(self.peer_url), 20,
+                         f"the second Alertmanager to be ready (see {self.layout.log_file('alertmanager-peer')})")
+
+    def _spawn(self, pid_file: Path, config: Path, data: str, port: int, gossip: int | None, peer: int, log: str) -> None:
+        procs.await_port_free(port, "sandbox Alertmanager")
+        cluster = ([f"--cluster.listen-address=127.0.0.1:{gossip}", f"--cluster.peer=127.0.0.1:{peer}",
+                    "--cluster.settle-timeout=3s"] if gossip else ["--cluster.listen-address="])
+        procs.spawn([binary() or "prometheus-alertmanager", f"--config.file={config}",
+                     f"--storage.path={self.folder / data}", f"--web.listen-address=127.0.0.1:{port}", *cluster],
+                    self.layout.log_file(log), pid_file)
+
+    def ready(self, url: str | None = None) -> bool:
         try:
-            return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+            return httpx.get(f"{url or self.url}/-/ready", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
 
-    def reload(self) -> None:
-        httpx.post(f"{self.url}/-/reload", timeout=5).raise_for_status()
+    def reload(self, urls: tuple[str, ...] | None = None) -> None:
+        for url in urls or (self.url, self.peer_url):
+            httpx.post(f"{url}/-/reload", timeout=5).raise_for_status()
 
-    def edit_config(self, change) -> None:
-        """Change the deployed configuration (a bad deploy) and have Alertmanager load it."""
-        config = yaml.safe_load(self.config_file.read_text())
-        change(config)
-        self.config_file.write_text(yaml.safe_dump(config, sort_keys=False))
-        self.reload()
+    def edit_config(self, change, peer_only: bool = False) -> None:
+        """Change the deployed configuration (a bad deploy: on both instances, or on the second only) and have
+        the instances load it."""
+        for path in (self.peer_config_file,) if peer_only else (self.config_file, self.peer_config_file):
+            config = yaml.safe_load(path.read_text())
+            change(config)
+            path.write_text(yaml.safe_dump(config, sort_keys=False))
+        self.reload((self.peer_url,) if peer_only else None)
+
+    def stop_peer(self) -> None:
+        pid = self.peer_pid()
+        if pid:
+            procs.stop_pid(pid)
 
     def stop_server(self) -> None:
+        self.stop_peer()
         pid = self.pid()
         if pid:
             procs.stop_pid(pid)

@@ -59,6 +59,9 @@ class Layout:
     alertmanager_port = property(lambda self: self.port_base + 63)
     alert_sink_port = property(lambda self: self.port_base + 64)  # where the sandbox's receivers deliver (webhooks)
     alert_smtp_port = property(lambda self: self.port_base + 65)  # and its email (SMTP)
+    alertmanager_peer_port = property(lambda self: self.port_base + 66)  # the second Alertmanager of the cluster
+    alertmanager_gossip_port = property(lambda self: self.port_base + 67)  # the cluster's gossip, first instance
+    alertmanager_peer_gossip_port = property(lambda self: self.port_base + 68)  # and second
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

@@ -137,6 +137,9 @@ class Sandbox:
                            "installed": prom_mod.binary() is not None},
             "alertmanager": {"running": self.alertmanager.pid() is not None, "address": self.alertmanager.url,
                              "installed": am_mod.binary() is not None},
+            "alertmanager-peer": {"running": self.alertmanager.peer_pid() is not None,
+                                  "address": f"{self.alertmanager.peer_url} (its cluster peer)",
+                                  "installed": am_mod.binary() is not None},
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "capacity_limited": self.capacity_limit(),
@@ -163,7 +166,7 @@ class Sandbox:
         if prom_mod.binary():
             required.append("prometheus")
         if am_mod.binary():
-            required.append("alertmanager")
+            required += ["alertmanager", "alertmanager-peer"]
         return all(status["services"][name]["running"] for name in required)
 
     def is_up(self) -> bool:
@@ -268,6 +271,9 @@ class Sandbox:
             wanted.append((layout.prometheus_port, "sandbox Prometheus", self.prometheus.pid() is None))
         if am_mod.binary():
             wanted.append((layout.alertmanager_port, "sandbox Alertmanager", self.alertmanager.pid() is None))
+            wanted.append((layout.alertmanager_gossip_port, "sandbox Alertmanager (gossip)", self.alertmanager.pid() is None))
+            for port in (layout.alertmanager_peer_port, layout.alertmanager_peer_gossip_port):
+                wanted.append((port, "sandbox Alertmanager's cluster peer", self.alertmanager.peer_pid() is None))
         if layout.secrets_file.exists() and self.cluster.initialised:
             wanted += [(layout.primary_port, "sandbox PostgreSQL primary", not self.cluster.primary.running()),
                        (layout.replica_port, "sandbox PostgreSQL replica", not self.cluster.replica.running())]
@@ -371,6 +377,7 @@ class Sandbox:
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
         prometheus += ("\n[alertmanager]\n"
                        f'url = "{self.alertmanager.url}"\nconfig_file = "{self.alertmanager.config_file}"\n'
+                       f'peers = ["{self.alertmanager.peer_url}"]\n'
                        if am_mod.binary() else "\n# [alertmanager] left out: Alertmanager is not installed here "
                        "(apt-get install prometheus-alertmanager)\n")
         jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)

@@ -129,6 +129,12 @@ def _stop_alertmanager(sb: Reach) -> None:
     procs.wait_until(lambda: errors() > before, 40, "Prometheus to count an error sending to Alertmanager", interval=0.5)
 
 
+def _split_cluster(sb: Reach) -> None:
+    """The second instance restarted without its --cluster.peer flags: a cluster of its own."""
+    sb.alertmanager.stop_peer()
+    sb.alertmanager.start_peer(gossip=False)
+
+
 def _unwire_prometheus(sb: Reach) -> None:
     sb.prometheus.write_config(alerting=False)
     sb.prometheus.reload()
@@ -136,10 +142,10 @@ def _unwire_prometheus(sb: Reach) -> None:
                      ["activeAlertmanagers"], 30, "Prometheus to drop its Alertmanager", interval=0.25)
 
 
-def _alerting_edit(change: Callable[[dict], None]) -> Step:
+def _alerting_edit(change: Callable[[dict], None], peer_only: bool = False) -> Step:
     """Change the deployed Alertmanager configuration (a bad deploy) and have Alertmanager load it."""
     def step(sb: Reach) -> None:
-        sb.alertmanager.edit_config(change)
+        sb.alertmanager.edit_config(change, peer_only=peer_only)
 
     return step
 
@@ -284,6 +290,23 @@ FAULTS: tuple[Fault, ...] = (
         expect=(r"Alertmanager at http://127\.0\.0\.1:\d+ is not ready \(.*refused.*\): fired alerts reach nobody"
                 r"|Prometheus at http://127\.0\.0\.1:\d+: \d+ error\(s\) sending alerts to Alertmanager since"),
         apply=_stop_alertmanager,
+    ),
+    Fault(
+        name="alertmanager_peer_split", area="monitoring", requires="alertmanager",
+        breaks="the second Alertmanager was restarted without its cluster flags: two clusters of one, each notifying "
+               "on its own, a silence set on one unknown to the other",
+        caught_by=(f"{ALERTING}::check_alertmanager_peers_agree",),
+        expect=r"http://127\.0\.0\.1:\d+ runs without gossip \(cluster disabled\): it shares no silences",
+        apply=_split_cluster,
+    ),
+    Fault(
+        name="alertmanager_peer_config_drift", area="monitoring", requires="alertmanager",
+        breaks="a deploy reached one Alertmanager of the cluster: the second still routes by the old configuration "
+               "(no Database team route)",
+        caught_by=(f"{ALERTING}::check_alertmanager_peers_agree",),
+        expect=(r"http://127\.0\.0\.1:\d+ has loaded another configuration than http://127\.0\.0\.1:\d+ "
+                r"\(a deploy reached one instance\)"),
+        apply=_alerting_edit(_drop_database_route, peer_only=True),
     ),
     Fault(
         name="prometheus_not_wired", area="monitoring", requires="alertmanager",
