@@ -148,6 +148,30 @@ def test_the_search_drives_remote_workers_to_the_known_capacity(sandbox, sandbox
     assert "waiting for 1 worker(s)" in printed
 
 
+def test_a_projection_without_its_sources_fails_saying_what_is_missing(sandbox, nbaverify, tmp_path):
+    sandbox.up([])
+    kept, dropping = [], False
+    for line in sandbox.layout.target_file.read_text().splitlines():
+        if line.startswith("["):  # no [kubernetes] (nor the pod logs read through it), no [prometheus]
+            dropping = line in ("[kubernetes]", "[logs]", "[prometheus]")
+        if not dropping:
+            kept.append(line)
+    bare = tmp_path / "bare.toml"
+    bare.write_text("\n".join(kept).replace("hold_s = 8.0\n", "hold_s = 8.0\nmax_rps = 20.0\n", 1) + "\n")
+    sandbox.allowlist(["127.0.0.1"])
+    result = search(nbaverify, sandbox, tmp_path, "--target", str(bare))
+    assert result.code == 1, result.out + result.err
+    plan = result.summary["capacity"]
+    assert plan["knee_rps"] == 20 and plan["replicas"] is None and plan["projected_max_rps"] is None
+    assert plan["fleet"]["max_connections"] > 0  # the database's limit is still read
+    assert result.summary["problems"] == [
+        "the projection through the autoscaler is incomplete: replicas: no [kubernetes] section; autoscaler: no "
+        "[kubernetes] section",
+        "the observed peak request rate is unknown (no [prometheus] section), so the headroom cannot be judged"]
+    assert "NBAVERIFY LOAD FAIL - capacity: knee 20/s ±5%, unknown a replica, projected unknown, peak unknown, " \
+           "headroom unknown" in result.out
+
+
 def test_a_rate_limited_generator_stops_the_search_saying_so(sandbox, nbaverify, tmp_path):
     sandbox.up(["load_not_allowlisted"])
     try:
