@@ -103,15 +103,10 @@ def test_the_compliance_page_shows_its_missed_runs_and_open_failures(tmp_path):
 
 
 def test_the_capacity_report_answers_on_the_first_screen_and_draws_its_chart(tmp_path):
-    from nbaverify.load import capacity_report, report
-    from nbaverify.load.summary import LoadSummary, LoadTotals
-    from tests.unit.test_capacity_search import capacity_plan
+    from nbaverify.load import capacity_report
+    from tests.unit.test_capacity_search import capacity_report_files
 
-    plan = capacity_plan()
-    summary = LoadSummary(run_id="q4", target="staging", environment="staging", profile="capacity", model="open",
-                          workers=0, started_at="2026-12-01T00:00:00Z", duration_s=120.0,
-                          totals=LoadTotals(1000, 0, 136.0, 10, 20, 30, 0.0), capacity=plan)
-    report.write_all(summary, tmp_path, {report.CAPACITY_CHART: capacity_report.chart(plan)})
+    _, plan = capacity_report_files(tmp_path)
     seen = evaluate((tmp_path / "report.html").as_uri(), """(() => {
         const answer = [...document.querySelectorAll('p b')].find(b => b.textContent.startsWith('The platform held'));
         const chart = document.querySelector('img[alt^="latency and achieved rate"]');

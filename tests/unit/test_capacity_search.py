@@ -189,7 +189,8 @@ def capacity_plan() -> dict:
             "steps": [s.as_dict() for s in knee.steps], "previous_run": None, "previous_knee_rps": None}
 
 
-def test_the_capacity_report_renders_every_format_from_the_one_object(tmp_path):
+def capacity_report_files(out):
+    """A capacity run's report, every format, from capacity_plan(); returns (summary, plan)."""
     from nbaverify.load import report
     from nbaverify.load.summary import LoadSummary, LoadTotals
 
@@ -197,7 +198,14 @@ def test_the_capacity_report_renders_every_format_from_the_one_object(tmp_path):
     summary = LoadSummary(run_id="q4", target="staging", environment="staging", profile="capacity", model="open",
                           workers=0, started_at="2026-12-01T00:00:00Z", duration_s=120.0,
                           totals=LoadTotals(1000, 0, 136.0, 10, 20, 30, 0.0), capacity=plan)
-    report.write_all(summary, tmp_path, {report.CAPACITY_CHART: capacity_report.chart(plan)})
+    report.write_all(summary, out, {report.CAPACITY_CHART: capacity_report.chart(plan)})
+    return summary, plan
+
+
+def test_the_capacity_report_renders_every_format_from_the_one_object(tmp_path):
+    from nbaverify.load.summary import LoadSummary
+
+    summary, plan = capacity_report_files(tmp_path)
     assert summary.status_line() == (f"NBAVERIFY LOAD PASS - capacity: knee {plan['knee_rps']:g}/s ±5%, "
                                      f"{plan['per_replica_rps']:g}/s a replica, projected {plan['projected_max_rps']:g}/s, "
                                      f"peak 120/s, headroom {plan['headroom']:.2f}x (min 1.5x)")
