@@ -116,9 +116,21 @@ class KneeSearch:
             return "confirm", round(confirms[-1].offered_rps / (1 + s.tolerance), 2)
         if not self.steps:
             return "ladder", s.start_rps
+        if self.held_at is not None and self.broke_at is not None \
+                and (self.broke_at - self.held_at) / self.held_at <= s.tolerance:
+            return self._confirm(None)
+        if self.held_at is not None and self.broke_at is None and self.held_at >= s.max_rps:
+            return self._confirm(f"every rate up to max_rps {s.max_rps:g} req/s held: the knee is above it")
+        if len(self.steps) >= s.max_steps:  # every branch is bounded: climbing, climbing down, bisecting
+            if self.held_at is None:
+                self.stopped = f"the step budget ({s.max_steps}) ran out before any offered rate held"
+                return None
+            if self.broke_at is None:
+                return self._confirm(f"the step budget ({s.max_steps}) ran out while climbing: the knee is above "
+                                     f"{self.held_at:g} req/s")
+            return self._confirm(f"the step budget ({s.max_steps}) ran out with the knee between {self.held_at:g} and "
+                                 f"{self.broke_at:g} req/s, wider than {s.tolerance:.0%}")
         if self.broke_at is None:  # still climbing
-            if self.held_at is not None and self.held_at >= s.max_rps:
-                return self._confirm(f"every rate up to max_rps {s.max_rps:g} req/s held: the knee is above it")
             return "ladder", min(s.max_rps, round(self.steps[-1].offered_rps * s.growth, 2))
         if self.held_at is None:  # the first rate already broke: climb down
             lower = round(self.steps[-1].offered_rps / s.growth, 2)
@@ -126,11 +138,6 @@ class KneeSearch:
                 self.stopped = f"no offered rate down to {s.min_rps:g} req/s held"
                 return None
             return "ladder", lower
-        if (self.broke_at - self.held_at) / self.held_at <= s.tolerance:
-            return self._confirm(None)
-        if len(self.steps) >= s.max_steps:
-            return self._confirm(f"the step budget ({s.max_steps}) ran out with the knee between {self.held_at:g} and "
-                                 f"{self.broke_at:g} req/s, wider than {s.tolerance:.0%}")
         return "bisect", round((self.held_at + self.broke_at) / 2, 2)
 
     def _confirm(self, note: str | None) -> tuple[str, float]:

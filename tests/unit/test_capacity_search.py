@@ -81,6 +81,15 @@ def test_a_spent_budget_confirms_what_it_has_and_says_the_bracket_is_wide():
     assert knee.note.startswith("the step budget (5) ran out with the knee between 100 and 150 req/s")
 
 
+def test_the_budget_bounds_a_slow_climb_and_a_long_climb_down():
+    climbing = search(10_000, growth=1.1, max_steps=6)
+    assert len(climbing.steps) == 7 and climbing.knee_rps == climbing.steps[5].offered_rps
+    assert climbing.note == f"the step budget (6) ran out while climbing: the knee is above {climbing.knee_rps:g} req/s"
+    down = search(0.5, growth=1.1, max_steps=6, min_rps=0.01)
+    assert len(down.steps) == 6 and down.knee_rps is None
+    assert down.stopped == "the step budget (6) ran out before any offered rate held"
+
+
 def test_a_step_breaks_on_each_reason_and_says_which():
     step = Step(number=1, phase="ladder", offered_rps=100, duration_s=4, achieved_rps=80, requests=400, failures=8,
                 error_ratio=0.02, p95_ms=1500)
