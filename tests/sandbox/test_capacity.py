@@ -37,7 +37,20 @@ def search(nbaverify, sandbox, tmp_path, *args, name="run"):
 def limited(sandbox, api="python"):
     sandbox.up([], api=api)
     sandbox.allowlist(["127.0.0.1"])
+    traffic_recorded(sandbox)
     return sandbox.limit_capacity(4, 40)
+
+
+def traffic_recorded(sandbox) -> None:
+    """A freshly started sandbox has no request rate in Prometheus for a few seconds: no observed peak yet."""
+    import httpx
+
+    def recorded() -> bool:  # the sandbox profile's own peak expression, above zero
+        query = "max_over_time((sum(rate(http_requests_total[1m])))[1h:2s]) > 0"
+        reply = httpx.get(f"{sandbox.prometheus.url}/api/v1/query", params={"query": query}, timeout=5)
+        return bool(reply.json()["data"]["result"])
+
+    procs.wait_until(recorded, 60, "Prometheus to record the API's request rate", interval=0.5)
 
 
 def profile_with(sandbox, tmp_path, name: str, search: dict | None = None, **capacity) -> str:
