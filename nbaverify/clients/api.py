@@ -50,6 +50,12 @@ class ApiClient:
         self.claims = dict(claims or {})  # what every token the suite signs carries (the platform's iss/aud)
         self.spent = 0
 
+    @classmethod
+    def unauthenticated(cls, target) -> ApiClient:
+        """For the open paths (/health) only: no secret needed, none held."""
+        section = target.api
+        return cls(section.base_url, jwt_secret=None, ca_file=section.ca_file, timeout_s=target.expectations["api.timeout_s"])
+
     def _answers_at_all(self) -> bool:
         """After a timeout: does the server answer anything (any status) on another path?"""
         try:

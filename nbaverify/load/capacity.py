@@ -176,9 +176,7 @@ class Health:
     def __init__(self, target: Target):
         from nbaverify.clients import ApiClient
 
-        section = target.api
-        self.client = ApiClient(section.base_url, jwt_secret=None, ca_file=section.ca_file,
-                                timeout_s=target.expectations["api.timeout_s"])
+        self.client = ApiClient.unauthenticated(target)
         self.baseline_s: float | None = None
 
     def problem(self) -> str | None:

@@ -139,8 +139,7 @@ def preflight(target: Target, request: LoadRequest) -> None:
     from nbaverify import procs
     from nbaverify.clients import ApiClient
 
-    section = target.api
-    client = ApiClient(section.base_url, jwt_secret=None, ca_file=section.ca_file, timeout_s=target.expectations["api.timeout_s"])
+    client = ApiClient.unauthenticated(target)
     try:
         client.get("/health")
     finally:

@@ -205,7 +205,8 @@ def cluster_disagreements(views: list[tuple[str, dict, set[str]]]) -> list[str]:
         state = cluster.get("status", "unknown")
         if state == "disabled":
             problems.append(f"{url} runs without gossip (cluster disabled): it shares no silences and no notification "
-                            "log with the other instance(s), so both notify and a silence set on one misses the other")
+                            "log with the other instance(s), so an alert sent to both is notified twice and a silence "
+                            "set on one misses the other")
             continue
         seen = len(cluster.get("peers") or [])
         if state != "ready":

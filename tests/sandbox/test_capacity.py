@@ -34,6 +34,15 @@ def search(nbaverify, sandbox, tmp_path, *args, name="run"):
     return result
 
 
+def search_under(fault, nbaverify, sandbox, tmp_path):
+    """The search with one fault of the catalogue on; the sandbox healed afterwards, whatever happened."""
+    sandbox.up([fault])
+    try:
+        return search(nbaverify, sandbox, tmp_path)
+    finally:
+        sandbox.up([])
+
+
 def limited(sandbox, api="python"):
     sandbox.up([], api=api)
     sandbox.allowlist(["127.0.0.1"])
@@ -186,11 +195,7 @@ def test_a_projection_without_its_sources_fails_saying_what_is_missing(sandbox, 
 
 
 def test_a_rate_limited_generator_stops_the_search_saying_so(sandbox, nbaverify, tmp_path):
-    sandbox.up(["load_not_allowlisted"])
-    try:
-        result = search(nbaverify, sandbox, tmp_path)
-    finally:
-        sandbox.up([])
+    result = search_under("load_not_allowlisted", nbaverify, sandbox, tmp_path)
     assert result.code == 1, result.out + result.err
     assert re.match(r"stopped early: the target rate-limited the load generator at 20 req/s \(\d+ requests answered 429\)",
                     result.summary["problems"][0]), result.summary["problems"]
@@ -199,11 +204,7 @@ def test_a_rate_limited_generator_stops_the_search_saying_so(sandbox, nbaverify,
 
 
 def test_a_sick_platform_stops_the_search_before_any_step(sandbox, nbaverify, tmp_path):
-    sandbox.up(["liveness_fails"])
-    try:
-        result = search(nbaverify, sandbox, tmp_path)
-    finally:
-        sandbox.up([])
+    result = search_under("liveness_fails", nbaverify, sandbox, tmp_path)
     assert result.code == 1, result.out + result.err
     assert result.summary["problems"][0] == ("stopped early: the platform's health failed before a step: GET /health "
                                              "answered HTTP 503")

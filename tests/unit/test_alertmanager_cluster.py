@@ -21,7 +21,7 @@ def test_a_split_is_said_of_both_sides():
     assert problems == [
         f"{A} sees 1 cluster member(s), expected 2 (every instance of [alertmanager])",
         f"{B} runs without gossip (cluster disabled): it shares no silences and no notification log with the other "
-        "instance(s), so both notify and a silence set on one misses the other"]
+        "instance(s), so an alert sent to both is notified twice and a silence set on one misses the other"]
 
 
 def test_settling_drifted_configuration_and_silences_are_each_named():
