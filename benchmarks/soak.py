@@ -85,8 +85,8 @@ class Soak:
             self.sandbox("up")
             return
         if fault.baseline == "faulty":  # what it made is young at first: the first run only sees it appear
-            check(*fault.caught_by)
-        problems = fault.missed_by(check(*fault.caught_by))
+            check(*fault.selection)
+        problems = fault.missed_by(check(*fault.selection))
         if problems:
             self.missed += 1
             print(f"  MISSED {fault.name} ({api} API): {problems[0][:300]}", flush=True)

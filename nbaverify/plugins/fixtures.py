@@ -14,6 +14,7 @@ from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
 from nbaverify.history import History
 from nbaverify.plugins.record import EVIDENCE, RUN
+from nbaverify.probes.host_resources import label
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +162,7 @@ def api_logs(target: Target, expect, request: pytest.FixtureRequest):
             pytest.skip("not configured: logs.files on [hosts]" if hosts else "not configured: hosts")
         import testinfra
 
-        sources = [HostLogFiles(testinfra.get_host(url), url, section.files, limit) for url in hosts.urls]
+        sources = [HostLogFiles(testinfra.get_host(url), label(url), section.files, limit) for url in hosts.urls]
     # one read for the daily review and the monthly access review: the longer window, narrowed by each check
     return LogWindow.read(sources, max(expect["logs.window_h"], expect["access.window_h"]) * 3600)
 
@@ -170,7 +171,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "host_url" in metafunc.fixturenames:  # one case per host of the profile, named by its URL
         hosts = metafunc.config.stash[RUN].ensure_target().profile.hosts
         urls = hosts.urls if hosts else [None]
-        metafunc.parametrize("host_url", urls, ids=[u or "no-hosts" for u in urls], scope="session")
+        metafunc.parametrize("host_url", urls, ids=[label(u) if u else "no-hosts" for u in urls], scope="session")
 
 
 @pytest.fixture(scope="session")
@@ -181,9 +182,20 @@ def host(host_url):
     import testinfra
 
     try:
-        return testinfra.get_host(host_url)
+        found = testinfra.get_host(host_url)
+        if not host_url.startswith("local://"):  # one round trip now: an unreachable host says so once, fast
+            found.run("true")
+        return found
     except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
-        raise TargetUnreachable("host", host_url, str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+        raise TargetUnreachable("host", label(host_url), _why(exc)) from None
+
+
+def _why(exc: Exception) -> str:
+    """testinfra's ssh backend raises RuntimeError(CommandResult): its stderr is the reason."""
+    arg = exc.args[0] if exc.args else None
+    text = getattr(arg, "stderr", None) or str(exc)
+    lines = [line for line in str(text).splitlines() if line.strip()]
+    return lines[0].strip() if lines else type(exc).__name__
 
 
 @pytest.fixture(scope="session")

@@ -62,6 +62,7 @@ class Layout:
     alertmanager_peer_port = property(lambda self: self.port_base + 66)  # the second Alertmanager of the cluster
     alertmanager_gossip_port = property(lambda self: self.port_base + 67)  # the cluster's gossip, first instance
     alertmanager_peer_gossip_port = property(lambda self: self.port_base + 68)  # and second
+    ssh_host_port = property(lambda self: self.port_base + 69)  # the sandbox's own host, over SSH
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

@@ -31,6 +31,7 @@ from nbaverify.sandbox.kube.service import KubeDouble
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.secrets import SandboxSecrets
+from nbaverify.sandbox.ssh_host import SshHost
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
 PROFILE_TEMPLATE = shipped.SANDBOX_PROFILE_TEMPLATE
@@ -49,6 +50,7 @@ class Sandbox:
         self.prometheus = prom_mod.Prometheus(self.layout)
         self.alertmanager = am_mod.Alertmanager(self.layout)
         self.kube = KubeDouble(self.layout)
+        self.ssh_host = SshHost(self.layout)
 
     # -- parts ----------------------------------------------------------------------------------
     @property
@@ -110,6 +112,7 @@ class Sandbox:
             self._record(self._recorded_faults(), up=False, api=self._state().get("api"))  # the next up reverts them
         self._stop_api()
         self.kube.stop()
+        self.ssh_host.stop()
         self.prometheus.stop()  # and its exporters
         self.alertmanager.stop()
         if self.layout.primary_data.exists():
@@ -140,6 +143,8 @@ class Sandbox:
             "alertmanager-peer": {"running": self.alertmanager.peer_pid() is not None,
                                   "address": f"{self.alertmanager.peer_url} (its cluster peer)",
                                   "installed": am_mod.binary() is not None},
+            "ssh-host": {"running": self.ssh_host.pid() is not None, "address": f"127.0.0.1:{self.ssh_host.port}",
+                         "installed": self.ssh_host.unavailable() is None},
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "capacity_limited": self.capacity_limit(),
@@ -167,6 +172,8 @@ class Sandbox:
             required.append("prometheus")
         if am_mod.binary():
             required += ["alertmanager", "alertmanager-peer"]
+        if self.ssh_host.unavailable() is None:
+            required.append("ssh-host")
         return all(status["services"][name]["running"] for name in required)
 
     def is_up(self) -> bool:
@@ -233,6 +240,7 @@ class Sandbox:
         self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
         self.kube.sync(self.say)  # pristine manifests before any fault edits them
+        self.ssh_host.sync(self.say, fresh=fresh_history)  # a healed fault's throttled periods go with it
         self._start_api(implementation, new_log=fresh_history)  # a healed API's log starts afresh, as a rollout's
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
@@ -274,6 +282,8 @@ class Sandbox:
             wanted.append((layout.alertmanager_gossip_port, "sandbox Alertmanager (gossip)", self.alertmanager.pid() is None))
             for port in (layout.alertmanager_peer_port, layout.alertmanager_peer_gossip_port):
                 wanted.append((port, "sandbox Alertmanager's cluster peer", self.alertmanager.peer_pid() is None))
+        if self.ssh_host.unavailable() is None:
+            wanted.append((layout.ssh_host_port, "sandbox SSH host", self.ssh_host.pid() is None))
         if layout.secrets_file.exists() and self.cluster.initialised:
             wanted += [(layout.primary_port, "sandbox PostgreSQL primary", not self.cluster.primary.running()),
                        (layout.replica_port, "sandbox PostgreSQL replica", not self.cluster.replica.running())]
@@ -372,6 +382,10 @@ class Sandbox:
         ports = [self.layout.api_port, self.layout.primary_port, self.layout.replica_port]
         return ports + ([self.layout.node_exporter_port] if prom_mod.exporters_installed() else [])
 
+    def host_urls(self) -> list[str]:
+        """The machine itself, and the sandbox's SSH host where this machine can run one."""
+        return ["local://"] + ([self.ssh_host.url] if self.ssh_host.unavailable() is None else [])
+
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
@@ -386,6 +400,10 @@ class Sandbox:
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
             dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubeconfig=self.layout.kubeconfig_file,
             host_ports=", ".join(str(p) for p in self.host_ports()),
+            host_urls=", ".join(f'"{url}"' for url in self.host_urls()),
+            host_note=("" if self.ssh_host.unavailable() is None
+                       else f"# the SSH host is left out here: {self.ssh_host.unavailable()}\n"),
+            host_mounts=f'"/", "{self.ssh_host.data_dir}"',
             # by command line: another sandbox's exporter on this host must not stand in for this one's
             host_processes='"postgres"' + (f', "--web.listen-address=127.0.0.1:{self.layout.node_exporter_port}"'
                                            if prom_mod.exporters_installed() else ""))
@@ -406,6 +424,10 @@ def validate_faults(names: Iterable[str]) -> list[str]:
         if fault.requires == "alertmanager" and not (am_mod.binary() and prom_mod.binary()):
             raise ConfigError("--fault", name, "needs Prometheus and Alertmanager (apt-get install prometheus "
                               "prometheus-alertmanager)")
+        if fault.requires == "ssh_host":
+            reason = SshHost(Layout.from_env()).unavailable()
+            if reason:
+                raise ConfigError("--fault", name, f"needs the sandbox's SSH host, which cannot run here: {reason}")
         if name not in wanted:
             wanted.append(name)
     return wanted

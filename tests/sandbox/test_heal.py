@@ -24,7 +24,7 @@ CASES = [(name, ["down-then-up", "up"][i % 2]) for i, name in enumerate(HEALED)]
 def test_the_first_run_after_a_heal_is_clean(sandbox, nbaverify, name, how):
     up = nbaverify("sandbox", "up", "--api", "python", "--fault", name)
     assert up.code == 0, up.err
-    broken = nbaverify("check", "all", "--", *CATALOGUE[name].caught_by)
+    broken = nbaverify("check", "all", "--", *CATALOGUE[name].selection)
     assert broken.not_passing(), f"{name} was not on: {broken.out}"
     if how == "down-then-up":
         assert nbaverify("sandbox", "down").code == 0

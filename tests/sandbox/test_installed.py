@@ -127,6 +127,20 @@ def test_a_malformed_team_check_stops_collection_in_one_line(installed, sandbox,
     assert lines and "bad/test_bad.py::check_no_severity: @pytest.mark.severity(...) is missing" in lines[0], lines
 
 
+NSS_WRAPPER = next(Path("/usr/lib").glob("*/libnss_wrapper.so"), Path("/usr/lib/libnss_wrapper.so"))
+
+
+def image_user(home: Path) -> dict[str, str]:
+    """The image's passwd entry for uid 10001 (its Dockerfile's useradd), without touching this machine's /etc/passwd:
+    ssh will not start for a user the system cannot name. nss_wrapper (libnss-wrapper) answers for it."""
+    if not NSS_WRAPPER.exists():
+        pytest.fail("libnss-wrapper is not installed (scripts/bootstrap installs it): ssh needs the image user's passwd entry")
+    (home / "passwd").write_text(f"nbaverify:x:{IMAGE_UID}:{IMAGE_UID}::{home}:/bin/sh\n")
+    (home / "group").write_text(f"nbaverify:x:{IMAGE_UID}:\n")
+    return {"LD_PRELOAD": str(NSS_WRAPPER), "NSS_WRAPPER_PASSWD": str(home / "passwd"),
+            "NSS_WRAPPER_GROUP": str(home / "group")}
+
+
 def test_the_image_s_unprivileged_user_runs_the_gate_from_the_wheel(installed, sandbox, tmp_path):
     """What ci/Dockerfile builds, without a container engine: the installed wheel, no checkout, uid 10001,
     a home of its own, state on the evidence volume; the target named by its profile, secrets by env,
@@ -140,11 +154,18 @@ def test_the_image_s_unprivileged_user_runs_the_gate_from_the_wheel(installed, s
         kubeconfig = home / "kubeconfig"
         shutil.copy(sandbox.layout.kubeconfig_file, kubeconfig)
         os.chown(kubeconfig, IMAGE_UID, IMAGE_UID)
+        # the SSH host's key, mounted for it as a Secret would be (readable by the pod's user only)
+        host = sandbox.ssh_host
+        for name in ("client_key", "ssh_config"):
+            if (host.dir / name).exists():
+                (home / name).write_text((host.dir / name).read_text().replace(str(host.dir), str(home)))
+                os.chmod(home / name, 0o600)
+                os.chown(home / name, IMAGE_UID, IMAGE_UID)
         profile = home / "target.toml"
         profile.write_text(sandbox.layout.target_file.read_text().replace(
-            str(sandbox.layout.kubeconfig_file), str(kubeconfig)))
+            str(sandbox.layout.kubeconfig_file), str(kubeconfig)).replace(str(host.ssh_config), str(home / "ssh_config")))
         env = {**sandbox.environ(), "PATH": f"{installed}:/usr/bin:/bin", "HOME": str(home),
-               "NBAVERIFY_STATE_DIR": str(home / "evidence" / "state")}
+               "NBAVERIFY_STATE_DIR": str(home / "evidence" / "state"), **image_user(home)}
         done = subprocess.run(["setpriv", f"--reuid={IMAGE_UID}", f"--regid={IMAGE_UID}", "--clear-groups",
                                str(installed / "nbaverify"), "check", "gate", "--target", str(profile),
                                "--report-dir", str(home / "evidence" / "gate")],

@@ -16,7 +16,10 @@ def hosts_profile(sandbox, tmp_path):
     text = sandbox.layout.target_file.read_text()
     section = text[text.index("[logs]"):text.index("\n\n", text.index("[logs]"))]
     path = tmp_path / "hosts-logs.toml"
-    path.write_text(text.replace(section, f'[logs]\nsource = "hosts"\nfiles = ["{sandbox.layout.log_file("api")}"]'))
+    text = text.replace(section, f'[logs]\nsource = "hosts"\nfiles = ["{sandbox.layout.log_file("api")}"]')
+    urls = text[text.index("[hosts]"):text.index("\n\n", text.index("[hosts]"))]
+    # the SSH host is this machine too: its copy of the same file would be a second stream of the same log
+    path.write_text(text.replace(urls, '[hosts]\nurls = ["local://"]'))
     return path
 
 

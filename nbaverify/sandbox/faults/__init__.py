@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nbaverify.sandbox.faults import api, database, kubernetes, logs, monitoring
+from nbaverify.sandbox.faults import api, database, hosts, kubernetes, logs, monitoring
 from nbaverify.sandbox.faults.model import API_CHECKS, Fault, Reach
 
 __all__ = ["API_CHECKS", "CATALOGUE", "Fault", "Reach", "markdown_table"]
@@ -30,7 +30,7 @@ def catalogue(*tables: Iterable[Fault]) -> dict[str, Fault]:
     return entries
 
 
-CATALOGUE = catalogue(api.FAULTS, logs.FAULTS, database.FAULTS, kubernetes.FAULTS, monitoring.FAULTS)
+CATALOGUE = catalogue(api.FAULTS, logs.FAULTS, database.FAULTS, kubernetes.FAULTS, monitoring.FAULTS, hosts.FAULTS)
 
 
 def markdown_table() -> str:

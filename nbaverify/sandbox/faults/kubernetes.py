@@ -197,6 +197,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(name="host_port_closed", area="hosts", requires="prometheus",
           breaks="the node exporter stops: a port the host must listen on is closed, a process it must run is gone",
           caught_by=(f"{HOSTS}::check_ports_listening", f"{HOSTS}::check_processes_running"),
-          expect=r"local://: (nothing listening on TCP port \d+|no process '--web\.listen-address=127\.0\.0\.1:\d+' running)",
+          expect=(r"(local://|ssh://\S+): (nothing listening on TCP port \d+"
+                  r"|no process '--web\.listen-address=127\.0\.0\.1:\d+' running)"),
           apply=_stop_node_exporter)  # the next up's heal starts it again,
 )

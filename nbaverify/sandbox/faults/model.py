@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from nbaverify.sandbox.layout import Layout
     from nbaverify.sandbox.postgres import Cluster
     from nbaverify.sandbox.prometheus import Prometheus
+    from nbaverify.sandbox.ssh_host import SshHost
 
 
 class Reach(Protocol):
@@ -29,6 +30,9 @@ class Reach(Protocol):
 
     @property
     def alertmanager(self) -> Alertmanager: ...
+
+    @property
+    def ssh_host(self) -> SshHost: ...
 
     @property
     def api_url(self) -> str: ...
@@ -71,7 +75,9 @@ class Fault:
     name: str
     area: str
     breaks: str  # one line for `nbaverify sandbox faults`
-    caught_by: tuple[str, ...]  # the checks that must fail while it is on (node ids, no parameters)
+    # the checks that must fail while it is on: node ids; a parameter may be cut short ("check_x[ssh://"
+    # names every case whose parameter starts so: a host's port differs from sandbox to sandbox)
+    caught_by: tuple[str, ...]
     expect: str  # a regular expression their failure message must match: the message names the cause
     apply: Step = nothing
     revert: Step = nothing
@@ -82,21 +88,31 @@ class Fault:
     api_flags: tuple[str, ...] = ()  # API behaviours it switches on besides its own name (control.json)
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
     apis: tuple[str, ...] = ()  # the API implementations it can be made on, when not every one ("node")
+    outcome: str = "failed"  # "error": its checks cannot run at all (the part they read is unreachable)
 
     def missed_by(self, outcomes: dict[str, dict], checks: tuple[str, ...] | list[str] | None = None) -> list[str]:
         """What a run's outcomes (summary.json's checks, by id) say against this fault being caught: each of
         its checks (every parametrization) must have run, failed, and named the cause in one line."""
         problems = []
         for check_id in checks or self.caught_by:
-            matching = {cid: c for cid, c in outcomes.items() if cid == check_id or cid.startswith(check_id + "[")}
+            cut_short = "[" in check_id and not check_id.endswith("]")
+            matching = {cid: c for cid, c in outcomes.items()
+                        if cid == check_id or cid.startswith(check_id if cut_short else check_id + "[")}
             if not matching:
                 problems.append(f"{check_id} did not run")
             for cid, check in matching.items():
-                if check["outcome"] != "failed":
-                    problems.append(f"{self.name}: {cid} should fail, was {check['outcome']}: {check['message']}")
+                if check["outcome"] != self.outcome:
+                    problems.append(f"{self.name}: {cid} should be {self.outcome}, was {check['outcome']}: "
+                                    f"{check['message']}")
                 elif not re.search(self.expect, check["message"]) or "\n" in check["message"]:
                     problems.append(f"{self.name}: {cid} message does not name the cause in one line: {check['message']}")
         return problems
+
+    @property
+    def selection(self) -> tuple[str, ...]:
+        """Its checks as a run selects them: a parameter cut short selects every case of the check."""
+        ids = (c if "[" not in c or c.endswith("]") else c.split("[", 1)[0] for c in self.caught_by)
+        return tuple(dict.fromkeys(ids))
 
     def proven_on(self, implementations: tuple[str, ...] | list[str]) -> list[str]:
         """The API implementations the matrix proves it against: the ones it names, else both when it acts
