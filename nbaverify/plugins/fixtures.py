@@ -183,17 +183,35 @@ def host(host_url):
 
     try:
         found = testinfra.get_host(host_url)
-        if not host_url.startswith("local://"):  # one round trip now: an unreachable host says so once, fast
-            found.run("true")
-        return found
     except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
         raise TargetUnreachable("host", label(host_url), _why(exc)) from None
+    if not host_url.startswith("local://"):
+        _unreachable_in_one_line(found.backend, label(host_url))
+        found.run("true")  # one round trip now: an unreachable host says so once, fast
+    return found
+
+
+def _unreachable_in_one_line(backend, where: str) -> None:
+    """testinfra's ssh backend raises RuntimeError(CommandResult) when ssh itself fails (exit 255): a host that
+    stops answering mid-run is unreachable, said as such by every check that asks it afterwards."""
+    run = backend.run
+
+    def guarded(command: str, *args, **kwargs):
+        try:
+            return run(command, *args, **kwargs)
+        except RuntimeError as exc:
+            raise TargetUnreachable("host", where, _why(exc)) from None
+
+    backend.run = guarded
 
 
 def _why(exc: Exception) -> str:
     """testinfra's ssh backend raises RuntimeError(CommandResult): its stderr is the reason."""
     arg = exc.args[0] if exc.args else None
-    text = getattr(arg, "stderr", None) or str(exc)
+    if hasattr(arg, "stderr"):
+        text = arg.stderr or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
+    else:
+        text = str(exc)
     lines = [line for line in str(text).splitlines() if line.strip()]
     return lines[0].strip() if lines else type(exc).__name__
 

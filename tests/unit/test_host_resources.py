@@ -129,3 +129,18 @@ def test_a_machine_that_cannot_run_the_ssh_host_leaves_it_out_saying_why(tmp_pat
     assert said == ["the sandbox's SSH host is left out: sshd is not installed (apt-get install openssh-server); "
                     "its host checks run on local:// only"]
     assert not (tmp_path / "host").exists()
+
+
+def test_a_host_that_stops_answering_mid_run_is_unreachable_in_one_line():
+    """testinfra's ssh backend raises RuntimeError(CommandResult); every later call says unreachable, plainly."""
+    import testinfra
+
+    from nbaverify.errors import TargetUnreachable
+    from nbaverify.plugins import fixtures
+
+    host = testinfra.get_host("ssh://nobody@127.0.0.1:1?timeout=2")  # nothing listens on port 1
+    fixtures._unreachable_in_one_line(host.backend, "ssh://nobody@127.0.0.1:1")
+    with pytest.raises(TargetUnreachable) as caught:
+        hr.memory(host)
+    assert str(caught.value) == ("host at ssh://nobody@127.0.0.1:1 unreachable: "
+                                 "ssh: connect to host 127.0.0.1 port 1: Connection refused")
