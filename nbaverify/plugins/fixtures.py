@@ -209,7 +209,7 @@ def _why(exc: Exception) -> str:
     """testinfra's ssh backend raises RuntimeError(CommandResult): its stderr is the reason."""
     arg = exc.args[0] if exc.args else None
     if hasattr(arg, "stderr"):
-        text = arg.stderr or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
+        text = getattr(arg, "stderr", "") or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
     else:
         text = str(exc)
     lines = [line for line in str(text).splitlines() if line.strip()]
