@@ -25,6 +25,9 @@ from nbaverify.errors import SandboxError
 from nbaverify.sandbox.layout import Layout
 
 SSHD = "/usr/sbin/sshd"
+# the host's login: an account of its own whose shell reads no rc files (root's ~/.bashrc here runs `pyenv init`,
+# whose rehash lock held every session for 60 s once two ran at a time)
+USER = "nbaverify-host"
 MEMORY_LIMIT_MIB = 256
 # at 1 CPU this machine throttled the host's own ssh sessions in a third of their periods: 1.5 holds them
 CPU_QUOTA = 1.5
@@ -43,7 +46,7 @@ class SshHost:
         self.ssh_config = self.dir / "ssh_config"
         self.client_key = self.dir / "client_key"
         self.port = layout.ssh_host_port
-        self.user = pwd.getpwuid(os.getuid()).pw_name
+        self.user = USER
 
     @property
     def url(self) -> str:
@@ -60,6 +63,8 @@ class SshHost:
             return "unshare, ssh or ssh-keygen is missing (apt-get install util-linux openssh-client)"
         if os.geteuid() != 0:
             return "mounting its data disk in a namespace of its own needs root"
+        if not shutil.which("useradd") and not _has_user():
+            return f"no account {USER} and no useradd to make it (apt-get install passwd)"
         for controller in CONTROLLERS:
             parent = CGROUP_ROOT / controller
             if not (parent / "cgroup.procs").exists() or not os.access(parent, os.W_OK):
@@ -80,6 +85,7 @@ class SshHost:
         if fresh:
             self.stop()
         self._ensure_keys()
+        self._ensure_account()
         for controller in CONTROLLERS:
             self.cgroup(controller).mkdir(exist_ok=True)
         self.set_limits(CPU_QUOTA)
@@ -92,17 +98,26 @@ class SshHost:
         else:
             self.run(f"rm -rf {self.data_dir}/*")
 
+    def _ensure_account(self) -> pwd.struct_passwd:
+        if not _has_user():
+            # '*': no password can log in, yet the account is not locked ('!'), which sshd would refuse
+            procs.run(["useradd", "--system", "--shell", "/bin/sh", "--home-dir", "/tmp", "--no-create-home",
+                       "--password", "*", USER], "making the SSH host's account")
+        return pwd.getpwnam(USER)
+
     def _ensure_keys(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(exist_ok=True)
         for key in (self.dir / "host_key", self.client_key):
             if not key.exists():
                 procs.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], "making the SSH host's keys")
-        procs.write_private(self.dir / "authorized_keys", (self.dir / "client_key.pub").read_text())
+        # a public key: sshd reads it as the host's login, so readable by all (the private half stays 0600)
+        procs.write_atomic(self.dir / "authorized_keys", (self.dir / "client_key.pub").read_text())
+        os.chmod(self.dir / "authorized_keys", 0o644)
         procs.write_atomic(self.dir / "sshd_config", "\n".join([
             f"ListenAddress 127.0.0.1:{self.port}", f"HostKey {self.dir / 'host_key'}",
             f"AuthorizedKeysFile {self.dir / 'authorized_keys'}", f"PidFile {self.dir / 'sshd.pid'}",
-            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin no", f"AllowUsers {USER}",
             "UsePAM no", "StrictModes no", "MaxStartups 50", ""]))
         procs.write_atomic(self.ssh_config, "\n".join([
             "Host *", f"  IdentityFile {self.client_key}", "  IdentitiesOnly yes", "  BatchMode yes",
@@ -113,7 +128,9 @@ class SshHost:
     def _start(self) -> None:
         Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation directory
         enter = "; ".join(f"echo $$ > {self.cgroup(c) / 'cgroup.procs'}" for c in CONTROLLERS)
-        mount = f"mount -t tmpfs -o size={DATA_MIB}m,mode=0755 nbaverify-host-data {self.data_dir}"
+        account = pwd.getpwnam(USER)
+        owner = f"uid={account.pw_uid},gid={account.pw_gid}"  # the host's login writes its data disk
+        mount = f"mount -t tmpfs -o size={DATA_MIB}m,mode=0755,{owner} nbaverify-host-data {self.data_dir}"
         inner = f"{mount} && exec {SSHD} -D -e -f {self.dir / 'sshd_config'}"
         procs.spawn(["sh", "-c", f"{enter}; exec unshare -m --propagation private sh -c '{inner}'"],
                     self.layout.log_file("ssh-host"), self.layout.pid_file("ssh-host"))
@@ -175,3 +192,11 @@ class SshHost:
                         os.kill(pid, signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+
+
+def _has_user() -> bool:
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        return False
+    return True
