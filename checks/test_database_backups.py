@@ -4,6 +4,7 @@ Guide: Maintenance Schedule / Daily Tasks / Check backup status; Troubleshooting
 Procedures / Database Recovery (npm run db:restore restores from these).
 """
 
+import time
 from pathlib import Path
 
 import pytest
@@ -74,14 +75,22 @@ def check_restore_drill(db, read_source, expect, evidence):
     found = backups.newest(Path(directory))
     assert found is not None, f"no base backup (a directory with a backup_label) under {directory} to restore"
     timeout = expect["database.backups.restore_timeout_s"]
+    # its phases timed on their own: a drill that grows with the data is bounded by verify_tables and the timeout
+    timing = evidence["timing_s"] = {}
+    started = time.monotonic()
     problem = restore.verify_backup(found.path, timeout)
+    timing["pg_verifybackup"] = round(time.monotonic() - started, 2)
     assert problem is None, f"backup {found.path} fails pg_verifybackup: {problem}; it would not restore"
     source, dbname = read_source, db.dbname
+    started = time.monotonic()
     with restore.ScratchRestore(found.path, user=db.user, timeout_s=timeout) as scratch:
         restored = scratch.database(dbname, expect["database.statement_timeout_ms"] * 6)
+        timing["restore_and_start"] = round(time.monotonic() - started, 2)
         differences = []
         for table in expect["database.backups.verify_tables"]:
+            started = time.monotonic()
             got, want = restore.fingerprint(restored, table), restore.fingerprint(source, table)
+            timing[f"compare {table}"] = round(time.monotonic() - started, 2)
             evidence[table] = {"rows": got.rows, "matches": got == want}
             if got != want:
                 differences.append(f"{table}: {got.rows} rows restored vs {want.rows} in {source.role}"

@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--capacity-limited", metavar="SLOTS/MS", type=_capacity_limit,
                     help="give the API a known capacity: SLOTS requests served at once, each for MS milliseconds "
                          "(4/40: 100 req/s), for proving `nbaverify load --profile capacity`; the next `up` lifts it")
+    up.add_argument("--scale", type=_scale, default=None, metavar="N",
+                    help="seed N times the data (player_stats, game_stats) and serve N times the cluster's objects "
+                         "(1, 10 or 100; set when the sandbox is first seeded: 10 takes about 2 minutes and 5 GiB, "
+                         "100 about 15 minutes and 56 GiB)")
     down = verbs.add_parser("down", help="stop every sandbox process (data is kept)")
     down.add_argument("--purge", action="store_true", help="also delete the sandbox's state directory")
     status = verbs.add_parser("status", help="what runs, where, and which faults are on")
@@ -148,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     faults = verbs.add_parser("faults", help="the fault catalogue: what each breaks and which checks catch it")
     faults.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
+
+
+def _scale(text: str) -> int:
+    if text not in ("1", "10", "100"):
+        raise argparse.ArgumentTypeError(f"must be 1, 10 or 100, got {text!r}")
+    return int(text)
 
 
 def _count(text: str) -> int:
@@ -309,7 +319,7 @@ def run_sandbox(args) -> int:
         return EXIT_OK
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
     if args.verb == "up":
-        sandbox.up(args.fault, api=args.api)
+        sandbox.up(args.fault, api=args.api, scale=args.scale)
         if args.capacity_limited:
             capacity = sandbox.limit_capacity(*args.capacity_limited)
             print(f"sandbox: API capacity limited to {capacity:g} req/s ({args.capacity_limited[0]} slots, "
@@ -331,6 +341,8 @@ def run_sandbox(args) -> int:
             implementation = f" ({service['implementation']} reference API)" if "implementation" in service else ""
             print(f"  {name:17} {state:13} {service['address']}{implementation}")
         print(f"faults: {', '.join(status['faults']) or 'none'}")
+        if status["scale"] > 1:
+            print(f"scale: {status['scale']}x the base data and cluster objects")
         if status["capacity_limited"]:
             limit = status["capacity_limited"]
             print(f"capacity limited: {limit['slots']} slots, {limit['service_ms']:g} ms each "

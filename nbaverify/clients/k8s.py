@@ -23,6 +23,7 @@ from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
 from nbaverify.io_stats import IO
 
 # kind -> (API path, resource plural, namespaced): the REST paths the client GETs
+PAGE_SIZE = 500  # what kubectl asks for a page (its --chunk-size)
 KINDS: dict[str, tuple[str, str, bool]] = {
     "Namespace": ("/api/v1", "namespaces", False),
     "Node": ("/api/v1", "nodes", False),
@@ -196,10 +197,21 @@ class ClusterSource(Source):
             raise self._unreachable from None
 
     def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
+        """Every object of a kind, a page of PAGE_SIZE at a time (limit / continue), so a cluster of thousands of
+        pods is never one response the API server must build, and the suite must hold twice, at once."""
+        from urllib.parse import quote
+
         prefix, plural, namespaced = KINDS[kind]
         path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
-        body = self._get(path, f"listing {kind}" + (f" in namespace {namespace}" if namespace else "")) or {}
-        items = body.get("items", [])
+        what = f"listing {kind}" + (f" in namespace {namespace}" if namespace else "")
+        items: builtins.list[dict] = []
+        token = ""
+        while True:
+            page = self._get(f"{path}?limit={PAGE_SIZE}" + (f"&continue={quote(token)}" if token else ""), what) or {}
+            items += page.get("items", [])
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
         for item in items:  # list items carry no kind; the checks name objects by it
             item.setdefault("kind", kind)
         return items

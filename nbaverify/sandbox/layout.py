@@ -85,6 +85,7 @@ class Layout:
     state_file = property(lambda self: self.root / "state.json")
     target_file = property(lambda self: self.root / "target.toml")
     env_file = property(lambda self: self.root / "target.env")
+    scale_file = property(lambda self: self.root / "scale")  # the --scale the sandbox was seeded at
 
     def pid_file(self, service: str) -> Path:
         return self.run_dir / f"{service}.pid"

@@ -73,8 +73,9 @@ class Sandbox:
         return self.secrets.environ(self.layout)
 
     # -- the verbs ------------------------------------------------------------------------------
-    def up(self, faults: Iterable[str] = (), api: str | None = None) -> list[str]:
-        """Converge on exactly `faults`, with the `api` implementation (python or node; default: as last time)."""
+    def up(self, faults: Iterable[str] = (), api: str | None = None, scale: int | None = None) -> list[str]:
+        """Converge on exactly `faults`, with the `api` implementation (python or node; default: as last time).
+        scale: the data and cluster N times the base sandbox's (set when it is first seeded; default 1)."""
         extras.require("sandbox")
         wanted = validate_faults(faults)
         implementation = apis.choose(api, self._state().get("api"))
@@ -91,7 +92,11 @@ class Sandbox:
         self._check_ports()
         tls.ensure_certificates(self.layout)
         if not self.cluster.initialised:
-            self.cluster.initialise(self.say)
+            self.cluster.initialise(self.say, scale or 1)
+        elif scale and scale != self.cluster.scale:
+            raise ConfigError("--scale", str(scale), f"the sandbox in {self.layout.root} holds scale "
+                              f"{self.cluster.scale} data; `nbaverify sandbox down --purge` first, then up --scale {scale}")
+        procs.write_atomic(self.layout.scale_file, f"{self.cluster.scale}\n")  # the Kubernetes double serves as many
         self.cluster.start(self.say)  # reverts act on running servers
         healed = self._recorded_faults()
         self._revert(healed)
@@ -148,6 +153,7 @@ class Sandbox:
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "capacity_limited": self.capacity_limit(),
+                "scale": self.cluster.scale if initialised else 1,
                 "profile": str(layout.target_file)}
 
     def ready_for_a_run(self) -> Sandbox:
@@ -400,6 +406,7 @@ class Sandbox:
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
             dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubeconfig=self.layout.kubeconfig_file,
             host_ports=", ".join(str(p) for p in self.host_ports()),
+            player_plan_ms=f"{25.0 * self.cluster.scale:.1f}",
             host_urls=", ".join(f'"{url}"' for url in self.host_urls()),
             host_note=("" if self.ssh_host.unavailable() is None
                        else f"# the SSH host is left out here: {self.ssh_host.unavailable()}\n"),

@@ -98,6 +98,24 @@ class Server:
             return False
 
 
+BASE_PLAYER_STATS_ROWS = 516_600
+BASE_SEASONS = "generate_series(2012, 2025)"  # seed.sql's 14 seasons: a scale of N seeds 14 x N of them
+# measured at scale 10 on this machine: the primary, the replica's copy, base backups and the seed's WAL
+# archived took 4.4 GiB (0.44 a scale; 0.55 leaves room), and `up` 112 s, about 9 s of it a scale
+DISK_GIB_PER_SCALE = 0.55
+SEED_S_PER_SCALE = 9
+
+
+def seed_disk_gib(scale: int) -> float:
+    return 1.0 + DISK_GIB_PER_SCALE * scale
+
+
+def seasons_for(seed_sql: str, scale: int) -> str:
+    """The seed with 14 x scale seasons ending in 2025: player_stats and game_stats rows times scale."""
+    assert BASE_SEASONS in seed_sql, "seed.sql no longer names its seasons as the scale expects"
+    return seed_sql.replace(BASE_SEASONS, f"generate_series({2026 - 14 * scale}, 2025)")
+
+
 class Cluster:
     """The primary and its replica, initialised once and then started and stopped."""
 
@@ -113,10 +131,22 @@ class Cluster:
     def initialised(self) -> bool:
         return self.primary.initialised and self.replica.initialised and (self.layout.pg_dir / "seeded").exists()
 
+    @property
+    def scale(self) -> int:
+        """How many times the base data the cluster was seeded with (1 for a sandbox seeded before scales)."""
+        words = (self.layout.pg_dir / "seeded").read_text().split() if self.initialised else []
+        return int(words[1]) if len(words) == 2 and words[0] == "scale" and words[1].isdigit() else 1
+
     # -- first initialisation -------------------------------------------------------------------
-    def initialise(self, say) -> None:
+    def initialise(self, say, scale: int = 1) -> None:
         if self.initialised:
             return
+        need_gib = seed_disk_gib(scale)
+        free_gib = shutil.disk_usage(self.layout.root).free / (1 << 30)
+        if free_gib < need_gib:
+            raise SandboxError(f"seeding scale {scale} needs about {need_gib:.0f} GiB under {self.layout.root} "
+                               f"(data, replica, base backup and WAL archive), {free_gib:.0f} GiB are free; "
+                               "choose a smaller --scale or another NBAVERIFY_SANDBOX_DIR")
         if self.layout.pg_dir.exists():  # a half-finished earlier attempt: start clean
             if self.primary.initialised:
                 self.primary.stop()
@@ -143,13 +173,14 @@ class Cluster:
         )
         say("starting PostgreSQL primary")
         self.primary.start()
-        say("creating roles, schema and seed data (516,600 player_stats rows)")
-        self._create_roles_and_schema()
+        say(f"creating roles, schema and seed data ({scale * BASE_PLAYER_STATS_ROWS:,} player_stats rows"
+            + (f", scale {scale}: about {scale * SEED_S_PER_SCALE / 60:.0f} min" if scale > 1 else "") + ")")
+        self._create_roles_and_schema(scale)
         say("cloning the streaming replica (pg_basebackup)")
         self._clone_replica()
         say("taking the first base backup")
         self.base_backup()
-        (self.layout.pg_dir / "seeded").write_text("ok\n")
+        (self.layout.pg_dir / "seeded").write_text(f"scale {scale}\n")
 
     def _configure(self, server: Server, extra: dict[str, str]) -> None:
         settings = {
@@ -181,7 +212,7 @@ class Cluster:
                 fh.write("\ninclude_if_exists = 'nbaverify.conf'\n")
         procs.chown_to_service(server.data)
 
-    def _create_roles_and_schema(self) -> None:
+    def _create_roles_and_schema(self, scale: int) -> None:
         pw = self.passwords
         with self.primary.admin(dbname="postgres") as conn:
             for role, options in (("nba_app", "LOGIN"), ("nbaverify_monitor", "LOGIN"),
@@ -195,7 +226,8 @@ class Cluster:
             conn.execute("CREATE EXTENSION pg_stat_statements")
             conn.execute("SET ROLE nba_app")
             for name in ("schema.sql", "seed.sql", "constraints.sql"):
-                conn.execute((SQL_DIR / name).read_text())
+                text = (SQL_DIR / name).read_text()
+                conn.execute(seasons_for(text, scale) if name == "seed.sql" else text)
             conn.execute("RESET ROLE")
             conn.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO nbaverify_monitor")
             conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE nba_app IN SCHEMA public GRANT SELECT ON TABLES TO nbaverify_monitor")

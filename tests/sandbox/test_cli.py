@@ -87,6 +87,15 @@ def test_an_unknown_fault_exits_2(nbaverify):
     assert "unknown fault; `nbaverify sandbox faults` lists them" in one_line_error(result)
 
 
+def test_a_scale_is_chosen_when_the_sandbox_is_first_seeded(sandbox, nbaverify):
+    sandbox.up([])
+    result = nbaverify("sandbox", "up", "--scale", "10")
+    assert result.code == 2
+    assert one_line_error(result).endswith(
+        "holds scale 1 data; `nbaverify sandbox down --purge` first, then up --scale 10"), one_line_error(result)
+    assert nbaverify("sandbox", "up", "--scale", "7").code == 2  # argparse: only 1, 10 or 100
+
+
 def test_an_unreachable_target_is_reported_as_unreachable_not_failed(nbaverify, tmp_path):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))

@@ -63,3 +63,33 @@ def test_the_double_answers_version_and_refuses_writes(sandbox):
     reply = httpx.delete(f"{sandbox.kube.url}/apis/apps/v1/namespaces/nba-stats/deployments/api",
                          headers={"authorization": f"Bearer {token}"}, timeout=5)
     assert reply.status_code == 405
+
+
+def test_lists_are_paged_and_every_page_is_read(sandbox, monkeypatch):
+    """limit / continue as the API server pages: two objects a page reads the same objects as one page,
+    in as many requests as pages (counted at the double's socket, not assumed)."""
+    from nbaverify.clients import k8s
+    from nbaverify.io_stats import IO
+
+    sandbox.up([])
+    whole = [p["metadata"]["name"] for p in cluster(sandbox).list("Pod")]
+    monkeypatch.setattr(k8s, "PAGE_SIZE", 2)
+    before = IO.snapshot().get("kubernetes", {}).get("calls", 0)
+    paged = [p["metadata"]["name"] for p in cluster(sandbox).list("Pod")]
+    calls = IO.snapshot().get("kubernetes", {}).get("calls", 0) - before
+    assert paged == whole and len(whole) >= 5
+    assert calls == -(-len(whole) // 2), calls
+
+
+def test_a_scaled_cluster_serves_tenants_as_healthy_as_the_platform():
+    from nbaverify.sandbox.kube import cluster as double
+    from nbaverify.shipped import K8S_MANIFESTS as K8S
+
+    one = double.build(K8S, frozenset())
+    ten = double.build(K8S, frozenset(), scale=10)
+    count = lambda objects, kind: sum(o["kind"] == kind for o in objects)  # noqa: E731
+    for kind in ("Namespace", "Deployment", "Pod", "Secret", "Role", "NetworkPolicy"):
+        assert count(ten, kind) == 10 * count(one, kind), kind
+    assert count(ten, "Node") == count(one, "Node")
+    copy = next(o for o in ten if o["kind"] == "RoleBinding" and o["metadata"]["namespace"] == "nba-stats-007")
+    assert all(s.get("namespace") in (None, "nba-stats-007") for s in copy.get("subjects", []))

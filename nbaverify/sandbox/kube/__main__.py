@@ -15,7 +15,7 @@ def main() -> None:
     layout = Layout.from_service_argv(__doc__)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app = create_app(layout.k8s_manifests, layout.control_file, layout.k8s_token_file.read_text().strip(),
-                     api_logs=ApiLogFiles.of(layout))
+                     api_logs=ApiLogFiles.of(layout), scale_file=layout.scale_file)
     uvicorn.run(app, host="127.0.0.1", port=layout.k8s_port, log_level="warning", access_log=False,
                 server_header=False, timeout_graceful_shutdown=2)
 

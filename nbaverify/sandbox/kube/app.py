@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hmac
 from pathlib import Path
@@ -37,7 +38,25 @@ def _int_param(request: Request, name: str) -> int | None:
     return int(raw) if raw is not None and raw.lstrip("-").isdigit() else None
 
 
-def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_logs.ApiLogFiles | None = None) -> Starlette:
+def _page(request: Request, items: list[dict]) -> tuple[list[dict], dict]:
+    """A list's `limit` / `continue` as the API server pages it: a chunk, and a token for the rest."""
+    limit = _int_param(request, "limit")
+    token = request.query_params.get("continue", "")
+    try:
+        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError:
+        raise ValueError("continue token is not one this server issued") from None
+    if not limit or limit <= 0:
+        return items[start:], {}
+    end = start + limit
+    if end >= len(items):
+        return items[start:], {}
+    return items[start:end], {"continue": base64.urlsafe_b64encode(str(end).encode()).decode(),
+                              "remainingItemCount": len(items) - end}
+
+
+def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_logs.ApiLogFiles | None = None,
+               scale_file: Path | None = None) -> Starlette:
     cache: dict[tuple, list[dict]] = {}
     probes: dict[tuple[str, str], dict] = {}  # pods the enforcement probe created: (namespace, name) -> pod
 
@@ -45,10 +64,11 @@ def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_lo
         files = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in manifests.glob("*.y*ml")))
         state = control.read(control_file)
         started = api_logs.started() if api_logs else None
-        key = (files, state.generation, tuple(sorted(state.faults)), started)
+        scale = int(scale_file.read_text().strip() or 1) if scale_file and scale_file.exists() else 1
+        key = (files, state.generation, tuple(sorted(state.faults)), started, scale)
         if key not in cache:
             cache.clear()
-            cache[key] = cluster.build(manifests, state.faults, api_started=started)
+            cache[key] = cluster.build(manifests, state.faults, api_started=started, scale=scale)
         return cache[key]
 
     def authorised(request: Request) -> bool:
@@ -80,9 +100,13 @@ def create_app(manifests: Path, control_file: Path, token: str, api_logs: pod_lo
                 return _status(404, "NotFound", f'{p["plural"]} "{name}" not found')
             return JSONResponse(match)
         api_version = f"{key[0]}/{key[1]}" if key[0] else key[1]
-        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in found]
-        return JSONResponse({"kind": f"{kind}List", "apiVersion": api_version, "metadata": {"resourceVersion": "1"},
-                             "items": items})
+        try:
+            chunk, more = _page(request, found)
+        except ValueError as exc:
+            return _status(410, "Expired", str(exc))
+        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in chunk]
+        return JSONResponse({"kind": f"{kind}List", "apiVersion": api_version,
+                             "metadata": {"resourceVersion": "1", **more}, "items": items})
 
     async def read_only(request: Request) -> JSONResponse:
         if not authorised(request):

@@ -26,8 +26,9 @@ def _stamp(when: dt.datetime) -> str:
 
 
 def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = None,
-          api_started: dt.datetime | None = None) -> list[dict]:
-    """api_started: the sandbox API's last rollout, when the api pods (whose logs are its log) started."""
+          api_started: dt.datetime | None = None, scale: int = 1) -> list[dict]:
+    """api_started: the sandbox API's last rollout, when the api pods (whose logs are its log) started.
+    scale: N times the namespaced objects: N - 1 more tenants, each a healthy copy of the platform's namespaces."""
     now = now or dt.datetime.now(dt.UTC)
     deployed = _stamp(now - dt.timedelta(days=3))
     objects = copy.deepcopy(ManifestSource(manifests, "nba-stats")._load()) if any(manifests.glob("*.y*ml")) else []
@@ -53,7 +54,31 @@ def build(manifests: Path, faults: frozenset[str], now: dt.datetime | None = Non
     for name in sorted(faults):
         if name in STATUS_FAULTS:
             STATUS_FAULTS[name](objects, now)
-    return objects
+    return objects + tenants(objects, scale)
+
+
+def tenants(objects: list[dict], scale: int) -> list[dict]:
+    """Copies 2..scale of every namespace and what lives in it, renamed `<namespace>-NNN` throughout (the
+    namespace's own name, its objects' namespace, every reference to it), so each copy is a platform as healthy
+    as the first: what grows is how much there is to list and judge, not what is wrong."""
+    namespaces = {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"}
+    namespaced = [o for o in objects if o["kind"] == "Namespace" or o["metadata"].get("namespace") in namespaces]
+    copies = []
+    for number in range(2, scale + 1):
+        renames = {name: f"{name}-{number:03d}" for name in namespaces}
+        for obj in namespaced:
+            copy_ = _renamed(obj, renames)
+            copy_["metadata"]["uid"] = hashlib.sha1(f"{copy_['metadata'].get('uid')}-{number}".encode()).hexdigest()[:12]
+            copies.append(copy_)
+    return copies
+
+
+def _renamed(value, renames: dict[str, str]):
+    if isinstance(value, dict):
+        return {k: _renamed(v, renames) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, renames) for v in value]
+    return renames.get(value, value) if isinstance(value, str) else value
 
 
 def _node(name: str, since: str) -> dict:

@@ -1,0 +1,108 @@
+"""Cost as the platform grows: the gate's and `check all`'s wall time, peak RSS and time per area at 1x, 10x, 100x.
+
+    .venv/bin/python benchmarks/scale.py [--scales 1,10] [--keep]
+
+Each scale gets a sandbox of its own (`sandbox up --scale N`: player_stats and game_stats rows times N,
+the Kubernetes double serving N times the namespaced objects), seeded once and kept between runs
+(/tmp/nbaverify-scale-N, ports 23430 + 100 x its index, below the ephemeral range; `--keep` leaves them
+running). Every scale is measured in the same run, one after the other, so the figures compare side by
+side. A run is warmed once (the first run after a seed meets cold caches and a fresh history) and then
+measured. Peak RSS is the largest resident set of the check process and what it waited for (wait4).
+
+The last line: `scale: gate_1x=S gate_10x=S gate_100x=S ratio_100x=R peak_rss_mib=M` (a scale not run
+prints `-`; ratio is the largest scale's gate time over 1x's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPORTS = Path(tempfile.mkdtemp(prefix="nbaverify-scale-reports-"))
+
+
+def environment(scale: int, index: int) -> dict[str, str]:
+    root = f"/tmp/nbaverify-scale-{scale}"
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("NBAVERIFY_")},
+            "NBAVERIFY_SANDBOX_DIR": root, "NBAVERIFY_SANDBOX_PORT_BASE": str(23430 + 100 * index),
+            "NBAVERIFY_STATE_DIR": f"{root}-history"}
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 7200) -> tuple[int, float, int, str]:
+    """(exit code, wall seconds, peak RSS in KiB, the last of its output) of one CLI run. The child is reaped
+    with wait4, whose usage is its own and its reaped descendants' (ru_maxrss: the largest of them)."""
+    started = time.monotonic()
+    process = subprocess.Popen([sys.executable, "-m", "nbaverify.cli", *args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    timer.cancel()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, time.monotonic() - started, usage.ru_maxrss, out.strip()[-400:]
+
+
+def measure(env: dict[str, str], tier: str) -> dict:
+    report = REPORTS / f"{env['NBAVERIFY_SANDBOX_DIR'].rsplit('-', 1)[1]}x-{tier}-{len(list(REPORTS.iterdir()))}"
+    code, wall, peak, tail = cli(env, "check", tier, "--report-dir", str(report))
+    summary = json.loads((report / "summary.json").read_text()) if (report / "summary.json").exists() else {}
+    by_area: dict[str, float] = defaultdict(float)
+    for check in summary.get("checks", []):
+        by_area[check["area"]] += check.get("duration_s", 0.0)
+    totals = summary.get("totals", {})
+    return {"code": code, "wall_s": wall, "peak_rss_mib": peak / 1024, "areas": dict(by_area), "totals": totals,
+            "tail": tail if code not in (0, 1) else ""}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,10", help="comma-separated scales (1, 10, 100)")
+    parser.add_argument("--keep", action="store_true", help="leave the sandboxes running afterwards")
+    args = parser.parse_args()
+    scales = [int(s) for s in args.scales.split(",")]
+    results: dict[int, dict] = {}
+    for index, scale in enumerate(scales):
+        env = environment(scale, index)
+        code, seconds, _, tail = cli(env, "sandbox", "up", "--scale", str(scale))
+        if code != 0:
+            print(f"scale {scale}x: sandbox up failed ({code}): {tail}", flush=True)
+            return 2
+        print(f"scale {scale}x: sandbox up in {seconds:.0f} s", flush=True)
+        measure(env, "gate")  # warm: caches, the history's first baseline
+        results[scale] = {tier: measure(env, tier) for tier in ("gate", "all")}
+        for tier, figures in results[scale].items():
+            totals = ", ".join(f"{v} {k}" for k, v in figures["totals"].items() if v)
+            print(f"scale {scale}x {tier:4}: {figures['wall_s']:6.1f} s wall, peak RSS {figures['peak_rss_mib']:.0f} MiB, "
+                  f"exit {figures['code']} ({totals}){' ' + figures['tail'] if figures['tail'] else ''}", flush=True)
+        if not args.keep:
+            cli(env, "sandbox", "down")
+    areas = sorted({area for r in results.values() for f in r.values() for area in f["areas"]})
+    print("\n| area | " + " | ".join(f"{s}x gate | {s}x all" for s in scales) + " |")
+    print("|---|" + "---|---|" * len(scales))
+    for area in areas:
+        cells = [f"{results[s][t]['areas'].get(area, 0.0):.1f}" for s in scales for t in ("gate", "all")]
+        print(f"| {area} | " + " | ".join(cells) + " |")
+    print("| **wall** | " + " | ".join(f"{results[s][t]['wall_s']:.1f}" for s in scales for t in ("gate", "all")) + " |")
+    print("| **peak RSS MiB** | " + " | ".join(f"{results[s][t]['peak_rss_mib']:.0f}" for s in scales
+                                              for t in ("gate", "all")) + " |\n")
+    gate = {s: results[s]["gate"]["wall_s"] for s in scales}
+    top = max(scales)
+    ratio = f"{gate[top] / gate[1]:.2f}" if 1 in gate and top != 1 else "-"
+    peak = max(f["peak_rss_mib"] for r in results.values() for f in r.values())
+    cells = " ".join(f"gate_{s}x={gate[s]:.1f}" if s in gate else f"gate_{s}x=-" for s in (1, 10, 100))
+    print(f"scale: {cells} ratio_{top}x={ratio} peak_rss_mib={peak:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
