@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 
@@ -199,8 +200,6 @@ class ClusterSource(Source):
     def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
         """Every object of a kind, a page of PAGE_SIZE at a time (limit / continue), so a cluster of thousands of
         pods is never one response the API server must build, and the suite must hold twice, at once."""
-        from urllib.parse import quote
-
         prefix, plural, namespaced = KINDS[kind]
         path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
         what = f"listing {kind}" + (f" in namespace {namespace}" if namespace else "")

@@ -16,7 +16,6 @@ import datetime as dt
 import shlex
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 
 
 class Runs(Protocol):
@@ -25,7 +24,7 @@ class Runs(Protocol):
 
 def label(url: str) -> str:
     """A host's URL as a person names it: without its query (ssh_config=..., timeout=...)."""
-    return url.split("?", 1)[0] if urlsplit(url).query else url
+    return url.partition("?")[0]
 
 
 @dataclass(frozen=True)
@@ -70,11 +69,12 @@ def locate(proc_cgroup: str, mountinfo: str) -> dict[str, Cgroup]:
             relative = path[len(root):].strip("/")
             parts_rel = relative.split("/") if relative else []
             dirs = ["/".join([point.rstrip("/"), *parts_rel[:n]]) for n in range(len(parts_rel), -1, -1)]
-            names = ("memory", "cpu") if controller == "" else (controller,)
-            for name in names:
-                if name == "" or (controller == "" and name in found):
-                    continue
-                found[name] = Cgroup(version, dirs[0], tuple(dirs[1:]))
+            group = Cgroup(version, dirs[0], tuple(dirs[1:]))
+            if controller:
+                found[controller] = group
+            else:  # the unified (v2) hierarchy holds every controller a v1 mount does not
+                for name in ("memory", "cpu"):
+                    found.setdefault(name, group)
     return found
 
 
@@ -109,6 +109,12 @@ def where_it_runs(host: Runs) -> dict[str, Cgroup]:
     return locate(files.get("/proc/self/cgroup", ""), files.get("/proc/self/mountinfo", ""))
 
 
+# the files each version keeps its figures in: memory (limit, usage, stat) and CPU (quota..., stat)
+MEMORY_FILES = {1: ("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat"),
+                2: ("memory.max", "memory.current", "memory.stat")}
+CPU_FILES = {1: ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.stat"), 2: ("cpu.max", "cpu.stat")}
+
+
 # -- memory ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Memory:
@@ -126,9 +132,7 @@ def memory(host: Runs) -> Memory:
     group = cgroups.get("memory")
     paths = ["/proc/meminfo"]
     if group:
-        names = (("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat") if group.version == 1
-                 else ("memory.max", "memory.current", "memory.stat"))
-        paths += [f"{d}/{name}" for d in group.dirs for name in names]
+        paths += [f"{d}/{name}" for d in group.dirs for name in MEMORY_FILES[group.version]]
     return memory_from(read_files(host, paths), group)
 
 
@@ -138,15 +142,14 @@ def memory_from(files: dict[str, str], group: Cgroup | None) -> Memory:
     machine = Memory(machine_total, machine_available, "machine (/proc/meminfo)")
     if group is None:
         return machine
-    limit_name, usage_name = (("memory.limit_in_bytes", "memory.usage_in_bytes") if group.version == 1
-                              else ("memory.max", "memory.current"))
+    limit_name, usage_name, stat_name = MEMORY_FILES[group.version]
     for directory in group.dirs:  # the nearest cgroup that has a limit below the machine's memory
         raw = files.get(f"{directory}/{limit_name}", "").strip()
         if not raw.isdigit() or (machine_total and int(raw) >= machine_total):
             continue
         limit = int(raw)
         usage = int(files.get(f"{directory}/{usage_name}", "0").strip() or 0)
-        stat = _fields(files.get(f"{directory}/memory.stat", ""))
+        stat = _fields(files.get(f"{directory}/{stat_name}", ""))
         # the working set, as the kubelet counts it: page cache it can drop is not held
         inactive = stat.get("total_inactive_file", stat.get("inactive_file", 0))
         working = max(0, usage - inactive)
@@ -174,8 +177,7 @@ def cpu(host: Runs) -> Cpu:
     group = where_it_runs(host).get("cpu")
     paths = []
     if group:
-        names = ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.stat") if group.version == 1 else ("cpu.max", "cpu.stat")
-        paths = [f"{d}/{name}" for d in group.dirs for name in names]
+        paths = [f"{d}/{name}" for d in group.dirs for name in CPU_FILES[group.version]]
     files = read_files(host, paths) if paths else {}
     cores = int(host.run("nproc").stdout.strip() or 1)
     reading = cpu_from(files, group, cores)

@@ -39,12 +39,7 @@ def _busy(copies: int):
 
 
 def _stop_sshd(sb: Reach) -> None:
-    from nbaverify import procs
-
-    pid = sb.ssh_host.pid()
-    if pid:
-        procs.stop_pid(pid)
-    sb.ssh_host.kill_sessions(everything=True)
+    sb.ssh_host.stop()  # sshd, its sessions and its cgroups: the next heal makes the host anew
 
 
 FAULTS: tuple[Fault, ...] = (
