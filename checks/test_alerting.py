@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 from nbaverify.checking import parametrize_from
+from nbaverify.errors import TargetUnreachable
 from nbaverify.eventually import eventually
 from nbaverify.probes import alerting, counters
 
@@ -93,16 +94,48 @@ def check_alertmanager_peers_agree(alertmanager_cluster, expect, evidence):
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
-def check_prometheus_sends_to_alertmanager(prom, alertmanager, expect, evidence):
+def check_prometheus_sends_to_alertmanager(prom, alertmanager_cluster, expect, evidence):
+    """Prometheus has an Alertmanager to send to. Prometheus often knows them by addresses the suite cannot use
+    (pod IPs from service discovery, the profile a port-forward), and relabelling drops the discovered endpoints
+    that are not Alertmanager's, so neither a different address nor a dropped endpoint is a failure: that the
+    alerts arrive is check_watchdog_reaches_alertmanager's to prove."""
+    ours = [instance.url for instance in alertmanager_cluster]
+
     def wired():  # a Prometheus that has just started finds its Alertmanagers within seconds, as its targets
         sends = prom.alertmanagers()
         evidence.update(sends)
-        active = [url for url in sends["active"] if url.startswith(alertmanager.url)]
-        assert active, (f"Prometheus at {prom.url} sends alerts to {sends['active'] or 'no Alertmanager'}, expected "
-                        f"{alertmanager.url}: its alerting.alertmanagers configuration is missing or wrong")
-        assert not sends["dropped"], f"Prometheus at {prom.url} dropped Alertmanager(s) {sends['dropped']}"
+        dropped_ours = [url for url in sends["dropped"] if url.startswith(tuple(ours))]
+        active_ours = [url for url in sends["active"] if url.startswith(tuple(ours))]
+        assert not dropped_ours or active_ours, (
+            f"Prometheus at {prom.url} dropped the Alertmanager(s) {', '.join(dropped_ours)} (relabelling in "
+            f"alerting.alertmanagers) and sends to {', '.join(sends['active']) or 'none'}")
+        assert sends["active"], (f"Prometheus at {prom.url} sends alerts to no Alertmanager, expected {ours[0]}: its "
+                                 "alerting.alertmanagers configuration is missing or wrong")
+        evidence["addressed_as_in_the_profile"] = bool(active_ours)
 
     eventually(wired, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ALERTS)
+def check_prometheus_tells_every_instance(prom, alertmanager, expect, evidence):
+    """An HA Alertmanager is told every alert by every Prometheus, as its documentation asks: an instance told alone
+    must wait its turn in the cluster before it notifies (15 s a place by default), and while it is down nobody
+    is told. Judged by count (the cluster's members against Prometheus's active Alertmanagers), since Prometheus
+    addresses them its own way; a warning, as alerts still arrive."""
+    members = len(alertmanager.status().get("cluster", {}).get("peers") or []) or 1
+
+    def told():
+        active = prom.alertmanagers()["active"]
+        evidence.update(members=members, active=active)
+        assert len(active) >= members, (
+            f"Prometheus at {prom.url} sends alerts to {len(active)} Alertmanager(s) ({', '.join(active) or 'none'}), "
+            f"but the cluster at {alertmanager.url} has {members} members: list every instance in "
+            "alerting.alertmanagers, not one or a load-balanced address")
+
+    eventually(told, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
 
 
 @pytest.mark.gate
@@ -226,46 +259,137 @@ def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
-def check_notifications_delivered(alertmanager, history, evidence):
-    now = alertmanager.notifications()
-    judged = _grown_since_last_run(history, f"alertmanager_notifications:{alertmanager.url}", "alertmanager",
-                                   {"sent": now["sent"], "failed": now["failed"]}, now["started"], evidence)
-    if judged is None:
-        return
-    grown, change = judged
-    evidence.update(grown, since=change.describe())
-    assert grown["failed"] == 0, (
-        f"Alertmanager at {alertmanager.url}: {grown['failed']:.0f} notification(s) failed {change.describe()} "
-        f"({grown['sent']:.0f} sent): a receiver refuses or cannot be reached (alertmanager_notifications_failed_total)")
+def check_notifications_delivered(alertmanager_cluster, history, evidence):
+    """Failed notifications since the previous run, on every instance: in a cluster the first in its order sends,
+    and another only when the first did not, so a receiver's refusals may be counted on any of them."""
+    failures = []
+    for instance in alertmanager_cluster:
+        try:
+            now = instance.notifications()
+        except TargetUnreachable:
+            if instance is alertmanager_cluster[0]:
+                raise
+            continue  # a peer that is down is check_alertmanager_peers_agree's to report
+        judged = _grown_since_last_run(history, f"alertmanager_notifications:{instance.url}", "alertmanager",
+                                       {"sent": now["sent"], "failed": now["failed"]}, now["started"], evidence)
+        if judged is None:
+            continue
+        grown, change = judged
+        evidence[instance.url] = {**grown, "since": change.describe()}
+        if grown["failed"]:
+            failures.append(f"Alertmanager at {instance.url}: {grown['failed']:.0f} notification(s) failed "
+                            f"{change.describe()} ({grown['sent']:.0f} sent)")
+    assert not failures, (f"{'; '.join(failures)}: a receiver refuses or cannot be reached "
+                          "(alertmanager_notifications_failed_total)")
 
 
 @pytest.mark.monthly
 @pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
 @pytest.mark.runbook(ESCALATION)
-def check_alert_drill(alertmanager, expect, evidence):
-    """A uniquely labelled test alert through Alertmanager, delivered to its route's receivers, then resolved.
-    It notifies the people those receivers name: against production only with --allow disruptive."""
+def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expect, evidence):
+    """A uniquely labelled test alert, sent to every instance of the cluster as Prometheus sends, routed by the
+    live Alertmanager, delivered to each receiver it is routed to, then resolved. A delivery record
+    ([alertmanager] deliveries) shows each delivery by receiver; without one, Alertmanager's own counters, which
+    add up every receiver, are all the drill can read. It notifies the people those receivers name: against
+    production only with --allow disruptive."""
     drill = expect["alerting.drill"]
-    labels = {**drill["labels"], "nbaverify_drill": uuid.uuid4().hex[:12]}
-    shown = ", ".join(f"{k}={v}" for k, v in labels.items())
+    marker = uuid.uuid4().hex[:12]
+    labels = {**drill["labels"], "nbaverify_drill": marker}
+    alert = "the drill alert {" + ", ".join(f"{k}={v}" for k, v in labels.items()) + "}"
     within = drill["deliver_within_s"]
+    evidence["attributed_by"] = (delivery_record.where if delivery_record else
+                                 "Alertmanager's counters over every receiver ([alertmanager] deliveries names no record)")
+    routed: list[str] = []
     for phase, ends in (("firing", dt.timedelta(minutes=10)), ("resolved", dt.timedelta(0))):
-        before = alertmanager.notifications()
-        now = dt.datetime.now(dt.UTC)
-        alertmanager.post_alert(labels, {"summary": "nbaverify alert drill: no action needed"},
+        before = _notifications(alertmanager_cluster)
+        _send_to_every_instance(alertmanager_cluster, labels, ends, evidence)
+        if phase == "firing":
+            routed = _routed(alertmanager, alert, marker)
+            evidence["routed_to"] = routed
+        if delivery_record is None:
+            _counted(alertmanager_cluster, alert, phase, before, within, evidence)
+        else:
+            loaded = alerting.parse(alertmanager.loaded_config())
+            expected = routed if phase == "firing" else [r for r in routed if alerting.sends_resolved(loaded, r)]
+            _recorded(alertmanager_cluster, delivery_record, alert, marker, phase, routed, expected, before, within,
+                      evidence)
+        if phase == "firing":
+            # resolved sooner than the cluster's peer timeout, a later instance sends the firing it still holds
+            # after the resolution, and the resolution itself can be lost (its notification log no longer firing)
+            time.sleep(drill["hold_s"])
+
+
+def _notifications(instances) -> dict[str, float]:
+    """The cluster's notification counters, every reachable instance's added up: whichever instance comes first in
+    the cluster's order sends, the others only when it did not."""
+    total: dict[str, float] = {}
+    for instance in instances:
+        try:
+            counted = instance.notifications()
+        except TargetUnreachable:
+            continue
+        for key in ("sent", "failed", "requests", "requests_failed"):
+            total[key] = total.get(key, 0.0) + counted[key]
+    return total
+
+
+def _recorded(instances, record, alert: str, marker: str, phase: str, routed: list[str], expected: list[str],
+              before: dict, within: float, evidence) -> None:
+    """The delivery record shows a notification of this phase, carrying the drill's marker, for every receiver."""
+    alertmanager = instances[0]
+
+    def delivered():
+        got = alerting.delivered_to(record.entries(), marker, phase)
+        missing = [r for r in expected if r not in got]
+        failed = _notifications(instances)["requests_failed"] - before["requests_failed"]
+        assert not missing, (
+            f"{alert} ({phase}) was routed to {', '.join(routed)} by Alertmanager at {alertmanager.url}, but "
+            f"{record.where} shows no delivery to {', '.join(missing)} (delivered to: {', '.join(sorted(got)) or 'none'}; "
+            f"{failed:.0f} notification attempt(s) failed at Alertmanager meanwhile, over every receiver and instance)")
+        evidence[phase] = sorted(got)
+
+    eventually(delivered, timeout=within, interval=1.0)
+
+
+def _send_to_every_instance(instances, labels: dict[str, str], ends: dt.timedelta, evidence) -> None:
+    """Each instance is told, as Prometheus tells them all: the first in the cluster's order notifies at once, the
+    others wait to hear it did (an instance told alone waits its turn, 15 s a place by default)."""
+    now = dt.datetime.now(dt.UTC)
+    for position, instance in enumerate(instances):
+        try:
+            instance.post_alert(labels, {"summary": "nbaverify alert drill: no action needed"},
                                 now.isoformat(), (now + ends).isoformat())
+        except TargetUnreachable as exc:
+            if position == 0:
+                raise
+            evidence.setdefault("peers_not_told", []).append(exc.where)
 
-        def delivered(before=before, phase=phase):
-            after = alertmanager.notifications()
-            failed = after["requests_failed"] - before["requests_failed"]  # every attempt, not only given-up ones
-            assert failed == 0, (f"the drill alert {{{shown}}} ({phase}) was not delivered by Alertmanager at "
-                                 f"{alertmanager.url}: {failed:.0f} notification attempt(s) failed")
-            succeeded = (after["requests"] - after["requests_failed"]) - (before["requests"] - before["requests_failed"])
-            assert succeeded > 0, (f"the drill alert {{{shown}}} ({phase}) was not notified by Alertmanager at "
-                                   f"{alertmanager.url} within {within:g}s")
-            evidence[phase] = succeeded
 
-        eventually(delivered, timeout=within, interval=0.5)
-        time.sleep(SETTLE_S)  # Alertmanager counts a failure just after the attempt it counted already
-        delivered()
+def _routed(alertmanager, alert: str, marker: str) -> list[str]:
+    def grouped():
+        found = alertmanager.routed_to(nbaverify_drill=marker)
+        assert found, (f"{alert} sent to Alertmanager at {alertmanager.url} was grouped under no receiver: a silence "
+                       "or an inhibition holds it, or no route takes it")
+        return sorted(found)
+
+    return eventually(grouped, timeout=5.0, interval=0.5)
+
+
+def _counted(instances, alert: str, phase: str, before: dict, within: float, evidence) -> None:
+    """Without a delivery record: no attempt failed, and some notification went out, over every receiver."""
+    alertmanager = instances[0]
+
+    def sent():
+        after = _notifications(instances)
+        failed = after["requests_failed"] - before["requests_failed"]  # every attempt, not only given-up ones
+        assert failed == 0, (f"{alert} ({phase}) was out while {failed:.0f} notification attempt(s) failed at "
+                             f"Alertmanager at {alertmanager.url} (counted over every receiver and instance; a delivery "
+                             "record, [alertmanager] deliveries, would say whose)")
+        succeeded = (after["requests"] - after["requests_failed"]) - (before["requests"] - before["requests_failed"])
+        assert succeeded > 0, f"{alert} ({phase}) was not notified by any instance of Alertmanager at {alertmanager.url}"
+        evidence[phase] = f"{succeeded:.0f} notification(s) sent, over every receiver"
+
+    eventually(sent, timeout=within, interval=0.5)
+    time.sleep(SETTLE_S)  # Alertmanager counts a failure just after the attempt it counted already
+    sent()

@@ -87,6 +87,10 @@ class AlertmanagerProfile(_Section):
     url: str                        # the live Alertmanager (API v2), e.g. http://alertmanager.monitoring:9093
     config_file: str | None = None  # the configuration as deployed (alertmanager.yml), relative to the profile
     peers: list[str] = []           # the other instances of its cluster (API v2 URLs), whose agreement is checked
+    # a record of the notifications the receivers got (an http(s) URL or a file of JSON Lines, one notification a
+    # line with `receiver` and `status`, as Alertmanager's webhook payload has them): the drill attributes each
+    # delivery to its receiver there; without it the drill reads Alertmanager's counters, which add up every receiver
+    deliveries: str | None = None
 
 
 class Profile(_Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -58,6 +59,14 @@ class Alertmanager:
         """Active (not silenced, not inhibited) alerts with these labels."""
         matchers = "&".join(f'filter={k}="{v}"' for k, v in labels.items())
         return list(self._json(f"/api/v2/alerts?active=true&silenced=false&inhibited=false&{matchers}"))
+
+    def routed_to(self, **labels: str) -> set[str]:
+        """The receivers the live Alertmanager has grouped the active alerts with these labels under: where it will
+        notify them (GET /api/v2/alerts/groups; a silenced or inhibited alert is under none)."""
+        query = [("active", "true"), ("silenced", "false"), ("inhibited", "false"),
+                 *(("filter", f'{k}="{v}"') for k, v in labels.items())]
+        groups = self._json("/api/v2/alerts/groups?" + "&".join(f"{k}={quote(v)}" for k, v in query))
+        return {str(group["receiver"]["name"]) for group in groups if group.get("alerts")}
 
     def notifications(self) -> dict[str, float]:
         """Its own counters (/metrics), over every integration: notifications (each retried until it succeeds or

@@ -114,6 +114,17 @@ def alertmanager_cluster(target: Target, expect, alertmanager):
 
 
 @pytest.fixture(scope="session")
+def delivery_record(target: Target, expect):
+    """The record of delivered notifications the profile names ([alertmanager] deliveries), else None."""
+    from nbaverify.clients.deliveries import DeliveryRecord
+
+    section = target.profile.alertmanager
+    if section is None or not section.deliveries:
+        return None
+    return DeliveryRecord(section.deliveries, target.source.parent, expect["api.timeout_s"])
+
+
+@pytest.fixture(scope="session")
 def alertmanager_config(target: Target) -> Path:
     """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool at hand."""
     from nbaverify.probes import alerting

@@ -5,6 +5,7 @@ receivers, routes and inhibitions as data."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import subprocess
@@ -73,9 +74,16 @@ def routes_loaded(config_text: str, labels: dict[str, str]) -> list[str]:
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        return parse(path.read_text(), f"the Alertmanager configuration {path}")
+    except OSError as exc:
         raise CheckError(f"cannot read the Alertmanager configuration {path}: {exc}") from None
+
+
+def parse(text: str, where: str = "the configuration Alertmanager reports it loaded") -> dict[str, Any]:
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise CheckError(f"cannot read {where}: {' '.join(str(exc).split())}") from None
 
 
 def receivers(config: dict) -> dict[str, dict]:
@@ -223,3 +231,19 @@ def cluster_disagreements(views: list[tuple[str, dict, set[str]]]) -> list[str]:
                             + (f" (lacks {', '.join(missing)})" if missing else "")
                             + (f" (has {', '.join(extra)} that {first_url} lacks)" if extra else ""))
     return problems
+
+
+# -- the drill's deliveries -------------------------------------------------------------------------
+def sends_resolved(config: dict, receiver: str) -> bool:
+    """Whether a receiver tells of a resolution: one of its integrations has send_resolved on (the configuration a
+    live Alertmanager reports has every default filled in, so this reads it as Alertmanager runs it)."""
+    found = receivers(config).get(receiver, {})
+    return any(bool(integration.get("send_resolved")) for kind in CONFIG_KINDS
+               for integration in found.get(kind, []) or [])
+
+
+def delivered_to(entries: list[dict], marker: str, status: str) -> set[str]:
+    """The receivers a delivery record shows a notification of `status` (firing or resolved) for, among the
+    notifications that carry `marker` (the drill's unique label value) anywhere in them."""
+    return {str(entry["receiver"]) for entry in entries
+            if entry.get("status") == status and entry.get("receiver") and marker in json.dumps(entry)}

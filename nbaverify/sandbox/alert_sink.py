@@ -3,12 +3,19 @@
     python -m nbaverify.sandbox.alert_sink --state-dir DIR --port-base N
 
 A webhook receiver (HTTP POST /<receiver>, base+64) and a minimal SMTP server (base+65) that accept
-every notification and append it to <state>/alertmanager/deliveries.jsonl. With the fault
-`alert_not_delivered` on (control.json), both refuse: the webhook answers 503, SMTP 554.
+every notification and append it to <state>/alertmanager/deliveries.jsonl, one line a notification with the
+receiver it was for and its status (a webhook's own payload says both; a mail's receiver is the one whose
+email_configs name its recipients in the deployed configuration, its status the subject's). `GET /deliveries`
+serves that record: the sandbox profile's `[alertmanager] deliveries`, where the drill attributes each delivery.
+
+With the fault `alert_not_delivered` on (control.json), both refuse: the webhook answers 503, SMTP 554. With
+`alert_swallowed`, the on-call pager's webhook answers 200 and records nothing, as an endpoint that accepts and
+drops does: Alertmanager counts the notification sent.
 """
 
 from __future__ import annotations
 
+import email
 import json
 import socketserver
 import threading
@@ -16,10 +23,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import yaml
+
 from nbaverify.sandbox import control
 from nbaverify.sandbox.layout import Layout
 
 REFUSING = "alert_not_delivered"
+SWALLOWING = "alert_swallowed"
+SWALLOWED_RECEIVER = "oncall-pager"
+SERVED_BYTES = 2 * 1024 * 1024  # the newest notifications: the watchdog alone adds about 8 MB a day
 
 
 class Sink:
@@ -28,25 +40,63 @@ class Sink:
         self.log = layout.root / "alertmanager" / "deliveries.jsonl"
         self._lock = threading.Lock()
 
-    def refusing(self) -> bool:
-        return REFUSING in control.read(self.layout.control_file).faults  # a fault of its own, not an API flag
+    def faulty(self, fault: str) -> bool:
+        return fault in control.read(self.layout.control_file).faults  # faults of its own, not API flags
 
-    def record(self, kind: str, receiver: str, body: str) -> None:
+    def record(self, entry: dict) -> None:
         with self._lock, self.log.open("a") as out:
-            out.write(json.dumps({"at": time.time(), "kind": kind, "receiver": receiver, "body": body[:20000]}) + "\n")
+            out.write(json.dumps({"at": time.time(), **entry}) + "\n")
+
+    def receiver_of(self, recipients: list[str]) -> str | None:
+        """The deployed configuration's receiver that mails these recipients."""
+        deployed = yaml.safe_load((self.layout.root / "alertmanager" / "alertmanager.yml").read_text()) or {}
+        for receiver in deployed.get("receivers", []):
+            if any(set(recipients) & {a.strip() for a in str(mail.get("to", "")).split(",")}
+                   for mail in receiver.get("email_configs", []) or []):
+                return str(receiver["name"])
+        return None
+
+
+def webhook_entry(path: str, body: str) -> dict:
+    payload = json.loads(body)
+    return {"via": "webhook", "path": path, "receiver": payload.get("receiver"), "status": payload.get("status"),
+            "alerts": [{"status": a.get("status"), "labels": a.get("labels", {})} for a in payload.get("alerts", [])]}
+
+
+def mail_entry(sink: Sink, recipients: list[str], data: str) -> dict:
+    message = email.message_from_string(data)
+    subject = str(message.get("Subject", ""))
+    status = "resolved" if subject.upper().startswith("[RESOLVED") else "firing"  # Alertmanager's default subject
+    parts = (part.get_payload(decode=True) for part in message.walk() if part.get_content_maintype() == "text")
+    text = "\n".join(part.decode(errors="replace") for part in parts if isinstance(part, bytes))
+    return {"via": "email", "to": recipients, "receiver": sink.receiver_of(recipients), "status": status,
+            "subject": subject, "text": text[:20000]}
 
 
 def webhook_handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode(errors="replace")
-            if sink.refusing():
+            path = self.path.strip("/")
+            if sink.faulty(REFUSING):
                 self.send_response(503)
             else:
-                sink.record("webhook", self.path.strip("/"), body)
+                if not (sink.faulty(SWALLOWING) and path == SWALLOWED_RECEIVER):
+                    sink.record(webhook_entry(path, body))
                 self.send_response(200)
             self.send_header("content-length", "0")
             self.end_headers()
+
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] != "/deliveries":
+                self.send_error(404)
+                return
+            body = sink.log.read_bytes()[-SERVED_BYTES:] if sink.log.exists() else b""  # a reader skips a cut line
+            self.send_response(200)
+            self.send_header("content-type", "application/x-ndjson")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -69,7 +119,7 @@ def smtp_handler(sink: Sink) -> type[socketserver.StreamRequestHandler]:
                 if verb in ("EHLO", "HELO"):
                     self.reply("250 nbaverify-sink")
                 elif verb == "MAIL":
-                    self.reply("554 refusing every message" if sink.refusing() else "250 OK")
+                    self.reply("554 refusing every message" if sink.faulty(REFUSING) else "250 OK")
                 elif verb == "RCPT":
                     recipients.append(line.split(":", 1)[-1].strip(" <>"))
                     self.reply("250 OK")
@@ -78,7 +128,7 @@ def smtp_handler(sink: Sink) -> type[socketserver.StreamRequestHandler]:
                     data = []
                     while (chunk := self.rfile.readline().decode(errors="replace")).rstrip("\r\n") != ".":
                         data.append(chunk)
-                    sink.record("email", ",".join(recipients), "".join(data))
+                    sink.record(mail_entry(sink, recipients, "".join(data)))
                     self.reply("250 OK")
                 elif verb == "QUIT":
                     self.reply("221 bye")

@@ -398,6 +398,8 @@ class Sandbox:
         prometheus += ("\n[alertmanager]\n"
                        f'url = "{self.alertmanager.url}"\nconfig_file = "{self.alertmanager.config_file}"\n'
                        f'peers = ["{self.alertmanager.peer_url}"]\n'
+                       "# the notification sink's record of what each receiver got: the drill attributes deliveries there\n"
+                       f'deliveries = "http://127.0.0.1:{self.layout.alert_sink_port}/deliveries"\n'
                        if am_mod.binary() else "\n# [alertmanager] left out: Alertmanager is not installed here "
                        "(apt-get install prometheus-alertmanager)\n")
         jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)

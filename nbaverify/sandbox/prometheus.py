@@ -52,8 +52,9 @@ class Prometheus:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
 
-    def write_config(self, api_target: str | None = None, alerting: bool = True) -> Path:
-        """alerting: send to the sandbox's Alertmanager (when it is installed; a fault unwires it)."""
+    def write_config(self, api_target: str | None = None, alerting: str = "every") -> Path:
+        """alerting: send to every instance of the sandbox's Alertmanager (when it is installed), to the "first"
+        only, or to "none" (faults)."""
         layout = self.layout
         jobs = [
             {"job_name": "nba-api", "scheme": "https", "metrics_path": "/metrics",
@@ -69,9 +70,14 @@ class Prometheus:
                   "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
         from nbaverify.sandbox import alertmanager
 
-        if alerting and alertmanager.binary():
-            config["alerting"] = {"alertmanagers": [{"static_configs": [
-                {"targets": [f"127.0.0.1:{layout.alertmanager_port}"]}]}]}
+        if alerting != "none" and alertmanager.binary():
+            # as a platform's service discovery would: by addresses of its own (localhost, where the profile says
+            # 127.0.0.1), with an endpoint that is not Alertmanager's API (the gossip port) dropped by relabelling
+            told = [layout.alertmanager_port] + ([layout.alertmanager_peer_port] if alerting == "every" else [])
+            gossip = f"localhost:{layout.alertmanager_gossip_port}"
+            config["alerting"] = {"alertmanagers": [{
+                "static_configs": [{"targets": [f"localhost:{port}" for port in told] + [gossip]}],
+                "relabel_configs": [{"source_labels": ["__address__"], "regex": gossip, "action": "drop"}]}]}
         path = layout.prometheus_dir / "prometheus.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("# written by nbaverify sandbox\n" + yaml.safe_dump(config, sort_keys=False))

@@ -16,6 +16,7 @@ RULES = "checks/test_monitoring_rules.py"
 PROMETHEUS = "checks/test_monitoring_prometheus.py"
 DASHBOARDS = "checks/test_monitoring_dashboards.py"
 ALERTING = "checks/test_alerting.py"
+DRILL = r"the drill alert \{alertname=NbaverifyDrill, severity=critical, nbaverify_drill=[0-9a-f]{12}\}"
 HIGH_ERROR_TEST = "HighErrorRate fires after 5 minutes of 5xx above 0.1/s"
 
 
@@ -135,11 +136,16 @@ def _split_cluster(sb: Reach) -> None:
     sb.alertmanager.start_peer(gossip=False)
 
 
-def _unwire_prometheus(sb: Reach) -> None:
-    sb.prometheus.write_config(alerting=False)
-    sb.prometheus.reload()
-    procs.wait_until(lambda: not httpx.get(f"{sb.prometheus.url}/api/v1/alertmanagers", timeout=5).json()["data"]
-                     ["activeAlertmanagers"], 30, "Prometheus to drop its Alertmanager", interval=0.25)
+def _prometheus_tells(instances: int) -> Step:
+    """Prometheus's alerting.alertmanagers rewritten to name the first `instances` of the cluster (0: none)."""
+    def step(sb: Reach) -> None:
+        sb.prometheus.write_config(alerting={0: "none", 1: "first"}[instances])
+        sb.prometheus.reload()
+        procs.wait_until(lambda: len(httpx.get(f"{sb.prometheus.url}/api/v1/alertmanagers", timeout=5).json()["data"]
+                                     ["activeAlertmanagers"]) == instances, 30,
+                         "Prometheus to take up its new Alertmanagers", interval=0.25)
+
+    return step
 
 
 def _alerting_edit(change: Callable[[dict], None], peer_only: bool = False) -> Step:
@@ -313,7 +319,16 @@ FAULTS: tuple[Fault, ...] = (
         breaks="Prometheus lost its alerting.alertmanagers configuration: its alerts go nowhere",
         caught_by=(f"{ALERTING}::check_prometheus_sends_to_alertmanager",),
         expect=r"sends alerts to no Alertmanager, expected http://127\.0\.0\.1:\d+",
-        apply=_unwire_prometheus,
+        apply=_prometheus_tells(0),
+    ),
+    Fault(
+        name="prometheus_tells_one_instance", area="monitoring", requires="alertmanager",
+        breaks="Prometheus names only the first Alertmanager of the cluster: its alerts wait on the second, and "
+               "reach nobody while the first is down",
+        caught_by=(f"{ALERTING}::check_prometheus_tells_every_instance",),
+        expect=(r"Prometheus at http://127\.0\.0\.1:\d+ sends alerts to 1 Alertmanager\(s\) \(http://localhost:\d+"
+                r"/api/v2/alerts\), but the cluster at http://127\.0\.0\.1:\d+ has 2 members"),
+        apply=_prometheus_tells(1),
     ),
     Fault(
         name="alert_route_missing", area="monitoring", requires="alertmanager",
@@ -366,9 +381,18 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the receivers refuse every notification (webhook 503, SMTP 554): alerts fire and reach nobody",
         caught_by=(f"{ALERTING}::check_notifications_delivered", f"{ALERTING}::check_alert_drill"),
         expect=(r"Alertmanager at http://127\.0\.0\.1:\d+: \d+ notification\(s\) failed since the previous run"
-                r"|the drill alert \{alertname=NbaverifyDrill, severity=critical, nbaverify_drill=[0-9a-f]+\} \(firing\) "
-                r"was not delivered by Alertmanager at http://127\.0\.0\.1:\d+: \d+ notification attempt\(s\) failed"),
+                rf"|{DRILL} \(firing\) was routed to devops, oncall-pager by Alertmanager at http://127\.0\.0\.1:\d+, "
+                r"but http://127\.0\.0\.1:\d+/deliveries shows no delivery to devops, oncall-pager \(delivered to: none; "
+                r"[1-9]\d* notification attempt\(s\) failed at Alertmanager meanwhile"),
         apply=_notifications_fail,
+    ),
+    Fault(
+        name="alert_swallowed", area="monitoring", requires="alertmanager",
+        breaks="the on-call pager's endpoint answers 200 and drops the page: Alertmanager counts it sent, nobody is paged",
+        caught_by=(f"{ALERTING}::check_alert_drill",),
+        expect=(rf"{DRILL} \(firing\) was routed to devops, oncall-pager by Alertmanager at http://127\.0\.0\.1:\d+, "
+                r"but http://127\.0\.0\.1:\d+/deliveries shows no delivery to oncall-pager \(delivered to: devops; "
+                r"0 notification attempt\(s\) failed"),
     ),
     Fault(
         name="watchdog_silenced", area="monitoring", requires="alertmanager",
