@@ -1,11 +1,13 @@
 """The monthly access review, as checks: from the refused requests the API logs with their client, a client
-trying token after token (a brute force), and a client hammering past the rate limit; the top offenders,
-their routes and user agents, in the evidence.
+trying token after token (a brute force), a client hammering past the rate limit, and a route on which tokens
+fail at scale (its refused share, against every request the metrics count); the top offenders, their routes
+and user agents, in the evidence.
 
 Guide: Maintenance Schedule / Monthly Tasks (Review access logs); Security Best Practices /
 Authentication & Authorization (the JWT middleware's 401s) and Rate Limiting (100 per 15 minutes).
 """
 
+import time
 from collections import Counter, defaultdict
 
 import pytest
@@ -21,7 +23,10 @@ RATE = "Security Best Practices / Rate Limiting"
 @pytest.fixture(scope="module")
 def refused(api_logs, expect):
     """(the month's log, its refusals from other clients, the suite's own refusals)."""
-    window = api_logs.last(expect["access.window_h"] * 3600)
+    return _refused(api_logs.last(expect["access.window_h"] * 3600), expect)
+
+
+def _refused(window: logs.LogWindow, expect) -> tuple[logs.LogWindow, list[logs.Refusal], list[logs.Refusal]]:
     ignored = tuple(expect["access.ignore_user_agents"])
     everything = logs.refusals(window.records)
     own = [r for r in everything if ignored and r.agent.startswith(ignored)]
@@ -69,3 +74,40 @@ def check_no_token_brute_force(refused, expect, evidence):
 @pytest.mark.runbook(RATE)
 def check_no_client_hammering_the_limit(refused, expect, evidence):
     _review(refused, expect, evidence, {429}, "access.max_rate_limited_per_client_per_hour", "was rate limited (429)")
+
+
+@pytest.mark.monthly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(AUTH)
+def check_refused_share_per_route(refused, prom, expect, evidence):
+    """Each route's share of requests refused (401/403) over the review window: the refusals from the log, where the
+    suite's own probes say who they are and are not counted (the metrics cannot tell them apart: a forged-token probe
+    is a 401 like any other), every request from the metrics (http_requests_total by method and route). A route
+    where tokens fail at scale is a client deployed with a stale secret, or guessing spread over many clients, which
+    the per-client check does not see. A warning: refused requests harm nothing by themselves."""
+    from nbaverify.probes.logs import refused_shares, route_key
+
+    window = refused[0]
+    oldest = prom.oldest_sample()  # Prometheus may keep less than the log: both are judged over what both hold
+    if oldest is not None and time.time() - oldest < window.covered_s():
+        window = window.last(time.time() - oldest)
+    _, found, _own = _refused(window, expect)
+    seconds = int(window.covered_s()) + 1
+    totals: dict[str, float] = defaultdict(float)
+    for sample in prom.query(f"sum by (method, route) (increase(http_requests_total[{seconds}s]))"):
+        labels = sample["metric"]
+        if labels.get("route"):
+            totals[route_key(labels.get("method", "GET"), labels["route"])] += float(sample["value"][1])
+    shares, unmatched = refused_shares(found, totals)
+    limit, least = expect["access.max_refused_share"], expect["access.min_route_requests"]
+    evidence.update(read=window.describe(), unmatched_routes=unmatched,
+                    routes=[f"{s.route}: {s.refused} of {s.total:.0f} refused ({s.share:.0%})"
+                            for s in shares[:expect["access.top_offenders"]]])
+    over = [s for s in shares if s.total >= least and s.share > limit]
+    if over:
+        worst = over[0]
+        clients = ", ".join(f"{client} ({n})" for client, n in worst.clients)
+        pytest.fail(f"API log and request metrics ({window.describe()}): {worst.route}: {worst.refused} of "
+                    f"{worst.total:.0f} requests were refused (401/403), {worst.share:.0%} (limit {limit:.0%} of at least "
+                    f"{least} requests; the suite's own probes not counted); most refused: {clients}"
+                    + (f"; {len(over) - 1} more route(s) over the limit" if len(over) > 1 else ""), pytrace=False)

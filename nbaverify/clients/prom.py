@@ -103,5 +103,13 @@ class Prometheus:
                 "dropped": counter_value(text, "prometheus_notifications_dropped"),
                 "started": start.samples[0].value if start and start.samples else 0.0}
 
+    def oldest_sample(self) -> float | None:
+        """When its storage begins (epoch seconds; its own /metrics), so a window is not judged past what it keeps;
+        None where it does not say."""
+        from nbaverify.probes.metrics import families
+
+        found = families(self._get("/metrics").text).get("prometheus_tsdb_lowest_timestamp_seconds")
+        return found.samples[0].value if found and found.samples else None
+
     def close(self) -> None:
         self._http.close()

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from nbaverify.clients.logs import LogSource, LogStream
@@ -173,6 +173,42 @@ def refusals(found: list[Record], statuses: frozenset[int] = frozenset({401, 403
             out.append(Refusal(int(match.group("status")), match.group("method"), normalise_path(match.group("path")),
                                match.group("client"), match.group("agent") or ""))
     return out
+
+
+# a route template's parameter, as routers spell it: /api/players/{id} (Starlette, FastAPI), /api/players/:id (Koa)
+ROUTE_PARAMETER = re.compile(r"^(?:\{[^}/]*\}|:[A-Za-z_]\w*)$")
+
+
+def route_key(method: str, route: str) -> str:
+    """One spelling for a route, from a metric's route template or a log's path: "GET /api/players/{id}"."""
+    parts = route.split("?")[0].split("/")
+    return f"{method.upper()} " + "/".join("{id}" if ROUTE_PARAMETER.match(p) or ID_SEGMENT.match(p) else p for p in parts)
+
+
+@dataclass(frozen=True)
+class RefusedShare:
+    route: str      # "GET /api/players"
+    refused: int    # 401/403 the log names, from clients other than the suite
+    total: float    # every request to the route over the same window (the request metrics)
+    clients: tuple[tuple[str, int], ...]  # the most refused clients on it
+
+    @property
+    def share(self) -> float:
+        return self.refused / self.total if self.total else 0.0
+
+
+def refused_shares(found: list[Refusal], totals: dict[str, float]) -> tuple[list[RefusedShare], list[str]]:
+    """Each route's 401/403 against its requests, the most refused share first; and the routes the log refused
+    that the metrics do not count (no share can be said for them). A log can name a refusal the metrics missed
+    (a pod gone before its last scrape): a route's total is never less than its refusals."""
+    by_route: dict[str, list[Refusal]] = defaultdict(list)
+    for refusal in found:
+        if refusal.status in (401, 403):
+            by_route[route_key(refusal.method, refusal.path)].append(refusal)
+    shares = [RefusedShare(route, len(hits), max(totals[route], len(hits)),
+                           tuple(Counter(h.client for h in hits).most_common(3)))
+              for route, hits in by_route.items() if totals.get(route, 0) > 0]
+    return sorted(shares, key=lambda s: -s.share), sorted(r for r in by_route if totals.get(r, 0) <= 0)
 
 
 def per_hour(count: int, covered_s: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nbaverify.probes.logs import normalise_path, per_hour, records, slow_paths
+from nbaverify.probes.logs import Refusal, normalise_path, per_hour, records, refused_shares, route_key, slow_paths
 from nbaverify.redact import scrub
 from nbaverify.sandbox.kube import pod_logs
 
@@ -145,3 +145,23 @@ def test_a_read_narrowed_to_a_shorter_window():
     month = LogWindow.read([Source()], 30 * 86400, now=now)
     assert [r.message for r in month.records] == ["old", "new"]
     assert [r.message for r in month.last(86400, now=now).records] == ["new"]
+
+
+def test_route_templates_and_logged_paths_are_one_route():
+    assert {route_key("GET", r) for r in ("/api/players/{id}", "/api/players/:id", "/api/players/{player_id}")} == {
+        "GET /api/players/{id}"}
+    assert route_key("get", "/api/players/{id}/stats?season=2024") == "GET /api/players/{id}/stats"
+    assert route_key("GET", "/api/players") == "GET /api/players"
+
+
+def test_the_refused_share_of_each_route_against_every_request():
+    def refusal(status: int, path: str, client: str = "10.0.0.9") -> Refusal:
+        return Refusal(status, "GET", path, client, "curl/8")
+
+    found = ([refusal(401, "/api/players")] * 60 + [refusal(403, "/api/players/{id}", "10.0.0.1")] * 5
+             + [refusal(429, "/api/players")] * 50 + [refusal(401, "/api/unknown")] * 3)
+    totals = {"GET /api/players": 240.0, "GET /api/players/{id}": 2.5}
+    shares, unmatched = refused_shares(found, totals)
+    assert [(s.route, s.refused, s.total) for s in shares] == [("GET /api/players/{id}", 5, 5), ("GET /api/players", 60, 240)]
+    assert shares[1].share == 0.25 and shares[1].clients == (("10.0.0.9", 60),)  # 429s are not refusals of a token
+    assert unmatched == ["GET /api/unknown"]

@@ -3,10 +3,12 @@ fault sends the requests that make it say so, as the platform's own traffic woul
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
+from nbaverify import procs
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 LOGS = "checks/test_logs.py"
@@ -44,6 +46,34 @@ def _brute_force(sb: Reach) -> None:
     assert 401 in statuses, f"the API did not refuse the forged tokens: {sorted(set(statuses))}"
 
 
+# a fleet's workers, each a client of its own to the API (and to its rate limiter)
+STALE_CLIENTS = tuple(f"127.0.0.{n}" for n in range(10, 20))
+
+
+def _stale_secret_clients(sb: Reach) -> None:
+    """Ten clients call with tokens signed by the secret before the last rotation (a deploy that missed it): 20
+    refusals each, none past the per-client limit, 200 on one route. The request metrics start afresh first, as
+    after a heal, so their window holds these and not the sandbox's earlier traffic."""
+    import jwt
+
+    sb.prometheus.reset()
+    sb.prometheus.wait_scraped()
+    stale = jwt.encode({"sub": "stats-ingest", "exp": int(time.time()) + 600}, "the-secret-before-the-rotation-0123456789",
+                       algorithm="HS256")
+    statuses = []
+    for source in STALE_CLIENTS:
+        with _client(sb, source, **{"User-Agent": "stats-ingest/3.2", "Authorization": f"Bearer {stale}"}) as client:
+            statuses += [client.get("/api/players?limit=1").status_code for _ in range(20)]
+    assert statuses.count(401) == len(statuses), f"the stale tokens were not all refused: {sorted(set(statuses))}"
+
+    def counted() -> bool:
+        found = httpx.get(f"{sb.prometheus.url}/api/v1/query", timeout=5,
+                          params={"query": 'sum(http_requests_total{status="401"})'}).json()["data"]["result"]
+        return bool(found) and float(found[0]["value"][1]) >= len(statuses)
+
+    procs.wait_until(counted, 30, "Prometheus to scrape the refused requests", interval=0.5)
+
+
 PLAYERS = [f"/api/players/{n}" for n in range(1, 21)]
 
 FAULTS: tuple[Fault, ...] = (
@@ -54,6 +84,16 @@ FAULTS: tuple[Fault, ...] = (
         expect=(r"API log \(.*\): client 127\.0\.0\.2 was (refused \(401/403\) 100|rate limited \(429\) 200) times "
                 r"\(\d+ an hour, limit \d+\): \d+x GET /api/players \(ua \"python-requests/2\.31\.0\"\)"),
         apply=_brute_force,
+    ),
+    Fault(
+        name="stale_secret_clients", area="security", requires="prometheus",
+        breaks="ten clients send tokens signed by the secret before the last rotation: 200 refused on GET /api/players, "
+               "20 a client (none past the per-client limit)",
+        caught_by=(f"{ACCESS}::check_refused_share_per_route",),
+        expect=(r"API log and request metrics \(.*\): GET /api/players: 200 of \d+ requests were refused \(401/403\), "
+                r"\d+% \(limit 25% of at least 100 requests; the suite's own probes not counted\); most refused: "
+                r"127\.0\.0\.1\d \(20\), 127\.0\.0\.1\d \(20\), 127\.0\.0\.1\d \(20\)$"),
+        apply=_stale_secret_clients,
     ),
     Fault(
         name="error_log_flood", area="api", api_flags=("log_errors",),
