@@ -7,6 +7,7 @@ Guide: Maintenance Schedule / Monthly Tasks (Review access logs); Security Best 
 Authentication & Authorization (the JWT middleware's 401s) and Rate Limiting (100 per 15 minutes).
 """
 
+import fnmatch
 import time
 from collections import Counter, defaultdict
 
@@ -111,3 +112,35 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
                     f"{worst.total:.0f} requests were refused (401/403), {worst.share:.0%} (limit {limit:.0%} of at least "
                     f"{least} requests; the suite's own probes not counted); most refused: {clients}"
                     + (f"; {len(over) - 1} more route(s) over the limit" if len(over) > 1 else ""), pytrace=False)
+
+
+@pytest.mark.monthly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(AUTH)
+def check_token_subjects_known(api_logs, expect, evidence):
+    """Every subject the API accepted a token for is one the platform knows (expectations.access.known_subjects,
+    shell patterns). A valid token for a subject nobody issued means the signing secret mints tokens outside the
+    issuer (leaked, or shared with a service nobody registered). A warning: the list may simply be out of date.
+    Needs the API to log the subjects it accepts (`Token accepted: sub="..." from <ip>`, as the reference APIs do
+    the first time each subject presents itself from each client); the guide's middleware does not."""
+    known = expect["access.known_subjects"]
+    if not known:
+        pytest.skip("not configured: expectations.access.known_subjects (the subjects your issuer grants tokens to)")
+    window = api_logs.last(expect["access.window_h"] * 3600)
+    seen = logs.acceptances(window.records)
+    if not seen:
+        pytest.skip(f"the API's log names no subject it accepted a token for ({window.describe()}): it writes no "
+                    '`Token accepted: sub="..." from <ip>` line')
+    unknown = [a for a in seen if not any(fnmatch.fnmatchcase(a.subject, pattern) for pattern in known)]
+    by_subject: dict[str, list[logs.Acceptance]] = defaultdict(list)
+    for acceptance in unknown:
+        by_subject[acceptance.subject].append(acceptance)
+    evidence.update(read=window.describe(), subjects=sorted({a.subject for a in seen})[:50],
+                    unknown={s: sorted({f"{a.client} ua={a.agent!r}" for a in hits}) for s, hits in by_subject.items()})
+    if by_subject:
+        subject, hits = next(iter(by_subject.items()))
+        pytest.fail(f"API log ({window.describe()}): a token for subject {subject!r}, which "
+                    "expectations.access.known_subjects does not list, was accepted from "
+                    f"{', '.join(sorted({a.client for a in hits}))} (ua {hits[0].agent!r}): is the signing secret minting "
+                    "tokens outside your issuer?" + (f"; {len(by_subject) - 1} more unknown subject(s)"
+                                                     if len(by_subject) > 1 else ""), pytrace=False)

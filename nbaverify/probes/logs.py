@@ -36,6 +36,7 @@ SAMPLE_CHARS = 240
 # a refused request, as the reference APIs log it, or as an ingress or web server's combined access log has it
 REFUSED = re.compile(r'Access refused: (?P<status>\d{3}) (?P<method>[A-Z]+) (?P<path>\S+) from (?P<client>\S+)'
                      r'(?: ua="(?P<agent>[^"]*)")?')
+ACCEPTED = re.compile(r'Token accepted: sub="(?P<subject>[^"]*)" from (?P<client>\S+)(?: ua="(?P<agent>[^"]*)")?')
 COMBINED = re.compile(r'^(?P<client>\S+) \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" (?P<status>\d{3}) \S+'
                       r'(?: "[^"]*" "(?P<agent>[^"]*)")?')
 
@@ -209,6 +210,20 @@ def refused_shares(found: list[Refusal], totals: dict[str, float]) -> tuple[list
                            tuple(Counter(h.client for h in hits).most_common(3)))
               for route, hits in by_route.items() if totals.get(route, 0) > 0]
     return sorted(shares, key=lambda s: -s.share), sorted(r for r in by_route if totals.get(r, 0) <= 0)
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    subject: str
+    client: str
+    agent: str
+
+
+def acceptances(found: list[Record]) -> list[Acceptance]:
+    """The token subjects the log says the API accepted, with their client (a line the first time each presents
+    itself from each client: `Token accepted: sub="..." from <ip> ua="..."`)."""
+    return [Acceptance(m.group("subject"), m.group("client"), m.group("agent") or "")
+            for record in found if (m := ACCEPTED.search(record.message))]
 
 
 def per_hour(count: int, covered_s: float) -> float:

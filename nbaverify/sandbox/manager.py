@@ -41,6 +41,9 @@ def _quiet(message: str) -> None:
     pass
 
 
+SANDBOX_USER = "127.0.0.3"  # the sandbox's own user of the API: a client of its own
+
+
 class Sandbox:
     def __init__(self, layout: Layout | None = None, say: Callable[[str], None] = _quiet):
         self.layout = layout or Layout.from_env()
@@ -108,6 +111,7 @@ class Sandbox:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
             self._act(name, "on", CATALOGUE[name].apply)
         self.write_profile()
+        self._first_user()
         self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url} ({implementation.name} API)"
                  + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
         return wanted
@@ -329,6 +333,18 @@ class Sandbox:
         logs.roll()
         procs.spawn(argv, self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
 
+    def _first_user(self) -> None:
+        """A platform in use has users: the sandbox's own (subject "sandbox", a client of its own, so no check's rate
+        window is touched) reads a player once the sandbox is up. Best effort: under a fault it may be refused."""
+        transport = httpx.HTTPTransport(local_address=SANDBOX_USER, verify=self.tls_context())
+        try:
+            with httpx.Client(base_url=self.api_url, transport=transport, timeout=5,
+                              headers={"Authorization": f"Bearer {self.mint_token()}",
+                                       "User-Agent": "nbaverify-sandbox-user"}) as client:
+                client.get("/api/players?limit=1")
+        except httpx.HTTPError:
+            pass
+
     def _api_healthy(self) -> bool:
         if not self._api_pid():
             raise SandboxError(f"the API exited at start; its log: {self.layout.log_file('api')}")
@@ -338,13 +354,13 @@ class Sandbox:
     def tls_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.layout.ca_file))
 
-    def mint_token(self, ttl_s: int = 300) -> str:
+    def mint_token(self, ttl_s: int = 300, subject: str = "sandbox") -> str:
         import jwt
 
         now = int(time.time())
         from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER
 
-        return jwt.encode({"sub": "sandbox", "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
+        return jwt.encode({"sub": subject, "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
                           self.secrets.jwt_secret, algorithm="HS256")
 
     def restart_api(self, wait_healthy: bool = True) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import platform
 import random
 import time
@@ -32,7 +33,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from nbaverify.sandbox.api.metrics import ApiMetrics
-from nbaverify.sandbox.api.middleware import BoundedCapacity, FixedWindowLimiter, PlatformMiddleware
+from nbaverify.sandbox.api.middleware import BoundedCapacity, FixedWindowLimiter, PlatformMiddleware, printable
 from nbaverify.sandbox.control import Watcher
 
 # Database Optimization / Connection Pool Settings: max 20, min 4, idle 30 s, connect 2 s
@@ -97,6 +98,34 @@ def positive_int(raw: str, name: str, control=None) -> int:
 STALL_EVERY_S, STALL_FOR_S = 10.0, 1.0
 
 
+class SubjectAudit:
+    """The first token each subject presents from each client is logged (`Token accepted: sub="..." from <ip>
+    ua="..."`), so the access review can list the subjects the API accepted without a line a request; bounded, so a
+    flood of subjects cannot grow it without end. A process logs each anew after the sandbox reconfigures it,
+    since the sandbox then starts the log anew, as a rollout's new pods would."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], None] = {}
+        self._generation = -1
+        self._log = logging.getLogger("nbaverify.sandbox.api.audit")
+        self._log.setLevel(logging.INFO)
+
+    def accepted(self, claims: dict, request: Request, generation: int) -> dict:
+        if generation != self._generation:  # the sandbox was reconfigured (its log rolled, as a rollout's): anew
+            self._seen.clear()
+            self._generation = generation
+        key = (str(claims.get("sub", "")), request.client.host if request.client else "unknown")
+        if key not in self._seen:
+            if len(self._seen) >= self.LIMIT:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[key] = None
+            self._log.info('Token accepted: sub="%s" from %s ua="%s"', printable(key[0]), key[1],
+                           printable(request.headers.get("user-agent", "")))
+        return claims
+
+
 def create_app(settings: ApiSettings) -> Starlette:
     metrics = ApiMetrics()
     cache = ResponseCache(metrics)
@@ -108,6 +137,7 @@ def create_app(settings: ApiSettings) -> Starlette:
     )
     subscribers: set[asyncio.Queue] = set()
     started_at = time.time()
+    subjects = SubjectAudit()
 
     def authenticate(request: Request) -> dict:
         control = watcher.current()
@@ -121,7 +151,7 @@ def create_app(settings: ApiSettings) -> Starlette:
             raise HTTPException(401, "No token provided")
         if control.on("auth_parse_crash"):  # the fault: the token's header read by hand, before verification
             json.loads(base64.urlsafe_b64decode(token.strip().split(".")[0] + "=="))
-        return verify_token(token.strip())
+        return subjects.accepted(verify_token(token.strip()), request, control.generation)
 
     def verify_token(token: str) -> dict:
         control = watcher.current()

@@ -158,7 +158,7 @@ class PlatformMiddleware:
         if status in REFUSALS and path.startswith(self.limited_prefix):  # the access review reads these
             client = (scope.get("client") or ("unknown", 0))[0]
             agent = dict(scope["headers"]).get(b"user-agent", b"").decode(errors="replace")
-            log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, _printable(agent))
+            log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
 
@@ -209,6 +209,6 @@ def _log_faults(control, dsn: str, authorization: str) -> None:
             log.exception("cache refresh failed")
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
     """A header as a log may quote it: no quotes or control characters to forge a line with."""
     return "".join(c if c.isprintable() and c != '"' else "_" for c in text)[:120]

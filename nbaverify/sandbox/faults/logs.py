@@ -14,6 +14,7 @@ from nbaverify.sandbox.faults.model import Fault, Reach, Step
 LOGS = "checks/test_logs.py"
 ACCESS = "checks/test_access_review.py"
 INTRUDER = "127.0.0.2"  # loopback too: a client of its own to the API, with its own rate-limit window
+OUTSIDER = "127.0.0.6"
 
 
 def _client(sb: Reach, source: str = "127.0.0.1", **headers: str) -> httpx.Client:
@@ -74,6 +75,15 @@ def _stale_secret_clients(sb: Reach) -> None:
     procs.wait_until(counted, 30, "Prometheus to scrape the refused requests", interval=0.5)
 
 
+def _token_minted_outside(sb: Reach) -> None:
+    """Someone who holds the signing secret mints a token for a subject nobody issued and uses it: every call is
+    accepted, and the API logs the subject the first time it presents itself."""
+    token = sb.mint_token(subject="svc-backup-admin")
+    with _client(sb, OUTSIDER, **{"User-Agent": "curl/8.5.0", "Authorization": f"Bearer {token}"}) as client:
+        statuses = [client.get(path).status_code for path in ("/api/players?limit=5", "/api/players/1", "/api/players/2")]
+    assert statuses == [200, 200, 200], f"the minted token was not accepted: {statuses}"
+
+
 PLAYERS = [f"/api/players/{n}" for n in range(1, 21)]
 
 FAULTS: tuple[Fault, ...] = (
@@ -84,6 +94,16 @@ FAULTS: tuple[Fault, ...] = (
         expect=(r"API log \(.*\): client 127\.0\.0\.2 was (refused \(401/403\) 100|rate limited \(429\) 200) times "
                 r"\(\d+ an hour, limit \d+\): \d+x GET /api/players \(ua \"python-requests/2\.31\.0\"\)"),
         apply=_brute_force,
+    ),
+    Fault(
+        name="token_minted_outside", area="security",
+        breaks="a token for subject svc-backup-admin, which nobody issued, is minted with the signing secret and "
+               "accepted from 127.0.0.6",
+        caught_by=(f"{ACCESS}::check_token_subjects_known",),
+        expect=(r"API log \(.*\): a token for subject 'svc-backup-admin', which expectations\.access\.known_subjects "
+                r"does not list, was accepted from 127\.0\.0\.6 \(ua 'curl/8\.5\.0'\): is the signing secret minting "
+                r"tokens outside your issuer\?$"),
+        apply=_token_minted_outside,
     ),
     Fault(
         name="stale_secret_clients", area="security", requires="prometheus",

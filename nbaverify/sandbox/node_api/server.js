@@ -56,6 +56,7 @@ const control = (() => {
 
 // -- logging in the guide's format ----------------------------------------------------------------
 const logger = {
+  info: (message) => process.stdout.write(`${new Date().toISOString()} info ${message}\n`),
   warn: (message) => process.stdout.write(`${new Date().toISOString()} warn ${message}\n`),
   error: (message) => process.stdout.write(`${new Date().toISOString()} error ${message}\n`),
 };
@@ -151,6 +152,25 @@ function verifyToken(token) {
   return decoded;
 }
 
+// the first token each subject presents from each client is logged, so the access review can list the subjects the
+// API accepted without a line a request; bounded, so a flood of subjects cannot grow it without end
+// (anew after the sandbox reconfigures it: the sandbox then starts the log anew, as a rollout's new pods would)
+const seenSubjects = new Set();
+let seenGeneration = -1;
+function auditSubject(ctx, decoded) {
+  const { generation } = control.current();
+  if (generation !== seenGeneration) {
+    seenSubjects.clear();
+    seenGeneration = generation;
+  }
+  const key = JSON.stringify([String(decoded.sub ?? ''), ctx.ip]);
+  if (seenSubjects.has(key)) return;
+  if (seenSubjects.size >= 10000) seenSubjects.delete(seenSubjects.values().next().value);
+  seenSubjects.add(key);
+  const printable = (text) => String(text).replace(/["\p{C}]/gu, '_').slice(0, 120);
+  logger.info(`Token accepted: sub="${printable(decoded.sub ?? '')}" from ${ctx.ip} ua="${printable(ctx.get('user-agent') || '')}"`);
+}
+
 // the guide's JWT validation middleware, verbatim but for the fault switches
 async function requireJwt(ctx, next) {
   if (control.on('auth_bypass_route') && ctx.path.startsWith('/api/games/')) { await next(); return; }
@@ -163,6 +183,7 @@ async function requireJwt(ctx, next) {
   try {
     const decoded = verifyToken(token);
     ctx.state.user = decoded;
+    auditSubject(ctx, decoded);
   } catch (err) {
     ctx.throw(401, 'Invalid token');
   }
