@@ -18,7 +18,7 @@ import uuid
 import pytest
 
 from nbaverify.checking import parametrize_from
-from nbaverify.errors import TargetUnreachable
+from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.eventually import eventually
 from nbaverify.probes import alerting, counters
 
@@ -340,7 +340,11 @@ def _recorded(instances, record, alert: str, marker: str, phase: str, routed: li
     alertmanager = instances[0]
 
     def delivered():
-        got = alerting.delivered_to(record.entries(), marker, phase)
+        try:
+            entries = record.entries()
+        except CheckError as exc:  # a file its writer has not made yet: it may be, within the wait
+            raise AssertionError(str(exc)) from None
+        got = alerting.delivered_to(entries, marker, phase)
         missing = [r for r in expected if r not in got]
         failed = _notifications(instances)["requests_failed"] - before["requests_failed"]
         assert not missing, (

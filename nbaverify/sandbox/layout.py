@@ -63,6 +63,7 @@ class Layout:
     alertmanager_gossip_port = property(lambda self: self.port_base + 67)  # the cluster's gossip, first instance
     alertmanager_peer_gossip_port = property(lambda self: self.port_base + 68)  # and second
     ssh_host_port = property(lambda self: self.port_base + 69)  # the sandbox's own host, over SSH
+    pod_exporter_port = property(lambda self: self.port_base + 70)  # the SYNTHETIC per-pod exporter (--scale N > 1)
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")

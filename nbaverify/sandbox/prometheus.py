@@ -8,6 +8,7 @@ the deployed copy (as a bad deploy would), never the platform's files in fixture
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
@@ -41,7 +42,14 @@ class Prometheus:
 
     @property
     def jobs(self) -> list[str]:
-        return ["nba-api", "prometheus", *(["node", "postgres"] if exporters_installed() else [])]
+        return ["nba-api", "prometheus", *(["node", "postgres"] if exporters_installed() else []),
+                *(["nba-api-pods"] if self.scale > 1 else [])]
+
+    @property
+    def scale(self) -> int:
+        """The --scale the sandbox was seeded at: above 1, the synthetic per-pod exporter adds the tenants' series."""
+        found = self.layout.scale_file
+        return int(found.read_text().strip() or 1) if found.exists() else 1
 
     def pid(self) -> int | None:
         return procs.read_pid(self.pid_file, "prometheus --config")
@@ -66,6 +74,9 @@ class Prometheus:
             jobs += [{"job_name": "node", "static_configs": [{"targets": [f"127.0.0.1:{layout.node_exporter_port}"]}]},
                      {"job_name": "postgres",
                       "static_configs": [{"targets": [f"127.0.0.1:{layout.postgres_exporter_port}"]}]}]
+        if self.scale > 1:  # the SYNTHETIC per-pod exporter (nbaverify.sandbox.pod_exporter): the tenants' series
+            jobs.append({"job_name": "nba-api-pods", "scrape_interval": "15s",
+                         "static_configs": [{"targets": [f"127.0.0.1:{layout.pod_exporter_port}"]}]})
         config = {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
                   "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
         from nbaverify.sandbox import alertmanager
@@ -94,6 +105,8 @@ class Prometheus:
         self.write_config()
         if exporters_installed():
             self._start_exporters(monitor_dsn)
+        if self.scale > 1:
+            self._start_pod_exporter()
         if self.pid():
             self.reload()
         else:
@@ -120,6 +133,14 @@ class Prometheus:
             procs.spawn(["prometheus-postgres-exporter", f"--web.listen-address=127.0.0.1:{layout.postgres_exporter_port}"],
                         layout.log_file("postgres-exporter"), pg,
                         env={"DATA_SOURCE_NAME": f"{monitor_dsn}?sslmode=disable", "PATH": "/usr/bin:/bin"})
+
+    def _start_pod_exporter(self) -> None:
+        pid_file = self.layout.pid_file("pod-exporter")
+        if procs.read_pid(pid_file, "pod_exporter"):
+            return
+        procs.ensure_port_free(self.layout.pod_exporter_port, "sandbox synthetic per-pod exporter")
+        procs.spawn([sys.executable, "-m", "nbaverify.sandbox.pod_exporter", "--state-dir", str(self.layout.root),
+                     "--port-base", str(self.layout.port_base)], self.layout.log_file("pod-exporter"), pid_file)
 
     def start(self) -> None:
         if self.pid():
@@ -167,7 +188,8 @@ class Prometheus:
     def stop(self) -> None:
         for pid_file, marker in ((self.pid_file, "prometheus --config"),
                                  (self.layout.pid_file("node-exporter"), "node-exporter"),
-                                 (self.layout.pid_file("postgres-exporter"), "postgres-exporter")):
+                                 (self.layout.pid_file("postgres-exporter"), "postgres-exporter"),
+                                 (self.layout.pid_file("pod-exporter"), "pod_exporter")):
             pid = procs.read_pid(pid_file, marker)
             if pid:
                 procs.stop_pid(pid)

@@ -45,3 +45,20 @@ def test_lists_are_served_in_pages_with_a_continue_token():
     assert _page(request(""), items) == (items, {})
     with pytest.raises(ValueError):
         _page(request(f"limit=3&continue={base64.urlsafe_b64encode(b'x').decode()}"), items)
+
+
+def test_the_synthetic_exporter_serves_the_tenants_api_pods_growing_steadily():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from nbaverify.sandbox import pod_exporter
+
+    assert pod_exporter.pods(1) == []
+    text = pod_exporter.exposition(10, started=1000.0, now=1060.0)
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    requests = families["http_requests"].samples
+    assert len({s.labels["pod"] for s in requests}) == 9 * pod_exporter.API_PODS  # tenants 2..10
+    assert {s.labels["namespace"] for s in requests} == {f"nba-stats-{n:03d}" for n in range(2, 11)}
+    ok = [s.value for s in requests if s.labels["status"] == "200"]
+    assert ok and all(v == pytest.approx(60 * pod_exporter.RATE_PER_ROUTE * 0.99) for v in ok)
+    buckets = [s for s in families["http_request_duration_seconds"].samples if s.name.endswith("_bucket")]
+    assert len(buckets) == 9 * pod_exporter.API_PODS * len(pod_exporter.ROUTES) * (len(pod_exporter.BUCKETS) + 1)
