@@ -64,6 +64,17 @@ def measure(env: dict[str, str], tier: str) -> dict:
             "tail": tail if code not in (0, 1) else ""}
 
 
+def head_series(env: dict[str, str]) -> float:
+    """How many series the scale's Prometheus holds (its own prometheus_tsdb_head_series)."""
+    import httpx
+
+    port = int(env["NBAVERIFY_SANDBOX_PORT_BASE"]) + 60
+    for line in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text.splitlines():
+        if line.startswith("prometheus_tsdb_head_series "):
+            return float(line.split()[1])
+    return float("nan")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,10", help="comma-separated scales (1, 10, 100)")
@@ -79,14 +90,17 @@ def main() -> int:
             return 2
         print(f"scale {scale}x: sandbox up in {seconds:.0f} s", flush=True)
         measure(env, "gate")  # warm: caches, the history's first baseline
+        time.sleep(16)  # the synthetic per-pod exporter is scraped every 15 s: its series are in before measuring
         results[scale] = {tier: measure(env, tier) for tier in ("gate", "all")}
-        for tier, figures in results[scale].items():
+        results[scale]["series"] = {"head": head_series(env)}
+        print(f"scale {scale}x: Prometheus holds {results[scale]['series']['head']:.0f} series", flush=True)
+        for tier, figures in ((t, results[scale][t]) for t in ("gate", "all")):
             totals = ", ".join(f"{v} {k}" for k, v in figures["totals"].items() if v)
             print(f"scale {scale}x {tier:4}: {figures['wall_s']:6.1f} s wall, peak RSS {figures['peak_rss_mib']:.0f} MiB, "
                   f"exit {figures['code']} ({totals}){' ' + figures['tail'] if figures['tail'] else ''}", flush=True)
         if not args.keep:
             cli(env, "sandbox", "down")
-    areas = sorted({area for r in results.values() for f in r.values() for area in f["areas"]})
+    areas = sorted({area for r in results.values() for t in ("gate", "all") for area in r[t]["areas"]})
     print("\n| area | " + " | ".join(f"{s}x gate | {s}x all" for s in scales) + " |")
     print("|---|" + "---|---|" * len(scales))
     for area in areas:
@@ -94,11 +108,13 @@ def main() -> int:
         print(f"| {area} | " + " | ".join(cells) + " |")
     print("| **wall** | " + " | ".join(f"{results[s][t]['wall_s']:.1f}" for s in scales for t in ("gate", "all")) + " |")
     print("| **peak RSS MiB** | " + " | ".join(f"{results[s][t]['peak_rss_mib']:.0f}" for s in scales
-                                              for t in ("gate", "all")) + " |\n")
+                                              for t in ("gate", "all")) + " |")
+    cells = [cell for s in scales for cell in (f"{results[s]['series']['head']:.0f}", "")]
+    print("| Prometheus series (head) | " + " | ".join(cells) + " |\n")
     gate = {s: results[s]["gate"]["wall_s"] for s in scales}
     top = max(scales)
     ratio = f"{gate[top] / gate[1]:.2f}" if 1 in gate and top != 1 else "-"
-    peak = max(f["peak_rss_mib"] for r in results.values() for f in r.values())
+    peak = max(r[t]["peak_rss_mib"] for r in results.values() for t in ("gate", "all"))
     cells = " ".join(f"gate_{s}x={gate[s]:.1f}" if s in gate else f"gate_{s}x=-" for s in (1, 10, 100))
     print(f"scale: {cells} ratio_{top}x={ratio} peak_rss_mib={peak:.0f}")
     return 0

@@ -104,6 +104,7 @@ class Sandbox:
         healed = self._recorded_faults()
         self._revert(healed)
         self._heal(implementation, fresh_history=bool(healed))
+        self._first_user()  # before any fault: its request is the healthy platform's, not a fault's
         self._record(wanted, up=True, api=implementation.name)  # before applying: a crash mid-apply is still reverted
         flags = set(wanted).union(*(CATALOGUE[name].api_flags for name in wanted))
         control.write(self.layout.control_file, flags, settings={})  # API behaviour first: other steps may need it
@@ -111,7 +112,6 @@ class Sandbox:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
             self._act(name, "on", CATALOGUE[name].apply)
         self.write_profile()
-        self._first_user()
         self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url} ({implementation.name} API)"
                  + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
         return wanted

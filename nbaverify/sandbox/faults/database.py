@@ -151,7 +151,14 @@ def _saturate(sb: Reach) -> None:
             "current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int "
             "FROM pg_stat_activity")
     # 97 %: past the critical 90 % with room for a few short-lived sessions that were counted and have gone
-    sb.hold("connection_saturation", "connections", str(max(1, int(usable * 0.97) - in_use)))
+    wanted = max(1, int(usable * 0.97) - in_use)
+    sb.hold("connection_saturation", "connections", str(wanted))
+    from nbaverify.sandbox.holder import APPLICATION
+
+    with sb.cluster.primary.admin() as conn:  # hold() waits for the first; the checks must see them all
+        procs.wait_until(lambda: scalar(conn, "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                        (APPLICATION,)) >= wanted, 30,
+                         f"the leaking worker of fault connection_saturation to hold {wanted} connections")
 
 
 def _deadlock(sb: Reach) -> None:
