@@ -63,6 +63,11 @@ class Database:
         self._unreachable: TargetUnreachable | None = None
         self.where = dsn_where(dsn)
 
+    def patient(self, statement_timeout_ms: int) -> Database:
+        """The same server on a connection of its own, whose statements may run this long (a drill's long reads)."""
+        return Database(self._dsn, role=self.role, connect_timeout_s=self._connect_timeout_s,
+                        statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=self._lock_timeout_ms)
+
     @property
     def dbname(self) -> str:
         return str(conninfo_to_dict(self._dsn).get("dbname", ""))
