@@ -109,6 +109,12 @@ def main() -> int:
     print("| **wall** | " + " | ".join(f"{results[s][t]['wall_s']:.1f}" for s in scales for t in ("gate", "all")) + " |")
     print("| **peak RSS MiB** | " + " | ".join(f"{results[s][t]['peak_rss_mib']:.0f}" for s in scales
                                               for t in ("gate", "all")) + " |")
+    from nbaverify.sandbox.kube import cluster
+    from nbaverify.shipped import K8S_MANIFESTS
+
+    pods = {s: sum(o["kind"] == "Pod" for o in cluster.build(K8S_MANIFESTS, frozenset(), scale=s)) for s in scales}
+    cells = [cell for s in scales for cell in (f"{pods[s]}", "")]
+    print("| pods the double serves | " + " | ".join(cells) + " |")
     cells = [cell for s in scales for cell in (f"{results[s]['series']['head']:.0f}", "")]
     print("| Prometheus series (head) | " + " | ".join(cells) + " |\n")
     gate = {s: results[s]["gate"]["wall_s"] for s in scales}

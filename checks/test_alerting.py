@@ -263,13 +263,7 @@ def check_notifications_delivered(alertmanager_cluster, history, evidence):
     """Failed notifications since the previous run, on every instance: in a cluster the first in its order sends,
     and another only when the first did not, so a receiver's refusals may be counted on any of them."""
     failures = []
-    for instance in alertmanager_cluster:
-        try:
-            now = instance.notifications()
-        except TargetUnreachable:
-            if instance is alertmanager_cluster[0]:
-                raise
-            continue  # a peer that is down is check_alertmanager_peers_agree's to report
+    for instance, now in _counters_of_each(alertmanager_cluster):
         judged = _grown_since_last_run(history, f"alertmanager_notifications:{instance.url}", "alertmanager",
                                        {"sent": now["sent"], "failed": now["failed"]}, now["started"], evidence)
         if judged is None:
@@ -320,17 +314,23 @@ def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expec
             time.sleep(drill["hold_s"])
 
 
+def _counters_of_each(instances) -> list[tuple]:
+    """(instance, its notification counters) of every instance that answers; the first must."""
+    found = []
+    for instance in instances:
+        try:
+            found.append((instance, instance.notifications()))
+        except TargetUnreachable:
+            if instance is instances[0]:
+                raise  # a peer that is down is check_alertmanager_peers_agree's to report
+    return found
+
+
 def _notifications(instances) -> dict[str, float]:
     """The cluster's notification counters, every reachable instance's added up: whichever instance comes first in
     the cluster's order sends, the others only when it did not."""
     total: dict[str, float] = {}
-    for instance in instances:
-        try:
-            counted = instance.notifications()
-        except TargetUnreachable:
-            if instance is instances[0]:
-                raise
-            continue  # a peer that is down is check_alertmanager_peers_agree's to report
+    for _, counted in _counters_of_each(instances):
         for key in ("sent", "failed", "requests", "requests_failed"):
             total[key] = total.get(key, 0.0) + counted[key]
     return total

@@ -88,8 +88,12 @@ def test_a_scaled_cluster_serves_tenants_as_healthy_as_the_platform():
     one = double.build(K8S, frozenset())
     ten = double.build(K8S, frozenset(), scale=10)
     count = lambda objects, kind: sum(o["kind"] == kind for o in objects)  # noqa: E731
-    for kind in ("Namespace", "Deployment", "Pod", "Secret", "Role", "NetworkPolicy"):
+    for kind in ("Namespace", "Deployment", "Secret", "Role", "NetworkPolicy"):
         assert count(ten, kind) == 10 * count(one, kind), kind
+    assert count(ten, "Pod") == count(one, "Pod") + 9 * double.TENANT_PODS  # each tenant's frontend scaled out
+    busier = next(o for o in ten if o["kind"] == "Deployment" and o["metadata"]["namespace"] == "nba-stats-007"
+                  and o["metadata"]["name"] == double.BUSIER)
+    assert busier["status"]["readyReplicas"] == busier["spec"]["replicas"] > 2
     assert count(ten, "Node") == count(one, "Node")
     copy = next(o for o in ten if o["kind"] == "RoleBinding" and o["metadata"]["namespace"] == "nba-stats-007")
     assert all(s.get("namespace") in (None, "nba-stats-007") for s in copy.get("subjects", []))

@@ -19,6 +19,8 @@ OTHER_SPELLING = {"db-credentials": "vault.example.com/last-rotated"}
 SYSTEM_CLUSTER_ROLES = ("cluster-admin", "admin", "edit", "view")
 KUBERNETES_VERSION = "v1.36.4"  # a supported release (fixtures/releases): the double's server and kubelets
 API_DEPLOYMENT = "api"  # its pods' logs are the sandbox API's (nbaverify.sandbox.kube.pod_logs)
+TENANT_PODS = 50  # pods a tenant runs at --scale N > 1 (its frontend scaled out): 100x holds about 5,000
+BUSIER = "frontend"
 
 
 def _stamp(when: dt.datetime) -> str:
@@ -66,11 +68,29 @@ def tenants(objects: list[dict], scale: int) -> list[dict]:
     copies = []
     for number in range(2, scale + 1):
         renames = {name: f"{name}-{number:03d}" for name in namespaces}
+        tenant = []
         for obj in namespaced:
             copy_ = _renamed(obj, renames)
             copy_["metadata"]["uid"] = hashlib.sha1(f"{copy_['metadata'].get('uid')}-{number}".encode()).hexdigest()[:12]
-            copies.append(copy_)
+            tenant.append(copy_)
+        copies += _busier(tenant, number)
     return copies
+
+
+def _busier(tenant: list[dict], number: int) -> list[dict]:
+    """A tenant's frontend runs as many more replicas as bring the tenant to TENANT_PODS pods: a busier, still
+    healthy copy, so the cluster at --scale 100 holds about 5,000 pods, as a platform of that size would."""
+    pods = sum(o["kind"] == "Pod" for o in tenant)
+    frontend = next((o for o in tenant if o["kind"] == "Deployment" and o["metadata"]["name"] == BUSIER), None)
+    if frontend is None or pods >= TENANT_PODS:
+        return tenant
+    spec = frontend.setdefault("spec", {})
+    spec["replicas"] = spec.get("replicas", 1) + TENANT_PODS - pods
+    kept = [o for o in tenant if not (o["kind"] == "Pod" and o["metadata"].get("labels", {}).get("app") == BUSIER)]
+    extra = _run(frontend, frontend["metadata"].get("creationTimestamp", ""))
+    for pod in extra:
+        pod["metadata"]["uid"] = hashlib.sha1(f"{pod['metadata']['uid']}-{number}".encode()).hexdigest()[:12]
+    return kept + extra
 
 
 def _renamed(value, renames: dict[str, str]):
