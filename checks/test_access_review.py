@@ -86,8 +86,6 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
     is a 401 like any other), every request from the metrics (http_requests_total by method and route). A route
     where tokens fail at scale is a client deployed with a stale secret, or guessing spread over many clients, which
     the per-client check does not see. A warning: refused requests harm nothing by themselves."""
-    from nbaverify.probes.logs import refused_shares, route_key
-
     window = refused[0]
     oldest = prom.oldest_sample()  # Prometheus may keep less than the log: both are judged over what both hold
     if oldest is not None and time.time() - oldest < window.covered_s():
@@ -98,8 +96,8 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
     for sample in prom.query(f"sum by (method, route) (increase(http_requests_total[{seconds}s]))"):
         labels = sample["metric"]
         if labels.get("route"):
-            totals[route_key(labels.get("method", "GET"), labels["route"])] += float(sample["value"][1])
-    shares, unmatched = refused_shares(found, totals)
+            totals[logs.route_key(labels.get("method", "GET"), labels["route"])] += float(sample["value"][1])
+    shares, unmatched = logs.refused_shares(found, totals)
     limit, least = expect["access.max_refused_share"], expect["access.min_route_requests"]
     evidence.update(read=window.describe(), unmatched_routes=unmatched,
                     routes=[f"{s.route}: {s.refused} of {s.total:.0f} refused ({s.share:.0%})"
