@@ -8,7 +8,9 @@ import datetime as dt
 import pytest
 
 from nbaverify.clients.k8s import ref
+from nbaverify.probes import credentials
 from nbaverify.probes import kubernetes as kube
+from nbaverify.probes import workloads as pods
 
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.monthly]
 
@@ -47,6 +49,14 @@ def check_credentials_rotated(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("Security Best Practices / Authentication & Authorization / API Security")
 def check_no_credential_literals_in_env(k8s, expect, evidence):
-    found = [f for w in kube.workloads(k8s, expect["kubernetes.namespaces"])
-             for f in kube.literal_credentials(w, expect["kubernetes.credentials.env_name_pattern"])]
-    assert not found, f"{'; '.join(found)} (take it from a Secret: valueFrom.secretKeyRef; the value is in git now: rotate it)"
+    """No credential written into any container's env of any object that makes pods (CronJobs, Jobs and bare Pods
+    too): by the variable's name, or by the value's shape (a PEM key, a cloud key id, a JWT, a URL with a
+    password) whatever the name. The value is never shown."""
+    namespaces = expect["kubernetes.namespaces"]
+    found = pods.workloads(k8s, namespaces)
+    evidence["read"] = len(found)
+    if not found:
+        pytest.skip(pods.nothing_read(k8s, namespaces))
+    literal = [f for w in found for f in credentials.literals(w, expect["kubernetes.credentials.env_name_pattern"])]
+    assert not literal, (f"{'; '.join(literal)} (take it from a Secret: valueFrom.secretKeyRef; the value is in git now: "
+                         "rotate it)")

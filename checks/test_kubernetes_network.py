@@ -1,5 +1,5 @@
 """NetworkPolicies: the api admits only the frontend, no policy admits everything, every platform
-pod is selected by some policy.
+pod is isolated for ingress by some policy; read with the API's semantics (nbaverify.probes.network_policy).
 
 Guide: Security Best Practices / Access Control / Network Policies (api-network-policy).
 """
@@ -9,6 +9,8 @@ import pytest
 from nbaverify.checking import parametrize_from, run_allows
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import kubernetes as kube
+from nbaverify.probes import network_policy as netpol
+from nbaverify.probes import workloads as pods
 
 NETWORK_POLICIES = "Security Best Practices / Access Control / Network Policies"
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.runbook(NETWORK_POLICIES)]
@@ -22,33 +24,69 @@ def policies(k8s, namespaces):
     return [p for ns in namespaces for p in k8s.list("NetworkPolicy", ns)]
 
 
+def protected_pods(k8s, expect, expected_policy) -> netpol.Pods:
+    """The pods the expectation protects: its workload's (any kind), or a label set the team named."""
+    ns = expected_policy["namespace"]
+    if "workload" in expected_policy:
+        workload = pods.find(k8s, [ns], expected_policy["workload"])
+        assert workload is not None, (f"no workload {expected_policy['workload']} in namespace {ns} ({k8s.description}): "
+                                      "nothing to protect, or the expectation names the wrong workload")
+        return netpol.Pods(workload.ref(), ns, workload.labels)
+    return netpol.Pods(f"pods {expected_policy['selects']} in {ns}", ns, dict(expected_policy["selects"]))
+
+
+def allowed_pods(k8s, expect, expected_policy) -> list[netpol.Pods]:
+    """The pods that alone may connect: each allowed workload's (in any platform namespace), or a named label set."""
+    found = []
+    for allowed in expected_policy["allowed_from"]:
+        if isinstance(allowed, str):
+            workload = pods.find(k8s, expect["kubernetes.namespaces"], allowed)
+            assert workload is not None, (f"no workload {allowed} in namespace(s) {', '.join(expect['kubernetes.namespaces'])} "
+                                          f"({k8s.description}), which {expected_policy['name']} must admit")
+            found.append(netpol.Pods(workload.ref(), workload.namespace, workload.labels))
+        else:
+            found.append(netpol.Pods(f"pods {allowed}", expected_policy["namespace"], dict(allowed)))
+    return found
+
+
 @pytest.mark.gate
 @pytest.mark.monthly
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-def check_network_policy_as_expected(k8s, expected_policy, evidence):
-    ns, name = expected_policy["namespace"], expected_policy["name"]
-    policy = k8s.get("NetworkPolicy", name, ns)
-    assert policy is not None, (f"no NetworkPolicy {ns}/{name} ({k8s.description}): pods labelled "
-                                f"{expected_policy['selects']} accept traffic from anywhere")
-    spec = policy.get("spec", {})
-    evidence["spec"] = spec
-    problems = []
-    selector = spec.get("podSelector")
-    if not kube.selector_matches(selector, expected_policy["selects"]) or kube.selects_everything(selector):
-        problems.append(f"podSelector {spec.get('podSelector')} does not select exactly {expected_policy['selects']}")
-    peers = [peer for rule in spec.get("ingress") or [] for peer in rule.get("from") or [{}]]
-    allowed = expected_policy["allowed_from"]
-    for peer in peers:
-        labels_ok = "podSelector" in peer and any(
-            (peer["podSelector"].get("matchLabels") or {}) == want and not peer["podSelector"].get("matchExpressions")
-            for want in allowed)
-        if not labels_ok or "namespaceSelector" in peer or "ipBlock" in peer:
-            problems.append(f"admits {peer or 'every source'} (expected only pods labelled {' or '.join(map(str, allowed))})")
-    if not peers:
-        ingress_type = "Ingress" in (spec.get("policyTypes") or ["Ingress"])
-        problems.append("admits no ingress at all" if ingress_type else "has no ingress rules")
-    assert not problems, f"{ref(policy)}: {'; '.join(problems)}"
+def check_network_policy_as_expected(k8s, expect, expected_policy, evidence):
+    """The pods the guide's policy protects are isolated for ingress, and the policies that isolate them (whatever
+    their names, whatever label keys they use) admit only the allowed workloads' pods: the union of their
+    ingress rules, as the API reads them (policyTypes, empty selectors, namespaceSelector and ipBlock peers)."""
+    target = protected_pods(k8s, expect, expected_policy)
+    allowed = allowed_pods(k8s, expect, expected_policy)
+    namespaces = k8s.list("Namespace")
+    everyone = [netpol.Pods(w.ref(), w.namespace, w.labels) for w in pods.workloads(k8s, expect["kubernetes.namespaces"])]
+    ingress = netpol.ingress_to(k8s.list("NetworkPolicy", target.namespace), target)
+    evidence.update(isolated_by=[ref(p) for p in ingress.isolating], pods=target.labels)
+    if not ingress.isolating:
+        lacking = [f"{ref(p)} selects them but lists policyTypes {netpol.policy_types(p)}"
+                   for p in ingress.selecting_without_ingress]
+        raise AssertionError(f"no NetworkPolicy isolates ingress to {target.name} (pods {target.labels}; the guide's "
+                             f"{expected_policy['name']}){': ' + '; '.join(lacking) if lacking else ''}: every source "
+                             "may reach them")
+    problems = [f"{ref(policy)} ingress rule {number} has no 'from' (admits every source)"
+                for policy, number in ingress.open_rules]
+    names = {p.name for p in allowed}
+    reached: set[str] = set()
+    for policy, peer in ingress.peers:
+        policy_ns = policy["metadata"]["namespace"]
+        admitted = [p.name for p in everyone if netpol.peer_admits(peer, policy_ns, p, namespaces)]
+        admitted += [p.name for p in allowed if p.name not in admitted and netpol.peer_admits(peer, policy_ns, p, namespaces)]
+        reached |= set(admitted) & names
+        extra = sorted(set(admitted) - names)
+        unbounded = "ipBlock" in peer or ("namespaceSelector" in peer and kube.selects_everything(peer["namespaceSelector"]))
+        if extra or unbounded:
+            what = f"the pods of {', '.join(extra)}" if extra else "sources beyond the platform's pods"
+            problems.append(f"{ref(policy)} admits {netpol.describe_peer(peer)}, which lets in {what}")
+    for name in sorted(names - reached):
+        problems.append(f"no isolating policy admits {name}: its pods cannot reach {target.name}")
+    expected = " or ".join(sorted(names))
+    assert not problems, f"{'; '.join(problems)} (expected only the pods of {expected} to reach {target.name})"
 
 
 @pytest.mark.gate
@@ -56,7 +94,13 @@ def check_network_policy_as_expected(k8s, expected_policy, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_open_ingress(k8s, expect, evidence):
-    open_ = [f"{ref(p)}: {why}" for p in policies(k8s, expect["kubernetes.namespaces"]) for why in kube.open_peers(p)]
+    """No policy's ingress admits everything: a rule without `from`, `{}` selectors, 0.0.0.0/0 (rules of a policy
+    that does not list Ingress are ignored, as the API ignores them)."""
+    found = policies(k8s, expect["kubernetes.namespaces"])
+    evidence["read"] = [ref(p) for p in found]
+    if not found:
+        pytest.skip(f"no NetworkPolicy found in {k8s.description} (namespaces {', '.join(expect['kubernetes.namespaces'])})")
+    open_ = [f"{ref(p)}: {why}" for p in found for why in netpol.open_peers(p)]
     assert not open_, f"{'; '.join(open_)} (name the peers: a podSelector or namespaceSelector with labels)"
 
 
@@ -65,16 +109,25 @@ def check_no_open_ingress(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("warning")
 def check_every_workload_isolated(k8s, expect, evidence):
-    """Every platform workload's pods are selected by some NetworkPolicy of their namespace."""
+    """Every platform workload's pods (of every kind that makes pods) are isolated for ingress by some NetworkPolicy
+    of their namespace: one that selects them and lists Ingress."""
     namespaces = expect["kubernetes.namespaces"]
+    found = pods.workloads(k8s, namespaces)
+    if not found:
+        pytest.skip(pods.nothing_read(k8s, namespaces))
     by_ns = {ns: k8s.list("NetworkPolicy", ns) for ns in namespaces}
     bare = []
-    for workload in kube.workloads(k8s, namespaces):
-        labels = workload.get("spec", {}).get("template", {}).get("metadata", {}).get("labels") or {}
-        if not any(kube.selector_matches(p.get("spec", {}).get("podSelector"), labels)
-                   for p in by_ns[workload["metadata"]["namespace"]]):
-            bare.append(f"{ref(workload)} (pods {labels})")
-    assert not bare, f"no NetworkPolicy selects {'; '.join(bare)}: every source may reach them"
+    for workload in found:
+        if not workload.pod_spec:  # no pod template: nothing runs (check_objects_well_formed says so)
+            continue
+        ingress = netpol.ingress_to(by_ns.get(workload.namespace, []), netpol.Pods(workload.ref(), workload.namespace,
+                                                                                     workload.labels))
+        if not ingress.isolating:
+            why = "".join(f", {ref(p)} selects them with policyTypes {netpol.policy_types(p)} only"
+                          for p in ingress.selecting_without_ingress)
+            bare.append(f"{workload.ref()} (pods {workload.labels}{why})")
+    evidence["read"] = len(found)
+    assert not bare, f"no NetworkPolicy isolates ingress to {'; '.join(bare)}: every source may reach them"
 
 
 @pytest.mark.monthly
@@ -95,10 +148,11 @@ def check_network_policy_enforced(k8s, expect, expected_policy, evidence, pytest
     command = ["wget", "-q", "-T", "5", "-O", "/dev/null", url]
     image, timeout = expect["kubernetes.probe.image"], expect["kubernetes.probe.timeout_s"]
     stranger = k8s.run_probe(ns, {"app": "nbaverify-probe"}, image, command, timeout)
-    allowed = k8s.run_probe(ns, dict(expected_policy["allowed_from"][0]), image, command, timeout)
+    admitted = allowed_pods(k8s, expect, expected_policy)[0]
+    allowed = k8s.run_probe(admitted.namespace, admitted.labels, image, command, timeout)
     evidence.update(url=url, without_label=stranger, with_allowed_label=allowed)
-    assert stranger == "Failed", (f"a pod labelled app=nbaverify-probe in {ns} reached {url}: "
-                                  f"{ns}/NetworkPolicy/{expected_policy['name']} is not enforced (missing, open, or the "
-                                  "CNI ignores NetworkPolicy)")
-    assert allowed == "Succeeded", (f"a pod labelled {expected_policy['allowed_from'][0]} in {ns} could not reach {url}: "
+    assert stranger == "Failed", (f"a pod labelled app=nbaverify-probe in {ns} reached {url}: ingress to {service} is "
+                                  f"not enforced (the guide's {expected_policy['name']} is missing or open, or the CNI "
+                                  "ignores NetworkPolicy)")
+    assert allowed == "Succeeded", (f"a pod labelled {admitted.labels} in {admitted.namespace} could not reach {url}: "
                                     "the policy or the Service blocks the traffic it must admit")

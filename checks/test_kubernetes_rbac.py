@@ -8,7 +8,8 @@ import pytest
 
 from nbaverify.checking import parametrize_from
 from nbaverify.clients.k8s import ref
-from nbaverify.probes import kubernetes as kube
+from nbaverify.probes import rbac
+from nbaverify.probes import workloads as pods
 
 RBAC_CONFIGURATION = "Security Best Practices / Access Control / RBAC Configuration"
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.runbook(RBAC_CONFIGURATION)]
@@ -16,6 +17,18 @@ pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.runbook(RBAC_CONFIGURA
 
 def pytest_generate_tests(metafunc):
     parametrize_from(metafunc, "expected_role", "kubernetes.rbac")
+
+
+def rbac_grants(rule: dict) -> set[tuple[str, str, str]]:
+    """A rule as (group, resource, verb) triples, to compare with the expected rules."""
+    return {(g, r, v) for g in rule.get("apiGroups", []) or [""] for r in rule.get("resources", []) or []
+            for v in rule.get("verbs", []) or []}
+
+
+def grant_text(grant: tuple[str, str, str]) -> str:
+    """('', 'pods', 'get') -> 'pods/get'; ('apps', 'deployments', 'list') -> 'apps:deployments/list'."""
+    group, resource, verb = grant
+    return f"{group + ':' if group else ''}{resource}/{verb}"
 
 
 def platform_roles(k8s, namespaces):
@@ -30,15 +43,38 @@ def check_role_grants_exactly(k8s, expected_role, evidence):
     ns, name = expected_role["namespace"], expected_role["name"]
     role = k8s.get("Role", name, ns)
     assert role is not None, f"no Role {ns}/{name} ({k8s.description})"
-    granted = set().union(*(kube.grants(r) for r in role.get("rules", []) or [])) if role.get("rules") else set()
-    allowed = set().union(*(kube.grants(r) for r in expected_role["rules"]))
-    evidence["rules"] = [kube.rule_text(r) for r in role.get("rules", []) or []]
+    granted = set().union(*(rbac_grants(r) for r in role.get("rules", []) or [])) if role.get("rules") else set()
+    allowed = set().union(*(rbac_grants(r) for r in expected_role["rules"]))
+    evidence["rules"] = [rbac.rule_text(r) for r in role.get("rules", []) or []]
     extra = sorted(granted - allowed)
     lacking = sorted(allowed - granted)
-    problems = ([f"grants more than expected: {', '.join(map(kube.grant_text, extra[:6]))}"] if extra else []) + \
-               ([f"lacks {', '.join(map(kube.grant_text, lacking))}"] if lacking else [])
-    wanted = "; ".join(kube.rule_text(r) for r in expected_role["rules"])
+    problems = ([f"grants more than expected: {', '.join(map(grant_text, extra[:6]))}"] if extra else []) + \
+               ([f"lacks {', '.join(map(grant_text, lacking))}"] if lacking else [])
+    wanted = "; ".join(rbac.rule_text(r) for r in expected_role["rules"])
     assert not problems, f"{ref(role)}: {'; '.join(problems)} (expected {wanted})"
+
+
+def held(k8s, expect) -> list[rbac.Grant]:
+    """Every rule the platform's service accounts hold, through every binding and group that reaches them."""
+    namespaces = expect["kubernetes.namespaces"]
+    return rbac.grants(rbac.Rbac(k8s), rbac.accounts(k8s, namespaces, pods.workloads(k8s, namespaces)))
+
+
+def dangerous(k8s, expect, evidence, group: str, resource: str, verbs: tuple[str, ...]) -> list[str]:
+    """The platform's Roles that grant any of `verbs` on the resource, and every account that holds such a rule
+    through a role that is not one of those (a ClusterRole, aggregated or bound through a group)."""
+    found, named = [], set()
+    for role in platform_roles(k8s, expect["kubernetes.namespaces"]):
+        for rule in role.get("rules", []) or []:
+            if isinstance(rule, dict) and any(rbac.allows(rule, group, resource, v) for v in verbs):
+                found.append(f"{ref(role)} grants {rbac.rule_text(rule)}")
+                named.add(ref(role))
+    for grant, allowed in rbac.can(held(k8s, expect), group, resource, verbs).items():
+        if grant.role not in named:
+            found.append(f"{grant.account} can {','.join(allowed)} {resource} through {grant.path()} "
+                         f"({rbac.rule_text(grant.rule)})")
+    evidence["found"] = found
+    return list(dict.fromkeys(found))
 
 
 @pytest.mark.gate
@@ -46,13 +82,22 @@ def check_role_grants_exactly(k8s, expected_role, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_wildcard_rules(k8s, expect, evidence):
-    wild = []
+    """No platform Role, and no role a platform service account holds (a ClusterRole, aggregated, bound through a
+    group), has '*' in its apiGroups, resources or verbs."""
+    wild, named = [], set()
     for role in platform_roles(k8s, expect["kubernetes.namespaces"]):
+        named.add(ref(role))
         for rule in role.get("rules", []) or []:
             fields = [f for f in ("apiGroups", "resources", "verbs") if "*" in (rule.get(f) or [])]
             if fields:
-                wild.append(f"{ref(role)} has '*' in {'/'.join(fields)} ({kube.rule_text(rule)})")
-    assert not wild, f"{'; '.join(wild)} (name the groups, resources and verbs the workload needs)"
+                wild.append(f"{ref(role)} has '*' in {'/'.join(fields)} ({rbac.rule_text(rule)})")
+    for grant in held(k8s, expect):
+        fields = [f for f in ("apiGroups", "resources", "verbs") if "*" in (grant.rule.get(f) or [])]
+        if fields and grant.role not in named:
+            wild.append(f"{grant.account} holds '*' in {'/'.join(fields)} through {grant.path()} "
+                        f"({rbac.rule_text(grant.rule)})")
+    evidence["wildcards"] = wild
+    assert not wild, f"{'; '.join(dict.fromkeys(wild))} (name the groups, resources and verbs the workload needs)"
 
 
 @pytest.mark.gate
@@ -60,11 +105,9 @@ def check_no_wildcard_rules(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_secret_access(k8s, expect, evidence):
-    reading = []
-    for role in platform_roles(k8s, expect["kubernetes.namespaces"]):
-        for rule in role.get("rules", []) or []:
-            if {"secrets", "*"} & set(rule.get("resources") or []) and "" in (rule.get("apiGroups") or [""]) + ["*"]:
-                reading.append(f"{ref(role)} grants {kube.rule_text(rule)}")
+    """No platform service account can read Secrets (get, list or watch) through any path: its own Roles, a
+    ClusterRole bound in a namespace or cluster-wide, a ClusterRole aggregated into one it holds, a group."""
+    reading = dangerous(k8s, expect, evidence, "", "secrets", ("get", "list", "watch"))
     assert not reading, f"{'; '.join(reading)} (a platform Role must not read Secrets: mount the ones a pod needs)"
 
 
@@ -72,18 +115,35 @@ def check_no_secret_access(k8s, expect, evidence):
 @pytest.mark.monthly
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
+def check_no_exec_access(k8s, expect, evidence):
+    """No platform service account can exec into pods (create or get on pods/exec, through any path): whoever holds
+    it runs commands in every pod it reaches, and reads their mounted secrets."""
+    execing = dangerous(k8s, expect, evidence, "", "pods/exec", ("create", "get"))
+    assert not execing, f"{'; '.join(execing)} (exec is an operator's right, never a workload's)"
+
+
+@pytest.mark.gate
+@pytest.mark.monthly
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
 def check_no_cluster_admin_binding(k8s, expect, evidence):
+    """No binding, anywhere, reaches a platform service account (by name, as its user, or through a group every
+    service account is in) with cluster-admin, admin or edit."""
     forbidden = set(expect["kubernetes.rbac_limits.forbidden_cluster_roles"])
-    namespaces = set(expect["kubernetes.namespaces"])
-    bindings = k8s.list("ClusterRoleBinding") + [b for ns in namespaces for b in k8s.list("RoleBinding", ns)]
+    namespaces = expect["kubernetes.namespaces"]
+    model = rbac.Rbac(k8s)
+    accounts = rbac.accounts(k8s, namespaces, pods.workloads(k8s, namespaces))
     found = []
-    for binding in bindings:
-        role = binding.get("roleRef", {})
+    for binding in model.bindings:
+        role = binding.get("roleRef") or {}
         if role.get("kind") != "ClusterRole" or role.get("name") not in forbidden:
             continue
-        for subject in binding.get("subjects", []) or []:
-            subject_ns = subject.get("namespace", binding["metadata"].get("namespace"))
-            if subject.get("kind") == "ServiceAccount" and subject_ns in namespaces:
-                found.append(f"{ref(binding)} binds ServiceAccount {subject.get('namespace')}/{subject['name']} "
-                             f"to ClusterRole {role['name']}")
+        reached = model.holders(binding, accounts)
+        direct = sorted({f"{a.namespace}/{a.name}" for a, how in reached if how == "as itself"})
+        found += [f"{ref(binding)} binds ServiceAccount {name} to ClusterRole {role['name']}" for name in direct]
+        for how in sorted({how for _, how in reached if how != "as itself"}):
+            who = sorted({str(a) for a, h in reached if h == how})
+            found.append(f"{ref(binding)} binds {how.removeprefix('through ').removeprefix('as ')} to ClusterRole "
+                         f"{role['name']}, reaching {len(who)} platform service account(s) ({', '.join(who[:3])})")
+    evidence["found"] = found
     assert not found, f"{'; '.join(found)} (platform service accounts get namespaced Roles, never {', '.join(sorted(forbidden))})"

@@ -1,5 +1,9 @@
 """Resources, probes, images and autoscaling of the platform's workloads (manifests or cluster).
 
+Every object that makes pods is read: Deployments, StatefulSets, DaemonSets, ReplicaSets and
+ReplicationControllers nobody owns, Jobs, CronJobs (their job template) and bare Pods; what a controller
+owns is judged through it. A check that found nothing to judge skips, saying where it looked.
+
 Guide: Performance Tuning / Infrastructure Optimization / Resource Limits and Auto-scaling.
 """
 
@@ -7,12 +11,15 @@ import pytest
 
 from nbaverify.checking import parametrize_from
 from nbaverify.clients.k8s import ref
+from nbaverify.probes import autoscaling
 from nbaverify.probes import kubernetes as kube
+from nbaverify.probes import workloads as pods
 
 pytestmark = [pytest.mark.area("kubernetes")]
 
 RESOURCE_LIMITS = "Performance Tuning / Infrastructure Optimization / Resource Limits"
 AUTOSCALING = "Performance Tuning / Infrastructure Optimization / Auto-scaling"
+SCALABLE = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 
 
 def pytest_generate_tests(metafunc):
@@ -20,19 +27,46 @@ def pytest_generate_tests(metafunc):
     parametrize_from(metafunc, "expected_hpa", "kubernetes.autoscaling")
 
 
+def _read(k8s, expect, evidence, kinds=pods.POD_BEARING) -> list[pods.Workload]:
+    """The workloads of the platform's namespaces; skips, saying where it looked, when there is none."""
+    namespaces = expect["kubernetes.namespaces"]
+    found = [w for w in pods.workloads(k8s, namespaces) if w.kind in kinds]
+    evidence["read"] = sorted(w.ref() for w in found)
+    if not found:
+        pytest.skip(pods.nothing_read(k8s, namespaces))
+    return found
+
+
+@pytest.mark.gate
+@pytest.mark.weekly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(RESOURCE_LIMITS)
+def check_objects_well_formed(k8s, expect, evidence):
+    """Every object is shaped as the API server shapes it: a pod template with named containers, documents that
+    are objects with a kind and a name. An object the server would refuse never deploys, and the other checks
+    read it only as far as it goes."""
+    found = _read(k8s, expect, evidence)
+    problems = list(k8s.unreadable) + list(pods.malformed(found))
+    evidence["problems"] = problems
+    assert not problems, f"{'; '.join(problems)} (the API server refuses such an object: kubectl apply --dry-run=server)"
+
+
 @pytest.mark.gate
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_requests_and_limits_set(k8s, expect, evidence):
+    """Every container (init containers and the containers of Jobs and CronJobs too) has cpu and memory requests
+    and limits."""
     missing = []
-    for workload in kube.workloads(k8s, expect["kubernetes.namespaces"]):
-        for container in kube.containers(workload):
-            resources = container.get("resources") or {}
+    for workload in _read(k8s, expect, evidence):
+        for container in workload.containers(("initContainers", "containers")):
+            resources = container.resources
             for part in ("requests", "limits"):
-                absent = [r for r in ("cpu", "memory") if r not in (resources.get(part) or {})]
+                section = resources.get(part) if isinstance(resources.get(part), dict) else {}
+                absent = [r for r in ("cpu", "memory") if r not in section]
                 if absent:
-                    missing.append(f"{ref(workload, container['name'])} has no {part} for {'/'.join(absent)}")
+                    missing.append(f"{workload.ref(container)} has no {part} for {'/'.join(absent)}")
     evidence["missing"] = missing
     assert not missing, f"{'; '.join(missing)} (every container needs cpu and memory requests and limits)"
 
@@ -41,18 +75,22 @@ def check_requests_and_limits_set(k8s, expect, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(RESOURCE_LIMITS)
-def check_resources_as_expected(k8s, expected_resources, evidence):
-    ns, name, container_name = expected_resources["name"].split("/")
-    workload = next((w for w in kube.workloads(k8s, [ns]) if w["metadata"]["name"] == name), None)
-    assert workload is not None, f"no workload {name} in namespace {ns} ({k8s.description})"
-    container = next((c for c in kube.containers(workload) if c["name"] == container_name), None)
-    assert container is not None, f"{ref(workload)} has no container {container_name}"
-    resources = container.get("resources") or {}
+def check_resources_as_expected(k8s, expect, expected_resources, evidence):
+    """The guide's resources on the container it names (namespace/workload/container, or workload/container
+    looked for in every platform namespace), whatever kind of object runs it."""
+    parts = expected_resources["name"].split("/")
+    namespaces = [parts[0]] if len(parts) == 3 else expect["kubernetes.namespaces"]
+    name, container_name = parts[-2], parts[-1]
+    workload = pods.find(k8s, namespaces, name)
+    assert workload is not None, f"no workload {name} in namespace(s) {', '.join(namespaces)} ({k8s.description})"
+    container = next((c for c in workload.containers() if c.name == container_name), None)
+    assert container is not None, f"{workload.ref()} has no container {container_name}"
+    resources = container.resources
     evidence["resources"] = resources
     wrong = [f"{part}.{r} {(resources.get(part) or {}).get(r)!s} (expected {want})"
              for part in ("limits", "requests") for r, want in expected_resources[part].items()
              if not kube.same_quantity((resources.get(part) or {}).get(r), want)]
-    assert not wrong, f"{ref(workload, container_name)}: {'; '.join(wrong)}"
+    assert not wrong, f"{workload.ref(container)}: {'; '.join(wrong)}"
 
 
 @pytest.mark.gate
@@ -60,12 +98,16 @@ def check_resources_as_expected(k8s, expected_resources, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_probes_present(k8s, expect, evidence):
+    """Every serving container has readiness and liveness probes. Jobs and CronJobs run to completion and take
+    no traffic: probes do not apply to them."""
     missing = []
-    for workload in kube.workloads(k8s, expect["kubernetes.namespaces"]):
-        for container in kube.pod_spec(workload).get("containers", []) or []:
-            absent = [p for p in ("readinessProbe", "livenessProbe") if not container.get(p)]
+    for workload in _read(k8s, expect, evidence):
+        if workload.batch:
+            continue
+        for container in workload.main_containers():
+            absent = [p for p in ("readinessProbe", "livenessProbe") if not container.spec.get(p)]
             if absent:
-                missing.append(f"{ref(workload, container['name'])} has no {' or '.join(absent)}")
+                missing.append(f"{workload.ref(container)} has no {' or '.join(absent)}")
     assert not missing, f"{'; '.join(missing)} (without probes a broken pod keeps taking traffic)"
 
 
@@ -74,14 +116,15 @@ def check_probes_present(k8s, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_images_pinned(k8s, expect, evidence):
+    """Every container's image names a version or a digest, never :latest or no tag (init containers included)."""
     floating = []
-    for workload in kube.workloads(k8s, expect["kubernetes.namespaces"]):
-        for container in kube.containers(workload):
-            image = container.get("image", "")
+    for workload in _read(k8s, expect, evidence):
+        for container in workload.containers():
+            image = container.image
             tag = image.rsplit("/", 1)[-1].partition(":")[2] if "@" not in image else "digest"
             if tag in ("", "latest"):
-                why = " (no tag means :latest)" if not tag else ""
-                floating.append(f"{ref(workload, container['name'])} runs {image or 'no image'}{why}")
+                why = " (no tag means :latest)" if not tag and image else ""
+                floating.append(f"{workload.ref(container)} runs {image or 'no image'}{why}")
     assert not floating, f"{'; '.join(floating)} (pin a version or a digest: a restart may pull another image)"
 
 
@@ -90,21 +133,45 @@ def check_images_pinned(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(AUTOSCALING)
 def check_hpa_as_expected(k8s, expected_hpa, evidence):
+    """The guide's api-hpa, in whichever autoscaling version it is written (v1, v2beta1, v2beta2, v2), scaling a
+    workload that exists."""
     ns, name = expected_hpa["namespace"], expected_hpa["name"]
     hpa = k8s.get("HorizontalPodAutoscaler", name, ns)
     assert hpa is not None, (f"no HorizontalPodAutoscaler {ns}/{name} ({k8s.description}); the "
                              f"{expected_hpa['target']} Deployment cannot scale under load")
-    spec = hpa.get("spec", {})
-    evidence["spec"] = spec
-    target = spec.get("scaleTargetRef", {})
-    cpu = next((m["resource"]["target"].get("averageUtilization") for m in spec.get("metrics", []) or []
-                if m.get("type") == "Resource" and m.get("resource", {}).get("name") == "cpu"), None)
+    read = autoscaling.read(hpa)
+    evidence["spec"] = hpa.get("spec")
     wrong = []
-    if (target.get("kind"), target.get("name")) != ("Deployment", expected_hpa["target"]):
-        wrong.append(f"targets {target.get('kind')}/{target.get('name')} (expected Deployment/{expected_hpa['target']})")
-    for key, field in (("min_replicas", "minReplicas"), ("max_replicas", "maxReplicas")):
-        if spec.get(field) != expected_hpa[key]:
-            wrong.append(f"{field} {spec.get(field)} (expected {expected_hpa[key]})")
-    if cpu != expected_hpa["cpu_utilization"]:
-        wrong.append(f"cpu averageUtilization {cpu} (expected {expected_hpa['cpu_utilization']})")
+    if (read.target_kind, read.target_name) != ("Deployment", expected_hpa["target"]):
+        wrong.append(f"targets {read.target_kind}/{read.target_name} (expected Deployment/{expected_hpa['target']})")
+    elif k8s.get("Deployment", expected_hpa["target"], ns) is None:
+        wrong.append(f"targets Deployment/{read.target_name}, which does not exist in {ns}: nothing scales")
+    for label, have, want in (("minReplicas", read.min_replicas, expected_hpa["min_replicas"]),
+                              ("maxReplicas", read.max_replicas, expected_hpa["max_replicas"])):
+        if have != want:
+            wrong.append(f"{label} {have} (expected {want})")
+    if read.cpu_utilization != expected_hpa["cpu_utilization"]:
+        wrong.append(f"cpu averageUtilization {read.cpu_utilization} (expected {expected_hpa['cpu_utilization']})")
     assert not wrong, f"{ns}/HorizontalPodAutoscaler/{name}: {'; '.join(wrong)}"
+
+
+@pytest.mark.gate
+@pytest.mark.weekly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(AUTOSCALING)
+def check_every_hpa_has_its_target(k8s, expect, evidence):
+    """Every HorizontalPodAutoscaler of the platform scales a workload that exists: one whose target was renamed
+    or deleted scales nothing, and says so only in its status."""
+    namespaces = expect["kubernetes.namespaces"]
+    found = [h for ns in namespaces for h in k8s.list("HorizontalPodAutoscaler", ns)]
+    if not found:
+        pytest.skip(f"no HorizontalPodAutoscaler found in {k8s.description} (namespaces {', '.join(namespaces)})")
+    orphans = []
+    for hpa in found:
+        read = autoscaling.read(hpa)
+        evidence[ref(hpa)] = f"{read.target_kind}/{read.target_name}"
+        if read.target_kind not in SCALABLE or not read.target_name:
+            orphans.append(f"{ref(hpa)} targets {read.target_kind}/{read.target_name}, which is not a kind that scales")
+        elif k8s.get(read.target_kind, read.target_name, hpa["metadata"]["namespace"]) is None:
+            orphans.append(f"{ref(hpa)} targets {read.target_kind}/{read.target_name}, which does not exist")
+    assert not orphans, f"{'; '.join(orphans)} (point scaleTargetRef at the workload, or delete the autoscaler)"

@@ -46,16 +46,27 @@ def check_nodes_ready(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(INFRA_HEALTH)
 def check_deployments_available(k8s, expect, evidence):
-    k8s.require_live("a Deployment's available replicas")
-    problems = []
+    """Every Deployment and StatefulSet has its replicas available, and every DaemonSet its pods on every node
+    it is scheduled to (the counts their controllers write in status)."""
+    k8s.require_live("a workload's available replicas")
+    problems, read = [], 0
     for ns in expect["kubernetes.namespaces"]:
-        for deployment in k8s.list("Deployment", ns):
-            wanted = deployment.get("spec", {}).get("replicas", 1)
-            available = deployment.get("status", {}).get("availableReplicas") or 0
-            evidence[ref(deployment)] = f"{available}/{wanted}"
-            if available < wanted:
-                problems.append(f"{ref(deployment)} has {available} of {wanted} replicas available")
-    assert not problems, f"{'; '.join(problems)} (kubectl rollout status; kubectl describe deployment)"
+        for kind, wanted_of, have_of in (
+                ("Deployment", lambda s, st: s.get("replicas", 1), lambda st: st.get("availableReplicas")),
+                ("StatefulSet", lambda s, st: s.get("replicas", 1), lambda st: st.get("availableReplicas",
+                                                                                      st.get("readyReplicas"))),
+                ("DaemonSet", lambda s, st: st.get("desiredNumberScheduled", 0), lambda st: st.get("numberAvailable"))):
+            for workload in k8s.list(kind, ns):
+                spec, status = workload.get("spec") or {}, workload.get("status") or {}
+                wanted, available = wanted_of(spec, status), have_of(status) or 0
+                evidence[ref(workload)] = f"{available}/{wanted}"
+                read += 1
+                if available < wanted:
+                    problems.append(f"{ref(workload)} has {available} of {wanted} replicas available")
+    if not read:
+        pytest.skip(f"no Deployment, StatefulSet or DaemonSet found in {k8s.description} "
+                    f"(namespaces {', '.join(expect['kubernetes.namespaces'])})")
+    assert not problems, f"{'; '.join(problems)} (kubectl rollout status; kubectl describe)"
 
 
 @pytest.mark.gate
@@ -104,11 +115,21 @@ def check_containers_healthy(k8s, expect, history, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("System Monitoring / Monitoring Tools / Prometheus Setup")
 def check_prometheus_pods_running(k8s, expect, evidence):
+    """A ready pod behind the guide's svc/prometheus-server in the monitoring namespace (found by the Service's own
+    selector, whatever labels the team uses; without that Service, pods labelled app=<monitoring_app> or
+    app.kubernetes.io/name=prometheus)."""
     k8s.require_live("pod status")
     ns, app = expect["kubernetes.monitoring_namespace"], expect["kubernetes.monitoring_app"]
-    pods = [p for p in k8s.list("Pod", ns) if kube.selector_matches({"matchLabels": {"app": app}}, p["metadata"].get("labels"))]
+    service = k8s.get("Service", app, ns)
+    selector = (service or {}).get("spec", {}).get("selector") or {}
+    if selector:
+        chosen, how = [selector], f"svc/{app}'s selector {selector}"
+    else:
+        chosen, how = [{"app": app}, {"app.kubernetes.io/name": "prometheus"}], f"app={app} or app.kubernetes.io/name=prometheus"
+    pods = [p for p in k8s.list("Pod", ns)
+            if any(kube.selector_matches({"matchLabels": c}, p["metadata"].get("labels")) for c in chosen)]
     running = [p for p in pods if p.get("status", {}).get("phase") == "Running"
                and all(s.get("ready") for s in p.get("status", {}).get("containerStatuses") or [{}])]
     evidence["pods"] = {p["metadata"]["name"]: p.get("status", {}).get("phase") for p in pods}
     seen = ", ".join(f"{name} {phase}" for name, phase in evidence["pods"].items()) or "none"
-    assert running, f"no ready {app} pod running in namespace {ns} (pods: {seen}); kubectl get pods -n {ns}"
+    assert running, f"no ready {app} pod running in namespace {ns} (pods by {how}: {seen}); kubectl get pods -n {ns}"

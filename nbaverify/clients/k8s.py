@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -32,9 +33,15 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "Service": ("/api/v1", "services", True),
     "ServiceAccount": ("/api/v1", "serviceaccounts", True),
     "Secret": ("/api/v1", "secrets", True),
+    "ReplicationController": ("/api/v1", "replicationcontrollers", True),
     "Deployment": ("/apis/apps/v1", "deployments", True),
     "StatefulSet": ("/apis/apps/v1", "statefulsets", True),
     "DaemonSet": ("/apis/apps/v1", "daemonsets", True),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets", True),
+    "Job": ("/apis/batch/v1", "jobs", True),
+    "CronJob": ("/apis/batch/v1", "cronjobs", True),
+    # the server converts every stored HPA to the version asked for; manifests may carry any of
+    # autoscaling/v1, v2beta1, v2beta2 and v2 (nbaverify.probes.autoscaling reads each)
     "HorizontalPodAutoscaler": ("/apis/autoscaling/v2", "horizontalpodautoscalers", True),
     "Role": ("/apis/rbac.authorization.k8s.io/v1", "roles", True),
     "RoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "rolebindings", True),
@@ -42,7 +49,6 @@ KINDS: dict[str, tuple[str, str, bool]] = {
     "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings", False),
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies", True),
 }
-LIVE_ONLY = frozenset({"Pod", "Node", "Secret"})  # created by the cluster (or out of band), never in a manifest
 
 
 def ref(obj: dict, container: str | None = None) -> str:
@@ -55,6 +61,7 @@ def ref(obj: dict, container: str | None = None) -> str:
 class Source:
     live: bool = False
     description: str = ""
+    unreadable: builtins.list[str] = []  # what could not be read as an object, each "where: what" (manifests)
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         raise NotImplementedError
@@ -65,6 +72,14 @@ class Source:
     def close(self) -> None:
         """Nothing to release for manifests; a cluster source closes its client."""
 
+    def origin(self, obj: dict) -> str | None:
+        """Where an object was written (a manifest's file and line); None on a live cluster."""
+        return None
+
+    def namespaces(self) -> builtins.list[str]:
+        """Every namespace the source holds objects in (a cluster: its Namespace objects)."""
+        return sorted(o["metadata"]["name"] for o in self.list("Namespace"))
+
     def require_live(self, what: str) -> None:
         if not self.live:
             raise NotConfigured(f"not configured: kubernetes.source = \"cluster\" ({what} is known only to a live "
@@ -72,44 +87,96 @@ class Source:
 
 
 class ManifestSource(Source):
-    """The YAML a team deploys: every *.yaml / *.yml under a directory, multi-document, `kind: List` expanded."""
+    """The YAML a team deploys: every *.yaml / *.yml under a directory, multi-document, `kind: List` expanded.
+
+    Each object remembers its file and line (`origin`), and what could not be read as an object (a document
+    that is not a mapping, a List without items) is kept in `unreadable`, so a check names it instead of passing."""
 
     def __init__(self, directory: Path, default_namespace: str):
         self.directory = directory
         self.default_namespace = default_namespace
         self.description = f"manifests {directory}"
         self._objects: list[dict] | None = None
+        self._origins: dict[int, str] = {}
+        self.unreadable: builtins.list[str] = []
+
+    def origin(self, obj: dict) -> str | None:
+        """'fixtures/k8s/api.yaml line 3': where a manifest object was written."""
+        return self._origins.get(id(obj))
 
     def _load(self) -> list[dict]:
         if self._objects is not None:
             return self._objects
         if not self.directory.is_dir():
             raise CheckError(f"kubernetes.manifests: {self.directory} is not a directory of manifests")
-        objects = []
+        objects: list[dict] = []
         files = sorted(p for p in self.directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
         for path in files:
-            try:
-                documents = list(yaml.safe_load_all(path.read_text()))
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                line = f" line {mark.line + 1}" if mark else ""
-                raise CheckError(f"manifest {path}{line} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-            for doc in documents:
-                for obj in doc.get("items", []) if isinstance(doc, dict) and doc.get("kind") == "List" else [doc]:
-                    if isinstance(obj, dict) and obj.get("kind"):
-                        namespaced = KINDS.get(obj["kind"], ("", "", True))[2]
-                        meta = obj.setdefault("metadata", {})
-                        if namespaced:
-                            meta.setdefault("namespace", self.default_namespace)
-                        objects.append(obj)
+            for obj, line in self._documents(path):
+                where = f"{path} line {line}"
+                if not isinstance(obj, dict):
+                    self.unreadable.append(f"{where}: a document that is not an object ({type(obj).__name__})")
+                    continue
+                if not obj.get("kind") or not isinstance(obj.get("kind"), str):
+                    self.unreadable.append(f"{where}: an object without a kind")
+                    continue
+                if not isinstance(obj.get("metadata"), dict) or not obj["metadata"].get("name"):
+                    self.unreadable.append(f"{where}: a {obj['kind']} without metadata.name")
+                    continue
+                namespaced = KINDS.get(obj["kind"], ("", "", True))[2]
+                if namespaced:
+                    obj["metadata"].setdefault("namespace", self.default_namespace)
+                self._origins[id(obj)] = where
+                objects.append(obj)
         if not objects:
             raise CheckError(f"kubernetes.manifests: no Kubernetes object in {self.directory}")
         self._objects = objects
         return objects
 
+    def _documents(self, path: Path) -> Iterator[tuple[Any, int]]:
+        """Every object of a file with the line it starts on, a List's items each on its own line."""
+        loader = yaml.SafeLoader(path.read_text())
+        try:
+            while loader.check_node():
+                node = loader.get_node()
+                if node is None:
+                    continue
+                doc = loader.construct_document(node)
+                line = node.start_mark.line + 1
+                if isinstance(doc, dict) and doc.get("kind") == "List":
+                    items = doc.get("items")
+                    if not isinstance(items, list) or not items:
+                        self.unreadable.append(f"{path} line {line}: a List without items")
+                        continue
+                    lines = _item_lines(node) or [line] * len(items)
+                    yield from zip(items, lines, strict=False)
+                elif doc is not None:
+                    yield doc, line
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise CheckError(f"manifest {path}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        finally:
+            loader.dispose()
+
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         return [o for o in self._load() if o["kind"] == kind
                 and (namespace is None or o["metadata"].get("namespace") == namespace)]
+
+    def namespaces(self) -> builtins.list[str]:
+        found = {o["metadata"]["name"] for o in self.list("Namespace")}
+        found |= {o["metadata"]["namespace"] for o in self._load() if o["metadata"].get("namespace")}
+        return sorted(found)
+
+
+def _item_lines(node: yaml.Node) -> builtins.list[int]:
+    """The lines of a List document's items (its `items` sequence)."""
+    if not isinstance(node, yaml.MappingNode):
+        return []
+    for key, value in node.value:
+        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
 
 
 class ClusterSource(Source):

@@ -1,31 +1,13 @@
-"""What the Kubernetes checks ask of the objects: workloads and their containers, quantities,
-label selectors, RBAC rules and NetworkPolicy peers. Pure functions over manifest-shaped dicts."""
+"""What every Kubernetes check asks of objects: quantities, label selectors, container terminations, ages and
+rotation dates. Pure functions over manifest-shaped dicts. What makes pods is `workloads`, who may connect
+`network_policy`, who may do what `rbac`, credentials in env `credentials`, autoscalers `autoscaling`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-
-from nbaverify.clients.k8s import Source, ref
-
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-
-
-def workloads(source: Source, namespaces: list[str]) -> list[dict]:
-    return [w for ns in namespaces for kind in WORKLOAD_KINDS for w in source.list(kind, ns)]
-
-
-def pod_spec(workload: dict) -> dict:
-    return workload.get("spec", {}).get("template", {}).get("spec", {})
-
-
-def containers(workload: dict) -> Iterator[dict]:
-    spec = pod_spec(workload)
-    yield from spec.get("initContainers", []) or []
-    yield from spec.get("containers", []) or []
 
 
 def quantity(value) -> Decimal:
@@ -43,57 +25,35 @@ def same_quantity(a, b) -> bool:
 
 
 def selector_matches(selector: dict | None, labels: dict | None) -> bool:
-    """A LabelSelector (matchLabels and matchExpressions) against a label set; {} selects everything."""
-    selector, labels = selector or {}, labels or {}
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+    """A LabelSelector (matchLabels and matchExpressions) against a label set; {} selects everything.
+    An operator the API does not know selects nothing (the server would refuse the object)."""
+    selector = selector if isinstance(selector, dict) else {}
+    labels = labels if isinstance(labels, dict) else {}
+    match_labels = selector.get("matchLabels")
+    if any(labels.get(k) != v for k, v in (match_labels if isinstance(match_labels, dict) else {}).items()):
         return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) \
-                or (op == "Exists" and key not in labels) or (op == "DoesNotExist" and key in labels):
+    expressions = selector.get("matchExpressions")
+    for expr in expressions if isinstance(expressions, list) else []:
+        expr = expr if isinstance(expr, dict) else {}
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if not _expression_holds(op, key in labels, labels.get(key), values):
             return False
     return True
 
 
+def _expression_holds(operator, present: bool, value, values: list) -> bool:
+    if operator == "In":
+        return present and value in values
+    if operator == "NotIn":
+        return not present or value not in values
+    if operator in ("Exists", "DoesNotExist"):
+        return present is (operator == "Exists")
+    return False
+
+
 def selects_everything(selector: dict | None) -> bool:
-    return not (selector or {}).get("matchLabels") and not (selector or {}).get("matchExpressions")
-
-
-def open_peers(policy: dict) -> list[str]:
-    """Ingress peers that admit everything: a rule with no `from`, `{}` selectors, or 0.0.0.0/0."""
-    found = []
-    for number, rule in enumerate(policy.get("spec", {}).get("ingress") or [], start=1):
-        peers = rule.get("from")
-        if not peers:
-            found.append(f"ingress rule {number} has no 'from' (admits every source)")
-            continue
-        for peer in peers:
-            block = (peer.get("ipBlock") or {}).get("cidr")
-            if block in ("0.0.0.0/0", "::/0"):
-                found.append(f"ingress rule {number} admits ipBlock {block}")
-            has_pods, has_ns = "podSelector" in peer, "namespaceSelector" in peer
-            any_pod = not has_pods or selects_everything(peer["podSelector"])
-            if has_ns and selects_everything(peer["namespaceSelector"]) and any_pod:
-                found.append(f"ingress rule {number} admits every pod of every namespace (namespaceSelector {{}})")
-            elif has_pods and not has_ns and selects_everything(peer["podSelector"]):
-                found.append(f"ingress rule {number} admits every pod of the namespace (podSelector {{}})")
-    return found
-
-
-def rule_text(rule: dict) -> str:
-    return (f"apiGroups={rule.get('apiGroups', [])} resources={rule.get('resources', [])} "
-            f"verbs={rule.get('verbs', [])}")
-
-
-def grants(rule: dict) -> set[tuple[str, str, str]]:
-    return {(g, r, v) for g in rule.get("apiGroups", []) or [""] for r in rule.get("resources", []) or []
-            for v in rule.get("verbs", []) or []}
-
-
-def grant_text(grant: tuple[str, str, str]) -> str:
-    """('', 'pods', 'get') -> 'pods/get'; ('apps', 'deployments', 'list') -> 'apps:deployments/list'."""
-    group, resource, verb = grant
-    return f"{group + ':' if group else ''}{resource}/{verb}"
+    selector = selector if isinstance(selector, dict) else {}
+    return not selector.get("matchLabels") and not selector.get("matchExpressions")
 
 
 def last_termination(status: dict, now: dt.datetime) -> tuple[str, float | None] | None:
@@ -143,14 +103,3 @@ def age_days(timestamp: str | None, now: dt.datetime | None = None) -> float | N
         return None
     when = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     return ((now or dt.datetime.now(dt.UTC)) - when).total_seconds() / 86400
-
-
-def literal_credentials(workload: dict, pattern: str) -> list[str]:
-    """Env vars named like a credential whose value is written in the manifest instead of a secretKeyRef."""
-    name_like = re.compile(pattern)
-    found = []
-    for container in containers(workload):
-        for env in container.get("env", []) or []:
-            if "value" in env and env.get("value") not in (None, "") and name_like.search(env["name"]):
-                found.append(f"{ref(workload, container['name'])} env {env['name']} is a literal value")
-    return found

@@ -6,7 +6,10 @@ import pytest
 
 from nbaverify.clients.k8s import ManifestSource, ref
 from nbaverify.errors import CheckError, NotConfigured
+from nbaverify.probes import credentials, rbac
 from nbaverify.probes import kubernetes as kube
+from nbaverify.probes import network_policy as netpol
+from nbaverify.probes import workloads as pods
 from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 
@@ -31,7 +34,7 @@ def test_open_peers_are_named_and_named_peers_are_not():
         {"ports": [{"port": 80}]},
         {"from": [{"namespaceSelector": {"matchLabels": {"team": "web"}}, "podSelector": {}}]},
     ]}}
-    assert kube.open_peers(policy) == [
+    assert netpol.open_peers(policy) == [
         "ingress rule 2 admits every pod of every namespace (namespaceSelector {})",
         "ingress rule 3 admits ipBlock 0.0.0.0/0",
         "ingress rule 4 has no 'from' (admits every source)",
@@ -43,9 +46,12 @@ def test_quantities_compare_by_value():
     assert not kube.same_quantity("2Gi", "1Gi") and not kube.same_quantity(None, "1")
 
 
-def test_grants_and_their_text():
-    rule = {"apiGroups": ["", "apps"], "resources": ["pods"], "verbs": ["get"]}
-    assert sorted(map(kube.grant_text, kube.grants(rule))) == ["apps:pods/get", "pods/get"]
+def test_rules_allow_as_the_authorizer_matches():
+    rule = {"apiGroups": ["", "apps"], "resources": ["pods", "*/exec"], "verbs": ["get", "create"]}
+    assert rbac.allows(rule, "", "pods", "get") and rbac.allows(rule, "apps", "pods", "create")
+    assert rbac.allows(rule, "", "pods/exec", "create") and not rbac.allows(rule, "", "secrets", "get")
+    assert rbac.allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, "", "secrets", "list")
+    assert not rbac.allows({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}, "", "pods/exec", "get")
 
 
 def test_only_literal_credentials_are_reported():
@@ -54,7 +60,7 @@ def test_only_literal_credentials_are_reported():
                     {"name": "DB_PASSWORD", "value": "hunter2"},
                     {"name": "JWT_SECRET", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
                     {"name": "NODE_ENV", "value": "production"}]}]}}}}
-    found = kube.literal_credentials(workload, "(?i)(secret|passw)")
+    found = credentials.literals(pods.Workload(workload, pods.template_of(workload)[0]), "(?i)(secret|passw)")
     assert found == ["nba-stats/Deployment/api container api env DB_PASSWORD is a literal value"]
     assert "hunter2" not in found[0]
 

@@ -44,9 +44,12 @@ def edit(filename: str, kind: str, name: str, change: Callable[[dict], dict | No
 
 
 def add(filename: str, obj: dict) -> Step:
+    """A fault action: add an object to a deployed manifest file (made when the file is new)."""
+
     def act(sb: Reach) -> None:
         path = sb.layout.k8s_manifests / filename
-        path.write_text(path.read_text().rstrip() + "\n---\n" + yaml.safe_dump(obj, sort_keys=False))
+        before = path.read_text().rstrip() + "\n---\n" if path.exists() else ""
+        path.write_text(before + yaml.safe_dump(obj, sort_keys=False))
 
     return act
 
@@ -71,6 +74,57 @@ def _hpa_off(doc: dict) -> None:
 def _literal_secret(doc: dict) -> None:
     env = container(doc, "api")["env"]
     env[:] = [e for e in env if e["name"] != "JWT_SECRET"] + [{"name": "JWT_SECRET", "value": "change-me-in-git"}]
+
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def _cluster_role(name: str, rules: list[dict], labels: dict | None = None, aggregate: dict | None = None) -> dict:
+    role: dict = {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRole",
+                  "metadata": {"name": name, **({"labels": labels} if labels else {})}}
+    if aggregate:
+        role["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": aggregate}]}
+    role["rules"] = rules
+    return role
+
+
+def _binding(name: str, role: str, subject: dict, namespace: str | None = None) -> dict:
+    kind = "RoleBinding" if namespace else "ClusterRoleBinding"
+    meta = {"name": name, **({"namespace": namespace} if namespace else {})}
+    return {"apiVersion": f"{RBAC_GROUP}/v1", "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role}, "subjects": [subject]}
+
+
+AGGREGATE_TO_API = {"nba-stats.example.com/aggregate-to-api": "true"}
+# a nightly report as a team adds one: pinned, limited, isolated; the fault writes a password into its env
+NIGHTLY_REPORT = {
+    "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly-report", "namespace": "nba-stats"},
+    "spec": {"schedule": "0 4 * * *", "jobTemplate": {"spec": {"template": {
+        "metadata": {"labels": {"app": "nightly-report"}},
+        "spec": {"restartPolicy": "OnFailure", "containers": [{
+            "name": "report", "image": "registry.example.com/nba-stats/report:1.2.0",
+            "env": [{"name": "DB_PASSWORD", "value": "report-password-in-git"}],
+            "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}}}
+NIGHTLY_REPORT_POLICY = {
+    "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+    "metadata": {"name": "nightly-report-deny-ingress", "namespace": "nba-stats"},
+    "spec": {"podSelector": {"matchLabels": {"app": "nightly-report"}}, "policyTypes": ["Ingress"]}}
+# a Job whose second container has no name: the API server refuses it, so only the manifests show it
+UNNAMED_CONTAINER_JOB = {
+    "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "season-backfill", "namespace": "nba-stats"},
+    "spec": {"template": {"metadata": {"labels": {"app": "nightly-report"}}, "spec": {"restartPolicy": "Never", "containers": [
+        {"name": "backfill", "image": "registry.example.com/nba-stats/backfill:3.1.0",
+         "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}}},
+        {"image": "registry.example.com/nba-stats/backfill:3.1.0",
+         "resources": {"limits": {"cpu": "200m", "memory": "128Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}
+
+
+def _added(filename: str, *objects: dict) -> Step:
+    def act(sb: Reach) -> None:
+        for obj in objects:
+            add(filename, obj)(sb)
+
+    return act
 
 
 # status faults: only a live cluster has them (the double reads them from the control file)
@@ -142,15 +196,15 @@ FAULTS: tuple[Fault, ...] = (
           breaks="api-network-policy is not deployed: anything in the cluster reaches the api",
           caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_every_workload_isolated",
                      f"{NETWORK}::check_network_policy_enforced"),
-          expect=(r"no NetworkPolicy (nba-stats/api-network-policy|selects nba-stats/Deployment/api )"
-                  r"|reached http://api\.nba-stats\.svc:80/health: nba-stats/NetworkPolicy/api-network-policy is not enforced"),
+          expect=(r"no NetworkPolicy isolates ingress to nba-stats/Deployment/api "
+                  r"|reached http://api\.nba-stats\.svc:80/health: ingress to api is not enforced"),
           apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", lambda d: None)),
     Fault(name="networkpolicy_open", area="kubernetes", sources=BOTH,
           breaks="api-network-policy admits every pod of the namespace and 0.0.0.0/0",
           caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_no_open_ingress",
                      f"{NETWORK}::check_network_policy_enforced"),
-          expect=(r"nba-stats/NetworkPolicy/api-network-policy(: .*(admits \{'podSelector': \{\}\}|admits ipBlock 0\.0\.0\.0/0)"
-                  r"| is not enforced)"),
+          expect=(r"nba-stats/NetworkPolicy/api-network-policy:? .*(admits podSelector \{\} \(everything\)|admits ipBlock "
+                  r"0\.0\.0\.0/0|admits every pod of the namespace)|ingress to api is not enforced"),
           apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", changed(
               lambda d: d["spec"]["ingress"].append({"from": [{"podSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}]})))),
     Fault(name="secret_in_env", area="kubernetes", sources=BOTH,
@@ -158,6 +212,56 @@ FAULTS: tuple[Fault, ...] = (
           caught_by=(f"{CREDENTIALS}::check_no_credential_literals_in_env",),
           expect=r"nba-stats/Deployment/api container api env JWT_SECRET is a literal value",
           apply=edit("api.yaml", "Deployment", "api", changed(_literal_secret))),
+    Fault(name="cronjob_literal_secret", area="kubernetes", sources=BOTH,
+          breaks="a CronJob added beside the Deployments writes DB_PASSWORD into its env",
+          caught_by=(f"{CREDENTIALS}::check_no_credential_literals_in_env",),
+          expect=r"nba-stats/CronJob/nightly-report container report env DB_PASSWORD is a literal value",
+          apply=_added("batch.yaml", NIGHTLY_REPORT, NIGHTLY_REPORT_POLICY)),
+    Fault(name="networkpolicy_egress_only", area="kubernetes", sources=BOTH,
+          breaks="api-network-policy lists policyTypes [Egress] only: its ingress rules are ignored, the api is open",
+          caught_by=(f"{NETWORK}::check_network_policy_as_expected", f"{NETWORK}::check_every_workload_isolated"),
+          expect=(r"no NetworkPolicy isolates ingress to nba-stats/Deployment/api \(pods \{'app': 'api'\}[;,] .*"
+                  r"nba-stats/NetworkPolicy/api-network-policy selects them (but lists|with) policyTypes \['Egress'\]"),
+          apply=edit("networkpolicies.yaml", "NetworkPolicy", "api-network-policy", changed(
+              lambda d: d["spec"].update(policyTypes=["Egress"], egress=[{"to": [{"podSelector": {}}]}])))),
+    Fault(name="rbac_secrets_by_aggregation", area="kubernetes", sources=BOTH,
+          breaks="a ClusterRole aggregated into one the api's account holds may watch secrets",
+          caught_by=(f"{RBAC}::check_no_secret_access",),
+          expect=(r"nba-stats/ServiceAccount/api can watch secrets through ClusterRole/api-extras \(aggregated from "
+                  r"ClusterRole/config-reader\), bound by ClusterRoleBinding/api-extras"),
+          apply=_added("rbac.yaml",
+                       _cluster_role("api-extras", [], aggregate=AGGREGATE_TO_API),
+                       _cluster_role("config-reader", [{"apiGroups": [""], "resources": ["configmaps", "secrets"],
+                                                        "verbs": ["watch"]}], labels=AGGREGATE_TO_API),
+                       _binding("api-extras", "api-extras", {"kind": "ServiceAccount", "name": "api",
+                                                             "namespace": "nba-stats"}))),
+    Fault(name="rbac_group_exec", area="kubernetes", sources=BOTH,
+          breaks="every service account of nba-stats, as the group system:serviceaccounts:nba-stats, may exec into pods",
+          caught_by=(f"{RBAC}::check_no_exec_access",),
+          expect=(r"nba-stats/ServiceAccount/api can create pods/exec through ClusterRole/pod-shell, bound by "
+                  r"ClusterRoleBinding/nba-stats-shell through group system:serviceaccounts:nba-stats"),
+          apply=_added("rbac.yaml",
+                       _cluster_role("pod-shell", [{"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create"]}]),
+                       _binding("nba-stats-shell", "pod-shell", {"apiGroup": RBAC_GROUP, "kind": "Group",
+                                                                  "name": "system:serviceaccounts:nba-stats"}))),
+    Fault(name="authenticated_can_edit", area="kubernetes", sources=BOTH,
+          breaks="the group system:authenticated (every account, every user) is bound to the edit ClusterRole",
+          caught_by=(f"{RBAC}::check_no_cluster_admin_binding",),
+          expect=(r"ClusterRoleBinding/everyone-edits binds group system:authenticated to ClusterRole edit, reaching \d+ "
+                  r"platform service account\(s\)"),
+          apply=add("rbac.yaml", _binding("everyone-edits", "edit", {"apiGroup": RBAC_GROUP, "kind": "Group",
+                                                                     "name": "system:authenticated"}))),
+    Fault(name="hpa_target_missing", area="kubernetes", sources=BOTH,
+          breaks="api-hpa scales Deployment api-v2, which does not exist: nothing scales",
+          caught_by=(f"{RESOURCES}::check_hpa_as_expected", f"{RESOURCES}::check_every_hpa_has_its_target"),
+          expect=r"nba-stats/HorizontalPodAutoscaler/api-hpa:? targets Deployment/api-v2",
+          apply=edit("hpa.yaml", "HorizontalPodAutoscaler", "api-hpa", changed(
+              lambda d: d["spec"]["scaleTargetRef"].update(name="api-v2")))),
+    Fault(name="manifest_container_unnamed", area="kubernetes", sources=("manifests",),
+          breaks="a Job in the manifests has a container without a name (the API server refuses it: a deploy that fails)",
+          caught_by=(f"{RESOURCES}::check_objects_well_formed",),
+          expect=r"nba-stats/Job/season-backfill \(\S+batch\.yaml line \d+\): containers #2 has no name",
+          apply=_added("batch.yaml", UNNAMED_CONTAINER_JOB, NIGHTLY_REPORT_POLICY)),
     Fault(name="stale_credentials", area="kubernetes", sources=("cluster",),
           breaks="the Secret api-secrets was last rotated 200 days ago (rotation age 90)",
           caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),

@@ -139,7 +139,7 @@ def _run(deployment: dict, since: str) -> list[dict]:
                      "metadata": {"name": f"{meta['name']}-{suffix}-{number:05d}"[:63], "namespace": meta["namespace"],
                                   "uid": hashlib.sha1(f"{meta['name']}-{suffix}-{number}".encode()).hexdigest()[:12],
                                   "labels": dict(template.get("metadata", {}).get("labels", {})), "creationTimestamp": since,
-                                  "ownerReferences": [{"kind": "ReplicaSet", "name": f"{meta['name']}-{suffix}"}]},
+                                  "ownerReferences": [{"kind": "ReplicaSet", "name": f"{meta['name']}-{suffix}", "controller": True}]},
                      "spec": pod_spec,
                      "status": {"phase": "Running", "containerStatuses": statuses, "startTime": since,
                                 "conditions": [{"type": "Ready", "status": "True"}]}})
