@@ -42,8 +42,12 @@ def postgres(db, target, request) -> list[tuple[str, str]]:
     return found
 
 
-def _cycle(snapshot, product: str, version: str, where: str, today: dt.date) -> releases.Cycle:
+def _cycle(snapshot, product: str, version: str, where: str, today: dt.date) -> releases.Cycle | None:
+    """The version's cycle; None for a release newer than every cycle the data knows (not ended, as far as it
+    can tell). A version the data places nowhere else is a finding."""
     cycle = snapshot.cycle_of(product, version)
+    if cycle is None and snapshot.newer_than_known(product, version):
+        return None
     assert cycle is not None, (f"{where} runs {product} {version}, a release the {snapshot.describe(today)} does not know "
                                f"(supported: {', '.join(snapshot.supported(product, today))})")
     return cycle
@@ -53,6 +57,9 @@ def _ended(snapshot, product: str, running: list[tuple[str, str]], today: dt.dat
     problems = []
     for where, version in running:
         cycle = _cycle(snapshot, product, version, where, today)
+        if cycle is None:
+            evidence[where] = f"{product} {version}: newer than every cycle the {snapshot.describe(today)} knows"
+            continue
         evidence[where] = f"{product} {version} (cycle {cycle.cycle}, end of life {cycle.eol_text()})"
         if cycle.ended(today):
             problems.append(f"{where} runs {product} {version}, whose cycle {cycle.cycle} reached its end of life "
@@ -88,6 +95,9 @@ def check_postgres_eol_distant(snapshot, postgres, expect, evidence):
     near = []
     for where, version in postgres:
         cycle = _cycle(snapshot, "postgresql", version, where, today)
+        if cycle is None:
+            evidence[where] = f"{version}: newer than every cycle the release data knows"
+            continue
         left = cycle.days_left(today)
         evidence[where] = f"{version}: {left if left is not None else 'no'} days to end of life ({cycle.eol_text()})"
         if left is not None and 0 < left < warn:
@@ -103,6 +113,9 @@ def check_postgres_minor_current(snapshot, postgres, expect, evidence):
     behind = []
     for where, version in postgres:
         cycle = _cycle(snapshot, "postgresql", version, where, today)
+        if cycle is None:
+            evidence[where] = f"{version}: newer than every cycle the release data knows"
+            continue
         count = releases.releases_behind(version, cycle)
         evidence[where] = f"{version}: {count} release(s) behind {cycle.latest} ({cycle.latest_date})"
         if count > allowed:

@@ -59,6 +59,15 @@ class Snapshot:
                     best = cycle
         return best
 
+    def newer_than_known(self, product: str, version: str) -> bool:
+        """A release after every cycle the data knows (cut after the snapshot was taken): it cannot have reached its
+        end of life as far as this data can tell; check_release_data_current says when the data itself is stale."""
+        known = [numbers(c.cycle) for c in self.cycles.get(product, [])]
+        if not known:
+            return False
+        newest = max(known)
+        return numbers(version)[:len(newest)] > newest
+
     def supported(self, product: str, today: dt.date) -> list[str]:
         return [c.cycle for c in self.cycles.get(product, []) if not c.ended(today)]
 

@@ -52,7 +52,12 @@ class Layout:
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)
     api_port = property(lambda self: self.port_base + 13)
-    k8s_port = property(lambda self: self.port_base + 20)  # the Kubernetes API test double
+    k8s_port = property(lambda self: self.port_base + 20)  # kube-apiserver
+    etcd_port = property(lambda self: self.port_base + 21)  # etcd's clients (the API server only)
+    etcd_peer_port = property(lambda self: self.port_base + 22)
+    controller_manager_port = property(lambda self: self.port_base + 23)  # its health and metrics
+    scheduler_port = property(lambda self: self.port_base + 24)
+    kubelet_port = property(lambda self: self.port_base + 25)  # KWOK's kubelet endpoint: pod logs
     prometheus_port = property(lambda self: self.port_base + 60)
     node_exporter_port = property(lambda self: self.port_base + 61)
     postgres_exporter_port = property(lambda self: self.port_base + 62)
@@ -77,8 +82,8 @@ class Layout:
     prometheus_dir = property(lambda self: self.root / "prometheus")
     k8s_dir = property(lambda self: self.root / "k8s")
     k8s_manifests = property(lambda self: self.root / "k8s" / "manifests")  # the deployed copy faults edit
-    k8s_token_file = property(lambda self: self.root / "k8s" / "token")
-    kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")
+    kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")  # the verifier's: what checks use
+    admin_kubeconfig_file = property(lambda self: self.root / "k8s" / "admin.kubeconfig")  # the sandbox's own
     run_dir = property(lambda self: self.root / "run")
     log_dir = property(lambda self: self.root / "log")
     secrets_file = property(lambda self: self.root / "secrets.json")

@@ -24,10 +24,10 @@ from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import alertmanager as am_mod
 from nbaverify.sandbox import apis, control, tls
 from nbaverify.sandbox import prometheus as prom_mod
+from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.faults import CATALOGUE, Fault
-from nbaverify.sandbox.faults.model import Step
-from nbaverify.sandbox.kube.pod_logs import ApiLogFiles
-from nbaverify.sandbox.kube.service import KubeDouble
+from nbaverify.sandbox.faults.model import Reach, Step
+from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.secrets import SandboxSecrets
@@ -52,7 +52,7 @@ class Sandbox:
         self._cluster: Cluster | None = None
         self.prometheus = prom_mod.Prometheus(self.layout)
         self.alertmanager = am_mod.Alertmanager(self.layout)
-        self.kube = KubeDouble(self.layout)
+        self.kube = Kubernetes(self.layout)
         self.ssh_host = SshHost(self.layout)
 
     # -- parts ----------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ class Sandbox:
         elif scale and scale != self.cluster.scale:
             raise ConfigError("--scale", str(scale), f"the sandbox in {self.layout.root} holds scale "
                               f"{self.cluster.scale} data; `nbaverify sandbox down --purge` first, then up --scale {scale}")
-        procs.write_atomic(self.layout.scale_file, f"{self.cluster.scale}\n")  # the Kubernetes double serves as many
+        procs.write_atomic(self.layout.scale_file, f"{self.cluster.scale}\n")  # Kubernetes gets as many tenants
         self.cluster.start(self.say)  # reverts act on running servers
         healed = self._recorded_faults()
         self._revert(healed)
@@ -110,7 +110,10 @@ class Sandbox:
         control.write(self.layout.control_file, flags, settings={})  # API behaviour first: other steps may need it
         for name in wanted:
             self.say(f"fault on: {name} ({CATALOGUE[name].breaks})")
+            before = self._deployed_manifests()
             self._act(name, "on", CATALOGUE[name].apply)
+            if self._deployed_manifests() != before and self.kube.unavailable() is None:  # deployed, as a team would
+                self._act(name, "on", self._redeploy)
         self.write_profile()
         self.say(f"sandbox up in {time.monotonic() - started:.1f}s: {self.api_url} ({implementation.name} API)"
                  + (f" with fault(s) {', '.join(wanted)}" if wanted else ", healthy"))
@@ -144,7 +147,8 @@ class Sandbox:
                                  "address": f"127.0.0.1:{layout.replica_port}"},
             "api": {"running": self._api_pid() is not None, "address": self.api_url,
                     "implementation": self.api_implementation()},
-            "kubernetes-api": {"running": self.kube.pid() is not None, "address": f"{self.kube.url} (test double)"},
+            "kubernetes-api": {"running": self.kube.running(), "address": self.kube.url,
+                               "installed": self.kube.unavailable() is None},
             "prometheus": {"running": self.prometheus.pid() is not None, "address": self.prometheus.url,
                            "installed": prom_mod.binary() is not None},
             "alertmanager": {"running": self.alertmanager.pid() is not None, "address": self.alertmanager.url,
@@ -177,7 +181,9 @@ class Sandbox:
     def running(self) -> bool:
         """Every component runs (a fault may have stopped one on purpose: see is_up)."""
         status = self.status()
-        required = ["postgres-primary", "postgres-replica", "api", "kubernetes-api"]
+        required = ["postgres-primary", "postgres-replica", "api"]
+        if self.kube.unavailable() is None:
+            required.append("kubernetes-api")
         if prom_mod.binary():
             required.append("prometheus")
         if am_mod.binary():
@@ -188,7 +194,8 @@ class Sandbox:
 
     def is_up(self) -> bool:
         """`up` ran and `down` has not since, and the API (which no fault stops) answers."""
-        return self._state().get("up", False) and self._api_pid() is not None and self.kube.pid() is not None
+        kubernetes = self.kube.unavailable() is not None or self.kube.running()
+        return self._state().get("up", False) and self._api_pid() is not None and kubernetes
 
     # -- internals ------------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -213,6 +220,13 @@ class Sandbox:
             if name in CATALOGUE:
                 self.say(f"fault off: {name}")
                 self._act(name, "off", CATALOGUE[name].revert)
+
+    def _redeploy(self, sandbox: Reach) -> None:
+        self.kube.redeploy(self.say, self.cluster.scale)
+
+    def _deployed_manifests(self) -> dict[str, bytes]:
+        folder = self.layout.k8s_manifests
+        return {p.name: p.read_bytes() for p in sorted(folder.glob("*.y*ml"))} if folder.is_dir() else {}
 
     def _act(self, name: str, switch: str, action: Step) -> None:
         try:
@@ -249,7 +263,11 @@ class Sandbox:
         # every fault is judged on what happens after it: counters start from zero at each up
         self.cluster.fresh_statistics()
         control.write(self.layout.control_file, set(), settings={})
-        self.kube.sync(self.say)  # pristine manifests before any fault edits them
+        self.kube.platform.pristine()  # the deployed manifests, before any fault edits them
+        if self.kube.unavailable() is None:
+            self.kube.sync(self.say, self.cluster.scale)
+        else:
+            self.say(f"no Kubernetes: {self.kube.unavailable()}")
         self.ssh_host.sync(self.say, fresh=fresh_history)  # a healed fault's throttled periods go with it
         self._start_api(implementation, new_log=fresh_history)  # a healed API's log starts afresh, as a rollout's
         procs.wait_until(self._api_healthy, 30,
@@ -283,8 +301,9 @@ class Sandbox:
     def _check_ports(self) -> None:
         """Before any slow step: every port a stopped component will need must be free."""
         layout = self.layout
-        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None),
-                  (layout.k8s_port, "sandbox Kubernetes API test double", self.kube.pid() is None)]
+        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None)]
+        if self.kube.unavailable() is None:
+            wanted += [(port, service, True) for port, service in self.kube.free_ports()]
         if prom_mod.binary():
             wanted.append((layout.prometheus_port, "sandbox Prometheus", self.prometheus.pid() is None))
         if am_mod.binary():
@@ -312,7 +331,7 @@ class Sandbox:
         return None
 
     def _start_api(self, implementation: apis.ApiImplementation | None = None, new_log: bool = False) -> None:
-        """Running, with this code; a started API (a new pod, to the Kubernetes double) or new_log starts a new log."""
+        """Running, with this code; a started API (a new container) or new_log starts a new log."""
         implementation = implementation or apis.IMPLEMENTATIONS[self.api_implementation()]
         argv, env = implementation.command(self.layout)  # a missing node says so before anything stops
         fingerprint = f"{implementation.fingerprint()}:{argv[0]}"  # its runtime too (the runtime_outdated fault)
@@ -331,7 +350,9 @@ class Sandbox:
         procs.ensure_port_free(self.layout.api_port, "sandbox API")
         self.say(f"starting the {implementation.name} reference API on {self.api_url}")
         logs.roll()
-        procs.spawn(argv, self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
+        # run as a container runtime runs a container: its output kept as written and in the CRI format KWOK serves
+        shim = [sys.executable, "-m", "nbaverify.sandbox.kubernetes.container_log", str(logs.current_cri), "--"]
+        procs.spawn([*shim, *argv], self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
 
     def _first_user(self) -> None:
         """A platform in use has users: the sandbox's own (subject "sandbox", a client of its own, so no check's rate
@@ -419,10 +440,18 @@ class Sandbox:
                        if am_mod.binary() else "\n# [alertmanager] left out: Alertmanager is not installed here "
                        "(apt-get install prometheus-alertmanager)\n")
         jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)
+        kubernetes = (
+            "# the cluster source, through the official client, against the sandbox's real Kubernetes control plane,\n"
+            "# as the verifier (the ServiceAccount fixtures/verifier grants: read-only, nothing more)\n"
+            f'[kubernetes]\nsource = "cluster"\ncontext = "nbaverify-sandbox"\nkubeconfig = "{self.layout.kubeconfig_file}"\n\n'
+            "# the api pods' logs through the API server, from KWOK's kubelet endpoint\n"
+            '[logs]\nsource = "kubernetes"\ndeployment = "api"\n'
+            if self.kube.unavailable() is None else
+            f"# [kubernetes] and [logs] left out: {self.kube.unavailable()}\n")
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
-            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubeconfig=self.layout.kubeconfig_file,
+            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubernetes_section=kubernetes,
             host_ports=", ".join(str(p) for p in self.host_ports()),
             player_plan_ms=f"{25.0 * self.cluster.scale:.1f}",
             host_urls=", ".join(f'"{url}"' for url in self.host_urls()),
@@ -449,6 +478,12 @@ def validate_faults(names: Iterable[str]) -> list[str]:
         if fault.requires == "alertmanager" and not (am_mod.binary() and prom_mod.binary()):
             raise ConfigError("--fault", name, "needs Prometheus and Alertmanager (apt-get install prometheus "
                               "prometheus-alertmanager)")
+        if fault.requires == "kubernetes":
+            from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
+
+            reason = ControlPlane(Layout.from_env()).unavailable()
+            if reason:
+                raise ConfigError("--fault", name, f"needs the sandbox's Kubernetes: {reason}")
         if fault.requires == "ssh_host":
             reason = SshHost(Layout.from_env()).unavailable()
             if reason:

@@ -55,6 +55,8 @@ def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name, a
         pytest.skip("needs Prometheus and Alertmanager (apt-get install prometheus prometheus-alertmanager)")
     if fault.requires == "ssh_host" and (reason := sandbox.ssh_host.unavailable()):
         pytest.skip(f"needs the sandbox's SSH host: {reason}")
+    if "cluster" in fault.sources and (reason := sandbox.kube.unavailable()):
+        pytest.skip(f"needs the sandbox's Kubernetes: {reason}")
     if fault.baseline == "healthy":  # its checks judge the change since the previous run: give them one
         sandbox.up([], api=api)
         assert nbaverify("check", "all", "--", *fault.selection).not_passing() == {}

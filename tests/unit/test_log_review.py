@@ -6,7 +6,7 @@ import datetime as dt
 
 from nbaverify.probes.logs import Refusal, normalise_path, per_hour, records, refused_shares, route_key, slow_paths
 from nbaverify.redact import scrub
-from nbaverify.sandbox.kube import pod_logs
+from nbaverify.sandbox.api_logs import ApiLogFiles
 
 NODE = """\
 2026-12-01T10:00:00.100Z warn Slow response: /api/players/123 took 1500ms
@@ -84,34 +84,17 @@ def test_scrub_masks_tokens_and_credentials_by_their_shape():
     assert "postgresql://nba_app:***@db:5432/nba" in out
 
 
-def test_the_double_cuts_as_the_kubelet_does(tmp_path):
-    log = tmp_path / "api.log"
-    log.write_text(NODE)
-    now = dt.datetime(2026, 12, 1, 10, 0, 3, tzinfo=dt.UTC)
-    started = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
-
-    def serve(replica=0, replicas=1, **cut):
-        options = {"since_s": None, "tail_lines": None, "limit_bytes": None, "timestamps": False, **cut}
-        return pod_logs.serve(log, replica, replicas, started=started, now=now, **options)
-
-    assert serve() == NODE
-    assert serve(since_s=2).splitlines() == NODE.splitlines()[1:]  # the lines of the last two seconds
-    assert serve(tail_lines=1) == NODE.splitlines()[-1] + "\n"
-    assert len(serve(limit_bytes=30)) == 30 and serve(limit_bytes=30) == NODE[:30]  # the newest are cut
-    assert serve(timestamps=True).startswith("2026-12-01T10:00:00.100000000Z 2026-12-01T10:00:00.100Z warn")
-    # three replicas share the records; a stack trace stays with its line
-    shares = [serve(replica=n, replicas=3) for n in range(3)]
-    assert "".join(sorted(shares)) != "" and sum(s.count("\n") for s in shares) == NODE.count("\n")
-    assert "    at Layer.handle" in shares[1] and shares[1].startswith("2026-12-01T10:00:01.000Z error")
-
-
 def test_a_rollout_keeps_the_old_log_as_previous_and_starts_empty(tmp_path):
-    files = pod_logs.ApiLogFiles(tmp_path / "api.log", tmp_path / "api.previous.log", tmp_path / "api.rollout")
+    files = ApiLogFiles(tmp_path / "api.log", tmp_path / "api.previous.log", tmp_path / "api.cri.log",
+                        tmp_path / "api.previous.cri.log", tmp_path / "api.rollout")
     files.current.write_text(NODE)
-    with files.current.open("a") as writer:  # the API's own handle, opened for appending, stays valid
+    files.current_cri.write_text("2026-12-01T10:00:00.000000000Z stdout F one\n")
+    with files.current.open("a") as writer, files.current_cri.open("a") as cri:  # the writers' handles stay valid
         files.roll(dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC))
         writer.write("after\n")
+        cri.write("2026-12-01T11:00:00.000000000Z stdout F after\n")
     assert files.previous.read_text() == NODE and files.current.read_text() == "after\n"
+    assert files.previous_cri.read_text().endswith(" stdout F one\n") and files.current_cri.read_text().endswith("F after\n")
     assert files.started() == dt.datetime(2026, 12, 1, 11, tzinfo=dt.UTC)
 
 

@@ -88,3 +88,16 @@ def test_without_a_reported_runtime_the_check_reads_the_api_image(tmp_path):
     with pytest.raises(AssertionError, match=r"nba/Deployment/api container api \(image node:20\.18-alpine\) runs nodejs "
                                              r"20\.18, whose cycle 20 reached its end of life on 2026-04-30"):
         check_api_runtime_supported(api, expect, releases.load(shipped.RELEASES), request, target, {})
+
+
+def test_a_release_newer_than_the_data_is_not_unknown(tmp_path):
+    """A cluster upgraded after the snapshot was taken (v1.37 against data that knows 1.36) has not reached its end
+    of life as far as the data can tell; a version the data places nowhere else still is unknown."""
+    data = tmp_path / "releases.json"
+    data.write_text('{"taken": "2026-08-22", "products": {"kubernetes": ['
+                    '{"cycle": "1.36", "eol": "2027-06-28", "latest": "1.36.4"},'
+                    '{"cycle": "1.35", "eol": "2027-02-28", "latest": "1.35.8"}]}}')
+    snapshot = releases.load(data)
+    assert snapshot.cycle_of("kubernetes", "v1.37.2") is None
+    assert snapshot.newer_than_known("kubernetes", "v1.37.2") and snapshot.newer_than_known("kubernetes", "2.0")
+    assert not snapshot.newer_than_known("kubernetes", "v1.34.1") and not snapshot.newer_than_known("kubernetes", "1.36.9")

@@ -1,15 +1,11 @@
-"""The sandbox at scale: its seed, the disk it needs, the Kubernetes double's pages."""
+"""The sandbox at scale: its seed, the disk it needs, its tenants."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
-from starlette.requests import Request
 
 from nbaverify.errors import SandboxError
 from nbaverify.sandbox import postgres
-from nbaverify.sandbox.kube.app import _page
 from nbaverify.sandbox.layout import Layout
 from nbaverify.shipped import SQL as SQL_DIR
 
@@ -30,21 +26,22 @@ def test_a_disk_too_small_is_refused_before_anything_is_made(tmp_path, monkeypat
     assert not (tmp_path / "sb").exists()
 
 
-def request(query: str) -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/api/v1/pods", "query_string": query.encode(),
-                    "headers": []})
+def test_tenants_are_healthy_renamed_copies_each_brought_to_fifty_pods():
+    import yaml
 
+    from nbaverify.sandbox.kubernetes import platform
+    from nbaverify.shipped import K8S_MANIFESTS
 
-def test_lists_are_served_in_pages_with_a_continue_token():
-    items = [{"n": n} for n in range(7)]
-    first, more = _page(request("limit=3"), items)
-    assert first == items[:3] and more["remainingItemCount"] == 4
-    second, more = _page(request(f"limit=3&continue={more['continue']}"), items)
-    last, done = _page(request(f"limit=3&continue={more['continue']}"), items)
-    assert second == items[3:6] and last == items[6:] and done == {}
-    assert _page(request(""), items) == (items, {})
-    with pytest.raises(ValueError):
-        _page(request(f"limit=3&continue={base64.urlsafe_b64encode(b'x').decode()}"), items)
+    objects = [o for p in sorted(K8S_MANIFESTS.glob("*.yaml")) for o in yaml.safe_load_all(p.read_text()) if o]
+    ten = platform.tenants(objects, 10)
+    count = lambda found, kind: sum(o["kind"] == kind for o in found)  # noqa: E731
+    for kind in ("Namespace", "Deployment", "Role", "NetworkPolicy", "HorizontalPodAutoscaler"):
+        assert count(ten, kind) == 9 * count(objects, kind), kind
+    tenant = [o for o in ten if o["metadata"].get("namespace") == "nba-stats-007"]
+    assert sum(o["spec"]["replicas"] for o in tenant if o["kind"] == "Deployment") + 1 == platform.TENANT_PODS
+    binding = next(o for o in tenant if o["kind"] == "RoleBinding")
+    assert all(s.get("namespace") in (None, "nba-stats-007") for s in binding.get("subjects", []))
+    assert platform.tenants(objects, 1) == []
 
 
 def test_the_synthetic_exporter_serves_the_tenants_api_pods_growing_steadily():

@@ -1,19 +1,25 @@
-"""Kubernetes and host faults.
+"""Kubernetes and host faults, as an operator or a failure would make them in a real cluster.
 
-Spec faults edit the sandbox's *deployed* copy of the reference manifests (never fixtures/k8s),
-so both sources see them: the manifests source reads that directory, the Kubernetes API test
-double serves it. Status faults exist only in a live cluster: the double reads them from the
-control file, like the reference API. The next `up` restores the pristine manifests.
+Spec faults edit the sandbox's *deployed* copy of the reference manifests (never fixtures/k8s), which
+the sandbox then applies through the API server, so both sources see them: the manifests source reads
+that directory, the cluster source the objects the server validated and the controllers acted on.
+Status faults exist only in a live cluster: a Secret annotated, a node's status patched, or a node or pod
+labelled for one of KWOK's stages (nbaverify/sandbox/kubernetes/kwok.yaml), which writes the runtime state a
+kubelet would report. The next `up` applies the pristine manifests again and clears what the faults did.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import yaml
 
 from nbaverify import procs
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
+from nbaverify.sandbox.kubernetes.admin import Key
+from nbaverify.sandbox.kubernetes.control_plane import MISSING_IMAGE
+from nbaverify.sandbox.kubernetes.platform import ROTATED_AT
 
 WORKLOADS = "checks/test_kubernetes_workloads.py"
 RESOURCES = "checks/test_kubernetes_resources.py"
@@ -127,7 +133,69 @@ def _added(filename: str, *objects: dict) -> Step:
     return act
 
 
-# status faults: only a live cluster has them (the double reads them from the control file)
+# status faults: what a failure does to a live cluster, through the API (KWOK's stages write the runtime states)
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _annotate_secret(name: str, value: Callable[[dt.datetime], str]) -> Step:
+    def act(sb: Reach) -> None:
+        with sb.kube.platform.admin() as admin:
+            admin.patch(Key("v1", "Secret", "nba-stats", name),
+                        {"metadata": {"annotations": {ROTATED_AT: value(dt.datetime.now(dt.UTC))}}})
+
+    return act
+
+
+def _simulate_pod(app: str, number: int, state: str, shown: Callable[[dict], bool]) -> Step:
+    """Label the app's number-th pod (by name) for a KWOK stage, and wait until its status shows the state."""
+    def act(sb: Reach) -> None:
+        def pick(pods: list[dict]) -> list[dict]:
+            mine = sorted((p for p in pods if (p["metadata"].get("labels") or {}).get("app") == app),
+                          key=lambda p: p["metadata"]["name"])
+            return mine[number:number + 1]
+
+        def done(pod: dict) -> bool:
+            return any(shown(s) for s in (pod.get("status") or {}).get("containerStatuses") or [])
+
+        sb.kube.platform.simulate("Pod", "nba-stats", pick, state, until=done)
+
+    return act
+
+
+def _node_not_ready(name: str) -> Step:
+    def act(sb: Reach) -> None:
+        sb.kube.platform.simulate("Node", None, lambda nodes: [n for n in nodes if n["metadata"]["name"] == name],
+                                  "not-ready", until=lambda node: any(
+                                      c["type"] == "Ready" and c["status"] == "False"
+                                      for c in (node.get("status") or {}).get("conditions") or []))
+
+    return act
+
+
+def _node_status(name: str, change: dict) -> Step:
+    def act(sb: Reach) -> None:
+        with sb.kube.platform.admin() as admin:
+            admin.patch(Key("v1", "Node", None, name), {"status": change}, subresource="status")
+
+    return act
+
+
+# a rollout that replaces every pod at once (a team in a hurry): the old pods go before the new ones are ready
+ALL_AT_ONCE = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%", "maxSurge": 0}}
+
+
+def _unpullable(doc: dict) -> None:
+    doc["spec"]["strategy"] = ALL_AT_ONCE
+    container(doc, "api")["image"] = MISSING_IMAGE
+
+
+def _unschedulable(doc: dict) -> None:
+    doc["spec"]["strategy"] = ALL_AT_ONCE
+    container(doc, "prometheus-server")["resources"] = {"limits": {"cpu": "1", "memory": "64Gi"},
+                                                         "requests": {"cpu": "250m", "memory": "64Gi"}}
 
 
 def _stop_node_exporter(sb: Reach) -> None:
@@ -262,42 +330,53 @@ FAULTS: tuple[Fault, ...] = (
           caught_by=(f"{RESOURCES}::check_objects_well_formed",),
           expect=r"nba-stats/Job/season-backfill \(\S+batch\.yaml line \d+\): containers #2 has no name",
           apply=_added("batch.yaml", UNNAMED_CONTAINER_JOB, NIGHTLY_REPORT_POLICY)),
-    Fault(name="stale_credentials", area="kubernetes", sources=("cluster",),
+    Fault(name="stale_credentials", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="the Secret api-secrets was last rotated 200 days ago (rotation age 90)",
           caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
-          expect=r"nba-stats/Secret/api-secrets last rotated 200 days ago"),
-    Fault(name="rotation_date_unreadable", area="kubernetes", sources=("cluster",),
+          expect=r"nba-stats/Secret/api-secrets last rotated 200 days ago",
+          apply=_annotate_secret("api-secrets", lambda now: _stamp(now - dt.timedelta(days=200)))),
+    Fault(name="rotation_date_unreadable", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="the Secret api-secrets's rotation annotation says 'after the season opener', not a date",
           caught_by=(f"{CREDENTIALS}::check_credentials_rotated",),
           expect=r"nba-stats/Secret/api-secrets: its rotation date cannot be read \(annotation nbaverify\.io/rotated-at is "
-                 r"'after the season opener', not a date"),
-    Fault(name="crashloop_pod", area="kubernetes", sources=("cluster",),
+                 r"'after the season opener', not a date",
+          apply=_annotate_secret("api-secrets", lambda now: "after the season opener")),
+    Fault(name="crashloop_pod", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="one api pod's container is in CrashLoopBackOff after 12 restarts",
           caught_by=(f"{WORKLOADS}::check_containers_healthy", "checks/test_logs.py::check_log_window_covered"),
           expect=(r"nba-stats/Pod/api-\S+ container api is in CrashLoopBackOff \(12 restarts\)"
                   r"|nba-stats/Pod/api-\S+ container api restarted 12 times; the kubelet keeps only the previous "
-                  r"container's log: the window's lines before [\d: -]+Z are lost")),
-    Fault(name="kubelet_outdated", area="kubernetes", sources=("cluster",),
+                  r"container's log: the window's lines before [\d: -]+Z are lost"),
+          apply=_simulate_pod("api", 0, "crash-loop", lambda s: (s.get("state", {}).get("waiting") or {}).get("reason")
+                              == "CrashLoopBackOff")),
+    Fault(name="kubelet_outdated", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="node nba-worker2 still runs kubelet v1.31.14, whose release cycle ended on 2025-11-11",
           caught_by=("checks/test_patch_currency.py::check_kubernetes_supported",),
           expect=r"Node/nba-worker2 \(kubelet\) runs kubernetes v1\.31\.14, whose cycle 1\.31 reached its end of life "
-                 r"on 2025-11-11: no more security fixes"),
-    Fault(name="oomkilled", area="kubernetes", sources=("cluster",),
+                 r"on 2025-11-11: no more security fixes",
+          apply=_node_status("nba-worker2", {"nodeInfo": {"kubeletVersion": "v1.31.14"}})),
+    Fault(name="oomkilled", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="a frontend container was last killed for running out of memory",
           caught_by=(f"{WORKLOADS}::check_containers_healthy",),
-          expect=r"nba-stats/Pod/frontend-\S+ container frontend was OOMKilled"),
-    Fault(name="node_not_ready", area="kubernetes", sources=("cluster",),
+          expect=r"nba-stats/Pod/frontend-\S+ container frontend was OOMKilled",
+          apply=_simulate_pod("frontend", 1, "oom-killed", lambda s: ((s.get("lastState") or {}).get("terminated")
+                                                                          or {}).get("reason") == "OOMKilled")),
+    Fault(name="node_not_ready", area="kubernetes", sources=("cluster",), requires="kubernetes",
           breaks="node nba-worker2 is NotReady under memory pressure",
           caught_by=(f"{WORKLOADS}::check_nodes_ready",),
-          expect=r"node nba-worker2 not Ready \(KubeletNotReady\); node nba-worker2 has MemoryPressure"),
-    Fault(name="deployment_unavailable", area="kubernetes", sources=("cluster",),
-          breaks="no api replica is available (pods stuck in ImagePullBackOff)",
+          expect=r"node nba-worker2 not Ready \(KubeletNotReady\); node nba-worker2 has MemoryPressure",
+          apply=_node_not_ready("nba-worker2")),
+    Fault(name="deployment_unavailable", area="kubernetes", sources=("cluster",), requires="kubernetes",
+          breaks="the api is rolled out all at once (maxUnavailable 100%) to an image no registry serves: no replica "
+                 "is available (pods stuck in ImagePullBackOff)",
           caught_by=(f"{WORKLOADS}::check_deployments_available",),
-          expect=r"nba-stats/Deployment/api has 0 of 3 replicas available"),
-    Fault(name="monitoring_down", area="kubernetes", sources=("cluster",),
-          breaks="the prometheus-server pod in namespace monitoring is Pending",
+          expect=r"nba-stats/Deployment/api has 0 of 3 replicas available",
+          apply=edit("api.yaml", "Deployment", "api", changed(_unpullable))),
+    Fault(name="monitoring_down", area="kubernetes", sources=("cluster",), requires="kubernetes",
+          breaks="prometheus-server is rolled out all at once asking 64Gi of memory: no node has it, its pod is Pending",
           caught_by=(f"{WORKLOADS}::check_prometheus_pods_running",),
-          expect=r"no ready prometheus-server pod running in namespace monitoring \(pods: prometheus-server-\S+ Pending\)"),
+          expect=r"no ready prometheus-server pod running in namespace monitoring \(pods by .*: prometheus-server-\S+ Pending\)",
+          apply=edit("monitoring.yaml", "Deployment", "prometheus-server", changed(_unschedulable))),
     Fault(name="host_port_closed", area="hosts", requires="prometheus",
           breaks="the node exporter stops: a port the host must listen on is closed, a process it must run is gone",
           caught_by=(f"{HOSTS}::check_ports_listening", f"{HOSTS}::check_processes_running"),

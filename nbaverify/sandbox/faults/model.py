@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from nbaverify.sandbox.alertmanager import Alertmanager
+    from nbaverify.sandbox.kubernetes.service import Kubernetes
     from nbaverify.sandbox.layout import Layout
     from nbaverify.sandbox.postgres import Cluster
     from nbaverify.sandbox.prometheus import Prometheus
@@ -33,6 +34,9 @@ class Reach(Protocol):
 
     @property
     def ssh_host(self) -> SshHost: ...
+
+    @property
+    def kube(self) -> Kubernetes: ...
 
     @property
     def api_url(self) -> str: ...
