@@ -61,19 +61,31 @@ def held(k8s, expect) -> list[rbac.Grant]:
 
 
 def dangerous(k8s, expect, evidence, group: str, resource: str, verbs: tuple[str, ...]) -> list[str]:
-    """The platform's Roles that grant any of `verbs` on the resource, and every account that holds such a rule
-    through a role that is not one of those (a ClusterRole, aggregated or bound through a group)."""
+    """The platform's Roles that grant any of `verbs` on the resource, every account that holds such a rule through
+    a role that is not one of those (a ClusterRole, aggregated or bound through a group), and, on a live cluster,
+    every account the API server's own authorizer says may (a SubjectAccessReview), when no rule the suite reads
+    explains it: another authorizer, or a path RBAC objects alone do not show."""
+    namespaces = expect["kubernetes.namespaces"]
+    accounts = rbac.accounts(k8s, namespaces, pods.workloads(k8s, namespaces))
+    held = rbac.grants(rbac.Rbac(k8s), accounts)
     found, named = [], set()
-    for role in platform_roles(k8s, expect["kubernetes.namespaces"]):
+    for role in platform_roles(k8s, namespaces):
         for rule in role.get("rules", []) or []:
             if isinstance(rule, dict) and any(rbac.allows(rule, group, resource, v) for v in verbs):
                 found.append(f"{ref(role)} grants {rbac.rule_text(rule)}")
                 named.add(ref(role))
-    for grant, allowed in rbac.can(held(k8s, expect), group, resource, verbs).items():
+    allowing = rbac.can(held, group, resource, verbs)
+    for grant, allowed in allowing.items():
         if grant.role not in named:
             found.append(f"{grant.account} can {','.join(allowed)} {resource} through {grant.path()} "
                          f"({rbac.rule_text(grant.rule)})")
-    evidence["found"] = found
+    explained = {grant.account for grant in allowing}
+    said = rbac.authorizer_allows(k8s, accounts, resource, verbs, group)
+    for account, allowed in said.items():
+        if account not in explained:
+            found.append(f"{account} can {', '.join(allowed)} {resource}, says the API server's authorizer "
+                         "(SubjectAccessReview), through no Role or binding the suite can read")
+    evidence.update(found=found, authorizer={str(a): v for a, v in said.items()})
     return list(dict.fromkeys(found))
 
 

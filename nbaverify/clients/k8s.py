@@ -76,6 +76,11 @@ class Source:
         """Where an object was written (a manifest's file and line); None on a live cluster."""
         return None
 
+    def can(self, user: str, groups: builtins.list[str], verb: str, resource: str, namespace: str = "",
+            group: str = "") -> bool | None:
+        """The API server's own answer to "may this user do that?": only a live cluster gives one (else None)."""
+        return None
+
     def namespaces(self) -> builtins.list[str]:
         """Every namespace the source holds objects in (a cluster: its Namespace objects)."""
         return sorted(o["metadata"]["name"] for o in self.list("Namespace"))
@@ -281,6 +286,40 @@ class ClusterSource(Source):
         for item in items:  # list items carry no kind; the checks name objects by it
             item.setdefault("kind", kind)
         return items
+
+    def can(self, user: str, groups: builtins.list[str], verb: str, resource: str, namespace: str = "",
+            group: str = "") -> bool | None:
+        """Ask the API server's own authorizer (a SubjectAccessReview): may this user do that? None when the suite's
+        account may not ask (it needs create on subjectaccessreviews)."""
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        if self._unreachable:
+            raise self._unreachable
+        name, _, sub = resource.partition("/")
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
+            "user": user, "groups": groups, "resourceAttributes": {
+                "verb": verb, "resource": name, "subresource": sub, "group": group, "namespace": namespace}}}
+        client = self._connected()
+        try:
+            with IO.timed("kubernetes"):
+                request = client.param_serialize("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                                 header_params={"Accept": "application/json",
+                                                                "Content-Type": "application/json"},
+                                                 body=body, auth_settings=["BearerToken"])
+                reply = client.call_api(*request, _request_timeout=self.timeout_s)
+                reply.read()
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            reason = str(getattr(exc, "reason", None) or exc).splitlines()[0]
+            self._unreachable = TargetUnreachable("Kubernetes API", self.server, reason)
+            raise self._unreachable from None
+        except ApiException:
+            return None
+        if reply.status in (401, 403, 404):
+            return None
+        if reply.status >= 400:
+            raise CheckError(f"kubernetes {self.server}: HTTP {reply.status} asking a SubjectAccessReview: {reply.reason}")
+        return bool((json.loads(reply.data).get("status") or {}).get("allowed"))
 
     def server_version(self) -> str:
         """The API server's gitVersion (GET /version), e.g. v1.36.4."""

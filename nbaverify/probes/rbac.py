@@ -168,3 +168,23 @@ def can(held: list[Grant], group: str, resource: str, verbs: Iterable[str]) -> d
         if allowed:
             found[grant] = allowed
     return found
+
+
+def service_account_user(account: Account) -> tuple[str, list[str]]:
+    """The user and groups the API server authenticates a service account's token as."""
+    return (f"system:serviceaccount:{account.namespace}:{account.name}",
+            ["system:serviceaccounts", f"system:serviceaccounts:{account.namespace}", "system:authenticated"])
+
+
+def authorizer_allows(source: Source, accounts: list[Account], resource: str, verbs: Iterable[str],
+                      group: str = "") -> dict[Account, list[str]]:
+    """What the API server's own authorizer says each account may do to the resource, in its namespace and
+    cluster-wide ("verb in namespace"); empty where the source cannot ask (manifests, or no right to ask)."""
+    found: dict[Account, list[str]] = {}
+    for account in accounts:
+        user, groups = service_account_user(account)
+        for namespace in (account.namespace, ""):
+            for verb in verbs:
+                if source.can(user, groups, verb, resource, namespace, group):
+                    found.setdefault(account, []).append(f"{verb} in {namespace or 'every namespace'}")
+    return found
