@@ -138,20 +138,46 @@ def check_prometheus_tells_every_instance(prom, alertmanager, expect, evidence):
     eventually(told, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
 
 
+def _teams(expect, config: dict) -> dict[str, set[str]]:
+    return alerting.teams_of(config, expect["alerting.contacts"], expect["alerting.receivers"])
+
+
+def _wanted(expect, row: list[str]) -> tuple[set[str], set[str]]:
+    """A policy row's entries: the teams it names (on-call and the teams of the contacts), and receivers by name."""
+    known = {alerting.ON_CALL, *expect["alerting.contacts"], *expect["alerting.receivers"]}
+    return {r for r in row if r in known}, {r for r in row if r not in known}
+
+
+def _route_problem(routed: list[str], teams: dict[str, set[str]], want_teams: set[str], want_names: set[str]) -> str:
+    reached = alerting.teams_reached(routed, teams)
+    missing = sorted(want_teams - reached) + sorted(want_names - set(routed))
+    extra = sorted(reached - want_teams)
+    return "; ".join([f"{', '.join(missing)} not reached"] * bool(missing) + [f"{', '.join(extra)} reached too"] * bool(extra))
+
+
 @pytest.mark.gate
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
-def check_escalation_route(alertmanager_config, alertmanager, policy, evidence):
-    labels, wanted = policy["labels"], list(policy["receivers"])
+def check_escalation_route(alertmanager_config, alertmanager, deployed, expect, policy, evidence):
+    """An alert of each escalation-policy row reaches exactly the row's teams: receivers are known by what they
+    notify (and the on-call engineer's by paging), not by their names; the route tree's shape is the team's own."""
+    labels = policy["labels"]
+    want_teams, want_names = _wanted(expect, list(policy["receivers"]))
     shown = ", ".join(f"{k}={v}" for k, v in labels.items())
-    deployed = alerting.routes(alertmanager_config, labels)
+    expected = ", ".join(sorted(want_teams | want_names))
+    teams = _teams(expect, deployed)
+    routed = alerting.routes(alertmanager_config, labels)
+    loaded_config = alerting.parse(alertmanager.loaded_config())
     loaded = alerting.routes_loaded(alertmanager.loaded_config(), labels)
-    evidence.update(deployed=deployed, loaded=loaded, expected=wanted)
-    assert deployed == wanted, (f"an alert {{{shown}}} is routed to {','.join(deployed)} by {alertmanager_config}, "
-                                f"expected {','.join(wanted)} (escalation policy row '{policy['name']}')")
-    assert loaded == wanted, (f"an alert {{{shown}}} is routed to {','.join(loaded)} by the configuration "
-                              f"Alertmanager at {alertmanager.url} has loaded, expected {','.join(wanted)}: "
-                              f"the running config differs from {alertmanager_config}")
+    evidence.update(deployed=alerting.describe_routed(routed, teams), expected=expected,
+                    loaded=alerting.describe_routed(loaded, _teams(expect, loaded_config)))
+    problem = _route_problem(routed, teams, want_teams, want_names)
+    assert not problem, (f"an alert {{{shown}}} is routed to {alerting.describe_routed(routed, teams)} by "
+                         f"{alertmanager_config}: {problem} (escalation policy row '{policy['name']}': {expected})")
+    problem = _route_problem(loaded, _teams(expect, loaded_config), want_teams, want_names)
+    assert not problem, (f"an alert {{{shown}}} is routed to {', '.join(loaded) or 'nobody'} by the configuration "
+                         f"Alertmanager at {alertmanager.url} has loaded: {problem}; the running config differs from "
+                         f"{alertmanager_config} (escalation policy row '{policy['name']}': {expected})")
 
 
 @pytest.mark.gate
@@ -182,16 +208,16 @@ def check_every_receiver_is_routed(alertmanager_config, deployed):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(CONTACTS)
 def check_receivers_carry_the_contacts(alertmanager_config, deployed, expect, evidence):
-    receivers = alerting.receivers(deployed)
-    problems = []
-    for name, wanted in expect["alerting.contacts"].items():
-        if name not in receivers:
-            problems.append(f"receiver {name} is missing")
-            continue
-        have = alerting.addresses(receivers[name])
-        evidence[name] = have
-        problems += [f"receiver {name} does not notify {address} (it notifies {', '.join(have) or 'nobody'})"
-                     for address in wanted if address not in have]
+    """Every contact the guide gives a team is notified by some receiver, whatever the receiver is called; no
+    receiver notifies a placeholder address."""
+    found = {name: alerting.addresses(receiver) for name, receiver in alerting.receivers(deployed).items()}
+    evidence.update(found)
+    notified = {address for have in found.values() for address in have}
+    problems = [f"no receiver notifies {address} (the {team} team's contact)"
+                for team, wanted in expect["alerting.contacts"].items() for address in wanted if address not in notified]
+    if problems:
+        emails = sorted(a for a in notified if "@" in a and "://" not in a)
+        problems.append(f"receivers mail {', '.join(emails) or 'nobody'}")
     problems += [f"placeholder address {p}" for p in alerting.placeholders(deployed)]
     assert not problems, f"{alertmanager_config}: " + "; ".join(problems)
 
@@ -223,16 +249,39 @@ def check_silences_explained(alertmanager):
     assert not found, f"Alertmanager at {alertmanager.url}: " + "; ".join(found) + ": say who silenced it and why"
 
 
+@pytest.fixture(scope="module")
+def watchdog(prom, expect):
+    """The loaded alert rule that always fires, or None."""
+    return alerting.watchdog_rule(prom.alerting_rules(), expect["alerting.watchdog"])
+
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(ALERTS)
+def check_watchdog_rule_present(prom, watchdog, expect, evidence):
+    """An always-firing alert (a Watchdog, a dead man's switch) is loaded: a practice beyond the guide, without which
+    an alerting pipeline that stopped delivering looks exactly like a quiet night."""
+    evidence["rule"] = watchdog.get("name") if watchdog else None
+    assert watchdog is not None, (
+        f"Prometheus at {prom.url} loads no always-firing alert (none named {expect['alerting.watchdog']}, "
+        f"{', '.join(alerting.WATCHDOG_NAMES[1:])}, nor an expression vector(1)): if alerts stopped reaching "
+        "Alertmanager nobody would notice; add one and route it to a heartbeat receiver")
+
+
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
-def check_watchdog_reaches_alertmanager(alertmanager, expect):
-    name = expect["alerting.watchdog"]
+def check_watchdog_reaches_alertmanager(alertmanager, watchdog, expect):
+    """The always-firing alert is active in Alertmanager: Prometheus's alerts arrive. Without such a rule there is
+    nothing to watch (check_watchdog_rule_present says so)."""
+    if watchdog is None:
+        pytest.skip("does not apply: Prometheus loads no always-firing alert (check_watchdog_rule_present)")
+    name = watchdog["name"]
 
     def active():  # a Prometheus that has just started sends it after its first rule evaluation
         assert alertmanager.alerts(alertname=name), (
-            f"the always-firing {name} alert is not active in Alertmanager at {alertmanager.url}: Prometheus's "
-            "alerts are not reaching it (or a silence or inhibition hides it)")
+            f"the always-firing {name} alert is loaded in Prometheus but not active in Alertmanager at "
+            f"{alertmanager.url}: Prometheus's alerts are not arriving, or a silence or inhibition hides it")
 
     eventually(active, timeout=expect["monitoring.first_scrape_wait_s"], interval=1.0)
 
@@ -291,7 +340,8 @@ def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expec
     marker = uuid.uuid4().hex[:12]
     labels = {**drill["labels"], "nbaverify_drill": marker}
     alert = "the drill alert {" + ", ".join(f"{k}={v}" for k, v in labels.items()) + "}"
-    within = drill["deliver_within_s"]
+    waits = _waits(alertmanager, labels, drill["margin_s"])
+    evidence["waits"] = {phase: why for phase, (_, why) in waits.items()}
     evidence["attributed_by"] = (delivery_record.where if delivery_record else
                                  "Alertmanager's counters over every receiver ([alertmanager] deliveries names no record)")
     routed: list[str] = []
@@ -302,16 +352,27 @@ def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expec
             routed = _routed(alertmanager, alert, marker)
             evidence["routed_to"] = routed
         if delivery_record is None:
-            _counted(alertmanager_cluster, alert, phase, before, within, evidence)
+            _counted(alertmanager_cluster, alert, phase, before, waits[phase], evidence)
         else:
             loaded = alerting.parse(alertmanager.loaded_config())
             expected = routed if phase == "firing" else [r for r in routed if alerting.sends_resolved(loaded, r)]
-            _recorded(alertmanager_cluster, delivery_record, alert, marker, phase, routed, expected, before, within,
-                      evidence)
+            _recorded(alertmanager_cluster, delivery_record, alert, marker, phase, routed, expected, before,
+                      waits[phase], evidence)
         if phase == "firing":
             # resolved sooner than the cluster's peer timeout, a later instance sends the firing it still holds
             # after the resolution, and the resolution itself can be lost (its notification log no longer firing)
             time.sleep(drill["hold_s"])
+
+
+def _waits(alertmanager, labels: dict[str, str], margin_s: float) -> dict[str, tuple[float, str]]:
+    """How long each phase may take, from the timers of the routes the alert takes in the loaded configuration: the
+    firing notification is due after group_wait, the resolved one at the group's next flush, group_interval on."""
+    routes = alerting.route_timers(alerting.parse(alertmanager.loaded_config()), labels)
+    wait = max(r["group_wait"] for r in routes)
+    interval = max(r["group_interval"] for r in routes)
+    return {"firing": (wait + margin_s, f"{wait + margin_s:g}s: its route's group_wait {wait:g}s + {margin_s:g}s"),
+            "resolved": (interval + margin_s, f"{interval + margin_s:g}s: its route's group_interval {interval:g}s + "
+                                              f"{margin_s:g}s")}
 
 
 def _counters_of_each(instances) -> list[tuple]:
@@ -337,7 +398,7 @@ def _notifications(instances) -> dict[str, float]:
 
 
 def _recorded(instances, record, alert: str, marker: str, phase: str, routed: list[str], expected: list[str],
-              before: dict, within: float, evidence) -> None:
+              before: dict, wait: tuple[float, str], evidence) -> None:
     """The delivery record shows a notification of this phase, carrying the drill's marker, for every receiver."""
     alertmanager = instances[0]
 
@@ -351,11 +412,12 @@ def _recorded(instances, record, alert: str, marker: str, phase: str, routed: li
         failed = _notifications(instances)["requests_failed"] - before["requests_failed"]
         assert not missing, (
             f"{alert} ({phase}) was routed to {', '.join(routed)} by Alertmanager at {alertmanager.url}, but "
-            f"{record.where} shows no delivery to {', '.join(missing)} (delivered to: {', '.join(sorted(got)) or 'none'}; "
+            f"{record.where} shows no delivery to {', '.join(missing)} within {wait[1]} (delivered to: "
+            f"{', '.join(sorted(got)) or 'none'}; "
             f"{failed:.0f} notification attempt(s) failed at Alertmanager meanwhile, over every receiver and instance)")
         evidence[phase] = sorted(got)
 
-    eventually(delivered, timeout=within, interval=1.0)
+    eventually(delivered, timeout=wait[0], interval=1.0)
 
 
 def _send_to_every_instance(instances, labels: dict[str, str], ends: dt.timedelta, evidence) -> None:
@@ -382,7 +444,7 @@ def _routed(alertmanager, alert: str, marker: str) -> list[str]:
     return eventually(grouped, timeout=5.0, interval=0.5)
 
 
-def _counted(instances, alert: str, phase: str, before: dict, within: float, evidence) -> None:
+def _counted(instances, alert: str, phase: str, before: dict, wait: tuple[float, str], evidence) -> None:
     """Without a delivery record: no attempt failed, and some notification went out, over every receiver."""
     alertmanager = instances[0]
 
@@ -393,9 +455,10 @@ def _counted(instances, alert: str, phase: str, before: dict, within: float, evi
                              f"Alertmanager at {alertmanager.url} (counted over every receiver and instance; a delivery "
                              "record, [alertmanager] deliveries, would say whose)")
         succeeded = (after["requests"] - after["requests_failed"]) - (before["requests"] - before["requests_failed"])
-        assert succeeded > 0, f"{alert} ({phase}) was not notified by any instance of Alertmanager at {alertmanager.url}"
+        assert succeeded > 0, (f"{alert} ({phase}) was not notified by any instance of Alertmanager at {alertmanager.url} "
+                               f"within {wait[1]}")
         evidence[phase] = f"{succeeded:.0f} notification(s) sent, over every receiver"
 
-    eventually(sent, timeout=within, interval=0.5)
+    eventually(sent, timeout=wait[0], interval=0.5)
     time.sleep(SETTLE_S)  # Alertmanager counts a failure just after the attempt it counted already
     sent()

@@ -41,7 +41,7 @@ def check_dashboards_in_grafana(grafana, expect):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(DASHBOARDS)
 def check_dashboard_queries(prom, expect, dashboard, evidence):
-    """A panel is broken when its query does not parse or reads a metric with no series at all.
+    """A panel is broken when its query does not parse or reads a metric no target exports (no series, no # TYPE).
 
     An empty result alone is not: a "5xx share" panel on a platform with no 5xx, or a rate over a
     history younger than its window, returns nothing and is healthy.
@@ -61,11 +61,12 @@ def check_dashboard_queries(prom, expect, dashboard, evidence):
         if result:
             continue
         for name in sorted(monitoring.metric_names(panel.expr) - absent_ok):
-            if name not in has_series:
-                has_series[name] = bool(prom.query(f"count({name})"))
+            if name not in has_series:  # a series, or at least a target that declares it (nothing counted yet)
+                has_series[name] = bool(prom.query(f"count({name})")) or prom.declared(name)
         missing = [name for name in sorted(monitoring.metric_names(panel.expr) - absent_ok) if not has_series[name]]
         if missing:
-            broken.append(f"'{panel.title}' reads {', '.join(missing)}, which Prometheus has no series of ({panel.expr})")
+            broken.append(f"'{panel.title}' reads {', '.join(missing)}, which no target exports (no series, no # TYPE) "
+                          f"({panel.expr})")
         else:
             evidence[panel.title] = "no data: its metrics exist, nothing they count happened in the window"
     assert not broken, f"dashboard '{dashboard}' against {prom.url}: {'; '.join(broken)}"

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from nbaverify.checking import parametrize_from
+from nbaverify.checking import expectations_at_collection
 from nbaverify.eventually import eventually
 from nbaverify.probes import monitoring
 from nbaverify.thresholds import duration_seconds
@@ -22,7 +22,9 @@ VERIFY_METRICS = "Maintenance Schedule / Daily Tasks / Verify metrics collection
 
 
 def pytest_generate_tests(metafunc):
-    parametrize_from(metafunc, "job", "monitoring.jobs")
+    if "job" in metafunc.fixturenames:  # the jobs a team names, else one case for every job Prometheus scrapes
+        jobs = expectations_at_collection(metafunc.config)["monitoring.jobs"]
+        metafunc.parametrize("job", jobs or [None], ids=jobs or ["every job"])
 
 
 @pytest.mark.gate
@@ -39,12 +41,15 @@ def check_prometheus_ready(prom):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(VERIFY_METRICS)
 def check_scrape_targets_up(prom, expect, job, evidence):
-    targets = [t for t in prom.targets() if t["labels"].get("job") == job]
-    assert targets, f"Prometheus at {prom.url} has no target for job '{job}': the scrape config lost it"
+    """Every target of a job (of every job Prometheus scrapes, unless the expectations name some) is up and was
+    scraped within freshness_intervals of its interval; a named job with no target at all is lost."""
+    targets = [t for t in prom.targets() if job is None or t["labels"].get("job") == job]
+    assert targets, (f"Prometheus at {prom.url} has no target for job '{job}': the scrape config lost it" if job
+                     else f"Prometheus at {prom.url} scrapes nothing: it has no active target")
     now = dt.datetime.now(dt.UTC)
     problems = []
     for t in targets:
-        where = t["scrapeUrl"]
+        where = f"job '{t['labels'].get('job')}': {t['scrapeUrl']}"
         if t["health"] != "up":
             problems.append(f"{where} is {t['health']}" + (f" ({t['lastError']})" if t["lastError"] else ""))
             continue
@@ -53,7 +58,7 @@ def check_scrape_targets_up(prom, expect, job, evidence):
         evidence[where] = round(age, 1)
         if age > limit:
             problems.append(f"{where} last scraped {age:.0f}s ago (limit {limit:g}s)")
-    assert not problems, f"job '{job}' on {prom.url}: {'; '.join(problems)}"
+    assert not problems, f"on {prom.url}: {'; '.join(problems)}"
 
 
 @pytest.mark.gate
@@ -96,7 +101,8 @@ def check_no_critical_alerts_active(prom):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(VERIFY_METRICS)
 def check_queried_series_exist(prom, expect, evidence):
-    """pint-style: a rule or panel that reads a metric Prometheus does not have is a silent blind spot."""
+    """pint-style: a rule or panel that reads a metric no target exports is a silent blind spot. A metric a target
+    declares (# TYPE) but has not counted yet is exported, not missing."""
     readers: dict[str, set[str]] = {}
     for rule in monitoring.alerting_rules(monitoring.resolve(expect["monitoring.rules_dir"])):
         for name in monitoring.metric_names(str(rule["expr"])):
@@ -107,10 +113,18 @@ def check_queried_series_exist(prom, expect, evidence):
                 readers.setdefault(name, set()).add(f"dashboard '{title}' panel '{panel.title}'")
     absent_ok = set(expect["monitoring.absent_ok"])
     evidence["absent_ok"] = sorted(absent_ok & set(readers))
-    missing = {name: who for name, who in sorted(readers.items())
-               if name not in absent_ok and not prom.query(f"count({name})")}
+    missing, uncounted = {}, []
+    for name, who in sorted(readers.items()):
+        if name in absent_ok or prom.query(f"count({name})"):
+            continue
+        if prom.declared(name):  # exported, nothing counted yet (a labelled counter before its first increment)
+            uncounted.append(name)
+        else:
+            missing[name] = who
+    evidence["declared_without_series"] = uncounted
     described = "; ".join(f"{name} (read by {', '.join(sorted(who))})" for name, who in missing.items())
-    assert not missing, f"no series in {prom.url} for: {described}; is the exporter scraped, or the name wrong?"
+    assert not missing, (f"no target of {prom.url} exports: {described} (no series, no # TYPE); is the exporter "
+                         "scraped, or the name wrong?")
 
 
 def measured(prom, query: str, nothing: str, expect) -> float:

@@ -145,12 +145,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seed N times the data (player_stats, game_stats) and serve N times the cluster's objects "
                          "(1, 10 or 100; set when the sandbox is first seeded: 10 takes about 2 minutes and 5 GiB, "
                          "100 about 15 minutes and 56 GiB)")
+    up.add_argument("--variant", metavar="NAME|SEED", default=None,
+                    help="a healthy variant: every choice the guide leaves open made otherwise (receiver names, "
+                         "timers, label keys, a TLS proxy...); a name from `nbaverify sandbox variants`, a number to "
+                         "draw one, or 'default'; remembered until changed")
     down = verbs.add_parser("down", help="stop every sandbox process (data is kept)")
     down.add_argument("--purge", action="store_true", help="also delete the sandbox's state directory")
     status = verbs.add_parser("status", help="what runs, where, and which faults are on")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     faults = verbs.add_parser("faults", help="the fault catalogue: what each breaks and which checks catch it")
     faults.add_argument("--json", action="store_true", help="machine-readable output")
+    variants = verbs.add_parser("variants", help="the healthy variants: the choices each makes otherwise")
+    variants.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -317,9 +323,19 @@ def run_sandbox(args) -> int:
             print(f"{fault.name} [{fault.area}]\n  breaks:    {fault.breaks}")
             print("  caught by: " + "\n             ".join(fault.caught_by))
         return EXIT_OK
+    if args.verb == "variants":
+        from nbaverify.sandbox import variants
+
+        if args.json:
+            print(json.dumps({"dimensions": {d: {"about": a, "values": list(v)} for d, (a, v) in variants.DIMENSIONS.items()},
+                              "variants": {n: {"choices": v.choices, "expects": v.expects}
+                                           for n, v in variants.VARIANTS.items()}}, indent=2))
+        else:
+            print(variants.listing())
+        return EXIT_OK
     sandbox = Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True))
     if args.verb == "up":
-        sandbox.up(args.fault, api=args.api, scale=args.scale)
+        sandbox.up(args.fault, api=args.api, scale=args.scale, variant=args.variant)
         if args.capacity_limited:
             capacity = sandbox.limit_capacity(*args.capacity_limited)
             print(f"sandbox: API capacity limited to {capacity:g} req/s ({args.capacity_limited[0]} slots, "
@@ -341,6 +357,7 @@ def run_sandbox(args) -> int:
             implementation = f" ({service['implementation']} reference API)" if "implementation" in service else ""
             print(f"  {name:17} {state:13} {service['address']}{implementation}")
         print(f"faults: {', '.join(status['faults']) or 'none'}")
+        print(f"variant: {status['variant']}")
         if status["scale"] > 1:
             print(f"scale: {status['scale']}x the base data and cluster objects")
         if status["capacity_limited"]:

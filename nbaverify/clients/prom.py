@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -55,6 +56,14 @@ class Prometheus:
         if at is None:
             return self._data("/api/v1/query", query=expr)["result"]
         return self._data("/api/v1/query", query=expr, time=f"{at:.3f}")["result"]
+
+    def declared(self, name: str) -> bool:
+        """Does a scraped target declare this metric (its # TYPE / # HELP), samples or not? A labelled counter a
+        client library creates on its first increment (prom-client, prometheus_client) is declared before it has a
+        single series: exported, nothing counted yet. Looked up by its name and its family's (without _total, _count,
+        _sum, _bucket, _created)."""
+        family = re.sub(r"_(total|count|sum|bucket|created)$", "", name)
+        return any(self._data("/api/v1/metadata", metric=candidate) for candidate in dict.fromkeys((name, family)))
 
     def targets(self) -> list[dict]:
         return self._data("/api/v1/targets", state="active")["activeTargets"]

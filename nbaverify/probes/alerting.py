@@ -114,6 +114,99 @@ def addresses(receiver: dict) -> list[str]:
     return found
 
 
+# -- teams: a receiver belongs to a team by what it notifies ------------------------------------------
+ON_CALL = "on-call"
+PAGING = ("pagerduty_configs", "opsgenie_configs", "victorops_configs")
+PAGER_NAME = re.compile(r"on-?call|pager|paging", re.IGNORECASE)
+
+
+def teams_of(config: dict, contacts: dict[str, list[str]], named: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Each receiver's teams: those whose addresses it notifies, those a team named it for (`named`), and, when no
+    receiver is named for the on-call engineer (the guide gives them no address), on-call for a receiver that pages
+    or is named like on-call or pager."""
+    found: dict[str, set[str]] = {}
+    for name, receiver in receivers(config).items():
+        have = set(addresses(receiver))
+        teams = {team for team, wanted in contacts.items() if have & set(wanted)}
+        teams |= {team for team, names in named.items() if name in names}
+        if ON_CALL not in named and (any(receiver.get(kind) for kind in PAGING) or PAGER_NAME.search(name)):
+            teams.add(ON_CALL)
+        found[name] = teams
+    return found
+
+
+def teams_reached(routed: list[str], teams: dict[str, set[str]]) -> set[str]:
+    return set().union(*(teams.get(name, set()) for name in routed)) if routed else set()
+
+
+def describe_routed(routed: list[str], teams: dict[str, set[str]]) -> str:
+    """'oncall-pager (on-call), dba (database), archive (no team)'."""
+    return ", ".join(f"{name} ({', '.join(sorted(teams.get(name, set()))) or 'no team'})" for name in routed) or "nobody"
+
+
+# -- a route's timers, as the live Alertmanager inherits them ------------------------------------------
+TIMER_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}  # Alertmanager's own
+
+
+def seconds(duration: str) -> float:
+    """Prometheus's duration syntax: '1m30s', '5m', '0s', '2h'."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)", str(duration))
+    if not parts:
+        raise CheckError(f"cannot read the duration {duration!r} in the Alertmanager configuration")
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def _route_matches(route: dict, labels: dict[str, str]) -> bool:
+    matchers = [m for text in route.get("matchers", []) or [] if (m := _MATCHER.match(str(text)))]
+    checks = [(m[1], m[2], m[3]) for m in matchers]
+    checks += [(k, "=", str(v)) for k, v in (route.get("match") or {}).items()]
+    checks += [(k, "=~", str(v)) for k, v in (route.get("match_re") or {}).items()]
+    for name, op, pattern in checks:
+        value = labels.get(name, "")
+        if (op == "=" and value != pattern) or (op == "!=" and value == pattern) or \
+                (op == "=~" and not re.fullmatch(pattern, value)) or (op == "!~" and re.fullmatch(pattern, value)):
+            return False
+    return True
+
+
+def route_timers(config: dict, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The routes an alert with these labels ends at (as Alertmanager walks them: the first matching child, on while
+    `continue`), each with its receiver and the timers it inherits."""
+    found: list[dict[str, Any]] = []
+
+    def visit(route: dict, inherited: dict[str, str]) -> bool:
+        timers = {key: str(route.get(key, inherited[key])) for key in TIMER_DEFAULTS}
+        receiver = route.get("receiver", inherited.get("receiver", ""))
+        matched_child = False
+        for child in route.get("routes", []) or []:
+            if _route_matches(child, labels):
+                visit(child, {**timers, "receiver": receiver})
+                matched_child = True
+                if not child.get("continue"):
+                    break
+        if not matched_child:
+            found.append({"receiver": receiver, **{key: seconds(value) for key, value in timers.items()}})
+        return True
+
+    root = config.get("route") or {}
+    visit(root, {**TIMER_DEFAULTS, "receiver": root.get("receiver", "")})
+    return found
+
+
+# -- the always-firing alert ---------------------------------------------------------------------------
+WATCHDOG_NAMES = ("Watchdog", "DeadMansSwitch", "AlwaysFiring")
+
+
+def watchdog_rule(rules: list[dict], name: str) -> dict | None:
+    """The rule that always fires: by the expected name, a common one, or an expression that is always true."""
+    by_name = {rule.get("name"): rule for rule in rules}
+    for wanted in (name, *WATCHDOG_NAMES):
+        if wanted in by_name:
+            return by_name[wanted]
+    return next((rule for rule in rules if re.fullmatch(r"\s*vector\(\s*1\s*\)\s*", str(rule.get("query", "")))), None)
+
+
 def placeholders(config: dict) -> list[str]:
     return [f"{name}: {address}" for name, receiver in receivers(config).items() for address in addresses(receiver)
             if PLACEHOLDER.search(address)]

@@ -113,6 +113,14 @@ def autovacuum_settings(db: Database) -> dict[str, float]:
     return {r["name"]: r["value"] for r in rows}
 
 
+def autovacuum_daemon(db: Database) -> tuple[bool, float]:
+    """Whether the autovacuum launcher runs (autovacuum and track_counts on), and its naptime in seconds: how
+    long it may take to come round to a table that passed its trigger."""
+    rows = {r["name"]: r["setting"] for r in db.rows(
+        "SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', 'track_counts', 'autovacuum_naptime')")}
+    return rows.get("autovacuum") == "on" and rows.get("track_counts") == "on", float(rows.get("autovacuum_naptime", 60))
+
+
 def maintenance_due(table: Row, settings: dict[str, float], max_vacuum_age_h: float, max_analyze_age_h: float,
                     stats_reset_at: str | None) -> list[str]:
     """What is overdue on a table, in words that are true of it; [] when nothing is.

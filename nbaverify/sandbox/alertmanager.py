@@ -26,7 +26,9 @@ import httpx
 import yaml
 
 from nbaverify import procs, shipped
+from nbaverify.sandbox import variant_shapes
 from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.variants import DEFAULT, Variant
 
 PLATFORM_CONFIG = shipped.MONITORING / "alertmanager" / "alertmanager.yml"
 
@@ -46,6 +48,7 @@ class Alertmanager:
         self.peer_url = f"http://127.0.0.1:{layout.alertmanager_peer_port}"
         self.peer_config_file = self.folder / "alertmanager-peer.yml"  # the second instance's copy of the deploy
         self.peer_pid_file = layout.pid_file("alertmanager-peer")
+        self.mode_file = self.folder / "mode"  # cluster or single, as last started
 
     def pid(self) -> int | None:
         return procs.read_pid(self.pid_file, "alertmanager")
@@ -53,13 +56,13 @@ class Alertmanager:
     def peer_pid(self) -> int | None:
         return procs.read_pid(self.peer_pid_file, "alertmanager")
 
-    def deploy_config(self) -> Path:
-        """The platform's configuration, delivering locally (what a deploy would ship, here)."""
-        config = yaml.safe_load(PLATFORM_CONFIG.read_text())
+    def deploy_config(self, variant: Variant = DEFAULT) -> Path:
+        """The platform's configuration as the variant writes it, delivering locally (what a deploy would ship,
+        here): every webhook to the sink at /<receiver>, every mail to its SMTP port."""
+        config = variant_shapes.alertmanager(yaml.safe_load(PLATFORM_CONFIG.read_text()), variant)
         config["global"].update(smtp_smarthost=f"127.0.0.1:{self.layout.alert_smtp_port}", smtp_require_tls=False)
-        config["route"].update(group_wait="1s", group_interval="2s")
         for route in config["route"].get("routes", []):
-            if route.get("receiver") == "watchdog":
+            if 'alertname="Watchdog"' in (route.get("matchers") or []):
                 route.update(repeat_interval="10s")
         for receiver in config["receivers"]:
             for hook in receiver.get("webhook_configs", []):
@@ -70,11 +73,25 @@ class Alertmanager:
             path.write_text(text)
         return self.config_file
 
-    def sync(self, say) -> None:
-        """The pristine configuration, and Alertmanager running with it (started or reloaded), no silence."""
-        self.deploy_config()
+    def sync(self, say, variant: Variant = DEFAULT) -> None:
+        """The pristine configuration, and Alertmanager running with it (started or reloaded), no silence: an HA
+        pair, or (the variant's choice) one instance without gossip."""
+        self.deploy_config(variant)
         self._start_sink()
-        if self.pid() and self.peer_pid():
+        single = variant["alertmanager"] == "single"
+        if self.mode_file.exists() and self.mode_file.read_text() != variant["alertmanager"]:
+            self.stop_server()  # from a pair to one, or back: the first instance's gossip flags change
+        self.mode_file.write_text(variant["alertmanager"])
+        if single:
+            self.stop_peer()
+            if self.pid():
+                self.reload((self.url,))
+            else:
+                say(f"starting Alertmanager on {self.url} (one instance)")
+                self._spawn(self.pid_file, self.config_file, "data", self.layout.alertmanager_port, None,
+                            self.layout.alertmanager_gossip_port, "alertmanager")
+                procs.wait_until(self.ready, 20, f"Alertmanager to be ready (see {self.layout.log_file('alertmanager')})")
+        elif self.pid() and self.peer_pid():
             self.reload()
         else:
             say(f"starting Alertmanager on {self.url}, its cluster peer on {self.peer_url}")

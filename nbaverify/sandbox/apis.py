@@ -19,8 +19,10 @@ from functools import cache
 from pathlib import Path
 
 from nbaverify.errors import ConfigError, MissingBinary
+from nbaverify.sandbox import variants
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
+from nbaverify.sandbox.variants import Variant
 
 HERE = Path(__file__).parent
 FLAGS_FILE = HERE / "api_flags.json"
@@ -48,11 +50,11 @@ class ApiImplementation:
             digest.update(path.read_bytes())
         return f"{self.name}:{digest.hexdigest()}"
 
-    def command(self, layout: Layout) -> tuple[list[str], dict[str, str] | None]:
-        """argv and environment (None: inherit) of the server process."""
+    def command(self, layout: Layout, variant: Variant = variants.DEFAULT) -> tuple[list[str], dict[str, str]]:
+        """argv and environment of the server process, as the variant deploys it."""
         if self.name == "python":
             return ([sys.executable, "-m", "nbaverify.sandbox.api", "--state-dir", str(layout.root),
-                     "--port-base", str(layout.port_base)], None)
+                     "--port-base", str(layout.port_base)], {**os.environ, **deployment_env(layout, variant)})
         modules = node_modules(layout)
         node = node_binary(modules, outdated=(layout.run_dir / OUTDATED_RUNTIME).exists())
         secrets = SandboxSecrets.load(layout)
@@ -65,8 +67,20 @@ class ApiImplementation:
             "JWT_SECRET": secrets.jwt_secret, "JWT_ISSUER": TOKEN_ISSUER, "JWT_AUDIENCE": TOKEN_AUDIENCE,
             "APP_VERSION": "sandbox-node",
             "NBAVERIFY_CONTROL_FILE": str(layout.control_file), "NBAVERIFY_API_FLAGS": str(FLAGS_FILE),
+            **deployment_env(layout, variant),
         }
         return [node, str(NODE_DIR / "server.js")], environ
+
+
+def deployment_env(layout: Layout, variant: Variant) -> dict[str, str]:
+    """The platform's deploy-time settings the variant chooses: the pool's size within the guide, cache counters by
+    route, and TLS at nginx in front (the API on plain HTTP behind it, trusting its X-Forwarded-For)."""
+    pool_max, pool_min = variant["pool"].split("/")
+    env = {"DB_POOL_MAX": pool_max, "DB_POOL_MIN": pool_min,
+           "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0"}
+    if variant["tls_proxy"] == "nginx":
+        env.update(API_TLS="off", TRUST_PROXY="1", API_PORT=str(layout.api_upstream_port), PORT=str(layout.api_upstream_port))
+    return env
 
 
 IMPLEMENTATIONS = {

@@ -52,6 +52,7 @@ class Layout:
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)
     api_port = property(lambda self: self.port_base + 13)
+    api_upstream_port = property(lambda self: self.port_base + 14)  # the API itself, when nginx terminates TLS
     k8s_port = property(lambda self: self.port_base + 20)  # kube-apiserver
     etcd_port = property(lambda self: self.port_base + 21)  # etcd's clients (the API server only)
     etcd_peer_port = property(lambda self: self.port_base + 22)

@@ -22,7 +22,7 @@ import httpx
 from nbaverify import extras, procs, shipped
 from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import alertmanager as am_mod
-from nbaverify.sandbox import apis, control, tls
+from nbaverify.sandbox import apis, control, tls, variants
 from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.faults import CATALOGUE, Fault
@@ -30,6 +30,7 @@ from nbaverify.sandbox.faults.model import Reach, Step
 from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
+from nbaverify.sandbox.proxy import TlsProxy
 from nbaverify.sandbox.secrets import SandboxSecrets
 from nbaverify.sandbox.ssh_host import SshHost
 
@@ -54,6 +55,8 @@ class Sandbox:
         self.alertmanager = am_mod.Alertmanager(self.layout)
         self.kube = Kubernetes(self.layout)
         self.ssh_host = SshHost(self.layout)
+        self.proxy = TlsProxy(self.layout)
+        self._variant: variants.Variant | None = None
 
     # -- parts ----------------------------------------------------------------------------------
     @property
@@ -76,12 +79,16 @@ class Sandbox:
         return self.secrets.environ(self.layout)
 
     # -- the verbs ------------------------------------------------------------------------------
-    def up(self, faults: Iterable[str] = (), api: str | None = None, scale: int | None = None) -> list[str]:
+    def up(self, faults: Iterable[str] = (), api: str | None = None, scale: int | None = None,
+           variant: str | None = None) -> list[str]:
         """Converge on exactly `faults`, with the `api` implementation (python or node; default: as last time).
-        scale: the data and cluster N times the base sandbox's (set when it is first seeded; default 1)."""
+        scale: the data and cluster N times the base sandbox's (set when it is first seeded; default 1).
+        variant: a healthy variant (nbaverify.sandbox.variants) by name or seed; default: as last time."""
         extras.require("sandbox")
         wanted = validate_faults(faults)
         implementation = apis.choose(api, self._state().get("api"))
+        previous = self.variant
+        self.variant = variants.resolve(variant) if variant is not None else previous
         for name in wanted:
             if CATALOGUE[name].apis and implementation.name not in CATALOGUE[name].apis:
                 raise ConfigError("--fault", name, f"can be made only on the {' or '.join(CATALOGUE[name].apis)} API "
@@ -103,7 +110,10 @@ class Sandbox:
         self.cluster.start(self.say)  # reverts act on running servers
         healed = self._recorded_faults()
         self._revert(healed)
-        self._heal(implementation, fresh_history=bool(healed))
+        changed = self.variant.choices != previous.choices
+        if changed:
+            self.say(f"variant: {self.variant.name} ({self.variant.describe()})")
+        self._heal(implementation, fresh_history=bool(healed) or changed)
         self._first_user()  # before any fault: its request is the healthy platform's, not a fault's
         self._record(wanted, up=True, api=implementation.name)  # before applying: a crash mid-apply is still reverted
         flags = set(wanted).union(*(CATALOGUE[name].api_flags for name in wanted))
@@ -123,6 +133,7 @@ class Sandbox:
         if self.layout.state_file.exists():
             self._record(self._recorded_faults(), up=False, api=self._state().get("api"))  # the next up reverts them
         self._stop_api()
+        self.proxy.stop()
         self.kube.stop()
         self.ssh_host.stop()
         self.prometheus.stop()  # and its exporters
@@ -161,6 +172,7 @@ class Sandbox:
         }
         return {"state_dir": str(layout.root), "initialised": initialised, "services": services,
                 "faults": self._recorded_faults(), "capacity_limited": self.capacity_limit(),
+                "variant": f"{self.variant.name} ({self.variant.describe()})",
                 "scale": self.cluster.scale if initialised else 1,
                 "profile": str(layout.target_file)}
 
@@ -187,7 +199,7 @@ class Sandbox:
         if prom_mod.binary():
             required.append("prometheus")
         if am_mod.binary():
-            required += ["alertmanager", "alertmanager-peer"]
+            required += ["alertmanager"] + (["alertmanager-peer"] if self.variant["alertmanager"] == "cluster" else [])
         if self.ssh_host.unavailable() is None:
             required.append("ssh-host")
         return all(status["services"][name]["running"] for name in required)
@@ -211,8 +223,21 @@ class Sandbox:
         """Which reference API the sandbox runs (or last ran): python or node."""
         return self._state().get("api") or apis.DEFAULT
 
+    @property
+    def variant(self) -> variants.Variant:
+        """The healthy variant the sandbox runs (the default sandbox unless `up --variant` chose another)."""
+        if self._variant is None:
+            recorded = self._state().get("variant") or {}
+            self._variant = variants.of_state(recorded.get("choices"), recorded.get("name"))
+        return self._variant
+
+    @variant.setter
+    def variant(self, value: variants.Variant) -> None:
+        self._variant = value
+
     def _record(self, faults: list[str], up: bool, api: str | None) -> None:
-        state = {"faults": faults, "up": up, "api": api or apis.DEFAULT}
+        state = {"faults": faults, "up": up, "api": api or apis.DEFAULT,
+                 "variant": {"name": self.variant.name, "choices": self.variant.choices}}
         procs.write_atomic(self.layout.state_file, json.dumps(state, indent=2) + "\n")
 
     def _revert(self, faults: list[str]) -> None:
@@ -243,9 +268,9 @@ class Sandbox:
             if fresh_history:  # notifications a fault made fail must not count against the healed sandbox:
                 self.prometheus.stop_server()  # (its client connections closed first, so no TIME_WAIT holds the port)
                 self.alertmanager.stop_server()  # a fresh process counts from zero; Prometheus restarts below
-            self.alertmanager.sync(self.say)
+            self.alertmanager.sync(self.say, self.variant)
         if prom_mod.binary():  # started first; its first scrape (~5 s after a start) is the checks' to await
-            self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say)
+            self.prometheus.sync(self.secrets.dsn("nbaverify_monitor", self.layout.primary_port), self.say, self.variant)
             if fresh_history:
                 # what the faults left in the metrics (5xx rates, slow requests, pending alerts) must not
                 # outlive them: a healed sandbox reads healthy at once, windowed checks included
@@ -262,14 +287,19 @@ class Sandbox:
             self.cluster.base_backup()
         # every fault is judged on what happens after it: counters start from zero at each up
         self.cluster.fresh_statistics()
+        self.cluster.shape(self.variant, self.say)  # after the reset: a bulk load's inserts are what autovacuum sees
         control.write(self.layout.control_file, set(), settings={})
-        self.kube.platform.pristine()  # the deployed manifests, before any fault edits them
+        self.kube.platform.pristine(self.variant)  # the deployed manifests, before any fault edits them
         if self.kube.unavailable() is None:
             self.kube.sync(self.say, self.cluster.scale)
         else:
             self.say(f"no Kubernetes: {self.kube.unavailable()}")
         self.ssh_host.sync(self.say, fresh=fresh_history)  # a healed fault's throttled periods go with it
+        if self.variant["tls_proxy"] == "none":
+            self.proxy.stop()  # the API takes its own address back
         self._start_api(implementation, new_log=fresh_history)  # a healed API's log starts afresh, as a rollout's
+        if self.variant["tls_proxy"] == "nginx":
+            self.proxy.start(self.say)
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
         if not prom_mod.binary() and not self.prometheus.pid():
@@ -301,7 +331,7 @@ class Sandbox:
     def _check_ports(self) -> None:
         """Before any slow step: every port a stopped component will need must be free."""
         layout = self.layout
-        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None)]
+        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None and self.proxy.pid() is None)]
         if self.kube.unavailable() is None:
             wanted += [(port, service, True) for port, service in self.kube.free_ports()]
         if prom_mod.binary():
@@ -333,8 +363,9 @@ class Sandbox:
     def _start_api(self, implementation: apis.ApiImplementation | None = None, new_log: bool = False) -> None:
         """Running, with this code; a started API (a new container) or new_log starts a new log."""
         implementation = implementation or apis.IMPLEMENTATIONS[self.api_implementation()]
-        argv, env = implementation.command(self.layout)  # a missing node says so before anything stops
-        fingerprint = f"{implementation.fingerprint()}:{argv[0]}"  # its runtime too (the runtime_outdated fault)
+        argv, env = implementation.command(self.layout, self.variant)  # a missing node says so before anything stops
+        deployed = json.dumps(apis.deployment_env(self.layout, self.variant), sort_keys=True)
+        fingerprint = f"{implementation.fingerprint()}:{argv[0]}:{deployed}"  # its runtime and deploy settings too
         stamp = self.layout.run_dir / "api.code"
         running = stamp.read_text() if stamp.exists() else ""
         logs = ApiLogFiles.of(self.layout)
@@ -347,8 +378,10 @@ class Sandbox:
             self.say(f"restarting the reference API: {why}")
             self._stop_api()
         stamp.write_text(fingerprint)
-        procs.ensure_port_free(self.layout.api_port, "sandbox API")
-        self.say(f"starting the {implementation.name} reference API on {self.api_url}")
+        port = self.layout.api_upstream_port if self.variant["tls_proxy"] == "nginx" else self.layout.api_port
+        procs.ensure_port_free(port, "sandbox API")
+        self.say(f"starting the {implementation.name} reference API on {self.api_url}"
+                 + (f" (behind nginx, on port {port})" if port != self.layout.api_port else ""))
         logs.roll()
         # run as a container runtime runs a container: its output kept as written and in the CRI format KWOK serves
         shim = [sys.executable, "-m", "nbaverify.sandbox.kubernetes.container_log", str(logs.current_cri), "--"]
@@ -434,12 +467,12 @@ class Sandbox:
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
         prometheus += ("\n[alertmanager]\n"
                        f'url = "{self.alertmanager.url}"\nconfig_file = "{self.alertmanager.config_file}"\n'
-                       f'peers = ["{self.alertmanager.peer_url}"]\n'
+                       + (f'peers = ["{self.alertmanager.peer_url}"]\n' if self.variant["alertmanager"] == "cluster" else "")
+                       +
                        "# the notification sink's record of what each receiver got: the drill attributes deliveries there\n"
                        f'deliveries = "http://127.0.0.1:{self.layout.alert_sink_port}/deliveries"\n'
                        if am_mod.binary() else "\n# [alertmanager] left out: Alertmanager is not installed here "
                        "(apt-get install prometheus-alertmanager)\n")
-        jobs = ", ".join(f'"{job}"' for job in self.prometheus.jobs)
         kubernetes = (
             "# the cluster source, through the official client, against the sandbox's real Kubernetes control plane,\n"
             "# as the verifier (the ServiceAccount fixtures/verifier grants: read-only, nothing more)\n"
@@ -451,7 +484,11 @@ class Sandbox:
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
-            dashboards_dir=self.prometheus.dashboards_dir, monitoring_jobs=jobs, kubernetes_section=kubernetes,
+            dashboards_dir=self.prometheus.dashboards_dir, kubernetes_section=kubernetes,
+            platform_rules_dir=self.prometheus.platform_rules_dir, platform_tests_dir=self.prometheus.platform_tests_dir,
+            # where the platform runs is the profile's to say: a variant that splits it names its namespaces
+            kubernetes_expectations=('[expectations.kubernetes]\nnamespaces = ["nba-stats", "nba-web", "monitoring"]\n'
+                                     if self.variant["namespaces"] == "split" else ""),
             host_ports=", ".join(str(p) for p in self.host_ports()),
             player_plan_ms=f"{25.0 * self.cluster.scale:.1f}",
             host_urls=", ".join(f'"{url}"' for url in self.host_urls()),

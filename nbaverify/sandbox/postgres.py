@@ -292,6 +292,29 @@ class Cluster:
             conn.execute("VACUUM ANALYZE")
         self.app_traffic()
 
+    def shape(self, variant, say) -> None:
+        """The variant's database choices: its WAL archive on or off (a restart of the primary when it changes), an
+        index a team added, a table bulk-loaded just now (autovacuum has not come round to it yet)."""
+        with self.primary.admin() as conn:
+            mode = scalar(conn, "SELECT setting FROM pg_settings WHERE name = 'archive_mode'")
+            if mode != variant["archive_mode"]:
+                say(f"archive_mode {variant['archive_mode']} on the primary (a restart)")
+                conn.execute(f"ALTER SYSTEM SET archive_mode = '{variant['archive_mode']}'")
+        if mode != variant["archive_mode"]:
+            self.primary.stop()
+            self.primary.start()
+            self.wait_caught_up()
+        with self.primary.admin() as conn:
+            if variant["extra_indexes"] == "some":
+                conn.execute("CREATE INDEX IF NOT EXISTS idx_players_name ON players (last_name, first_name)")
+            else:
+                conn.execute("DROP INDEX IF EXISTS idx_players_name")
+            conn.execute("DROP TABLE IF EXISTS box_score_archive")
+            if variant["bulk_loaded"] == "yes":  # as the app: its table, loaded by its own import job
+                conn.execute("SET ROLE nba_app")
+                conn.execute("CREATE TABLE box_score_archive AS SELECT * FROM game_stats")
+        self.wait_caught_up()
+
     def freeze(self, older_than: int = 0) -> None:
         """VACUUM FREEZE every database whose XID age is above older_than (the sandbox's wraparound cure)."""
         with self.primary.admin(dbname="postgres") as conn:

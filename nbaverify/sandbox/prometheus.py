@@ -15,12 +15,11 @@ import httpx
 import yaml
 
 from nbaverify import procs, shipped
+from nbaverify.sandbox import variant_shapes
 from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.variants import DEFAULT, Variant
 
 MONITORING = shipped.MONITORING
-# Short intervals keep the fault matrix fast; the rules themselves stay as the guide writes them.
-SCRAPE_INTERVAL = "2s"
-EVALUATION_INTERVAL = "2s"
 NODE_COLLECTORS = ("cpu", "meminfo", "filesystem", "netdev", "loadavg", "diskstats")
 
 
@@ -39,11 +38,17 @@ class Prometheus:
         self.pid_file = layout.pid_file("prometheus")
         self.rules_dir = layout.prometheus_dir / "rules"
         self.dashboards_dir = layout.root / "grafana" / "dashboards"
+        # the platform's monitoring as its team ships it (the variant's rules and their promtool tests): what the
+        # deployed copy is held to (expected_rules_dir) and tested with (rule_tests_dir)
+        self.platform_rules_dir = layout.root / "platform" / "monitoring" / "rules"
+        self.platform_tests_dir = layout.root / "platform" / "monitoring" / "tests"
+        self.variant: Variant = DEFAULT
 
     @property
     def jobs(self) -> list[str]:
-        return ["nba-api", "prometheus", *(["node", "postgres"] if exporters_installed() else []),
-                *(["nba-api-pods"] if self.scale > 1 else [])]
+        return [variant_shapes.job_name(job, self.variant) for job in
+                ["nba-api", "prometheus", *(["node", "postgres"] if exporters_installed() else []),
+                 *(["nba-api-pods"] if self.scale > 1 else [])]]
 
     @property
     def scale(self) -> int:
@@ -55,36 +60,51 @@ class Prometheus:
         return procs.read_pid(self.pid_file, "prometheus --config")
 
     def deploy_monitoring(self) -> None:
-        """Put pristine copies of the rules and dashboards in place (what a deploy would ship)."""
-        for source, target in ((MONITORING / "rules", self.rules_dir), (MONITORING / "dashboards", self.dashboards_dir)):
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(source, target)
+        """The platform's rules and tests as the variant ships them, and pristine deployed copies of the rules and
+        dashboards (what a deploy would ship)."""
+        shipped = {p.name: yaml.safe_load(p.read_text()) for p in sorted((MONITORING / "rules").glob("*.yml"))}
+        rules = variant_shapes.rule_files(shipped, self.variant)
+        for folder in (self.platform_rules_dir, self.rules_dir, self.platform_tests_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+        for name, doc in rules.items():
+            text = yaml.safe_dump(doc, sort_keys=False)
+            (self.platform_rules_dir / name).write_text(text)
+            (self.rules_dir / name).write_text(text)
+        for path in sorted((MONITORING / "tests").glob("*.yml")):
+            tests = variant_shapes.rule_tests(yaml.safe_load(path.read_text()), self.variant)
+            (self.platform_tests_dir / path.name).write_text(yaml.safe_dump(tests, sort_keys=False))
+        shutil.rmtree(self.dashboards_dir, ignore_errors=True)
+        shutil.copytree(MONITORING / "dashboards", self.dashboards_dir)
 
     def write_config(self, api_target: str | None = None, alerting: str = "every") -> Path:
         """alerting: send to every instance of the sandbox's Alertmanager (when it is installed), to the "first"
         only, or to "none" (faults)."""
         layout = self.layout
+        name = lambda job: variant_shapes.job_name(job, self.variant)  # noqa: E731
         jobs = [
-            {"job_name": "nba-api", "scheme": "https", "metrics_path": "/metrics",
+            {"job_name": name("nba-api"), "scheme": "https", "metrics_path": "/metrics",
              "tls_config": {"ca_file": str(layout.ca_file)},
              "static_configs": [{"targets": [api_target or f"127.0.0.1:{layout.api_port}"]}]},
-            {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{layout.prometheus_port}"]}]},
+            {"job_name": name("prometheus"), "static_configs": [{"targets": [f"127.0.0.1:{layout.prometheus_port}"]}]},
         ]
         if exporters_installed():
-            jobs += [{"job_name": "node", "static_configs": [{"targets": [f"127.0.0.1:{layout.node_exporter_port}"]}]},
-                     {"job_name": "postgres",
+            jobs += [{"job_name": name("node"), "static_configs": [{"targets": [f"127.0.0.1:{layout.node_exporter_port}"]}]},
+                     {"job_name": name("postgres"),
                       "static_configs": [{"targets": [f"127.0.0.1:{layout.postgres_exporter_port}"]}]}]
         if self.scale > 1:  # the SYNTHETIC per-pod exporter (nbaverify.sandbox.pod_exporter): the tenants' series
-            jobs.append({"job_name": "nba-api-pods", "scrape_interval": "15s",
+            jobs.append({"job_name": name("nba-api-pods"), "scrape_interval": "15s",
                          "static_configs": [{"targets": [f"127.0.0.1:{layout.pod_exporter_port}"]}]})
-        config = {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": EVALUATION_INTERVAL},
+        interval = self.variant["scrape_interval"]  # the default sandbox's 2s keeps the fault matrix fast
+        config = {"global": {"scrape_interval": interval, "evaluation_interval": interval},
                   "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
         from nbaverify.sandbox import alertmanager
 
         if alerting != "none" and alertmanager.binary():
             # as a platform's service discovery would: by addresses of its own (localhost, where the profile says
             # 127.0.0.1), with an endpoint that is not Alertmanager's API (the gossip port) dropped by relabelling
-            told = [layout.alertmanager_port] + ([layout.alertmanager_peer_port] if alerting == "every" else [])
+            pair = alerting == "every" and self.variant["alertmanager"] == "cluster"  # one instance: one to tell
+            told = [layout.alertmanager_port] + ([layout.alertmanager_peer_port] if pair else [])
             gossip = f"localhost:{layout.alertmanager_gossip_port}"
             config["alerting"] = {"alertmanagers": [{
                 "static_configs": [{"targets": [f"localhost:{port}" for port in told] + [gossip]}],
@@ -94,13 +114,14 @@ class Prometheus:
         path.write_text("# written by nbaverify sandbox\n" + yaml.safe_dump(config, sort_keys=False))
         return path
 
-    def sync(self, monitor_dsn: str, say) -> None:
+    def sync(self, monitor_dsn: str, say, variant: Variant = DEFAULT) -> None:
         """Pristine rules, dashboards and config; Prometheus and the exporters running (or reloaded).
 
         A restarted Prometheus syncs its targets on a 5 s ticker, so its first scrape lands a few
         seconds later: `up` does not wait for it; the `prom` fixture does (once a run), and
         wait_scraped() is there for the self-tests.
         """
+        self.variant = variant
         self.deploy_monitoring()
         self.write_config()
         if exporters_installed():

@@ -42,10 +42,11 @@ def sandbox_env() -> dict[str, str]:
 
 
 class SelftestSandbox(Sandbox):
-    """The self-tests' sandbox: the python API unless a test names the other, so order never matters."""
+    """The self-tests' sandbox: the python API and the default variant unless a test names others, so order never
+    matters."""
 
-    def up(self, faults=(), api: str | None = "python") -> list[str]:
-        return super().up(faults, api=api)
+    def up(self, faults=(), api: str | None = "python", variant: str | None = "default") -> list[str]:
+        return super().up(faults, api=api, variant=variant)
 
 
 @pytest.fixture(scope="session")

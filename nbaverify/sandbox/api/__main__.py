@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import ssl
 import warnings
 
@@ -36,10 +37,16 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app = create_app(secrets.api_settings(layout))
     legacy_tls = control.read(layout.control_file).on("tls_legacy")  # TLS is set at start: the fault restarts the API
-    config = uvicorn.Config(app, host="127.0.0.1", port=layout.api_port, ssl_certfile=str(layout.cert_file),
-                            ssl_keyfile=str(layout.key_file), log_level="warning", access_log=False,
+    # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address from the proxy's
+    # X-Forwarded-For (trusted from loopback only, as TRUST_PROXY says)
+    tls = os.environ.get("API_TLS", "on") != "off"
+    proxied = os.environ.get("TRUST_PROXY") == "1"
+    config = uvicorn.Config(app, host="127.0.0.1", port=int(os.environ.get("API_PORT", layout.api_port)),
+                            ssl_certfile=str(layout.cert_file) if tls else None,
+                            ssl_keyfile=str(layout.key_file) if tls else None, log_level="warning", access_log=False,
                             log_config=None,  # uvicorn's own lines in the guide's format too
-                            server_header=False, timeout_graceful_shutdown=2,
+                            server_header=False, timeout_graceful_shutdown=2, proxy_headers=proxied,
+                            forwarded_allow_ips="127.0.0.1" if proxied else None,
                             ssl_ciphers="DEFAULT:@SECLEVEL=0" if legacy_tls else None)  # None: uvicorn's default
     config.load()
     if legacy_tls:  # the fault: a server that still offers TLS 1.0 and 1.1

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import logging
+import os
 import platform
 import random
 import time
@@ -36,8 +37,10 @@ from nbaverify.sandbox.api.metrics import ApiMetrics
 from nbaverify.sandbox.api.middleware import BoundedCapacity, FixedWindowLimiter, PlatformMiddleware, printable
 from nbaverify.sandbox.control import Watcher
 
-# Database Optimization / Connection Pool Settings: max 20, min 4, idle 30 s, connect 2 s
-POOL_MAX, POOL_MIN, POOL_IDLE_S, POOL_CONNECT_S = 20, 4, 30.0, 2.0
+# Database Optimization / Connection Pool Settings: max 20, min 4, idle 30 s, connect 2 s (a deploy may size it
+# smaller within the guide: DB_POOL_MAX, DB_POOL_MIN)
+POOL_MAX, POOL_MIN = int(os.environ.get("DB_POOL_MAX", "20")), int(os.environ.get("DB_POOL_MIN", "4"))
+POOL_IDLE_S, POOL_CONNECT_S = 30.0, 2.0
 # Security Best Practices / Rate Limiting: 100 requests per 15 minutes per client
 RATE_LIMIT, RATE_WINDOW_S = 100, 15 * 60
 # Performance Tuning / Cache Configuration: maxAge 3600, staleWhileRevalidate 60
@@ -67,9 +70,9 @@ class ResponseCache:
     def get(self, key: str):
         entry = self._entries.get(key)
         if entry and time.monotonic() - entry[0] < self.ttl_s:
-            self.metrics.cache_hits.inc()
+            self.metrics.cache_counted(True, key)
             return entry[1]
-        self.metrics.cache_misses.inc()
+        self.metrics.cache_counted(False, key)
         return None
 
     def put(self, key: str, value) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from nbaverify import procs
 from nbaverify.errors import SandboxError
 
 FIELD_MANAGER = "nbaverify-sandbox"
@@ -139,6 +140,15 @@ class Admin:
         keys = [Key.of(o) for o in objects]
         for stale in [k for k in previously if k not in keys]:
             self.delete(stale)
-        refused = [r for r in (self.apply(o) for o in objects) if r]
+        refused = []
+        for obj in objects:
+            found = self.apply(obj)
+            if found and "field is immutable" in found:  # a new selector, say: replaced, as `kubectl replace --force`
+                key = Key.of(obj)
+                self.delete(key)
+                procs.wait_until(lambda: self.get(key.path()) is None, 30, f"{key} to be deleted")  # noqa: B023
+                found = self.apply(obj)
+            if found:
+                refused.append(found)
         applied = [k for k, o in zip(keys, objects, strict=True) if not any(r.startswith(f"{k}:") for r in refused)]
         return applied, refused

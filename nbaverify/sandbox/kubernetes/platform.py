@@ -28,10 +28,12 @@ import yaml
 
 from nbaverify import procs, shipped
 from nbaverify.errors import SandboxError
+from nbaverify.sandbox import variant_shapes
 from nbaverify.sandbox.kubernetes.admin import Admin, Key
 from nbaverify.sandbox.kubernetes.control_plane import CONTEXT, ControlPlane
 from nbaverify.sandbox.kubernetes.pki import kubeconfig
 from nbaverify.sandbox.layout import Layout
+from nbaverify.sandbox.variants import DEFAULT, Variant
 
 NODES = ("nba-control-plane", "nba-worker", "nba-worker2")
 NAMESPACES = ("nba-stats", "monitoring")  # the platform's: where tenants are copied from
@@ -58,9 +60,23 @@ class Platform:
         self.record = layout.k8s_dir / "applied.json"
 
     # -- the deployed copy the faults edit -------------------------------------------------------
-    def pristine(self) -> None:
+    def pristine(self, variant: Variant = DEFAULT) -> None:
+        """The deployed copy, as the variant writes the platform's manifests (file by file, what it adds in
+        variant.yaml); the default sandbox's is the shipped files themselves."""
         shutil.rmtree(self.layout.k8s_manifests, ignore_errors=True)
-        shutil.copytree(shipped.K8S_MANIFESTS, self.layout.k8s_manifests, ignore=shutil.ignore_patterns("load"))
+        if not variant.differs():
+            shutil.copytree(shipped.K8S_MANIFESTS, self.layout.k8s_manifests, ignore=shutil.ignore_patterns("load"))
+            return
+        objects = []
+        for path in sorted(shipped.K8S_MANIFESTS.glob("*.yaml")):
+            objects += [{**doc, "__file__": path.name} for doc in yaml.safe_load_all(path.read_text()) if doc]
+        files: dict[str, list[dict]] = {}
+        for obj in variant_shapes.manifests(objects, variant):
+            files.setdefault(obj.pop("__file__", "variant.yaml"), []).append(obj)
+        self.layout.k8s_manifests.mkdir(parents=True)
+        for name, docs in files.items():
+            (self.layout.k8s_manifests / name).write_text(f"# {variant.name}: {variant.describe()}\n"
+                                                          + yaml.safe_dump_all(docs, sort_keys=False))
 
     def manifests(self) -> list[dict]:
         found = []
@@ -83,7 +99,7 @@ class Platform:
         objects = self.manifests()
         objects += tenants(objects, scale)
         objects += [_secret(name, keys) for name, keys in SECRETS.items()]
-        objects += [o for o in yaml.safe_load_all(VERIFIER.read_text()) if o]
+        objects += verifier(objects)
         with self.control_plane.admin() as admin:
             self._nodes(admin)
             applied, refused = admin.apply_all(objects, self._previously())
@@ -186,11 +202,8 @@ class Platform:
         from nbaverify.sandbox.api_logs import ApiLogFiles
 
         namespace, name = API
-        deployment = admin.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
-        selector = ",".join(f"{k}={v}" for k, v in ((deployment or {}).get("spec", {}).get("selector", {})
-                                                    .get("matchLabels") or {}).items())
-        pods = sorted(p["metadata"]["name"] for p in admin.items("v1", "Pod", namespace, selector) if selector
-                      and not p["metadata"].get("deletionTimestamp"))
+        pods = sorted(p["metadata"]["name"] for p in self.pods_of(admin, "Deployment", name)
+                      if not p["metadata"].get("deletionTimestamp"))
         for old in admin.items("kwok.x-k8s.io/v1alpha1", "Logs", namespace):
             if not pods or old["metadata"]["name"] != pods[0]:
                 admin.delete(Key("kwok.x-k8s.io/v1alpha1", "Logs", namespace, old["metadata"]["name"]))
@@ -201,23 +214,35 @@ class Platform:
                          "spec": {"logs": [{"containers": [name], "logsFile": str(files.current_cri),
                                             "previousLogsFile": str(files.previous_cri)}]}})
 
+    @staticmethod
+    def pods_of(admin: Admin, kind: str, name: str) -> list[dict]:
+        """The pods of a platform workload, by its own selector (whatever label keys the platform uses), in whichever
+        namespace it runs."""
+        for found in admin.items("apps/v1", kind):
+            if found["metadata"]["name"] == name and found["metadata"]["namespace"] in ("nba-stats", "nba-web"):
+                labels = (found["spec"].get("selector") or {}).get("matchLabels") or {}
+                selector = ",".join(f"{k}={v}" for k, v in labels.items())
+                return admin.items("v1", "Pod", found["metadata"]["namespace"], selector) if selector else []
+        return []
+
     def _old_incident(self, admin: Admin) -> None:
         """Healthy, with a past: one frontend pod restarted 3 times, last OOMKilled two days ago (a KWOK stage). One
         left by an older sandbox with another past is replaced."""
         def restarts(pod: dict) -> int | None:
             return ((pod.get("status") or {}).get("containerStatuses") or [{}])[0].get("restartCount")
 
-        marked = admin.items("v1", "Pod", "nba-stats", f"{SIMULATE}=old-incident")
+        marked = admin.items("v1", "Pod", selector=f"{SIMULATE}=old-incident")
         if marked and all(restarts(p) == 3 for p in marked):
             return
         for pod in marked:
-            admin.delete(Key("v1", "Pod", "nba-stats", pod["metadata"]["name"]))
+            admin.delete(Key("v1", "Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))
         if marked:
             self._settle(admin, timeout=30)
-        frontends = sorted(p["metadata"]["name"] for p in admin.items("v1", "Pod", "nba-stats", f"app={BUSIER}")
+        frontends = sorted(p["metadata"]["name"] for p in self.pods_of(admin, "Deployment", BUSIER)
                            if not p["metadata"].get("deletionTimestamp"))
         if frontends:
-            key = Key("v1", "Pod", "nba-stats", frontends[0])
+            namespace = next(p["metadata"]["namespace"] for p in self.pods_of(admin, "Deployment", BUSIER))
+            key = Key("v1", "Pod", namespace, frontends[0])
             admin.patch(key, {"metadata": {"labels": {SIMULATE: "old-incident"}}})
             procs.wait_until(lambda: restarts(admin.get(key.path()) or {}) == 3, 20, f"KWOK to give {key} its past")
 
@@ -250,6 +275,16 @@ class Platform:
 
     def admin(self) -> Admin:
         return self.control_plane.admin()
+
+
+def verifier(objects: list[dict]) -> list[dict]:
+    """fixtures/verifier as a team applies it, its probe Role granted in every namespace the platform runs pods in
+    (the enforcement probe starts its admitted pod beside the workload its policy admits)."""
+    found = [o for o in yaml.safe_load_all(VERIFIER.read_text()) if o]
+    probe = [o for o in found if o["metadata"]["name"] == "nbaverify-probe"]
+    for namespace in sorted({o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} - {"nba-stats", "monitoring"}):
+        found += [{**copy.deepcopy(o), "metadata": {**o["metadata"], "namespace": namespace}} for o in probe]
+    return found
 
 
 def _secret(name: str, keys: list[str]) -> dict:

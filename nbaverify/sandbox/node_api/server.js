@@ -9,6 +9,7 @@
 // sandbox's NBAVERIFY_CONTROL_FILE / NBAVERIFY_API_FLAGS (the fault switches, see api_flags.json).
 
 const fs = require('node:fs');
+const http = require('node:http');
 const https = require('node:https');
 
 const Koa = require('koa');
@@ -69,16 +70,24 @@ const requests = new client.Counter({ name: 'http_requests_total', help: 'HTTP r
 const duration = new client.Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration',
   labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry] });
-const cacheHits = new client.Counter({ name: 'cache_hits_total', help: 'Response cache hits', registers: [registry] });
-const cacheMisses = new client.Counter({ name: 'cache_misses_total', help: 'Response cache misses', registers: [registry] });
+// CACHE_METRICS_BY_ROUTE=1: a route label, so each route's series is created on its first hit or miss (before any,
+// the counters are declared and have no series)
+const cacheByRoute = env.CACHE_METRICS_BY_ROUTE === '1';
+const cacheLabels = cacheByRoute ? { labelNames: ['route'] } : {};
+const cacheHits = new client.Counter({ name: 'cache_hits_total', help: 'Response cache hits', registers: [registry],
+  ...cacheLabels });
+const cacheMisses = new client.Counter({ name: 'cache_misses_total', help: 'Response cache misses', registers: [registry],
+  ...cacheLabels });
+const cacheCounted = (counter, key) => (cacheByRoute
+  ? counter.inc({ route: key.split('?')[0].replace(/\/\d+/g, '/{id}') }) : counter.inc());
 const wsActive = new client.Gauge({ name: 'websocket_connections_active', help: 'Open /ws/live connections',
   registers: [registry] });
 
 // Database Optimization / Connection Pool Settings, as the guide writes it
 const pool = new Pool({
   connectionString: env.DATABASE_URL,
-  max: 20,
-  min: 4,
+  max: Number(env.DB_POOL_MAX || 20),  // a deploy may size it smaller within the guide
+  min: Number(env.DB_POOL_MIN || 4),
   idleTimeoutMillis: 30000,
   connectionTimeoutMillis: 2000,
   application_name: 'nba-api',
@@ -113,10 +122,10 @@ async function cached(ctx, produce) {
   const key = ctx.url;
   const entry = cache.get(key);
   if (entry && Date.now() - entry.at < CACHE_MAX_AGE_S * 1000) {
-    cacheHits.inc();
+    cacheCounted(cacheHits, key);
     ctx.body = entry.body;
   } else {
-    cacheMisses.inc();
+    cacheCounted(cacheMisses, key);
     const body = await produce();
     cache.set(key, { at: Date.now(), body });
     ctx.body = body;
@@ -214,6 +223,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // -- the app ---------------------------------------------------------------------------------------
 const app = new Koa();
+app.proxy = env.TRUST_PROXY === '1';  // X-Forwarded-For from the proxy in front (loopback: nobody else reaches us)
 const startedAt = Date.now();
 
 // Performance Tuning / Response Time Optimization: the guide's timing middleware
@@ -448,8 +458,9 @@ app.use(api.routes());
 app.use(async (ctx) => { ctx.throw(404, 'Not Found'); });
 
 // -- the server: https.createServer, as Data Protection / Encryption writes it --------------------
+// behind a TLS-terminating proxy (API_TLS=off) it serves plain HTTP and takes the client's address from the proxy
 const legacyTls = control.on('tls_legacy');  // TLS is set at start: the fault restarts the API
-const server = https.createServer({
+const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https.createServer({
   key: fs.readFileSync(env.TLS_KEY_FILE),
   cert: fs.readFileSync(env.TLS_CERT_FILE),
   ...(legacyTls ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
