@@ -209,9 +209,36 @@ def load_target(spec: str, environ: os._Environ[str] | dict[str, str] | None = N
         profile = Profile.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise _config_error(str(path), exc) from None
+    profile = _existing_paths(profile, path)
     secrets = _resolve_secrets(profile, path, environ)
     expectations = load_expectations(profile.expectations, override_source=str(path))
     return Target(profile, path, expectations, secrets)
+
+
+# (section, key, what it must be): every path a profile can name, read from the profile's folder when relative
+PROFILE_PATHS = (("api", "ca_file", "file"), ("kubernetes", "kubeconfig", "file"), ("kubernetes", "manifests", "folder"),
+                 ("alertmanager", "config_file", "file"), ("alertmanager", "deliveries", "record"))
+
+
+def _existing_paths(profile: Profile, source: Path) -> Profile:
+    """Each path the profile names, resolved against its folder and checked once here: a missing CA file is one
+    line naming the file and the key, not an error in every check that would have used it."""
+    for section_name, key, kind in PROFILE_PATHS:
+        section = getattr(profile, section_name)
+        value = getattr(section, key, None) if section else None
+        if not value or (kind == "record" and urlsplit(value).scheme in ("http", "https")):
+            continue
+        found = Path(value).expanduser()
+        found = found if found.is_absolute() else (source.parent / found).resolve()
+        # a delivery record's file is written by its webhook logger, maybe not yet: its folder must exist
+        exists = found.parent.is_dir() if kind == "record" else (found.is_dir() if kind == "folder" else found.is_file())
+        if not exists:
+            what = {"file": "no such file", "folder": "no such folder", "record": "no folder"}[kind]
+            raise ConfigError(str(source), f"{section_name}.{key}", f"{what}: {found if kind != 'record' else found.parent}"
+                              " (a relative path is read from the profile's folder)")
+        section = section.model_copy(update={key: str(found)})
+        profile = profile.model_copy(update={section_name: section})
+    return profile
 
 
 def _resolve_paths(data: dict, overridden: set[str], override_source: str) -> None:
@@ -225,6 +252,10 @@ def _resolve_paths(data: dict, overridden: set[str], override_source: str) -> No
         if value and not Path(value).is_absolute():
             base = Path(override_source).parent if dotted in overridden else EXPECTATIONS_FILE.parent
             node[leaf] = str((base / value).resolve())
+        if value and not Path(node[leaf]).exists():
+            source = override_source if dotted in overridden else str(EXPECTATIONS_FILE)
+            raise ConfigError(source, f"expectations.{dotted}", f"no such file or folder: {node[leaf]} (a relative path "
+                              "is read from the folder of the file that sets it)")
 
 
 def _sandbox_environ() -> dict[str, str]:

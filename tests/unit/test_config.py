@@ -93,3 +93,33 @@ def test_expectations_defaults_cite_the_guide():
     assert expect["api.slow_response_ms"] == 1000
     with pytest.raises(KeyError):
         expect["api.nothing"]
+
+
+@pytest.mark.parametrize(("section", "key", "value", "said"), [
+    ("api", "ca_file", "certs/missing.pem", "no such file"),
+    ("kubernetes", "kubeconfig", "/nowhere/kubeconfig", "no such file"),
+    ("kubernetes", "manifests", "k8s-gone", "no such folder"),
+    ("alertmanager", "config_file", "am.yml", "no such file"),
+    ("alertmanager", "deliveries", "/nowhere/at/all/deliveries.jsonl", "no folder"),
+])
+def test_a_path_the_profile_names_is_checked_once_at_load(tmp_path, section, key, value, said):
+    """One line naming the file and the key, before any check runs (not a FileNotFoundError in each check)."""
+    extra = {"api": 'base_url = "https://api.example.com"\n', "kubernetes": 'source = "cluster"\n',
+             "alertmanager": 'url = "http://am:9093"\n'}[section]
+    profile = tmp_path / "t.toml"
+    profile.write_text(f'name = "t"\nenvironment = "test"\n\n[{section}]\n{extra}{key} = "{value}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_target(str(profile), environ={})
+    message = str(caught.value)
+    assert message.startswith(f"{profile}: {section}.{key}: {said}") and "\n" not in message
+
+
+def test_paths_resolve_from_the_profile_and_an_expectation_path_is_checked(tmp_path):
+    (tmp_path / "ca.pem").write_text("x")
+    profile = tmp_path / "t.toml"
+    profile.write_text('name = "t"\nenvironment = "test"\n\n[api]\nbase_url = "https://api.example.com"\nca_file = "ca.pem"\n'
+                       '\n[expectations.monitoring]\nrules_dir = "rules-not-here"\n')
+    with pytest.raises(ConfigError, match=r"expectations\.monitoring\.rules_dir: no such file or folder: \S+rules-not-here"):
+        load_target(str(profile), environ={})
+    profile.write_text(profile.read_text().split("\n[expectations")[0])
+    assert load_target(str(profile), environ={}).profile.api.ca_file == str(tmp_path / "ca.pem")

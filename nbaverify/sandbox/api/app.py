@@ -86,9 +86,9 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def positive_int(raw: str, name: str, control=None) -> int:
+def positive_int(raw: str, name: str, control=None):
     if control is not None and control.on("stack_trace_errors"):
-        return int(raw)  # the fault: no validation, so bad input surfaces as an unhandled ValueError
+        return raw  # the fault: no validation, the text goes to the database, whose error surfaces unhandled
     try:
         value = int(raw)
     except (TypeError, ValueError):
@@ -150,6 +150,8 @@ def create_app(settings: ApiSettings) -> Starlette:
             return {"sub": "anonymous"}  # the fault: one route forgot the middleware
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
+        if control.on("auth_anonymous_fallback") and (scheme.lower() != "bearer" or token.strip().count(".") != 2):
+            return {"sub": "anonymous"}  # the fault: no bearer JWT at all is taken for an anonymous reader
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(401, "No token provided")
         if control.on("auth_parse_crash"):  # the fault: the token's header read by hand, before verification
@@ -165,10 +167,14 @@ def create_app(settings: ApiSettings) -> Starlette:
         try:
             if control.on("jwt_no_verify"):  # the fault: decode, never verify
                 return jwt.decode(token, options={"verify_signature": False})
-            if control.on("jwt_alg_none") and jwt.get_unverified_header(token).get("alg", "").lower() == "none":
-                return jwt.decode(token, options={"verify_signature": False})
+            if control.on("jwt_alg_none") and _header(token).get("alg", "").lower() == "none":
+                return _payload(token)  # the fault: an unsigned token's claims taken as they are
+            if control.on("jwt_kid_lookup") and _header(token).get("kid"):
+                return _verify_by_kid(token, str(_header(token)["kid"]))
             if control.on("jwt_ignore_exp"):
                 options["verify_exp"] = False
+            if control.on("jwt_ignore_nbf"):
+                options["verify_nbf"] = False
             if settings.issuer and not control.on("jwt_no_claim_checks"):  # the fault: iss and aud never checked
                 options["require"] += ["iss", "aud"]
                 return jwt.decode(token, secret, algorithms=["HS256"], options=options, issuer=settings.issuer,
@@ -177,6 +183,39 @@ def create_app(settings: ApiSettings) -> Starlette:
             return jwt.decode(token, secret, algorithms=["HS256"], options=options)
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None
+
+    def _header(token: str) -> dict:
+        try:
+            return json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+        except ValueError:
+            return {}
+
+    def _payload(token: str) -> dict:
+        try:
+            return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        except (ValueError, IndexError):
+            raise HTTPException(401, "Invalid token") from None
+
+    def _verify_by_kid(token: str, kid: str) -> dict:
+        """The fault: a key store keyed by kid, read without checking the kid (a path, a string-built query), and a
+        hand-written HS256 check that takes whatever key it found, an empty one too."""
+        import hashlib
+        import hmac
+        import os
+
+        if "/" in kid:
+            with open(os.path.normpath(os.path.join("/etc/nba/jwt-keys", kid)), "rb") as fh:
+                key = fh.read()
+        else:
+            with psycopg.connect(settings.replica_dsn, connect_timeout=2, autocommit=True) as conn:
+                row = conn.execute(f"SELECT name FROM teams WHERE abbreviation = '{kid}'").fetchone()
+            key = str(row[0]).encode() if row else b""
+        signing_input, _, signature = token.rpartition(".")
+        expected = base64.urlsafe_b64encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=")
+        claims = _payload(token)
+        if not hmac.compare_digest(expected, signature.encode()) or claims.get("exp", 0) < time.time():
+            raise HTTPException(401, "Invalid token")
+        return claims
 
     async def query(sql: str, params=()) -> list[dict]:
         try:
@@ -276,9 +315,13 @@ def create_app(settings: ApiSettings) -> Starlette:
     async def player(request: Request):
         authenticate(request)
         if watcher.current().on("sql_injection"):  # the fault: SQL built from the path, unvalidated
-            try:
-                rows = await query("SELECT p.id, p.first_name, p.last_name, p.position FROM players p "
-                                   f"WHERE p.id = {request.path_params['id']}")
+            try:  # on the replica (reads may go there): a stacked DROP fails there, as it must in the self-tests
+                async with await psycopg.AsyncConnection.connect(
+                        settings.replica_dsn, connect_timeout=int(POOL_CONNECT_S), autocommit=True,
+                        row_factory=dict_row) as conn:
+                    cur = await conn.execute("SELECT p.id, p.first_name, p.last_name, p.position FROM players p "
+                                             f"WHERE p.id = {request.path_params['id']}")
+                    rows = await cur.fetchall()
             except psycopg.Error as exc:
                 return error(500, str(exc).strip())
             return JSONResponse(rows[0] if rows else {"error": "not found"}, status_code=200 if rows else 404)

@@ -368,6 +368,15 @@ FAULTS: tuple[Fault, ...] = (
         baseline="healthy",
     ),
     Fault(
+        name="game_stats_index_missing", area="database",
+        breaks="idx_game_stats is dropped: the guide's game and team lookup scans game_stats",
+        caught_by=(f"{INDEXES}::check_expected_index[idx_game_stats]",
+                   f"{PLANS}::check_plan_uses_index[game_stats by game and team]"),
+        expect=r"idx_game_stats",
+        apply=steps(sql("DROP INDEX idx_game_stats"), _app_traffic),
+        revert=sql("CREATE INDEX IF NOT EXISTS idx_game_stats ON game_stats (game_id, team_id)"),
+    ),
+    Fault(
         name="unused_index", area="database",
         breaks="an index idx_player_stats_points on player_stats(points) that no query uses costs every write",
         caught_by=(f"{INDEXES}::check_no_unused_indexes_on_large_tables",),
@@ -387,6 +396,16 @@ FAULTS: tuple[Fault, ...] = (
                         "0, 0, 0, 0, 0, 0, 0, 0, 0 FROM generate_series(1, 600000)"), sql("ANALYZE player_stats")),
         revert=steps(sql("DELETE FROM player_stats WHERE player_id = 1 AND game_date = DATE '2026-11-01'"),
                      sql("VACUUM ANALYZE player_stats")),
+    ),
+    Fault(
+        name="runaway_game_import", area="database",
+        breaks="a runaway import gave game 1, team 1 another 600,000 box-score rows: the guide's lookup for them slows down",
+        caught_by=(f"{PLANS}::check_plan_time[game_stats by game and team]",),
+        expect=r"'game_stats by game and team' took \d+\.\dms .*limit 25ms",
+        apply=steps(sql("INSERT INTO game_stats (game_id, team_id, points, rebounds, assists, fgm, fga) "
+                        "SELECT 1, 1, -1, 0, 0, 0, 0 FROM generate_series(1, 600000)"), sql("ANALYZE game_stats")),
+        revert=steps(sql("DELETE FROM game_stats WHERE game_id = 1 AND team_id = 1 AND points = -1"),
+                     sql("VACUUM ANALYZE game_stats")),
     ),
     Fault(
         name="invalid_index", area="database",

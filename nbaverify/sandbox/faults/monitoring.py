@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 
@@ -158,6 +159,35 @@ def _alerting_edit(change: Callable[[dict], None], peer_only: bool = False) -> S
 
 def _drop_database_route(config: dict) -> None:
     config["route"]["routes"] = [r for r in config["route"]["routes"] if r.get("receiver") != "database-team"]
+
+
+def _devops_not_paged(config: dict) -> None:
+    """The last route (every critical alert to DevOps) is gone; earlier routes `continue` into nothing."""
+    config["route"]["routes"] = config["route"]["routes"][:-1]
+
+
+def _rule_file_renamed(sb: Reach) -> None:
+    """The deploy ships the rules under another file name: Prometheus loads them (rule_files is a glob), but the
+    platform's promtool tests name the file they test."""
+    found = sb.prometheus.rules_dir / "nba-stats-alerts.yml"
+    found.rename(found.with_name("alerts.yml"))
+    sb.prometheus.reload()
+
+
+def _dashboards_stale_names(sb: Reach) -> None:
+    """Each deployed dashboard's first panel reads a metric under a name its exporter dropped a release ago."""
+    for path in sorted(sb.prometheus.dashboards_dir.glob("*.json")):
+        doc = json.loads(path.read_text())
+        target = next(p for p in doc["panels"] if p.get("targets"))["targets"][0]
+        for name, stale in STALE_NAMES.items():
+            target["expr"] = re.sub(rf"\b{name}\b", stale, target["expr"])
+        path.write_text(json.dumps(doc, indent=2))
+
+
+# the metrics the dashboards' first panels read, each under a name nobody exports
+STALE_NAMES = {"http_request_duration_seconds_bucket": "http_request_duration_seconds_v1_bucket",
+               "cache_hits_total": "cache_hits_v1_total", "pg_up": "pg_up_v1",
+               "node_cpu_seconds_total": "node_cpu_seconds_v1_total", "http_requests_total": "http_requests_v1_total"}
 
 
 def _stale_dba_address(config: dict) -> None:
@@ -349,6 +379,30 @@ FAULTS: tuple[Fault, ...] = (
         apply=_alerting_edit(_stale_dba_address),
     ),
     Fault(
+        name="devops_not_paged", area="monitoring", requires="alertmanager",
+        breaks="the route that sends every critical alert to DevOps is gone: critical alerts page on-call and the team only",
+        caught_by=tuple(f"{ALERTING}::check_escalation_route[{row}]" for row in (
+            "critical api alert", "critical database alert", "critical security alert")),
+        expect=r"an alert \{severity=critical.*\} is routed to .* by \S+alertmanager\.yml: devops not reached",
+        apply=_alerting_edit(_devops_not_paged),
+    ),
+    Fault(
+        name="rule_file_renamed", area="monitoring", requires="prometheus",
+        breaks="the deploy ships the alert rules as alerts.yml: Prometheus loads them, every promtool test of the platform "
+               "names nba-stats-alerts.yml and fails",
+        caught_by=(f"{RULES}::check_rule_test",),
+        expect=(r"promtool test '.+' \(nba-stats-alerts\.test\.yml\) fails on the rules in \S+: its rule file\(s\) "
+                r"nba-stats-alerts\.yml are not among the rules"),
+        apply=_rule_file_renamed,
+    ),
+    Fault(
+        name="dashboards_stale_names", area="monitoring", requires="prometheus",
+        breaks="each dashboard's first panel reads a metric by a name its exporter dropped (a _v1 suffix): a blank panel",
+        caught_by=(f"{DASHBOARDS}::check_dashboard_queries",),
+        expect=r"dashboard '.+' against \S+: '.+' reads \S+_v1\S*, which no target exports",
+        apply=_dashboards_stale_names,
+    ),
+    Fault(
         name="critical_inhibited", area="monitoring", requires="alertmanager",
         breaks="an inhibition rule mutes every critical alert while a warning of the same job fires",
         caught_by=(f"{ALERTING}::check_no_inhibition_mutes_critical",),
@@ -365,8 +419,11 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         name="alert_dropped", area="monitoring", requires="alertmanager",
         breaks="HighLatencyP95 is routed to a receiver with no integration: it fires and nobody is told",
-        caught_by=(f"{ALERTING}::check_every_alert_reaches_a_receiver",),
-        expect=r"route to no receiver that delivers, in .*alertmanager\.yml: HighLatencyP95 -> blackhole",
+        caught_by=(f"{ALERTING}::check_every_alert_reaches_a_receiver",
+                   f"{ALERTING}::check_escalation_route[warning platform alert]"),
+        expect=(r"route to no receiver that delivers, in .*alertmanager\.yml: HighLatencyP95 -> blackhole"
+                r"|an alert \{severity=warning, alertname=HighLatencyP95\} is routed to blackhole \(no team\) by \S+: "
+                r"devops not reached"),
         apply=_alerting_edit(_null_route),
     ),
     Fault(

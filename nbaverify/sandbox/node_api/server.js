@@ -144,13 +144,18 @@ function positiveInt(raw, name) {
 }
 
 // -- JWT (Security Best Practices / Authentication & Authorization) -------------------------------
-function verifyToken(token) {
+async function verifyToken(token) {
   const settings = control.current().settings;
   const secret = settings.platform_jwt_secret || settings.jwt_secret || env.JWT_SECRET;
   if (control.on('jwt_no_verify')) return jwt.decode(token) || {};
-  const header = (jwt.decode(token, { complete: true }) || {}).header || {};
-  if (control.on('jwt_alg_none') && String(header.alg).toLowerCase() === 'none') return jwt.decode(token) || {};
-  const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp') };
+  const part = (n) => { try { return JSON.parse(Buffer.from(token.split('.')[n], 'base64url').toString()); } catch { return {}; } };
+  const header = part(0);
+  // the fault: an unsigned token's claims taken as they are (with or without the trailing dot)
+  if (control.on('jwt_alg_none') && String(header.alg).toLowerCase() === 'none') return part(1);
+  // the fault: the key looked up by kid, unchecked (a path, a string-built query), an empty key taken too
+  if (control.on('jwt_kid_lookup') && header.kid) return jwt.verify(token, await keyByKid(String(header.kid)), { algorithms: ['HS256'] });
+  const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp'),
+                    ignoreNotBefore: control.on('jwt_ignore_nbf') };
   if (env.JWT_ISSUER && !control.on('jwt_no_claim_checks')) {
     options.issuer = env.JWT_ISSUER;
     options.audience = env.JWT_AUDIENCE;
@@ -159,6 +164,18 @@ function verifyToken(token) {
   // jsonwebtoken accepts a token without exp (it would never expire): this platform refuses it
   if (typeof decoded.exp !== 'number' && !control.on('jwt_exp_optional')) throw new jwt.JsonWebTokenError('jwt has no exp');
   return decoded;
+}
+
+async function keyByKid(kid) {
+  if (kid.includes('/')) return fs.readFileSync(require('node:path').join('/etc/nba/jwt-keys', kid));
+  const replica = new Client({ connectionString: env.REPLICA_DATABASE_URL, connectionTimeoutMillis: 2000 });
+  await replica.connect();
+  try {
+    const { rows } = await replica.query(`SELECT name FROM teams WHERE abbreviation = '${kid}'`);
+    return Buffer.from(rows.length ? String(rows[0].name) : '');
+  } finally {
+    await replica.end();
+  }
 }
 
 // the first token each subject presents from each client is logged, so the access review can list the subjects the
@@ -183,6 +200,9 @@ function auditSubject(ctx, decoded) {
 // the guide's JWT validation middleware, verbatim but for the fault switches
 async function requireJwt(ctx, next) {
   if (control.on('auth_bypass_route') && ctx.path.startsWith('/api/games/')) { await next(); return; }
+  // the fault: no bearer JWT at all is taken for an anonymous reader
+  const given = String(ctx.headers.authorization || '');
+  if (control.on('auth_anonymous_fallback') && !/^Bearer [^.\s]*\.[^.\s]*\.[^.\s]*$/i.test(given)) { await next(); return; }
   const token = ctx.headers.authorization?.split(' ')[1];
   if (!token) {
     ctx.throw(401, 'No token provided');
@@ -190,7 +210,7 @@ async function requireJwt(ctx, next) {
   // the fault: the token's header read by hand (for its kid), before verification, and nothing catches it
   if (control.on('auth_parse_crash')) JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
   try {
-    const decoded = verifyToken(token);
+    const decoded = await verifyToken(token);
     ctx.state.user = decoded;
     auditSubject(ctx, decoded);
   } catch (err) {
@@ -397,7 +417,15 @@ api.get('/players', async (ctx) => {
 
 api.get('/players/:id', async (ctx) => {
   if (control.on('sql_injection')) {  // the fault: SQL built from the path, unvalidated
-    const rows = await query(`SELECT p.id, p.first_name, p.last_name, p.position FROM players p WHERE p.id = ${ctx.params.id}`);
+    // on the replica (reads may go there): a stacked DROP fails there, as it must in the self-tests
+    const replica = new Client({ connectionString: env.REPLICA_DATABASE_URL, connectionTimeoutMillis: 2000 });
+    await replica.connect();
+    let rows;
+    try {
+      rows = (await replica.query(`SELECT p.id, p.first_name, p.last_name, p.position FROM players p WHERE p.id = ${ctx.params.id}`)).rows;
+    } finally {
+      await replica.end();
+    }
     if (!rows.length) ctx.throw(404, 'player not found');
     ctx.body = rows[0];
     return;
@@ -469,13 +497,13 @@ const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https
 // -- WS /ws/live: a token as ?token= or a Bearer header ---------------------------------------------
 const subscribers = new Set();
 const wss = new WebSocketServer({ noServer: true });
-server.on('upgrade', (req, socket, head) => {
+server.on('upgrade', async (req, socket, head) => {
   const url = new URL(req.url, 'https://localhost');
   if (url.pathname !== '/ws/live') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
   const token = url.searchParams.get('token') || (req.headers.authorization || '').replace(/^Bearer\s+/i, '');
   if (!control.on('ws_no_auth')) {
     try {
-      verifyToken(token);
+      await verifyToken(token);
     } catch (err) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
