@@ -21,7 +21,7 @@ PROVEN_ELSEWHERE = {
         "tests/unit/test_grafana_probe.py (no Grafana runs here: a named test double of /api/search)",
     # the machine itself: the same check, the same code, shown failing on the sandbox's SSH host (its own disk,
     # memory and CPU quota, which faults can fill); filling this machine's would disturb everything else it runs
-    **{f"checks/test_hosts.py::{check}[local://": f"the ssh:// case of the same check (host faults on the SSH host)"
+    **{f"checks/test_hosts.py::{check}[local://": "the ssh:// case of the same check (host faults on the SSH host)"
        for check in ("check_disk_usage", "check_memory_available", "check_load", "check_cpu_not_throttled")},
 }
 NOT_YET: dict[str, str] = {}  # a case with no honest fault yet, and why (none today)
