@@ -1,6 +1,6 @@
 """Soak: cycles of break, check, heal, check, through the real CLI, counting what went wrong.
 
-    .venv/bin/python benchmarks/soak.py [--cycles N] [--seed S]
+    .venv/bin/python benchmarks/soak.py [--cycles N] [--seed S] [--variants]
 
 Each cycle picks a fault of the catalogue (and, for one that acts through the API, which reference
 API serves), brings it up, runs the checks that must catch it, heals the sandbox (`up`, or `down`
@@ -9,6 +9,10 @@ then `up`, at random) and runs every check on the healthy sandbox. It counts:
 - false_failures: checks that did not pass on a healthy run (a gate that cries wolf);
 - missed: faults whose checks did not all fail naming the cause;
 - stuck: sandbox commands (`up`, `down`) that failed.
+
+With --variants each cycle instead draws a healthy variant (nbaverify.sandbox.variants: every choice the guide
+leaves open, drawn from a seed the cycle prints) and an API, brings it up and runs every check: anything that does
+not pass, beyond the absent-practice warnings the variant declares, is a false failure.
 
 Its own sandbox (/tmp/nbaverify-soak, ports 24430+, below the ephemeral range) and its own history.
 The last line: `soak: cycles=N false_failures=F missed=M stuck=S mean_cycle_s=T`.
@@ -27,10 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from nbaverify.errors import MissingBinary
-from nbaverify.sandbox import alertmanager, prometheus
+from nbaverify.errors import ConfigError, MissingBinary
+from nbaverify.sandbox import variants
 from nbaverify.sandbox.apis import node_binary
 from nbaverify.sandbox.faults import CATALOGUE, Fault
+from nbaverify.sandbox.manager import validate_faults
 
 STATE_DIR = "/tmp/nbaverify-soak"
 ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("NBAVERIFY_")},
@@ -96,14 +101,35 @@ class Soak:
         if self.sandbox("up"):
             self.healthy_run(f"healing {fault.name} by {how}")
 
+    def variant_cycle(self, api: str) -> str:
+        """A drawn healthy variant: every check passes but the absent-practice warnings it declares."""
+        seed = str(self.rng.randrange(1, 10**6))
+        if not self.sandbox("up", "--api", api, "--variant", seed):
+            return seed
+        expected = set(variants.resolve(seed).expects)
+        wrong = {cid: why for cid, why in not_passing(check()).items() if cid not in expected}
+        self.false_failures += len(wrong)
+        for cid, why in wrong.items():
+            print(f"  FALSE FAILURE on variant {seed} ({variants.resolve(seed).describe()}): {cid}: {why[:200]}",
+                  flush=True)
+        return seed
+
     def pick(self) -> tuple[Fault, str]:
-        have = {"prometheus": bool(prometheus.binary()),
-                "alertmanager": bool(prometheus.binary() and alertmanager.binary())}
-        eligible = [f for f in CATALOGUE.values() if f.area != "load" and (f.requires is None or have[f.requires])
+        eligible = [f for f in CATALOGUE.values() if f.area != "load" and _can_make(f.name)
+                    and (not f.sources or "cluster" in f.sources)
                     and f.proven_on(["python", "node"] if self.node else ["python"])]
         fault = self.rng.choice(eligible)
         implementations = fault.proven_on(["python", "node"] if self.node else ["python"])
         return fault, self.rng.choice(implementations)
+
+
+def _can_make(name: str) -> bool:
+    """Can the soak's sandbox make this fault here (its Prometheus, Alertmanager, SSH host, Kubernetes)?"""
+    try:
+        validate_faults([name])
+        return True
+    except ConfigError:
+        return False
 
 
 def _node_available() -> bool:
@@ -119,6 +145,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=30, help="break-check-heal-check cycles (default 30)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: chosen and printed)")
     parser.add_argument("--keep", action="store_true", help="leave the soak's sandbox and reports behind")
+    parser.add_argument("--variants", action="store_true",
+                        help="draw a healthy variant each cycle (and an API) and count its false failures")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(f"soak: seed={seed} cycles={args.cycles} sandbox={STATE_DIR} reports={REPORTS}", flush=True)
@@ -128,11 +156,16 @@ def main() -> None:
     times = []
     try:
         for number in range(1, args.cycles + 1):
-            fault, api = soak.pick()
             started = time.monotonic()
-            soak.cycle(fault, api)
+            if args.variants:
+                api = soak.rng.choice(["python", "node"] if soak.node else ["python"])
+                what = f"variant {soak.variant_cycle(api)}"
+            else:
+                fault, api = soak.pick()
+                soak.cycle(fault, api)
+                what = fault.name
             times.append(time.monotonic() - started)
-            print(f"cycle {number}/{args.cycles}: {fault.name} ({api} API) in {times[-1]:.1f}s; so far false_failures="
+            print(f"cycle {number}/{args.cycles}: {what} ({api} API) in {times[-1]:.1f}s; so far false_failures="
                   f"{soak.false_failures} missed={soak.missed} stuck={soak.stuck}", flush=True)
     finally:
         if not args.keep:
