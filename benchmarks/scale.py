@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/scale.py [--scales 1,10] [--keep]
 
 Each scale gets a sandbox of its own (`sandbox up --scale N`: player_stats and game_stats rows times N,
-the Kubernetes double serving N times the namespaced objects), seeded once and kept between runs
+N - 1 more tenants applied through the real Kubernetes API and run by its controllers and KWOK), seeded once and kept between runs
 (/tmp/nbaverify-scale-N, ports 23430 + 100 x its index, below the ephemeral range; `--keep` leaves them
 running). Every scale is measured in the same run, one after the other, so the figures compare side by
 side. A run is warmed once (the first run after a seed meets cold caches and a fresh history) and then
@@ -75,6 +75,32 @@ def head_series(env: dict[str, str]) -> float:
     return float("nan")
 
 
+def cluster_figures(env: dict[str, str]) -> dict:
+    """The real server's side: its pods, the list pages the suite reads them in (real continue tokens), and the
+    API server's and etcd's resident memory."""
+    from nbaverify.clients.k8s import PAGE_SIZE
+    from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
+    from nbaverify.sandbox.layout import Layout
+
+    plane = ControlPlane(Layout.from_env(env))
+    with plane.admin() as admin:
+        pods, pages, token = 0, 0, ""
+        while True:  # as the cluster source reads them: a page of PAGE_SIZE at a time
+            page = admin.get("/api/v1/pods", {"limit": PAGE_SIZE, **({"continue": token} if token else {})}) or {}
+            pods, pages = pods + len(page.get("items", [])), pages + 1
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
+
+    def rss_mib(name: str) -> float:
+        pid = plane.pid(name)
+        fields = Path(f"/proc/{pid}/status").read_text() if pid else ""
+        found = next((line.split()[1] for line in fields.splitlines() if line.startswith("VmRSS:")), "0")
+        return int(found) / 1024
+
+    return {"pods": pods, "pages": pages, "apiserver_rss_mib": rss_mib("kube-apiserver"), "etcd_rss_mib": rss_mib("etcd")}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,10", help="comma-separated scales (1, 10, 100)")
@@ -93,6 +119,8 @@ def main() -> int:
         time.sleep(16)  # the synthetic per-pod exporter is scraped every 15 s: its series are in before measuring
         results[scale] = {tier: measure(env, tier) for tier in ("gate", "all")}
         results[scale]["series"] = {"head": head_series(env)}
+        results[scale]["cluster"] = cluster_figures(env)
+        print(f"scale {scale}x: {results[scale]['cluster']}", flush=True)
         print(f"scale {scale}x: Prometheus holds {results[scale]['series']['head']:.0f} series", flush=True)
         for tier, figures in ((t, results[scale][t]) for t in ("gate", "all")):
             totals = ", ".join(f"{v} {k}" for k, v in figures["totals"].items() if v)
@@ -109,12 +137,10 @@ def main() -> int:
     print("| **wall** | " + " | ".join(f"{results[s][t]['wall_s']:.1f}" for s in scales for t in ("gate", "all")) + " |")
     print("| **peak RSS MiB** | " + " | ".join(f"{results[s][t]['peak_rss_mib']:.0f}" for s in scales
                                               for t in ("gate", "all")) + " |")
-    from nbaverify.sandbox.kube import cluster
-    from nbaverify.shipped import K8S_MANIFESTS
-
-    pods = {s: sum(o["kind"] == "Pod" for o in cluster.build(K8S_MANIFESTS, frozenset(), scale=s)) for s in scales}
-    cells = [cell for s in scales for cell in (f"{pods[s]}", "")]
-    print("| pods the double serves | " + " | ".join(cells) + " |")
+    for label, key in (("pods on the real API server", "pods"), ("pages of 500 a pod list takes", "pages"),
+                       ("kube-apiserver RSS MiB", "apiserver_rss_mib"), ("etcd RSS MiB", "etcd_rss_mib")):
+        cells = [cell for s in scales for cell in (f"{results[s]['cluster'][key]:.0f}", "")]
+        print(f"| {label} | " + " | ".join(cells) + " |")
     cells = [cell for s in scales for cell in (f"{results[s]['series']['head']:.0f}", "")]
     print("| Prometheus series (head) | " + " | ".join(cells) + " |\n")
     gate = {s: results[s]["gate"]["wall_s"] for s in scales}
@@ -122,6 +148,8 @@ def main() -> int:
     ratio = f"{gate[top] / gate[1]:.2f}" if 1 in gate and top != 1 else "-"
     peak = max(r[t]["peak_rss_mib"] for r in results.values() for t in ("gate", "all"))
     cells = " ".join(f"gate_{s}x={gate[s]:.1f}" if s in gate else f"gate_{s}x=-" for s in (1, 10, 100))
+    kubernetes = {s: sum(r for a, r in results[s]["gate"]["areas"].items() if a == "kubernetes") for s in scales}
+    cells += " " + " ".join(f"kubernetes_{s}x={kubernetes[s]:.1f}" for s in scales)
     print(f"scale: {cells} ratio_{top}x={ratio} peak_rss_mib={peak:.0f}")
     return 0
 

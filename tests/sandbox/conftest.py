@@ -14,8 +14,11 @@ import pytest
 from nbaverify.sandbox import Layout, Sandbox
 from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
-SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest")
-SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "26430"))
+# several sandboxes at once (pytest -n N): each xdist worker gets a state directory and a port base of its own
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_INDEX = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
+SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest") + (f"-{WORKER}" if WORKER else "")
+SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "26430")) + 100 * _INDEX
 
 
 @dataclass

@@ -31,8 +31,10 @@ def pytest_runtest_logfinish(nodeid: str, location) -> None:
     if os.environ["NBAVERIFY_MIDRUN"] == "stop":
         sandbox._stop_api()
         sandbox.cluster.primary.stop()
-    else:  # the whole server, its backends included (the suite's own session among them)
-        frozen = [pid for pid in [api_pid, primary, *(c.pid for c in psutil.Process(primary).children(recursive=True))]
+    else:  # the whole server, its backends included (the suite's own session among them), and the whole API: the
+        # process the sandbox started is the container-log shim, the server its child
+        api = [api_pid, *(c.pid for c in psutil.Process(api_pid).children(recursive=True))] if api_pid else []
+        frozen = [pid for pid in [*api, primary, *(c.pid for c in psutil.Process(primary).children(recursive=True))]
                   if pid]
         for pid in frozen:
             os.kill(pid, signal.SIGSTOP)
