@@ -6,9 +6,9 @@ Guide: Security Best Practices / Access Control / Network Policies (api-network-
 
 import pytest
 
+from nbaverify import label_selectors
 from nbaverify.checking import parametrize_from, run_allows
 from nbaverify.clients.k8s import ref
-from nbaverify.probes import kubernetes as kube
 from nbaverify.probes import network_policy as netpol
 from nbaverify.probes import workloads as pods
 
@@ -54,9 +54,24 @@ def allowed_pods(k8s, expect, expected_policy) -> list[netpol.Pods]:
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_network_policy_as_expected(k8s, expect, expected_policy, evidence):
-    """The pods the guide's policy protects are isolated for ingress, and the policies that isolate them (whatever
-    their names, whatever label keys they use) admit only the allowed workloads' pods: the union of their
-    ingress rules, as the API reads them (policyTypes, empty selectors, namespaceSelector and ipBlock peers)."""
+    """The api workload's pods are isolated for ingress, and the policies that isolate them admit only the frontend's
+    pods.
+
+    From `kubernetes.network_policies`: the guide's `api-network-policy`, the pods of workload `api` (any kind) in
+    `nba-stats`, admitting those of workload `frontend` (found in any platform namespace); a team may name label sets
+    instead. Judged by what the policies do, whatever their names and label keys: the union of the ingress rules of
+    every policy that selects the pods and lists Ingress, read as the API reads them (`policyTypes`, empty selectors,
+    `namespaceSelector` and `ipBlock` peers).
+
+    Fails when nothing isolates the pods, when a rule has no `from`, when a peer lets in another workload's pods or
+    sources beyond the platform's pods (an `ipBlock`, a `namespaceSelector` that selects everything), or when no
+    isolating policy admits an allowed workload. Read from manifests or a live cluster.
+
+    When it fails: Read the policies that select the api pods (`kubectl get networkpolicy -n nba-stats -o yaml`) against
+    the problem the message names, and narrow their `ingress.from` to the frontend's pods (the guide's
+    `api-network-policy`). Other clients allowed on purpose go into `allowed_from` of `kubernetes.network_policies` in
+    `[expectations]`.
+    """
     target = protected_pods(k8s, expect, expected_policy)
     allowed = allowed_pods(k8s, expect, expected_policy)
     namespaces = k8s.list("Namespace")
@@ -79,7 +94,8 @@ def check_network_policy_as_expected(k8s, expect, expected_policy, evidence):
         admitted += [p.name for p in allowed if p.name not in admitted and netpol.peer_admits(peer, policy_ns, p, namespaces)]
         reached |= set(admitted) & names
         extra = sorted(set(admitted) - names)
-        unbounded = "ipBlock" in peer or ("namespaceSelector" in peer and kube.selects_everything(peer["namespaceSelector"]))
+        unbounded = "ipBlock" in peer or (
+            "namespaceSelector" in peer and label_selectors.selects_everything(peer["namespaceSelector"]))
         if extra or unbounded:
             what = f"the pods of {', '.join(extra)}" if extra else "sources beyond the platform's pods"
             problems.append(f"{ref(policy)} admits {netpol.describe_peer(peer)}, which lets in {what}")
@@ -93,9 +109,19 @@ def check_network_policy_as_expected(k8s, expect, expected_policy, evidence):
 @pytest.mark.monthly
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
+@pytest.mark.runbook(NETWORK_POLICIES, "Maintenance Schedule / Quarterly Tasks / Security audit")
 def check_no_open_ingress(k8s, expect, evidence):
-    """No policy's ingress admits everything: a rule without `from`, `{}` selectors, 0.0.0.0/0 (rules of a policy
-    that does not list Ingress are ignored, as the API ignores them)."""
+    """No NetworkPolicy's ingress admits everything: no rule without `from`, no `{}` selectors, no `0.0.0.0/0`.
+
+    Over the policies of `kubernetes.namespaces`: a rule without `from` admits every source; a peer with
+    `namespaceSelector: {}` (and any pod) every pod of every namespace; a lone `podSelector: {}` every pod of the
+    namespace; an `ipBlock` of `0.0.0.0/0` or `::/0` everyone. Rules of a policy that does not list Ingress are ignored,
+    as the API ignores them. Skipped when no NetworkPolicy is found. Read from manifests or a live cluster.
+
+    When it fails: Open the policy named (`kubectl get networkpolicy NAME -n NAMESPACE -o yaml`) and replace the open
+    rule with named peers: a `podSelector` or `namespaceSelector` with labels. An ingress public on purpose (an ingress
+    controller's) is waived with `scope` = the policy, an owner and an expiry.
+    """
     found = policies(k8s, expect["kubernetes.namespaces"])
     evidence["read"] = [ref(p) for p in found]
     if not found:
@@ -109,8 +135,21 @@ def check_no_open_ingress(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("warning")
 def check_every_workload_isolated(k8s, expect, evidence):
-    """Every platform workload's pods (of every kind that makes pods) are isolated for ingress by some NetworkPolicy
-    of their namespace: one that selects them and lists Ingress."""
+    """Every platform workload's pods are isolated for ingress by a NetworkPolicy of their namespace that selects them
+    and lists Ingress.
+
+    Over every Deployment, StatefulSet, DaemonSet, unowned ReplicaSet and ReplicationController, Job, CronJob and bare
+    Pod of `kubernetes.namespaces` (what a read controller owns is judged through it); a policy that selects them
+    without listing Ingress is named, as it isolates nothing. An object with no pod template is left to
+    `check_objects_well_formed`. Read from manifests or a live cluster; skipped when it finds no such object, saying
+    where it looked.
+
+    A warning: a NetworkPolicy for every workload is a practice beyond the guide, which names only the api's.
+
+    When it fails: Add a NetworkPolicy that selects the named workload's pods and lists `Ingress` in `policyTypes`,
+    admitting only what must reach them. The guide names only the api's policy, so a team that isolates otherwise waives
+    it with an owner and an expiry.
+    """
     namespaces = expect["kubernetes.namespaces"]
     found = pods.workloads(k8s, namespaces)
     if not found:
@@ -135,10 +174,21 @@ def check_every_workload_isolated(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
 def check_network_policy_enforced(k8s, expect, expected_policy, evidence, pytestconfig):
-    """Real traffic, not just specs: a pod without an allowed label is refused, one with it admitted.
+    """Real traffic obeys the api's policy: a pod without an allowed label is refused, one with the frontend's labels
+    admitted.
 
-    Opt-in on every target (it creates two throwaway pods, labelled app.kubernetes.io/managed-by=
-    nbaverify, and deletes them): it runs only with --allow disruptive.
+    Two throwaway pods (`kubernetes.probe.image`, `busybox:1.36`; each within `kubernetes.probe.timeout_s`, 60 s) fetch
+    `http://api.nba-stats.svc:80/health` (the expectation's `service`, `port` and `path`) with wget: one labelled
+    `app=nbaverify-probe` in the api's namespace must fail, one with the allowed workload's pod labels in its namespace
+    must succeed. A stranger that gets through means the policy is missing or open, or the CNI ignores NetworkPolicy.
+
+    Both pods are labelled `app.kubernetes.io/managed-by=nbaverify` and deleted afterwards, whatever happens. Opt-in on
+    every target: it runs only with `--allow disruptive`. Needs a live cluster (`kubernetes.source = "cluster"`): on
+    manifests it skips.
+
+    When it fails: If the stranger got through, run `check_network_policy_as_expected` first; if the policy is right,
+    the CNI does not enforce NetworkPolicy (`kubectl get pods -n kube-system` shows which runs). If the allowed pod
+    failed, check the Service's endpoints (`kubectl get endpoints api -n nba-stats`) and the policy's `from`.
     """
     k8s.require_live("enforcement (it takes a running pod)")
     if not run_allows(pytestconfig, "disruptive"):

@@ -9,6 +9,7 @@ import datetime as dt
 
 import pytest
 
+from nbaverify import label_selectors
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import counters
 from nbaverify.probes import kubernetes as kube
@@ -22,8 +23,18 @@ INFRA_ISSUES = "Troubleshooting / Common Issues / Infrastructure Issues"
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(INFRA_HEALTH)
+@pytest.mark.runbook(INFRA_HEALTH, INFRA_ISSUES)
 def check_nodes_ready(k8s, expect, evidence):
+    """Every node is Ready, with no memory, disk or PID pressure, and its network available.
+
+    As `kubectl get nodes` shows it: each node's `Ready` condition is `True`, and none of
+    `kubernetes.pressure_conditions` (`MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable`) is. No node
+    at all fails. Needs a live cluster (`kubernetes.source = "cluster"`): on manifests it skips.
+
+    When it fails: Run the guide's `kubectl describe node NAME` for the node named: its conditions and events say why
+    (kubelet down, memory or disk pressure). The guide's `kubectl drain` / `kubectl uncordon` is the operators' step
+    once the cause is known.
+    """
     k8s.require_live("node status")
     nodes = k8s.list("Node")
     assert nodes, f"{k8s.description}: no node at all (kubectl get nodes)"
@@ -46,8 +57,18 @@ def check_nodes_ready(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(INFRA_HEALTH)
 def check_deployments_available(k8s, expect, evidence):
-    """Every Deployment and StatefulSet has its replicas available, and every DaemonSet its pods on every node
-    it is scheduled to (the counts their controllers write in status)."""
+    """Every Deployment and StatefulSet has its desired replicas available, and every DaemonSet its pods on every node
+    it is scheduled to.
+
+    In `kubernetes.namespaces` (`nba-stats`, `monitoring`), from the counts the controllers write in status:
+    `availableReplicas` against `spec.replicas` (a StatefulSet's `readyReplicas` where it reports no
+    `availableReplicas`), a DaemonSet's `numberAvailable` against `desiredNumberScheduled`. Skipped when none is found.
+    Needs a live cluster (`kubernetes.source = "cluster"`): on manifests it skips.
+
+    When it fails: Run `kubectl rollout status` and `kubectl describe` on the workload named, then the guide's `kubectl
+    describe pod` on its unavailable pods: their events say why (image pull, scheduling, failing readiness). Rolling
+    back (`kubectl rollout undo`) is the operators' call.
+    """
     k8s.require_live("a workload's available replicas")
     problems, read = [], 0
     for ns in expect["kubernetes.namespaces"]:
@@ -72,13 +93,19 @@ def check_deployments_available(k8s, expect, evidence):
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(INFRA_ISSUES)
+@pytest.mark.runbook(INFRA_ISSUES, "System Monitoring / Metrics Collection / Infrastructure Metrics", INFRA_HEALTH)
 def check_containers_healthy(k8s, expect, history, evidence):
-    """No container in CrashLoopBackOff now; none restarted past the limit, or killed for memory, lately.
+    """No container is in CrashLoopBackOff, restarted past the limit lately, or was OOMKilled within the window.
 
-    restartCount and lastState only grow old, they never clear: restarts are judged by their change
-    since the previous run (on a first run: only a container whose last restart is within the
-    window), and an OOMKilled last state only when it happened within the window.
+    Over the pods of `kubernetes.namespaces`, each pod and container named. `restartCount` and the last state only grow
+    old, they never clear: restarts are judged by their change since the previous run, and more than
+    `kubernetes.max_restarts` (3) fails; on a first run, a container's total counts only when its last restart is within
+    `kubernetes.restart_window_h` (24 h). An OOMKilled last state counts only within that window, so an old incident
+    does not fail today's run. Needs a live cluster (`kubernetes.source = "cluster"`): on manifests it skips.
+
+    When it fails: For each pod named run the guide's `kubectl describe pod POD -n NAMESPACE` (last state, exit code,
+    events) and `kubectl logs POD -c CONTAINER --previous` for the crash; OOMKilled needs a higher memory limit or a
+    leak fixed. Restarts already counted do not fail the next run.
     """
     k8s.require_live("container status")
     limit, window_s = expect["kubernetes.max_restarts"], expect["kubernetes.restart_window_h"] * 3600
@@ -115,9 +142,17 @@ def check_containers_healthy(k8s, expect, history, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("System Monitoring / Monitoring Tools / Prometheus Setup")
 def check_prometheus_pods_running(k8s, expect, evidence):
-    """A ready pod behind the guide's svc/prometheus-server in the monitoring namespace (found by the Service's own
-    selector, whatever labels the team uses; without that Service, pods labelled app=<monitoring_app> or
-    app.kubernetes.io/name=prometheus)."""
+    """A ready pod runs behind the guide's `svc/prometheus-server` in the `monitoring` namespace.
+
+    The pods are found by the Service's own selector, whatever labels the team uses; without that Service, by
+    `app=prometheus-server` (`kubernetes.monitoring_app`) or `app.kubernetes.io/name=prometheus`, in
+    `kubernetes.monitoring_namespace`. A pod counts when it is Running and every container of it is ready. Needs a live
+    cluster (`kubernetes.source = "cluster"`): on manifests it skips.
+
+    When it fails: Run the guide's `kubectl get pods -n monitoring`, then `kubectl describe pod` and `kubectl logs` on
+    the Prometheus pod (a full volume, a bad configuration, OOM). A Prometheus elsewhere or labelled otherwise is named
+    by `kubernetes.monitoring_namespace` and `monitoring_app` in the profile's `[expectations]`.
+    """
     k8s.require_live("pod status")
     ns, app = expect["kubernetes.monitoring_namespace"], expect["kubernetes.monitoring_app"]
     service = k8s.get("Service", app, ns)
@@ -127,7 +162,7 @@ def check_prometheus_pods_running(k8s, expect, evidence):
     else:
         chosen, how = [{"app": app}, {"app.kubernetes.io/name": "prometheus"}], f"app={app} or app.kubernetes.io/name=prometheus"
     pods = [p for p in k8s.list("Pod", ns)
-            if any(kube.selector_matches({"matchLabels": c}, p["metadata"].get("labels")) for c in chosen)]
+            if any(label_selectors.selector_matches({"matchLabels": c}, p["metadata"].get("labels")) for c in chosen)]
     running = [p for p in pods if p.get("status", {}).get("phase") == "Running"
                and all(s.get("ready") for s in p.get("status", {}).get("containerStatuses") or [{}])]
     evidence["pods"] = {p["metadata"]["name"]: p.get("status", {}).get("phase") for p in pods}

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import httpx
 
 from nbaverify.errors import CheckError, TargetUnreachable
+from nbaverify.exposition import counter_value, families
 from nbaverify.io_stats import IO
 
 
@@ -71,8 +72,6 @@ class Alertmanager:
     def notifications(self) -> dict[str, float]:
         """Its own counters (/metrics), over every integration: notifications (each retried until it succeeds or
         gives up) sent and failed, the requests behind them (every attempt) and failed ones, and when it started."""
-        from nbaverify.probes.metrics import counter_value, families
-
         text = self._get("/metrics").text
         start = families(text).get("process_start_time_seconds")
         return {"sent": counter_value(text, "alertmanager_notifications"),

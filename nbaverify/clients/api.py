@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 
+from nbaverify.clients import live
+from nbaverify.clients.tls import certificate_problem
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
@@ -135,15 +137,11 @@ class ApiClient:
         return signed
 
     # -- the other ways the suite reaches the API: WebSocket, TLS handshakes (each counted, each bounded) --
-    def subscribe(self, token: str | None, wait_s: float):
+    def subscribe(self, token: str | None, wait_s: float) -> live.LiveResult:
         """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds)."""
-        from nbaverify.clients import live
-
         return live.subscribe(self, token, wait_s)
 
     def ws_url(self) -> str:
-        from nbaverify.clients import live
-
         return live.ws_url(self, None)
 
     def peer_certificate(self, timeout_s: float) -> dict:
@@ -189,17 +187,6 @@ def token_claims(expect) -> dict:
     """The iss and aud the platform requires of tokens, when the expectations name them."""
     wanted = {"iss": expect["api.auth.issuer"], "aud": expect["api.auth.audience"]}
     return {claim: value for claim, value in wanted.items() if value}
-
-
-def certificate_problem(exc: BaseException) -> str | None:
-    """Why TLS verification refused the peer ("certificate verify failed: self-signed certificate"), or None."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {seen.verify_message}" if seen.verify_message else str(seen)
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    return text[text.index("certificate verify failed"):].split(" (_ssl")[0] if "certificate verify failed" in text else None
 
 
 def _reason(exc: Exception) -> str:

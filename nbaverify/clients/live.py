@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 import websocket
 
+from nbaverify.clients.tls import certificate_problem
 from nbaverify.errors import TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 
@@ -35,8 +36,6 @@ def ws_url(api, token: str | None) -> str:
 
 def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
     """Connect, wait for the first message, close; each step bounded by wait_s."""
-    from nbaverify.clients.api import certificate_problem
-
     where = ws_url(api, None)
     known = api.unreachable()
     if isinstance(known, TargetUnreachable):  # the same server: learned by an HTTP check, no handshake to wait out

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from nbaverify.errors import CheckError
+from nbaverify.label_selectors import selector_matches
+from nbaverify.log_records import first_timestamp
 
 
 @dataclass
@@ -51,8 +53,6 @@ class PodLogs:
         self.description = f"pods of deployment {namespace}/{deployment}"
 
     def read(self, window_s: float) -> list[LogStream]:
-        from nbaverify.probes.kubernetes import selector_matches
-
         self.cluster.require_live("pod logs")
         found = self.cluster.get("Deployment", self.deployment, self.namespace)
         if found is None:
@@ -108,8 +108,6 @@ class HostLogFiles:
         return out.stdout if out.rc == 0 else None
 
     def read(self, window_s: float) -> list[LogStream]:
-        from nbaverify.probes.logs import first_timestamp
-
         window_start = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=window_s)
         streams = []
         for path in self.files:

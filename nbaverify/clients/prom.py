@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
+from nbaverify.exposition import counter_value, families
 from nbaverify.io_stats import IO
 from nbaverify.thresholds import duration_seconds
 
@@ -103,8 +104,6 @@ class Prometheus:
     def notifications(self) -> dict[str, float]:
         """Its own counters (/metrics): alerts sent to Alertmanagers, errors sending them, alerts dropped
         (errors or a full queue), summed over Alertmanagers, and when the process started."""
-        from nbaverify.probes.metrics import counter_value, families
-
         text = self._get("/metrics").text
         start = families(text).get("process_start_time_seconds")
         return {"sent": counter_value(text, "prometheus_notifications_sent"),
@@ -115,8 +114,6 @@ class Prometheus:
     def oldest_sample(self) -> float | None:
         """When its storage begins (epoch seconds; its own /metrics), so a window is not judged past what it keeps;
         None where it does not say."""
-        from nbaverify.probes.metrics import families
-
         found = families(self._get("/metrics").text).get("prometheus_tsdb_lowest_timestamp_seconds")
         return found.samples[0].value if found and found.samples else None
 

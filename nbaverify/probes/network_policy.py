@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbaverify.probes.kubernetes import selector_matches, selects_everything
+from nbaverify.label_selectors import selector_matches, selects_everything
 
 NAME_LABEL = "kubernetes.io/metadata.name"
 

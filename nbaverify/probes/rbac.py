@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nbaverify.clients.k8s import Source, ref
-from nbaverify.probes.kubernetes import selector_matches
+from nbaverify.label_selectors import selector_matches
 
 
 def _dict(value) -> dict:

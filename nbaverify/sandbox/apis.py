@@ -10,32 +10,24 @@ api_flags.json. The sandbox remembers which one runs (state.json) until told oth
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sys
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from nbaverify.errors import ConfigError, MissingBinary
 from nbaverify.sandbox import variants
+from nbaverify.sandbox.control import FLAGS_FILE
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 from nbaverify.sandbox.variants import Variant
 
 HERE = Path(__file__).parent
-FLAGS_FILE = HERE / "api_flags.json"
 NODE_DIR = HERE / "node_api"
 DEFAULT = "python"
 OUTDATED_RUNTIME = "api.outdated-runtime"  # in the run dir: the runtime_outdated fault is on
 ENV = "NBAVERIFY_SANDBOX_API"
-
-
-@cache
-def flags() -> dict:
-    """api_flags.json: the fault switches both implementations honour, defined once."""
-    return json.loads(FLAGS_FILE.read_text())
 
 
 @dataclass(frozen=True)

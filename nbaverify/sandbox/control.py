@@ -10,9 +10,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from nbaverify import procs
+
+FLAGS_FILE = Path(__file__).parent / "api_flags.json"
+
+
+@cache
+def flags() -> dict:
+    """api_flags.json: the fault switches both implementations honour, defined once."""
+    return json.loads(FLAGS_FILE.read_text())
 
 
 @dataclass(frozen=True)
@@ -24,8 +33,6 @@ class Control:
 
     def on(self, flag: str) -> bool:
         """Is this API behaviour switched on? Only flags of api_flags.json exist: a typo fails loudly."""
-        from nbaverify.sandbox.apis import flags
-
         if flag not in flags()["flags"]:
             raise KeyError(f"unknown API fault flag {flag!r} (not in nbaverify/sandbox/api_flags.json)")
         return flag in self.faults

@@ -44,14 +44,6 @@ class SandboxSecrets:
     def dsn(self, role: str, port: int) -> str:
         return f"postgresql://{role}:{self.passwords[role]}@127.0.0.1:{port}/{DATABASE}"
 
-    def api_settings(self, layout: Layout):
-        from nbaverify.sandbox.api.app import ApiSettings
-
-        return ApiSettings(dsn=self.dsn("nba_app", layout.primary_port),
-                           replica_dsn=self.dsn("nba_app", layout.replica_port),
-                           jwt_secret=self.jwt_secret, control_file=str(layout.control_file),
-                           issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE)
-
     def environ(self, layout: Layout) -> dict[str, str]:
         """The environment the sandbox's profile expects: what a user would export for a real target."""
         from nbaverify.sandbox import control

@@ -16,7 +16,7 @@ def used_flags(sources: list[Path], pattern: str) -> set[str]:
 
 
 def test_both_implementations_honour_exactly_the_flags_defined():
-    defined = set(apis.flags()["flags"])
+    defined = set(control.flags()["flags"])
     python = used_flags([*(SANDBOX / "api").glob("*.py"), SANDBOX / "api" / "__main__.py"], r"""\.on\(["']([a-z_]+)["']\)""")
     node = used_flags([SANDBOX / "node_api" / "server.js"], r"""\.on\(["']([a-z_]+)["']\)""")
     assert python == defined, f"python API: unused {sorted(defined - python)}, undefined {sorted(python - defined)}"
@@ -24,7 +24,7 @@ def test_both_implementations_honour_exactly_the_flags_defined():
 
 
 def test_every_fault_flag_names_a_defined_flag():
-    defined = set(apis.flags()["flags"])
+    defined = set(control.flags()["flags"])
     for fault in CATALOGUE.values():
         assert set(fault.api_flags) <= defined, fault.name
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from nbaverify import label_selectors
 from nbaverify.clients.k8s import ManifestSource, ref
 from nbaverify.errors import CheckError, NotConfigured
 from nbaverify.probes import credentials, rbac
@@ -23,7 +24,7 @@ from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
     ({"matchExpressions": [{"key": "app", "operator": "Exists"}]}, {}, False),
 ])
 def test_label_selectors_match_as_kubernetes_does(selector, labels, matches):
-    assert kube.selector_matches(selector, labels) is matches
+    assert label_selectors.selector_matches(selector, labels) is matches
 
 
 def test_open_peers_are_named_and_named_peers_are_not():

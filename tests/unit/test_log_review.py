@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nbaverify.probes.logs import Refusal, normalise_path, per_hour, records, refused_shares, route_key, slow_paths
+from nbaverify.log_records import records
+from nbaverify.probes.logs import Refusal, normalise_path, per_hour, refused_shares, route_key, slow_paths
 from nbaverify.redact import scrub
 from nbaverify.sandbox.api_logs import ApiLogFiles
 

@@ -5,6 +5,7 @@ import tomllib
 import pytest
 
 from nbaverify.config import EXPECTATIONS_FILE
+from nbaverify.exposition import families
 from nbaverify.probes import metrics
 
 PATTERNS = tomllib.loads(EXPECTATIONS_FILE.read_text())["api"]["metrics"]["pool_gauges"]
@@ -12,7 +13,7 @@ PATTERNS = tomllib.loads(EXPECTATIONS_FILE.read_text())["api"]["metrics"]["pool_
 
 def exposition(*gauges: str) -> dict:
     text = "".join(f"# HELP {g} pool\n# TYPE {g} gauge\n{g} 4\n" for g in gauges)
-    return metrics.families(text + "# HELP http_requests_total r\n# TYPE http_requests_total counter\n"
+    return families(text + "# HELP http_requests_total r\n# TYPE http_requests_total counter\n"
                                    'http_requests_total{method="GET"} 1\n')
 
 

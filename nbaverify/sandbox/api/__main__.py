@@ -11,9 +11,9 @@ import warnings
 import uvicorn
 
 from nbaverify.sandbox import control
-from nbaverify.sandbox.api.app import create_app
+from nbaverify.sandbox.api.app import ApiSettings, create_app
 from nbaverify.sandbox.layout import Layout
-from nbaverify.sandbox.secrets import SandboxSecrets
+from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 
 
 class GuideFormat(logging.Formatter):
@@ -35,7 +35,9 @@ def main() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(GuideFormat())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    app = create_app(secrets.api_settings(layout))
+    app = create_app(ApiSettings(dsn=secrets.dsn("nba_app", layout.primary_port),
+                                 replica_dsn=secrets.dsn("nba_app", layout.replica_port), jwt_secret=secrets.jwt_secret,
+                                 control_file=str(layout.control_file), issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE))
     legacy_tls = control.read(layout.control_file).on("tls_legacy")  # TLS is set at start: the fault restarts the API
     # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address from the proxy's
     # X-Forwarded-For (trusted from loopback only, as TRUST_PROXY says)

@@ -128,7 +128,7 @@ class Fault:
     @property
     def through_api(self) -> bool:
         """Does the fault act through the reference API (so it must exist in both implementations)?"""
-        from nbaverify.sandbox.apis import flags
+        from nbaverify.sandbox.control import flags
 
         return self.area != "load" and (self.name in flags()["flags"] or bool(self.api_flags)
                                         or any(check.startswith(API_CHECKS) for check in self.caught_by))

@@ -121,7 +121,7 @@ def _untested_alert(sb: Reach) -> None:
 
 def _stop_alertmanager(sb: Reach) -> None:
     """Stopped, and Prometheus has since failed to hand it an alert (the Watchdog is resent every few seconds)."""
-    from nbaverify.probes.metrics import counter_value
+    from nbaverify.exposition import counter_value
 
     def errors() -> float:
         return counter_value(httpx.get(f"{sb.prometheus.url}/metrics", timeout=5).text, "prometheus_notifications_errors")
@@ -221,7 +221,7 @@ def _silence_high_error_rate(sb: Reach) -> None:
 
 def _notifications_fail(sb: Reach) -> None:
     """The sink refuses (control.json): wait for Alertmanager to count a failed notification (the watchdog's)."""
-    from nbaverify.probes.metrics import counter_value
+    from nbaverify.exposition import counter_value
 
     def failed() -> float:
         return counter_value(httpx.get(f"{sb.alertmanager.url}/metrics", timeout=5).text,

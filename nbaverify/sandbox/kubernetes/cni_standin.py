@@ -23,7 +23,7 @@ PROBE_POD_IP = "10.244.1.23"  # where a probe pod's traffic would come from, for
 
 def verdict(pod: dict, services: list[dict], policies: list[dict], namespaces: list[dict]) -> str:
     """Would this pod reach the Service its command fetches (ingress rules; ports aside)?"""
-    from nbaverify.probes.kubernetes import selector_matches
+    from nbaverify.label_selectors import selector_matches
 
     command = " ".join(pod["spec"]["containers"][0].get("command") or [])
     namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels") or {}
