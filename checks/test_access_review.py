@@ -15,10 +15,10 @@ import pytest
 
 from nbaverify.probes import logs
 
-pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Monthly Tasks")]
+pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Monthly Tasks / Review access logs")]
 
 AUTH = "Security Best Practices / Authentication & Authorization"
-RATE = "Security Best Practices / Rate Limiting"
+RATE = "Security Best Practices / Authentication & Authorization / Rate Limiting"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,20 @@ def _review(refused, expect, evidence, statuses: set[int], limit_key: str, what:
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(AUTH)
 def check_no_token_brute_force(refused, expect, evidence):
-    """Many refused tokens from one client: someone guessing, or a stolen token replayed after revocation."""
+    """No client is refused (401/403) more than `access.max_refused_per_client_per_hour` (30) times an hour in the API's
+    log.
+
+    Many refused tokens from one client are someone guessing, or a stolen token replayed after revocation. Refusals are
+    the API's `Access refused: <status> <method> <path> from <client> ua="..."` lines (or a combined-format access
+    log's), read from the API's log over `access.window_h` (720 h, 30 days); a log younger than an hour counts as an
+    hour. The suite's own probes (a user agent starting with one of `access.ignore_user_agents`, `nbaverify`) are shown
+    in the evidence, not counted. The top offenders (`access.top_offenders`, 5) go into the evidence with their most
+    frequent routes and user agent.
+
+    When it fails: Read the client, its routes and user agent in the message and the evidence's `top_offenders`. A
+    client of your own with a stale or revoked token needs a valid one; an unknown client guessing tokens goes to the
+    security team (Escalation Path) to block at the edge.
+    """
     _review(refused, expect, evidence, {401, 403}, "access.max_refused_per_client_per_hour", "was refused (401/403)")
 
 
@@ -74,6 +87,19 @@ def check_no_token_brute_force(refused, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RATE)
 def check_no_client_hammering_the_limit(refused, expect, evidence):
+    """No client is rate limited (429) more than `access.max_rate_limited_per_client_per_hour` (100) times an hour in
+    the API's log.
+
+    A client limited that often keeps hammering past the limit. Refusals are the API's `Access refused: <status>
+    <method> <path> from <client> ua="..."` lines (or a combined-format access log's), read from the API's log over
+    `access.window_h` (720 h, 30 days); a log younger than an hour counts as an hour. The suite's own probes (a user
+    agent starting with one of `access.ignore_user_agents`, `nbaverify`) are shown in the evidence, not counted. The top
+    offenders (`access.top_offenders`, 5) go into the evidence with their most frequent routes and user agent.
+
+    When it fails: Read the client, its routes and user agent in the evidence's `top_offenders`. A client of your own
+    must back off on a 429 (honour `Retry-After`) or be given its own limit; an unknown one goes to the security team to
+    block. Waive it, with an owner and an expiry, only while a known client is being fixed.
+    """
     _review(refused, expect, evidence, {429}, "access.max_rate_limited_per_client_per_hour", "was rate limited (429)")
 
 
@@ -81,11 +107,24 @@ def check_no_client_hammering_the_limit(refused, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(AUTH)
 def check_refused_share_per_route(refused, prom, expect, evidence):
-    """Each route's share of requests refused (401/403) over the review window: the refusals from the log, where the
-    suite's own probes say who they are and are not counted (the metrics cannot tell them apart: a forged-token probe
-    is a 401 like any other), every request from the metrics (http_requests_total by method and route). A route
-    where tokens fail at scale is a client deployed with a stale secret, or guessing spread over many clients, which
-    the per-client check does not see. A warning: refused requests harm nothing by themselves."""
+    """No route with at least `access.min_route_requests` (100) requests has more than `access.max_refused_share` (25 %)
+    of them refused (401/403).
+
+    The refusals come from the API's log over `access.window_h` (720 h), where the suite's own probes say who they are
+    (`access.ignore_user_agents`) and are not counted: the request metrics cannot tell them apart (a forged-token probe
+    is a 401 like any other). Every request comes from Prometheus, `increase(http_requests_total[<the log's window>])`
+    by method and route. Both are judged over the part of the window both hold (Prometheus's
+    `prometheus_tsdb_lowest_timestamp_seconds` where it keeps less than the log). Route templates such as
+    `/api/players/{id}` and `/api/players/:id`, and the log's paths with their ids folded, are one route; routes the log
+    refused that the metrics do not count are listed in the evidence.
+
+    A route where tokens fail at scale is a client deployed with a stale secret, or guessing spread over many clients,
+    which the per-client check does not see. A warning: refused requests harm nothing by themselves.
+
+    When it fails: Read the route and its most refused clients in the message. A few clients refused again and again are
+    usually deployed with a stale `JWT_SECRET` or token: check their configuration against the API's. Refusals spread
+    over many clients look like guessing: hand them to the security team.
+    """
     window = refused[0]
     oldest = prom.oldest_sample()  # Prometheus may keep less than the log: both are judged over what both hold
     if oldest is not None and time.time() - oldest < window.covered_s():
@@ -116,11 +155,23 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(AUTH)
 def check_token_subjects_known(api_logs, expect, evidence):
-    """Every subject the API accepted a token for is one the platform knows (expectations.access.known_subjects,
-    shell patterns). A valid token for a subject nobody issued means the signing secret mints tokens outside the
-    issuer (leaked, or shared with a service nobody registered). A warning: the list may simply be out of date.
-    Needs the API to log the subjects it accepts (`Token accepted: sub="..." from <ip>`, as the reference APIs do
-    the first time each subject presents itself from each client); the guide's middleware does not."""
+    """Every subject the API accepted a token for matches `access.known_subjects` (shell patterns).
+
+    A valid token for a subject nobody issued means the signing secret mints tokens outside the issuer (leaked, or
+    shared with a service nobody registered). The list is empty by default, so the check skips as not configured until a
+    team lists its issuer's subjects, with the suite's own (`nbaverify`, `nbaverify-load-*`).
+
+    It needs the API to log the subjects it accepts, `Token accepted: sub="..." from <ip> ua="..."` (both reference APIs
+    write it the first time each subject presents itself from each client: bounded, not a line a request); the guide's
+    middleware does not, and such a platform's check skips saying so instead of passing. Read over `access.window_h`
+    (720 h).
+
+    A warning: the list may simply be out of date.
+
+    When it fails: Find who holds the token: the message names the subject, client address and user agent. A subject
+    your issuer does grant goes into `access.known_subjects` in the profile's `[expectations]`; one nobody issued means
+    `JWT_SECRET` has leaked: escalate to the security team, who rotate it (Monthly Tasks: Rotate credentials).
+    """
     known = expect["access.known_subjects"]
     if not known:
         pytest.skip("not configured: expectations.access.known_subjects (the subjects your issuer grants tokens to)")

@@ -54,6 +54,15 @@ def _grown_since_last_run(history, key: str, name: str, readings: dict[str, floa
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_alertmanager_config_valid(alertmanager_config):
+    """`amtool check-config` accepts the deployed `alertmanager.yml`.
+
+    The file is the profile's `[alertmanager] config_file` (relative to the profile); skipped when the profile names
+    none, or when amtool is not installed.
+
+    When it fails: Run `amtool check-config FILE` on the file the message names (the profile's `[alertmanager]
+    config_file`) and fix what it reports before the next deploy: Alertmanager refuses to load an invalid file, so a
+    reload keeps the old routes and a restart fails.
+    """
     problem = alerting.check_config(alertmanager_config)
     assert problem is None, f"amtool check-config {alertmanager_config}: {problem}"
 
@@ -63,6 +72,15 @@ def check_alertmanager_config_valid(alertmanager_config):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_alertmanager_ready(alertmanager):
+    """The live Alertmanager answers `/-/ready`: fired alerts reach someone.
+
+    The Alertmanager of the profile's `[alertmanager] url`; without that section the alerting checks skip with `not
+    configured: alertmanager`.
+
+    When it fails: Run `kubectl get pods -n monitoring` and read the Alertmanager pod's log (`kubectl logs POD -n
+    monitoring`); the message quotes what `/-/ready` said. Check the profile's `[alertmanager] url` too: a port-forward
+    that died looks the same.
+    """
     ready, detail = alertmanager.ready()
     assert ready, f"Alertmanager at {alertmanager.url} is not ready ({detail}): fired alerts reach nobody"
 
@@ -72,8 +90,19 @@ def check_alertmanager_ready(alertmanager):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ALERTS)
 def check_alertmanager_peers_agree(alertmanager_cluster, expect, evidence):
-    """A clustered Alertmanager ([alertmanager] peers): every instance gossips with all the others, has
-    loaded the same configuration and holds the same silences (else both notify, or a silence misses one)."""
+    """Every instance of a clustered Alertmanager gossips, has loaded the same configuration and holds the same active
+    silences.
+
+    The instances are the profile's `[alertmanager] url` and `peers`, each read through its `/api/v2/status` and its
+    silences: each must see its cluster `ready`, with as many members as instances named (where more than one is named),
+    and hold the first instance's configuration and active silences. A split cluster notifies twice, and a silence set
+    on one instance misses the other. Gossip is converging state: they are given `alerting.cluster_settle_s` (15 s) to
+    agree. Skipped when not clustered: the profile names no peers and its one instance runs without gossip.
+
+    When it fails: Compare each instance's `/api/v2/status` (`cluster.peers`, `config.original`) for the problem the
+    message names. Another configuration means a deploy reached one instance: roll it out to all; a missing member
+    points at its `--cluster.peer` flags or the gossip port (9094) between the pods.
+    """
     if len(alertmanager_cluster) == 1:
         state = (alertmanager_cluster[0].status().get("cluster") or {}).get("status")
         if state in (None, "disabled"):
@@ -95,10 +124,18 @@ def check_alertmanager_peers_agree(alertmanager_cluster, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_prometheus_sends_to_alertmanager(prom, alertmanager_cluster, expect, evidence):
-    """Prometheus has an Alertmanager to send to. Prometheus often knows them by addresses the suite cannot use
-    (pod IPs from service discovery, the profile a port-forward), and relabelling drops the discovered endpoints
-    that are not Alertmanager's, so neither a different address nor a dropped endpoint is a failure: that the
-    alerts arrive is check_watchdog_reaches_alertmanager's to prove."""
+    """Prometheus has an active Alertmanager to send alerts to, and has not dropped the profile's by relabelling.
+
+    Read from Prometheus's `/api/v1/alertmanagers`. Prometheus often knows them by addresses the suite cannot use (pod
+    IPs from service discovery, where the profile has a port-forward), and relabelling drops the discovered endpoints
+    that are not Alertmanager's, so neither a different address nor a dropped endpoint fails it; only the profile's own
+    address dropped and not active does. That the alerts arrive is `check_watchdog_reaches_alertmanager`'s to prove. A
+    Prometheus that has just started is given `monitoring.first_scrape_wait_s` (15 s) to find its Alertmanagers.
+
+    When it fails: Read Prometheus's `/api/v1/alertmanagers` and the `alerting.alertmanagers` section of its
+    configuration (`/api/v1/status/config`), and fix the service discovery or relabelling that drops the Alertmanager.
+    `check_watchdog_reaches_alertmanager` says whether alerts still arrive meanwhile.
+    """
     ours = [instance.url for instance in alertmanager_cluster]
 
     def wired():  # a Prometheus that has just started finds its Alertmanagers within seconds, as its targets
@@ -121,10 +158,20 @@ def check_prometheus_sends_to_alertmanager(prom, alertmanager_cluster, expect, e
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ALERTS)
 def check_prometheus_tells_every_instance(prom, alertmanager, expect, evidence):
-    """An HA Alertmanager is told every alert by every Prometheus, as its documentation asks: an instance told alone
-    must wait its turn in the cluster before it notifies (15 s a place by default), and while it is down nobody
-    is told. Judged by count (the cluster's members against Prometheus's active Alertmanagers), since Prometheus
-    addresses them its own way; a warning, as alerts still arrive."""
+    """Prometheus sends alerts to at least as many Alertmanagers as the cluster has members.
+
+    An HA Alertmanager is told every alert by every Prometheus, as its documentation asks: an instance told alone waits
+    its turn in the cluster before it notifies (15 s a place by default), and while it is down nobody is told. List
+    every instance, not one or a load-balanced address. Judged by count (the members in the profile's Alertmanager's
+    `/api/v2/status` against Prometheus's active Alertmanagers), since Prometheus addresses them its own way; a
+    Prometheus that has just started is given `monitoring.first_scrape_wait_s` (15 s).
+
+    A warning, as alerts still arrive.
+
+    When it fails: Compare Prometheus's `/api/v1/alertmanagers` with the cluster's members in Alertmanager's
+    `/api/v2/status`, and list every instance in `alerting.alertmanagers` (each pod, e.g. through a headless Service),
+    not one address or a load balancer. Alerts still arrive meanwhile: fix it in the next change window.
+    """
     members = len(alertmanager.status().get("cluster", {}).get("peers") or []) or 1
 
     def told():
@@ -159,8 +206,24 @@ def _route_problem(routed: list[str], teams: dict[str, set[str]], want_teams: se
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
 def check_escalation_route(alertmanager_config, alertmanager, deployed, expect, policy, evidence):
-    """An alert of each escalation-policy row reaches exactly the row's teams: receivers are known by what they
-    notify (and the on-call engineer's by paging), not by their names; the route tree's shape is the team's own."""
+    """An alert of each escalation-policy row reaches exactly that row's teams, in the deployed file and in the live
+    Alertmanager.
+
+    One case per row of `expectations.alerting.policy` (its labels, and its teams: `on-call`, `devops`, `database`,
+    `security`, or receivers by name), routed with `amtool config routes test` over the deployed file and over the
+    configuration the live Alertmanager has loaded. By default every critical alert reaches on-call and devops, one
+    labelled `team="database"` the database team too and one labelled `team="security"` the security team too; a warning
+    alert reaches devops, or only the database team where it is labelled `team="database"`.
+
+    A receiver belongs to a team by what it notifies (the guide's contacts, `alerting.contacts`) or because
+    `alerting.receivers` names it for that team; unless `alerting.receivers` names one for on-call, the on-call
+    engineer's is any receiver that pages (PagerDuty, Opsgenie, VictorOps) or is named like on-call or pager. The route
+    tree's shape and the receivers' names are the team's own. A team not reached, or one reached too, fails.
+
+    When it fails: Reproduce it with `amtool config routes test --config.file=FILE` and the labels in the message, then
+    fix the routes or receivers in the deployed file; if only the loaded configuration is wrong, Alertmanager was not
+    reloaded with the file. A team whose policy differs changes its row of `alerting.policy` in its `[expectations]`.
+    """
     labels = policy["labels"]
     want_teams, want_names = _wanted(expect, list(policy["receivers"]))
     shown = ", ".join(f"{k}={v}" for k, v in labels.items())
@@ -184,6 +247,16 @@ def check_escalation_route(alertmanager_config, alertmanager, deployed, expect, 
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ESCALATION)
 def check_every_alert_reaches_a_receiver(prom, alertmanager_config, deployed, evidence):
+    """Every alert rule Prometheus has loaded routes, for its labels, to a receiver that delivers.
+
+    Each rule's labels, with its `alertname`, are routed with `amtool config routes test` over the deployed
+    configuration. A receiver without an integration (email, webhook, PagerDuty, Slack, Opsgenie and the like) delivers
+    nothing.
+
+    When it fails: Run `amtool config routes test --config.file=FILE alertname=NAME` with each named alert's labels to
+    see where it ends, and route it to a receiver with an integration (email, webhook, PagerDuty), or give the catch-all
+    route one. An alert nobody needs is better removed from the rules than routed to nothing.
+    """
     real = {name for name, receiver in alerting.receivers(deployed).items() if not alerting.is_null(receiver)}
     lost = {}
     for rule in prom.alerting_rules():
@@ -200,6 +273,13 @@ def check_every_alert_reaches_a_receiver(prom, alertmanager_config, deployed, ev
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ESCALATION)
 def check_every_receiver_is_routed(alertmanager_config, deployed):
+    """Every receiver of the deployed Alertmanager configuration is named by some route of its routing tree.
+
+    A receiver no route names never notifies.
+
+    When it fails: Read the routing tree (`amtool config routes show --config.file=FILE`) and name the receiver from the
+    route meant to reach it, or remove it from the file if nobody needs it.
+    """
     unused = sorted(set(alerting.receivers(deployed)) - alerting.routed_receivers(deployed))
     assert not unused, f"receiver(s) {', '.join(unused)} in {alertmanager_config} are named by no route: they never notify"
 
@@ -208,8 +288,17 @@ def check_every_receiver_is_routed(alertmanager_config, deployed):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(CONTACTS)
 def check_receivers_carry_the_contacts(alertmanager_config, deployed, expect, evidence):
-    """Every contact the guide gives a team is notified by some receiver, whatever the receiver is called; no
-    receiver notifies a placeholder address."""
+    """Some receiver notifies each of the guide's contact addresses, and none notifies a placeholder address.
+
+    The contacts are `expectations.alerting.contacts` (devops@, dba@ and security@nba-stat-projections.com), looked for
+    among the receivers' email recipients and webhook URLs, whatever the receivers are called. A placeholder is an
+    address at example.com, .org or .net or at localhost, or one containing changeme, todo, placeholder or xxx. Where a
+    contact is missing, the addresses the receivers do mail are listed.
+
+    When it fails: Add the missing address to a receiver's `email_configs` (or its webhook), or replace the placeholder,
+    in the file the message names, and run `amtool check-config` on it. Teams whose addresses differ from the guide's
+    set `alerting.contacts` in the profile's `[expectations]`.
+    """
     found = {name: alerting.addresses(receiver) for name, receiver in alerting.receivers(deployed).items()}
     evidence.update(found)
     notified = {address for have in found.values() for address in have}
@@ -226,6 +315,15 @@ def check_receivers_carry_the_contacts(alertmanager_config, deployed, expect, ev
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
 def check_no_inhibition_mutes_critical(alertmanager_config, deployed, expect):
+    """No `inhibit_rules` entry lets a warning or info alert mute a critical one.
+
+    An entry whose target matchers accept the severity `alerting.protected_severity` (`critical`) and whose source
+    matchers accept `warning` or `info` is named with its number and its source matchers.
+
+    When it fails: Open the `inhibit_rules` entry the message numbers and change its matchers so a warning or info alert
+    cannot mute a critical one: its `target_matchers` exclude `severity=critical`, or its `source_matchers` accept only
+    critical. Run `amtool check-config` on the file before deploying it.
+    """
     muting = alerting.inhibitions_muting(deployed, expect["alerting.protected_severity"])
     assert not muting, f"{alertmanager_config}: " + "; ".join(muting)
 
@@ -234,6 +332,17 @@ def check_no_inhibition_mutes_critical(alertmanager_config, deployed, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
 def check_no_long_silence_on_critical(alertmanager, prom, expect, evidence):
+    """No active silence covers a critical alert for longer than `alerting.max_critical_silence_h` (24 h).
+
+    A silence covers an alert when its matchers fit the labels of a rule Prometheus has loaded with the severity
+    `alerting.protected_severity` (`critical`); a matcher on a label the rule does not set (instance, job) is assumed to
+    fit. Its length runs from its start to its end. Each is named with the alerts, how long, until when, and who set it;
+    the count of active silences goes into the evidence.
+
+    When it fails: Ask whoever set the silence (the message names them and its id) whether the critical alert is still
+    known and handled; then shorten it to under `alerting.max_critical_silence_h` (24 h) or expire it (`amtool silence
+    expire ID`). An alert that is noise needs its rule fixed, not a standing silence.
+    """
     silences = alertmanager.silences()
     evidence["active_silences"] = len(alerting.active(silences))
     found = alerting.long_silences(silences, prom.alerting_rules(), expect["alerting.protected_severity"],
@@ -245,6 +354,14 @@ def check_no_long_silence_on_critical(alertmanager, prom, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ESCALATION)
 def check_silences_explained(alertmanager):
+    """Every active silence names its creator and says why in its comment.
+
+    A silence with an empty `createdBy` or `comment` is named with its matchers.
+
+    When it fails: Look the silence up by the id in the message (`amtool silence query`, or the Alertmanager UI) and
+    have whoever set it re-create it with their name in `createdBy` and the reason in `comment`. A silence nobody claims
+    is the on-call engineer's to keep or expire.
+    """
     found = alerting.unexplained_silences(alertmanager.silences())
     assert not found, f"Alertmanager at {alertmanager.url}: " + "; ".join(found) + ": say who silenced it and why"
 
@@ -259,8 +376,18 @@ def watchdog(prom, expect):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ALERTS)
 def check_watchdog_rule_present(prom, watchdog, expect, evidence):
-    """An always-firing alert (a Watchdog, a dead man's switch) is loaded: a practice beyond the guide, without which
-    an alerting pipeline that stopped delivering looks exactly like a quiet night."""
+    """An always-firing alert (a Watchdog, a dead man's switch) is loaded in Prometheus.
+
+    Found by the expected name (`alerting.watchdog`, `Watchdog`), a common one (`DeadMansSwitch`, `AlwaysFiring`) or an
+    expression `vector(1)`. Add one, and route it to a heartbeat receiver.
+
+    A warning: a practice beyond the guide, said as absent when it is, with what that costs: without it an alerting
+    pipeline that stopped delivering looks exactly like a quiet night.
+
+    When it fails: Add an always-firing rule (`alert: Watchdog`, `expr: vector(1)`) to the rule files and route it to a
+    heartbeat receiver (a dead man's switch). Yours under another name: set `alerting.watchdog` in the profile's
+    `[expectations]`; a team that knowingly runs without one waives it with an owner and an expiry.
+    """
     evidence["rule"] = watchdog.get("name") if watchdog else None
     assert watchdog is not None, (
         f"Prometheus at {prom.url} loads no always-firing alert (none named {expect['alerting.watchdog']}, "
@@ -272,8 +399,16 @@ def check_watchdog_rule_present(prom, watchdog, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_watchdog_reaches_alertmanager(alertmanager, watchdog, expect):
-    """The always-firing alert is active in Alertmanager: Prometheus's alerts arrive. Without such a rule there is
-    nothing to watch (check_watchdog_rule_present says so)."""
+    """The always-firing alert is active in Alertmanager: Prometheus's alerts arrive.
+
+    Looked for by its name among Alertmanager's active alerts, neither silenced nor inhibited; a Prometheus that has
+    just started is given `monitoring.first_scrape_wait_s` (15 s) for its first rule evaluation. Skipped, saying why,
+    when Prometheus loads no always-firing rule (`check_watchdog_rule_present` says so).
+
+    When it fails: Check whether a silence or inhibition holds it (`amtool silence query alertname=NAME`), then whether
+    Prometheus sends at all: `check_prometheus_sends_to_alertmanager`, `prometheus_notifications_errors_total` and
+    Prometheus's log (`kubectl logs` of its pod in `monitoring`). Until it arrives, assume no alert reaches anyone.
+    """
     if watchdog is None:
         pytest.skip("does not apply: Prometheus loads no always-firing alert (check_watchdog_rule_present)")
     name = watchdog["name"]
@@ -288,10 +423,21 @@ def check_watchdog_reaches_alertmanager(alertmanager, watchdog, expect):
 
 @pytest.mark.daily
 @pytest.mark.severity("warning")
-@pytest.mark.runbook(ALERTS)
+@pytest.mark.runbook(ALERTS, ESCALATION)
 def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
-    """Errors sending alerts to Alertmanager since the previous run: an alert Prometheus could not hand over
-    reached nobody. A warning: a restart of Alertmanager costs a few; a dead pipeline fails the watchdog check."""
+    """Prometheus had no error sending alerts to Alertmanager since the previous run.
+
+    `prometheus_notifications_errors_total` from Prometheus's own `/metrics`, judged by its change since the previous
+    run against the target; a restart of Prometheus starts a new count, and the first run records the baseline. The
+    alerts sent and dropped go into the evidence. An alert Prometheus could not hand over reached nobody.
+
+    A warning: a restart of Alertmanager costs a few errors; a dead pipeline fails
+    `check_watchdog_reaches_alertmanager`.
+
+    When it fails: Read Prometheus's log (`kubectl logs` of its pod in `monitoring`, `grep -i 'error sending alert'`)
+    for the error and the Alertmanager it names, and check that Alertmanager is up and reachable from Prometheus. A few
+    errors across an Alertmanager restart are expected: the next run passes if they stopped.
+    """
     now = prom.notifications()
     judged = _grown_since_last_run(history, f"prometheus_notifications:{prom.url}", "prometheus",
                                    {"sent": now["sent"], "errors": now["errors"]}, now["started"], evidence)
@@ -309,8 +455,18 @@ def check_prometheus_notifications_sent(prom, alertmanager, history, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ESCALATION)
 def check_notifications_delivered(alertmanager_cluster, history, evidence):
-    """Failed notifications since the previous run, on every instance: in a cluster the first in its order sends,
-    and another only when the first did not, so a receiver's refusals may be counted on any of them."""
+    """No notification failed since the previous run on any instance of the Alertmanager cluster.
+
+    `alertmanager_notifications_failed_total` from each instance's `/metrics`, judged by its change since the previous
+    run; a restart of an instance starts a new count, and the first run records the baseline. In a cluster the first
+    instance in its order sends, and another only when it did not, so a receiver's refusals may be counted on any of
+    them; a peer that does not answer is left to `check_alertmanager_peers_agree`. A failure means a receiver refuses or
+    cannot be reached.
+
+    When it fails: Read the log of the Alertmanager instance named (`kubectl logs POD -n monitoring`, 'Notify for alerts
+    failed') for the receiver and its error; `alertmanager_notifications_failed_total` by `integration` says which kind.
+    Fix that receiver's endpoint or credentials, then watch the counter stop growing.
+    """
     failures = []
     for instance, now in _counters_of_each(alertmanager_cluster):
         judged = _grown_since_last_run(history, f"alertmanager_notifications:{instance.url}", "alertmanager",
@@ -331,11 +487,27 @@ def check_notifications_delivered(alertmanager_cluster, history, evidence):
 @pytest.mark.safety("disruptive")
 @pytest.mark.runbook(ESCALATION)
 def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expect, evidence):
-    """A uniquely labelled test alert, sent to every instance of the cluster as Prometheus sends, routed by the
-    live Alertmanager, delivered to each receiver it is routed to, then resolved. A delivery record
-    ([alertmanager] deliveries) shows each delivery by receiver; without one, Alertmanager's own counters, which
-    add up every receiver, are all the drill can read. It notifies the people those receivers name: against
-    production only with --allow disruptive."""
+    """A test alert reaches each receiver its route names within the route's own timers, and its resolution follows.
+
+    A uniquely labelled alert (`alerting.drill.labels`, `alertname=NbaverifyDrill` and `severity=critical`, plus a
+    unique `nbaverify_drill` label) is posted to every instance of the cluster, as Prometheus sends, and must be grouped
+    by the live Alertmanager under its route's receivers (a silence or inhibition holding it fails). It fires for
+    `alerting.drill.hold_s` (20 s) once delivered, then is resolved.
+
+    With a delivery record (`[alertmanager] deliveries`: JSON Lines or a JSON array, one notification each with
+    `receiver` and `status`), each of those receivers must show the firing notification within its route's `group_wait`
+    plus `alerting.drill.margin_s` (15 s), then, for each receiver with `send_resolved`, the resolution within its
+    route's `group_interval` plus the margin. The timers are read from the configuration the live Alertmanager has
+    loaded, and a message that gives up names the timer it waited for. Without a record only Alertmanager's own counters
+    can be read, which add up every receiver and instance: no attempt may fail, and some notification must go out, in
+    each phase.
+
+    It notifies the people those receivers name: against production only with `--allow disruptive`.
+
+    When it fails: Read the phase and receiver the message names: grouped under no receiver means a silence or
+    inhibition holds the drill alert; no delivery means read the Alertmanager log ('Notify for alerts failed') and that
+    receiver's integration. It pages real people: re-run it (`--allow disruptive`) only once fixed.
+    """
     drill = expect["alerting.drill"]
     marker = uuid.uuid4().hex[:12]
     labels = {**drill["labels"], "nbaverify_drill": marker}

@@ -21,9 +21,17 @@ BACKUP_STATUS = "Maintenance Schedule / Daily Tasks / Check backup status"
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("warning")
-@pytest.mark.runbook(BACKUP_STATUS)
+@pytest.mark.runbook(BACKUP_STATUS, "Troubleshooting / Recovery Procedures / Database Recovery")
 def check_wal_archiving_enabled(db, evidence):
-    """Beyond the guide (it asks for backups, not for a WAL archive): without one, no point-in-time recovery."""
+    """`archive_mode` is on: the primary archives its WAL.
+
+    A warning, beyond the guide (it asks for backups, not for a WAL archive): without one a restore can only return to
+    the last base backup, with no point-in-time recovery. Set `archive_mode` and `archive_command`.
+
+    When it fails: Check `SHOW archive_mode` and `SHOW archive_command` on the primary. Turning it on needs
+    `archive_mode = on`, an `archive_command` and a server restart: plan it with the database team. A team that relies
+    on base backups alone waives it with an owner and an expiry.
+    """
     state = probes.archiver(db)
     evidence["archive_mode"] = state["mode"]
     assert state["mode"] != "off", (
@@ -34,8 +42,18 @@ def check_wal_archiving_enabled(db, evidence):
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(BACKUP_STATUS)
+@pytest.mark.runbook(BACKUP_STATUS, "Troubleshooting / Recovery Procedures / Database Recovery")
 def check_wal_archiving_not_failing(db, evidence):
+    """WAL archiving has not failed since its last success, as `pg_stat_archiver` records it.
+
+    Failing is a failure on record (`failed_count`) later than the last success, or with no success at all: check
+    `archive_command` and the archive's disk. Skipped when `archive_mode` is off (`check_wal_archiving_enabled` says
+    so). The archiver's state goes into the evidence.
+
+    When it fails: Run `SELECT * FROM pg_stat_archiver` on the primary and read the PostgreSQL log for the
+    `archive_command` error on the WAL file named (full disk, permissions, unreachable archive). Fix that cause: until
+    archiving succeeds WAL piles up in `pg_wal`, so watch the primary's disk (`check_disk_usage`).
+    """
     state = probes.archiver(db)
     evidence.update({k: str(v) for k, v in state.items()})
     if state["mode"] == "off":
@@ -50,8 +68,19 @@ def check_wal_archiving_not_failing(db, evidence):
 
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(BACKUP_STATUS)
+@pytest.mark.runbook(BACKUP_STATUS, "Troubleshooting / Recovery Procedures / Database Recovery")
 def check_base_backup_recent(expect, evidence):
+    """The newest base backup started within `database.backups.max_age_h` (26 h).
+
+    Backups are the plain `pg_basebackup` directories under `database.backups.dir`, which the suite's host must be able
+    to read; each one's start is the `START TIME` of its `backup_label`. 26 hours is a daily schedule with two hours of
+    slack. Skipped as not configured while `database.backups.dir` is empty (the default); a directory with no backup in
+    it fails.
+
+    When it fails: List `database.backups.dir` (`ls -lt`) and read the backup job's schedule and last log (the CronJob
+    or cron entry that runs `pg_basebackup`), and the free space where it writes. Once the cause is fixed, take a backup
+    by hand rather than wait a day.
+    """
     directory = expect["database.backups.dir"]
     if not directory:
         pytest.skip("not configured: expectations.database.backups.dir")
@@ -67,9 +96,25 @@ def check_base_backup_recent(expect, evidence):
 @pytest.mark.monthly
 @pytest.mark.severity("critical")
 @pytest.mark.safety("writes")
-@pytest.mark.runbook("Troubleshooting / Recovery Procedures / Database Recovery")
+@pytest.mark.runbook("Troubleshooting / Recovery Procedures / Database Recovery",
+                     "Maintenance Schedule / Monthly Tasks / Test recovery procedures")
 def check_restore_drill(db, read_source, expect, evidence):
-    """Maintenance Schedule / Monthly Tasks / Test recovery procedures: restore the newest backup and compare."""
+    """The newest base backup restores, and its data matches the live database table by table.
+
+    The guide's `db:restore` / `db:verify`, done where it cannot hurt: `pg_verifybackup` checks the backup against its
+    manifest (where it has one); a copy is started on a private Unix socket with the PostgreSQL server binaries of the
+    suite's host; each table of `database.backups.verify_tables` (`teams`, `players`, `games`, `player_stats`,
+    `game_stats`) is compared, row count and an order-independent content fingerprint, with the replica, else the
+    primary. List tables that do not change between the backup and the drill, or counts will differ.
+
+    `pg_verifybackup`, starting the copy, and each comparison's statement are bounded by
+    `database.backups.restore_timeout_s` (120 s); each phase's time goes into the evidence. The copy is stopped and
+    deleted afterwards; the target is only read. Skipped as not configured while `database.backups.dir` is empty.
+
+    When it fails: Read which phase failed: a `pg_verifybackup` error means a damaged backup (take a new one and keep
+    the old for study); a copy that did not start quotes its server log; differing tables mean the backup is wrong or
+    those tables change between backup and drill (list only stable ones in `database.backups.verify_tables`).
+    """
     directory = expect["database.backups.dir"]
     if not directory:
         pytest.skip("not configured: expectations.database.backups.dir")

@@ -13,9 +13,23 @@ pytestmark = [pytest.mark.area("database")]
 
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
-@pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Analyze slow queries")
+@pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Analyze slow queries",
+                     "Troubleshooting / Common Issues / Database Issues")
 def check_no_slow_statements(db, expect, history, evidence):
-    """Mean time a call over the calls made since the previous run (pg_stat_statements is cumulative)."""
+    """No statement averages more than `database.slow_queries.max_mean_ms` (500 ms) a call over the calls made since the
+    previous run.
+
+    From this database's `pg_stat_statements` entries: calls and time are cumulative, so they are judged by their change
+    since the previous run against the target (the history under `NBAVERIFY_STATE_DIR`), never by their totals: the run
+    after an incident is fixed passes. Statements with fewer than `database.slow_queries.min_calls` (5) calls in the
+    window are not judged; the top `database.slow_queries.top` (10) by mean go into the evidence. The first run records
+    the baseline; after a `pg_stat_statements` reset the counts since it are the change. Skipped as not configured when
+    the extension is not installed in the database (it must be in `shared_preload_libraries` and created there).
+
+    When it fails: Take the statements named (the evidence's `top` holds the rest) and run the guide's `EXPLAIN ANALYZE`
+    on each with realistic values (a statement that writes: plain `EXPLAIN`, or inside `BEGIN; ... ROLLBACK`). Fix the
+    missing index or the query with its owner; a known slow report is waived with an owner and an expiry.
+    """
     if not probes.statements_available(db):
         pytest.skip("not configured: the pg_stat_statements extension is not installed in the database")
     limit, min_calls = expect["database.slow_queries.max_mean_ms"], expect["database.slow_queries.min_calls"]

@@ -35,7 +35,18 @@ def replies(api, expect):
 @pytest.mark.parametrize("path_key", PATHS)
 @pytest.mark.parametrize("finding", list(http.HELMET_FINDINGS))
 def check_security_header(api, expect, replies, path_key, finding):
-    """One of the protections the guide's app.use(helmet()) sets, on one path."""
+    """The response of one path carries one of `helmet()`'s protections: `hsts`, `nosniff`, `frame-protection` or `csp`.
+
+    One case per finding and path (`api.health_path` and the data endpoint `api.auth.probe_path`): one finding a check,
+    so a waiver names exactly one. `hsts`: `Strict-Transport-Security` with a `max-age` of 180 days or more (judged over
+    HTTPS only); `nosniff`: `X-Content-Type-Options: nosniff`; `frame-protection`: `X-Frame-Options` `DENY` or
+    `SAMEORIGIN`, or a CSP with `frame-ancestors`; `csp`: a `Content-Security-Policy` header. The guide sets them with
+    `app.use(helmet())`, installed before the routes.
+
+    When it fails: Run `curl -sI URL` on the path named and check that `app.use(helmet())` comes before the routes; a
+    header the API sets but the URL lacks is stripped by a proxy or ingress in front. Each finding is its own case, so a
+    waiver names exactly one (`check_security_header[hsts-api.health_path]`, say).
+    """
     problem = http.HELMET_FINDINGS[finding](replies[path_key].headers, api.base_url.startswith("https://"))
     assert problem is None, f"GET {api.url(expect[path_key])}: {problem}; is helmet() installed before the routes?"
 
@@ -47,7 +58,20 @@ def check_security_header(api, expect, replies, path_key, finding):
 @pytest.mark.parametrize("path_key", PATHS)
 @pytest.mark.parametrize("finding", list(http.LEAK_FINDINGS))
 def check_no_version_leak(api, expect, replies, path_key, finding):
-    """Headers that name the software and its version: a warning (they help an attacker pick an exploit)."""
+    """No response names the software behind it: no `X-Powered-By` header, and no `Server` header with a version.
+
+    One case per finding (`x-powered-by`, `server-version`) and path (`api.health_path`, `api.auth.probe_path`).
+    `helmet()` removes `X-Powered-By`. A `Server` header with a digit in it is a leak, and the advice names who answers:
+    a proxy's (`Server: nginx/1.22.1`) is fixed in the proxy, where `helmet()` does not reach (`server_tokens off` in
+    nginx or OpenResty, `ServerTokens Prod` in Apache, `server_header_transformation` in Envoy); otherwise in the
+    component that sets it.
+
+    A warning: the versions help an attacker pick an exploit.
+
+    When it fails: Follow the message: it names who answers. A proxy's `Server` header is fixed in the proxy
+    (`server_tokens off` in nginx), `X-Powered-By` by `app.use(helmet())` in the API. Confirm with `curl -sI URL` after
+    the change.
+    """
     problem = http.LEAK_FINDINGS[finding](replies[path_key].headers)
     assert problem is None, f"GET {api.url(expect[path_key])}: {problem}"
 
@@ -67,6 +91,16 @@ def handshake(api, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
 def check_certificate_valid(api, handshake, evidence):
+    """The API's TLS certificate verifies for its host against the profile's CA (`api.ca_file`, else the system's CAs).
+
+    One handshake, shared with `check_certificate_not_expiring`; the expiry date and the issuer go into the evidence. A
+    certificate that does not verify is reported here, once, as what it is; the API's other checks then end `untrusted:
+    ... could not run`. Skipped when `api.base_url` is not HTTPS.
+
+    When it fails: Run `openssl s_client -connect HOST:443 -servername HOST -showcerts` to see the chain, names and
+    dates served, and fix an expired certificate, a missing intermediate or a wrong name where TLS ends (server or
+    ingress). A private CA is named in the profile's `api.ca_file`.
+    """
     certificate, untrusted = handshake
     trusted = f"the CA in api.ca_file ({api.ca_file})" if api.ca_file else "the system's CAs"
     assert certificate is not None, (
@@ -81,7 +115,16 @@ def check_certificate_valid(api, handshake, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
 def check_certificate_not_expiring(api, expect, handshake, evidence):
-    """Weeks before expiry a renewal is a task, not an outage: a warning with the date."""
+    """The API's certificate has at least `api.tls.min_days_left` (30) days left before it expires.
+
+    A warning with the date: weeks before expiry a renewal is a task, not an outage. The expiry and the days left go
+    into the evidence. Skipped when `api.base_url` is not HTTPS, or when the certificate is not trusted
+    (`check_certificate_valid` reports that).
+
+    When it fails: Renew the certificate before the date in the message: check why its automation has not (where
+    cert-manager issues it, `kubectl describe certificate -n NAMESPACE`), or order one. Confirm with `openssl s_client
+    -connect HOST:443 | openssl x509 -noout -enddate`.
+    """
     certificate, untrusted = handshake
     if certificate is None:
         pytest.skip(f"the certificate is not trusted ({untrusted}): see check_certificate_valid")
@@ -97,9 +140,21 @@ def check_certificate_not_expiring(api, expect, handshake, evidence):
 @pytest.mark.daily
 @pytest.mark.quarterly
 @pytest.mark.severity("warning")
-@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption",
+                     "Maintenance Schedule / Quarterly Tasks / Security audit")
 def check_tls_1_2_or_newer_only(api, expect):
-    """Beyond the guide (https.createServer with its defaults): TLS 1.0 and 1.1 have known weaknesses."""
+    """The API refuses TLS 1.0 and TLS 1.1 handshakes: it speaks TLS 1.2 or newer only.
+
+    Each old version is offered alone (the certificate not verified, OpenSSL's security level lowered for the probe);
+    one that completes a handshake is the finding. Skipped when `api.base_url` is not HTTPS.
+
+    A warning, beyond the guide (its `https.createServer` keeps the defaults): TLS 1.0 and 1.1 are deprecated (RFC
+    8996), and their weaknesses let a network attacker read or alter traffic.
+
+    When it fails: Confirm with `openssl s_client -connect HOST:443 -tls1_1 -cipher DEFAULT@SECLEVEL=0` and set the
+    minimum protocol to TLS 1.2 where TLS ends (`minVersion: 'TLSv1.2'` in `https.createServer`, `ssl_protocols` in
+    nginx). A team with clients that cannot upgrade yet waives it with an owner and an expiry.
+    """
     https_only(api)
     old = api.accepts_tls_below_1_2(expect["api.timeout_s"])
     assert old is None, (f"{api.base_url} accepts {old}; allow TLS 1.2 and 1.3 only (1.0 and 1.1 are deprecated, "

@@ -18,6 +18,15 @@ API_HEALTH = "System Monitoring / Health Checks / API Health"
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_HEALTH)
 def check_health_ok(api, expect):
+    """`GET /health` answers 200 with a JSON body of exactly `{"status": "ok"}`.
+
+    The path is `api.health_path` (`/health`), and the reply's `Content-Type` must be `application/json`. Another status
+    fails with the body quoted and a pointer to the API pods (`kubectl get pods -n nba-stats`) and their logs.
+
+    When it fails: Run the guide's `curl -i .../health`, then `kubectl get pods` in the API's namespace and `kubectl
+    logs -f deployment/api` (API Debugging) for why. The guide's recovery (`kubectl rollout restart deployment api`,
+    scaling up) is the operators' call once the logs say why.
+    """
     path = expect["api.health_path"]
     reply = api.get(path)
     body = reply.text[:120]
@@ -33,6 +42,16 @@ def check_health_ok(api, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_HEALTH)
 def check_health_detailed_all_ok(api, expect):
+    """`GET /health/detailed` answers 200 with an overall status `ok` and each expected component `ok`.
+
+    The path is `api.health_detailed_path` (`/health/detailed`); the components are those of `api.health_components`
+    (`database`, `replica`: Contract 2), each read from the body's `checks` object. A body that is not JSON, or has no
+    `checks` object, fails saying so.
+
+    When it fails: Run the guide's `curl .../health/detailed` and follow the component not ok: `database` to
+    `check_primary_accepts_connections`, `replica` to the replication checks of this run. Overall not ok with every
+    component ok is the API's own doing: read `kubectl logs -f deployment/api`.
+    """
     path = expect["api.health_detailed_path"]
     report = health.detailed(api, path)
     assert report.problem is None, f"GET {api.url(path)} (HTTP {report.http_status}): {report.problem}"
@@ -49,7 +68,17 @@ def check_health_detailed_all_ok(api, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_HEALTH)
 def check_health_detailed_agrees_with_suite(api, expect, db, replica):
-    """A health endpoint that says ok without looking is worse than none: compare with what we see."""
+    """`/health/detailed` reports no component `ok` that the suite itself finds down.
+
+    A health endpoint that says ok without looking is worse than none. The suite pings the primary and the replica
+    itself: the endpoint's `database` or `replica` reported `ok` while the suite cannot reach that server (a replica the
+    suite finds down must not be reported ok) means the endpoint is not really checking that component. A component the
+    endpoint reports not ok is `check_health_detailed_all_ok`'s finding.
+
+    When it fails: First check the suite's own path: if the other database checks of this run also fail to connect while
+    the API serves data, the suite's DSN or network is at fault, not the endpoint. Otherwise make `/health/detailed` run
+    a real query (`SELECT 1`) on each component instead of reporting `ok` unconditionally.
+    """
     path = expect["api.health_detailed_path"]
     report = health.detailed(api, path)
     assert report.problem is None, f"GET {api.url(path)} (HTTP {report.http_status}): {report.problem}"
@@ -70,6 +99,18 @@ def check_health_detailed_agrees_with_suite(api, expect, db, replica):
 @pytest.mark.runbook("Performance Tuning / API Performance / Response Time Optimization")
 @pytest.mark.parametrize("path_key", ["api.health_path", "api.health_detailed_path"])
 def check_response_time_header(api, expect, path_key, evidence):
+    """`X-Response-Time` is present on the health endpoints, reads `<n>ms`, and claims no more than the measured round
+    trip.
+
+    One case per path: `api.health_path` (`/health`) and `api.health_detailed_path` (`/health/detailed`). The header is
+    the guide's timing middleware's: without it slow responses go unlogged. Measured inside the server, it may exceed
+    the round trip the client measured by no more than `api.response_time_tolerance_ms` (5 ms, for clock granularity);
+    both figures go into the evidence.
+
+    When it fails: Run `curl -sI URL` on the path named and check that the guide's timing middleware (Response Time
+    Optimization) is registered first, before the routes, so it wraps every response; a value larger than the round trip
+    means it is computed wrongly (unit or clock).
+    """
     path = expect[path_key]
     reply = api.get(path)
     header = reply.headers.get("x-response-time")

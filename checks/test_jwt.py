@@ -12,7 +12,7 @@ from nbaverify.probes import fuzz, jwt_attacks
 
 pytestmark = [pytest.mark.area("security")]
 
-AUTH = "Security Best Practices / Authentication & Authorization"
+API_SECURITY = "Security Best Practices / Authentication & Authorization / API Security"
 
 
 def pytest_generate_tests(metafunc):
@@ -35,8 +35,24 @@ def no_leak(reply) -> bool:
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY,
+                     "Maintenance Schedule / Quarterly Tasks / Security audit")
 def check_token_refused(api, expect, attack):
+    """Every token that `jwt.verify(token, JWT_SECRET)` itself refuses gets a 401, never a 5xx.
+
+    One case per attack of the catalogue (`nbaverify.probes.jwt_attacks`): no token; malformed `Authorization` headers
+    (a bare `Bearer`, Basic credentials, not a JWT, three empty parts); a wrong signing key; `alg` none, None, NONE and
+    nOnE, each with and without the trailing dot; the signature stripped; the payload tampered after signing; expired;
+    `nbf` in the future; a `kid` path traversal (to `/dev/null`, signed with an empty key) and a `kid` SQL injection.
+    Each is sent to `api.auth.probe_path` (`/api/players?limit=1`).
+
+    A 5xx is reported as a crash; any other answer but 401 means the middleware does not verify tokens as the guide's
+    `jwt.verify` does.
+
+    When it fails: Check the middleware against the attack the case names (`nbaverify.probes.jwt_attacks` builds it):
+    every route behind `jwt.verify(token, JWT_SECRET, { algorithms: ['HS256'] })`, never `jwt.decode` alone, errors
+    answered 401. A 5xx is in `kubectl logs -f deployment/api`; an accepted token goes to the security team.
+    """
     path = expect["api.auth.probe_path"]
     reply = refused(api, path, jwt_attacks.ATTACKS[attack](api))
     assert reply.status_code < 500, (
@@ -49,9 +65,17 @@ def check_token_refused(api, expect, attack):
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("warning")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY)
 def check_token_without_exp_refused(api, expect):
-    """Beyond the guide: jsonwebtoken's jwt.verify accepts a token with no exp; such a token never expires."""
+    """A validly signed token without an `exp` claim is refused with a 401.
+
+    A warning, beyond the guide: jsonwebtoken's `jwt.verify` accepts a token without `exp` by default, and such a token
+    never expires, so a leaked one works forever. Require it (jsonwebtoken: check `decoded.exp` after `jwt.verify`).
+    Sent to `api.auth.probe_path`; a 5xx is reported as a crash.
+
+    When it fails: Make the middleware refuse a token whose `decoded.exp` is missing after `jwt.verify`, and make the
+    issuer set `exp`. A team whose tokens knowingly carry no `exp` waives it with an owner and an expiry.
+    """
     path = expect["api.auth.probe_path"]
     reply = refused(api, path, jwt_attacks.without_exp(api))
     assert reply.status_code < 500, f"a token without exp crashed GET {api.url(path)} with {reply.status_code}"
@@ -63,9 +87,21 @@ def check_token_without_exp_refused(api, expect):
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY)
 @pytest.mark.parametrize("claim", ["iss", "aud"])
 def check_wrong_issuer_or_audience_refused(api, expect, claim):
+    """A token naming another issuer (`iss`) or audience (`aud`) is refused with a 401, where the expectations name
+    them.
+
+    One case per claim: a token signed with the profile's secret that carries `https://attacker.example` as its `iss` or
+    `aud`, sent to `api.auth.probe_path`. Skipped as not configured unless `expectations.api.auth.issuer` (for `iss`) or
+    `expectations.api.auth.audience` (for `aud`) is set; both are empty by default. Once they are set, every token the
+    suite and the load generator sign carries them. The sandbox requires both.
+
+    When it fails: Pass the expected values to `jwt.verify` (`{ issuer: ..., audience: ... }`) so it checks them; the
+    message names the expected value (`api.auth.issuer` or `api.auth.audience`). If that value is wrong for the
+    platform, fix it in the profile's `[expectations]`.
+    """
     wanted = expect["api.auth.issuer" if claim == "iss" else "api.auth.audience"]
     if not wanted:
         pytest.skip(f"not configured: expectations.api.auth.{'issuer' if claim == 'iss' else 'audience'}")
@@ -79,8 +115,19 @@ def check_wrong_issuer_or_audience_refused(api, expect, claim):
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY,
+                     "Maintenance Schedule / Monthly Tasks / Rotate credentials")
 def check_no_weak_signing_secret(api, expect):
+    """Tokens signed with well-known weak secrets are refused: the platform's `JWT_SECRET` is not guessable.
+
+    Each secret of `api.auth.weak_secrets` (`secret`, `password`, `123456`, `changeme`, `jwt_secret`,
+    `your-256-bit-secret`, `nba-stats`, `jwt`) signs a token valid in every other way, sent to `api.auth.probe_path`;
+    any answer but 401 means the platform's secret is guessable and must be rotated now.
+
+    When it fails: If `check_token_refused[wrong signing key]` fails too, the middleware verifies no signature at all:
+    fix that first. Otherwise treat `JWT_SECRET` as compromised: tell the security team, who rotate it to a long random
+    value (Monthly Tasks: Rotate credentials), then update the secret the profile's `api.jwt_secret_env` names.
+    """
     path = expect["api.auth.probe_path"]
     accepted = [s for s in expect["api.auth.weak_secrets"]
                 if refused(api, path, jwt_attacks.signed_with(api, s)).status_code != 401]
@@ -92,8 +139,18 @@ def check_no_weak_signing_secret(api, expect):
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY)
 def check_valid_token_accepted(api, expect):
+    """A valid HS256 token signed with the profile's secret (`api.jwt_secret_env`) gets a 200.
+
+    The token has subject `nbaverify`, expires in 300 s, and carries the expectations' `iss` and `aud` where they are
+    set; it is sent to `api.auth.probe_path`. Another status suggests the profile's secret is not the platform's
+    `JWT_SECRET`.
+
+    When it fails: Compare the secret in the profile's `api.jwt_secret_env` with the platform's `JWT_SECRET` (the Secret
+    the api Deployment reads; they drift after a rotation) and the `api.auth.issuer`/`audience` expectations. A 5xx is
+    in `kubectl logs -f deployment/api`. Until it passes the other token checks prove little.
+    """
     path = expect["api.auth.probe_path"]
     reply = api.get(path, token=api.token())
     assert reply.status_code == 200, (
@@ -104,8 +161,16 @@ def check_valid_token_accepted(api, expect):
 @pytest.mark.gate
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY)
 def check_auth_enforced(api, endpoint):
+    """Every data endpoint of `expectations.api.auth.protected` refuses a request without a token with a 401.
+
+    One case per endpoint; by default `/api/players?limit=1`, `/api/players/1`, `/api/players/1/stats?season=2024`,
+    `/api/projections/1` and `/api/games/1/stats`. Another answer means that endpoint is not behind the JWT middleware.
+
+    When it fails: Confirm with `curl -i URL` without a token, then find the route in the API and put it behind the JWT
+    middleware (registered before the data routes). A data endpoint open to anyone goes to the security team too.
+    """
     reply = api.get(endpoint)
     assert reply.status_code == 401, (
         f"GET {api.url(endpoint)} without a token returned {reply.status_code}, expected 401: "
@@ -114,9 +179,19 @@ def check_auth_enforced(api, endpoint):
 
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(AUTH)
+@pytest.mark.runbook(API_SECURITY)
 def check_fuzzed_authorization_refused(api, expect):
-    """Hypothesis: arbitrary Authorization values never get 2xx, never 5xx, never a stack trace."""
+    """Arbitrary `Authorization` values never get a 2xx or a 5xx, nor a stack trace in the body.
+
+    Hypothesis generates `api.auth.fuzz_examples` (8) values, printable ASCII up to 300 characters, bare or after
+    `Bearer `, sent to `api.auth.probe_path`. Each must get a 4xx whose body shows no internals (the words traceback,
+    stack, exception, or ` at `). The examples are derandomized and never shrunk: each is a request against the suite's
+    request budget.
+
+    When it fails: Resend the `Authorization` value the message quotes (`curl -i -H 'Authorization: ...' URL`) and read
+    the API log (`kubectl logs -f deployment/api`): the middleware must catch every `jwt.verify` error and answer 401. A
+    2xx is a forged token accepted: tell the security team.
+    """
     path = expect["api.auth.probe_path"]
     seen = []
 

@@ -40,6 +40,15 @@ def platform_roles(k8s, namespaces):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_role_grants_exactly(k8s, expected_role, evidence):
+    """The guide's `api-role` grants exactly pods get and list: no more, no less.
+
+    From `kubernetes.rbac` (Role `nba-stats/api-role`; rules `pods` `get`, `list` in the core group), compared as
+    (group, resource, verb) triples; a missing Role fails. Read from manifests or a live cluster.
+
+    When it fails: Compare `kubectl get role api-role -n nba-stats -o yaml` with the guide's rule (pods: get, list) and
+    fix the Role's manifest. If the api truly needs more, change `kubernetes.rbac` in the profile's `[expectations]`
+    after the security team reviews it.
+    """
     ns, name = expected_role["namespace"], expected_role["name"]
     role = k8s.get("Role", name, ns)
     assert role is not None, f"no Role {ns}/{name} ({k8s.description})"
@@ -94,8 +103,16 @@ def dangerous(k8s, expect, evidence, group: str, resource: str, verbs: tuple[str
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_wildcard_rules(k8s, expect, evidence):
-    """No platform Role, and no role a platform service account holds (a ClusterRole, aggregated, bound through a
-    group), has '*' in its apiGroups, resources or verbs."""
+    """No platform Role, and no role a platform service account holds, has `*` in its apiGroups, resources or verbs.
+
+    Every path is read: the platform's own Roles, ClusterRoles bound in a namespace or cluster-wide, ClusterRoles
+    aggregated into one an account holds, bindings to its user or a group it is in. Name the groups, resources and verbs
+    the workload needs. Read from manifests or a live cluster.
+
+    When it fails: Open the Role or binding path the message names (`kubectl get role,clusterrole NAME -o yaml`) and
+    replace each `*` with the groups, resources and verbs the workload uses; `kubectl auth can-i --list
+    --as=system:serviceaccount:NAMESPACE:ACCOUNT` shows what it holds.
+    """
     wild, named = [], set()
     for role in platform_roles(k8s, expect["kubernetes.namespaces"]):
         named.add(ref(role))
@@ -117,8 +134,18 @@ def check_no_wildcard_rules(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_secret_access(k8s, expect, evidence):
-    """No platform service account can read Secrets (get, list or watch) through any path: its own Roles, a
-    ClusterRole bound in a namespace or cluster-wide, a ClusterRole aggregated into one it holds, a group."""
+    """No platform service account can read Secrets (get, list or watch) through any path.
+
+    Every path is read: the platform's own Roles, ClusterRoles bound in a namespace or cluster-wide, ClusterRoles
+    aggregated into one an account holds, bindings to its user or a group it is in; on a live cluster also the API
+    server's own authorizer (a SubjectAccessReview) where no rule the suite reads explains it. The platform's service
+    accounts are those of `kubernetes.namespaces` and their workloads. A platform Role that grants it is named even
+    where nothing binds it. Mount the Secrets a pod needs instead. Read from manifests or a live cluster.
+
+    When it fails: Follow the path the message names (the Role, or the binding and ClusterRole) and remove `secrets`
+    get, list and watch from it; confirm with `kubectl auth can-i get secrets -n NAMESPACE
+    --as=system:serviceaccount:NAMESPACE:ACCOUNT`. Mount the Secrets a pod needs instead.
+    """
     reading = dangerous(k8s, expect, evidence, "", "secrets", ("get", "list", "watch"))
     assert not reading, f"{'; '.join(reading)} (a platform Role must not read Secrets: mount the ones a pod needs)"
 
@@ -128,8 +155,19 @@ def check_no_secret_access(k8s, expect, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 def check_no_exec_access(k8s, expect, evidence):
-    """No platform service account can exec into pods (create or get on pods/exec, through any path): whoever holds
-    it runs commands in every pod it reaches, and reads their mounted secrets."""
+    """No platform service account can exec into pods (`create` or `get` on `pods/exec`) through any path.
+
+    Whoever holds it runs commands in every pod it reaches and reads their mounted secrets: exec is an operator's right,
+    never a workload's. Every path is read: the platform's own Roles, ClusterRoles bound in a namespace or cluster-wide,
+    ClusterRoles aggregated into one an account holds, bindings to its user or a group it is in; on a live cluster also
+    the API server's own authorizer (a SubjectAccessReview) where no rule the suite reads explains it. The platform's
+    service accounts are those of `kubernetes.namespaces` and their workloads. A platform Role that grants it is named
+    even where nothing binds it. Read from manifests or a live cluster.
+
+    When it fails: Follow the path the message names (the Role, or the binding and ClusterRole) and remove `pods/exec`
+    from it; confirm with `kubectl auth can-i create pods/exec -n NAMESPACE
+    --as=system:serviceaccount:NAMESPACE:ACCOUNT`. Operators exec with their own accounts.
+    """
     execing = dangerous(k8s, expect, evidence, "", "pods/exec", ("create", "get"))
     assert not execing, f"{'; '.join(execing)} (exec is an operator's right, never a workload's)"
 
@@ -138,9 +176,18 @@ def check_no_exec_access(k8s, expect, evidence):
 @pytest.mark.monthly
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
+@pytest.mark.runbook(RBAC_CONFIGURATION, "Maintenance Schedule / Quarterly Tasks / Security audit")
 def check_no_cluster_admin_binding(k8s, expect, evidence):
-    """No binding, anywhere, reaches a platform service account (by name, as its user, or through a group every
-    service account is in) with cluster-admin, admin or edit."""
+    """No binding, anywhere, reaches a platform service account with ClusterRole `cluster-admin`, `admin` or `edit`.
+
+    The roles are `kubernetes.rbac_limits.forbidden_cluster_roles`. A binding reaches an account by its name, as its
+    user, or through a group it is in (every service account's, say). Platform service accounts get namespaced Roles
+    instead. Read from manifests or a live cluster.
+
+    When it fails: Read the binding the message names (`kubectl get clusterrolebinding,rolebinding -A -o wide`), find
+    who made it and why, and replace it with a namespaced Role granting what the workload needs; a binding to a group
+    reaches every account in it. Tell the security team.
+    """
     forbidden = set(expect["kubernetes.rbac_limits.forbidden_cluster_roles"])
     namespaces = expect["kubernetes.namespaces"]
     model = rbac.Rbac(k8s)

@@ -42,9 +42,18 @@ def _read(k8s, expect, evidence, kinds=pods.POD_BEARING) -> list[pods.Workload]:
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_objects_well_formed(k8s, expect, evidence):
-    """Every object is shaped as the API server shapes it: a pod template with named containers, documents that
-    are objects with a kind and a name. An object the server would refuse never deploys, and the other checks
-    read it only as far as it goes."""
+    """Every object is shaped as the API server shapes it: a pod template, named containers, documents that are objects
+    with a kind and a name.
+
+    Over every Deployment, StatefulSet, DaemonSet, unowned ReplicaSet and ReplicationController, Job, CronJob and bare
+    Pod of `kubernetes.namespaces` (what a read controller owns is judged through it). Each oddity is named with its
+    object and, for manifests, its file and line: an object the server would refuse never deploys, and the other checks
+    read it only as far as it goes. Read from manifests or a live cluster; skipped when it finds no such object, saying
+    where it looked.
+
+    When it fails: Run `kubectl apply --dry-run=server -f FILE` on the file and line the message names and fix what the
+    API server refuses; until then the other Kubernetes checks read that object only partly.
+    """
     found = _read(k8s, expect, evidence)
     problems = list(k8s.unreadable) + list(pods.malformed(found))
     evidence["problems"] = problems
@@ -56,8 +65,16 @@ def check_objects_well_formed(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_requests_and_limits_set(k8s, expect, evidence):
-    """Every container (init containers and the containers of Jobs and CronJobs too) has cpu and memory requests
-    and limits."""
+    """Every container of every object that makes pods has cpu and memory requests and limits.
+
+    Init containers too, and the containers of Jobs, CronJobs and bare Pods: every Deployment, StatefulSet, DaemonSet,
+    unowned ReplicaSet and ReplicationController, Job, CronJob and bare Pod of `kubernetes.namespaces` (what a read
+    controller owns is judged through it). Read from manifests or a live cluster; skipped when it finds no such object,
+    saying where it looked.
+
+    When it fails: Add cpu and memory `requests` and `limits` to each container named, sized from its usage (`kubectl
+    top pod -n NAMESPACE --containers`); the guide's api has limits `1`/`1Gi` and requests `500m`/`512Mi`.
+    """
     missing = []
     for workload in _read(k8s, expect, evidence):
         for container in workload.containers(("initContainers", "containers")):
@@ -76,8 +93,17 @@ def check_requests_and_limits_set(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_resources_as_expected(k8s, expect, expected_resources, evidence):
-    """The guide's resources on the container it names (namespace/workload/container, or workload/container
-    looked for in every platform namespace), whatever kind of object runs it."""
+    """The container each `kubernetes.resources` entry names has the guide's cpu and memory requests and limits.
+
+    The guide's api container, `nba-stats/api/api` (namespace/workload/container; a workload/container name is looked
+    for in every platform namespace), whatever kind of object runs it: limits cpu `1` and memory `1Gi`, requests `500m`
+    and `512Mi`, compared as quantities (`1` = `1000m`). A missing workload or container fails. Read from manifests or a
+    live cluster.
+
+    When it fails: Compare the container's `resources` (`kubectl get deploy api -n nba-stats -o yaml`) with the guide's
+    and fix the manifest. A team that sizes the api differently on purpose sets `kubernetes.resources` in its profile's
+    `[expectations]`.
+    """
     parts = expected_resources["name"].split("/")
     namespaces = [parts[0]] if len(parts) == 3 else expect["kubernetes.namespaces"]
     name, container_name = parts[-2], parts[-1]
@@ -98,8 +124,17 @@ def check_resources_as_expected(k8s, expect, expected_resources, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_probes_present(k8s, expect, evidence):
-    """Every serving container has readiness and liveness probes. Jobs and CronJobs run to completion and take
-    no traffic: probes do not apply to them."""
+    """Every serving container has a readiness and a liveness probe.
+
+    Serving: the `containers` (not init or ephemeral ones) of every Deployment, StatefulSet, DaemonSet, unowned
+    ReplicaSet and ReplicationController, Job, CronJob and bare Pod of `kubernetes.namespaces` (what a read controller
+    owns is judged through it), except Jobs and CronJobs, which run to completion and take no traffic. Without probes a
+    broken pod keeps taking traffic. Read from manifests or a live cluster; skipped when it finds no such object, saying
+    where it looked.
+
+    When it fails: Add a `readinessProbe` and a `livenessProbe` to each container named (for the api, `httpGet` on
+    `/health`); keep liveness lenient, so a slow dependency does not get healthy pods restarted.
+    """
     missing = []
     for workload in _read(k8s, expect, evidence):
         if workload.batch:
@@ -116,7 +151,16 @@ def check_probes_present(k8s, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(RESOURCE_LIMITS)
 def check_images_pinned(k8s, expect, evidence):
-    """Every container's image names a version or a digest, never :latest or no tag (init containers included)."""
+    """Every container's image names a version or a digest, never `:latest` or no tag.
+
+    Init and ephemeral containers included, of every Deployment, StatefulSet, DaemonSet, unowned ReplicaSet and
+    ReplicationController, Job, CronJob and bare Pod of `kubernetes.namespaces` (what a read controller owns is judged
+    through it): with a floating tag a restart may pull another image. An image without a tag is `:latest`. Read from
+    manifests or a live cluster; skipped when it finds no such object, saying where it looked.
+
+    When it fails: Replace each floating image with the version or digest that runs now (`kubectl get pod POD -n
+    NAMESPACE -o jsonpath='{..imageID}'` shows the digest), so a restart pulls the same image.
+    """
     floating = []
     for workload in _read(k8s, expect, evidence):
         for container in workload.containers():
@@ -133,8 +177,16 @@ def check_images_pinned(k8s, expect, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(AUTOSCALING)
 def check_hpa_as_expected(k8s, expected_hpa, evidence):
-    """The guide's api-hpa, in whichever autoscaling version it is written (v1, v2beta1, v2beta2, v2), scaling a
-    workload that exists."""
+    """The guide's `api-hpa` scales Deployment `api`, which exists, from 2 to 10 replicas at 80 % CPU.
+
+    From `kubernetes.autoscaling` (namespace `nba-stats`, `target`, `min_replicas`, `max_replicas`, `cpu_utilization`),
+    read in whichever autoscaling version it is written (v1, v2beta1, v2beta2, v2). Without it the Deployment cannot
+    scale under load. Read from manifests or a live cluster.
+
+    When it fails: Compare `kubectl get hpa api-hpa -n nba-stats -o yaml` (and `kubectl describe hpa` for its status)
+    with the guide's HPA and fix the manifest. A team that scales differently on purpose sets `kubernetes.autoscaling`
+    in its profile's `[expectations]`.
+    """
     ns, name = expected_hpa["namespace"], expected_hpa["name"]
     hpa = k8s.get("HorizontalPodAutoscaler", name, ns)
     assert hpa is not None, (f"no HorizontalPodAutoscaler {ns}/{name} ({k8s.description}); the "
@@ -160,8 +212,15 @@ def check_hpa_as_expected(k8s, expected_hpa, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(AUTOSCALING)
 def check_every_hpa_has_its_target(k8s, expect, evidence):
-    """Every HorizontalPodAutoscaler of the platform scales a workload that exists: one whose target was renamed
-    or deleted scales nothing, and says so only in its status."""
+    """Every HorizontalPodAutoscaler of the platform scales a workload that exists.
+
+    Its `scaleTargetRef` must name a kind that scales (Deployment, StatefulSet, ReplicaSet, ReplicationController) and
+    an object of it in the autoscaler's namespace: one whose target was renamed or deleted scales nothing, and says so
+    only in its status. Skipped when `kubernetes.namespaces` have no autoscaler. Read from manifests or a live cluster.
+
+    When it fails: Run `kubectl describe hpa NAME -n NAMESPACE`: its conditions say the target is missing. Point
+    `scaleTargetRef` at the workload's current kind and name, or remove the autoscaler if the workload is gone for good.
+    """
     namespaces = expect["kubernetes.namespaces"]
     found = [h for ns in namespaces for h in k8s.list("HorizontalPodAutoscaler", ns)]
     if not found:

@@ -17,7 +17,7 @@ import pytest
 
 from nbaverify.probes import logs
 
-pytestmark = [pytest.mark.area("api"), pytest.mark.runbook("Maintenance Schedule / Daily Tasks")]
+pytestmark = [pytest.mark.area("api"), pytest.mark.runbook("Maintenance Schedule / Daily Tasks / Review error logs")]
 
 SLOW = "Performance Tuning / API Performance / Response Time Optimization"
 DEBUGGING = "Troubleshooting / Debugging Procedures / API Debugging"
@@ -36,6 +36,22 @@ def _shape(message: str) -> str:
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 def check_error_lines_under_threshold(daily_logs, expect, evidence):
+    """The API's log holds at most `logs.max_error_lines_per_hour` (10) error and fatal lines an hour over the review
+    window.
+
+    The log is read from where the profile's `[logs]` says: every pod of the api Deployment through the Kubernetes API
+    (the previous container too, where one restarted within the window), or log files on the hosts (with their first
+    rotation). The window is `logs.window_h` (24 h). Levels are read from plain lines (`ERROR ...`, `level=error ...`)
+    and JSON ones (winston's `level`, pino's numeric levels); `critical` and `crit` count as fatal, `err` as error. A
+    log younger than an hour counts as an hour: three lines in a minute are three, not 180 an hour.
+
+    Lines that differ only in their numbers are one kind; the most frequent kinds (`logs.samples`, 3) are quoted,
+    scrubbed of tokens and credentials first.
+
+    When it fails: Read the most frequent error the message quotes (the evidence's `most_frequent` has the rest) in the
+    API log (`kubectl logs -f deployment/api`) and follow it to its cause: the database, a dependency, a bug. A log
+    knowingly noisier sets `logs.max_error_lines_per_hour` in the profile's `[expectations]`.
+    """
     errors = [r for r in daily_logs.records if r.level in logs.ERROR_LEVELS]
     covered = daily_logs.covered_s()
     rate = logs.per_hour(len(errors), covered)
@@ -55,7 +71,19 @@ def check_error_lines_under_threshold(daily_logs, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(DEBUGGING)
 def check_no_stack_traces_logged(daily_logs, expect, evidence):
-    """A stack trace in the log is an exception nobody handled, or handled by printing it."""
+    """The API's log over the review window holds no stack trace.
+
+    A stack trace is an exception nobody handled, or handled by printing it: Node frames (indented `at ...` lines after
+    a record) or a Python `Traceback (most recent call last):`. The first is quoted with its pod and container (or host
+    and file) and its time; up to `logs.samples` (3) go into the evidence, scrubbed of tokens and credentials. The log
+    is read from where the profile's `[logs]` says: every pod of the api Deployment through the Kubernetes API (the
+    previous container too, where one restarted within the window), or log files on the hosts (with their first
+    rotation). The window is `logs.window_h` (24 h).
+
+    When it fails: Find the trace the message points at, by its pod and container (or host and file) and time (`kubectl
+    logs POD -c CONTAINER -n NAMESPACE --since=24h`), and fix the code that throws or prints it: an error is caught and
+    logged as one line.
+    """
     traced = [r for r in daily_logs.records if r.traced]
     evidence.update(read=daily_logs.describe(), stack_traces=len(traced),
                     samples=[f"{r.stream}: {r.sample(3)}" for r in traced[:expect["logs.samples"]]])
@@ -69,9 +97,24 @@ def check_no_stack_traces_logged(daily_logs, expect, evidence):
 @pytest.mark.daily
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
-@pytest.mark.runbook(SLOW)
+@pytest.mark.runbook(SLOW, DEBUGGING)
 def check_slow_responses_logged(daily_logs, expect, evidence):
-    """The timing middleware's warnings, per path with ids folded (/api/players/{id}), the worst first."""
+    """The timing middleware's slow-response warnings number at most `logs.max_slow_responses_per_hour` (10) an hour
+    over the window.
+
+    The lines are the guide's `Slow response: ${ctx.path} took ${ms}ms` (responses over 1000 ms,
+    `api.slow_response_ms`), counted per path with ids folded (`/api/players/{id}`; UUIDs and long hex segments too, the
+    query string dropped). The most frequent paths (`logs.worst_paths`, 5) go into the evidence with their count and
+    their logged p95 and max. A log younger than an hour counts as an hour.
+
+    The log is read from where the profile's `[logs]` says: every pod of the api Deployment through the Kubernetes API
+    (the previous container too, where one restarted within the window), or log files on the hosts (with their first
+    rotation). The window is `logs.window_h` (24 h).
+
+    When it fails: Take the worst paths the message names and look at their queries (`check_plan_time`,
+    `check_no_slow_statements`) and the api pods' CPU (`check_cpu_not_throttled`, the HPA); `kubectl logs deployment/api
+    | grep 'Slow response'` shows when they cluster.
+    """
     paths = logs.slow_paths(daily_logs.records)
     count = sum(p.count for p in paths)
     rate = logs.per_hour(count, daily_logs.covered_s())
@@ -87,7 +130,17 @@ def check_slow_responses_logged(daily_logs, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(DEBUGGING)
 def check_log_window_covered(daily_logs, evidence):
-    """What the review could not read is named: lines lost to restarts, a cut at limit_bytes, a rotation."""
+    """The log review read its whole window: what it could not read is named, never passed over.
+
+    The gaps: a container that restarted more than once within the window (the kubelet keeps only the previous
+    container's log, so the earlier lines are lost); a stream cut at `logs.limit_bytes` (20,000,000 bytes); on hosts,
+    rotations that are compressed or older than `.1`, which are not read. The streams read and the window's start go
+    into the evidence.
+
+    When it fails: Read the gap named: lines lost to restarts point at `check_containers_healthy`; a cut at
+    `logs.limit_bytes` means the day's log outgrew it (raise it in the profile's `[expectations]`, or log less); on
+    hosts, keep `.1` uncompressed (logrotate's `delaycompress`).
+    """
     evidence.update(read=daily_logs.describe(), streams=[s.name for s in daily_logs.streams],
                     window_from=daily_logs.start.strftime("%Y-%m-%d %H:%M:%SZ"))
     gaps = daily_logs.gaps

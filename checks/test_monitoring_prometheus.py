@@ -32,6 +32,15 @@ def pytest_generate_tests(metafunc):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(SETUP)
 def check_prometheus_ready(prom):
+    """Prometheus answers `/-/ready`.
+
+    The Prometheus of the profile's `[prometheus] url`; without that section the monitoring checks skip with `not
+    configured: prometheus`.
+
+    When it fails: Run the guide's `kubectl get pods -n monitoring` and read the Prometheus pod's log: replaying its WAL
+    after a restart (wait), or a crash loop, full volume or bad configuration (fix). Check the profile's `[prometheus]
+    url` too, e.g. a dead `kubectl port-forward svc/prometheus-server 9090:9090 -n monitoring`.
+    """
     ready, detail = prom.ready()
     assert ready, f"Prometheus at {prom.url} is not ready ({detail}); kubectl get pods -n monitoring"
 
@@ -39,10 +48,19 @@ def check_prometheus_ready(prom):
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(VERIFY_METRICS)
+@pytest.mark.runbook(VERIFY_METRICS, SETUP)
 def check_scrape_targets_up(prom, expect, job, evidence):
-    """Every target of a job (of every job Prometheus scrapes, unless the expectations name some) is up and was
-    scraped within freshness_intervals of its interval; a named job with no target at all is lost."""
+    """Every target of every job Prometheus scrapes is up and was scraped within 3 x its scrape interval.
+
+    The freshness limit is `monitoring.freshness_intervals` (3) times each target's own interval. One case for every job
+    Prometheus scrapes; where `monitoring.jobs` names jobs, one case per named job instead, and a named job with no
+    target fails (the scrape config lost it). A Prometheus with no active target at all fails. A Prometheus that has
+    just started is given `monitoring.first_scrape_wait_s` (15 s), once per run, for every target's first scrape.
+
+    When it fails: Open Prometheus's `/targets` for the job named: `lastError` says why (refused, timeout, 401). Check
+    the target's pod and its `/metrics` with `curl`; a job with no target lost it in the scrape configuration or its
+    service discovery.
+    """
     targets = [t for t in prom.targets() if job is None or t["labels"].get("job") == job]
     assert targets, (f"Prometheus at {prom.url} has no target for job '{job}': the scrape config lost it" if job
                      else f"Prometheus at {prom.url} scrapes nothing: it has no active target")
@@ -66,7 +84,16 @@ def check_scrape_targets_up(prom, expect, job, evidence):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("System Monitoring / Monitoring Tools / Alert Configuration")
 def check_expected_alerts_loaded(prom, expect):
-    """Each alert as the platform ships it is loaded with the same expression, `for` and severity."""
+    """Each alert the platform ships is loaded in Prometheus with the same expression, `for` and severity.
+
+    The shipped rules are those of `monitoring.expected_rules_dir`; expressions are compared with their whitespace
+    folded. A missing or different rule means the rule files were not reloaded (`POST /-/reload`).
+
+    When it fails: Compare Prometheus's loaded rules (`/api/v1/rules`) with the files of
+    `monitoring.expected_rules_dir`, and check the rules' ConfigMap was updated and mounted; then reload as the message
+    says (`POST /-/reload`, which needs `--web.enable-lifecycle`). A rule changed on purpose is changed in the shipped
+    rules too.
+    """
     loaded = {r["name"]: r for r in prom.alerting_rules()}
     problems = []
     for rule in monitoring.alerting_rules(monitoring.resolve(expect["monitoring.expected_rules_dir"])):
@@ -86,8 +113,17 @@ def check_expected_alerts_loaded(prom, expect):
 
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook("Maintenance Schedule / Daily Tasks / Monitor system health")
+@pytest.mark.runbook("Maintenance Schedule / Daily Tasks / Monitor system health",
+                     "Troubleshooting / Common Issues / API Issues")
 def check_no_critical_alerts_active(prom):
+    """No alert labelled `severity=critical` is pending or firing in Prometheus.
+
+    The first three are named with when they became active and their other labels.
+
+    When it fails: Handle the alert itself: open it in Prometheus (`/alerts`) or Alertmanager and follow its runbook and
+    the guide's Troubleshooting for its area. Waive it, with an owner and a short expiry, only while a known incident is
+    being worked on.
+    """
     active = [a for a in prom.alerts()
               if a["labels"].get("severity") == "critical" and a["state"] in ("pending", "firing")]
     described = "; ".join(
@@ -99,10 +135,20 @@ def check_no_critical_alerts_active(prom):
 
 @pytest.mark.daily
 @pytest.mark.severity("warning")
-@pytest.mark.runbook(VERIFY_METRICS)
+@pytest.mark.runbook(VERIFY_METRICS, "System Monitoring / Metrics Collection / Infrastructure Metrics")
 def check_queried_series_exist(prom, expect, evidence):
-    """pint-style: a rule or panel that reads a metric no target exports is a silent blind spot. A metric a target
-    declares (# TYPE) but has not counted yet is exported, not missing."""
+    """Every metric an alert rule or a dashboard panel reads is exported by some target Prometheus scrapes.
+
+    pint-style: a rule or panel that reads a metric no target exports is a silent blind spot. The metrics are read from
+    the expressions of `monitoring.rules_dir` and the panels of `monitoring.dashboards_dir`. A metric is exported when
+    it has series, or when a target declares it (its `# TYPE`, in Prometheus's metadata) without having counted anything
+    yet: a labelled counter has no series before its first increment. Metrics of `monitoring.absent_ok` are not asked
+    for. Each missing metric is named with what reads it.
+
+    When it fails: For each metric named, query `count(METRIC)` in Prometheus and compare with the exporter's
+    `/metrics`: a renamed metric means updating the rule or panel, an unscraped exporter a scrape job. A metric this
+    platform knowingly lacks goes into `monitoring.absent_ok`, with why, in the profile's `[expectations]`.
+    """
     readers: dict[str, set[str]] = {}
     for rule in monitoring.alerting_rules(monitoring.resolve(expect["monitoring.rules_dir"])):
         for name in monitoring.metric_names(str(rule["expr"])):
@@ -143,6 +189,16 @@ def measured(prom, query: str, nothing: str, expect) -> float:
 @pytest.mark.severity("warning")
 @pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Review performance metrics")
 def check_slo_error_ratio(prom, expect, evidence):
+    """The API's 5xx share of requests over the review window is at most `monitoring.slo_max_error_ratio` (1 %).
+
+    The rate of `http_requests_total` with a `5..` status against all of it, over `monitoring.slo_window` (7d),
+    Prometheus's own window. With no traffic in the window it waits `monitoring.first_scrape_wait_s` (15 s) for a fresh
+    history to fill, then fails saying there is nothing to review.
+
+    When it fails: Break it down: `sum by (route, status) (rate(http_requests_total{status=~'5..'}[7d]))` in Prometheus,
+    then the API log for those routes. 'Nothing to review' means no request was counted: is the API scraped
+    (`check_scrape_targets_up`)? Another service level: `monitoring.slo_max_error_ratio` in `[expectations]`.
+    """
     window, limit = expect["monitoring.slo_window"], expect["monitoring.slo_max_error_ratio"]
     ratio = measured(prom, f'(sum(rate(http_requests_total{{status=~"5.."}}[{window}])) or vector(0)) '
                            f"/ sum(rate(http_requests_total[{window}]))",
@@ -155,6 +211,17 @@ def check_slo_error_ratio(prom, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Review performance metrics")
 def check_slo_p95_latency(prom, expect, evidence):
+    """The API's p95 latency over the review window is at most `monitoring.slo_max_p95_s` (1 s).
+
+    `histogram_quantile(0.95, ...)` over the rate of the `http_request_duration_seconds` buckets, over
+    `monitoring.slo_window` (7d), Prometheus's own window. With no traffic in the window it waits
+    `monitoring.first_scrape_wait_s` (15 s) for a fresh history to fill, then fails saying there is nothing to review.
+
+    When it fails: Break it down by route: `histogram_quantile(0.95, sum by (le, route)
+    (rate(http_request_duration_seconds_bucket[7d])))`, then look at the slowest routes' queries and pods
+    (`check_plan_time`, `check_cpu_not_throttled`). Another service level is set as `monitoring.slo_max_p95_s` in the
+    profile's `[expectations]`.
+    """
     window, limit = expect["monitoring.slo_window"], expect["monitoring.slo_max_p95_s"]
     p95 = measured(prom, f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[{window}])))",
                    f"no API requests in {prom.url} over {window} (http_request_duration_seconds_bucket)", expect)

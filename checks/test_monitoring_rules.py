@@ -31,6 +31,14 @@ def promtool():
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS)
 def check_rules_valid(promtool, expect):
+    """`promtool check rules` accepts the deployed rule files.
+
+    Every `*.yml` and `*.yaml` file of `monitoring.rules_dir` (the shipped `monitoring/rules` by default); a directory
+    without rule files fails. Skipped when promtool is not installed.
+
+    When it fails: Run `promtool check rules FILE` on the rule files of `monitoring.rules_dir` and fix what it reports
+    before they are deployed: Prometheus will not load an invalid rule file, and keeps its old rules on reload.
+    """
     directory = monitoring.resolve(expect["monitoring.rules_dir"])
     files = monitoring.rule_files(directory)
     assert files, f"no rule files (*.yml) in {directory}"
@@ -41,8 +49,16 @@ def check_rules_valid(promtool, expect):
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("critical")
-@pytest.mark.runbook(ALERTS)
+@pytest.mark.runbook(ALERTS, "Troubleshooting / Common Issues / Infrastructure Issues")
 def check_rule_test(promtool, expect, rule_test):
+    """Each promtool unit-test group of the platform passes against the deployed rules.
+
+    One result per test group of `monitoring.rule_tests_dir`, run against `monitoring.rules_dir`, with promtool's own
+    failure text in the message. Skipped when promtool is not installed.
+
+    When it fails: Run `promtool test rules FILE` on the test file named and read its expected and got alerts; fix the
+    rule, or the test if the rule changed on purpose.
+    """
     rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
     ok, output = monitoring.run_rule_test(rule_test, rules_dir)
     assert ok, f"promtool test '{rule_test.name}' ({rule_test.source.name}) fails on the rules in {rules_dir}: {output}"
@@ -53,6 +69,13 @@ def check_rule_test(promtool, expect, rule_test):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(ALERTS)
 def check_every_alert_has_a_test(expect):
+    """Every alert rule of the deployed rule files has at least one promtool unit test.
+
+    Rule coverage: an alert of `monitoring.rules_dir` that no test of `monitoring.rule_tests_dir` names may never fire.
+
+    When it fails: Add a promtool unit test (an `alert_rule_test` entry with input series that make it fire) for each
+    alert named to `monitoring.rule_tests_dir`, and run `promtool test rules` on it.
+    """
     rules = monitoring.alerting_rules(monitoring.resolve(expect["monitoring.rules_dir"]))
     tested = set().union(*(t.alertnames() for t in monitoring.rule_tests(
         monitoring.resolve(expect["monitoring.rule_tests_dir"]))))

@@ -17,7 +17,7 @@ import pytest
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import health, releases
 
-pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Weekly Tasks")]
+pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Update security patches")]
 
 RUNTIMES = {"node": "nodejs", "nodejs": "nodejs", "python": "python", "cpython": "python"}
 
@@ -71,6 +71,16 @@ def _ended(snapshot, product: str, running: list[tuple[str, str]], today: dt.dat
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 def check_release_data_current(snapshot, expect, evidence):
+    """The release data the patch checks read is at most `patches.max_snapshot_age_days` (180) days old.
+
+    The data is `patches.releases_file` (the shipped `fixtures/releases/endoflife.json` by default), dated release data
+    in endoflife.date's fields written by `scripts/release_snapshot` from a checkout of endoflife.date, so the checks
+    run offline. Past that age newer releases and end-of-life dates are unknown to it: refresh it, or point
+    `patches.releases_file` (relative to the profile) at a newer file. Its file, date and age go into the evidence.
+
+    When it fails: Refresh the release data with `scripts/release_snapshot` from a current checkout of endoflife.date,
+    or point `patches.releases_file` in the profile's `[expectations]` at a newer file; every patch check judges by it.
+    """
     today, limit = _today(), expect["patches.max_snapshot_age_days"]
     evidence.update(file=str(snapshot.path), taken=snapshot.taken.isoformat(), age_days=snapshot.age_days(today))
     assert snapshot.age_days(today) <= limit, (
@@ -82,6 +92,16 @@ def check_release_data_current(snapshot, expect, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
 def check_postgres_supported(snapshot, postgres, evidence):
+    """The primary and the replica run a PostgreSQL major whose end of life has not passed.
+
+    Each server's version is its `server_version_num`; the replica is read where the profile names one
+    (`database.replica_dsn_env`). A release newer than every cycle the data knows is not called ended; one the data
+    places nowhere else fails as unknown. Every result carries the release data's date and age.
+
+    When it fails: Confirm with `SELECT version()` on the server named and plan the major upgrade (`pg_upgrade`, tested
+    on staging) with the database team; waive it with an owner and an expiry while it is scheduled. A version the data
+    does not know may mean stale data (`check_release_data_current`).
+    """
     today = _today()
     problems = _ended(snapshot, "postgresql", postgres, today, evidence)
     assert not problems, (f"{'; '.join(problems)}: no more security fixes; upgrade to a supported major "
@@ -91,6 +111,15 @@ def check_postgres_supported(snapshot, postgres, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 def check_postgres_eol_distant(snapshot, postgres, expect, evidence):
+    """The PostgreSQL major's end of life is more than `patches.eol_warning_days` (180) days away.
+
+    A warning: time to plan the major upgrade. Read per server as `check_postgres_supported` reads it; an end of life
+    already passed is that check's finding, and a cycle without an end-of-life date passes. Every result carries the
+    release data's date and age.
+
+    When it fails: Plan the major upgrade now (`pg_upgrade`, tested on staging) and schedule it before the end-of-life
+    date in the message; waive it with an owner and an expiry no later than that date while it is scheduled.
+    """
     today, warn = _today(), expect["patches.eol_warning_days"]
     near = []
     for where, version in postgres:
@@ -109,6 +138,15 @@ def check_postgres_eol_distant(snapshot, postgres, expect, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 def check_postgres_minor_current(snapshot, postgres, expect, evidence):
+    """Each PostgreSQL server is at most `patches.max_releases_behind` (1) releases behind its major's latest minor.
+
+    PostgreSQL's minor releases come each quarter and carry the security fixes; one behind is the time a team takes to
+    roll one through staging, more is a patch not applied. Behind is the distance of the version's last number to the
+    latest release of its cycle in the release data. Every result carries the release data's date and age.
+
+    When it fails: Confirm with `SELECT version()` and apply the latest minor of that major (a package update and a
+    restart: the replica first, the primary in a window), after reading its release notes for extra steps.
+    """
     today, allowed = _today(), expect["patches.max_releases_behind"]
     behind = []
     for where, version in postgres:
@@ -129,6 +167,14 @@ def check_postgres_minor_current(snapshot, postgres, expect, evidence):
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 def check_postgres_servers_match(postgres, snapshot, evidence):
+    """The replica runs the same PostgreSQL release as the primary.
+
+    Compared by `server_version_num`: a replica on another release means one of them missed a patch. Skipped as not
+    configured when the profile names no replica (`database.replica_dsn_env`).
+
+    When it fails: Run `SELECT version()` on both servers and bring the one behind to the other's release (the replica
+    first when both need it).
+    """
     if len(postgres) < 2:
         pytest.skip("not configured: database.replica_dsn_env")
     evidence.update(dict(postgres), release_data=snapshot.describe(_today()))
@@ -155,7 +201,18 @@ def _runtime_from_images(request, target, deployment: str) -> tuple[str, str, st
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
 def check_api_runtime_supported(api, expect, snapshot, request, target, evidence):
-    """The runtime /health/detailed reports, else the one the api Deployment's image names (node:22-alpine)."""
+    """The API's runtime (Node.js or Python) is on a release whose end of life has not passed.
+
+    The runtime is the one `/health/detailed` reports (`"runtime": {"name": "node", "version": "24.22.3"}`, beyond
+    Contract 2; `node`, `nodejs`, `python` or `cpython`), else the one the api Deployment's image names when it is a
+    runtime's official image (`node:22.11-alpine`; the Deployment is `patches.api_deployment`, `api`, read where the
+    profile has a `[kubernetes]` section). Skipped, saying why, when neither says: the base image is then a person's to
+    check. Every result carries the release data's date and age.
+
+    When it fails: Check what `/health/detailed`'s `runtime` or the api image names, then rebuild the image on a
+    supported release of its runtime (its `FROM` line), test it on staging and roll it out. Waive it with an owner and
+    an expiry while that migration is scheduled.
+    """
     path = expect["api.health_detailed_path"]
     report = health.detailed(api, path)
     runtime = report.runtime or {}
@@ -177,6 +234,16 @@ def check_api_runtime_supported(api, expect, snapshot, request, target, evidence
 @pytest.mark.weekly
 @pytest.mark.severity("critical")
 def check_kubernetes_supported(k8s, snapshot, evidence):
+    """The Kubernetes API server and every node's kubelet run a supported Kubernetes release.
+
+    Versions from the API server's `/version` and each node's `status.nodeInfo.kubeletVersion`. A release newer than
+    every cycle the data knows is not called ended. Needs a live cluster: on manifests it skips. Every result carries
+    the release data's date and age.
+
+    When it fails: Confirm with `kubectl version` and `kubectl get nodes -o wide` (kubelet versions) and plan the
+    cluster upgrade; a node left behind by an upgrade is upgraded or replaced. Waive it with an owner and an expiry only
+    while the upgrade is scheduled.
+    """
     k8s.require_live("the server and kubelet versions")
     version = k8s.server_version()  # connects: the server's address is known after it
     running = [(f"the Kubernetes API server {k8s.server}", version)]

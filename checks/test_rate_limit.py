@@ -28,8 +28,22 @@ def limited(api, expect):
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
-@pytest.mark.runbook(RATE_LIMITING)
+@pytest.mark.runbook(RATE_LIMITING, "Troubleshooting / Common Issues / API Issues")
 def check_rate_limit_enforced(api, expect, limited, evidence):
+    """Past the rate limit the next request gets a 429, while `/health` still answers 200.
+
+    The guide's limit is 100 requests per 15 minutes per client (`api.rate_limit.limit`, `api.rate_limit.window_s`).
+    With a valid token the check sends requests to `api.auth.probe_path` until a 429 comes, at most the limit plus
+    `api.rate_limit.margin` (5) however many the run spent already: no 429 by then means rate limiting is off for this
+    client. `/health` must not be limited while the client is (probes would kill healthy pods).
+
+    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (80)
+    so as not to reach the limit first. The requests it sent and the run spent go into the evidence.
+
+    When it fails: No 429: check that the guide's `rateLimit({ windowMs: 15 * 60 * 1000, max: 100 })` covers `/api/*`,
+    that the suite's address is not exempt, and that the pods share one store (each counting alone may not reach 100).
+    `/health` limited: register the limiter after the health routes, or skip them.
+    """
     limit, window, margin = (expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"],
                              expect["api.rate_limit.margin"])
     path = expect["api.auth.probe_path"]
@@ -48,9 +62,21 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
 @pytest.mark.quarterly
 @pytest.mark.severity("warning")
 @pytest.mark.safety("disruptive")
-@pytest.mark.runbook(RATE_LIMITING)
+@pytest.mark.runbook(RATE_LIMITING, "Troubleshooting / Common Issues / API Issues")
 def check_rate_limit_headers(api, expect, limited):
-    """Beyond the guide: Retry-After and the limit headers (RateLimit-* or X-RateLimit-*) let clients back off."""
+    """The 429 carries `Retry-After` and `RateLimit-*` or `X-RateLimit-*` headers consistent with the limit.
+
+    Read from the same 429 as `check_rate_limit_enforced` (the window is spent once): `Retry-After` in seconds, from 1
+    to the window (`api.rate_limit.window_s`, 900); `RateLimit-Limit` or `X-RateLimit-Limit` equal to the limit
+    (`api.rate_limit.limit`, 100); `RateLimit-Remaining` or `X-RateLimit-Remaining` 0. The two spellings are
+    express-rate-limit's and koa-ratelimit's. Skipped when no 429 came.
+
+    A warning, beyond the guide: the headers let clients back off correctly.
+
+    When it fails: Compare the headers the message quotes with the limiter's settings: express-rate-limit sends
+    `RateLimit-*` with `standardHeaders: true`, `X-RateLimit-*` with `legacyHeaders`, and `Retry-After` on a 429. Values
+    other than 100 per 15 minutes mean the limiter is configured otherwise than the guide.
+    """
     limit, window = expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"]
     path = expect["api.auth.probe_path"]
     reply, _ = limited

@@ -17,6 +17,16 @@ APP_METRICS = "System Monitoring / Metrics Collection / Application Metrics"
 @pytest.mark.runbook("Security Best Practices / Authentication & Authorization / API Security")
 @pytest.mark.parametrize("token_kind", ["none", "forged"])
 def check_live_feed_refuses_without_valid_token(api, expect, token_kind):
+    """`WS /ws/live` refuses a connection with no token or with a forged one.
+
+    One case each: `none` (no token) and `forged` (an unsigned `alg: none` token as `?token=`, Contract 2's way). A
+    refusal is an HTTP error status at the handshake, or the server closing the connection after it (close code 1008,
+    say); an accepted connection fails, quoting what it sent.
+
+    When it fails: Reproduce it with a WebSocket client (`websocat 'WS_URL?token=...'`) and make the upgrade handler
+    verify `?token=` with `jwt.verify` (refusing `alg: none`) before accepting, answering 401 or closing with 1008. An
+    accepted forged token goes to the security team.
+    """
     token = None if token_kind == "none" else "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."
     result = api.subscribe(token, expect["api.websocket.message_within_s"])
     assert not result.accepted, (
@@ -29,6 +39,16 @@ def check_live_feed_refuses_without_valid_token(api, expect, token_kind):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(APP_METRICS)
 def check_live_feed_delivers(api, expect, evidence):
+    """With a valid token, `WS /ws/live` accepts the connection and sends its first message within
+    `api.websocket.message_within_s` (3 s).
+
+    The token goes as `?token=` (Contract 2). The seconds to the first message and its start go into the evidence; a
+    refused token or a silent feed fails.
+
+    When it fails: Connect with a valid token (`websocat 'WS_URL?token=JWT'`) and wait for the first message. A refusal
+    points at the token check (`check_valid_token_accepted`); silence at whatever publishes the live updates (`kubectl
+    logs -f deployment/api`) or a proxy that drops WebSocket upgrades.
+    """
     wait = expect["api.websocket.message_within_s"]
     result = api.subscribe(api.token(), wait)
     evidence.update(first_message_s=round(result.seconds, 3), message=result.detail[:80])

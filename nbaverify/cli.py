@@ -17,10 +17,9 @@ from pathlib import Path
 from nbaverify import __version__, options, shipped
 from nbaverify.config import SANDBOX_TARGET
 from nbaverify.errors import ConfigError, NbaverifyError
-from nbaverify.markers import TIERS
-from nbaverify.results import EXIT_INTERRUPTED
+from nbaverify.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE
+from nbaverify.markers import AREAS, TIERS
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 CHECKS_DIR = shipped.CHECKS
 
 
@@ -48,6 +47,8 @@ def _main(argv: list[str] | None) -> int:
             return run_sandbox(args)
         if args.command == "report":
             return run_report(args)
+        if args.command in ("checks", "explain"):
+            return run_catalogue(args)
         if args.command == "load":
             from nbaverify.load.command import LoadRequest, run_load
 
@@ -126,6 +127,25 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--run-id", metavar="ID", help="name this run (default: time-profile-model-target)")
     load.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive"],
                       help="against production: --allow disruptive is required (a load test is disruptive)")
+
+    listing = commands.add_parser("checks", help="the catalogue: every check, its cadences, severity and summary",
+                                  description="List the checks (shipped, and a team's --checks folders) without "
+                                              "running any: what `nbaverify check TIER` would run.")
+    listing.add_argument("tier", nargs="?", default="all", choices=(*TIERS, "all"),
+                         help="only the checks of this cadence (default: all)")
+    listing.add_argument("--area", choices=AREAS, help="only the checks of this area")
+    listing.add_argument("--checks", metavar="DIR", action="append", default=[],
+                         help="a folder of a team's own checks to list too (repeatable)")
+    shape = listing.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="machine-readable: one entry a check, with its cases")
+    shape.add_argument("--markdown", action="store_true", help="Markdown tables, one an area")
+    explain = commands.add_parser("explain", help="one check: the guide's words, what it reads, its severity and why, "
+                                                  "the faults that prove it",
+                                  description="Explain a check: name it as check_x, check_x[case] or "
+                                              "checks/test_mod.py::check_x.")
+    explain.add_argument("check", help="the check, e.g. check_token_refused")
+    explain.add_argument("--checks", metavar="DIR", action="append", default=[],
+                         help="a folder of a team's own checks to look in too (repeatable)")
 
     sandbox = commands.add_parser("sandbox", help="the built-in sandbox target",
                                   description="The built-in sandbox: PostgreSQL primary + replica, the reference "
@@ -309,6 +329,37 @@ def ensure_sandbox():
 
 
 # -- sandbox ----------------------------------------------------------------------------------
+def run_catalogue(args) -> int:
+    import shutil
+
+    from nbaverify import catalogue, reference
+
+    folders = [Path(folder) for folder in args.checks]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError("--checks", str(folder), "no such folder of checks")
+    specs = catalogue.collect(folders)
+    width = shutil.get_terminal_size((120, 24)).columns
+    if args.command == "explain":
+        from nbaverify.plugins import fixtures
+
+        sources = {name: " ".join((getattr(fixtures, name).__doc__ or "").split()) for name in catalogue.SOURCES}
+        print(reference.explain(reference.find(specs, args.check), specs, sources, width=min(width, 100)), end="")
+        return EXIT_OK
+    chosen = reference.select(specs, args.tier, args.area)
+    if not chosen:
+        print(f"nbaverify: no check is in tier {args.tier}" + (f", area {args.area}" if args.area else ""),
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(reference.as_json(chosen), indent=2))
+    elif args.markdown:
+        print(reference.markdown(chosen), end="")
+    else:
+        print(reference.text(chosen, width=width))
+    return EXIT_OK
+
+
 def run_sandbox(args) -> int:
     from nbaverify.sandbox import Sandbox
     from nbaverify.sandbox.faults import CATALOGUE
@@ -364,7 +415,7 @@ def run_sandbox(args) -> int:
             limit = status["capacity_limited"]
             print(f"capacity limited: {limit['slots']} slots, {limit['service_ms']:g} ms each "
                   f"({limit['slots'] / limit['service_ms'] * 1000:g} req/s)")
-    return EXIT_OK if sandbox.running() else 3  # like `systemctl status`: 3 when not running
+    return EXIT_OK if sandbox.running() else EXIT_NOT_RUNNING
 
 
 if __name__ == "__main__":

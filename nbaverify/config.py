@@ -315,7 +315,7 @@ def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
     first = errors[0]
     key = ".".join(str(part) for part in first["loc"]) or None
     if first["type"] == "extra_forbidden":
-        problem = "unknown key (see the profile example in README.md)"
+        problem = "unknown key (see the profile example in docs/environments.md)"
     elif first["type"] == "missing":
         problem = "required key is missing"
     else:

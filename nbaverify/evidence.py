@@ -26,13 +26,14 @@ CADENCES = ("daily", "weekly", "monthly", "quarterly")
 
 
 # -- writing ------------------------------------------------------------------------------------
-def write_record(summary: RunSummary, report_dir: Path, target_info: dict) -> Path:
+def write_record(summary: RunSummary, report_dir: Path, target_info: dict, coverage_rows: list[dict]) -> Path:
+    """evidence.json: the summary, what ran it, and what it proves of each guide item (`coverage.of_run`)."""
     record = {
         "record": "nbaverify evidence 1",
         "suite": {"version": summary.nbaverify_version, "commit": _suite_commit(), "python": platform.python_version()},
         "ran_by": f"{_user()}@{socket.gethostname()}",
         "target": target_info,
-        "coverage": run_coverage(summary),
+        "coverage": coverage_rows,
         "summary": summary.to_dict(),
     }
     path = report_dir / RECORD_FILE
@@ -54,59 +55,6 @@ def _suite_commit() -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() or None
-
-
-def _check_key(check_id: str) -> str:
-    """'checks/test_x.py::check_y[case]' -> 'test_x.py::check_y', the form coverage.toml uses."""
-    return check_id.removeprefix("checks/").split("[", 1)[0]
-
-
-def run_coverage(summary: RunSummary) -> list[dict]:
-    """Each guide item and what this run says of it: verified, failing, waived, not in this run, or manual.
-
-    A team's own checks (not in coverage.toml) count under the guide section their runbook marker names.
-    """
-    entries = coverage.load()
-    outcomes: dict[str, list[str]] = {}
-    team: dict[str, list[str]] = {}  # section -> the team's check ids under it
-    for check in summary.checks:
-        outcomes.setdefault(_check_key(check.id), []).append(check.outcome)
-        if not check.id.startswith("checks/"):
-            section = _section_of(check.runbook, entries)
-            if section:
-                team.setdefault(section, []).append(_check_key(check.id))
-    items = []
-    for entry in entries:
-        names = [*entry.get("checks", []), *dict.fromkeys(team.get(entry["section"], []))]
-        seen = [o for c in names for o in outcomes.get(c, [])]
-        if not names:
-            state = "manual" if entry.get("manual") else "planned"
-        elif not seen or all(o == "skipped" for o in seen):
-            state = "not in this run"
-        elif any(o in ("failed", "error") for o in seen):
-            state = "failing"
-        elif "waived" in seen:
-            state = "waived"
-        else:
-            state = "verified"
-        items.append({"section": entry["section"], "state": state, "checks": names,
-                      "why_not": entry.get("command") or entry.get("manual") or entry.get("planned")})
-    return items
-
-
-def _section_of(runbook: str, entries: list[dict]) -> str | None:
-    """The guide item a runbook marker names: the longest section it is, or lies within."""
-    fits = [e["section"] for e in entries if runbook == e["section"] or runbook.startswith(e["section"] + " /")
-            or e["section"].startswith(runbook + " /") or e["section"].startswith(runbook + " (")]
-    return max(fits, key=len) if fits else None
-
-
-def coverage_markdown(items: list[dict]) -> str:
-    lines = ["| guide section | in this run | checks |", "|---|---|---|"]
-    for item in items:
-        note = f" ({item['why_not']})" if item["state"] in ("manual", "planned") and item["why_not"] else ""
-        lines.append(f"| {item['section']} | {item['state']}{note} | {len(item['checks'])} |")
-    return "\n".join(lines) + "\n"
 
 
 # -- reading back: the compliance report --------------------------------------------------------
@@ -198,21 +146,16 @@ def waivers_in_force(records: list[Record]) -> list[dict]:
 
 def guide_status(records: list[Record]) -> list[dict]:
     """Each guide item: when a run last verified it, and its state in the latest run that covered it."""
-    items = {entry["section"]: {"section": entry["section"], "last_verified": None, "latest": "never run",
-                                "why_not": entry.get("manual") or entry.get("planned"), "automated": bool(entry.get("checks")),
-                                "not_automated": "manual" if entry.get("manual") else "planned"}
-             for entry in coverage.load()}
+    items = {item.section: {"section": item.section, "last_verified": None, "latest": "never run",
+                            "why_not": item.why_not} for item in coverage.items()}
     for record in records:
-        for item in record.raw.get("coverage", []):
-            row = items.get(item["section"])
-            if row is None:
+        for row in record.raw.get("coverage", []):
+            found = items.get(row["section"])
+            if found is None or row["state"] == "not in this run":
                 continue
-            if not row["automated"]:
-                row["latest"] = row["not_automated"]
-            elif item["state"] != "not in this run":
-                row["latest"] = item["state"]
-                if item["state"] == "verified":
-                    row["last_verified"] = record.summary.started_at
+            found["latest"] = row["state"]
+            if row["state"] == "verified":
+                found["last_verified"] = record.summary.started_at
     return list(items.values())
 
 

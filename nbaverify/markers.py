@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 TIERS = ("gate", "daily", "weekly", "monthly", "quarterly")
 SAFETY = ("readonly", "disruptive", "writes")
 SEVERITIES = ("critical", "warning", "info")
 AREAS = ("api", "security", "database", "kubernetes", "monitoring", "hosts")
+
+# what each severity does to a run, and the rule that gives a check its severity (docs/checks.md, `nbaverify explain`)
+SEVERITY_MEANS = {
+    "critical": "fails the run (exit 1). Critical only where the guide demands it, or for an outright hole "
+                "(a forged token accepted, the primary down, a Role that reads Secrets).",
+    "warning": "reported; the run fails on it only with --fail-on warning. A practice beyond the guide, or a "
+               "finding a person should look at before it becomes an outage.",
+    "info": "recorded as a fact of the run; never fails it.",
+}
+
+SAFETY_MEANS = {
+    "readonly": "only reads; runs everywhere.",
+    "disruptive": "spends something the platform's users share (a rate-limit window, load); against production "
+                  "it runs only when --allow disruptive says so.",
+    "writes": "writes, though never to the target (the restore drill's scratch server); against production it "
+              "runs only when --allow writes says so.",
+}
 
 MARKERS = {
     "gate": "deploy gate: quick checks run after every deploy; use when a broken deploy must be stopped",
@@ -19,16 +34,6 @@ MARKERS = {
     "severity(level)": "critical | warning | info; a failed critical check makes the run exit 1",
     "safety(kind)": "readonly (default) | disruptive (rate limits, load) | writes (restore drill); "
                     "against production only readonly runs unless --allow names the kind",
-    "runbook(section)": "the maintenance-guide section the check verifies, e.g. "
-                        "'System Monitoring / Health Checks / API Health'",
+    "runbook(section, ...)": "the maintenance-guide sections the check verifies, the first its own, e.g. "
+                             "'System Monitoring / Health Checks / API Health'",
 }
-
-
-class _Marked(Protocol):
-    def get_closest_marker(self, name: str) -> Any: ...
-
-
-def marker_arg(item: _Marked, name: str, default: str = "") -> str:
-    """The first argument of the item's closest `name` marker, or `default` when it has none."""
-    marker = item.get_closest_marker(name)
-    return str(marker.args[0]) if marker is not None and marker.args else default

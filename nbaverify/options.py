@@ -68,6 +68,37 @@ OPTIONS = (
 BY_DEST = {option.dest: option for option in OPTIONS}
 
 
+@dataclass(frozen=True)
+class Setting:
+    """An environment variable that is not a run option: where the suite keeps things, which binaries it uses."""
+
+    env: str
+    help: str
+    default: str
+
+
+SETTINGS = (
+    Setting("NBAVERIFY_STATE_DIR", "what a run remembers for the next against the same target (cumulative "
+            "counters, the last delivered notification): keep it between scheduled runs", "~/.local/state/nbaverify"),
+    Setting("NBAVERIFY_REPORTS_ROOT", "where `nbaverify report` finds the runs' report directories (its --reports)",
+            "reports"),
+    Setting("NBAVERIFY_SANDBOX_DIR", "the sandbox's state: its databases, certificates, cluster and logs",
+            "/tmp/nbaverify-sandbox"),
+    Setting("NBAVERIFY_SANDBOX_PORT_BASE", "the sandbox's first port; its services take the ports above it", "25430"),
+    Setting("NBAVERIFY_SANDBOX_API", "the sandbox's reference API, python or node (`sandbox up --api`)", "python"),
+    Setting("NBAVERIFY_PG_BINDIR", "where initdb and pg_ctl are (the sandbox, the restore drill)",
+            "`pg_config --bindir`, else Debian's layout"),
+    Setting("NBAVERIFY_KUBERNETES_CACHE", "where the sandbox's Kubernetes binaries are built, once a machine",
+            "~/.cache/nbaverify/kubernetes"),
+    Setting("NBAVERIFY_LOAD_CONFIG", "a remote Locust worker's plan: the config.json `nbaverify load --plan-only` "
+            "writes (the worker command `--remote-workers` prints sets it)", "—"),
+    Setting("NBAVERIFY_LOAD_JWT_SECRET", "the secret a remote Locust worker signs its users' tokens with", "—"),
+)
+# set by nbaverify for the processes it starts, never by a person (tests/unit/test_options.py holds the list)
+INTERNAL_ENV = ("NBAVERIFY_CATALOGUE_DSN", "NBAVERIFY_HOLDER_DSN", "NBAVERIFY_CONTROL_FILE", "NBAVERIFY_API_FLAGS",
+                "NBAVERIFY_SANDBOX_JWT_SECRET", "NBAVERIFY_SANDBOX_DB_DSN", "NBAVERIFY_SANDBOX_DB_REPLICA_DSN")
+
+
 def project_config(folder: Path | None = None) -> tuple[dict[str, Any], str]:
     """The working directory's project configuration and where it came from ({} and '' when there is none)."""
     folder = folder or Path.cwd()

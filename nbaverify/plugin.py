@@ -24,8 +24,8 @@ from __future__ import annotations
 import pytest
 
 # the plugin's parts, registered with it (pytest imports a registered module's pytest_plugins)
-pytest_plugins = ["nbaverify.plugins.options", "nbaverify.plugins.record", "nbaverify.plugins.selection",
-                  "nbaverify.plugins.fixtures"]
+pytest_plugins = ["nbaverify.plugins.options", "nbaverify.plugins.specs", "nbaverify.plugins.record",
+                  "nbaverify.plugins.selection", "nbaverify.plugins.fixtures"]
 
 
 # pytest plugins of other packages that must not take part in a verification run, wherever it is

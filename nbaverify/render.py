@@ -13,13 +13,14 @@ from nbaverify.run_history import Triage, category
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "waived": "🟡"}
 
 
-def write_all(summary: RunSummary, report_dir: Path, triage: Triage | None = None) -> list[Path]:
+def write_all(summary: RunSummary, report_dir: Path, triage: Triage | None = None,
+              coverage_rows: list[dict] | None = None) -> list[Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
     written = [report_dir / "summary.json", report_dir / "junit.xml", report_dir / "summary.md",
                report_dir / "report.html"]
     summary.write(written[0])
     written[1].write_text(junit(summary))
-    written[2].write_text(markdown(summary))
+    written[2].write_text(markdown(summary, coverage_rows))
     written[3].write_text(html_report(summary, triage))
     return written
 
@@ -64,7 +65,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(summary: RunSummary) -> str:
+def markdown(summary: RunSummary, coverage_rows: list[dict] | None = None) -> str:
     t = summary.totals
     lines = [
         f"## nbaverify {summary.tier} on {summary.target}: {summary.status}",
@@ -96,9 +97,10 @@ def markdown(summary: RunSummary) -> str:
         lines += ["### Not run here", "", "| check | why |", "|---|---|"]
         lines += [f"| `{c.id}` | {_cell(c.message)} |" for c in skipped]
         lines.append("")
-    from nbaverify.evidence import coverage_markdown, run_coverage
+    from nbaverify import coverage
 
-    lines += ["<details><summary>Guide coverage of this run</summary>", "", coverage_markdown(run_coverage(summary)),
+    rows = coverage_rows if coverage_rows is not None else coverage.of_run(summary.checks)
+    lines += ["<details><summary>Guide coverage of this run</summary>", "", coverage.run_markdown(rows),
               "</details>", ""]
     lines += ["<details><summary>Every check</summary>", "", "| | check | area | severity | time |",
               "|---|---|---|---|---:|"]

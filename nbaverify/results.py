@@ -8,9 +8,10 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-EXIT_INTERRUPTED = 4  # the run was stopped by SIGINT or SIGTERM; its reports say what ran
+from nbaverify.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from nbaverify.markers import SEVERITIES
+
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
-SEVERITIES = ("critical", "warning", "info")
 # --fail-on LEVEL: which severities fail the run (Contract 3's default: critical only)
 FAIL_ON = {"critical": {"critical"}, "warning": {"critical", "warning"}, "info": set(SEVERITIES), "never": set()}
 
@@ -27,6 +28,7 @@ class CheckResult:
     message: str = ""
     duration_s: float = 0.0
     evidence: dict = field(default_factory=dict)
+    guide: list[str] = field(default_factory=list)  # every guide section it verifies, its runbook first
 
     def blocking(self, fail_on: str = "critical") -> bool:
         """Does this result fail the run? (checks of a failing severity that failed or could not run)"""
@@ -57,7 +59,7 @@ class RunSummary:
         for check in self.checks:
             self.totals[check.outcome] += 1
         blocking = any(check.blocking(self.fail_on) for check in self.checks)
-        self.exit_code = 1 if blocking or self.expired_waivers else 0  # an expired waiver fails the run
+        self.exit_code = EXIT_FAILED if blocking or self.expired_waivers else EXIT_OK  # an expired waiver fails
         if self.interrupted:  # an incomplete run is neither a pass nor a fail: a code of its own
             self.exit_code = EXIT_INTERRUPTED
 

@@ -7,9 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from nbaverify.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from nbaverify.load.stats import EndpointStats
 from nbaverify.load.thresholds import Verdict
-from nbaverify.results import EXIT_INTERRUPTED
 
 KIND = "load"
 TREND_METRICS = (("p95_ms", "p95", "ms", True), ("p99_ms", "p99", "ms", True), ("rps", "throughput", "req/s", False),
@@ -104,7 +104,7 @@ class LoadSummary:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_INTERRUPTED if self.interrupted else 1 if self.problems else 0
+        return EXIT_INTERRUPTED if self.interrupted else EXIT_FAILED if self.problems else EXIT_OK
 
     @property
     def comparable(self) -> bool:

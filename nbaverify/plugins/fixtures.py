@@ -19,6 +19,7 @@ from nbaverify.probes.host_resources import label
 
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest) -> Target:
+    """The target the run verifies: its profile (where each part is) and its secrets."""
     run = request.config.stash[RUN]
     assert run.target is not None, "the target is loaded when checks are collected"
     return run.target
@@ -26,11 +27,13 @@ def target(request: pytest.FixtureRequest) -> Target:
 
 @pytest.fixture(scope="session")
 def expect(target: Target):
+    """The expectations: the guide's values, and the profile's own where it names them."""
     return target.expectations
 
 
 @pytest.fixture(scope="session")
 def api(request: pytest.FixtureRequest, target: Target, expect):
+    """The API at [api] base_url, over HTTP(S) and its WebSocket, with tokens signed by the profile's secret."""
     section = target.profile.api
     if section is None:
         pytest.skip("not configured: api")
@@ -53,6 +56,7 @@ def _database(target: Target, expect, key: str, role: str):
 
 @pytest.fixture(scope="session")
 def db(target: Target, expect):
+    """The primary database ([database] dsn_env), in a read-only session with statement and lock timeouts."""
     client = _database(target, expect, "database.dsn_env", "primary")
     yield client
     client.close()
@@ -60,6 +64,7 @@ def db(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def replica(target: Target, expect):
+    """The streaming replica ([database] replica_dsn_env), read-only like the primary."""
     client = _database(target, expect, "database.replica_dsn_env", "replica")
     yield client
     client.close()
@@ -67,6 +72,7 @@ def replica(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def prom(target: Target, expect):
+    """Prometheus at [prometheus] url: its HTTP API (queries, targets, rules, alerts, metadata)."""
     section = target.profile.prometheus
     if section is None:
         pytest.skip("not configured: prometheus")
@@ -78,6 +84,7 @@ def prom(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def grafana(target: Target, expect):
+    """Grafana at [grafana] url: its dashboard search API."""
     from nbaverify.clients.grafana import Grafana
 
     section = target.profile.grafana
@@ -90,6 +97,7 @@ def grafana(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def alertmanager(target: Target, expect):
+    """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration, alerts, silences)."""
     from nbaverify.clients.alertmanager import Alertmanager
 
     section = target.profile.alertmanager
@@ -140,6 +148,7 @@ def alertmanager_config(target: Target) -> Path:
 
 @pytest.fixture(scope="session")
 def k8s(target: Target, expect):
+    """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of manifests."""
     from nbaverify.clients.k8s import open_source
 
     section = target.profile.kubernetes
@@ -187,7 +196,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def host(host_url):
-    """testinfra's Host for host_url (local://, ssh://user@h, kubectl://pod?namespace=n, ...)."""
+    """A host of [hosts] urls, through testinfra (local://, ssh://user@host, kubectl://pod?namespace=n, ...)."""
     if host_url is None:
         pytest.skip("not configured: hosts")
     import testinfra
@@ -245,4 +254,5 @@ def history(target: Target):
 
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> dict:
+    """What a check saw, for its record: filled by the check, redacted and written with its outcome."""
     return request.node.stash.setdefault(EVIDENCE, {})

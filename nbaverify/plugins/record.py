@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, options, run_history, sarif, shipped, waivers
+from nbaverify import __version__, coverage, options, run_history, sarif, waivers
 from nbaverify import evidence as evidence_record
+from nbaverify.catalogue import COLLECTED, check_id, is_check, spec
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
+from nbaverify.exit_codes import EXIT_USAGE
 from nbaverify.io_stats import IO
-from nbaverify.markers import TIERS, marker_arg
 from nbaverify.plugins.options import option
 from nbaverify.redact import Redactor
 from nbaverify.render import terminal_lines, write_all
@@ -24,8 +25,6 @@ from nbaverify.waivers import Waiver
 
 RUN = pytest.StashKey["Run"]()
 EVIDENCE = pytest.StashKey[dict]()
-EXIT_CONFIG = 2
-CHECK_PREFIX = "check_"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         given = {dest: option(config, dest) for dest in options.BY_DEST}
     except ConfigError as exc:
-        pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+        pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
     if given["waivers"]:
         run.load_waivers(Path(given["waivers"]))
     if options.is_set("target", config.getoption("nbv_target")):  # else the sandbox, once checks are collected
@@ -55,7 +54,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             try:
                 ensure_writable(run.report_folder())
             except ConfigError as exc:
-                pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+                pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
 
 
 class Run:
@@ -81,7 +80,7 @@ class Run:
         try:
             self.waivers = waivers.load(path)
         except ConfigError as exc:  # before any check: a half-applied waivers file would mislead
-            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
 
     def select_waivers(self, checks: list[pytest.Item]) -> None:
         """Note which waivers name a selected check; skip the checks a live run=false waiver covers."""
@@ -114,7 +113,7 @@ class Run:
         try:
             self.target = load_target(spec)
         except ConfigError as exc:
-            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_CONFIG)
+            pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
         for value in self.target.secret_values():
             self.redactor.add(value)
 
@@ -166,14 +165,15 @@ class Run:
         self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
         beside = self.report_dir.parent  # runs.jsonl lives beside the run folders: reports/runs.jsonl
         triage = run_history.triage(summary, run_history.read(beside, summary.target))
-        write_all(summary, self.report_dir, triage)
+        rows = coverage.of_run(summary.checks, [entry.sections for entry in self.config.stash.get(COLLECTED, [])])
+        write_all(summary, self.report_dir, triage, rows)
         if not interrupted:  # an interrupted run says nothing of the checks it did not reach
             try:
                 run_history.append(summary, beside)
             except OSError:  # a read-only parent of --report-dir costs the next report its memory, not this run
                 pass
         sarif.write(summary, self.report_dir / "summary.sarif", _manifests_dir(target))
-        evidence_record.write_record(summary, self.report_dir, target.describe() if target else {})
+        evidence_record.write_record(summary, self.report_dir, target.describe() if target else {}, rows)
         self.summary = summary
         self._export_metrics(summary)
         return summary
@@ -200,26 +200,10 @@ def _manifests_dir(target: Target | None) -> Path | None:
     return path if path.is_absolute() else target.source.parent / path
 
 
-def is_check(item: pytest.Item) -> bool:
-    return isinstance(item, pytest.Function) and item.originalname.startswith(CHECK_PREFIX)
-
-
-def check_id(item: pytest.Item) -> str:
-    """The id a check is known by in every report and waiver: checks/<module>::<name> for the shipped
-    checks wherever nbaverify is installed; a team's own keep pytest's id (relative to the run's rootdir)."""
-    rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
-    return shipped.check_id(Path(item.path), rest) or item.nodeid
-
-
 def check_result(item: pytest.Item) -> CheckResult:
-    return CheckResult(
-        id=check_id(item),
-        area=marker_arg(item, "area"),
-        tiers=[tier for tier in TIERS if item.get_closest_marker(tier)],
-        severity=marker_arg(item, "severity"),
-        safety=marker_arg(item, "safety", "readonly"),
-        runbook=marker_arg(item, "runbook"),
-    )
+    entry = spec(item)
+    return CheckResult(id=entry.id, area=entry.area, tiers=list(entry.tiers), severity=entry.severity,
+                       safety=entry.safety, runbook=entry.guide, guide=list(entry.sections))
 
 
 def one_line(excinfo: pytest.ExceptionInfo) -> str:

@@ -1,13 +1,14 @@
-"""Which checks run, and in what order: declarations validated, tier and area, waivers that skip,
-disruptive checks last, production safety."""
+"""Which checks run, and in what order: tier and area, waivers that skip, disruptive checks last, production
+safety (each read from the check's catalogue entry, evaluated by nbaverify.plugins.specs)."""
 
 from __future__ import annotations
 
 import pytest
 
-from nbaverify.markers import AREAS, MARKERS, SAFETY, SEVERITIES, TIERS, marker_arg
+from nbaverify.catalogue import CHECK_PREFIX, is_check, spec
+from nbaverify.markers import MARKERS
 from nbaverify.plugins.options import option
-from nbaverify.plugins.record import CHECK_PREFIX, RUN, is_check
+from nbaverify.plugins.record import RUN
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -16,38 +17,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("python_functions", CHECK_PREFIX + "*")  # checks are check_*, whatever the ini says
 
 
-def validate_check(item: pytest.Item) -> str | None:
-    """What is wrong with a check's declaration, or None: every check says what, how bad, and why."""
-    for name in ("area", "severity", "runbook"):
-        if not marker_arg(item, name):
-            return f"@pytest.mark.{name}(...) is missing"
-    if marker_arg(item, "severity") not in SEVERITIES:
-        return f"severity must be one of {', '.join(SEVERITIES)}"
-    if marker_arg(item, "area") not in AREAS:
-        return f"area {marker_arg(item, 'area')!r} is not one of {', '.join(AREAS)}"
-    if marker_arg(item, "safety", "readonly") not in SAFETY:
-        return f"safety must be one of {', '.join(SAFETY)}"
-    if not any(item.get_closest_marker(tier) for tier in TIERS):
-        return f"no cadence marker ({', '.join(TIERS)})"
-    return None
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     checks = [item for item in items if is_check(item)]
     if not checks:
         return
-    problems = [f"{item.path}::{getattr(item, 'originalname', item.name)}: {why}"
-                for item in checks if (why := validate_check(item))]
-    if problems:
-        raise pytest.UsageError("check declared without its metadata: " + "; ".join(dict.fromkeys(problems)))
     run = config.stash[RUN]
     target = run.ensure_target()
     tier, areas = config.getoption("tier"), set(option(config, "area"))
     keep, drop = [], []
     for item in items:
-        if is_check(item) and ((tier and tier != "all" and not item.get_closest_marker(tier))
-                               or (areas and marker_arg(item, "area") not in areas)):
+        if is_check(item) and ((tier and tier != "all" and tier not in spec(item).tiers)
+                               or (areas and spec(item).area not in areas)):
             drop.append(item)
         else:
             keep.append(item)
@@ -67,4 +48,4 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _safety(item: pytest.Item) -> str:
-    return marker_arg(item, "safety", "readonly")
+    return spec(item).safety

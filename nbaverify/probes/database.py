@@ -36,6 +36,15 @@ def connections_by_application(db: Database) -> list[Row]:
         "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2 ORDER BY n DESC")
 
 
+def connections_by_client(db: Database) -> list[Row]:
+    """Client connections by application, user and client address: a pool is one process's, so an application whose
+    pods each keep a pool (one address each) is counted pod by pod; the Unix socket is a client of its own."""
+    return db.rows(
+        "SELECT coalesce(nullif(application_name, ''), '(none)') AS application, usename AS user, "
+        "coalesce(host(client_addr), 'the local socket') AS client, count(*) AS n "
+        "FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2, 3 ORDER BY n DESC")
+
+
 def sessions_in_state(db: Database, state: str, older_than_s: float, since: str) -> list[Row]:
     """Client sessions in `state` for longer than older_than_s, measured from `since` (a timestamp column)."""
     assert since in ("xact_start", "query_start", "state_change")

@@ -213,7 +213,7 @@ def test_a_sick_platform_stops_the_search_before_any_step(sandbox, nbaverify, tm
 
 
 def test_an_interrupted_search_keeps_its_steps_and_stops_locust(sandbox, sandbox_env, tmp_path):
-    from nbaverify.results import EXIT_INTERRUPTED
+    from nbaverify.exit_codes import EXIT_INTERRUPTED
 
     sandbox.up([])
     out = tmp_path / "cut"

@@ -63,7 +63,8 @@ def test_a_broken_profile_exits_2_naming_the_key(nbaverify, tmp_path):
     bad.write_text('name = "x"\nenvironment = "staging"\n[database]\ndsn_env = "NBA_DB_DSN"\nport = 5432\n')
     result = nbaverify("check", "gate", "--target", str(bad))
     assert result.code == 2
-    assert one_line_error(result) == f"nbaverify: {bad}: database.port: unknown key (see the profile example in README.md)"
+    assert one_line_error(result) == (f"nbaverify: {bad}: database.port: unknown key "
+                                      "(see the profile example in docs/environments.md)")
 
 
 def test_a_malformed_waivers_file_exits_2_naming_the_entry(nbaverify, tmp_path):

@@ -80,6 +80,15 @@ def test_the_wheel_carries_everything_and_runs_from_an_empty_folder(installed, s
                 "print(r.files('nbaverify').joinpath('py.typed').is_file())")
     assert typed.stdout.strip() == "True", typed.stderr  # a team's checks are type-checked against the package
 
+    listing = run(installed, team, env, "nbaverify", "checks", "gate", "--json", "--checks", "our_checks")
+    assert listing.returncode == 0, listing.stderr
+    listed = {entry["check"]: entry for entry in json.loads(listing.stdout)}
+    assert "checks/test_health.py::check_health_ok" in listed  # the catalogue, from the wheel alone
+    assert listed["our_checks/test_ours.py::check_team_version_pinned"]["severity"] == "critical"
+    explained = run(installed, team, env, "nbaverify", "explain", "check_replication_lag")
+    assert explained.returncode == 0, explained.stderr
+    assert "│ " in explained.stdout and "under fault replica_lag" in explained.stdout  # the shipped guide and faults
+
     node = run(installed, team, env, "nbaverify", "sandbox", "up", "--api", "node")  # its packages: npm ci, once
     try:
         assert node.returncode == 0, node.stdout[-2000:] + node.stderr

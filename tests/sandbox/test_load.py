@@ -130,7 +130,7 @@ def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(sandbox
     import sys
     import time
 
-    from nbaverify.results import EXIT_INTERRUPTED
+    from nbaverify.exit_codes import EXIT_INTERRUPTED
     from tests.sandbox.conftest import PROJECT_ROOT
 
     sandbox.up([])

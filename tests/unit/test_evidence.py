@@ -3,18 +3,21 @@
 import datetime as dt
 import json
 
-from nbaverify import evidence
+from nbaverify import coverage, evidence
 from nbaverify.cli import main
 from nbaverify.load.summary import LoadSummary, LoadTotals
 from nbaverify.results import CheckResult, RunSummary
 
 LAG = "checks/test_database_replication.py::check_replication_lag"
 HEALTH = "checks/test_health.py::check_health_ok"
+SECTIONS = {LAG: ["Troubleshooting / Common Issues / Database Issues"],
+            HEALTH: ["System Monitoring / Health Checks / API Health"]}
+DEBUGGING = "Troubleshooting / Debugging Procedures / API Debugging"
 
 
 def run_record(root, when: str, tier: str, outcomes: dict, waivers=()):
     checks = [CheckResult(id=cid, area="database", tiers=[tier], severity="critical", safety="readonly",
-                          runbook="Troubleshooting", outcome=outcome, message=f"{cid} {outcome}")
+                          runbook=SECTIONS[cid][0], guide=SECTIONS[cid], outcome=outcome, message=f"{cid} {outcome}")
               for cid, outcome in outcomes.items()]
     summary = RunSummary(run_id=f"{when}-{tier}", target="staging", environment="staging", tier=tier,
                          started_at=when, checks=checks, waivers=list(waivers), nbaverify_version="0.1.0")
@@ -22,19 +25,20 @@ def run_record(root, when: str, tier: str, outcomes: dict, waivers=()):
     directory = root / summary.run_id.replace(":", "")
     directory.mkdir()
     summary.write(directory / "summary.json")
-    return evidence.write_record(summary, directory, {"name": "staging"})
+    catalogue = [tuple(sections) for sections in SECTIONS.values()] + [(DEBUGGING,)]  # collected, not all selected
+    return evidence.write_record(summary, directory, {"name": "staging"}, coverage.of_run(checks, catalogue))
 
 
 def test_a_record_says_who_ran_what_with_which_suite_and_the_guide_coverage(tmp_path):
     path = run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed", HEALTH: "passed"})
     record = json.loads(path.read_text())
     assert record["suite"]["version"] and "@" in record["ran_by"]
-    assert record["summary"]["checks"][0]["runbook"] == "Troubleshooting"
+    assert record["summary"]["checks"][0]["runbook"] == "Troubleshooting / Common Issues / Database Issues"
     states = {item["section"]: item["state"] for item in record["coverage"]}
     assert states["System Monitoring / Health Checks / API Health"] == "verified"
     assert states["Troubleshooting / Common Issues / Database Issues"] == "failing"
     assert states["Support Procedures / Documentation"] == "manual"
-    assert states["Troubleshooting / Debugging Procedures / API Debugging and Infrastructure Debugging"] == "not in this run"
+    assert states[DEBUGGING] == "not in this run"  # a check verifies it, none of its checks was selected
 
 
 def test_the_report_measures_how_long_each_failure_stayed_open_and_which_runs_were_missed(tmp_path):

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from nbaverify.errors import ConfigError
+from nbaverify.exit_codes import EXIT_INTERRUPTED
 from nbaverify.load import report, stats, thresholds
 from nbaverify.load.summary import LoadSummary, LoadTotals, Trend
-from nbaverify.results import EXIT_INTERRUPTED
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,\
 Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%

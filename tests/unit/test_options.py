@@ -68,3 +68,16 @@ def test_a_missing_extra_names_the_pip_command():
         extras.require("load", ("locust", "no_such_module_here"))
     assert str(caught.value) == ("the load extra is not installed (no no_such_module_here); "
                                  "pip install 'nbaverify[load]'")
+
+
+def test_every_environment_variable_is_declared():
+    """A person finds every NBAVERIFY_* variable in the option table or the settings (docs/reference/options.md)."""
+    import re
+
+    from nbaverify import options
+    from nbaverify.shipped import CHECKOUT
+
+    used = {name for path in (CHECKOUT / "nbaverify").rglob("*.py")
+            for name in re.findall(r"NBAVERIFY_[A-Z][A-Z_]*[A-Z]", path.read_text())}
+    declared = {o.env for o in options.OPTIONS} | {s.env for s in options.SETTINGS} | set(options.INTERNAL_ENV)
+    assert used - declared == set()

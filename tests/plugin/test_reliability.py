@@ -8,8 +8,9 @@ import subprocess
 import sys
 import threading
 
+from nbaverify.exit_codes import EXIT_INTERRUPTED
 from nbaverify.history import History
-from nbaverify.results import EXIT_INTERRUPTED, new_run_id
+from nbaverify.results import new_run_id
 from nbaverify.shipped import CHECKOUT
 
 CHECKS = '''

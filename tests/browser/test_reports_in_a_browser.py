@@ -116,3 +116,4 @@ def test_the_capacity_report_answers_on_the_first_screen_and_draws_its_chart(tmp
     assert seen["answer"] == capacity_report.answer(plan)
     assert seen["bottom"] <= seen["height"], "the capacity answer is below the first screen"
     assert seen["chart"] > 500, "the chart did not load"
+

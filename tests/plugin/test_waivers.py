@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from tests.test_plugin import by_name, run
+from tests.plugin.test_plugin import by_name, run
 
 TODAY = dt.datetime.now(dt.UTC).date()
 NEXT_MONTH, YESTERDAY = TODAY + dt.timedelta(days=30), TODAY - dt.timedelta(days=1)
