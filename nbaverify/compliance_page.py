@@ -1,6 +1,7 @@
 """compliance.html: the period's compliance report as a picture, from the same dict as compliance.md.
 
-Per cadence, a strip of its periods (a run held, or missed); each failure stretch as a bar on the
+Per cadence, its periods, a run held or missed (a year of days as a calendar of weeks by days, of weeks as months
+by weeks); each failure stretch as a bar on the
 period's time line (open ones run to the report's date); the waivers; each guide item's last
 verification; the period's load tests. Charts are inline SVG: one self-contained file, no script.
 """
@@ -19,21 +20,82 @@ _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2733;background:#fafbfc;max-width:1100px}
 h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem} .meta{color:#56606b}
 table{border-collapse:collapse;background:#fff;width:100%} th,td{padding:.35rem .55rem;border-bottom:1px solid #e6e9ed;
-text-align:left;vertical-align:top;overflow-wrap:anywhere} th{background:#f0f3f6} code{font-size:12px}
+text-align:left;vertical-align:top;overflow-wrap:break-word} th{background:#f0f3f6;white-space:nowrap}
+.schedule td:first-child{white-space:nowrap} code{font-size:12px} .when{white-space:nowrap}
 .open{color:#c62828;font-weight:600}
 .legend span{margin-right:1rem} .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-1px}
 .verified{color:#1a7f37} .failing{color:#c62828;font-weight:600} .muted{color:#6b7580}
 """
 
 
-def _strip(row: dict) -> str:
+RUN, MISSED, DAY = "#2e9e4f", "#d84a4a", 11  # a day's square is smaller: a year of them is 53 weeks wide
+
+
+def _square(x: float, y: float, size: int, cell: dict) -> str:
+    return (f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="2" fill="{RUN if cell["ran"] else MISSED}">'
+            f'<title>{esc(cell["period"])}: {"a run" if cell["ran"] else "missed"}</title></rect>')
+
+
+def _svg(row: dict, width: float, height: float, body: str) -> str:
+    return (f'<svg width="{width:.0f}" height="{height:.0f}" role="img" aria-label="{esc(row["cadence"])}: '
+            f'{row["covered"]} of {row["periods"]} periods with a run">{body}</svg>')
+
+
+def _periods(row: dict) -> str:
+    """The cadence's periods, laid out so any length reads at 1280 px: a long run of days as a calendar (weeks by
+    days), of weeks as months by weeks, anything else as rows of cells."""
     cells = row.get("strip", [])
-    width = max(1, len(cells)) * (CELL + GAP)
-    rects = "".join(
-        f'<rect x="{n * (CELL + GAP)}" y="0" width="{CELL}" height="{CELL}" rx="2" fill="{"#2e9e4f" if c["ran"] else "#d84a4a"}">'
-        f'<title>{esc(c["period"])}: {"a run" if c["ran"] else "missed"}</title></rect>' for n, c in enumerate(cells))
-    return (f'<svg width="{width}" height="{CELL}" role="img" aria-label="{esc(row["cadence"])}: {row["covered"]} of '
-            f'{row["periods"]} periods with a run">{rects}</svg>')
+    if row["cadence"] == "daily" and len(cells) > 31:
+        return _days(row, cells)
+    if row["cadence"] == "weekly" and len(cells) > 14:
+        return _weeks(row, cells)
+    per_row = 12 if row["cadence"] == "monthly" else 31
+    step = CELL + GAP
+    body = "".join(_square((n % per_row) * step, (n // per_row) * step, CELL, c) for n, c in enumerate(cells))
+    rows = max(1, -(-len(cells) // per_row))
+    return _svg(row, min(len(cells), per_row) * step, rows * step - GAP, body)
+
+
+def _days(row: dict, cells: list[dict]) -> str:
+    """Weeks as columns (Monday first), days as rows, each month named above its first week."""
+    step, left, top = DAY + 2, 26, 14
+    first = dt.date.fromisoformat(cells[0]["period"])
+    monday = first - dt.timedelta(days=first.weekday())
+    body: list[str] = []
+    months: set[tuple[int, int]] = set()
+    for cell in cells:
+        day = dt.date.fromisoformat(cell["period"])
+        week = (day - monday).days // 7
+        body.append(_square(left + week * step, top + day.weekday() * step, DAY, cell))
+        if (day.year, day.month) not in months and (day.day <= 7 or not months):
+            months.add((day.year, day.month))
+            body.append(f'<text x="{left + week * step}" y="10" font-size="10" fill="#56606b">{day:%b}</text>')
+    body += [f'<text x="0" y="{top + n * step + 9}" font-size="9" fill="#56606b">{name}</text>'
+             for n, name in ((0, "Mon"), (2, "Wed"), (4, "Fri"))]
+    weeks = (dt.date.fromisoformat(cells[-1]["period"]) - monday).days // 7 + 1
+    return _svg(row, left + weeks * step, top + 7 * step, "".join(body))
+
+
+def _weeks(row: dict, cells: list[dict]) -> str:
+    """Months as rows, their ISO weeks as columns (a week belongs to the month of its Thursday, as ISO dates it)."""
+    step, left = CELL + GAP, 58
+    body: list[str] = []
+    lines: dict[tuple[int, int], list[dict]] = {}
+    for cell in cells:
+        year, week = cell["period"].split("-W")
+        thursday = dt.date.fromisocalendar(int(year), int(week), 4)
+        line = lines.setdefault((thursday.year, thursday.month), [])
+        line.append(cell)
+    for y, ((year, month), weeks) in enumerate(lines.items()):
+        body.append(f'<text x="0" y="{y * step + 11}" font-size="10" fill="#56606b">'
+                    f'{dt.date(year, month, 1):%b %Y}</text>')
+        body += [_square(left + n * step, y * step, CELL, cell) for n, cell in enumerate(weeks)]
+    return _svg(row, left + 5 * step, len(lines) * step - GAP, "".join(body))
+
+
+def _breakable(check_id: str) -> str:
+    """A check's id that wraps where its parts meet (after a / or ::), never in the middle of a name."""
+    return esc(check_id).replace("/", "/<wbr>").replace("::", "::<wbr>")
 
 
 def _timeline(report: dict, now: dt.datetime) -> str:
@@ -72,15 +134,16 @@ def render(report: dict, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     period = f"{report['period']['since']} to {report['period']['until']}"
     schedule = "".join(
-        f"<tr><td>{esc(r['cadence'])}</td><td>{_strip(r)}</td><td>{r['covered']} of {r['periods']}</td>"
+        f"<tr><td>{esc(r['cadence'])}</td><td>{_periods(r)}</td><td>{r['covered']} of {r['periods']}</td>"
         f"<td>{r['runs']} ({r['failed_runs']} failed)</td></tr>" for r in report["schedule"])
     failures = "".join(
-        f"<tr><td><code>{esc(f['check'])}</code></td><td>{esc(f['severity'])}</td><td>{esc(f['first_failed'])}</td>"
-        f"<td>{esc(f['resolved']) if f['resolved'] else '<span class=open>still open</span>'}</td>"
+        f"<tr><td><code>{_breakable(f['check'])}</code></td><td>{esc(f['severity'])}</td>"
+        f"<td class=when>{esc(f['first_failed'])}</td>"
+        f"<td class=when>{esc(f['resolved']) if f['resolved'] else '<span class=open>still open</span>'}</td>"
         f"<td>{f['open_for_h']} h</td><td>{esc(f.get('last_message', ''))}</td></tr>" for f in report["failures"])
     waivers = "".join(
-        f"<tr><td class='{'open' if w['state'] == 'expired' else ''}'>{esc(w['state'])}</td><td><code>{esc(w['check'])}</code>"
-        f"</td><td>{esc(w['owner'])}</td><td>{esc(str(w['expires']))}</td><td>{esc(w['justification'])}</td></tr>"
+        f"<tr><td class='{'open' if w['state'] == 'expired' else ''}'>{esc(w['state'])}</td>"
+        f"<td><code>{_breakable(w['check'])}</code></td><td>{esc(w['owner'])}</td><td>{esc(str(w['expires']))}</td><td>{esc(w['justification'])}</td></tr>"
         for w in report["waivers"]) or "<tr><td colspan=5 class=muted>No waiver was applied in the period.</td></tr>"
     loads = "".join(
         f"<tr><td>{esc(r['started_at'])}</td><td>{esc(r['profile'])}</td><td>{esc(r['verdict'])}</td>"
@@ -102,7 +165,8 @@ def render(report: dict, now: dt.datetime | None = None) -> str:
 <h2>Scheduled runs</h2>
 <div class="legend"><span><i class="sw" style="background:#2e9e4f"></i>a run held</span>
 <span><i class="sw" style="background:#d84a4a"></i>missed</span></div>
-<table><thead><tr><th>cadence</th><th>periods</th><th>with a run</th><th>runs</th></tr></thead><tbody>{schedule}</tbody></table>
+<table class=schedule><thead><tr><th>cadence</th><th>periods</th><th>with a run</th><th>runs</th></tr></thead>
+<tbody>{schedule}</tbody></table>
 <h2>Failures and how long they stayed open</h2>
 {_timeline(report, now)}
 <table><thead><tr><th>check</th><th>severity</th><th>first failed</th><th>resolved</th><th>open for</th><th>last message</th>

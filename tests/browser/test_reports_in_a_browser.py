@@ -117,3 +117,32 @@ def test_the_capacity_report_answers_on_the_first_screen_and_draws_its_chart(tmp
     assert seen["bottom"] <= seen["height"], "the capacity answer is below the first screen"
     assert seen["chart"] > 500, "the chart did not load"
 
+
+@pytest.mark.parametrize(("since", "until", "days"), [("2026-11-01", "2026-11-30", 30), ("2026-10-01", "2026-12-31", 92),
+                                                      ("2026-01-01", "2026-12-31", 365)], ids=["month", "quarter", "year"])
+def test_the_compliance_page_reads_at_1280_px_for_a_month_a_quarter_and_a_year(tmp_path, since, until, days):
+    """An annual audit's year lays out as a calendar: nothing runs off the right edge, no header or cadence wraps."""
+    import datetime as dt
+
+    from nbaverify import compliance_page, evidence
+    from tests.unit.test_evidence import HEALTH, run_record
+
+    first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
+    for n in range(0, days, 2):  # every other day: half the squares missed
+        day = first + dt.timedelta(days=n)
+        run_record(tmp_path, f"{day}T06:00:00Z", "daily", {LAG: "passed", HEALTH: "failed" if n == 4 else "passed"})
+    page = tmp_path / "compliance.html"
+    page.write_text(compliance_page.render(evidence.build_report(
+        evidence.collect(tmp_path, "staging", first, last), first, last, "staging")))
+    seen = evaluate(page.as_uri(), """(() => {
+        const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
+                              return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; };
+        const daily = document.querySelector('svg[aria-label^="daily"]');
+        return {scroll: document.documentElement.scrollWidth, width: window.innerWidth,
+                days: daily.querySelectorAll('rect').length, right: daily.getBoundingClientRect().right,
+                wrapped: [...document.querySelectorAll('th, table.schedule td:first-child')]
+                    .filter(el => lines(el) > 1).map(el => el.textContent)};
+    })()""")
+    assert seen["days"] == days
+    assert seen["scroll"] <= seen["width"] and seen["right"] <= WIDTH, f"{seen['scroll']}px wide at {WIDTH}px"
+    assert seen["wrapped"] == [], "headers or cadences broken over lines"
