@@ -11,6 +11,7 @@ Guide: Support Procedures / Escalation Path and Contact Information; System Moni
 Monitoring Tools / Alert Configuration.
 """
 
+import contextlib
 import datetime as dt
 import time
 import uuid
@@ -18,7 +19,7 @@ import uuid
 import pytest
 
 from nbaverify.checking import parametrize_from
-from nbaverify.errors import CheckError, TargetUnreachable
+from nbaverify.errors import CheckError, NbaverifyError, TargetUnreachable
 from nbaverify.eventually import eventually
 from nbaverify.probes import alerting, counters
 
@@ -496,8 +497,9 @@ def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expec
 
     With a delivery record (`[alertmanager] deliveries`: JSON Lines or a JSON array, one notification each with
     `receiver` and `status`), each of those receivers must show the firing notification within its route's `group_wait`
-    plus `alerting.drill.margin_s` (15 s), then, for each receiver with `send_resolved`, the resolution within its
-    route's `group_interval` plus the margin. The timers are read from the configuration the live Alertmanager has
+    (or its `group_interval`, the longer, since a drill alert may join a group an earlier drill left) plus
+    `alerting.drill.margin_s` (15 s), then, for each receiver with `send_resolved`, the resolution within its route's
+    `group_interval` plus the margin. The timers are read from the configuration the live Alertmanager has
     loaded, and a message that gives up names the timer it waited for. Without a record only Alertmanager's own counters
     can be read, which add up every receiver and instance: no attempt may fail, and some notification must go out, in
     each phase.
@@ -517,32 +519,43 @@ def check_alert_drill(alertmanager, alertmanager_cluster, delivery_record, expec
     evidence["attributed_by"] = (delivery_record.where if delivery_record else
                                  "Alertmanager's counters over every receiver ([alertmanager] deliveries names no record)")
     routed: list[str] = []
-    for phase, ends in (("firing", dt.timedelta(minutes=10)), ("resolved", dt.timedelta(0))):
-        before = _notifications(alertmanager_cluster)
-        _send_to_every_instance(alertmanager_cluster, labels, ends, evidence)
-        if phase == "firing":
-            routed = _routed(alertmanager, alert, marker)
-            evidence["routed_to"] = routed
-        if delivery_record is None:
-            _counted(alertmanager_cluster, alert, phase, before, waits[phase], evidence)
-        else:
-            loaded = alerting.parse(alertmanager.loaded_config())
-            expected = routed if phase == "firing" else [r for r in routed if alerting.sends_resolved(loaded, r)]
-            _recorded(alertmanager_cluster, delivery_record, alert, marker, phase, routed, expected, before,
-                      waits[phase], evidence)
-        if phase == "firing":
-            # resolved sooner than the cluster's peer timeout, a later instance sends the firing it still holds
-            # after the resolution, and the resolution itself can be lost (its notification log no longer firing)
-            time.sleep(drill["hold_s"])
+    resolved = False
+    try:
+        for phase, ends in (("firing", dt.timedelta(minutes=10)), ("resolved", dt.timedelta(0))):
+            before = _notifications(alertmanager_cluster)
+            _send_to_every_instance(alertmanager_cluster, labels, ends, evidence)
+            resolved = phase == "resolved"
+            if phase == "firing":
+                routed = _routed(alertmanager, alert, marker)
+                evidence["routed_to"] = routed
+            if delivery_record is None:
+                _counted(alertmanager_cluster, alert, phase, before, waits[phase], evidence)
+            else:
+                loaded = alerting.parse(alertmanager.loaded_config())
+                expected = routed if phase == "firing" else [r for r in routed if alerting.sends_resolved(loaded, r)]
+                _recorded(alertmanager_cluster, delivery_record, alert, marker, phase, routed, expected, before,
+                          waits[phase], evidence)
+            if phase == "firing":
+                # resolved sooner than the cluster's peer timeout, a later instance sends the firing it still holds
+                # after the resolution, and the resolution itself can be lost (its notification log no longer firing)
+                time.sleep(drill["hold_s"])
+    finally:
+        if not resolved:  # a drill that stopped while firing resolves its alert: never leave a page standing
+            with contextlib.suppress(NbaverifyError):
+                _send_to_every_instance(alertmanager_cluster, labels, dt.timedelta(0), {})
 
 
 def _waits(alertmanager, labels: dict[str, str], margin_s: float) -> dict[str, tuple[float, str]]:
-    """How long each phase may take, from the timers of the routes the alert takes in the loaded configuration: the
-    firing notification is due after group_wait, the resolved one at the group's next flush, group_interval on."""
+    """How long each phase may take, from the timers of the routes the alert takes in the loaded configuration. The
+    firing notification is due after group_wait in a new group, or at the next flush, group_interval on, when the
+    alert joins a group that has notified already (an earlier drill's group outlives its alerts a while, unseen by
+    the API); the resolved one at the group's next flush."""
     routes = alerting.route_timers(alerting.parse(alertmanager.loaded_config()), labels)
     wait = max(r["group_wait"] for r in routes)
     interval = max(r["group_interval"] for r in routes)
-    return {"firing": (wait + margin_s, f"{wait + margin_s:g}s: its route's group_wait {wait:g}s + {margin_s:g}s"),
+    firing = max(wait, interval) + margin_s
+    return {"firing": (firing, f"{firing:g}s: its route's group_wait {wait:g}s, or its group_interval {interval:g}s "
+                               f"when the alert joins a group already notified, + {margin_s:g}s"),
             "resolved": (interval + margin_s, f"{interval + margin_s:g}s: its route's group_interval {interval:g}s + "
                                               f"{margin_s:g}s")}
 

@@ -14,3 +14,9 @@ def test_every_layer_contract_is_kept():
     done = subprocess.run([str(linter), "--no-cache"], cwd=CHECKOUT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
     assert "0 broken" in done.stdout
+
+
+def test_no_two_test_files_share_a_name():
+    """Without packages, pytest imports test files by their name: two of one name in two folders clash."""
+    names = [path.name for path in (CHECKOUT / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []

