@@ -9,13 +9,18 @@ against a profile that names every section, so every parametrization is there.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 
+from nbaverify import shipped
+from nbaverify.errors import ConfigError
 from nbaverify.markers import AREAS, SAFETY, SEVERITIES, TIERS
 
 # the fixtures that reach the platform (nbaverify/plugins/fixtures.py, each says what it reads in its docstring)
@@ -62,8 +67,6 @@ def is_check(item: pytest.Item) -> bool:
 def check_id(item: pytest.Item) -> str:
     """The id a check is known by in every report and waiver: checks/<module>::<name> for the shipped checks
     wherever nbaverify is installed (waivers and histories carry over); a team's own keep pytest's id."""
-    from nbaverify import shipped
-
     rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
     return shipped.check_id(Path(item.path), rest) or item.nodeid
 
@@ -145,13 +148,6 @@ def collect(folders: list[Path] | None = None) -> list[CheckSpec]:
 
 @functools.cache
 def _collect(folders: tuple[str, ...]) -> tuple[CheckSpec, ...]:
-    import contextlib
-    import os
-    import tempfile
-
-    from nbaverify import shipped
-    from nbaverify.errors import ConfigError
-
     collector = _Collector()
     with tempfile.TemporaryDirectory(prefix="nbaverify-catalogue-") as tmp:
         profile = Path(tmp) / "catalogue.toml"

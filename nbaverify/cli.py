@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from nbaverify import __version__, options, shipped
-from nbaverify.config import SANDBOX_TARGET
+from nbaverify.config import SANDBOX_TARGET, load_target
 from nbaverify.errors import ConfigError, NbaverifyError
 from nbaverify.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE
 from nbaverify.markers import AREAS, TIERS
@@ -50,6 +52,7 @@ def _main(argv: list[str] | None) -> int:
         if args.command in ("checks", "explain"):
             return run_catalogue(args)
         if args.command == "load":
+            # start-up: the load command brings the clients (httpx, psycopg, PyJWT: ~220 ms); `nbaverify load` alone needs them
             from nbaverify.load.command import LoadRequest, run_load
 
             return run_load(LoadRequest(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadRequest)}))
@@ -208,8 +211,6 @@ def _capacity_limit(text: str) -> tuple[int, float]:
 
 
 def _date(text: str):
-    import datetime as dt
-
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
@@ -218,9 +219,7 @@ def _date(text: str):
 
 # -- report -----------------------------------------------------------------------------------
 def run_report(args) -> int:
-    import datetime as dt
-    from pathlib import Path
-
+    # start-up: the report's modules (~11 ms) are for `nbaverify report` alone
     from nbaverify import compliance_page, evidence
 
     until = args.until or dt.datetime.now(dt.UTC).date()
@@ -254,20 +253,19 @@ def run_report(args) -> int:
 
 # -- check ------------------------------------------------------------------------------------
 def run_checks(args, passthrough: list[str]) -> int:
-    from nbaverify.config import load_target
-
     resolved(args)
     spec = args.target or SANDBOX_TARGET
     if spec == SANDBOX_TARGET:
         ensure_sandbox()
     target = load_target(spec)  # a bad profile stops here, before pytest starts
     if args.waivers:
-        from nbaverify import waivers
+        from nbaverify import waivers  # start-up: its pydantic models (~2 ms) are built only for a run given --waivers
 
         waivers.load(Path(args.waivers))  # and so does a malformed waivers file
     where = target.profile.api.base_url if target.profile.api else target.source
     print(f"nbaverify {args.tier} -> {target.name} ({target.environment}, {where})", flush=True)
 
+    # start-up: nbaverify --help and the sandbox commands must not import pytest (~110 ms) or the reports' writer
     import pytest
 
     from nbaverify.render import ensure_writable
@@ -323,16 +321,14 @@ def shipped_check_path(arg: str) -> str:
 
 
 def ensure_sandbox():
-    from nbaverify.sandbox import Sandbox
+    from nbaverify.sandbox import Sandbox  # start-up: the sandbox (httpx, psycopg, its manager) only for a sandbox run
 
     return Sandbox(say=lambda line: print(f"sandbox: {line}", flush=True)).ready_for_a_run()
 
 
 # -- sandbox ----------------------------------------------------------------------------------
 def run_catalogue(args) -> int:
-    import shutil
-
-    from nbaverify import catalogue, reference
+    from nbaverify import catalogue, reference  # start-up: both import pytest, and reference the sandbox's faults
 
     folders = [Path(folder) for folder in args.checks]
     for folder in folders:
@@ -341,7 +337,7 @@ def run_catalogue(args) -> int:
     specs = catalogue.collect(folders)
     width = shutil.get_terminal_size((120, 24)).columns
     if args.command == "explain":
-        from nbaverify.plugins import fixtures
+        from nbaverify.plugins import fixtures  # start-up: the plugin's fixtures import pytest and the clients (httpx)
 
         sources = {name: " ".join((getattr(fixtures, name).__doc__ or "").split()) for name in catalogue.SOURCES}
         print(reference.explain(reference.find(specs, args.check), specs, sources, width=min(width, 100)), end="")
@@ -361,7 +357,8 @@ def run_catalogue(args) -> int:
 
 
 def run_sandbox(args) -> int:
-    from nbaverify.sandbox import Sandbox
+    # start-up: the sandbox (httpx, psycopg, its manager: ~170 ms) is imported by the sandbox commands alone
+    from nbaverify.sandbox import Sandbox, variants
     from nbaverify.sandbox.faults import CATALOGUE
 
     if args.verb == "faults":
@@ -375,8 +372,6 @@ def run_sandbox(args) -> int:
             print("  caught by: " + "\n             ".join(fault.caught_by))
         return EXIT_OK
     if args.verb == "variants":
-        from nbaverify.sandbox import variants
-
         if args.json:
             print(json.dumps({"dimensions": {d: {"about": a, "values": list(v)} for d, (a, v) in variants.DIMENSIONS.items()},
                               "variants": {n: {"choices": v.choices, "expects": v.expects}

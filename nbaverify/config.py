@@ -164,6 +164,7 @@ class Target:
 
     def describe(self) -> dict[str, Any]:
         """Where the target is, for an evidence record: addresses, never credentials."""
+        # start-up: the CLI imports this module, and nbaverify.clients brings psycopg, httpx and PyJWT (~200 ms)
         from nbaverify.clients.db import dsn_where
 
         p, primary, replica = self.profile, self.secret("database.dsn_env"), self.secret("database.replica_dsn_env")
@@ -279,6 +280,7 @@ def load_expectations(overrides: dict[str, Any] | None = None, override_source: 
     merged = _merge(defaults, overrides or {}, override_source, "expectations", overridden)
     _resolve_paths(merged, overridden, override_source)
     expectations = Expectations(merged, overridden)
+    # start-up: the CLI imports this module; the validators (~1.5 ms) are needed once a profile is read
     from nbaverify.thresholds import VALIDATORS
 
     for key, parse in VALIDATORS.items():

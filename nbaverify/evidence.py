@@ -161,6 +161,7 @@ def guide_status(records: list[Record]) -> list[dict]:
 
 def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.date) -> list[dict]:
     """The period's `nbaverify load` runs (reports/load/*/summary.json): the quarterly load test's evidence."""
+    # start-up: every run's plugin imports this module; the load package's models (~9 ms) serve `nbaverify report` alone
     from nbaverify.load.summary import LoadSummary
 
     runs = []
@@ -182,7 +183,7 @@ def _capacity_of(plan: dict | None) -> dict | None:
     """A capacity run's figures for the compliance report, with the load report's own sentence."""
     if not plan:
         return None
-    from nbaverify.load.capacity_report import answer
+    from nbaverify.load.capacity_report import answer  # start-up: as LoadSummary above
 
     keys = ("knee_rps", "replicas", "per_replica_rps", "scalable_replicas", "projected_max_rps", "observed_peak_rps",
             "headroom", "min_headroom")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import html
 import json
+import os
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from nbaverify import coverage
+from nbaverify.errors import ConfigError
 from nbaverify.results import CheckResult, RunSummary
 from nbaverify.run_history import Triage, category
+from nbaverify.run_history import triage as from_history
 
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "waived": "🟡"}
 
@@ -97,8 +102,6 @@ def markdown(summary: RunSummary, coverage_rows: list[dict] | None = None) -> st
         lines += ["### Not run here", "", "| check | why |", "|---|---|"]
         lines += [f"| `{c.id}` | {_cell(c.message)} |" for c in skipped]
         lines.append("")
-    from nbaverify import coverage
-
     rows = coverage_rows if coverage_rows is not None else coverage.of_run(summary.checks)
     lines += ["<details><summary>Guide coverage of this run</summary>", "", coverage.run_markdown(rows),
               "</details>", ""]
@@ -230,8 +233,6 @@ def _strip(triage: Triage) -> str:
 def html_report(summary: RunSummary, triage: Triage | None = None) -> str:
     """One self-contained page: no external CSS, JS or fonts, so it survives as a CI artifact. What broke
     comes first, grouped, with how long it has failed; then the last runs; then every check, filterable."""
-    from nbaverify.run_history import triage as from_history
-
     triage = triage or from_history(summary, [])
     esc = html.escape
     order = {"failed": 0, "error": 1, "waived": 2, "skipped": 3, "passed": 4}
@@ -288,11 +289,6 @@ MIN_FREE_BYTES = 1 << 20  # a run's reports take well under a megabyte
 
 def ensure_writable(folder: Path) -> None:
     """The report directory can take a run's reports: a ConfigError in one line before any check runs if not."""
-    import os
-    import shutil
-
-    from nbaverify.errors import ConfigError
-
     hint = "choose another with --report-dir (env NBAVERIFY_REPORT_DIR)"
     try:
         folder.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import yaml
 
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable
+from nbaverify.eventually import eventually
 from nbaverify.io_stats import IO
 
 # kind -> (API path, resource plural, namespaced): the REST paths the client GETs
@@ -203,7 +204,7 @@ class ClusterSource(Source):
         """A typed API of the client (CoreV1Api...): only the probe needs one; listing goes through call_api,
         which spares every run the import of the generated API modules (CoreV1Api alone is 4 MB of source)."""
         if name not in self._apis:
-            import kubernetes.client
+            import kubernetes.client  # heavy: the kubernetes client, only for a live cluster (see _connect)
 
             self._apis[name] = getattr(kubernetes.client, name)(self._connected())
         return self._apis[name]
@@ -214,6 +215,7 @@ class ClusterSource(Source):
         return self._client
 
     def _connect(self):
+        # heavy: the kubernetes client (~220 ms, urllib3 with it); only a live cluster needs it
         import kubernetes.client
         import kubernetes.config
         import urllib3
@@ -241,6 +243,7 @@ class ClusterSource(Source):
 
     def _get(self, path: str, what: str) -> Any:
         """GET a path of the API as JSON; `what` names it in messages ("listing Pod in namespace x")."""
+        # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -291,6 +294,7 @@ class ClusterSource(Source):
             group: str = "") -> bool | None:
         """Ask the API server's own authorizer (a SubjectAccessReview): may this user do that? None when the suite's
         account may not ask (it needs create on subjectaccessreviews)."""
+        # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -328,6 +332,7 @@ class ClusterSource(Source):
     def pod_log(self, pod: str, namespace: str, container: str, *, previous: bool, since_s: float,
                 limit_bytes: int) -> str:
         """One container's log as the kubelet keeps it (read_namespaced_pod_log, its lines stamped), raw."""
+        # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -358,9 +363,8 @@ class ClusterSource(Source):
         What the enforcement probe does to a cluster: it creates one pod (labelled
         app.kubernetes.io/managed-by=nbaverify) and deletes it, whatever happens.
         """
+        # heavy: the kubernetes client, only for a live cluster (see _connect)
         from kubernetes.client.exceptions import ApiException
-
-        from nbaverify.eventually import eventually
 
         core = self._api("CoreV1Api")
         name = f"nbaverify-probe-{os.urandom(3).hex()}"

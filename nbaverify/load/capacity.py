@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nbaverify import procs
+from nbaverify.clients import ApiClient
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
 from nbaverify.load import runner, stats
@@ -174,8 +175,6 @@ class Health:
     RECOVERY_S = 30.0
 
     def __init__(self, target: Target):
-        from nbaverify.clients import ApiClient
-
         self.client = ApiClient.unauthenticated(target)
         self.baseline_s: float | None = None
 

@@ -43,6 +43,7 @@ def trend_text(capacity: dict) -> str:
 
 def chart(capacity: dict) -> bytes:
     """Latency percentiles (left) and achieved rate (right) against the offered rate, the SLO and the knee."""
+    # optional: the load extra (matplotlib, ~0.5 s with pyplot); the Agg backend is chosen before pyplot is imported
     import matplotlib
 
     matplotlib.use("Agg")

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nbaverify import __version__, extras
+from nbaverify import __version__, extras, procs
+from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
 from nbaverify.load import capacity, capacity_report, report, runner, stats, thresholds
@@ -40,7 +41,7 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     spec = request.target or SANDBOX_TARGET
     sandbox = None
     if spec == SANDBOX_TARGET:
-        from nbaverify.sandbox import Sandbox
+        from nbaverify.sandbox import Sandbox  # the sandbox (~30 ms: its manager, its faults) only when it is the target
 
         sandbox = Sandbox(say=lambda line: say(f"sandbox: {line}")).ready_for_a_run()
     target = load_target(spec)
@@ -136,9 +137,6 @@ def judge_capacity(plan: runner.Plan, target: Target, out: Path, found: capacity
 
 def preflight(target: Target, request: LoadRequest) -> None:
     """Before any load: the API answers /health (else one line, not a run of 100 % errors), the port is free."""
-    from nbaverify import procs
-    from nbaverify.clients import ApiClient
-
     client = ApiClient.unauthenticated(target)
     try:
         client.get("/health")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from nbaverify.clients.db import Database
+from nbaverify.clients.k8s import open_source
+from nbaverify.clients.prom import Prometheus
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
 
@@ -65,8 +68,6 @@ def _from_kubernetes(target: Target, fleet: Fleet, capacity: dict) -> None:
     if section is None:
         fleet.unknown += ["replicas: no [kubernetes] section", "autoscaler: no [kubernetes] section"]
         return
-    from nbaverify.clients.k8s import open_source
-
     namespace = _namespace(target, capacity)
     source = open_source(section, target.source.parent, target.expectations["kubernetes.request_timeout_s"])
     where = f"{namespace}/Deployment/{fleet.deployment}"
@@ -111,8 +112,6 @@ def _from_database(target: Target, fleet: Fleet) -> None:
     if dsn is None:
         fleet.unknown.append("database limit: no [database] section")
         return
-    from nbaverify.clients.db import Database
-
     expect = target.expectations
     db = Database(dsn, role="primary", connect_timeout_s=expect["database.connect_timeout_s"],
                   statement_timeout_ms=expect["database.statement_timeout_ms"],
@@ -154,8 +153,6 @@ def observed_peak(target: Target, until: dt.datetime) -> tuple[float | None, str
     expr = f"max_over_time(({capacity['peak_rate']})[{capacity['peak_window']}:{capacity['peak_step']}])"
     if section is None:
         return None, "no [prometheus] section"
-    from nbaverify.clients.prom import Prometheus
-
     prom = Prometheus(section.url, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
     try:
         result = prom.query(expr, at=until.timestamp())

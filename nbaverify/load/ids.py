@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nbaverify.clients import ApiClient
+from nbaverify.clients.api import token_claims
+from nbaverify.clients.db import Database
 from nbaverify.config import Target
 from nbaverify.errors import ConfigError, NbaverifyError
 
@@ -38,8 +41,6 @@ def for_target(target: Target) -> Ids:
 
 
 def from_database(target: Target) -> Ids:
-    from nbaverify.clients.db import Database
-
     expect = target.expectations
     db = Database(target.required_secret("database.dsn_env"), role="primary",
                   connect_timeout_s=expect["database.connect_timeout_s"],
@@ -64,9 +65,6 @@ def from_database(target: Target) -> Ids:
 
 def from_api(target: Target) -> Ids:
     """Players from GET /api/players, games from their stats (no database in the profile)."""
-    from nbaverify.clients import ApiClient
-    from nbaverify.clients.api import token_claims
-
     section, expect = target.api, target.expectations
     api = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
                     timeout_s=expect["api.timeout_s"], claims=token_claims(expect))

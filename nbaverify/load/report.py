@@ -54,6 +54,7 @@ def terminal_lines(summary: LoadSummary) -> list[str]:
 # -- charts ------------------------------------------------------------------------------------------
 def charts(history: list[Sample], thresholds: list[Verdict]) -> dict[str, bytes]:
     """Three PNGs a reader who never saw Locust can read: throughput, latency, errors over the run."""
+    # optional: the load extra (matplotlib, ~0.5 s with pyplot); the Agg backend is chosen before pyplot is imported
     import matplotlib
 
     matplotlib.use("Agg")

@@ -218,7 +218,7 @@ def _abort_reason(abort_on: list[Threshold], history: list[stats.Sample], elapse
 
 
 def peak_memory(processes: list[subprocess.Popen], peaks: dict[str, float]) -> None:
-    import psutil
+    import psutil  # optional: the load extra
 
     for number, process in enumerate(processes):
         role = "locust" if len(processes) == 1 else ("master" if number == 0 else f"worker-{number}")

@@ -6,15 +6,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import testinfra
 
 from nbaverify.clients import ApiClient, Database
+from nbaverify.clients.alertmanager import Alertmanager
 from nbaverify.clients.api import token_claims
+from nbaverify.clients.deliveries import DeliveryRecord
+from nbaverify.clients.grafana import Grafana
+from nbaverify.clients.k8s import open_source
+from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
 from nbaverify.clients.prom import Prometheus
 from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
 from nbaverify.history import History
 from nbaverify.plugins.record import EVIDENCE, RUN
+from nbaverify.probes import alerting
 from nbaverify.probes.host_resources import label
+from nbaverify.probes.logs import LogWindow
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +93,6 @@ def prom(target: Target, expect):
 @pytest.fixture(scope="session")
 def grafana(target: Target, expect):
     """Grafana at [grafana] url: its dashboard search API."""
-    from nbaverify.clients.grafana import Grafana
-
     section = target.profile.grafana
     if section is None:
         pytest.skip("not configured: grafana")
@@ -98,8 +104,6 @@ def grafana(target: Target, expect):
 @pytest.fixture(scope="session")
 def alertmanager(target: Target, expect):
     """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration, alerts, silences)."""
-    from nbaverify.clients.alertmanager import Alertmanager
-
     section = target.profile.alertmanager
     if section is None:
         pytest.skip("not configured: alertmanager")
@@ -111,8 +115,6 @@ def alertmanager(target: Target, expect):
 @pytest.fixture(scope="session")
 def alertmanager_cluster(target: Target, expect, alertmanager):
     """Every instance of the Alertmanager cluster: the profile's url, then its peers."""
-    from nbaverify.clients.alertmanager import Alertmanager
-
     section = target.profile.alertmanager
     assert section is not None  # the alertmanager fixture skipped already
     peers = [Alertmanager(url, timeout_s=expect["api.timeout_s"]) for url in section.peers]
@@ -124,8 +126,6 @@ def alertmanager_cluster(target: Target, expect, alertmanager):
 @pytest.fixture(scope="session")
 def delivery_record(target: Target, expect):
     """The record of delivered notifications the profile names ([alertmanager] deliveries), else None."""
-    from nbaverify.clients.deliveries import DeliveryRecord
-
     section = target.profile.alertmanager
     if section is None or not section.deliveries:
         return None
@@ -135,8 +135,6 @@ def delivery_record(target: Target, expect):
 @pytest.fixture(scope="session")
 def alertmanager_config(target: Target) -> Path:
     """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool at hand."""
-    from nbaverify.probes import alerting
-
     section = target.profile.alertmanager
     if section is None or not section.config_file:
         pytest.skip("not configured: alertmanager.config_file")
@@ -149,8 +147,6 @@ def alertmanager_config(target: Target) -> Path:
 @pytest.fixture(scope="session")
 def k8s(target: Target, expect):
     """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of manifests."""
-    from nbaverify.clients.k8s import open_source
-
     section = target.profile.kubernetes
     if section is None:
         pytest.skip("not configured: kubernetes")
@@ -163,9 +159,6 @@ def k8s(target: Target, expect):
 def api_logs(target: Target, expect, request: pytest.FixtureRequest):
     """The API's log over the longest review window (logs.window_h, access.window_h), read once a run from where
     [logs] says; a check narrows it to its own window with .last()."""
-    from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
-    from nbaverify.probes.logs import LogWindow
-
     section = target.profile.logs
     if section is None:
         pytest.skip("not configured: logs")
@@ -180,8 +173,6 @@ def api_logs(target: Target, expect, request: pytest.FixtureRequest):
         hosts = target.profile.hosts
         if hosts is None or not section.files:
             pytest.skip("not configured: logs.files on [hosts]" if hosts else "not configured: hosts")
-        import testinfra
-
         sources = [HostLogFiles(testinfra.get_host(url), label(url), section.files, limit) for url in hosts.urls]
     # one read for the daily review and the monthly access review: the longer window, narrowed by each check
     return LogWindow.read(sources, max(expect["logs.window_h"], expect["access.window_h"]) * 3600)
@@ -199,8 +190,6 @@ def host(host_url):
     """A host of [hosts] urls, through testinfra (local://, ssh://user@host, kubectl://pod?namespace=n, ...)."""
     if host_url is None:
         pytest.skip("not configured: hosts")
-    import testinfra
-
     try:
         found = testinfra.get_host(host_url)
     except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, coverage, options, run_history, sarif, waivers
+from nbaverify import __version__, coverage, options, run_history, run_metrics, sarif, waivers
 from nbaverify import evidence as evidence_record
 from nbaverify.catalogue import COLLECTED, check_id, is_check, spec
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
@@ -18,7 +18,7 @@ from nbaverify.exit_codes import EXIT_USAGE
 from nbaverify.io_stats import IO
 from nbaverify.plugins.options import option
 from nbaverify.redact import Redactor
-from nbaverify.render import terminal_lines, write_all
+from nbaverify.render import ensure_writable, terminal_lines, write_all
 from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
 from nbaverify.signals import sigterm_interrupts
 from nbaverify.waivers import Waiver
@@ -49,8 +49,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if run is not None:
         run.selected = [check_id(item) for item in session.items if is_check(item)]
         if run.selected:  # a run that cannot write its reports says so before any check, in one line
-            from nbaverify.render import ensure_writable
-
             try:
                 ensure_writable(run.report_folder())
             except ConfigError as exc:
@@ -179,8 +177,6 @@ class Run:
         return summary
 
     def _export_metrics(self, summary: RunSummary) -> None:
-        from nbaverify import run_metrics
-
         if option(self.config, "metrics_file"):
             run_metrics.write_textfile(summary, Path(option(self.config, "metrics_file")))
         gateway = option(self.config, "pushgateway")

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 def quantity(value) -> Decimal:
     """'500m' -> 0.5, '1Gi' -> 1073741824: the client's own parser, so '1' == '1000m'."""
-    from kubernetes.utils import parse_quantity
+    from kubernetes.utils import parse_quantity  # heavy: kubernetes.utils loads the whole client (~220 ms)
 
     return parse_quantity(value)
 

@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import sql
+
 from nbaverify import procs
 from nbaverify.clients.db import Database
 from nbaverify.errors import CheckError, NbaverifyError
@@ -41,8 +43,6 @@ def verify_backup(backup: Path, timeout_s: float) -> str | None:
 
 
 def fingerprint(db: Database, table: str) -> TableFingerprint:
-    from psycopg import sql
-
     row = db.rows(sql.SQL(FINGERPRINT).format(sql.Identifier(table)).as_string(None))[0]
     return TableFingerprint(int(row["rows"]), row["sum"])
 

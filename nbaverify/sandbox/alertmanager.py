@@ -122,6 +122,8 @@ class Alertmanager:
         procs.wait_until(lambda: procs.port_accepts(self.layout.alert_sink_port), 10, "the notification sink to listen")
 
     def deliveries(self) -> list[dict]:
+        # run as `python -m nbaverify.sandbox.alert_sink`: imported with this package, that run would find it loaded
+        # already (runpy's RuntimeWarning: two copies of the module)
         from nbaverify.sandbox.alert_sink import deliveries
 
         return deliveries(self.folder / "deliveries.jsonl")

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbaverify import procs
 from nbaverify.errors import ConfigError, MissingBinary
 from nbaverify.sandbox import variants
 from nbaverify.sandbox.control import FLAGS_FILE
@@ -100,8 +101,6 @@ def node_modules(layout: Layout) -> Path:
         home.mkdir(parents=True, exist_ok=True)
         for name in ("package.json", "package-lock.json"):
             shutil.copyfile(NODE_DIR / name, home / name)
-        from nbaverify import procs
-
         procs.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], "install the Node API's packages (npm ci)",
                   timeout=600, cwd=home)
         stamp.write_text(wanted)

@@ -7,11 +7,13 @@ several sandboxes (a user's and the self-tests') can live side by side on differ
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbaverify.config import SANDBOX_DIR as DEFAULT_DIR  # one default: config finds the sandbox's profile there
+from nbaverify.errors import ConfigError
 
 # below Linux's ephemeral range (32768-60999 by default): an outgoing connection never holds one of ours
 DEFAULT_PORT_BASE = 25430
@@ -32,16 +34,12 @@ class Layout:
         except ValueError:
             base = -1
         if not 1024 <= base <= 65000:
-            from nbaverify.errors import ConfigError
-
             raise ConfigError("NBAVERIFY_SANDBOX_PORT_BASE", None, f"must be a port number 1024..65000, got {raw_base!r}")
         return cls(root=root, port_base=base)
 
     @classmethod
     def from_service_argv(cls, description: str) -> Layout:
         """The layout a sandbox service process was started with: --state-dir DIR --port-base N."""
-        import argparse
-
         parser = argparse.ArgumentParser(description=description)
         parser.add_argument("--state-dir", required=True, type=Path)
         parser.add_argument("--port-base", required=True, type=int)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import ssl
 import string
 import sys
@@ -27,11 +28,12 @@ from nbaverify.sandbox import prometheus as prom_mod
 from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 from nbaverify.sandbox.faults.model import Reach, Step
+from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
 from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.proxy import TlsProxy
-from nbaverify.sandbox.secrets import SandboxSecrets
+from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 from nbaverify.sandbox.ssh_host import SshHost
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
@@ -141,8 +143,6 @@ class Sandbox:
         if self.layout.primary_data.exists():
             self.cluster.stop()
         if purge and self.layout.root.exists():
-            import shutil
-
             shutil.rmtree(self.layout.root)
             self.say(f"sandbox removed: {self.layout.root}")
         else:
@@ -307,6 +307,8 @@ class Sandbox:
 
     # -- misbehaving clients, for the session faults --------------------------------------------
     def hold(self, fault: str, mode: str, *args: str, role: str = "nba_app") -> None:
+        # run as `python -m nbaverify.sandbox.holder` (below): imported with this package, that run would find it loaded
+        # already (runpy's RuntimeWarning: two copies of the module)
         from nbaverify.sandbox.holder import APPLICATION
 
         env = {**os.environ, "NBAVERIFY_HOLDER_DSN": self.secrets.dsn(role, self.layout.primary_port)}
@@ -318,7 +320,7 @@ class Sandbox:
                 10, f"the {mode} client of fault {fault} to connect (see {self.layout.log_file('holder')})")
 
     def release(self, fault: str) -> None:
-        from nbaverify.sandbox.holder import APPLICATION
+        from nbaverify.sandbox.holder import APPLICATION  # run with `python -m`: as in hold()
 
         pid = procs.read_pid(self.layout.pid_file(f"holder-{fault}"), "nbaverify.sandbox.holder")
         if pid:
@@ -409,11 +411,9 @@ class Sandbox:
         return ssl.create_default_context(cafile=str(self.layout.ca_file))
 
     def mint_token(self, ttl_s: int = 300, subject: str = "sandbox") -> str:
-        import jwt
+        import jwt  # heavy: PyJWT (~30 ms here: it loads cryptography); sandbox commands that mint no token skip it
 
         now = int(time.time())
-        from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER
-
         return jwt.encode({"sub": subject, "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
                           self.secrets.jwt_secret, algorithm="HS256")
 
@@ -516,8 +516,6 @@ def validate_faults(names: Iterable[str]) -> list[str]:
             raise ConfigError("--fault", name, "needs Prometheus and Alertmanager (apt-get install prometheus "
                               "prometheus-alertmanager)")
         if fault.requires == "kubernetes":
-            from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
-
             reason = ControlPlane(Layout.from_env()).unavailable()
             if reason:
                 raise ConfigError("--fault", name, f"needs the sandbox's Kubernetes: {reason}")

@@ -12,6 +12,7 @@ TCP with their own roles:
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from psycopg import sql
 
 from nbaverify import procs, shipped
 from nbaverify.errors import SandboxError
+from nbaverify.probes.backups import newest
 from nbaverify.sandbox.layout import Layout
 
 SQL_DIR = shipped.SQL
@@ -264,8 +266,6 @@ class Cluster:
 
     def base_backup(self) -> Path:
         """A plain-format base backup with its manifest (pg_verifybackup can check it), named by time."""
-        import datetime as dt
-
         self.base_backups.mkdir(parents=True, exist_ok=True)
         procs.chown_to_service(self.base_backups)
         target = self.base_backups / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -277,8 +277,6 @@ class Cluster:
         return target
 
     def newest_backup_age_h(self) -> float | None:
-        from nbaverify.probes.backups import newest
-
         found = newest(self.base_backups) if self.base_backups.exists() else None
         return found.age_h() if found else None
 

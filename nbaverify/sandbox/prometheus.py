@@ -15,7 +15,7 @@ import httpx
 import yaml
 
 from nbaverify import procs, shipped
-from nbaverify.sandbox import variant_shapes
+from nbaverify.sandbox import alertmanager, variant_shapes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.variants import DEFAULT, Variant
 
@@ -98,8 +98,6 @@ class Prometheus:
         interval = self.variant["scrape_interval"]  # the default sandbox's 2s keeps the fault matrix fast
         config = {"global": {"scrape_interval": interval, "evaluation_interval": interval},
                   "rule_files": [str(self.rules_dir / "*.yml")], "scrape_configs": jobs}
-        from nbaverify.sandbox import alertmanager
-
         if alerting != "none" and alertmanager.binary():
             # as a platform's service discovery would: by addresses of its own (localhost, where the profile says
             # 127.0.0.1), with an endpoint that is not Alertmanager's API (the gossip port) dropped by relabelling

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from nbaverify import procs
+from nbaverify.sandbox import control
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import DATABASE
 
@@ -46,8 +47,6 @@ class SandboxSecrets:
 
     def environ(self, layout: Layout) -> dict[str, str]:
         """The environment the sandbox's profile expects: what a user would export for a real target."""
-        from nbaverify.sandbox import control
-
         # a fault may run the platform on another secret; the profile's variable follows, as in a deploy
         jwt_secret = control.read(layout.control_file).settings.get("jwt_secret") or self.jwt_secret
         return {

@@ -17,7 +17,7 @@ def ensure_certificates(layout: Layout, valid_days: int = 365, force: bool = Fal
     """
     if not force and all(p.exists() for p in (layout.ca_file, layout.cert_file, layout.key_file)):
         return
-    import trustme  # only the sandbox needs it
+    import trustme  # optional: the sandbox extra
 
     layout.tls_dir.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA(organization_name="somebody else" if stranger else "nbaverify sandbox")

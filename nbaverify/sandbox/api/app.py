@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -199,10 +201,6 @@ def create_app(settings: ApiSettings) -> Starlette:
     def _verify_by_kid(token: str, kid: str) -> dict:
         """The fault: a key store keyed by kid, read without checking the kid (a path, a string-built query), and a
         hand-written HS256 check that takes whatever key it found, an empty one too."""
-        import hashlib
-        import hmac
-        import os
-
         if "/" in kid:
             with open(os.path.normpath(os.path.join("/etc/nba/jwt-keys", kid)), "rb") as fh:
                 key = fh.read()

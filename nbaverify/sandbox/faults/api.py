@@ -3,9 +3,15 @@ the certificate, which the API reads at start."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+import subprocess
 
+from nbaverify import shipped
+from nbaverify.errors import SandboxError
+from nbaverify.probes import releases
 from nbaverify.sandbox import control, tls
+from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 HEALTH = "checks/test_health.py"
@@ -40,22 +46,12 @@ def _restart_api(sb: Reach) -> None:
 
 
 def _restart_without_legacy_tls(sb: Reach) -> None:
-    from nbaverify.sandbox import control
-
     control.write(sb.layout.control_file, set(), settings={})
     sb.restart_api()
 
 
 def _outdated_runtime(sb: Reach) -> None:
     """The Node API redeployed on the machine's own node, which must be past its end of life for the fault to be one."""
-    import datetime as dt
-    import subprocess
-
-    from nbaverify import shipped
-    from nbaverify.errors import SandboxError
-    from nbaverify.probes import releases
-    from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
-
     version = subprocess.run([node_binary(), "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
     cycle = releases.load(shipped.RELEASES).cycle_of("nodejs", version)
     if cycle is None or not cycle.ended(dt.datetime.now(dt.UTC).date()):
@@ -66,8 +62,6 @@ def _outdated_runtime(sb: Reach) -> None:
 
 
 def _supported_runtime(sb: Reach) -> None:
-    from nbaverify.sandbox.apis import OUTDATED_RUNTIME
-
     (sb.layout.run_dir / OUTDATED_RUNTIME).unlink(missing_ok=True)  # the heal restarts the API on its pinned runtime
 
 

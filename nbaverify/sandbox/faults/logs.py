@@ -36,7 +36,7 @@ def _traffic(paths: list[str], concurrency: int = 10) -> Step:
 
 def _brute_force(sb: Reach) -> None:
     """300 forged tokens from one client: the API refuses the first 100 (401), then rate limits it (429)."""
-    import jwt
+    import jwt  # heavy: PyJWT (~30 ms here: it loads cryptography); only the faults that forge tokens need it
 
     with _client(sb, INTRUDER, **{"User-Agent": "python-requests/2.31.0"}) as client, ThreadPoolExecutor(10) as pool:
         def guess(n: int) -> int:
@@ -55,7 +55,7 @@ def _stale_secret_clients(sb: Reach) -> None:
     """Ten clients call with tokens signed by the secret before the last rotation (a deploy that missed it): 20
     refusals each, none past the per-client limit, 200 on one route. The request metrics start afresh first, as
     after a heal, so their window holds these and not the sandbox's earlier traffic."""
-    import jwt
+    import jwt  # heavy: PyJWT (~30 ms here: it loads cryptography); only the faults that forge tokens need it
 
     sb.prometheus.reset()
     sb.prometheus.wait_scraped()

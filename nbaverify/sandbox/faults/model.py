@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from nbaverify.sandbox.control import flags
+
 if TYPE_CHECKING:
     from nbaverify.sandbox.alertmanager import Alertmanager
     from nbaverify.sandbox.kubernetes.service import Kubernetes
@@ -128,7 +130,5 @@ class Fault:
     @property
     def through_api(self) -> bool:
         """Does the fault act through the reference API (so it must exist in both implementations)?"""
-        from nbaverify.sandbox.control import flags
-
         return self.area != "load" and (self.name in flags()["flags"] or bool(self.api_flags)
                                         or any(check.startswith(API_CHECKS) for check in self.caught_by))

@@ -13,6 +13,7 @@ import ipaddress
 import re
 import time
 
+from nbaverify.label_selectors import selector_matches
 from nbaverify.sandbox.kubernetes.admin import Admin, Key
 from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
 from nbaverify.sandbox.layout import Layout
@@ -23,8 +24,6 @@ PROBE_POD_IP = "10.244.1.23"  # where a probe pod's traffic would come from, for
 
 def verdict(pod: dict, services: list[dict], policies: list[dict], namespaces: list[dict]) -> str:
     """Would this pod reach the Service its command fetches (ingress rules; ports aside)?"""
-    from nbaverify.label_selectors import selector_matches
-
     command = " ".join(pod["spec"]["containers"][0].get("command") or [])
     namespace, labels = pod["metadata"]["namespace"], pod["metadata"].get("labels") or {}
     target = re.search(r"//([a-z0-9-]+)\.([a-z0-9-]+)\.svc", command)

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 # the names the API server answers to: loopback here, and the in-cluster names a client may use
 SERVER_NAMES = ("127.0.0.1", "localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                 "kubernetes.default.svc.cluster.local")
@@ -47,6 +49,7 @@ class Pki:
         """Make whatever is missing (all of it, the first time)."""
         if self.ready():
             return
+        # optional: the sandbox extra (trustme, and cryptography with it)
         import trustme
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
@@ -79,8 +82,6 @@ class Pki:
 
 def kubeconfig(server: str, ca: Path, context: str, user: dict) -> str:
     """A kubeconfig of one cluster, one user (a client certificate, or a token) and one context."""
-    import yaml
-
     return yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": context,
         "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority": str(ca)}}],

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import json
@@ -29,6 +30,7 @@ import yaml
 from nbaverify import procs, shipped
 from nbaverify.errors import SandboxError
 from nbaverify.sandbox import variant_shapes
+from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.kubernetes.admin import Admin, Key
 from nbaverify.sandbox.kubernetes.control_plane import CONTEXT, ControlPlane
 from nbaverify.sandbox.kubernetes.pki import kubeconfig
@@ -191,16 +193,12 @@ class Platform:
 
         procs.wait_until(lambda: token() is not None, 20, f"the token controller to fill {VERIFIER_NAMESPACE}/Secret/"
                          f"{VERIFIER_TOKEN} (see {self.layout.log_file('kube-controller-manager')})")
-        import base64
-
         value = base64.b64decode(token() or "").decode()
         procs.write_private(self.layout.kubeconfig_file, kubeconfig(self.control_plane.url, self.control_plane.pki.ca,
                                                                     CONTEXT, {"token": value}))
 
     def logs_to_one_api_pod(self, admin: Admin) -> None:
         """The api pod the sandbox's API runs as: the first of the Deployment's ready pods by name."""
-        from nbaverify.sandbox.api_logs import ApiLogFiles
-
         namespace, name = API
         pods = sorted(p["metadata"]["name"] for p in self.pods_of(admin, "Deployment", name)
                       if not p["metadata"].get("deletionTimestamp"))
