@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from nbaverify.clients.scratch_restore import ScratchRestore
 from nbaverify.errors import CheckError
 from nbaverify.probes import backups, restore
 from nbaverify.probes import database as probes
@@ -133,7 +134,7 @@ def check_restore_drill(db, read_source, expect, evidence):
     source, dbname = read_source.patient(budget_ms), db.dbname
     try:
         started = time.monotonic()
-        with restore.ScratchRestore(found.path, user=db.user, timeout_s=timeout) as scratch:
+        with ScratchRestore(found.path, user=db.user, timeout_s=timeout) as scratch:
             restored = scratch.database(dbname, budget_ms)
             timing["restore_and_start"] = round(time.monotonic() - started, 2)
             differences = []

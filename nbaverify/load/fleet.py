@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from nbaverify.clients.db import Database
-from nbaverify.clients.k8s import open_source
-from nbaverify.clients.prom import Prometheus
+from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
 
@@ -69,7 +67,7 @@ def _from_kubernetes(target: Target, fleet: Fleet, capacity: dict) -> None:
         fleet.unknown += ["replicas: no [kubernetes] section", "autoscaler: no [kubernetes] section"]
         return
     namespace = _namespace(target, capacity)
-    source = open_source(section, target.source.parent, target.expectations["kubernetes.request_timeout_s"])
+    source = factory.kubernetes(target)
     where = f"{namespace}/Deployment/{fleet.deployment}"
     try:
         deployment = source.get("Deployment", fleet.deployment, namespace)
@@ -108,14 +106,10 @@ def _cpu_target(spec: dict) -> float | None:
 
 
 def _from_database(target: Target, fleet: Fleet) -> None:
-    dsn = target.secret("database.dsn_env") if target.profile.database else None
-    if dsn is None:
+    if not (target.profile.database and target.secret("database.dsn_env")):
         fleet.unknown.append("database limit: no [database] section")
         return
-    expect = target.expectations
-    db = Database(dsn, role="primary", connect_timeout_s=expect["database.connect_timeout_s"],
-                  statement_timeout_ms=expect["database.statement_timeout_ms"],
-                  lock_timeout_ms=expect["database.lock_timeout_ms"])
+    db = factory.database(target)
     try:
         row = db.single("SELECT current_setting('max_connections')::int AS max, "
                         "current_setting('superuser_reserved_connections')::int AS reserved")
@@ -153,7 +147,7 @@ def observed_peak(target: Target, until: dt.datetime) -> tuple[float | None, str
     expr = f"max_over_time(({capacity['peak_rate']})[{capacity['peak_window']}:{capacity['peak_step']}])"
     if section is None:
         return None, "no [prometheus] section"
-    prom = Prometheus(section.url, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
+    prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
     try:
         result = prom.query(expr, at=until.timestamp())
     except NbaverifyError as exc:

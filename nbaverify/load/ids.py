@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbaverify.clients import ApiClient
-from nbaverify.clients.api import token_claims
-from nbaverify.clients.db import Database
+from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import ConfigError, NbaverifyError
 
@@ -41,11 +39,7 @@ def for_target(target: Target) -> Ids:
 
 
 def from_database(target: Target) -> Ids:
-    expect = target.expectations
-    db = Database(target.required_secret("database.dsn_env"), role="primary",
-                  connect_timeout_s=expect["database.connect_timeout_s"],
-                  statement_timeout_ms=expect["database.statement_timeout_ms"],
-                  lock_timeout_ms=expect["database.lock_timeout_ms"])
+    db = factory.database(target)
     try:
         # EXISTS through idx_player_stats / idx_game_stats: no scan of the big tables, at any size
         players = [r["id"] for r in db.rows("SELECT p.id FROM players p WHERE EXISTS (SELECT 1 FROM player_stats s "
@@ -65,9 +59,7 @@ def from_database(target: Target) -> Ids:
 
 def from_api(target: Target) -> Ids:
     """Players from GET /api/players, games from their stats (no database in the profile)."""
-    section, expect = target.api, target.expectations
-    api = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
-                    timeout_s=expect["api.timeout_s"], claims=token_claims(expect))
+    api = factory.api(target)
     try:
         token = api.token()
         reply = api.get("/api/players?limit=100", token=token)

@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from nbaverify.clients import ApiClient, Database
-from nbaverify.clients.alertmanager import Alertmanager
-from nbaverify.clients.api import token_claims
+from nbaverify.clients import Database, factory
 from nbaverify.clients.deliveries import DeliveryRecord
-from nbaverify.clients.grafana import Grafana
-from nbaverify.clients.k8s import open_source
 from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
-from nbaverify.clients.prom import Prometheus
 from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
 from nbaverify.history import History
@@ -42,30 +37,24 @@ def expect(target: Target):
 @pytest.fixture(scope="session")
 def api(request: pytest.FixtureRequest, target: Target, expect):
     """The API at [api] base_url, over HTTP(S) and its WebSocket, with tokens signed by the profile's secret."""
-    section = target.profile.api
-    if section is None:
+    if target.profile.api is None:
         pytest.skip("not configured: api")
-    client = ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
-                       timeout_s=expect["api.timeout_s"], ws_path=section.ws_path,
-                       redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"],
-                       claims=token_claims(expect))
+    client = factory.api(target, redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"])
     yield client
     client.close()
 
 
-def _database(target: Target, expect, key: str, role: str):
-    dsn = target.secret(key)
-    if dsn is None:
+def _database(target: Target, role: str) -> Database:
+    key = factory.DSN_KEYS[role]
+    if target.secret(key) is None:
         pytest.skip(f"not configured: {key.removesuffix('.dsn_env')}" if role == "primary" else f"not configured: {key}")
-    return Database(dsn, role=role, connect_timeout_s=expect["database.connect_timeout_s"],
-                    statement_timeout_ms=expect["database.statement_timeout_ms"],
-                    lock_timeout_ms=expect["database.lock_timeout_ms"])
+    return factory.database(target, role)
 
 
 @pytest.fixture(scope="session")
 def db(target: Target, expect):
     """The primary database ([database] dsn_env), in a read-only session with statement and lock timeouts."""
-    client = _database(target, expect, "database.dsn_env", "primary")
+    client = _database(target, "primary")
     yield client
     client.close()
 
@@ -73,7 +62,7 @@ def db(target: Target, expect):
 @pytest.fixture(scope="session")
 def replica(target: Target, expect):
     """The streaming replica ([database] replica_dsn_env), read-only like the primary."""
-    client = _database(target, expect, "database.replica_dsn_env", "replica")
+    client = _database(target, "replica")
     yield client
     client.close()
 
@@ -81,10 +70,9 @@ def replica(target: Target, expect):
 @pytest.fixture(scope="session")
 def prom(target: Target, expect):
     """Prometheus at [prometheus] url: its HTTP API (queries, targets, rules, alerts, metadata)."""
-    section = target.profile.prometheus
-    if section is None:
+    if target.profile.prometheus is None:
         pytest.skip("not configured: prometheus")
-    client = Prometheus(section.url, timeout_s=expect["api.timeout_s"])
+    client = factory.prometheus(target)
     client.wait_until_scraped(expect["monitoring.first_scrape_wait_s"])
     yield client
     client.close()
@@ -93,34 +81,28 @@ def prom(target: Target, expect):
 @pytest.fixture(scope="session")
 def grafana(target: Target, expect):
     """Grafana at [grafana] url: its dashboard search API."""
-    section = target.profile.grafana
-    if section is None:
+    if target.profile.grafana is None:
         pytest.skip("not configured: grafana")
-    client = Grafana(section.url, token=target.secret("grafana.token_env"), timeout_s=expect["api.timeout_s"])
+    client = factory.grafana(target)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
-def alertmanager(target: Target, expect):
-    """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration, alerts, silences)."""
-    section = target.profile.alertmanager
-    if section is None:
+def alertmanager_cluster(target: Target):
+    """Every instance of the Alertmanager cluster: [alertmanager] url first, then its peers."""
+    if target.profile.alertmanager is None:
         pytest.skip("not configured: alertmanager")
-    client = Alertmanager(section.url, timeout_s=expect["api.timeout_s"])
-    yield client
-    client.close()
+    instances = factory.alertmanagers(target)
+    yield instances
+    for instance in instances:
+        instance.close()
 
 
 @pytest.fixture(scope="session")
-def alertmanager_cluster(target: Target, expect, alertmanager):
-    """Every instance of the Alertmanager cluster: the profile's url, then its peers."""
-    section = target.profile.alertmanager
-    assert section is not None  # the alertmanager fixture skipped already
-    peers = [Alertmanager(url, timeout_s=expect["api.timeout_s"]) for url in section.peers]
-    yield [alertmanager, *peers]
-    for peer in peers:
-        peer.close()
+def alertmanager(alertmanager_cluster):
+    """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration, alerts, silences)."""
+    return alertmanager_cluster[0]
 
 
 @pytest.fixture(scope="session")
@@ -147,10 +129,9 @@ def alertmanager_config(target: Target) -> Path:
 @pytest.fixture(scope="session")
 def k8s(target: Target, expect):
     """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of manifests."""
-    section = target.profile.kubernetes
-    if section is None:
+    if target.profile.kubernetes is None:
         pytest.skip("not configured: kubernetes")
-    source = open_source(section, target.source.parent, expect["kubernetes.request_timeout_s"])
+    source = factory.kubernetes(target)
     yield source
     source.close()
 

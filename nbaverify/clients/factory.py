@@ -1,0 +1,65 @@
+"""Every client the suite opens on a target, built in one place from its Target: the address from the profile, the
+secret from the environment variable the profile names, the timeouts from the expectations. The check fixtures and
+the load test's planning both build their clients here, so a timeout is set once.
+
+Each builder expects its section to be in the profile (the caller says "not configured" its own way: a fixture
+skips, the load planner records why a figure is unknown)."""
+
+from __future__ import annotations
+
+from nbaverify.clients.alertmanager import Alertmanager
+from nbaverify.clients.api import ApiClient, token_claims
+from nbaverify.clients.db import Database
+from nbaverify.clients.grafana import Grafana
+from nbaverify.clients.k8s import Source, open_source
+from nbaverify.clients.prom import Prometheus
+from nbaverify.config import Target
+from nbaverify.redact import Redactor
+
+# the profile's key that names each database role's DSN
+DSN_KEYS = {"primary": "database.dsn_env", "replica": "database.replica_dsn_env"}
+
+
+def api(target: Target, redactor: Redactor | None = None, budget: int | None = None) -> ApiClient:
+    """The API at [api] base_url, signing its tokens with the profile's secret (and the iss/aud the platform wants)."""
+    section, expect = target.api, target.expectations
+    return ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
+                     timeout_s=expect["api.timeout_s"], ws_path=section.ws_path, redactor=redactor, budget=budget,
+                     claims=token_claims(expect))
+
+
+def database(target: Target, role: str = "primary") -> Database:
+    """The primary or the replica, read-only at the server, with the expectations' connect, statement and lock
+    timeouts."""
+    expect = target.expectations
+    return Database(target.required_secret(DSN_KEYS[role]), role=role,
+                    connect_timeout_s=expect["database.connect_timeout_s"],
+                    statement_timeout_ms=expect["database.statement_timeout_ms"],
+                    lock_timeout_ms=expect["database.lock_timeout_ms"])
+
+
+def prometheus(target: Target, timeout_s: float | None = None) -> Prometheus:
+    """Prometheus at [prometheus] url; `timeout_s` for a query known to be long (a quarter's peak)."""
+    section = target.profile.prometheus
+    assert section is not None, "the caller checks that the profile has [prometheus]"
+    return Prometheus(section.url, timeout_s=timeout_s or target.expectations["api.timeout_s"])
+
+
+def grafana(target: Target) -> Grafana:
+    section = target.profile.grafana
+    assert section is not None, "the caller checks that the profile has [grafana]"
+    return Grafana(section.url, token=target.secret("grafana.token_env"), timeout_s=target.expectations["api.timeout_s"])
+
+
+def alertmanagers(target: Target) -> list[Alertmanager]:
+    """Every instance of the Alertmanager cluster: [alertmanager] url first, then its peers."""
+    section = target.profile.alertmanager
+    assert section is not None, "the caller checks that the profile has [alertmanager]"
+    return [Alertmanager(url, timeout_s=target.expectations["api.timeout_s"]) for url in (section.url, *section.peers)]
+
+
+def kubernetes(target: Target) -> Source:
+    """The cluster through its API server, or the manifests on disk, as [kubernetes] source says."""
+    section = target.profile.kubernetes
+    assert section is not None, "the caller checks that the profile has [kubernetes]"
+    return open_source(section, target.source.parent, target.expectations["kubernetes.request_timeout_s"])
