@@ -36,6 +36,7 @@ class _Section(BaseModel):
 
 
 class ApiProfile(_Section):
+    """A profile's [api]: the API's base URL, the variable holding its JWT secret, the WebSocket path, and a CA to trust."""
     base_url: str
     jwt_secret_env: str | None = None
     ws_path: str = "/ws/live"
@@ -51,11 +52,14 @@ class ApiProfile(_Section):
 
 
 class DatabaseProfile(_Section):
+    """A profile's [database]: the variables holding the primary's DSN and, optionally, the replica's."""
     dsn_env: str
     replica_dsn_env: str | None = None
 
 
 class KubernetesProfile(_Section):
+    """A profile's [kubernetes]: a live cluster (a kubeconfig context, or the in-cluster account) or a folder of
+    manifests, and the namespace for manifests that name none."""
     source: Literal["cluster", "manifests"]
     context: str | None = None      # kubeconfig context (cluster); none with no kubeconfig: the in-cluster account
     kubeconfig: str | None = None   # default: $KUBECONFIG, then ~/.kube/config
@@ -64,14 +68,17 @@ class KubernetesProfile(_Section):
 
 
 class PrometheusProfile(_Section):
+    """A profile's [prometheus]: the URL of its HTTP API."""
     url: str
 
 
 class HostsProfile(_Section):
+    """A profile's [hosts]: testinfra URLs (local://, ssh://user@host, ...); the host checks run once for each."""
     urls: list[str]
 
 
 class LogsProfile(_Section):
+    """A profile's [logs]: where the API's log is read, from a Deployment's pods or from files on the [hosts]."""
     source: Literal["kubernetes", "hosts"]  # pod logs through the Kubernetes API, or log files on [hosts]
     deployment: str = "api"         # kubernetes: the Deployment whose pods' logs are read
     namespace: str | None = None    # kubernetes: default kubernetes.namespace
@@ -79,11 +86,14 @@ class LogsProfile(_Section):
 
 
 class GrafanaProfile(_Section):
+    """A profile's [grafana]: its URL and the variable holding an API token."""
     url: str
     token_env: str | None = None  # the variable holding a Grafana API token (viewer is enough)
 
 
 class AlertmanagerProfile(_Section):
+    """A profile's [alertmanager]: the live instance, its configuration as deployed, its cluster peers, and the record of
+    delivered notifications."""
     url: str                        # the live Alertmanager (API v2), e.g. http://alertmanager.monitoring:9093
     config_file: str | None = None  # the configuration as deployed (alertmanager.yml), relative to the profile
     peers: list[str] = []           # the other instances of its cluster (API v2 URLs), whose agreement is checked
@@ -94,6 +104,9 @@ class AlertmanagerProfile(_Section):
 
 
 class Profile(_Section):
+    """A target profile as read from its TOML file (Contract 1): where each part of the platform is, the names of the
+    environment variables that hold its secrets (never the secrets), and its own overrides of the expectations.
+    Strict, frozen and closed to unknown keys, as every section of it is."""
     name: str
     environment: str
     api: ApiProfile | None = None

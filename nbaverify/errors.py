@@ -65,6 +65,8 @@ class PromQLError(CheckError):
 
 
 class MissingExtra(NbaverifyError):
+    """An optional part of the install (the sandbox or load extra) lacks its modules; the message gives the pip command."""
+
     def __init__(self, extra: str, modules: list[str]):
         self.extra, self.modules = extra, modules
         super().__init__(f"the {extra} extra is not installed (no {', '.join(modules)}); "
@@ -76,12 +78,18 @@ class SandboxError(NbaverifyError):
 
 
 class MissingBinary(SandboxError):
+    """A program nbaverify runs is not installed (a sandbox service, Node, Locust, promtool): `program` names it, the
+    message says how to get it."""
+
     def __init__(self, program: str, hint: str):
         self.program = program
         super().__init__(f"{program} not found; {hint}")
 
 
 class PortInUse(SandboxError):
+    """A local port nbaverify must listen on (a sandbox service's, the Locust master's) is taken: the message names the
+    port, its service, the holder when `ss` shows one, and what to do."""
+
     def __init__(self, port: int, service: str, choose: str = "other ports with NBAVERIFY_SANDBOX_PORT_BASE",
                  holder: str | None = None):
         self.port, self.service, self.holder = port, service, holder

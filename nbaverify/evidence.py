@@ -60,6 +60,8 @@ def _suite_commit() -> str | None:
 # -- reading back: the compliance report --------------------------------------------------------
 @dataclass
 class Record:
+    """One run's evidence record read back for the compliance report: its file, its summary, when it started, and the
+    whole JSON (`raw`, for its coverage rows)."""
     path: Path
     summary: RunSummary
     started: dt.datetime

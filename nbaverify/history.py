@@ -21,6 +21,9 @@ def state_dir() -> Path:
 
 
 class History:
+    """What runs against one target remember between them, one JSON file per target under NBAVERIFY_STATE_DIR: the
+    previous run's values, read at the start, and this run's, merged into the file by `save` at the end of the run."""
+
     def __init__(self, target_name: str, directory: Path | None = None):
         self.path = (directory or state_dir()) / f"history-{target_name}.json"
         try:

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 
 @dataclass
 class Tally:
+    """The calls of one kind a run made to the target, and the seconds they took in all."""
     calls: int = 0
     seconds: float = 0.0
 
 
 class IoStats:
+    """The run's calls to the target by kind (http, sql, kubernetes, ...): `timed(kind)` counts one and its time,
+    `snapshot` is what summary.json keeps. One a process: `IO`."""
+
     def __init__(self) -> None:
         self._tallies: defaultdict[str, Tally] = defaultdict(Tally)
 

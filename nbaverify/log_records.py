@@ -34,6 +34,8 @@ def _time(raw: str) -> dt.datetime | None:
 
 @dataclass
 class Record:
+    """One record of an application log: its time and level where the line gives them, its message, the stream it came
+    from, and its raw lines (a stack trace's included). `headline` and `sample` are scrubbed for reports."""
     at: dt.datetime | None
     level: str            # fatal, error, warn, info, debug, trace, or "" when the line says none
     message: str

@@ -22,6 +22,8 @@ CONFIG_FILE = "nbaverify.toml"
 
 @dataclass(frozen=True)
 class Option:
+    """One run option, declared once in OPTIONS: its flag, and from it its environment variable (`env`) and its key in
+    nbaverify.toml (`key`); the CLI and the pytest plugin are both built from these."""
     flag: str                      # --report-dir
     metavar: str
     help: str

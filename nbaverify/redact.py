@@ -10,6 +10,14 @@ MIN_SECRET_LEN = 4  # masking "a" everywhere would make every report unreadable
 
 
 class Redactor:
+    """Masks known secret values (as ***) in whatever nbaverify writes; calling it on a text returns the text redacted.
+
+    It holds the values it was given: `add` takes one (anything shorter than MIN_SECRET_LEN is ignored, and a DSN
+    brings its password along), and the longest are masked first, so a DSN goes whole before its password alone. The
+    run keeps one (plugins.record.Run.redactor), fed with the target's secrets, for check messages, evidence and
+    waivers; the API client adds every token it signs. Text from outside, such as a log line, needs `scrub`, which
+    knows secrets by their shape instead."""
+
     def __init__(self, values=()):
         self._values: set[str] = set()
         for value in values:

@@ -18,6 +18,12 @@ FAIL_ON = {"critical": {"critical"}, "warning": {"critical", "warning"}, "info":
 
 @dataclass
 class CheckResult:
+    """One check's result in a run, as summary.json keeps it (Contract 3).
+
+    From the catalogue: its id, area, tiers, severity, safety, runbook and every guide section it verifies. From the
+    run: its outcome (passed, failed, error, skipped, waived), a one-line message, its duration in seconds and the
+    evidence it saw, message and evidence redacted. The pytest plugin makes one a check (plugins.record) and every
+    report is rendered from them; `blocking(fail_on)` says whether it fails the run."""
     id: str
     area: str
     tiers: list[str]
@@ -37,6 +43,13 @@ class CheckResult:
 
 @dataclass
 class RunSummary:
+    """The record of one check run (Contract 3), written as summary.json and read back by `read` / `read_dict`.
+
+    It holds the run's id, target, environment, tier and start, every CheckResult, the totals by outcome, the waivers
+    that named a selected check, the run's calls to the target (`io`), and for an interrupted run the checks it did
+    not reach. `finish` counts the totals and sets the exit code; `status` and `status_line` are the verdict for
+    schedulers (OK, WARNING, CRITICAL, INTERRUPTED). JUnit, Markdown, HTML, SARIF, evidence.json, the run history and
+    the run's metrics are all made from it, so no two can disagree."""
     run_id: str
     target: str
     environment: str

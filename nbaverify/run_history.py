@@ -61,6 +61,8 @@ def read(folder: Path, target: str, limit: int = 200) -> list[dict]:
 
 @dataclass(frozen=True)
 class Streak:
+    """How long a check has failed: the consecutive failing runs up to this one, the first of them (id and start), and
+    whether the record reaches back to the streak's start (`complete`)."""
     runs: int            # consecutive runs failing, this one included
     since_run: str       # the first of them
     since_at: str
@@ -69,6 +71,8 @@ class Streak:
 
 @dataclass
 class Triage:
+    """What the runs on record say of this run, for the HTML report: since when each failing check fails, which checks
+    flip (flaky), and for the recent runs the passed / judged counts by area (the strip)."""
     failing_since: dict[str, Streak] = field(default_factory=dict)
     flaky: set[str] = field(default_factory=set)
     strip: list[tuple[str, str, dict[str, tuple[int, int]]]] = field(default_factory=list)  # run, start, area -> (ok, n)

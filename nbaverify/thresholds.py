@@ -16,6 +16,8 @@ _TERM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+)\s*$")
 
 @dataclass(frozen=True)
 class LagThreshold:
+    """The replication lag limit (database.replication.max_lag), parsed once: bytes, seconds or both, and whether both
+    must be exceeded ("and") or either ("or") to alarm."""
     max_bytes: int | None
     max_seconds: float | None
     both: bool  # "and": both limits must be exceeded to alarm

@@ -28,6 +28,9 @@ from nbaverify.errors import ConfigError
 
 
 class Waiver(BaseModel):
+    """One [[waiver]] of a waivers file: a known failure of a check (one case or resource of it, with `scope`), accepted
+    by an owner until a date, with the reason; strict, frozen and closed to unknown keys, like the profiles."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     check: str = Field(min_length=1)

@@ -52,6 +52,14 @@ class Deadline:
 
 
 class Database:
+    """A PostgreSQL server through one read-only session: the target's primary or replica, or a restored backup.
+
+    It connects on first use, read-only at the server and with statement and lock timeouts, so no check can change or
+    load the target. `rows`, `one`, `single` and `explain` query it; `ping` says whether it answers; `patient` gives
+    the same server on a connection of its own with a longer statement timeout. A server that cannot be reached, or is
+    lost or hangs mid-run, becomes `TargetUnreachable`, remembered for the rest of the run; a statement that gives up
+    on its timeout or on a lock becomes a `CheckError`. Its repr never shows the DSN, which holds a password."""
+
     def __init__(self, dsn: str, *, role: str, connect_timeout_s: float, statement_timeout_ms: int,
                  lock_timeout_ms: int = 2000):
         self.role = role  # "primary" or "replica": how messages name this server

@@ -23,6 +23,9 @@ MAX_BYTES = 8 * 1024 * 1024
 
 
 class DeliveryRecord:
+    """The record of delivered notifications the profile names ([alertmanager] deliveries): a file or an http(s) URL,
+    read from its end (its newest MAX_BYTES)."""
+
     def __init__(self, where: str, base_dir: Path, timeout_s: float):
         self.where = where
         self._url = where if where.startswith(("http://", "https://")) else None

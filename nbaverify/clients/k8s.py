@@ -60,6 +60,13 @@ def ref(obj: dict, container: str | None = None) -> str:
 
 
 class Source:
+    """Where the checks read Kubernetes objects from: the base of `ManifestSource` and `ClusterSource`.
+
+    Both answer `list(kind, namespace)` and `get(kind, name, namespace)` with manifest-shaped dicts, so a spec-level
+    check runs unchanged on either. `live` says whether there is status to read (`require_live` skips a check that
+    needs it on manifests); `origin` (where an object was written) and `can` (the API server's own authorizer) answer
+    None unless the source knows; `namespaces` lists where objects live; `close` releases a cluster's client;
+    `unreadable` holds what a manifest source could not read as an object."""
     live: bool = False
     description: str = ""
     unreadable: builtins.list[str] = []  # what could not be read as an object, each "where: what" (manifests)

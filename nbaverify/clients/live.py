@@ -22,6 +22,8 @@ from nbaverify.io_stats import IO
 
 @dataclass(frozen=True)
 class LiveResult:
+    """What one WS /ws/live subscription got: accepted or refused, the refusal (HTTP status, close) or the first message,
+    and the seconds until that message."""
     accepted: bool
     detail: str            # the refusal (HTTP status / close code) or the first message
     seconds: float = 0.0   # until the first message

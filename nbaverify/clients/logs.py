@@ -23,6 +23,8 @@ from nbaverify.log_records import first_timestamp
 
 @dataclass
 class LogStream:
+    """One log as read for the review: where it came from (a pod's container, or a file on a host), its raw text, when it
+    began if known, and what of the window it could not cover (`gaps`)."""
     name: str                        # where the lines come from: pod and container, or host and file
     text: str                        # raw, as read
     started: dt.datetime | None = None  # when the stream begins (the container's start), when known
@@ -31,6 +33,8 @@ class LogStream:
 
 
 class LogSource(Protocol):
+    """Where the API's log is read from, as [logs] source says (`PodLogs`, `HostLogFiles`): `read(window_s)` gives the
+    streams it read."""
     description: str
 
     def read(self, window_s: float) -> list[LogStream]: ...

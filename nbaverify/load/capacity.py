@@ -27,6 +27,8 @@ GENERATOR_CPU = "CPU usage"  # Locust warns so (above 90 %, or "exceeded on work
 
 @dataclass
 class SearchOutcome:
+    """How a capacity search ended: the knee search with its steps, why it stopped early (`aborted`) or whether it was
+    interrupted, its wall time in seconds, and the peak RSS in MiB of each Locust process."""
     search: KneeSearch
     aborted: str | None = None
     interrupted: bool = False
@@ -224,7 +226,7 @@ class Health:
 
 
 class HealthFailed(Exception):
-    pass
+    """GET /health failed between steps (an error, or not HTTP 200); `Health` turns it into the reason a search stops."""
 
 
 def _not_the_platform(figures: dict, number: int, rate: float, out: Path, log_mark: int) -> str | None:

@@ -15,6 +15,9 @@ from nbaverify.errors import NbaverifyError
 
 @dataclass
 class Fleet:
+    """How far the platform can scale, each figure with where it was read: the api Deployment's replicas, its
+    autoscaler's maxReplicas and CPU target (percent of the request), the database's connections less the superuser
+    reserve, and the API's pool a pod; `unknown` says what could not be read, and why."""
     deployment: str
     replicas: int | None = None  # serving during the test
     replicas_from: str = ""
@@ -38,6 +41,8 @@ class Fleet:
 
 @dataclass
 class Projection:
+    """The knee carried to the whole fleet: req/s a replica, the replicas it can scale to (maxReplicas, capped by the
+    database), the projected req/s there (None where a figure is missing), and the assumption behind it, in words."""
     per_replica_rps: float | None
     scalable_replicas: int | None  # maxReplicas, capped by the database
     projected_max_rps: float | None

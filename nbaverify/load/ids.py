@@ -20,6 +20,8 @@ SAMPLE = 500  # ids of each kind: enough variety for the cache, few enough to fe
 
 @dataclass(frozen=True)
 class Ids:
+    """The player and game ids the load scenarios ask for (a list to pick from, or an inclusive range the expectations
+    name), and where they came from; `config()` is their part of the Locust processes' config.json."""
     players: list[int] | tuple[int, int]  # a list to pick from, or an inclusive (low, high) range
     games: list[int] | tuple[int, int]
     source: str  # "database", "api" or "expectations"

@@ -17,6 +17,8 @@ CONFIRM_ATTEMPTS = 2
 
 @dataclass(frozen=True)
 class SearchSettings:
+    """The knee search's settings, read and checked once from the capacity profile and load.capacity: the rates to try
+    (req/s), the warm-up, step and hold lengths (seconds), the step budget, and the SLO a step must meet."""
     start_rps: float
     max_rps: float
     growth: float
@@ -95,6 +97,9 @@ class Step:
 
 @dataclass
 class KneeSearch:
+    """The state of one knee search: the steps so far, the bracket (the highest rate that held, the lowest that broke)
+    and whether the knee is confirmed. `next()` says what to try, `record()` takes a step's result; running it is
+    nbaverify.load.capacity's."""
     settings: SearchSettings
     steps: list[Step] = field(default_factory=list)
     held_at: float | None = None  # the highest offered rate that held (a failed hold withdraws it)

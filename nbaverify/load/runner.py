@@ -29,6 +29,8 @@ ABORT_MIN_REQUESTS = 50
 
 @dataclass
 class Plan:
+    """What one Locust run is to do: the load profile, the model (closed or open), the local workers, the stages, the
+    planned length in seconds, and `config`, written to config.json for every Locust process (it holds no secret)."""
     profile: str
     model: str  # closed | open
     workers: int

@@ -13,6 +13,8 @@ AGGREGATED = "Aggregated"
 
 @dataclass
 class EndpointStats:
+    """One row of Locust's final table, an endpoint's (or, named Aggregated, every request's): counts, req/s, and
+    response times in ms."""
     name: str
     method: str
     requests: int
@@ -64,6 +66,8 @@ def read_final(prefix: Path) -> dict[str, EndpointStats]:
 
 @dataclass
 class Sample:
+    """One Aggregated row of Locust's history, about a second apart: users, req/s and failures/s, response times in ms
+    (over Locust's window), and the running totals; `t` is seconds since the first row."""
     t: float  # seconds since the first sample
     users: int
     rps: float

@@ -18,6 +18,8 @@ TREND_METRICS = (("p95_ms", "p95", "ms", True), ("p99_ms", "p99", "ms", True), (
 
 @dataclass
 class LoadTotals:
+    """A load run's figures over every request: counts, req/s, response times in ms, the error rate (a fraction), and for
+    the open model the planned and achieved arrival rates."""
     requests: int
     failures: int
     rps: float
@@ -39,6 +41,7 @@ class LoadTotals:
 
 @dataclass
 class TrendRow:
+    """One metric against the previous comparable run: both values, the change in percent, and whether it regressed."""
     metric: str
     previous: float
     current: float
@@ -49,6 +52,8 @@ class TrendRow:
 
 @dataclass
 class Trend:
+    """How a load run compares with the latest earlier complete run of the same target, profile and model: that run's id,
+    a row a metric, and each regression past the tolerance as a line for the report."""
     previous_run: str | None = None
     deltas: list[TrendRow] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)
@@ -77,6 +82,13 @@ def _fmt(value: float, key: str) -> str:
 
 @dataclass
 class LoadSummary:
+    """The record of one `nbaverify load` run, kept as its summary.json (`write`, `read`).
+
+    It holds the target, profile, model and workers, the totals, each threshold's verdict, every problem that fails
+    the run, the trend against the previous comparable run, the endpoints, and for the capacity profile its knee,
+    projection and steps (`capacity`). The verdict, exit code and status line follow from the problems and from
+    whether the run was interrupted. summary.md, report.html and the terminal are rendered from it; the next run's
+    trend and `nbaverify report` read it back."""
     run_id: str
     target: str
     environment: str

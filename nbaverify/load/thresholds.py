@@ -21,6 +21,8 @@ UNITS = {"p50_ms": "ms", "p95_ms": "ms", "p99_ms": "ms", "error_rate": "", "rps"
 
 @dataclass(frozen=True)
 class Threshold:
+    """One threshold of the load test ([[load.thresholds]]): a metric of an endpoint (or "all"), its max or min, and
+    whether a breach aborts the run."""
     metric: str
     endpoint: str = "all"
     max: float | None = None
@@ -67,6 +69,8 @@ class Threshold:
 
 @dataclass
 class Verdict:
+    """A threshold judged on the run's final table, as summary.json keeps it: what was observed (None when no such
+    request was made), passed or failed, and the line that says so."""
     id: str
     metric: str
     endpoint: str

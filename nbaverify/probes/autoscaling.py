@@ -20,6 +20,8 @@ def _list(value) -> list:
 
 @dataclass(frozen=True)
 class Autoscaler:
+    """A HorizontalPodAutoscaler read as one shape, whatever its API version: what it scales, its replica bounds, and its
+    CPU utilisation target in percent (None when it sets none)."""
     api_version: str
     target_kind: str | None
     target_name: str | None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class BaseBackup:
+    """A base backup on disk: its folder, and when it started (UTC, from its backup_label)."""
     path: Path
     started: dt.datetime
 

@@ -25,6 +25,8 @@ Readings = dict[str, dict[str, float]]
 
 @dataclass(frozen=True)
 class Change:
+    """How much each object's cumulative counters grew since the previous run (or a statistics reset), over a window of
+    `window_s` seconds, and which objects appeared within it."""
     deltas: Readings                     # per object, how much each counter grew in the window
     since: str                           # "the previous run at ..." / "the statistics reset at ..."
     window_s: float                      # how long the window is

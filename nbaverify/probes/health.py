@@ -12,6 +12,8 @@ RESPONSE_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*ms\s*$")
 
 @dataclass(frozen=True)
 class DetailedHealth:
+    """The API's answer to /health/detailed (Contract 2): HTTP status, overall status, each component's entry, and
+    `problem` when the body is not the JSON the contract promises; `runtime` where the API names its own."""
     http_status: int
     overall: str | None
     components: dict[str, dict] = field(default_factory=dict)

@@ -19,6 +19,8 @@ from typing import Protocol
 
 
 class Runs(Protocol):
+    """Anything that runs a shell command on a host and answers with its output: a testinfra host, or a test's stand-in."""
+
     def run(self, command: str, *args: str): ...
 
 
@@ -29,6 +31,8 @@ def label(url: str) -> str:
 
 @dataclass(frozen=True)
 class Cgroup:
+    """The cgroup a host runs in for one controller (memory or cpu): its version, its directory, and its ancestors up to
+    the mount point, nearest first, where a limit may be set instead."""
     version: int          # 1 or 2
     dir: str              # the host's own cgroup directory for the controller
     ancestors: tuple[str, ...]  # its parents up to the hierarchy's mount point, nearest first
@@ -118,6 +122,7 @@ CPU_FILES = {1: ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.stat"), 2: ("cpu.
 # -- memory ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Memory:
+    """A host's memory in bytes, from its cgroup's limit when it has one, else the machine's; `source` says which."""
     total: int            # bytes: the limit, or the machine's memory
     available: int        # bytes: the limit less the working set, or MemAvailable
     source: str           # what was read, for the message
@@ -160,9 +165,11 @@ def memory_from(files: dict[str, str], group: Cgroup | None) -> Memory:
 # -- CPU ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Cpu:
+    """A host's CPUs: its cgroup's quota in CPUs when it has one (`limited`), else the machine's cores; with the cgroup's
+    periods and throttled periods (cpu.stat) and when the cgroup was made, so a new one counts from zero."""
     cores: float                      # the quota in CPUs, or the machine's cores
     source: str
-    group: Cgroup | None = None       # the cgroup whose quota it is (None: the machine)
+    group: Cgroup | None = None       # the host's cgroup, found or not: whose quota it is when `limited`
     quota_dir: str | None = None
     periods: int | None = None        # cpu.stat: periods the cgroup ran in, and in how many it was throttled
     throttled: int | None = None

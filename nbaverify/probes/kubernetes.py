@@ -41,6 +41,8 @@ ROTATION_SPELLINGS = {"rotatedat", "rotatedon", "lastrotated", "lastrotation", "
 
 @dataclass(frozen=True)
 class RotationDate:
+    """When a Secret's value was last rotated, and where that was read (an annotation, or creationTimestamp); `when` is
+    None, and `problem` says why, when it could not be read."""
     when: dt.datetime | None  # None: it could not be read
     source: str               # where it came from: an annotation, creationTimestamp, or what was looked for
     problem: str | None = None

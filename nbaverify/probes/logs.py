@@ -38,6 +38,7 @@ def normalise_path(path: str) -> str:
 
 @dataclass(frozen=True)
 class SlowPath:
+    """The slow-response warnings of one normalised path: how many, and their p95 and max in ms."""
     path: str
     count: int
     p95_ms: float
@@ -61,6 +62,7 @@ def _p95(values: list[float]) -> float:
 
 @dataclass(frozen=True)
 class Refusal:
+    """One refused request the log names (401, 403 or 429): status, method, normalised path, client and user agent."""
     status: int
     method: str
     path: str     # normalised: /api/players/{id}
@@ -91,6 +93,8 @@ def route_key(method: str, route: str) -> str:
 
 @dataclass(frozen=True)
 class RefusedShare:
+    """A route's 401/403 refusals against every request the metrics counted on it over the same window, with its most
+    refused clients."""
     route: str      # "GET /api/players"
     refused: int    # 401/403 the log names, from clients other than the suite
     total: float    # every request to the route over the same window (the request metrics)
@@ -117,6 +121,7 @@ def refused_shares(found: list[Refusal], totals: dict[str, float]) -> tuple[list
 
 @dataclass(frozen=True)
 class Acceptance:
+    """A token subject the API's log says it accepted, with the client and user agent that presented it."""
     subject: str
     client: str
     agent: str

@@ -52,6 +52,8 @@ def check_rules(files: list[Path]) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class RuleTest:
+    """One test group of a promtool rule-test file: its name, the file, the group as written, and the rule files and
+    evaluation interval that file gives it."""
     name: str
     source: Path
     group: dict
@@ -97,6 +99,8 @@ def one_line(text: str, skip: tuple[str, ...] = ()) -> str:
 # -- dashboards -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Panel:
+    """One PromQL query of a dashboard panel, from a dashboard's JSON file: the dashboard's title, the panel's, and the
+    expression."""
     dashboard: str
     title: str
     expr: str

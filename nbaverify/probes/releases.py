@@ -21,6 +21,8 @@ VERSION = re.compile(r"v?(\d+(?:\.\d+)*)")
 
 @dataclass(frozen=True)
 class Cycle:
+    """One release cycle of a product in the release data: its end of life (a date, or true / false when none is set),
+    and its latest release with that release's date."""
     product: str
     cycle: str
     eol: dt.date | bool
@@ -39,6 +41,8 @@ class Cycle:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """The release data as of the day it was taken, in endoflife.date's fields: every product's cycles; it says which
+    cycle a version belongs to and which cycles are still supported."""
     path: Path
     taken: dt.date
     cycles: dict[str, list[Cycle]]

@@ -23,6 +23,8 @@ class Sender:
 
 @dataclass(frozen=True)
 class ReplicaView:
+    """Replication as the replica itself sees it: in recovery or not, replay paused or not, the WAL received and not yet
+    replayed (bytes), and the lag in seconds (0 when caught up)."""
     in_recovery: bool
     replay_paused: bool
     unreplayed_bytes: int

@@ -20,6 +20,8 @@ FINGERPRINT = "SELECT count(*) AS rows, coalesce(sum(hashtextextended(t::text, 0
 
 @dataclass(frozen=True)
 class TableFingerprint:
+    """An order-independent fingerprint of a table: its row count and the sum of a 64-bit hash of every row's text; the
+    restore drill compares the restored backup's with the source's."""
     rows: int
     sum: str
 

@@ -35,6 +35,10 @@ SERVED_BYTES = 2 * 1024 * 1024  # the newest notifications: the watchdog alone a
 
 
 class Sink:
+    """The notification sink's record (<state>/alertmanager/deliveries.jsonl): appends each notification it receives, one
+    line each under a lock (its HTTP and SMTP servers run threads), reads which of its own faults are on, and finds
+    the receiver a mail was for in the deployed configuration. Where the sandbox delivers: nothing leaves the machine."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.log = layout.root / "alertmanager" / "deliveries.jsonl"
@@ -78,6 +82,9 @@ def mail_entry(sink: Sink, recipients: list[str], data: str) -> dict:
 
 def webhook_handler(sink: Sink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        """The sink's webhook side: POST /<receiver> records the notification (503 under alert_not_delivered; the on-call
+        pager's dropped under alert_swallowed), GET /deliveries serves the newest SERVED_BYTES of the record."""
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0))).decode(errors="replace")
             path = self.path.strip("/")

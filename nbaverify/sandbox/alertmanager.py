@@ -38,6 +38,11 @@ def binary() -> str | None:
 
 
 class Alertmanager:
+    """The sandbox's Alertmanager (the system package): an HA pair or, as the variant chooses, one instance, each serving
+    a deployed copy of the platform's configuration that delivers to the notification sink, which it starts too.
+    `sync` makes the copies pristine and starts or reloads the instances; faults edit the copies, silence, or split
+    the pair."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.url = f"http://127.0.0.1:{layout.alertmanager_port}"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ApiLogFiles:
+    """The sandbox API's log files: as written and in the CRI format KWOK serves for the api pod, each with the log from
+    before the last rollout, and the file that says when that rollout was; `roll` makes one."""
     current: Path       # what the running API writes
     previous: Path      # the log before the last rollout
     current_cri: Path   # the same lines, framed and stamped as the container runtime keeps them

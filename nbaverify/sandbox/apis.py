@@ -33,6 +33,8 @@ ENV = "NBAVERIFY_SANDBOX_API"
 
 @dataclass(frozen=True)
 class ApiImplementation:
+    """One of the sandbox's two reference APIs (python or node): how to start it (`command`), how to tell its process
+    from a reused pid (`marker`), and the files whose fingerprint says whether the running one is out of date."""
     name: str
     marker: str  # in the process's command line: tells our API from a reused pid
     sources: tuple[Path, ...]  # what the running process was started from (a change restarts it)

@@ -26,6 +26,8 @@ def flags() -> dict:
 
 @dataclass(frozen=True)
 class Control:
+    """What control.json tells the running API: the fault flags on, the write's generation (the rate limiter starts clean
+    windows on a new one), the client addresses the limiter lets through, and settings such as capacity_limited."""
     faults: frozenset[str] = frozenset()
     generation: int = 0  # bumped on every write: the API resets its rate-limit windows on a change
     allowlist: frozenset[str] = frozenset()  # client addresses the rate limiter lets through (load tests)

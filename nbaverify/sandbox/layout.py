@@ -21,6 +21,13 @@ DEFAULT_PORT_BASE = 25430
 
 @dataclass(frozen=True)
 class Layout:
+    """Where one sandbox keeps its state and which ports it listens on: a state directory (`root`) and a port base.
+
+    Every port is the base plus a fixed offset, so two sandboxes whose bases are 100 apart never collide; every file
+    is a fixed path under the root: the PostgreSQL data, certificates, the deployed copies faults edit, secrets.json,
+    control.json, state.json, the generated profile (target.toml, target.env), pid and log files. `from_env` reads
+    NBAVERIFY_SANDBOX_DIR and NBAVERIFY_SANDBOX_PORT_BASE; each service process the sandbox starts is given the same
+    layout on its command line (`from_service_argv`)."""
     root: Path
     port_base: int = DEFAULT_PORT_BASE
 

@@ -48,6 +48,15 @@ SANDBOX_USER = "127.0.0.3"  # the sandbox's own user of the API: a client of its
 
 
 class Sandbox:
+    """The built-in target on this machine: brought up, broken on purpose, and put down, its state where `layout` says.
+
+    It owns every part: the PostgreSQL primary and replica (`cluster`), the reference API (python or node), Prometheus
+    and its exporters, the Alertmanager and its notification sink, Kubernetes (`kube`), the SSH host, the TLS proxy of
+    a variant that has one, and the generated secrets. `up(faults)` converges on exactly those faults (reverting the
+    recorded ones and healing every part first) and writes the profile the checks run with (target.toml); `down` stops
+    it, `status` says what runs, `ready_for_a_run` starts it when needed. It is the faults' `Reach`: their steps act
+    on the sandbox through it."""
+
     def __init__(self, layout: Layout | None = None, say: Callable[[str], None] = _quiet):
         self.layout = layout or Layout.from_env()
         self.say = say

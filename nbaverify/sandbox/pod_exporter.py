@@ -59,6 +59,9 @@ def main() -> None:
     started = time.time()
 
     class Handler(BaseHTTPRequestHandler):
+        """The synthetic exporter's HTTP side: every GET gets the tenants' api pod series, with 200 on /metrics and 404
+        elsewhere."""
+
         def do_GET(self) -> None:
             body = exposition(scale, started, time.time()).encode()
             self.send_response(200 if self.path == "/metrics" else 404)

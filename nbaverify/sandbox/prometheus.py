@@ -32,6 +32,10 @@ def exporters_installed() -> bool:
 
 
 class Prometheus:
+    """The sandbox's Prometheus (the system package) and its exporters (node, PostgreSQL, and the synthetic per-pod one
+    at --scale above 1), with the deployed copies of the rules and dashboards that faults break; `sync` makes them
+    pristine and starts or reloads it, `reset` gives it a fresh TSDB. Not the suite's client (that is clients.prom)."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.url = f"http://127.0.0.1:{layout.prometheus_port}"

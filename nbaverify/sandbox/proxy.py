@@ -52,6 +52,9 @@ def binary() -> str | None:
 
 
 class TlsProxy:
+    """nginx in front of the sandbox API, terminating TLS on the API's own port and proxying to it on plain HTTP (its
+    WebSocket too); started only for a variant with tls_proxy = nginx."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.folder = layout.root / "nginx"

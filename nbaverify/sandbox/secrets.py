@@ -22,6 +22,9 @@ REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
 
 @dataclass(frozen=True)
 class SandboxSecrets:
+    """The sandbox's generated secrets: the API's JWT signing key and a password for each database role, kept in
+    secrets.json (mode 600); `environ` gives the variables its profile names, as a user exports them for a real
+    target."""
     jwt_secret: str
     passwords: dict[str, str]
 

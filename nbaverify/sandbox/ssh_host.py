@@ -39,6 +39,10 @@ COMMAND_TIMEOUT_S = 30
 
 
 class SshHost:
+    """The sandbox's own host, over SSH: sshd on a loopback port with generated keys, held to a memory limit and a CPU
+    quota in cgroups of its own, with a small tmpfs data disk in a mount namespace of its own. `url` is its testinfra
+    URL, `unavailable` says why this machine cannot run it; the host faults run load in it and change its limits."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.dir = layout.root / "host"

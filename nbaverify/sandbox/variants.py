@@ -58,6 +58,8 @@ ABSENT_PRACTICES = {
 
 @dataclass(frozen=True)
 class Variant:
+    """A healthy variant of the sandbox: a value for some of DIMENSIONS (the default sandbox's for the rest), by name or
+    drawn from a seed; `expects` names the absent-practice warnings its run must show, and no other failure."""
     name: str
     choices: dict[str, str] = field(default_factory=dict)
 

@@ -53,6 +53,8 @@ LIVE_FEED_INTERVAL_S = 1.0
 
 @dataclass(frozen=True)
 class ApiSettings:
+    """What the Python reference API is started with: the app role's DSNs to the primary and the replica, the JWT secret,
+    the control file, and, when `issuer` is set, the iss and aud every token must carry."""
     dsn: str
     replica_dsn: str
     jwt_secret: str

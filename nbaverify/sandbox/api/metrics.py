@@ -15,6 +15,9 @@ def by_route() -> bool:
 
 
 class ApiMetrics:
+    """The reference API's Prometheus metrics (Contract 2), in a registry of their own: requests and their durations by
+    route, the response cache's hits and misses, the open WebSockets and messages pushed, and the pool's connections."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry

@@ -65,6 +65,10 @@ class FixedWindowLimiter:
 
 
 class PlatformMiddleware:
+    """Wraps every HTTP request of the Python reference API (pure ASGI; WebSockets pass through): the rate limit on /api/
+    by client, helmet's headers and X-Response-Time, the request metrics, the slow-response and refusal log lines, and
+    JSON for an unhandled error. The faults in the control file change these per request (no_rate_limit, ...)."""
+
     def __init__(self, app, *, metrics: ApiMetrics, control: Watcher, limiter: FixedWindowLimiter,
                  routes: Callable[[], list], limited_prefix: str = "/api/", dsn: str = ""):
         self.app, self.metrics, self.control, self.limiter = app, metrics, control, limiter

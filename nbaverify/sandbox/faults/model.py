@@ -78,6 +78,14 @@ API_CHECKS = tuple(f"checks/test_{name}.py" for name in (
 
 @dataclass(frozen=True)
 class Fault:
+    """One way to break the sandbox on purpose, and who must notice: an entry of the fault catalogue (CATALOGUE).
+
+    It says what it breaks in one line (`breaks`), which checks must fail while it is on (`caught_by`), and a pattern
+    their one-line message must match (`expect`). Its `apply` and `revert` steps act on the sandbox through `Reach`
+    only; an API fault needs neither, the API reads its flags from control.json. `requires`, `sources` and `apis` say
+    where it can be made. `missed_by` judges a run's outcomes against it, which is how the fault matrix
+    (tests/sandbox/test_fault_matrix.py) proves it is caught; `proven_on` names the API implementations that proof
+    runs on."""
     name: str
     area: str
     breaks: str  # one line for `nbaverify sandbox faults`

@@ -64,6 +64,10 @@ class Key:
 
 
 class Admin:
+    """The sandbox's administrator client of its own cluster (system:masters): GET, server-side apply, merge patch,
+    create and delete, each with a timeout; `apply_all` applies a set of objects and prunes what was applied before
+    and is not now. Checks never use it: they run as the verifier."""
+
     def __init__(self, url: str, ca: Path, cert: Path, key: Path, timeout_s: float = 10.0):
         self.url = url
         context = ssl.create_default_context(cafile=str(ca))

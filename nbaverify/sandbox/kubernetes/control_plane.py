@@ -33,6 +33,14 @@ CONTEXT = "nbaverify-sandbox"
 
 
 class ControlPlane:
+    """The sandbox's Kubernetes control plane as processes: etcd, kube-apiserver, kube-controller-manager, kube-scheduler
+    and KWOK (which plays the kubelets; no container runs), each a sandbox service on 127.0.0.1.
+
+    It owns the cluster's certificates (`pki`), a kubeconfig for each component and KWOK's configuration under the
+    state directory; its binaries are built by scripts/kubernetes/build. `start` brings up what is not running and
+    waits for /readyz, `stop` ends them (KWOK first, etcd last), `unavailable` says why it cannot run here, and
+    `admin` is the administrator's client. What runs in it is `Platform`'s."""
+
     def __init__(self, layout: Layout):
         self.layout = layout
         self.folder = layout.k8s_dir

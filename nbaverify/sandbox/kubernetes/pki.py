@@ -27,6 +27,9 @@ CLIENTS = {
 
 @dataclass(frozen=True)
 class Pki:
+    """The sandbox cluster's certificates and keys, in one folder (<state>/k8s/pki): the cluster CA, the API server's
+    serving pair, a client pair for each identity of CLIENTS, and the pair that signs service-account tokens; `ensure`
+    makes what is missing."""
     folder: Path
 
     ca = property(lambda self: self.folder / "ca.pem")

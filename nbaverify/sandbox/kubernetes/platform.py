@@ -56,6 +56,14 @@ def _stamp(when: dt.datetime) -> str:
 
 
 class Platform:
+    """What the sandbox keeps in its Kubernetes, put there through the API server as a team's deploy would put it.
+
+    It owns the deployed copy of the platform's manifests (layout.k8s_manifests, which faults edit) and the record of
+    what was applied (applied.json). `pristine` writes that copy as the variant shapes it; `deploy` applies it with
+    KWOK's nodes, the Secrets, the verifier and the tenants of --scale, prunes the rest, waits for the cluster to
+    settle, then writes each HPA's status and the verifier's kubeconfig (the one the checks use). Faults mark nodes
+    and pods for KWOK's fault stages with `simulate`; `clear_simulations` takes the marks away."""
+
     def __init__(self, layout: Layout, control_plane: ControlPlane):
         self.layout = layout
         self.control_plane = control_plane
