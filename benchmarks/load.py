@@ -52,6 +52,9 @@ jwt_secret_env = "NBAVERIFY_BENCH_JWT_SECRET"
 think_time_s = [0.0, 0.0]
 live_subscribers = 0
 max_in_flight = 1000
+[expectations.load.ids]  # nginx serves no data to ask for ids: the scenarios' URLs just name these
+players = [1, 2, 3, 4, 5]
+games = [1, 2, 3, 4, 5]
 [expectations.load.profiles.smoke]
 stages = [{{ duration_s = {seconds}, users = {users}, spawn_rate = {users} }}]
 arrival_stages = [{{ duration_s = {seconds}, rate = {rate} }}]
@@ -61,8 +64,12 @@ arrival_stages = [{{ duration_s = {seconds}, rate = {rate} }}]
 
 def nbaverify_load(target: str, work: Path, name: str, *extra: str, env: dict | None = None) -> dict:
     out = work / name
-    subprocess.run([PY, "-m", "nbaverify.cli", "load", "--target", target, "--report-dir", str(out), *extra],
-                   cwd=ROOT, env={**os.environ, **SECRET, **(env or {})}, capture_output=True, timeout=600)
+    done = subprocess.run([PY, "-m", "nbaverify.cli", "load", "--target", target, "--report-dir", str(out), *extra],
+                          cwd=ROOT, env={**os.environ, **SECRET, **(env or {})}, capture_output=True, text=True,
+                          timeout=600)
+    if not (out / "summary.json").exists():  # say why, in one line, rather than a FileNotFoundError
+        raise SystemExit(f"benchmark: nbaverify load {name} wrote no summary (exit {done.returncode}): "
+                         f"{(done.stderr or done.stdout).strip().splitlines()[-1:]}")
     return json.loads((out / "summary.json").read_text())
 
 
