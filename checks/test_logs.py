@@ -15,6 +15,7 @@ from collections import Counter
 
 import pytest
 
+from nbaverify.log_records import ERROR_LEVELS
 from nbaverify.probes import logs
 
 pytestmark = [pytest.mark.area("api"), pytest.mark.runbook("Maintenance Schedule / Daily Tasks / Review error logs")]
@@ -52,7 +53,7 @@ def check_error_lines_under_threshold(daily_logs, expect, evidence):
     API log (`kubectl logs -f deployment/api`) and follow it to its cause: the database, a dependency, a bug. A log
     knowingly noisier sets `logs.max_error_lines_per_hour` in the profile's `[expectations]`.
     """
-    errors = [r for r in daily_logs.records if r.level in logs.ERROR_LEVELS]
+    errors = [r for r in daily_logs.records if r.level in ERROR_LEVELS]
     covered = daily_logs.covered_s()
     rate = logs.per_hour(len(errors), covered)
     limit = expect["logs.max_error_lines_per_hour"]

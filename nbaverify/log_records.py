@@ -19,6 +19,7 @@ LEVEL = re.compile(r"^\W*(?:level=)?(fatal|critical|crit|error|err|warning|warn|
                    re.IGNORECASE)
 PINO_LEVELS = {60: "fatal", 50: "error", 40: "warn", 30: "info", 20: "debug", 10: "trace"}
 CANONICAL = {"critical": "fatal", "crit": "fatal", "err": "error", "warning": "warn", "notice": "info"}
+ERROR_LEVELS = frozenset({"error", "fatal"})  # the levels the daily review counts as errors
 NODE_FRAME = re.compile(r"^\s+at\s+\S")
 PYTHON_TRACE = "Traceback (most recent call last):"
 SAMPLE_CHARS = 240
