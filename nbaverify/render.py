@@ -18,18 +18,6 @@ from nbaverify.run_history import triage as from_history
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "waived": "🟡"}
 
 
-def write_all(summary: RunSummary, report_dir: Path, triage: Triage | None = None,
-              coverage_rows: list[dict] | None = None) -> list[Path]:
-    report_dir.mkdir(parents=True, exist_ok=True)
-    written = [report_dir / "summary.json", report_dir / "junit.xml", report_dir / "summary.md",
-               report_dir / "report.html"]
-    summary.write(written[0])
-    written[1].write_text(junit(summary))
-    written[2].write_text(markdown(summary, coverage_rows))
-    written[3].write_text(html_report(summary, triage))
-    return written
-
-
 def junit(summary: RunSummary) -> str:
     suite = ET.Element("testsuite", {
         "name": f"nbaverify {summary.tier} @ {summary.target}",

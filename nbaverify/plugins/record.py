@@ -9,22 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, coverage, options, run_history, run_metrics, sarif, waivers
-from nbaverify import evidence as evidence_record
+from nbaverify import __version__, coverage, options, run_history, waivers
 from nbaverify.catalogue import COLLECTED, check_id, is_check, spec
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.exit_codes import EXIT_USAGE
 from nbaverify.io_stats import IO
+from nbaverify.plugins import reporters
 from nbaverify.plugins.options import option
+from nbaverify.plugins.reporters import FinishedRun
 from nbaverify.redact import Redactor
-from nbaverify.render import ensure_writable, terminal_lines, write_all
+from nbaverify.render import ensure_writable, terminal_lines
 from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
 from nbaverify.signals import sigterm_interrupts
 from nbaverify.waivers import Waiver
 
 RUN = pytest.StashKey["Run"]()
 EVIDENCE = pytest.StashKey[dict]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(reporters.HookSpec)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run.load_target(given["target"])
     # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
+    for reporter in reporters.wanted(config):  # each output of the run, registered only when wanted
+        config.pluginmanager.register(reporter, f"nbaverify-{reporter.name}")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -164,27 +171,11 @@ class Run:
         beside = self.report_dir.parent  # runs.jsonl lives beside the run folders: reports/runs.jsonl
         triage = run_history.triage(summary, run_history.read(beside, summary.target))
         rows = coverage.of_run(summary.checks, [entry.sections for entry in self.config.stash.get(COLLECTED, [])])
-        write_all(summary, self.report_dir, triage, rows)
-        if not interrupted:  # an interrupted run says nothing of the checks it did not reach
-            try:
-                run_history.append(summary, beside)
-            except OSError:  # a read-only parent of --report-dir costs the next report its memory, not this run
-                pass
-        sarif.write(summary, self.report_dir / "summary.sarif", _manifests_dir(target))
-        evidence_record.write_record(summary, self.report_dir, target.describe() if target else {}, rows)
+        self.config.hook.pytest_nbaverify_run_finished(run=FinishedRun(
+            summary=summary, report_dir=self.report_dir, triage=triage, coverage=rows,
+            target_info=target.describe() if target else {}, manifests=_manifests_dir(target), interrupted=interrupted))
         self.summary = summary
-        self._export_metrics(summary)
         return summary
-
-    def _export_metrics(self, summary: RunSummary) -> None:
-        if option(self.config, "metrics_file"):
-            run_metrics.write_textfile(summary, Path(option(self.config, "metrics_file")))
-        gateway = option(self.config, "pushgateway")
-        if gateway:
-            try:
-                run_metrics.push(summary, gateway)
-            except OSError as exc:  # the run's verdict stands; say the push failed, in one line
-                print(f"nbaverify: could not push metrics to {gateway}: {exc}")
 
 
 def _manifests_dir(target: Target | None) -> Path | None:

@@ -117,3 +117,21 @@ def test_self_tests_are_left_alone(pytester):
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust")
     assert result.ret == 0 and not (pytester.path / "reports").exists()
+
+
+def test_each_output_is_a_reporter_registered_only_when_wanted(suite):
+    pytester = suite()
+    pytester.makeconftest('''
+def pytest_sessionfinish(session):
+    names = [n for n, _ in session.config.pluginmanager.list_name_plugin() if n and n.startswith("nbaverify-")]
+    (session.config.rootpath / "reporters.txt").write_text(" ".join(sorted(names)))
+''')
+    run(pytester)
+    assert (pytester.path / "reporters.txt").read_text() == (
+        "nbaverify-evidence nbaverify-run-history nbaverify-sarif nbaverify-summary")
+    assert not (pytester.path / "run.prom").exists()
+    _, summary = run(pytester, "--metrics-file", "run.prom")
+    assert "nbaverify-metrics-file" in (pytester.path / "reporters.txt").read_text()
+    assert "nbaverify_run_status" in (pytester.path / "run.prom").read_text() and summary is not None
+    assert {p.name for p in (pytester.path / "out").iterdir()} >= {
+        "summary.json", "junit.xml", "summary.md", "report.html", "summary.sarif", "evidence.json"}
