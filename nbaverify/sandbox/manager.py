@@ -382,7 +382,7 @@ class Sandbox:
         logs = ApiLogFiles.of(self.layout)
         if self._api_pid() and running == fingerprint:
             if new_log:
-                logs.roll()
+                self._roll_out_api(logs)
             return
         if self._api_pid():  # switched implementation, or its code changed since it started (a developer's checkout)
             why = "its code changed" if running.startswith(f"{implementation.name}:") else f"switching to {implementation.name}"
@@ -393,10 +393,16 @@ class Sandbox:
         procs.ensure_port_free(port, "sandbox API")
         self.say(f"starting the {implementation.name} reference API on {self.api_url}"
                  + (f" (behind nginx, on port {port})" if port != self.layout.api_port else ""))
-        logs.roll()
+        self._roll_out_api(logs)
         # run as a container runtime runs a container: its output kept as written and in the CRI format KWOK serves
         shim = [sys.executable, "-m", "nbaverify.sandbox.kubernetes.container_log", str(logs.current_cri), "--"]
         procs.spawn([*shim, *argv], self.layout.log_file("api"), self.layout.pid_file("api"), env=env)
+
+    def _roll_out_api(self, logs: ApiLogFiles) -> None:
+        """A new log, and in the cluster a rollout: the api pods' containers start with it."""
+        logs.roll()
+        if self.kube.unavailable() is None and self.kube.running():
+            self.kube.platform.roll_out_api()
 
     def _first_user(self) -> None:
         """A platform in use has users: the sandbox's own (subject "sandbox", a client of its own, so no check's rate

@@ -3,9 +3,14 @@ hold of a log that says too much: the DSN's password and the callers' tokens."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
+import pytest
+
+from nbaverify.sandbox.api_logs import ApiLogFiles
+from nbaverify.sandbox.kubernetes.platform import API, Platform
 from tests.sandbox.test_secret_hygiene import canaries
 
 LOGS = "checks/test_logs.py"
@@ -49,3 +54,21 @@ def test_no_secret_and_no_token_of_a_leaky_log_reaches_a_report(sandbox, nbaveri
     tokens = [where for where, text in texts.items() if re.search(r"eyJ[\w-]+\.", text)]
     assert not leaks and not tokens, f"secrets in {leaks}, tokens in {tokens}"
     sandbox.up([])
+
+
+def test_a_healed_api_log_starts_with_its_pods(sandbox):
+    """A new log is a rollout: pods older than their log would claim hours of quiet, and a log check's rate an hour
+    would shrink until a fault's lines pass (a long-lived sandbox read 20 slow responses as 'under 10 an hour')."""
+    if reason := sandbox.kube.unavailable():
+        pytest.skip(f"needs the sandbox's Kubernetes: {reason}")
+    sandbox.up(["error_log_flood"])
+    sandbox.up([])
+    rolled = ApiLogFiles.of(sandbox.layout).started()
+    assert rolled is not None
+    with sandbox.kube.platform.admin() as admin:
+        pods = Platform.pods_of(admin, "Deployment", API[1])
+        logs = [o["metadata"]["name"] for o in admin.items("kwok.x-k8s.io/v1alpha1", "Logs", API[0])]
+    started = {p["metadata"]["name"]: dt.datetime.fromisoformat(p["status"]["containerStatuses"][0]["state"]["running"]
+                                                                ["startedAt"].replace("Z", "+00:00")) for p in pods}
+    assert pods and all(when >= rolled.replace(microsecond=0) for when in started.values()), (rolled, started)
+    assert logs and logs[0] in started, f"the Logs object names {logs}, the api pods are {sorted(started)}"

@@ -220,6 +220,29 @@ class Platform:
                          "spec": {"logs": [{"containers": [name], "logsFile": str(files.current_cri),
                                             "previousLogsFile": str(files.previous_cri)}]}})
 
+    def roll_out_api(self) -> None:
+        """A rollout of the api Deployment, as the sandbox's API starts a new log: its pods replaced, so the containers
+        the log is read from start when that log does (a pod older than its log would claim hours of quiet)."""
+        namespace, name = API
+        with self.control_plane.admin() as admin:
+            old = {p["metadata"]["name"] for p in self.pods_of(admin, "Deployment", name)}
+            if not old:
+                return
+            for pod in sorted(old):
+                admin.delete(Key("v1", "Pod", namespace, pod))
+            wanted = ((admin.get(Key("apps/v1", "Deployment", namespace, name).path()) or {}).get("spec") or {}
+                      ).get("replicas", len(old))
+
+            def replaced() -> bool:
+                pods = [p for p in self.pods_of(admin, "Deployment", name) if p["metadata"]["name"] not in old]
+                running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+                return len(running) >= wanted and len(pods) == len(self.pods_of(admin, "Deployment", name))
+
+            procs.wait_until(replaced, 30, f"the api Deployment's {len(old)} pod(s) to be replaced and running (see "
+                             f"{self.layout.log_file('kube-controller-manager')} and {self.layout.log_file('kwok')})",
+                             interval=0.2)
+            self.logs_to_one_api_pod(admin)
+
     @staticmethod
     def pods_of(admin: Admin, kind: str, name: str) -> list[dict]:
         """The pods of a platform workload, by its own selector (whatever label keys the platform uses), in whichever
