@@ -126,7 +126,7 @@ def check_oversized_input_refused(api):
 def check_fuzzed_query_parameters(api, expect):
     """Fuzzed `limit`, `offset` and `season` values never get a 5xx or internals in the body.
 
-    Hypothesis sends `api.auth.fuzz_examples` (8) values, integers up to 10^12 either way or any text up to 60
+    Hypothesis sends `api.auth.fuzz_examples` (5) values, integers up to 10^12 either way or any text up to 60
     characters, as `limit` or `offset` on `/api/players` or as `season` on `/api/players/1/stats`, with a valid token.
     Internals are a Python traceback, a JavaScript stack trace, a `node_modules` path, SQL error text, or database
     driver internals (`psycopg`, `pg_catalog`, `ProgrammingError`). The examples are derandomized and never shrunk:

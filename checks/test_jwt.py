@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nbaverify.checking import expectations_at_collection
-from nbaverify.probes import fuzz, jwt_attacks
+from nbaverify.probes import fuzz, jwt_attacks, signing_secret
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -120,9 +120,10 @@ def check_wrong_issuer_or_audience_refused(api, expect, claim):
 def check_no_weak_signing_secret(api, expect):
     """Tokens signed with well-known weak secrets are refused: the platform's `JWT_SECRET` is not guessable.
 
-    Each secret of `api.auth.weak_secrets` (`secret`, `password`, `123456`, `changeme`, `jwt_secret`,
-    `your-256-bit-secret`, `nba-stats`, `jwt`) signs a token valid in every other way, sent to `api.auth.probe_path`;
-    any answer but 401 means the platform's secret is guessable and must be rotated now.
+    Each secret of `api.auth.weak_secrets` (`secret`, `password`, `changeme`, `your-256-bit-secret`, `nba-stats`)
+    signs a token valid in every other way, sent to `api.auth.probe_path`; any answer but 401 means the platform's
+    secret is guessable and must be rotated now. The profile's own secret is judged offline against thousands of known
+    ones by `check_signing_secret_strong`.
 
     When it fails: If `check_token_refused[wrong signing key]` fails too, the middleware verifies no signature at all:
     fix that first. Otherwise treat `JWT_SECRET` as compromised: tell the security team, who rotate it to a long random
@@ -134,6 +135,98 @@ def check_no_weak_signing_secret(api, expect):
     assert not accepted, (
         f"GET {api.url(path)} accepts tokens signed with {len(accepted)} well-known weak secret(s): the platform's "
         "JWT_SECRET is guessable; rotate it now (Monthly Tasks: Rotate credentials)")
+
+
+@pytest.mark.gate
+@pytest.mark.quarterly
+@pytest.mark.monthly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(API_SECURITY, "Maintenance Schedule / Monthly Tasks / Rotate credentials")
+def check_signing_secret_strong(target, expect, evidence):
+    """The profile's JWT signing secret is long, not a well-known value and hard to guess, judged offline.
+
+    At least `api.auth.min_secret_bytes` (32) bytes, in no list of known secrets, and at least
+    `api.auth.min_secret_bits` (100) by zxcvbn's estimate; no request is sent. HS256 rests on the secret alone (RFC
+    7518 section 3.2: a key of at least 256 bits). The secret is the one the
+    profile's `api.jwt_secret_env` names (the platform's `JWT_SECRET`: they must be the same for the token checks to
+    mean anything). It is looked up in a shipped list of a few thousand known JWT secrets (framework defaults,
+    documentation examples such as jwt.io's `your-256-bit-secret`, the shapes teams give a secret, the most common
+    passwords; `scripts/jwt_secret_list` writes it, its date is in the evidence) and judged by zxcvbn, which finds
+    dictionary words, repeats, sequences and dates; an unpatterned character counts as ten guesses, so a random
+    32-character secret estimates at about 2^106. Neither the secret nor any part of it is printed: the message names
+    its length, the list and the kinds of pattern. `check_no_weak_signing_secret` tries a few weak secrets against the
+    platform itself.
+
+    When it fails: Rotate the secret (Monthly Tasks: Rotate credentials) to 32 or more random bytes, e.g. `openssl
+    rand -base64 48`: set it as the platform's `JWT_SECRET` and in the variable the profile's `api.jwt_secret_env`
+    names, together; every token signed with the old one stops working.
+    """
+    secret = target.secret("api.jwt_secret_env")
+    if not secret:
+        pytest.skip("not configured: api.jwt_secret_env")
+    variable = target.api.jwt_secret_env
+    known = signing_secret.known_secrets()
+    strength = signing_secret.judge(secret)
+    evidence.update(length_bytes=strength.length_bytes, estimated_bits=round(strength.bits),
+                    patterns=sorted(set(strength.patterns)), well_known=strength.well_known,
+                    known_list=f"{len(known.secrets)} secrets, written {known.generated}")
+    findings = strength.findings(expect["api.auth.min_secret_bytes"], expect["api.auth.min_secret_bits"],
+                                 len(known.secrets))
+    assert not findings, (
+        f"the JWT signing secret in ${variable} (api.jwt_secret_env) is {'; and '.join(findings)}: rotate it to 32 or "
+        "more random bytes (openssl rand -base64 48) in the platform's JWT_SECRET and the profile's variable together")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(API_SECURITY)
+def check_algorithm_pinned(api, expect):
+    """Tokens signed with the platform's own secret under another HMAC algorithm (HS384, HS512) are refused: the
+    middleware pins `api.auth.algorithms` (HS256).
+
+    The guide's `jwt.verify(token, process.env.JWT_SECRET)` accepts HS256, HS384 and HS512 alike when no `algorithms`
+    option is given. Each algorithm of the three that `api.auth.algorithms` does not list signs a token valid in every
+    other way, sent to `api.auth.probe_path`; any answer but 401 means the algorithm is not pinned. A warning: the
+    secret is the same, but an unpinned verifier is the one that key-confusion attacks need the day keys change
+    (RFC 8725 section 3.1).
+
+    When it fails: Pass the algorithm list to the verifier: `jwt.verify(token, secret, { algorithms: ['HS256'] })`
+    (PyJWT: `jwt.decode(..., algorithms=["HS256"])`). A team that signs with another algorithm lists it in
+    `api.auth.algorithms`.
+    """
+    path = expect["api.auth.probe_path"]
+    others = [a for a in ("HS256", "HS384", "HS512") if a not in expect["api.auth.algorithms"]]
+    answers = {alg: refused(api, path, jwt_attacks.other_algorithm(api, alg)).status_code for alg in others}
+    accepted = {alg: status for alg, status in answers.items() if status != 401}
+    assert not accepted, (
+        f"GET {api.url(path)} accepted tokens signed with the platform's secret under "
+        f"{', '.join(f'{alg} ({status})' for alg, status in accepted.items())}, expected 401 where "
+        f"{', '.join(expect['api.auth.algorithms'])} is pinned: pass {{ algorithms: "
+        f"{list(expect['api.auth.algorithms'])} }} to jwt.verify")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(API_SECURITY)
+def check_odd_claims_never_crash(api, expect):
+    """Validly signed tokens whose claims have the wrong type (`exp` a string, `sub` an object, a number or null) get a
+    401 or a 200, never a 5xx.
+
+    `jwt.verify` refuses some of them (jsonwebtoken: a non-numeric `exp`) and hands others to the application as they
+    are (a `sub` that is not a string): code that then uses `sub` as a string crashes. One token per case of
+    `nbaverify.probes.jwt_attacks.ODD_CLAIMS`, signed with the profile's secret, sent to `api.auth.probe_path`.
+
+    When it fails: Read the crash in the API log (`kubectl logs -f deployment/api`) for the cases the message names,
+    and check the claims' types after `jwt.verify` before using them (`typeof decoded.sub === 'string'`), answering
+    401 otherwise.
+    """
+    path = expect["api.auth.probe_path"]
+    answers = {case: refused(api, path, jwt_attacks.odd_claims(api, case)).status_code for case in jwt_attacks.ODD_CLAIMS}
+    crashed = {case: status for case, status in answers.items() if status >= 500}
+    assert not crashed, (
+        f"validly signed tokens with claims of the wrong type crashed GET {api.url(path)}: "
+        f"{', '.join(f'{case} ({status})' for case, status in crashed.items())}; expected 401 or 200, never a 5xx: "
+        "check the claims' types after jwt.verify")
 
 
 @pytest.mark.gate
@@ -183,7 +276,7 @@ def check_auth_enforced(api, endpoint):
 def check_fuzzed_authorization_refused(api, expect):
     """Arbitrary `Authorization` values never get a 2xx or a 5xx, nor a stack trace in the body.
 
-    Hypothesis generates `api.auth.fuzz_examples` (8) values, printable ASCII up to 300 characters, bare or after
+    Hypothesis generates `api.auth.fuzz_examples` (5) values, printable ASCII up to 300 characters, bare or after
     `Bearer `, sent to `api.auth.probe_path`. Each must get a 4xx whose body shows no internals (the words traceback,
     stack, exception, or ` at `). The examples are derandomized and never shrunk: each is a request against the suite's
     request budget.

@@ -124,15 +124,17 @@ class ApiClient:
         now = int(time.time())
         return self.sign({"sub": "nbaverify", "iat": now, "exp": now + ttl_s, **claims})
 
-    def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None) -> str:
-        """An HS256 token over payload, with the target's secret unless key says otherwise (redacted)."""
+    def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None,
+             algorithm: str = "HS256") -> str:
+        """An HMAC token (HS256 unless told) over payload, with the target's secret unless key says otherwise
+        (redacted)."""
         key = self._jwt_secret if key is None else key
         if not key:
             raise NotConfigured("not configured: api.jwt_secret_env")
         payload = {**self.claims, **payload}  # an attack that sets iss or aud itself keeps its value
         with warnings.catch_warnings():  # the target's secret is what it is; a weak one is a check's finding
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-            signed = jwt.encode(payload, key, algorithm="HS256", headers=headers)
+            signed = jwt.encode(payload, key, algorithm=algorithm, headers=headers)
         self._redactor.add(signed)
         return signed
 

@@ -68,6 +68,9 @@ ATTACKS: dict[str, Callable[[ApiClient], str | None]] = {
     "not a JWT": lambda api: "Bearer not-a-jwt",
     "three empty parts": lambda api: "Bearer ..",
     "wrong signing key": lambda api: f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), secrets.token_bytes(32))}",
+    # a platform whose JWT_SECRET went missing may verify with an empty key (jsonwebtoken and PyJWT refuse one;
+    # hand-written checks and older libraries do not)
+    "empty signing key": lambda api: f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), b'')}",
     **{f"alg {alg}{' with trailing dot' if dot else ''}": _unsigned_attack(alg, dot)
        for alg in ("none", "None", "NONE", "nOnE") for dot in (True, False)},
     "signature stripped": _stripped,
@@ -89,3 +92,21 @@ def wrong_claim(api: ApiClient, claim: str, value: str) -> str:
 def signed_with(api: ApiClient, secret: str) -> str:
     """A token valid in every way but its key: one of the well-known weak secrets."""
     return f"Bearer {api.sign(claims(), key=secret)}"
+
+
+def other_algorithm(api: ApiClient, algorithm: str) -> str:
+    """Valid but for its algorithm: the platform's own secret under another HMAC (HS384, HS512)."""
+    return f"Bearer {api.sign(claims(), algorithm=algorithm)}"
+
+
+# validly signed tokens whose claims have the wrong type: jwt.verify refuses some, passes others on to the app
+ODD_CLAIMS: dict[str, dict] = {  # a request each, on the run's budget
+    "exp a string": {"exp": "x"},
+    "sub an object": {"sub": {}},
+    "sub a number": {"sub": 12345},
+    "sub null": {"sub": None},
+}
+
+
+def odd_claims(api: ApiClient, case: str) -> str:
+    return f"Bearer {api.sign(claims(**ODD_CLAIMS[case]))}"

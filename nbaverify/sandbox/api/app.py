@@ -168,9 +168,14 @@ def create_app(settings: ApiSettings) -> Starlette:
         # only the platform has it (a rotation nobody told the suite about)
         secret = control.settings.get("platform_jwt_secret") or control.settings.get("jwt_secret") or settings.jwt_secret
         options: jwt.types.Options = {"require": [] if control.on("jwt_exp_optional") else ["exp"]}
+        algorithms = ["HS256", "HS384", "HS512"] if control.on("jwt_alg_unpinned") else ["HS256"]  # the fault: unpinned
+        if control.on("jwt_claim_crash"):  # the fault: sub taken as a string, whatever it is
+            options["verify_sub"] = False
         try:
             if control.on("jwt_no_verify"):  # the fault: decode, never verify
                 return jwt.decode(token, options={"verify_signature": False})
+            if control.on("jwt_blank_secret"):  # the fault: JWT_SECRET went missing, an empty key checked by hand
+                return _verify_hs256(token, b"")
             if control.on("jwt_alg_none") and _header(token).get("alg", "").lower() == "none":
                 return _payload(token)  # the fault: an unsigned token's claims taken as they are
             if control.on("jwt_kid_lookup") and _header(token).get("kid"):
@@ -181,12 +186,16 @@ def create_app(settings: ApiSettings) -> Starlette:
                 options["verify_nbf"] = False
             if settings.issuer and not control.on("jwt_no_claim_checks"):  # the fault: iss and aud never checked
                 options["require"] += ["iss", "aud"]
-                return jwt.decode(token, secret, algorithms=["HS256"], options=options, issuer=settings.issuer,
-                                  audience=settings.audience)
-            options["verify_aud"] = False
-            return jwt.decode(token, secret, algorithms=["HS256"], options=options)
+                claims = jwt.decode(token, secret, algorithms=algorithms, options=options, issuer=settings.issuer,
+                                    audience=settings.audience)
+            else:
+                options["verify_aud"] = False
+                claims = jwt.decode(token, secret, algorithms=algorithms, options=options)
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None
+        if control.on("jwt_claim_crash"):
+            claims["sub"] = claims.get("sub", "").lower()  # AttributeError, a 500, when sub is not a string
+        return claims
 
     def _header(token: str) -> dict:
         try:
@@ -210,6 +219,10 @@ def create_app(settings: ApiSettings) -> Starlette:
             with psycopg.connect(settings.replica_dsn, connect_timeout=2, autocommit=True) as conn:
                 row = conn.execute(f"SELECT name FROM teams WHERE abbreviation = '{kid}'").fetchone()
             key = str(row[0]).encode() if row else b""
+        return _verify_hs256(token, key)
+
+    def _verify_hs256(token: str, key: bytes) -> dict:
+        """A hand-written HS256 check (the faults' own): it takes whatever key it is given, an empty one too."""
         signing_input, _, signature = token.rpartition(".")
         expected = base64.urlsafe_b64encode(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()).rstrip(b"=")
         claims = _payload(token)

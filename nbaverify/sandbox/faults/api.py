@@ -20,11 +20,17 @@ RATE = "checks/test_rate_limit.py"
 HEADERS = "checks/test_headers_tls.py"
 INPUT = "checks/test_api_input.py"
 WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
+SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it away
 
 
 def _weak_secret(sb: Reach) -> None:
     current = control.read(sb.layout.control_file)
     control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": WEAK_SECRET})
+
+
+def _short_secret(sb: Reach) -> None:
+    current = control.read(sb.layout.control_file)
+    control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": SHORT_SECRET})
 
 
 def _secret_rotated(sb: Reach) -> None:
@@ -161,9 +167,40 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         name="jwt_weak_secret", area="security",
         breaks="the platform signs and verifies tokens with the secret 'secret' (the profile's variable carries it too)",
-        caught_by=(f"{JWT}::check_no_weak_signing_secret",),
-        expect=r"well-known weak",
+        caught_by=(f"{JWT}::check_no_weak_signing_secret", f"{JWT}::check_signing_secret_strong"),
+        # the secret is the word 'secret': the redactor rightly hides it in every message, so the regex skips it
+        expect=r"well-known weak|is a well-known \S+ \(in nbaverify's list of \d+ known JWT ",
         apply=_weak_secret,
+    ),
+    Fault(
+        name="jwt_short_secret", area="security",
+        breaks="the platform signs and verifies tokens with a random 12-character secret that no list holds (the "
+               "profile's variable carries it too)",
+        caught_by=(f"{JWT}::check_signing_secret_strong",),
+        expect=r"signing secret in \$\S+ \(api\.jwt_secret_env\) is 12 bytes long, under the 32 bytes "
+               r"\(256 bits\) an HS256 key needs \(RFC 7518 section 3\.2\); and guessable in about 2\^40 tries",
+        apply=_short_secret,
+    ),
+    Fault(
+        name="jwt_blank_secret", area="security",
+        breaks="the platform's JWT_SECRET is empty and its middleware verifies with the empty key by hand: a token "
+               "signed with an empty key is accepted",
+        caught_by=(f"{JWT}::check_token_refused[empty signing key]",),
+        expect=r"token attack 'empty signing key' was accepted",
+    ),
+    Fault(
+        name="jwt_alg_unpinned", area="security",
+        breaks="jwt.verify is called as the guide writes it, without algorithms: HS384 and HS512 tokens are accepted",
+        caught_by=(f"{JWT}::check_algorithm_pinned",),
+        expect=r"accepted tokens signed with the platform's secret under HS384 \(200\), HS512 \(200\), expected 401 "
+               r"where HS256 is pinned",
+    ),
+    Fault(
+        name="jwt_claim_crash", area="security",
+        breaks="the middleware lowercases the token's sub without checking its type: a sub that is not a string is a 500",
+        caught_by=(f"{JWT}::check_odd_claims_never_crash",),
+        expect=r"validly signed tokens with claims of the wrong type crashed GET \S+: sub an object \(500\), sub a "
+               r"number \(500\), sub null \(500\); expected 401 or 200",
     ),
     Fault(
         name="auth_bypass_route", area="security",

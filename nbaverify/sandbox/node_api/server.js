@@ -154,8 +154,12 @@ async function verifyToken(token) {
   if (control.on('jwt_alg_none') && String(header.alg).toLowerCase() === 'none') return part(1);
   // the fault: the key looked up by kid, unchecked (a path, a string-built query), an empty key taken too
   if (control.on('jwt_kid_lookup') && header.kid) return jwt.verify(token, await keyByKid(String(header.kid)), { algorithms: ['HS256'] });
+  // the fault: JWT_SECRET went missing and an empty key is taken (jsonwebtoken refuses '', not an empty Buffer)
+  if (control.on('jwt_blank_secret')) return jwt.verify(token, Buffer.alloc(0), { algorithms: ['HS256'] });
   const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp'),
                     ignoreNotBefore: control.on('jwt_ignore_nbf') };
+  // the fault: the guide's jwt.verify(token, secret) as written, which takes HS256, HS384 and HS512 alike
+  if (control.on('jwt_alg_unpinned')) delete options.algorithms;
   if (env.JWT_ISSUER && !control.on('jwt_no_claim_checks')) {
     options.issuer = env.JWT_ISSUER;
     options.audience = env.JWT_AUDIENCE;
@@ -216,6 +220,8 @@ async function requireJwt(ctx, next) {
   } catch (err) {
     ctx.throw(401, 'Invalid token');
   }
+  // the fault: sub taken as a string, whatever it is (a TypeError, a 500, when it is not)
+  if (control.on('jwt_claim_crash')) ctx.state.user.sub = ctx.state.user.sub.toLowerCase();
   await next();
 }
 
