@@ -76,6 +76,39 @@ def check_no_version_leak(api, expect, replies, path_key, finding):
     assert problem is None, f"GET {api.url(expect[path_key])}: {problem}"
 
 
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Authentication & Authorization / API Security",
+                     "Maintenance Schedule / Quarterly Tasks / Security audit")
+def check_cors_not_open(api, expect, evidence):
+    """A data endpoint grants no cross-origin read to an origin the platform does not list: no Origin reflected, no `*`.
+
+    Two requests to `api.auth.probe_path` carry `Origin: api.cors.probe_origin` (an origin nobody lists), as a
+    browser's would: the GET itself, with a valid token, and the preflight (`OPTIONS` with `Access-Control-Request-
+    Method: GET` and `Access-Control-Request-Headers: authorization`). `Access-Control-Allow-Origin` naming that origin
+    back (a reflecting CORS middleware, `cors({ origin: true })`) fails, and so does `*` unless `api.cors.allowed_origins`
+    lists `*`; `*` with `Access-Control-Allow-Credentials: true` always fails. The guide's API sets no CORS headers:
+    browsers then refuse every cross-origin read, which passes.
+
+    When it fails: Give the CORS middleware the list of the platform's own origins (`cors({ origin: ['https://...'] })`)
+    instead of reflecting the request's, and list them in `api.cors.allowed_origins`; never combine `*` with
+    credentials. Confirm with `curl -si -H 'Origin: https://example.org' URL | grep -i access-control`.
+    """
+    path, origin = expect["api.auth.probe_path"], expect["api.cors.probe_origin"]
+    allowed = list(expect["api.cors.allowed_origins"])
+    replies = {
+        "GET": api.get(path, token=api.token(), headers={"origin": origin}),
+        "OPTIONS (preflight)": api.request("OPTIONS", path, headers={
+            "origin": origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization"}),
+    }
+    evidence.update({what: {k: v for k, v in reply.headers.items() if k.startswith("access-control-")} | {
+        "status": reply.status_code} for what, reply in replies.items()})
+    problems = [f"{what} {problem}" for what, reply in replies.items()
+                if (problem := http.cors_problem(reply.headers, origin, allowed))]
+    assert not problems, (f"{api.url(path)}: {'; '.join(problems)}; allow only the platform's own origins "
+                          "(api.cors.allowed_origins) in the CORS middleware")
+
+
 @pytest.fixture(scope="module")
 def handshake(api, expect):
     """One TLS handshake for both certificate checks: the verified certificate, or why it is not trusted."""

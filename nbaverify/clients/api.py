@@ -79,6 +79,11 @@ class ApiClient:
     def get(self, path: str, *, token: str | None = None, headers: dict | None = None,
             params: dict | None = None, expect_429: bool = False) -> httpx.Response:
         """GET path. A 429 raises RateLimited unless the caller is the rate-limit check (expect_429)."""
+        return self.request("GET", path, token=token, headers=headers, params=params, expect_429=expect_429)
+
+    def request(self, method: str, path: str, *, token: str | None = None, headers: dict | None = None,
+                params: dict | None = None, expect_429: bool = False) -> httpx.Response:
+        """One request (a CORS preflight's OPTIONS, say), counted and bounded as get() is."""
         if self._unreachable:
             raise self._unreachable
         limited = path.startswith(LIMITED_PREFIX)
@@ -90,7 +95,7 @@ class ApiClient:
             merged["authorization"] = f"Bearer {token}"
         try:
             with IO.timed("http"):
-                reply = self._http.get(path, headers=merged, params=params)
+                reply = self._http.request(method, path, headers=merged, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             untrusted = certificate_problem(exc)
             self._unreachable = (TargetUntrusted("API", self.base_url, untrusted) if untrusted
@@ -100,19 +105,19 @@ class ApiClient:
             slow = TargetUnreachable("API", self.url(path), f"no response within {self.timeout_s:g}s ({_reason(exc)})")
             if not self._answers_at_all():  # not one slow route: the API has stopped answering
                 self._unreachable = TargetUnreachable(
-                    "API", self.base_url, f"stopped answering: GET {path} and GET / got no response within "
+                    "API", self.base_url, f"stopped answering: {method} {path} and GET / got no response within "
                     f"{self.timeout_s:g}s each")
                 raise self._unreachable from None
             raise slow from None
         except httpx.LocalProtocolError as exc:  # refused on our side before sending: not the target's fault
-            raise CheckError(f"GET {self.url(path)} could not be sent: {_reason(exc)}") from None
+            raise CheckError(f"{method} {self.url(path)} could not be sent: {_reason(exc)}") from None
         except httpx.TransportError as exc:
             raise TargetUnreachable("API", self.url(path), _reason(exc)) from None
         if limited:
             self.spent += 1
         if reply.status_code == 429 and not expect_429:
             raise RateLimited(
-                f"the target rate-limited the suite: 429 on GET {self.url(path)} after {self.spent} of its requests to "
+                f"the target rate-limited the suite: 429 on {method} {self.url(path)} after {self.spent} of its requests to "
                 f"{LIMITED_PREFIX}* in this run (Retry-After {reply.headers.get('retry-after', '?')}s); another client "
                 "shares this address, or an earlier run used the window: wait or allowlist the suite")
         return reply

@@ -86,5 +86,18 @@ def _server_version(headers) -> str | None:
 LEAK_FINDINGS = {"x-powered-by": _powered_by, "server-version": _server_version}
 
 
+def cors_problem(headers, origin: str, allowed: list[str]) -> str | None:
+    """What a response's CORS headers grant an origin the platform does not list, or None. `origin` is one nobody
+    lists; `allowed` the origins the expectations let in ('*' among them lets in every one)."""
+    granted = headers.get("access-control-allow-origin")
+    credentials = headers.get("access-control-allow-credentials", "").lower() == "true"
+    with_credentials = " with Access-Control-Allow-Credentials: true" if credentials else ""
+    if granted == origin:
+        return f"reflects the untrusted Origin {origin} as allowed{with_credentials}: any web page can read it"
+    if granted == "*" and (credentials or "*" not in allowed):
+        return f"allows every origin (Access-Control-Allow-Origin: *){with_credentials}"
+    return None
+
+
 def expires_at(certificate: dict) -> dt.datetime:
     return dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(certificate["notAfter"]), dt.UTC)

@@ -36,7 +36,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from nbaverify.sandbox.api.metrics import ApiMetrics
-from nbaverify.sandbox.api.middleware import BoundedCapacity, FixedWindowLimiter, PlatformMiddleware, printable
+from nbaverify.sandbox.api.middleware import BoundedCapacity, FixedWindowLimiter, PlatformMiddleware, ReflectingCors, printable
 from nbaverify.sandbox.control import Watcher
 
 # Database Optimization / Connection Pool Settings: max 20, min 4, idle 30 s, connect 2 s (a deploy may size it
@@ -485,6 +485,7 @@ def create_app(settings: ApiSettings) -> Starlette:
     handlers: dict[Any, Callable[..., Any]] = {HTTPException: http_error}  # Starlette's own type is narrower
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(BoundedCapacity, control=watcher)  # inside the platform's own: its timing includes the wait
+    app.add_middleware(ReflectingCors, control=watcher)  # after helmet and the limiter, as a Koa app adds cors()
     app.add_middleware(PlatformMiddleware, metrics=metrics, control=watcher,
                        limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes,
                        dsn=settings.dsn)

@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from nbaverify.sandbox.api.metrics import ApiMetrics
@@ -165,6 +166,20 @@ class PlatformMiddleware:
             log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
+
+
+class ReflectingCors:
+    """The cors_reflect fault: Starlette's own CORSMiddleware allowing any origin with credentials (as Koa's
+    `cors({ origin: ctx => ctx.get('Origin'), credentials: true })` does), in the chain only while the fault is on."""
+
+    def __init__(self, app, *, control: Watcher):
+        self.app, self.control = app, control
+        self.reflecting = CORSMiddleware(app, allow_origin_regex=".*", allow_credentials=True,
+                                         allow_methods=["GET"], allow_headers=["authorization"])
+
+    async def __call__(self, scope, receive, send):
+        reflect = scope["type"] == "http" and self.control.current().on("cors_reflect")
+        return await (self.reflecting if reflect else self.app)(scope, receive, send)
 
 
 class BoundedCapacity:

@@ -196,6 +196,13 @@ FAULTS: tuple[Fault, ...] = (
                r"where HS256 is pinned",
     ),
     Fault(
+        name="cors_reflect", area="security",
+        breaks="a CORS middleware allows whatever Origin asks, with credentials: any web page may read the data",
+        caught_by=(f"{HEADERS}::check_cors_not_open",),
+        expect=r"GET reflects the untrusted Origin https://nbaverify-untrusted\.example as allowed with "
+               r"Access-Control-Allow-Credentials: true: any web page can read it; OPTIONS \(preflight\) reflects",
+    ),
+    Fault(
         name="jwt_claim_crash", area="security",
         breaks="the middleware lowercases the token's sub without checking its type: a sub that is not a string is a 500",
         caught_by=(f"{JWT}::check_odd_claims_never_crash",),

@@ -17,6 +17,7 @@ const { Router } = require('@koa/router');
 const jwt = require('jsonwebtoken');
 const ratelimit = require('koa-ratelimit');
 const helmet = require('koa-helmet');
+const cors = require('@koa/cors');
 const { Pool, Client } = require('pg');
 const client = require('prom-client');
 const { WebSocketServer } = require('ws');
@@ -335,6 +336,10 @@ app.use(async (ctx, next) => {
   }
   await securityHeaders(ctx, next);
 });
+
+// the fault: @koa/cors told to allow whatever Origin asks, with credentials (a reflecting CORS policy)
+const reflectingCors = cors({ origin: (ctx) => ctx.get('Origin'), credentials: true, allowMethods: ['GET'] });
+app.use(async (ctx, next) => (control.on('cors_reflect') ? reflectingCors(ctx, next) : next()));
 
 // -- health (neither authenticated nor rate limited) and metrics ----------------------------------
 const open = new Router();
