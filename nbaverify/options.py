@@ -88,6 +88,9 @@ SETTINGS = (
             "/tmp/nbaverify-sandbox"),
     Setting("NBAVERIFY_SANDBOX_PORT_BASE", "the sandbox's first port; its services take the ports above it", "25430"),
     Setting("NBAVERIFY_SANDBOX_API", "the sandbox's reference API, python or node (`sandbox up --api`)", "python"),
+    Setting("NBAVERIFY_SANDBOX_SHARED_MACHINE", "1 when other sandboxes run on this machine at once (the self-tests "
+            "under `pytest -n`): the machine's load is all of theirs, so the sandbox's profile judges its SSH host "
+            "(a CPU quota of its own) and leaves the machine itself (`local://`) out of `[hosts]`", "—"),
     Setting("NBAVERIFY_PG_BINDIR", "where initdb and pg_ctl are (the sandbox, the restore drill)",
             "`pg_config --bindir`, else Debian's layout"),
     Setting("NBAVERIFY_KUBERNETES_CACHE", "where the sandbox's Kubernetes binaries are built, once a machine",

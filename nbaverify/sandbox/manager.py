@@ -474,8 +474,11 @@ class Sandbox:
         return ports + ([self.layout.node_exporter_port] if prom_mod.exporters_installed() else [])
 
     def host_urls(self) -> list[str]:
-        """The machine itself, and the sandbox's SSH host where this machine can run one."""
-        return ["local://"] + ([self.ssh_host.url] if self.ssh_host.unavailable() is None else [])
+        """The machine itself, and the sandbox's SSH host where this machine can run one; the SSH host alone where
+        other sandboxes share the machine (its load is theirs too: NBAVERIFY_SANDBOX_SHARED_MACHINE)."""
+        ssh = [self.ssh_host.url] if self.ssh_host.unavailable() is None else []
+        shared = os.environ.get("NBAVERIFY_SANDBOX_SHARED_MACHINE") == "1"
+        return ssh if shared and ssh else ["local://", *ssh]
 
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else

@@ -19,6 +19,10 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _INDEX = int(WORKER[2:]) if WORKER.startswith("gw") and WORKER[2:].isdigit() else 0
 SELFTEST_DIR = os.environ.get("NBAVERIFY_SELFTEST_DIR", "/tmp/nbaverify-selftest") + (f"-{WORKER}" if WORKER else "")
 SELFTEST_PORT_BASE = int(os.environ.get("NBAVERIFY_SELFTEST_PORT_BASE", "26430")) + 100 * _INDEX
+# two sandboxes at once load this machine past what one platform's host may carry: each judges its SSH host alone
+SHARED = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1
+if SHARED:  # the in-process sandbox reads it, and sandbox_env hands it to every CLI the tests run
+    os.environ["NBAVERIFY_SANDBOX_SHARED_MACHINE"] = "1"
 
 
 @dataclass
@@ -41,6 +45,8 @@ def sandbox_env() -> dict[str, str]:
     # a history of its own: the user's runs against their sandbox never meet the self-tests'
     env.update(NBAVERIFY_SANDBOX_DIR=SELFTEST_DIR, NBAVERIFY_SANDBOX_PORT_BASE=str(SELFTEST_PORT_BASE),
                NBAVERIFY_STATE_DIR=str(Path(SELFTEST_DIR) / "suite-state"))
+    if SHARED:
+        env["NBAVERIFY_SANDBOX_SHARED_MACHINE"] = "1"
     return env
 
 
