@@ -32,7 +32,7 @@ RESOURCES = {
     "Role": ("roles", True), "RoleBinding": ("rolebindings", True), "ClusterRole": ("clusterroles", False),
     "ClusterRoleBinding": ("clusterrolebindings", False), "PodDisruptionBudget": ("poddisruptionbudgets", True),
     "CustomResourceDefinition": ("customresourcedefinitions", False), "Logs": ("logs", True),
-    "Lease": ("leases", True),
+    "Lease": ("leases", True), "PriorityClass": ("priorityclasses", False),
 }
 
 
@@ -140,7 +140,7 @@ class Admin:
     def apply_all(self, objects: Iterable[dict], previously: Iterable[Key] = ()) -> tuple[list[Key], list[str]]:
         """Apply every object (namespaces and definitions first), delete what was applied before and is not now.
         Returns what now stands applied, and the server's refusals."""
-        objects = sorted(objects, key=lambda o: (o["kind"] not in ("Namespace", "CustomResourceDefinition"),))
+        objects = sorted(objects, key=lambda o: (o["kind"] not in ("Namespace", "CustomResourceDefinition", "PriorityClass"),))
         keys = [Key.of(o) for o in objects]
         for stale in [k for k in previously if k not in keys]:
             self.delete(stale)

@@ -107,7 +107,8 @@ class Platform:
         controllers, the scheduler and KWOK have had their say. Returns the server's refusals (a manifest it
         will not take is a deploy that fails: said, not raised)."""
         objects = self.manifests()
-        objects += tenants(objects, scale)
+        copies = tenants(objects, scale)  # copied before the platform's own take their priority class
+        objects = outranking_tenants(objects, scale) + copies
         objects += [_secret(name, keys) for name, keys in SECRETS.items()]
         objects += verifier(objects)
         with self.control_plane.admin() as admin:
@@ -330,7 +331,7 @@ def tenants(objects: list[dict], scale: int) -> list[dict]:
     out to bring its tenant to TENANT_PODS pods: what grows is how much there is to list, not what is wrong."""
     namespaced = [o for o in objects if (o["kind"] == "Namespace" and o["metadata"]["name"] in NAMESPACES)
                   or o["metadata"].get("namespace") in NAMESPACES]
-    copies = []
+    copies: list[dict] = []
     for number in range(2, scale + 1):
         renames = {name: f"{name}-{number:03d}" for name in NAMESPACES}
         tenant = [_renamed(copy.deepcopy(o), renames) for o in namespaced]
@@ -340,6 +341,35 @@ def tenants(objects: list[dict], scale: int) -> list[dict]:
                 obj["spec"]["replicas"] = obj["spec"].get("replicas", 1) + TENANT_PODS - pods
         copies += tenant
     return copies
+
+
+POD_MAKERS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
+PLATFORM_CLASS = "nbaverify-platform"
+PLATFORM_PRIORITY = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                     "metadata": {"name": PLATFORM_CLASS}, "value": 1000, "globalDefault": False,
+                     "description": "the scaled sandbox's platform: its pods before its tenants'"}
+
+
+def outranking_tenants(objects: list[dict], scale: int) -> list[dict]:
+    """At --scale N > 1 the tenants bring more pods than KWOK's nodes hold: the platform's own pods get a priority
+    class above theirs, as a platform's workloads have on a shared cluster, so an api pod replaced at a rollout is
+    scheduled (preempting a tenant's) instead of waiting behind them."""
+    if scale <= 1:
+        return objects
+    for obj in objects:
+        if obj["metadata"].get("namespace") in NAMESPACES and (pod_spec := _pod_spec(obj)) is not None:
+            pod_spec.setdefault("priorityClassName", PLATFORM_CLASS)
+    return [PLATFORM_PRIORITY, *objects]
+
+
+def _pod_spec(obj: dict) -> dict | None:
+    """The pod template's spec of a workload (a CronJob's through its job template), or a bare Pod's."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "Pod":
+        return spec
+    if obj["kind"] == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return (spec.get("template") or {}).get("spec") if obj["kind"] in POD_MAKERS else None
 
 
 def _renamed(value, renames: dict[str, str]):
