@@ -353,9 +353,10 @@ def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:
             continue
         value = environ.get(variable)
         if not value:
+            state = "is set but empty" if value == "" else "is not set"
             raise ConfigError(
                 str(path), f"{section_name}.{key}",
-                f"environment variable {variable} is not set; export it before the run "
+                f"environment variable {variable} {state}; export it before the run "
                 "(profiles name secrets, never hold them)",
             )
         secrets[f"{section_name}.{key}"] = value

@@ -78,6 +78,13 @@ def test_a_missing_env_var_names_the_key_and_the_variable(tmp_path):
     assert "database.dsn_env" in str(caught.value) and "NBA_DB_DSN is not set" in str(caught.value)
 
 
+def test_an_empty_secret_is_named_empty_not_missing(tmp_path):
+    """An empty JWT secret would verify tokens signed with an empty key: refused at load, and said as it is."""
+    with pytest.raises(ConfigError) as caught:
+        load_target(str(profile(tmp_path, GOOD)), environ={**ENV, "NBA_JWT_SECRET": ""})
+    assert "api.jwt_secret_env" in str(caught.value) and "NBA_JWT_SECRET is set but empty" in str(caught.value)
+
+
 def test_an_unknown_target_name_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"no such file; known targets: .*sandbox"):
         load_target("no-such-target", environ={})
