@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import subprocess
+from collections.abc import Callable
 
 from nbaverify import shipped
 from nbaverify.errors import SandboxError
@@ -23,20 +24,14 @@ WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
 SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it away
 
 
-def _weak_secret(sb: Reach) -> None:
-    current = control.read(sb.layout.control_file)
-    control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": WEAK_SECRET})
+def _secret_setting(key: str, value: Callable[[], str]) -> Step:
+    """A fault step that runs the platform on another JWT secret: `jwt_secret` (the profile's variable follows it)
+    or `platform_jwt_secret` (the platform's alone)."""
+    def step(sb: Reach) -> None:
+        current = control.read(sb.layout.control_file)
+        control.write(sb.layout.control_file, current.faults, current.allowlist, {key: value()})
 
-
-def _short_secret(sb: Reach) -> None:
-    current = control.read(sb.layout.control_file)
-    control.write(sb.layout.control_file, current.faults, current.allowlist, {"jwt_secret": SHORT_SECRET})
-
-
-def _secret_rotated(sb: Reach) -> None:
-    current = control.read(sb.layout.control_file)
-    control.write(sb.layout.control_file, current.faults, current.allowlist,
-                  {"platform_jwt_secret": secrets.token_urlsafe(32)})
+    return step
 
 
 def _certificate(days: int, stranger: bool = False) -> Step:
@@ -170,7 +165,7 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{JWT}::check_no_weak_signing_secret", f"{JWT}::check_signing_secret_strong"),
         # the secret is the word 'secret': the redactor rightly hides it in every message, so the regex skips it
         expect=r"well-known weak|is a well-known \S+ \(in nbaverify's list of \d+ known JWT ",
-        apply=_weak_secret,
+        apply=_secret_setting("jwt_secret", lambda: WEAK_SECRET),
     ),
     Fault(
         name="jwt_short_secret", area="security",
@@ -179,7 +174,7 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{JWT}::check_signing_secret_strong",),
         expect=r"signing secret in \$\S+ \(api\.jwt_secret_env\) is 12 bytes long, under the 32 bytes "
                r"\(256 bits\) an HS256 key needs \(RFC 7518 section 3\.2\); and guessable in about 2\^40 tries",
-        apply=_short_secret,
+        apply=_secret_setting("jwt_secret", lambda: SHORT_SECRET),
     ),
     Fault(
         name="jwt_blank_secret", area="security",
@@ -327,7 +322,7 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the platform rotated JWT_SECRET and the profile's variable still holds the old one: valid tokens get 401",
         caught_by=(f"{JWT}::check_valid_token_accepted",),
         expect=r"a valid HS256 token minted from api.jwt_secret_env got 401",
-        apply=_secret_rotated,
+        apply=_secret_setting("platform_jwt_secret", lambda: secrets.token_urlsafe(32)),
     ),
     Fault(
         name="live_feed_stalled", area="api",
