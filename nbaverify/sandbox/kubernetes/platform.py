@@ -29,6 +29,7 @@ import yaml
 
 from nbaverify import procs, shipped
 from nbaverify.errors import SandboxError
+from nbaverify.probes.workloads import template_of
 from nbaverify.sandbox import variant_shapes
 from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.kubernetes.admin import Admin, Key
@@ -343,7 +344,6 @@ def tenants(objects: list[dict], scale: int) -> list[dict]:
     return copies
 
 
-POD_MAKERS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController")
 PLATFORM_CLASS = "nbaverify-platform"
 PLATFORM_PRIORITY = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
                      "metadata": {"name": PLATFORM_CLASS}, "value": 1000, "globalDefault": False,
@@ -357,19 +357,10 @@ def outranking_tenants(objects: list[dict], scale: int) -> list[dict]:
     if scale <= 1:
         return objects
     for obj in objects:
-        if obj["metadata"].get("namespace") in NAMESPACES and (pod_spec := _pod_spec(obj)) is not None:
-            pod_spec.setdefault("priorityClassName", PLATFORM_CLASS)
+        template, problems = template_of(obj)  # the object's own pod spec (a bare Pod's, a CronJob's job template's)
+        if obj["metadata"].get("namespace") in NAMESPACES and not problems:
+            template["spec"].setdefault("priorityClassName", PLATFORM_CLASS)
     return [PLATFORM_PRIORITY, *objects]
-
-
-def _pod_spec(obj: dict) -> dict | None:
-    """The pod template's spec of a workload (a CronJob's through its job template), or a bare Pod's."""
-    spec = obj.get("spec") or {}
-    if obj["kind"] == "Pod":
-        return spec
-    if obj["kind"] == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    return (spec.get("template") or {}).get("spec") if obj["kind"] in POD_MAKERS else None
 
 
 def _renamed(value, renames: dict[str, str]):
