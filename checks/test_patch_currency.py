@@ -1,10 +1,13 @@
-"""The weekly security-patch currency: what runs, against dated release data (endoflife.date's fields).
+"""The weekly security-patch currency: what runs, against dated release data (endoflife.date's fields), and what
+the API's build holds, against dated security advisories (OSV's format).
 
 PostgreSQL primary and replica (`server_version_num`): a supported major, its end of life not near,
 its minor not behind the latest known by more than `patches.max_releases_behind`, both servers on the
 same release. The API's runtime as `/health/detailed` reports it, and the Kubernetes API server and
-every kubelet, on supported releases. The data is a snapshot shipped with the suite
-(fixtures/releases/endoflife.json), so the checks run offline; its date is in every result.
+every kubelet, on supported releases. The API's dependencies (its lockfile or SBOM) free of advisories of the
+severities `patches.advisory_severities` names. The data are snapshots shipped with the suite
+(fixtures/releases/endoflife.json, fixtures/security/advisories.json), so the checks run offline; their dates are in
+every result.
 
 Guide: Maintenance Schedule / Weekly Tasks (Update security patches).
 """
@@ -15,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nbaverify.clients.k8s import ref
-from nbaverify.probes import health, releases
+from nbaverify.probes import advisories, dependencies, health, releases
 
 pytestmark = [pytest.mark.area("security"), pytest.mark.runbook("Maintenance Schedule / Weekly Tasks / Update security patches")]
 
@@ -29,6 +32,11 @@ def _today() -> dt.date:
 @pytest.fixture(scope="module")
 def snapshot(expect) -> releases.Snapshot:
     return releases.load(Path(expect["patches.releases_file"]))
+
+
+@pytest.fixture(scope="module")
+def advisory_data(expect) -> advisories.Snapshot:
+    return advisories.load(Path(expect["patches.advisories_file"]))
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +261,61 @@ def check_kubernetes_supported(k8s, snapshot, evidence):
     problems = _ended(snapshot, "kubernetes", running, today, evidence)
     assert not problems, (f"{'; '.join(problems)}: no more security fixes; upgrade to a supported release "
                           f"({', '.join(snapshot.supported('kubernetes', today)[:4])}; {snapshot.describe(today)})")
+
+
+@pytest.mark.weekly
+@pytest.mark.severity("warning")
+def check_advisory_data_current(advisory_data, expect, evidence):
+    """The security advisories the dependency check reads are at most `patches.max_snapshot_age_days` (180) days old.
+
+    The data is `patches.advisories_file` (the shipped `fixtures/security/advisories.json` by default), OSV records
+    written by `scripts/advisory_snapshot` from a checkout of github/advisory-database, so the check runs offline. Past
+    that age, advisories published since are unknown to it. Its file, source, date and age go into the evidence.
+
+    When it fails: Refresh it with `scripts/advisory_snapshot` from a current checkout of github/advisory-database (or a
+    folder of OSV records), or point `patches.advisories_file` in the profile's `[expectations]` at a newer file.
+    """
+    today, limit = _today(), expect["patches.max_snapshot_age_days"]
+    evidence.update(file=str(advisory_data.path), source=advisory_data.source, taken=advisory_data.taken.isoformat(),
+                    age_days=advisory_data.age_days(today), advisories=len(advisory_data.vulns))
+    assert advisory_data.age_days(today) <= limit, (
+        f"the advisory data {advisory_data.path} is {advisory_data.age_days(today)} days old (taken "
+        f"{advisory_data.taken}, limit {limit}): advisories published since are unknown to it; refresh it with "
+        "scripts/advisory_snapshot or point patches.advisories_file at a newer one")
+
+
+@pytest.mark.weekly
+@pytest.mark.severity("critical")
+def check_api_dependencies_free_of_advisories(advisory_data, expect, evidence):
+    """No package the deployed API's build holds is covered by an advisory of `patches.advisory_severities`.
+
+    The severities are critical, high and moderate by default.
+
+    The list is `patches.api_dependencies_file`: the package-lock.json of the build that is deployed, or its CycloneDX
+    or SPDX JSON SBOM, every package in it (transitive ones too) with where it is installed. Each is judged against
+    `patches.advisories_file` (OSV's format, dated; the guide's libraries among them: jsonwebtoken, koa, helmet, ws,
+    pg, the rate limiter). Advisories of other severities, and the data's date and age, go into the evidence; a list
+    with no versioned package fails, as nothing could be judged.
+
+    When it fails: Upgrade each package named to the fixed release given (`npm install PACKAGE@VERSION`, or `npm
+    update` and an override for a transitive one), rebuild, run the tests and deploy; confirm with `npm audit` on the
+    build. An advisory that does not apply to how the API uses the package is waived with an owner, an expiry and why.
+    """
+    path = expect["patches.api_dependencies_file"]
+    if not path:
+        pytest.skip("not configured: expectations.patches.api_dependencies_file (the deployed API's package-lock.json "
+                    "or SBOM)")
+    kind, packages = dependencies.read(Path(path))
+    today, severities = _today(), {s.lower() for s in expect["patches.advisory_severities"]}
+    found, unordered = advisory_data.findings(packages)
+    failing = [f for f in found if f.severity in severities]
+    evidence.update(file=path, format=kind, packages=len(packages), advisory_data=advisory_data.describe(today),
+                    below_the_line=[f.describe() for f in found if f.severity not in severities],
+                    unordered_versions=[f"{p.name} {p.version}" for p in unordered])
+    assert packages, f"{path} ({kind}) lists no package with a version: nothing could be judged against the advisories"
+    order = {s: n for n, s in enumerate(advisories.SEVERITIES)}
+    failing.sort(key=lambda f: (order.get(f.severity, len(order)), f.package.name))
+    assert not failing, (
+        f"{len(failing)} advisor{'y covers' if len(failing) == 1 else 'ies cover'} the API's dependencies in {path}: "
+        + "; ".join(f.describe() for f in failing[:3]) + (f"; and {len(failing) - 3} more" if len(failing) > 3 else "")
+        + f" (upgrade to the fixed releases and redeploy; {advisory_data.describe(today)})")

@@ -27,7 +27,8 @@ EXPECTATIONS_FILE = shipped.EXPECTATIONS
 SANDBOX_TARGET = "sandbox"
 # expectations that name a file or folder: a relative one is read from the folder of the file that set it
 PATH_EXPECTATIONS = ("monitoring.expected_rules_dir", "monitoring.rules_dir", "monitoring.rule_tests_dir",
-                     "monitoring.dashboards_dir", "database.backups.dir", "patches.releases_file")
+                     "monitoring.dashboards_dir", "database.backups.dir", "patches.releases_file",
+                     "patches.api_dependencies_file", "patches.advisories_file")
 
 
 class _Section(BaseModel):

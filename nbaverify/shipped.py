@@ -28,6 +28,7 @@ K8S_MANIFESTS = DATA / "k8s"
 MONITORING = DATA / "monitoring"
 SQL = DATA / "sql"
 RELEASES = DATA / "releases" / "endoflife.json"  # release data in endoflife.date's fields (scripts/release_snapshot)
+ADVISORIES = DATA / "security" / "advisories.json"  # OSV records of the API's packages (scripts/advisory_snapshot)
 SANDBOX_PROFILE_TEMPLATE = TARGETS / "sandbox.toml.in"
 LOCUSTFILE = SCENARIOS / "locustfile.py"
 

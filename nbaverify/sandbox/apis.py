@@ -86,6 +86,13 @@ IMPLEMENTATIONS = {
 }
 
 
+def deploy_lockfile(layout: Layout) -> Path:
+    """The deployed build's lockfile, pristine: the Node API's own (the platform's libraries, whichever API serves)."""
+    layout.api_lockfile.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(NODE_DIR / "package-lock.json", layout.api_lockfile)
+    return layout.api_lockfile
+
+
 def node_modules(layout: Layout) -> Path:
     """The Node API's packages: beside its code in a checkout (scripts/bootstrap ran npm ci there), else
     installed once into the sandbox's state directory from the shipped lockfile (npm ci, again when it changes)."""

@@ -88,6 +88,8 @@ class Layout:
     prometheus_dir = property(lambda self: self.root / "prometheus")
     k8s_dir = property(lambda self: self.root / "k8s")
     k8s_manifests = property(lambda self: self.root / "k8s" / "manifests")  # the deployed copy faults edit
+    # the platform's build as deployed: its lockfile, the copy faults edit (the Node API's, whichever API serves)
+    api_lockfile = property(lambda self: self.root / "platform" / "api" / "package-lock.json")
     kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")  # the verifier's: what checks use
     admin_kubeconfig_file = property(lambda self: self.root / "k8s" / "admin.kubeconfig")  # the sandbox's own
     run_dir = property(lambda self: self.root / "run")

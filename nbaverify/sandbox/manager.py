@@ -299,6 +299,7 @@ class Sandbox:
         self.cluster.shape(self.variant, self.say)  # after the reset: a bulk load's inserts are what autovacuum sees
         control.write(self.layout.control_file, set(), settings={})
         self.kube.platform.pristine(self.variant)  # the deployed manifests, before any fault edits them
+        apis.deploy_lockfile(self.layout)
         if self.kube.unavailable() is None:
             self.kube.sync(self.say, self.cluster.scale)
         else:
@@ -501,7 +502,7 @@ class Sandbox:
             f"# [kubernetes] and [logs] left out: {self.kube.unavailable()}\n")
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
             api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
-            backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir,
+            backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir, api_lockfile=self.layout.api_lockfile,
             dashboards_dir=self.prometheus.dashboards_dir, kubernetes_section=kubernetes,
             platform_rules_dir=self.prometheus.platform_rules_dir, platform_tests_dir=self.prometheus.platform_tests_dir,
             # where the platform runs is the profile's to say: a variant that splits it names its namespaces

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -137,11 +138,19 @@ class Prometheus:
             self.start()
 
     def wait_scraped(self) -> None:
-        # the targets API, not `up`: a restarted Prometheus still answers `up` from its old TSDB
-        jobs = self.jobs
-        procs.wait_until(lambda: self.healthy_jobs() >= set(jobs), 30,
-                         f"every scrape job ({', '.join(jobs)}) to be scraped (see {self.layout.log_file('prometheus')})",
-                         interval=0.25)
+        """Until every job has been scraped up since now, and the PostgreSQL exporter has reached its database.
+
+        Since now, not the targets' last health: a restarted Prometheus still answers from its old TSDB, and the
+        exporter's first scrape after PostgreSQL restarted finds its pooled connection dead (pg_up 0, the
+        pg_stat_activity and pg_replication_slots families left out) while its target still reads up."""
+        jobs, since = set(self.jobs), time.time()
+
+        def scraped() -> bool:
+            fresh = {s["metric"]["job"] for s in self.query(f"timestamp(up == 1) > {since}")}
+            return fresh >= jobs and (not exporters_installed() or bool(self.query(f"timestamp(pg_up == 1) > {since}")))
+
+        procs.wait_until(scraped, 30, f"every scrape job ({', '.join(sorted(jobs))}) to be scraped, the PostgreSQL "
+                         f"exporter reaching its database (see {self.layout.log_file('prometheus')})", interval=0.25)
 
     def _start_exporters(self, monitor_dsn: str) -> None:
         layout = self.layout
@@ -185,10 +194,6 @@ class Prometheus:
 
     def reload(self) -> None:
         httpx.post(f"{self.url}/-/reload", timeout=5).raise_for_status()
-
-    def healthy_jobs(self) -> set[str]:
-        targets = httpx.get(f"{self.url}/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
-        return {t["labels"]["job"] for t in targets if t["health"] == "up"}
 
     def query(self, expr: str) -> list:
         return httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5).json()["data"]["result"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.sandbox import Layout, Sandbox
+from nbaverify.sandbox import Layout, Sandbox, prometheus
 from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 
 # several sandboxes at once (pytest -n N): each xdist worker gets a state directory and a port base of its own
@@ -56,6 +56,14 @@ class SelftestSandbox(Sandbox):
 
     def up(self, faults=(), api: str | None = "python", variant: str | None = "default") -> list[str]:
         return super().up(faults, api=api, variant=variant)
+
+    def fresh_history(self) -> None:
+        """Prometheus's history started afresh and scraped once: alerts and SLOs look back minutes, and a healthy
+        platform is judged without what earlier tests left there (errors, a TargetDown pending from an API that a
+        switch of implementation restarted)."""
+        if prometheus.binary():
+            self.prometheus.reset()
+            self.prometheus.wait_scraped()
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,7 @@ APIS = ["python", "node"]
 @pytest.mark.parametrize("api", APIS)
 def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify, api):
     sandbox.up([], api=api)
-    if prometheus.binary():  # alerts and SLOs look back 5 minutes: judge health without earlier runs' errors
-        sandbox.prometheus.reset()
-        sandbox.prometheus.wait_scraped()
+    sandbox.fresh_history()
     result = nbaverify("check", "all", "--allow", "disruptive")  # the opt-in enforcement probe too
     assert result.summary is not None, result.err
     assert result.not_passing() == {}, result.out

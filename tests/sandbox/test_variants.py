@@ -25,6 +25,7 @@ ABSENT = {  # the words each absent-practice warning must say
 def test_each_variant_reads_healthy(sandbox, nbaverify, name, api):
     variant = variants.VARIANTS[name]
     sandbox.up([], api=api, variant=name)
+    sandbox.fresh_history()
     result = nbaverify("check", "all", "--allow", "disruptive")
     assert result.summary is not None, result.err
     outcomes = result.outcomes()

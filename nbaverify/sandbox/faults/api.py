@@ -4,6 +4,7 @@ the certificate, which the API reads at start."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import subprocess
 from collections.abc import Callable
@@ -32,6 +33,17 @@ def _secret_setting(key: str, value: Callable[[], str]) -> Step:
         control.write(sb.layout.control_file, current.faults, current.allowlist, {key: value()})
 
     return step
+
+
+def _vulnerable_lockfile(sb: Reach) -> None:
+    """The deployed build's lockfile pins jsonwebtoken 8.5.1 and the jws it brings (a rollback to an old build)."""
+    path = sb.layout.api_lockfile
+    lock = json.loads(path.read_text())
+    for name, version in (("jsonwebtoken", "8.5.1"), ("jws", "3.2.2")):
+        entry = lock["packages"][f"node_modules/{name}"]
+        entry.update(version=version, resolved=f"https://registry.npmjs.org/{name}/-/{name}-{version}.tgz")
+        entry.pop("integrity", None)
+    path.write_text(json.dumps(lock, indent=2) + "\n")
 
 
 def _certificate(days: int, stranger: bool = False) -> Step:
@@ -196,6 +208,15 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{HEADERS}::check_cors_not_open",),
         expect=r"GET reflects the untrusted Origin https://nbaverify-untrusted\.example as allowed with "
                r"Access-Control-Allow-Credentials: true: any web page can read it; OPTIONS \(preflight\) reflects",
+    ),
+    Fault(
+        name="vulnerable_dependency", area="security",
+        breaks="the deployed build's lockfile pins jsonwebtoken 8.5.1 (CVE-2022-23539, -23540, -23541) and jws 3.2.2",
+        caught_by=("checks/test_patch_currency.py::check_api_dependencies_free_of_advisories",),
+        expect=r"4 advisories cover the API's dependencies in \S+package-lock\.json: jws 3\.2\.2 at node_modules/jws: "
+               r"GHSA-869p-cjfg-cm3x \(CVE-2025-65945\), high, .*fixed in 3\.2\.3; jsonwebtoken 8\.5\.1 at "
+               r"node_modules/jsonwebtoken: GHSA-\S+ \(CVE-2022-235\d\d\), moderate, .*fixed in 9\.0\.0",
+        apply=_vulnerable_lockfile,
     ),
     Fault(
         name="jwt_claim_crash", area="security",

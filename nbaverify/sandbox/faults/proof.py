@@ -11,6 +11,8 @@ from nbaverify.sandbox.faults import CATALOGUE
 
 PROVEN_ELSEWHERE = {
     "checks/test_patch_currency.py::check_release_data_current": "tests/sandbox/test_release_data.py (old release data)",
+    "checks/test_patch_currency.py::check_advisory_data_current":
+        "tests/sandbox/test_release_data.py (old advisory data)",
     "checks/test_patch_currency.py::check_postgres_supported": "tests/sandbox/test_release_data.py (no EOL major runs here)",
     "checks/test_patch_currency.py::check_postgres_eol_distant": "tests/sandbox/test_release_data.py",
     "checks/test_monitoring_dashboards.py::check_dashboards_in_grafana":
