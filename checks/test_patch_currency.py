@@ -76,6 +76,16 @@ def _ended(snapshot, product: str, running: list[tuple[str, str]], today: dt.dat
     return problems
 
 
+def _judge_age(data: releases.Snapshot | advisories.Snapshot, what: str, unknown: str, refresh: str, expect,
+               evidence: dict) -> None:
+    """A dated snapshot at most patches.max_snapshot_age_days old; its file, date and age go into the evidence."""
+    today, limit = _today(), expect["patches.max_snapshot_age_days"]
+    evidence.update(file=str(data.path), taken=data.taken.isoformat(), age_days=data.age_days(today))
+    assert data.age_days(today) <= limit, (
+        f"the {what} {data.path} is {data.age_days(today)} days old (taken {data.taken}, limit {limit}): {unknown}; "
+        f"refresh it with {refresh} at a newer one")
+
+
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 def check_release_data_current(snapshot, expect, evidence):
@@ -89,12 +99,8 @@ def check_release_data_current(snapshot, expect, evidence):
     When it fails: Refresh the release data with `scripts/release_snapshot` from a current checkout of endoflife.date,
     or point `patches.releases_file` in the profile's `[expectations]` at a newer file; every patch check judges by it.
     """
-    today, limit = _today(), expect["patches.max_snapshot_age_days"]
-    evidence.update(file=str(snapshot.path), taken=snapshot.taken.isoformat(), age_days=snapshot.age_days(today))
-    assert snapshot.age_days(today) <= limit, (
-        f"the release data {snapshot.path} is {snapshot.age_days(today)} days old (taken {snapshot.taken}, limit "
-        f"{limit}): newer releases and end-of-life dates are unknown to it; refresh it with scripts/release_snapshot "
-        "or point patches.releases_file at a newer one")
+    _judge_age(snapshot, "release data", "newer releases and end-of-life dates are unknown to it",
+               "scripts/release_snapshot or point patches.releases_file", expect, evidence)
 
 
 @pytest.mark.weekly
@@ -275,13 +281,9 @@ def check_advisory_data_current(advisory_data, expect, evidence):
     When it fails: Refresh it with `scripts/advisory_snapshot` from a current checkout of github/advisory-database (or a
     folder of OSV records), or point `patches.advisories_file` in the profile's `[expectations]` at a newer file.
     """
-    today, limit = _today(), expect["patches.max_snapshot_age_days"]
-    evidence.update(file=str(advisory_data.path), source=advisory_data.source, taken=advisory_data.taken.isoformat(),
-                    age_days=advisory_data.age_days(today), advisories=len(advisory_data.vulns))
-    assert advisory_data.age_days(today) <= limit, (
-        f"the advisory data {advisory_data.path} is {advisory_data.age_days(today)} days old (taken "
-        f"{advisory_data.taken}, limit {limit}): advisories published since are unknown to it; refresh it with "
-        "scripts/advisory_snapshot or point patches.advisories_file at a newer one")
+    evidence.update(source=advisory_data.source, advisories=len(advisory_data.vulns))
+    _judge_age(advisory_data, "advisory data", "advisories published since are unknown to it",
+               "scripts/advisory_snapshot or point patches.advisories_file", expect, evidence)
 
 
 @pytest.mark.weekly
