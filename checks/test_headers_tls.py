@@ -35,12 +35,15 @@ def replies(api, expect):
 @pytest.mark.parametrize("path_key", PATHS)
 @pytest.mark.parametrize("finding", list(http.HELMET_FINDINGS))
 def check_security_header(api, expect, replies, path_key, finding):
-    """The response of one path carries one of `helmet()`'s protections: `hsts`, `nosniff`, `frame-protection` or `csp`.
+    """The response of one path carries one of `helmet()`'s protections: hsts, nosniff, frames, csp, referrer policy.
 
     One case per finding and path (`api.health_path` and the data endpoint `api.auth.probe_path`): one finding a check,
-    so a waiver names exactly one. `hsts`: `Strict-Transport-Security` with a `max-age` of 180 days or more (judged over
-    HTTPS only); `nosniff`: `X-Content-Type-Options: nosniff`; `frame-protection`: `X-Frame-Options` `DENY` or
-    `SAMEORIGIN`, or a CSP with `frame-ancestors`; `csp`: a `Content-Security-Policy` header. The guide sets them with
+    so a waiver names exactly one; the data endpoint is asked without a token, so its case judges a 401. `hsts`:
+    `Strict-Transport-Security` as helmet's default sets it, a `max-age` of a year or more with `includeSubDomains`
+    (judged over HTTPS only); `nosniff`: `X-Content-Type-Options: nosniff`; `frame-protection`: `X-Frame-Options` `DENY`
+    or `SAMEORIGIN`, or a CSP with `frame-ancestors`; `csp`: a `Content-Security-Policy` header; `referrer-policy`: a
+    `Referrer-Policy` that never sends a page's full URL to another site (`no-referrer`, helmet's default, `same-origin`,
+    `strict-origin` or `strict-origin-when-cross-origin`; of a list, the last). The guide sets them with
     `app.use(helmet())`, installed before the routes.
 
     When it fails: Run `curl -sI URL` on the path named and check that `app.use(helmet())` comes before the routes; a
@@ -49,6 +52,30 @@ def check_security_header(api, expect, replies, path_key, finding):
     """
     problem = http.HELMET_FINDINGS[finding](replies[path_key].headers, api.base_url.startswith("https://"))
     assert problem is None, f"GET {api.url(expect[path_key])}: {problem}; is helmet() installed before the routes?"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Data Sanitization")
+def check_security_headers_on_errors(api, expect, evidence):
+    """A 404 carries every one of `helmet()`'s protections, as every other reply does.
+
+    One GET, with a valid token, of `api.not_found_path`, a path under the data prefix that no route serves; each
+    finding of `check_security_header` is judged on its reply (that check judges a 401 already). An error handler that
+    rebuilds the reply drops the headers set before the error: Koa's default one removes them all, helmet's among them.
+
+    When it fails: Keep `app.use(helmet())` ahead of the routes and let the error-handling middleware set the status
+    and body only (`ctx.status`, `ctx.body`), never clear the headers; confirm with `curl -si` on the path named.
+    """
+    path = expect["api.not_found_path"]
+    reply = api.get(path, token=api.token())
+    evidence.update(status=reply.status_code, headers=dict(reply.headers))
+    assert reply.status_code >= 400, (f"GET {api.url(path)} answered {reply.status_code}, not an error: set "
+                                      "api.not_found_path to a path no route serves")
+    missing = http.missing_protections(reply.headers, api.base_url.startswith("https://"))
+    assert not missing, (f"GET {api.url(path)} answered {reply.status_code} without helmet()'s protections: "
+                         f"{'; '.join(missing)}; an error reply must keep the headers set before the error")
 
 
 @pytest.mark.gate

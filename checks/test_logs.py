@@ -96,6 +96,34 @@ def check_no_stack_traces_logged(daily_logs, expect, evidence):
 
 
 @pytest.mark.daily
+@pytest.mark.area("security")
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Authentication & Authorization / API Security")
+def check_no_tokens_logged(daily_logs, expect, evidence):
+    """The API's log over the review window holds no bearer token.
+
+    A signed JWT written into a line (an Authorization header logged with a request, a `?token=` in a logged URL, an
+    error that quotes the caller's token) can be replayed by anyone who reads the log, until it expires. The first line
+    is named with its pod and container (or host and file) and its time, and quoted with the token blanked; up to
+    `logs.samples` (3) go into the evidence, blanked too. The log is read as the other log checks read it, over
+    `logs.window_h` (24 h).
+
+    When it fails: Find the line the message points at and remove what writes the token: log the token's subject
+    (`sub`), never the `Authorization` header, the token or a URL that carries it; a WebSocket that takes its token in
+    the URL (`/ws/live?token=`) is logged without the query. Tokens that were written there stay valid until they
+    expire: rotate the signing secret if they live long.
+    """
+    holding = logs.holding_tokens(daily_logs.records)
+    evidence.update(read=daily_logs.describe(), lines_with_tokens=len(holding),
+                    samples=[f"{r.stream}: {r.sample(1)}" for r in holding[:expect["logs.samples"]]])
+    if holding:
+        first = holding[0]
+        when = f" at {first.at:%H:%M:%SZ}" if first.at else ""
+        pytest.fail(f"API log ({daily_logs.describe()}): {len(holding)} line(s) hold a bearer token anyone who reads the "
+                    f"log can replay; the first in {first.stream}{when}: '{first.sample(1)}'", pytrace=False)
+
+
+@pytest.mark.daily
 @pytest.mark.weekly
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(SLOW, DEBUGGING)

@@ -31,14 +31,30 @@ def leaked_internals(body: str) -> str | None:
 
 # helmet()'s protections (Security Best Practices / Data Sanitization: app.use(helmet())), one finding each,
 # so a waiver or a known gap names exactly one: a function of (headers, https) -> what is wrong, or None
+YEAR_S = 31536000
+# the policies that send no more than the origin to another site, and nothing over plain HTTP
+PRIVATE_REFERRERS = ("no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin")
+
+
 def _hsts(headers, https: bool) -> str | None:
     if not https:
         return None
     hsts = headers.get("strict-transport-security", "")
     age = re.search(r"max-age=(\d+)", hsts)
-    if age and int(age.group(1)) >= 15552000:  # helmet's default is 365 days; 180 is the common floor
+    if age and int(age.group(1)) >= YEAR_S and "includesubdomains" in hsts.lower():
         return None
-    return f"Strict-Transport-Security is {hsts or 'missing'!r} (want max-age of 180 days or more)"
+    return (f"Strict-Transport-Security is {hsts or 'missing'!r} (want helmet's default: a max-age of a year, "
+            f"{YEAR_S}, or more, with includeSubDomains)")
+
+
+def _referrer_policy(headers, https: bool) -> str | None:
+    value = headers.get("referrer-policy", "")
+    # a list names fallbacks: the browser applies the last policy it knows
+    known = [p.strip().lower() for p in value.split(",") if p.strip()]
+    if known and known[-1] in PRIVATE_REFERRERS:
+        return None
+    return (f"Referrer-Policy is {value or 'missing'!r} (want no-referrer, helmet's default, or another that never "
+            "sends a page's full URL to other sites)")
 
 
 def _nosniff(headers, https: bool) -> str | None:
@@ -58,7 +74,13 @@ def _csp(headers, https: bool) -> str | None:
     return None if headers.get("content-security-policy") else "Content-Security-Policy is missing"
 
 
-HELMET_FINDINGS = {"hsts": _hsts, "nosniff": _nosniff, "frame-protection": _frame_protection, "csp": _csp}
+HELMET_FINDINGS = {"hsts": _hsts, "nosniff": _nosniff, "frame-protection": _frame_protection, "csp": _csp,
+                   "referrer-policy": _referrer_policy}
+
+
+def missing_protections(headers, https: bool) -> list[str]:
+    """Every helmet() finding of one response (an error reply should carry them all, as any other)."""
+    return [problem for finding in HELMET_FINDINGS.values() if (problem := finding(headers, https))]
 
 PROXIES = {"nginx": "set server_tokens off in nginx", "apache": "set ServerTokens Prod in Apache",
            "envoy": "set server_header_transformation in Envoy", "openresty": "set server_tokens off in OpenResty"}

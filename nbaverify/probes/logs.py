@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from nbaverify.clients.logs import LogSource, LogStream
 from nbaverify.log_records import Record, records
 from nbaverify.probes.counters import duration_words
+from nbaverify.probes.credentials import JWT
 
 SLOW = re.compile(r"Slow response: (?P<path>\S+) took (?P<ms>\d+(?:\.\d+)?)\s*ms")
 ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$",
@@ -24,6 +25,11 @@ REFUSED = re.compile(r'Access refused: (?P<status>\d{3}) (?P<method>[A-Z]+) (?P<
 ACCEPTED = re.compile(r'Token accepted: sub="(?P<subject>[^"]*)" from (?P<client>\S+)(?: ua="(?P<agent>[^"]*)")?')
 COMBINED = re.compile(r'^(?P<client>\S+) \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" (?P<status>\d{3}) \S+'
                       r'(?: "[^"]*" "(?P<agent>[^"]*)")?')
+
+
+def holding_tokens(found: list[Record]) -> list[Record]:
+    """The records a signed token (a JWT) was written into: a header, a URL's query, an error's text."""
+    return [r for r in found if any(JWT.search(line) for line in r.lines)]
 
 
 def in_window(found: list[Record], start: dt.datetime) -> list[Record]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 from nbaverify.log_records import records
-from nbaverify.probes.logs import Refusal, normalise_path, per_hour, refused_shares, route_key, slow_paths
+from nbaverify.probes.logs import (
+    Refusal,
+    holding_tokens,
+    normalise_path,
+    per_hour,
+    refused_shares,
+    route_key,
+    slow_paths,
+)
 from nbaverify.redact import scrub
 from nbaverify.sandbox.api_logs import ApiLogFiles
 
@@ -149,3 +157,14 @@ def test_the_refused_share_of_each_route_against_every_request():
     assert [(s.route, s.refused, s.total) for s in shares] == [("GET /api/players/{id}", 5, 5), ("GET /api/players", 60, 240)]
     assert shares[1].share == 0.25 and shares[1].clients == (("10.0.0.9", 60),)  # 429s are not refusals of a token
     assert unmatched == ["GET /api/unknown"]
+
+
+def test_a_token_anywhere_in_a_record_is_found_and_its_sample_blanks_it():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+    text = (f'2026-12-01T10:00:00.000Z warn Request: authorization="Bearer {token}"\n'
+            f'2026-12-01T10:00:01.000Z info GET /ws/live?token={token} 101\n'
+            "2026-12-01T10:00:02.000Z warn Slow response: /api/players/1 took 1200ms\n"
+            "2026-12-01T10:00:03.000Z warn a header eyJhbGciOiJIUzI1NiJ9 alone is not a token\n")
+    holding = holding_tokens(records(text, "pod-a"))
+    assert [r.message.split()[0] for r in holding] == ["Request:", "GET"]
+    assert token not in holding[0].sample(1) and token not in holding[1].sample(1)

@@ -43,6 +43,16 @@ HELMET_HEADERS = [
 ]
 
 
+def _helmet_headers(control) -> list[tuple[bytes, bytes]]:
+    """helmet()'s headers, as its options configure them (the hsts_short and referrer_leak faults change two)."""
+    changed = {}
+    if control.on("hsts_short"):  # helmet({ strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } })
+        changed[b"strict-transport-security"] = b"max-age=15552000"
+    if control.on("referrer_leak"):  # helmet({ referrerPolicy: { policy: 'unsafe-url' } })
+        changed[b"referrer-policy"] = b"unsafe-url"
+    return [(name, changed.get(name, value)) for name, value in HELMET_HEADERS]
+
+
 class FixedWindowLimiter:
     """express-rate-limit's default: a fixed window per client, `max` requests per `window_s`."""
 
@@ -116,7 +126,7 @@ class PlatformMiddleware:
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
                 headers = list(message.get("headers", []))
-                headers.extend(self._decorations(started, control, rate_headers))
+                headers.extend(self._decorations(started, control, rate_headers, message["status"]))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -134,11 +144,13 @@ class PlatformMiddleware:
             raise
         self._observe(method, route, status_holder["status"], started, scope)
 
-    def _decorations(self, started: float, control, rate_headers) -> list[tuple[bytes, bytes]]:
+    def _decorations(self, started: float, control, rate_headers, status: int) -> list[tuple[bytes, bytes]]:
         if control.on("no_security_headers"):  # the fault: no helmet(), and the framework announces itself
             headers = [*rate_headers, (b"x-powered-by", b"Express")]
+        elif status >= 400 and control.on("error_headers_dropped"):  # the fault: an error reply rebuilt without them
+            headers = list(rate_headers)
         else:
-            headers = list(rate_headers) + HELMET_HEADERS
+            headers = list(rate_headers) + _helmet_headers(control)
         if control.on("server_version_leak"):  # the fault: a proxy in front announces itself
             headers.append((b"server", b"nginx/1.22.1"))
         if not control.on("no_response_time_header"):
@@ -150,7 +162,7 @@ class PlatformMiddleware:
     async def _reply(self, send, status, body, extra_headers, started, control, method, route, scope):
         payload = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-        headers += self._decorations(started, control, extra_headers)
+        headers += self._decorations(started, control, extra_headers, status)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
         self._observe(method, route, status, started, scope)
@@ -218,9 +230,13 @@ class BoundedCapacity:
 
 def _log_faults(control, dsn: str, authorization: str) -> None:
     """The log faults: a cache the API cannot reach, said on every data request (the request is still served).
-    The traced one says too much, as careless code does: the connection string and the caller's token."""
+    The traced one says too much, as careless code does: the connection string and the caller's token; log_tokens
+    writes the caller's Authorization header with every data request."""
     if control.on("log_errors"):
         log.error("Cache error: connect ECONNREFUSED 127.0.0.1:6379 (serving from the database)")
+    if control.on("log_tokens"):  # a request log that writes the caller's Authorization header
+        log.warning('Request: authorization="%s"', "".join(c if c.isprintable() and c != '"' else "_"
+                                                            for c in authorization)[:400])
     if control.on("log_stack_traces"):
         try:
             raise ConnectionRefusedError(f"cache refresh failed (db {dsn}, request authorization {authorization})")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from nbaverify import shipped
 from nbaverify.errors import SandboxError
 from nbaverify.probes import releases
+from nbaverify.probes.http import HELMET_FINDINGS
 from nbaverify.sandbox import control, tls
 from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
@@ -247,10 +248,38 @@ FAULTS: tuple[Fault, ...] = (
         name="no_security_headers", area="security",
         breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
         caught_by=(f"{HEADERS}::check_security_header",  # every finding on every path
+                   f"{HEADERS}::check_security_headers_on_errors",
                    f"{HEADERS}::check_no_version_leak[x-powered-by-api.health_path]",
                    f"{HEADERS}::check_no_version_leak[x-powered-by-api.auth.probe_path]"),
         expect=(r"Strict-Transport-Security is 'missing'|X-Content-Type-Options is 'missing'|no frame protection"
-                r"|Content-Security-Policy is missing|X-Powered-By leaks 'Express'; helmet\(\) removes it"),
+                r"|Content-Security-Policy is missing|Referrer-Policy is 'missing'"
+                r"|X-Powered-By leaks 'Express'; helmet\(\) removes it"),
+    ),
+    Fault(
+        name="error_headers_dropped", area="security",
+        breaks="an error reply (401, 404, 500) is rebuilt without the headers set before the error, as Koa's default "
+               "error handler does: helmet's protections are gone from it",
+        caught_by=(f"{HEADERS}::check_security_headers_on_errors",  # a 404; the data endpoint without a token, a 401
+                   *(f"{HEADERS}::check_security_header[{finding}-api.auth.probe_path]" for finding in HELMET_FINDINGS)),
+        expect=(r"(answered 404 without helmet\(\)'s protections: )?(Strict-Transport-Security is 'missing'|"
+                r"X-Content-Type-Options is 'missing'|no frame protection|Content-Security-Policy is missing|"
+                r"Referrer-Policy is 'missing')"),
+    ),
+    Fault(
+        name="hsts_short", area="security",
+        breaks="helmet is configured with HSTS of 180 days and without includeSubDomains",
+        caught_by=(f"{HEADERS}::check_security_header[hsts-api.health_path]",
+                   f"{HEADERS}::check_security_header[hsts-api.auth.probe_path]",
+                   f"{HEADERS}::check_security_headers_on_errors"),
+        expect=r"Strict-Transport-Security is 'max-age=15552000' \(want helmet's default: a max-age of a year",
+    ),
+    Fault(
+        name="referrer_leak", area="security",
+        breaks="helmet is configured with Referrer-Policy: unsafe-url: a page's full URL goes to every site it links to",
+        caught_by=(f"{HEADERS}::check_security_header[referrer-policy-api.health_path]",
+                   f"{HEADERS}::check_security_header[referrer-policy-api.auth.probe_path]",
+                   f"{HEADERS}::check_security_headers_on_errors"),
+        expect=r"Referrer-Policy is 'unsafe-url' \(want no-referrer, helmet's default",
     ),
     Fault(
         name="server_version_leak", area="security",

@@ -132,6 +132,14 @@ FAULTS: tuple[Fault, ...] = (
         apply=_traffic(PLAYERS[:3]),
     ),
     Fault(
+        name="tokens_logged", area="security", api_flags=("log_tokens",),
+        breaks="every data request is logged with its Authorization header: the callers' bearer tokens land in the log",
+        caught_by=(f"{LOGS}::check_no_tokens_logged",),
+        expect=r"API log \(.*\): \d+ line\(s\) hold a bearer token anyone who reads the log can replay; the first in "
+               r"nba-stats/Pod/api-\S+ container api at [\d:]+Z: '.*Request: authorization=.Bearer \*\*\*",
+        apply=_traffic(PLAYERS[:3]),
+    ),
+    Fault(
         name="slow_responses_logged", area="api", api_flags=("slow_api",),
         breaks="data requests take 1.2 s and the timing middleware logs each: 20 slow-response warnings",
         caught_by=(f"{LOGS}::check_slow_responses_logged",),

@@ -307,6 +307,10 @@ app.use(async (ctx, next) => {
   } catch (err) {
     const status = err instanceof Unavailable ? 503 : (err.status || 500);
     if (status >= 500) logger.error(`${ctx.method} ${ctx.path}: ${err.stack}`);
+    if (control.on('error_headers_dropped')) {
+      // the fault: what Koa's default error handler does, every header set before the error goes (helmet's too)
+      ctx.res.getHeaderNames().forEach((name) => ctx.res.removeHeader(name));
+    }
     ctx.status = status;
     if (status >= 500 && control.on('stack_trace_errors')) {
       ctx.body = { statusCode: status, error: 'Internal Server Error', message: err.stack };
@@ -327,6 +331,9 @@ function statusName(status) {
 
 // Security Best Practices / Data Sanitization: app.use(helmet())
 const securityHeaders = helmet();
+// the faults: helmet() configured away from its defaults
+const shortHsts = helmet({ strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } });
+const leakyReferrer = helmet({ referrerPolicy: { policy: 'unsafe-url' } });
 app.use(async (ctx, next) => {
   if (control.on('server_version_leak')) ctx.set('Server', 'nginx/1.22.1');  // the fault: a proxy announces itself
   if (control.on('no_security_headers')) {
@@ -334,7 +341,8 @@ app.use(async (ctx, next) => {
     await next();
     return;
   }
-  await securityHeaders(ctx, next);
+  const configured = control.on('hsts_short') ? shortHsts : (control.on('referrer_leak') ? leakyReferrer : securityHeaders);
+  await configured(ctx, next);
 });
 
 // the fault: @koa/cors told to allow whatever Origin asks, with credentials (a reflecting CORS policy)
@@ -408,6 +416,7 @@ api.use(async (ctx, next) => {
 // the traced one says too much, as careless code does: the connection string and the caller's token
 function logFaults(ctx) {
   if (control.on('log_errors')) logger.error('Cache error: connect ECONNREFUSED 127.0.0.1:6379 (serving from the database)');
+  if (control.on('log_tokens')) logger.warn(`Request: authorization="${(ctx.headers.authorization || '').slice(0, 400)}"`);
   if (control.on('log_stack_traces')) {
     const err = new Error(`cache refresh failed (db ${env.DATABASE_URL}, request authorization ${ctx.headers.authorization || ''})`);
     logger.error(`cache refresh failed: ${err.stack}`);
