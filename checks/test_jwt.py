@@ -270,6 +270,48 @@ def check_auth_enforced(api, endpoint):
         "this endpoint is not behind the JWT middleware")
 
 
+# how a router may match a path that a prefix test in front of it does not (each keeps the query)
+PATH_VARIANTS = {
+    "upper case": lambda path: "/API/" + path[len("/api/"):],
+    "trailing slash": lambda path: path + "/",
+    "doubled slash": lambda path: "/api//" + path[len("/api/"):],
+    "encoded slash": lambda path: "/api%2F" + path[len("/api/"):],
+    "path parameter": lambda path: path + ";nbaverify=1",
+}
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(API_SECURITY)
+def check_path_variants_need_auth(api, expect, evidence):
+    """No spelling of the data endpoint's path gets data without a token: upper case, a trailing or doubled slash, an
+    encoded slash, a path parameter.
+
+    Each variant of `api.auth.probe_path` (`/API/players`, `/api/players/`, `/api//players`, `/api%2Fplayers`,
+    `/api/players;nbaverify=1`, the query kept) is sent without a token. A router that folds case or slashes may serve
+    what an auth middleware applied by a path prefix let through: a 2xx fails. A 401, a 404, a 400 or a redirect pass;
+    each answer, and whether it carried the limiter's `RateLimit-Remaining`, goes into the evidence.
+
+    When it fails: Apply the JWT middleware to what the router matched (`router.use(requireJwt)` on the API router, or
+    `app.use` before every route) instead of testing the path's prefix, or make the router as strict as the test (Koa
+    router: `sensitive: true, strict: true`); confirm with `curl -i` on the variant named.
+    """
+    target = expect["api.auth.probe_path"]
+    path, _, query = target.partition("?")
+    if not path.startswith("/api/"):
+        pytest.skip(f"not configured: api.auth.probe_path {target} is not under /api/")
+    served = []
+    for name, spell in PATH_VARIANTS.items():
+        variant = spell(path) + (f"?{query}" if query else "")
+        reply = api.get(variant)
+        evidence[name] = {"path": variant, "status": reply.status_code,
+                          "ratelimit_remaining": reply.headers.get("ratelimit-remaining")}
+        if 200 <= reply.status_code < 300:
+            served.append(f"{variant} ({name}) answered {reply.status_code}")
+    assert not served, (f"without a token, {'; '.join(served)}: data served to a spelling of {path}; apply the JWT "
+                        "middleware to what the router matched, not to a path prefix")
+
+
 @pytest.mark.quarterly
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_SECURITY)

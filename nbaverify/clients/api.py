@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import time
 import warnings
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import jwt
@@ -18,6 +19,13 @@ from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
 
 LIMITED_PREFIX = "/api/"  # Contract 2: the data endpoints are rate limited; health is not
+
+
+def rate_limited(path: str) -> bool:
+    """Whether the target may count the request against the suite: /api/* however it is spelt (/API/, //api/,
+    /api%2F), as a router that folds case or slashes would match it."""
+    folded = re.sub(r"/+", "/", unquote(path.split("?", 1)[0]).lower())
+    return folded.startswith(LIMITED_PREFIX)
 
 
 class RateLimited(CheckError):
@@ -86,7 +94,7 @@ class ApiClient:
         """One request (a CORS preflight's OPTIONS, say), counted and bounded as get() is."""
         if self._unreachable:
             raise self._unreachable
-        limited = path.startswith(LIMITED_PREFIX)
+        limited = rate_limited(path)
         if limited and not expect_429 and self.budget is not None and self.spent >= self.budget:
             raise BudgetSpent(f"the suite spent its budget of {self.budget} requests to {LIMITED_PREFIX}* in this run "
                               "(expectations api.request_budget); lower the sample sizes or raise the budget")

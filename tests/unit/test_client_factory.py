@@ -3,7 +3,10 @@ the expectations, so a profile's timeout reaches the checks and the load planner
 
 import textwrap
 
+import pytest
+
 from nbaverify.clients import factory
+from nbaverify.clients.api import rate_limited
 from nbaverify.config import load_target
 
 ENV = {"NBA_JWT_SECRET": "s3cret-value", "NBA_DB_DSN": "postgresql://mon:pw-123456@db:5432/nba"}
@@ -49,3 +52,10 @@ def test_the_api_prometheus_and_every_alertmanager_take_the_profile_s_address_an
     assert [am.url for am in factory.alertmanagers(staging)] == ["http://am-0:9093", "http://am-1:9093"]
     for client in (api, prometheus, *factory.alertmanagers(staging)):
         client.close()
+
+
+@pytest.mark.parametrize("path, counted", [("/api/players?limit=1", True), ("/API/players", True),
+                                           ("/api//players", True), ("/api%2Fplayers", True), ("//api/players", True),
+                                           ("/health", False), ("/apiary", False), ("/metrics", False)])
+def test_every_spelling_of_the_data_prefix_counts_against_the_budget(path, counted):
+    assert rate_limited(path) is counted

@@ -98,12 +98,18 @@ class PlatformMiddleware:
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         control = self.control.current()
+        path = scope["path"]
+        if control.on("auth_case_bypass") and path.lower().startswith(self.limited_prefix) \
+                and not path.startswith(self.limited_prefix):
+            # the fault: the router matches paths case-insensitively; auth and limiter go by a case-sensitive prefix
+            scope = {**scope, "path": path.lower(), "raw_path": path.lower().encode(), "nbaverify_unguarded": True}
         scope.setdefault("state", {})["control"] = control
         method, route = scope["method"], self._route_of(scope)
         status_holder = {"status": 500}
         rate_headers: list[tuple[bytes, bytes]] = []
 
-        if scope["path"].startswith(self.limited_prefix) and not control.on("no_rate_limit"):
+        if scope["path"].startswith(self.limited_prefix) and not control.on("no_rate_limit") \
+                and not scope.get("nbaverify_unguarded"):
             client = (scope.get("client") or ("unknown", 0))[0]
             if client not in control.allowlist or control.on("allowlist_lost"):  # the fault: the entry went missing
                 allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic())

@@ -220,6 +220,14 @@ FAULTS: tuple[Fault, ...] = (
         apply=_vulnerable_lockfile,
     ),
     Fault(
+        name="auth_case_bypass", area="security",
+        breaks="the router matches /API/... as /api/... while the JWT middleware is applied by a case-sensitive "
+               "prefix: upper-case paths are served without a token",
+        caught_by=(f"{JWT}::check_path_variants_need_auth",),
+        expect=r"without a token, /API/players\?limit=1 \(upper case\) answered 200: data served to a spelling of "
+               r"/api/players; apply the JWT middleware to what the router matched",
+    ),
+    Fault(
         name="jwt_claim_crash", area="security",
         breaks="the middleware lowercases the token's sub without checking its type: a sub that is not a string is a 500",
         caught_by=(f"{JWT}::check_odd_claims_never_crash",),

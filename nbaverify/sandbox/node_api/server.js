@@ -205,6 +205,8 @@ function auditSubject(ctx, decoded) {
 // the guide's JWT validation middleware, verbatim but for the fault switches
 async function requireJwt(ctx, next) {
   if (control.on('auth_bypass_route') && ctx.path.startsWith('/api/games/')) { await next(); return; }
+  // the fault: the router matches /API/... (case-insensitive by default), the auth goes by a case-sensitive prefix
+  if (control.on('auth_case_bypass') && !ctx.path.startsWith('/api/')) { await next(); return; }
   // the fault: no bearer JWT at all is taken for an anonymous reader
   const given = String(ctx.headers.authorization || '');
   if (control.on('auth_anonymous_fallback') && !/^Bearer [^.\s]*\.[^.\s]*\.[^.\s]*$/i.test(given)) { await next(); return; }
