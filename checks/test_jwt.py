@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from nbaverify.checking import expectations_at_collection
 from nbaverify.probes import fuzz, jwt_attacks, signing_secret
+from nbaverify.probes.counters import duration_words
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -82,6 +83,32 @@ def check_token_without_exp_refused(api, expect):
     assert reply.status_code == 401, (
         f"a validly signed token without exp was accepted by GET {api.url(path)} ({reply.status_code}): tokens without "
         "exp never expire, so a leaked one works forever; require it (jsonwebtoken: check decoded.exp after jwt.verify)")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook(API_SECURITY)
+def check_token_age_limited(api, expect):
+    """A validly signed token issued longer ago than `api.auth.max_token_age_s` (a day) is refused, its exp ahead or not.
+
+    A warning, beyond the guide: `jwt.verify(token, secret)` accepts a token for as long as its `exp` says, so a token
+    minted with a far `exp` (or leaked from a log) works that long. The probe is a token whose `iat` is five minutes past
+    the limit and whose `exp` is five minutes ahead, sent to `api.auth.probe_path`; jsonwebtoken's `maxAge` refuses it.
+    `max_token_age_s = 0` turns the check off.
+
+    When it fails: Verify with a maximum age (`jwt.verify(token, secret, { algorithms: ['HS256'], maxAge: '1d' })`) and
+    make the issuer mint tokens that live no longer; set `api.auth.max_token_age_s` to the platform's own limit.
+    """
+    limit = expect["api.auth.max_token_age_s"]
+    if not limit:
+        pytest.skip("not configured: expectations.api.auth.max_token_age_s")
+    path = expect["api.auth.probe_path"]
+    reply = refused(api, path, jwt_attacks.issued_long_ago(api, limit + 300))
+    assert reply.status_code < 500, f"a token issued long ago crashed GET {api.url(path)} with {reply.status_code}"
+    assert reply.status_code == 401, (
+        f"a validly signed token issued {duration_words(limit + 300)} ago (iat), its exp still ahead, was accepted by GET "
+        f"{api.url(path)} ({reply.status_code}), past the {duration_words(limit)} limit (api.auth.max_token_age_s): a "
+        "token lives as long as its exp says; verify with maxAge (jwt.verify(token, secret, { maxAge: '1d' }))")
 
 
 @pytest.mark.gate

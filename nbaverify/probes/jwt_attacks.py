@@ -61,6 +61,12 @@ def without_exp(api: ApiClient) -> str:
     return f"Bearer {api.sign(payload)}"
 
 
+def issued_long_ago(api: ApiClient, age_s: int) -> str:
+    """Valid but issued age_s ago, its exp still ahead: only a maxAge (a limit on iat) refuses it."""
+    now = int(time.time())
+    return f"Bearer {api.sign(claims(iat=now - age_s))}"
+
+
 ATTACKS: dict[str, Callable[[ApiClient], str | None]] = {
     "no token": lambda api: None,
     "bare Bearer": lambda api: "Bearer",

@@ -49,6 +49,7 @@ RATE_LIMIT, RATE_WINDOW_S = 100, 15 * 60
 CACHE_MAX_AGE_S, CACHE_SWR_S = 3600, 60
 CACHE_CONTROL = f"public, max-age={CACHE_MAX_AGE_S}, stale-while-revalidate={CACHE_SWR_S}"
 LIVE_FEED_INTERVAL_S = 1.0
+MAX_AGE_S = 86400  # the platform's policy: a token issued more than a day ago is refused (jsonwebtoken's maxAge '1d')
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,9 @@ def create_app(settings: ApiSettings) -> Starlette:
                 claims = jwt.decode(token, secret, algorithms=algorithms, options=options)
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None
+        issued = claims.get("iat")
+        if not control.on("jwt_no_max_age") and (not isinstance(issued, int | float) or time.time() - issued > MAX_AGE_S):
+            raise HTTPException(401, "Invalid token")  # as jsonwebtoken's maxAge: an iat is needed, and a recent one
         if control.on("jwt_claim_crash"):
             claims["sub"] = claims.get("sub", "").lower()  # AttributeError, a 500, when sub is not a string
         return claims

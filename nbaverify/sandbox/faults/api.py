@@ -220,6 +220,13 @@ FAULTS: tuple[Fault, ...] = (
         apply=_vulnerable_lockfile,
     ),
     Fault(
+        name="jwt_no_max_age", area="security",
+        breaks="jwt.verify without maxAge: a token issued any time ago is accepted while its exp is ahead",
+        caught_by=(f"{JWT}::check_token_age_limited",),
+        expect=r"a validly signed token issued 24\.1h ago \(iat\), its exp still ahead, was accepted by GET \S+ \(200\), "
+               r"past the 24\.0h limit",
+    ),
+    Fault(
         name="auth_case_bypass", area="security",
         breaks="the router matches /API/... as /api/... while the JWT middleware is applied by a case-sensitive "
                "prefix: upper-case paths are served without a token",

@@ -158,7 +158,8 @@ async function verifyToken(token) {
   // the fault: JWT_SECRET went missing and an empty key is taken (jsonwebtoken refuses '', not an empty Buffer)
   if (control.on('jwt_blank_secret')) return jwt.verify(token, Buffer.alloc(0), { algorithms: ['HS256'] });
   const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp'),
-                    ignoreNotBefore: control.on('jwt_ignore_nbf') };
+                    ignoreNotBefore: control.on('jwt_ignore_nbf'), maxAge: '1d' };  // the platform's token age limit
+  if (control.on('jwt_no_max_age')) delete options.maxAge;  // the fault: a token lives as long as its exp says
   // the fault: the guide's jwt.verify(token, secret) as written, which takes HS256, HS384 and HS512 alike
   if (control.on('jwt_alg_unpinned')) delete options.algorithms;
   if (env.JWT_ISSUER && !control.on('jwt_no_claim_checks')) {
