@@ -86,6 +86,31 @@ def check_token_without_exp_refused(api, expect):
 
 
 @pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(API_SECURITY)
+def check_retired_secret_refused(api, target, expect):
+    """A token signed with the secret the last rotation retired (`api.previous_jwt_secret_env`) is refused with a 401.
+
+    A rotation that keeps the old secret as a fallback leaves every token it signed valid, the leaked ones among them,
+    until they expire: the rotation protected nothing. The token is otherwise valid (issuer, audience, `exp` five
+    minutes ahead) and sent to `api.auth.probe_path`. Needs the profile's `previous_jwt_secret_env`; without it, skips.
+
+    When it fails: Remove the old secret from the API's configuration (a fallback key list, a second `jwt.verify`) and
+    redeploy; keep a grace period, if any, shorter than the tokens' lifetime and end it by a dated change.
+    """
+    previous = target.secret("api.previous_jwt_secret_env")
+    if not previous:
+        pytest.skip("not configured: api.previous_jwt_secret_env (the variable holding the secret before the last "
+                    "rotation)")
+    path = expect["api.auth.probe_path"]
+    reply = refused(api, path, f"Bearer {api.sign(jwt_attacks.claims(), key=previous)}")
+    assert reply.status_code == 401, (
+        f"a token signed with the retired secret (${target.api.previous_jwt_secret_env}) got {reply.status_code} on GET "
+        f"{api.url(path)}, expected 401: the rotation kept the old secret, so every token it signed still works; "
+        "remove it from the API's keys")
+
+
+@pytest.mark.quarterly
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(API_SECURITY)
 def check_token_age_limited(api, expect):

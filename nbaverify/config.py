@@ -40,6 +40,8 @@ class ApiProfile(_Section):
     """A profile's [api]: the API's base URL, the variable holding its JWT secret, the WebSocket path, and a CA to trust."""
     base_url: str
     jwt_secret_env: str | None = None
+    # the secret before the last rotation: a token it signs must be refused (the rotation retired it)
+    previous_jwt_secret_env: str | None = None
     ws_path: str = "/ws/live"
     ca_file: str | None = None  # PEM bundle to trust for an HTTPS base_url (the sandbox's own CA)
 
@@ -341,8 +343,8 @@ def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
     return ConfigError(source, key, problem)
 
 
-_SECRET_KEYS = (("api", "jwt_secret_env"), ("database", "dsn_env"), ("database", "replica_dsn_env"),
-                ("grafana", "token_env"))
+_SECRET_KEYS = (("api", "jwt_secret_env"), ("api", "previous_jwt_secret_env"), ("database", "dsn_env"),
+                ("database", "replica_dsn_env"), ("grafana", "token_env"))
 
 
 def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:

@@ -101,7 +101,8 @@ SETTINGS = (
 )
 # set by nbaverify for the processes it starts, never by a person (tests/unit/test_options.py holds the list)
 INTERNAL_ENV = ("NBAVERIFY_CATALOGUE_DSN", "NBAVERIFY_HOLDER_DSN", "NBAVERIFY_CONTROL_FILE", "NBAVERIFY_API_FLAGS",
-                "NBAVERIFY_SANDBOX_JWT_SECRET", "NBAVERIFY_SANDBOX_DB_DSN", "NBAVERIFY_SANDBOX_DB_REPLICA_DSN")
+                "NBAVERIFY_SANDBOX_JWT_SECRET", "NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET", "NBAVERIFY_SANDBOX_DB_DSN",
+                "NBAVERIFY_SANDBOX_DB_REPLICA_DSN")
 
 
 def project_config(folder: Path | None = None) -> tuple[dict[str, Any], str]:

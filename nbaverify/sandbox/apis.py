@@ -60,6 +60,7 @@ class ApiImplementation:
             "DATABASE_URL": secrets.dsn("nba_app", layout.primary_port),
             "REPLICA_DATABASE_URL": secrets.dsn("nba_app", layout.replica_port),
             "JWT_SECRET": secrets.jwt_secret, "JWT_ISSUER": TOKEN_ISSUER, "JWT_AUDIENCE": TOKEN_AUDIENCE,
+            "JWT_PREVIOUS_SECRET": secrets.previous_jwt_secret,
             "APP_VERSION": "sandbox-node",
             "NBAVERIFY_CONTROL_FILE": str(layout.control_file), "NBAVERIFY_API_FLAGS": str(FLAGS_FILE),
             **deployment_env(layout, variant),

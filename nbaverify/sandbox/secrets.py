@@ -16,6 +16,7 @@ TOKEN_ISSUER, TOKEN_AUDIENCE = "https://auth.nba-stats.sandbox", "nba-stats-api"
 
 # The variables the sandbox's generated profile names (Contract 1: profiles name, never hold)
 JWT_ENV = "NBAVERIFY_SANDBOX_JWT_SECRET"
+PREVIOUS_JWT_ENV = "NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET"  # the key the last rotation retired
 DSN_ENV = "NBAVERIFY_SANDBOX_DB_DSN"
 REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
 
@@ -27,19 +28,28 @@ class SandboxSecrets:
     target."""
     jwt_secret: str
     passwords: dict[str, str]
+    previous_jwt_secret: str  # what the API verified with before its last rotation; no longer accepted
 
     @classmethod
     def create(cls, layout: Layout) -> SandboxSecrets:
-        made = cls(jwt_secret=secrets.token_urlsafe(32),
-                   passwords={role: secrets.token_urlsafe(18) for role in ROLES})
-        procs.write_private(layout.secrets_file, json.dumps({"jwt_secret": made.jwt_secret, "passwords": made.passwords},
-                                                            indent=2))
+        made = cls(jwt_secret=secrets.token_urlsafe(32), passwords={role: secrets.token_urlsafe(18) for role in ROLES},
+                   previous_jwt_secret=secrets.token_urlsafe(32))
+        made._save(layout)
         return made
 
     @classmethod
     def load(cls, layout: Layout) -> SandboxSecrets:
         raw = json.loads(layout.secrets_file.read_text())
-        return cls(jwt_secret=raw["jwt_secret"], passwords=dict(raw["passwords"]))
+        loaded = cls(jwt_secret=raw["jwt_secret"], passwords=dict(raw["passwords"]),
+                     previous_jwt_secret=raw.get("previous_jwt_secret") or secrets.token_urlsafe(32))
+        if "previous_jwt_secret" not in raw:  # a sandbox made before there was one
+            loaded._save(layout)
+        return loaded
+
+    def _save(self, layout: Layout) -> None:
+        procs.write_private(layout.secrets_file, json.dumps({
+            "jwt_secret": self.jwt_secret, "previous_jwt_secret": self.previous_jwt_secret, "passwords": self.passwords},
+            indent=2))
 
     @classmethod
     def load_or_create(cls, layout: Layout) -> SandboxSecrets:
@@ -54,6 +64,7 @@ class SandboxSecrets:
         jwt_secret = control.read(layout.control_file).settings.get("jwt_secret") or self.jwt_secret
         return {
             JWT_ENV: jwt_secret,
+            PREVIOUS_JWT_ENV: self.previous_jwt_secret,
             DSN_ENV: self.dsn("nbaverify_monitor", layout.primary_port),
             REPLICA_DSN_ENV: self.dsn("nbaverify_monitor", layout.replica_port),
         }

@@ -37,6 +37,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app = create_app(ApiSettings(dsn=secrets.dsn("nba_app", layout.primary_port),
                                  replica_dsn=secrets.dsn("nba_app", layout.replica_port), jwt_secret=secrets.jwt_secret,
+                                 previous_jwt_secret=secrets.previous_jwt_secret,
                                  control_file=str(layout.control_file), issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE))
     legacy_tls = control.read(layout.control_file).on("tls_legacy")  # TLS is set at start: the fault restarts the API
     # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address from the proxy's

@@ -63,6 +63,7 @@ class ApiSettings:
     version: str = "sandbox"
     issuer: str = ""  # when set, tokens must carry this iss and audience as aud
     audience: str = ""
+    previous_jwt_secret: str = ""  # retired by the last rotation: only the jwt_old_secret_kept fault still takes it
 
 
 class ResponseCache:
@@ -187,13 +188,14 @@ def create_app(settings: ApiSettings) -> Starlette:
                 options["verify_exp"] = False
             if control.on("jwt_ignore_nbf"):
                 options["verify_nbf"] = False
-            if settings.issuer and not control.on("jwt_no_claim_checks"):  # the fault: iss and aud never checked
-                options["require"] += ["iss", "aud"]
-                claims = jwt.decode(token, secret, algorithms=algorithms, options=options, issuer=settings.issuer,
-                                    audience=settings.audience)
-            else:
-                options["verify_aud"] = False
-                claims = jwt.decode(token, secret, algorithms=algorithms, options=options)
+            claims = _decode(token, secret, algorithms, options, control)
+        except jwt.InvalidSignatureError:
+            if not (control.on("jwt_old_secret_kept") and settings.previous_jwt_secret):
+                raise HTTPException(401, "Invalid token") from None
+            try:  # the fault: the rotation kept the retired secret as a fallback
+                claims = _decode(token, settings.previous_jwt_secret, algorithms, options, control)
+            except jwt.PyJWTError:
+                raise HTTPException(401, "Invalid token") from None
         except jwt.PyJWTError:
             raise HTTPException(401, "Invalid token") from None
         issued = claims.get("iat")
@@ -202,6 +204,13 @@ def create_app(settings: ApiSettings) -> Starlette:
         if control.on("jwt_claim_crash"):
             claims["sub"] = claims.get("sub", "").lower()  # AttributeError, a 500, when sub is not a string
         return claims
+
+    def _decode(token: str, secret: str, algorithms: list[str], options, control) -> dict:
+        if settings.issuer and not control.on("jwt_no_claim_checks"):  # the fault: iss and aud never checked
+            options = {**options, "require": [*options["require"], "iss", "aud"]}
+            return jwt.decode(token, secret, algorithms=algorithms, options=options, issuer=settings.issuer,
+                              audience=settings.audience)
+        return jwt.decode(token, secret, algorithms=algorithms, options={**options, "verify_aud": False})
 
     def _header(token: str) -> dict:
         try:

@@ -220,6 +220,13 @@ FAULTS: tuple[Fault, ...] = (
         apply=_vulnerable_lockfile,
     ),
     Fault(
+        name="jwt_old_secret_kept", area="security",
+        breaks="the last rotation kept the retired JWT secret as a fallback: tokens it signs are still accepted",
+        caught_by=(f"{JWT}::check_retired_secret_refused",),
+        expect=r"a token signed with the retired secret \(\$NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET\) got 200 on GET \S+, "
+               r"expected 401: the rotation kept the old secret",
+    ),
+    Fault(
         name="jwt_no_max_age", area="security",
         breaks="jwt.verify without maxAge: a token issued any time ago is accepted while its exp is ahead",
         caught_by=(f"{JWT}::check_token_age_limited",),

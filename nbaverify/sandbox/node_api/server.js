@@ -5,7 +5,7 @@
 // literally where it has them: the timing middleware, the JWT middleware, the pool settings.
 //
 // Configured the way a Node deploy is, by environment: PORT, TLS_CERT_FILE, TLS_KEY_FILE,
-// DATABASE_URL, REPLICA_DATABASE_URL, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, APP_VERSION, and the
+// DATABASE_URL, REPLICA_DATABASE_URL, JWT_SECRET (JWT_PREVIOUS_SECRET), JWT_ISSUER, JWT_AUDIENCE, APP_VERSION, and the
 // sandbox's NBAVERIFY_CONTROL_FILE / NBAVERIFY_API_FLAGS (the fault switches, see api_flags.json).
 
 const fs = require('node:fs');
@@ -166,7 +166,14 @@ async function verifyToken(token) {
     options.issuer = env.JWT_ISSUER;
     options.audience = env.JWT_AUDIENCE;
   }
-  const decoded = jwt.verify(token, secret, options);
+  let decoded;
+  try {
+    decoded = jwt.verify(token, secret, options);
+  } catch (err) {
+    // the fault: the rotation kept the retired secret as a fallback
+    if (!(control.on('jwt_old_secret_kept') && env.JWT_PREVIOUS_SECRET && err.message === 'invalid signature')) throw err;
+    decoded = jwt.verify(token, env.JWT_PREVIOUS_SECRET, options);
+  }
   // jsonwebtoken accepts a token without exp (it would never expire): this platform refuses it
   if (typeof decoded.exp !== 'number' && !control.on('jwt_exp_optional')) throw new jwt.JsonWebTokenError('jwt has no exp');
   return decoded;
