@@ -1,4 +1,5 @@
-"""Headers and transport: helmet's security headers, no version leaks, a valid certificate, TLS >= 1.2.
+"""Headers and transport: helmet's security headers, no version leaks, a valid certificate, TLS >= 1.2 with strong
+suites and TLS 1.3 offered.
 
 Guide: Security Best Practices / Data Protection (Encryption: https.createServer; Data
 Sanitization: app.use(helmet())).
@@ -9,6 +10,7 @@ import ssl
 
 import pytest
 
+from nbaverify.clients.tls import CannotOffer
 from nbaverify.probes import http
 
 pytestmark = [pytest.mark.area("security")]
@@ -219,3 +221,70 @@ def check_tls_1_2_or_newer_only(api, expect):
     old = api.accepts_tls_below_1_2(expect["api.timeout_s"])
     assert old is None, (f"{api.base_url} accepts {old}; allow TLS 1.2 and 1.3 only (1.0 and 1.1 are deprecated, "
                          "RFC 8996: their weaknesses let a network attacker read or alter traffic)")
+
+
+# each class of weak suite by OpenSSL's name for it, offered alone over TLS 1.2 (TLS 1.3 has none of them)
+WEAK_SUITES = {
+    "null": ("eNULL", "no encryption at all"),
+    "export": ("EXP", "export-grade keys a laptop breaks"),
+    "rc4": ("RC4", "RC4, which RFC 7465 forbids"),
+    "3des": ("3DES", "64-bit blocks (Sweet32)"),
+    "no-forward-secrecy": ("kRSA", "a static RSA key exchange: whoever gets the key later decrypts recorded traffic"),
+}
+# what to configure instead: Mozilla's intermediate list (ECDHE, AES-GCM or ChaCha20)
+STRONG = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:..."
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+@pytest.mark.parametrize("suite", list(WEAK_SUITES))
+def check_weak_cipher_suites_refused(api, expect, suite, evidence):
+    """The API's TLS agrees to no suite of one weak class: NULL, EXPORT, RC4, 3DES, or no forward secrecy.
+
+    One case per class: a TLS 1.2 handshake offering only that class's suites (OpenSSL's `eNULL`, `EXP`, `RC4`, `3DES`,
+    `kRSA`; the security level lowered for the probe, the certificate not verified) must fail. Where this machine's
+    OpenSSL cannot offer a class at all, its case skips and says so: it is not a pass. A static RSA key exchange needs an
+    RSA certificate, so a server with an ECDSA one refuses it whatever its list says. Skipped when `api.base_url` is not
+    HTTPS.
+
+    A warning, beyond the guide (its `https.createServer` keeps Node's default list, which has static-RSA suites).
+
+    When it fails: Confirm with `openssl s_client -connect HOST:443 -tls1_2 -cipher 'CLASS:@SECLEVEL=0'` and configure
+    the ciphers where TLS ends to ECDHE with AES-GCM or ChaCha20 (Mozilla's intermediate list: `ciphers` in
+    `https.createServer`, `ssl_ciphers` in nginx).
+    """
+    https_only(api)
+    names, why = WEAK_SUITES[suite]
+    try:
+        agreed = api.negotiated_suite(expect["api.timeout_s"], ciphers=names, maximum=ssl.TLSVersion.TLSv1_2)
+    except CannotOffer:
+        pytest.skip(f"cannot test here: this machine's {ssl.OPENSSL_VERSION} has no {suite} suite ({names}) to offer, "
+                    f"so whether {api.base_url} accepts one is unknown")
+    evidence.update(offered=names, agreed=agreed)
+    assert agreed is None, (f"{api.base_url} agreed to {agreed} when offered only {suite} suites over TLS 1.2: {why}; "
+                            f"allow ECDHE with AES-GCM or ChaCha20 only ({STRONG})")
+
+
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_tls_1_3_offered(api, expect, evidence):
+    """The API completes a TLS 1.3 handshake.
+
+    A handshake offering TLS 1.3 alone (the certificate not verified: the certificate checks do that). A warning,
+    beyond the guide: TLS 1.3 has only forward-secret AEAD suites and a shorter handshake; Node and nginx offer it by
+    default, so a server without it was configured down (`maxVersion: 'TLSv1.2'`, `ssl_protocols TLSv1.2`). Skipped
+    when `api.base_url` is not HTTPS.
+
+    When it fails: Confirm with `openssl s_client -connect HOST:443 -tls1_3` and allow TLS 1.3 where TLS ends (remove
+    `maxVersion` in `https.createServer`; `ssl_protocols TLSv1.2 TLSv1.3` in nginx).
+    """
+    https_only(api)
+    try:
+        agreed = api.negotiated_suite(expect["api.timeout_s"], minimum=ssl.TLSVersion.TLSv1_3)
+    except CannotOffer:
+        pytest.skip(f"cannot test here: this machine's {ssl.OPENSSL_VERSION} cannot offer TLS 1.3")
+    evidence.update(agreed=agreed)
+    assert agreed is not None, (f"{api.base_url} refused a TLS 1.3 handshake: it speaks TLS 1.2 at most; allow TLS 1.3 "
+                                "where TLS ends (no maxVersion 'TLSv1.2')")

@@ -13,7 +13,7 @@ import httpx
 import jwt
 
 from nbaverify.clients import live
-from nbaverify.clients.tls import certificate_problem
+from nbaverify.clients.tls import certificate_problem, negotiated
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
@@ -193,6 +193,18 @@ class ApiClient:
                 except (ssl.SSLError, OSError):
                     continue
         return None
+
+    def negotiated_suite(self, timeout_s: float, **offer) -> str | None:
+        """The suite a handshake offering only `offer` (ciphers, minimum, maximum: clients.tls.negotiated) agreed on,
+        or None when refused; CannotOffer when this machine cannot offer it."""
+        if isinstance(self._unreachable, TargetUnreachable):
+            raise self._unreachable
+        parts = urlsplit(self.base_url)
+        try:
+            with IO.timed("tls"):
+                return negotiated(parts.hostname or "", parts.port or 443, timeout_s, **offer)
+        except (ConnectionRefusedError, TimeoutError, socket.gaierror) as exc:  # no verdict from a server that is gone
+            raise TargetUnreachable("API", self.base_url, _reason(exc)) from None
 
     def close(self) -> None:
         self._http.close()

@@ -3,7 +3,37 @@ WebSocket clients."""
 
 from __future__ import annotations
 
+import socket
 import ssl
+
+
+class CannotOffer(Exception):
+    """This machine's OpenSSL cannot offer what a probe asks for: the probe cannot tell either way."""
+
+
+def negotiated(host: str, port: int, timeout_s: float, *, ciphers: str | None = None,
+               minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None) -> str | None:
+    """The suite a handshake offering only these ciphers and protocol versions agreed on, or None when the server
+    refused it. The certificate is not verified (the certificate checks do that) and OpenSSL's security level is
+    lowered, so a weak suite is offered when this machine has it at all; CannotOffer when it has not."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        if ciphers:
+            context.set_ciphers(f"{ciphers}:@SECLEVEL=0")
+        if minimum:
+            context.minimum_version = minimum
+        if maximum:
+            context.maximum_version = maximum
+    except (ValueError, ssl.SSLError) as exc:
+        raise CannotOffer(f"{ssl.OPENSSL_VERSION} cannot offer {ciphers or ''} {minimum or ''}: {exc}".strip()) from None
+    with socket.create_connection((host, port), timeout=timeout_s) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                agreed = tls.cipher()
+                return agreed[0] if agreed else None
+        except (ssl.SSLError, ConnectionResetError):
+            return None
 
 
 def certificate_problem(exc: BaseException) -> str | None:

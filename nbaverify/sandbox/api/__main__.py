@@ -39,7 +39,8 @@ def main() -> None:
                                  replica_dsn=secrets.dsn("nba_app", layout.replica_port), jwt_secret=secrets.jwt_secret,
                                  previous_jwt_secret=secrets.previous_jwt_secret,
                                  control_file=str(layout.control_file), issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE))
-    legacy_tls = control.read(layout.control_file).on("tls_legacy")  # TLS is set at start: the fault restarts the API
+    switched = control.read(layout.control_file)  # TLS is set at start: its faults restart the API
+    legacy_tls = switched.on("tls_legacy")
     # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address from the proxy's
     # X-Forwarded-For (trusted from loopback only, as TRUST_PROXY says)
     tls = os.environ.get("API_TLS", "on") != "off"
@@ -50,14 +51,23 @@ def main() -> None:
                             log_config=None,  # uvicorn's own lines in the guide's format too
                             server_header=False, timeout_graceful_shutdown=2, proxy_headers=proxied,
                             forwarded_allow_ips="127.0.0.1" if proxied else None,
-                            ssl_ciphers="DEFAULT:@SECLEVEL=0" if legacy_tls else None)  # None: uvicorn's default
+                            ssl_ciphers=_ciphers(legacy_tls, switched.on("tls_null_cipher")))
     config.load()
     if legacy_tls:  # the fault: a server that still offers TLS 1.0 and 1.1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             assert config.ssl is not None  # load() built it from the certificate above
             config.ssl.minimum_version = ssl.TLSVersion.TLSv1
+    if switched.on("tls_no_1_3") and config.ssl is not None:  # the fault: a server configured down to TLS 1.2
+        config.ssl.maximum_version = ssl.TLSVersion.TLSv1_2
     uvicorn.Server(config).run()
+
+
+def _ciphers(legacy: bool, null: bool) -> str | None:
+    """The server's cipher list: None, uvicorn's default, or a fault's."""
+    if null:  # the fault: NULL suites enabled, as a debugging setting left on
+        return "DEFAULT:eNULL:@SECLEVEL=0"
+    return "DEFAULT:@SECLEVEL=0" if legacy else None
 
 
 if __name__ == "__main__":

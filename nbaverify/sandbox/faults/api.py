@@ -47,9 +47,9 @@ def _vulnerable_lockfile(sb: Reach) -> None:
     path.write_text(json.dumps(lock, indent=2) + "\n")
 
 
-def _certificate(days: int, stranger: bool = False) -> Step:
+def _certificate(days: int, stranger: bool = False, rsa: bool = False) -> Step:
     def step(sb: Reach) -> None:
-        tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger)
+        tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger, rsa=rsa)
         sb.restart_api(wait_healthy=not stranger)
 
     return step
@@ -149,6 +149,30 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the API's TLS also offers TLS 1.0 and 1.1 (a security level lowered to serve an old client)",
         caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
         expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
+        apply=_restart_api, revert=_restart_without_legacy_tls,
+    ),
+    Fault(
+        name="tls_no_forward_secrecy", area="security",
+        breaks="the API's certificate is RSA and its cipher list, the framework's default, keeps static-RSA key "
+               "exchange suites: no forward secrecy for a client that picks one",
+        caught_by=(f"{HEADERS}::check_weak_cipher_suites_refused[no-forward-secrecy]",),
+        expect=r"https://127\.0\.0\.1:\d+ agreed to (AES|CAMELLIA|ARIA)\S+ when offered only no-forward-secrecy suites "
+               r"over TLS 1\.2: a static RSA key exchange",
+        apply=_certificate(365, rsa=True), revert=_certificate(365),
+    ),
+    Fault(
+        name="tls_null_cipher", area="security", apis=("python",),
+        breaks="the API's TLS also agrees to NULL suites (no encryption), a debugging setting left on",
+        caught_by=(f"{HEADERS}::check_weak_cipher_suites_refused[null]",),
+        expect=r"https://127\.0\.0\.1:\d+ agreed to \S*NULL\S* when offered only null suites over TLS 1\.2: no "
+               r"encryption at all",
+        apply=_restart_api, revert=_restart_without_legacy_tls,
+    ),
+    Fault(
+        name="tls_no_1_3", area="security",
+        breaks="the API's TLS is configured down to TLS 1.2 at most (maxVersion 'TLSv1.2')",
+        caught_by=(f"{HEADERS}::check_tls_1_3_offered",),
+        expect=r"https://127\.0\.0\.1:\d+ refused a TLS 1\.3 handshake: it speaks TLS 1\.2 at most",
         apply=_restart_api, revert=_restart_without_legacy_tls,
     ),
     Fault(

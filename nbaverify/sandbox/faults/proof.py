@@ -22,7 +22,11 @@ PROVEN_ELSEWHERE = {
     **{f"checks/test_hosts.py::{check}[local://": "the ssh:// case of the same check (host faults on the SSH host)"
        for check in ("check_disk_usage", "check_memory_available", "check_load", "check_cpu_not_throttled")},
 }
-NOT_YET: dict[str, str] = {}  # a case with no honest fault yet, and why (none today)
+# a case with no honest fault, and why
+NOT_YET: dict[str, str] = {
+    f"checks/test_headers_tls.py::check_weak_cipher_suites_refused[{suite}]":
+        f"this machine's OpenSSL 3 has no {suite} suite to offer or to serve: the case skips here, saying so"
+    for suite in ("export", "rc4", "3des")}
 
 
 def names(case_id: str, key: str) -> bool:

@@ -522,6 +522,9 @@ const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https
   key: fs.readFileSync(env.TLS_KEY_FILE),
   cert: fs.readFileSync(env.TLS_CERT_FILE),
   ...(legacyTls ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
+  ...(control.on('tls_no_1_3') ? { maxVersion: 'TLSv1.2' } : {}),  // the fault: configured down to TLS 1.2
+  // the fault as written on Node: its OpenSSL build has no NULL suites, so the list takes none (proven on Python only)
+  ...(control.on('tls_null_cipher') ? { ciphers: 'DEFAULT:eNULL:@SECLEVEL=0' } : {}),
 }, app.callback());
 
 // -- WS /ws/live: a token as ?token= or a Bearer header ---------------------------------------------
