@@ -37,7 +37,7 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
     `api.rate_limit.margin` (5) however many the run spent already: no 429 by then means rate limiting is off for this
     client. `/health` must not be limited while the client is (probes would kill healthy pods).
 
-    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (80)
+    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (88)
     so as not to reach the limit first. The requests it sent and the run spent go into the evidence.
 
     When it fails: No 429: check that the guide's `rateLimit({ windowMs: 15 * 60 * 1000, max: 100 })` covers `/api/*`,

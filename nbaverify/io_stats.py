@@ -37,6 +37,10 @@ class IoStats:
             tally.calls += 1
             tally.seconds += time.perf_counter() - start
 
+    def count(self, kind: str) -> None:
+        """One more call of a kind that is counted, not timed (the requests charged to the API's budget)."""
+        self._tallies[kind].calls += 1
+
     def reset(self) -> None:
         self._tallies.clear()
 

@@ -123,6 +123,7 @@ class ApiClient:
             raise TargetUnreachable("API", self.url(path), _reason(exc)) from None
         if limited:
             self.spent += 1
+            IO.count("api budget")  # summary.json's io says how much of api.request_budget the run spent
         if reply.status_code == 429 and not expect_429:
             raise RateLimited(
                 f"the target rate-limited the suite: 429 on {method} {self.url(path)} after {self.spent} of its requests to "

@@ -22,11 +22,11 @@ def ensure_certificates(layout: Layout, valid_days: int = 365, force: bool = Fal
     import trustme  # optional: the sandbox extra
 
     layout.tls_dir.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA(organization_name="somebody else" if stranger else "nbaverify sandbox",
-                    key_type=trustme.KeyType.RSA if rsa else trustme.KeyType.ECDSA)
+    key_type = trustme.KeyType.RSA if rsa else trustme.KeyType.ECDSA
+    ca = trustme.CA(organization_name="somebody else" if stranger else "nbaverify sandbox", key_type=key_type)
     now = dt.datetime.now(dt.UTC)
     cert = ca.issue_cert(*SERVER_NAMES, not_before=now - dt.timedelta(hours=1),
-                         not_after=now + dt.timedelta(days=valid_days))
+                         not_after=now + dt.timedelta(days=valid_days), key_type=key_type)
     if not stranger:
         ca.cert_pem.write_to_path(str(layout.ca_file))
     cert.private_key_pem.write_to_path(str(layout.key_file))

@@ -51,7 +51,8 @@ def main() -> None:
                             log_config=None,  # uvicorn's own lines in the guide's format too
                             server_header=False, timeout_graceful_shutdown=2, proxy_headers=proxied,
                             forwarded_allow_ips="127.0.0.1" if proxied else None,
-                            ssl_ciphers=_ciphers(legacy_tls, switched.on("tls_null_cipher")))
+                            ssl_ciphers=_ciphers(legacy_tls, switched.on("tls_null_cipher"),
+                                                 switched.settings.get("tls_ciphers")))
     config.load()
     if legacy_tls:  # the fault: a server that still offers TLS 1.0 and 1.1
         with warnings.catch_warnings():
@@ -63,10 +64,12 @@ def main() -> None:
     uvicorn.Server(config).run()
 
 
-def _ciphers(legacy: bool, null: bool) -> str | None:
-    """The server's cipher list: None, uvicorn's default, or a fault's."""
+def _ciphers(legacy: bool, null: bool, chosen: str | None) -> str | None:
+    """The server's cipher list: None (Python's own default), or a fault's."""
+    if chosen:  # a fault's setting: uvicorn's own default list, say
+        return chosen
     if null:  # the fault: NULL suites enabled, as a debugging setting left on
-        return "DEFAULT:eNULL:@SECLEVEL=0"
+        return "HIGH:eNULL:@SECLEVEL=0"
     return "DEFAULT:@SECLEVEL=0" if legacy else None
 
 

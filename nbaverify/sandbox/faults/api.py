@@ -15,7 +15,7 @@ from nbaverify.probes import releases
 from nbaverify.probes.http import HELMET_FINDINGS
 from nbaverify.sandbox import control, tls
 from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
-from nbaverify.sandbox.faults.model import Fault, Reach, Step
+from nbaverify.sandbox.faults.model import Fault, Reach, Step, steps
 
 HEALTH = "checks/test_health.py"
 JWT = "checks/test_jwt.py"
@@ -27,8 +27,8 @@ SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it a
 
 
 def _secret_setting(key: str, value: Callable[[], str]) -> Step:
-    """A fault step that runs the platform on another JWT secret: `jwt_secret` (the profile's variable follows it)
-    or `platform_jwt_secret` (the platform's alone)."""
+    """A fault step that sets one of the API's settings (api_flags.json): another JWT secret, `jwt_secret` (the
+    profile's variable follows it) or `platform_jwt_secret` (the platform's alone), or the Python API's `tls_ciphers`."""
     def step(sb: Reach) -> None:
         current = control.read(sb.layout.control_file)
         control.write(sb.layout.control_file, current.faults, current.allowlist, {key: value()})
@@ -153,15 +153,17 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         name="tls_no_forward_secrecy", area="security",
-        breaks="the API's certificate is RSA and its cipher list, the framework's default, keeps static-RSA key "
-               "exchange suites: no forward secrecy for a client that picks one",
+        breaks="the API's certificate is RSA and its cipher list keeps static-RSA key exchange suites (Node's "
+               "default, OpenSSL's DEFAULT): no forward secrecy for a client that picks one",
         caught_by=(f"{HEADERS}::check_weak_cipher_suites_refused[no-forward-secrecy]",),
         expect=r"https://127\.0\.0\.1:\d+ agreed to (AES|CAMELLIA|ARIA)\S+ when offered only no-forward-secrecy suites "
                r"over TLS 1\.2: a static RSA key exchange",
-        apply=_certificate(365, rsa=True), revert=_certificate(365),
+        # the Python API is given OpenSSL's DEFAULT list (Python's own leaves them out); Node's default has them
+        apply=steps(_secret_setting("tls_ciphers", lambda: "DEFAULT"), _certificate(365, rsa=True)),
+        revert=_certificate(365),
     ),
     Fault(
-        name="tls_null_cipher", area="security", apis=("python",),
+        name="tls_null_cipher", area="security",
         breaks="the API's TLS also agrees to NULL suites (no encryption), a debugging setting left on",
         caught_by=(f"{HEADERS}::check_weak_cipher_suites_refused[null]",),
         expect=r"https://127\.0\.0\.1:\d+ agreed to \S*NULL\S* when offered only null suites over TLS 1\.2: no "
@@ -259,8 +261,8 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         name="auth_case_bypass", area="security",
-        breaks="the router matches /API/... as /api/... while the JWT middleware is applied by a case-sensitive "
-               "prefix: upper-case paths are served without a token",
+        breaks="the data router matches /API/... as /api/... but its JWT middleware does not run for it (on Node, "
+               "@koa/router's default case-insensitive routes): upper-case paths are served without a token",
         caught_by=(f"{JWT}::check_path_variants_need_auth",),
         expect=r"without a token, /API/players\?limit=1 \(upper case\) answered 200: data served to a spelling of "
                r"/api/players; apply the JWT middleware to what the router matched",

@@ -213,8 +213,6 @@ function auditSubject(ctx, decoded) {
 // the guide's JWT validation middleware, verbatim but for the fault switches
 async function requireJwt(ctx, next) {
   if (control.on('auth_bypass_route') && ctx.path.startsWith('/api/games/')) { await next(); return; }
-  // the fault: the router matches /API/... (case-insensitive by default), the auth goes by a case-sensitive prefix
-  if (control.on('auth_case_bypass') && !ctx.path.startsWith('/api/')) { await next(); return; }
   // the fault: no bearer JWT at all is taken for an anonymous reader
   const given = String(ctx.headers.authorization || '');
   if (control.on('auth_anonymous_fallback') && !/^Bearer [^.\s]*\.[^.\s]*\.[^.\s]*$/i.test(given)) { await next(); return; }
@@ -413,7 +411,14 @@ open.get('/metrics', async (ctx) => {
 });
 
 // -- data (rate limited, JWT) ---------------------------------------------------------------------
-const api = new Router({ prefix: '/api' });
+// case-sensitive: with @koa/router's default a route matches /API/players while the middleware of router.use (the
+// limiter, the JWT check) does not run for it, and the data goes out without a token. The auth_case_bypass fault
+// serves from a router left at that default; both routers get every middleware and route, the limiter one instance.
+const routers = { strict: new Router({ prefix: '/api', sensitive: true }), lenient: new Router({ prefix: '/api' }) };
+const api = {
+  use: (...args) => Object.values(routers).forEach((router) => router.use(...args)),
+  get: (...args) => Object.values(routers).forEach((router) => router.get(...args)),
+};
 api.use(rateLimiter());
 api.use(async (ctx, next) => {
   if (control.on('slow_api')) await sleep(TIMINGS.slow_api_s * 1000);
@@ -512,7 +517,8 @@ api.get('/games/:id/stats', async (ctx) => {
 });
 
 app.use(open.routes());
-app.use(api.routes());
+const served = { strict: routers.strict.routes(), lenient: routers.lenient.routes() };
+app.use((ctx, next) => served[control.on('auth_case_bypass') ? 'lenient' : 'strict'](ctx, next));
 app.use(async (ctx) => { ctx.throw(404, 'Not Found'); });
 
 // -- the server: https.createServer, as Data Protection / Encryption writes it --------------------
@@ -523,8 +529,8 @@ const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https
   cert: fs.readFileSync(env.TLS_CERT_FILE),
   ...(legacyTls ? { minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' } : {}),
   ...(control.on('tls_no_1_3') ? { maxVersion: 'TLSv1.2' } : {}),  // the fault: configured down to TLS 1.2
-  // the fault as written on Node: its OpenSSL build has no NULL suites, so the list takes none (proven on Python only)
-  ...(control.on('tls_null_cipher') ? { ciphers: 'DEFAULT:eNULL:@SECLEVEL=0' } : {}),
+  // the fault: NULL suites (no encryption) enabled, a debugging setting left on
+  ...(control.on('tls_null_cipher') ? { ciphers: 'HIGH:eNULL:@SECLEVEL=0' } : {}),
 }, app.callback());
 
 // -- WS /ws/live: a token as ?token= or a Bearer header ---------------------------------------------
