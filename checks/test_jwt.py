@@ -104,6 +104,7 @@ def check_retired_secret_refused(api, target, expect):
                     "rotation)")
     path = expect["api.auth.probe_path"]
     reply = refused(api, path, f"Bearer {api.sign(jwt_attacks.claims(), key=previous)}")
+    assert reply.status_code < 500, f"a token signed with the retired secret crashed GET {api.url(path)} with {reply.status_code}"
     assert reply.status_code == 401, (
         f"a token signed with the retired secret (${target.api.previous_jwt_secret_env}) got {reply.status_code} on GET "
         f"{api.url(path)}, expected 401: the rotation kept the old secret, so every token it signed still works; "
@@ -133,7 +134,7 @@ def check_token_age_limited(api, expect):
     assert reply.status_code == 401, (
         f"a validly signed token issued {duration_words(limit + 300)} ago (iat), its exp still ahead, was accepted by GET "
         f"{api.url(path)} ({reply.status_code}), past the {duration_words(limit)} limit (api.auth.max_token_age_s): a "
-        "token lives as long as its exp says; verify with maxAge (jwt.verify(token, secret, { maxAge: '1d' }))")
+        f"token lives as long as its exp says; verify with maxAge (jwt.verify(token, secret, {{ maxAge: {limit} }}))")
 
 
 @pytest.mark.gate

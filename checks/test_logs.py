@@ -29,6 +29,11 @@ def daily_logs(api_logs, expect):
     return api_logs.last(expect["logs.window_h"] * 3600)
 
 
+def _where(record) -> str:
+    """Its stream (pod and container, or host and file) and, when the line says, its time."""
+    return record.stream + (f" at {record.at:%H:%M:%SZ}" if record.at else "")
+
+
 def _shape(message: str) -> str:
     """Lines that differ only in their numbers are one kind of line."""
     return re.sub(r"\d+", "N", message.strip())[:120]
@@ -89,10 +94,8 @@ def check_no_stack_traces_logged(daily_logs, expect, evidence):
     evidence.update(read=daily_logs.describe(), stack_traces=len(traced),
                     samples=[f"{r.stream}: {r.sample(3)}" for r in traced[:expect["logs.samples"]]])
     if traced:
-        first = traced[0]
-        when = f" at {first.at:%H:%M:%SZ}" if first.at else ""
-        pytest.fail(f"API log ({daily_logs.describe()}): {len(traced)} stack trace(s); the first in {first.stream}"
-                    f"{when}: '{first.headline()}'", pytrace=False)
+        pytest.fail(f"API log ({daily_logs.describe()}): {len(traced)} stack trace(s); the first in {_where(traced[0])}: "
+                    f"'{traced[0].headline()}'", pytrace=False)
 
 
 @pytest.mark.daily
@@ -117,10 +120,8 @@ def check_no_tokens_logged(daily_logs, expect, evidence):
     evidence.update(read=daily_logs.describe(), lines_with_tokens=len(holding),
                     samples=[f"{r.stream}: {r.sample(1)}" for r in holding[:expect["logs.samples"]]])
     if holding:
-        first = holding[0]
-        when = f" at {first.at:%H:%M:%SZ}" if first.at else ""
         pytest.fail(f"API log ({daily_logs.describe()}): {len(holding)} line(s) hold a bearer token anyone who reads the "
-                    f"log can replay; the first in {first.stream}{when}: '{first.sample(1)}'", pytrace=False)
+                    f"log can replay; the first in {_where(holding[0])}: '{holding[0].sample(1)}'", pytrace=False)
 
 
 @pytest.mark.daily

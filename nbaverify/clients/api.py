@@ -13,7 +13,7 @@ import httpx
 import jwt
 
 from nbaverify.clients import live
-from nbaverify.clients.tls import certificate_problem, negotiated
+from nbaverify.clients.tls import CannotOffer, certificate_problem, negotiated
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
@@ -172,26 +172,13 @@ class ApiClient:
 
     def accepts_tls_below_1_2(self, timeout_s: float) -> str | None:
         """The old protocol the API still accepts (TLS 1.0 / 1.1), or None."""
-        if isinstance(self._unreachable, TargetUnreachable):
-            raise self._unreachable
-        parts = urlsplit(self.base_url)
-        with warnings.catch_warnings(), IO.timed("tls"):  # asking for TLS 1.0/1.1 on purpose: Python warns
+        with warnings.catch_warnings():  # asking for TLS 1.0/1.1 on purpose: Python warns
             warnings.simplefilter("ignore", DeprecationWarning)
             for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
-                context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-                try:  # our own OpenSSL may refuse old protocols at its security level: lower it for the probe
-                    context.set_ciphers("DEFAULT:@SECLEVEL=0")
-                    context.minimum_version = context.maximum_version = version
-                except (ValueError, ssl.SSLError):
-                    continue
-                try:
-                    with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout_s) as raw, \
-                            context.wrap_socket(raw, server_hostname=parts.hostname):
+                try:  # our own OpenSSL may refuse old protocols at its security level: the probe lowers it
+                    if self.negotiated_suite(timeout_s, ciphers="DEFAULT", minimum=version, maximum=version):
                         return version.name
-                except (ConnectionRefusedError, TimeoutError) as exc:  # no verdict on TLS from a server that is gone
-                    raise TargetUnreachable("API", self.base_url, _reason(exc)) from None
-                except (ssl.SSLError, OSError):
+                except CannotOffer:
                     continue
         return None
 

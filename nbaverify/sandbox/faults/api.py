@@ -26,7 +26,7 @@ WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
 SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it away
 
 
-def _secret_setting(key: str, value: Callable[[], str]) -> Step:
+def _api_setting(key: str, value: Callable[[], str]) -> Step:
     """A fault step that sets one of the API's settings (api_flags.json): another JWT secret, `jwt_secret` (the
     profile's variable follows it) or `platform_jwt_secret` (the platform's alone), or the Python API's `tls_ciphers`."""
     def step(sb: Reach) -> None:
@@ -159,7 +159,7 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"https://127\.0\.0\.1:\d+ agreed to (AES|CAMELLIA|ARIA)\S+ when offered only no-forward-secrecy suites "
                r"over TLS 1\.2: a static RSA key exchange",
         # the Python API is given OpenSSL's DEFAULT list (Python's own leaves them out); Node's default has them
-        apply=steps(_secret_setting("tls_ciphers", lambda: "DEFAULT"), _certificate(365, rsa=True)),
+        apply=steps(_api_setting("tls_ciphers", lambda: "DEFAULT"), _certificate(365, rsa=True)),
         revert=_certificate(365),
     ),
     Fault(
@@ -204,7 +204,7 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{JWT}::check_no_weak_signing_secret", f"{JWT}::check_signing_secret_strong"),
         # the secret is the word 'secret': the redactor rightly hides it in every message, so the regex skips it
         expect=r"well-known weak|is a well-known \S+ \(in nbaverify's list of \d+ known JWT ",
-        apply=_secret_setting("jwt_secret", lambda: WEAK_SECRET),
+        apply=_api_setting("jwt_secret", lambda: WEAK_SECRET),
     ),
     Fault(
         name="jwt_short_secret", area="security",
@@ -213,7 +213,7 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{JWT}::check_signing_secret_strong",),
         expect=r"signing secret in \$\S+ \(api\.jwt_secret_env\) is 12 bytes long, under the 32 bytes "
                r"\(256 bits\) an HS256 key needs \(RFC 7518 section 3\.2\); and guessable in about 2\^40 tries",
-        apply=_secret_setting("jwt_secret", lambda: SHORT_SECRET),
+        apply=_api_setting("jwt_secret", lambda: SHORT_SECRET),
     ),
     Fault(
         name="jwt_blank_secret", area="security",
@@ -420,7 +420,7 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the platform rotated JWT_SECRET and the profile's variable still holds the old one: valid tokens get 401",
         caught_by=(f"{JWT}::check_valid_token_accepted",),
         expect=r"a valid HS256 token minted from api.jwt_secret_env got 401",
-        apply=_secret_setting("platform_jwt_secret", lambda: secrets.token_urlsafe(32)),
+        apply=_api_setting("platform_jwt_secret", lambda: secrets.token_urlsafe(32)),
     ),
     Fault(
         name="live_feed_stalled", area="api",
