@@ -1,14 +1,37 @@
-"""Rate limiting: past the limit the next request gets 429 with consistent headers; health is not limited.
+"""Rate limiting: past the limit the next request gets 429 with consistent headers; health is not limited; the
+limiter counts every client by its own address, every data route, refused requests too, over the guide's window.
 
 Guide: Security Best Practices / Authentication & Authorization / Rate Limiting (100 per 15 minutes
-per client). Disruptive: it spends the suite's whole window, so the plugin runs it last.
+per client). The checks that spend the suite's whole window are disruptive, so the plugin runs them last; the
+others read the limiter's `RateLimit-Remaining` on a handful of requests within the budget.
 """
 
+import random
+import time
+
 import pytest
+
+from nbaverify.probes import rate_limit
 
 pytestmark = [pytest.mark.area("security")]
 
 RATE_LIMITING = "Security Best Practices / Authentication & Authorization / Rate Limiting"
+FORGED_NETWORK = "203.0.113"  # TEST-NET-3 (RFC 5737): an address no real client has
+TURN_WAIT_S = 90  # the window check waits for a turn this near, to measure a whole window
+NO_COUNT = ("no RateLimit-Remaining (nor X-RateLimit-Remaining): the limiter's count of this client cannot be seen "
+            "(is the suite's address allowlisted?)")
+
+
+def _views(api, requests) -> list:
+    """Send (path, token, headers) requests in order; their replies and the limiter's view of each (or None). When the
+    window turns between two of them, send the lot once more: counts from two windows compare nothing."""
+    for _ in range(2):
+        replies = [api.get(path, token=token, headers=headers) for path, token, headers in requests]
+        views = [rate_limit.view(reply.headers, time.time()) for reply in replies]
+        seen = [view for view in views if view is not None]
+        if all(rate_limit.counted(a, b) is not None for a, b in zip(seen, seen[1:])):
+            break
+    return list(zip(replies, views))
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +44,7 @@ def limited(api, expect):
         reply = api.get(path, token=token, expect_429=True)
         if reply.status_code == 429:
             break
-    return reply, sent
+    return reply, sent, time.time()
 
 
 @pytest.mark.daily
@@ -37,7 +60,7 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
     `api.rate_limit.margin` (5) however many the run spent already: no 429 by then means rate limiting is off for this
     client. `/health` must not be limited while the client is (probes would kill healthy pods).
 
-    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (88)
+    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (96)
     so as not to reach the limit first. The requests it sent and the run spent go into the evidence.
 
     When it fails: No 429: check that the guide's `rateLimit({ windowMs: 15 * 60 * 1000, max: 100 })` covers `/api/*`,
@@ -47,7 +70,7 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
     limit, window, margin = (expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"],
                              expect["api.rate_limit.margin"])
     path = expect["api.auth.probe_path"]
-    reply, sent = limited
+    reply, sent, _ = limited
     evidence.update(sent_by_this_check=sent, spent_by_run=api.spent)
     if reply.status_code != 429:
         pytest.fail(f"GET {api.url(path)}: {limit + margin} requests in a row and no 429 (limit {limit} per "
@@ -79,7 +102,7 @@ def check_rate_limit_headers(api, expect, limited):
     """
     limit, window = expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"]
     path = expect["api.auth.probe_path"]
-    reply, _ = limited
+    reply, _, _ = limited
     if reply.status_code != 429:
         pytest.skip(f"no 429 from GET {api.url(path)} to read headers from (see check_rate_limit_enforced)")
     headers = reply.headers
@@ -94,3 +117,151 @@ def check_rate_limit_headers(api, expect, limited):
     if remaining is None or remaining.strip() != "0":
         problems.append(f"RateLimit-Remaining (or X-RateLimit-Remaining) is {remaining!r} on a 429 (want 0)")
     assert not problems, f"429 from GET {api.url(path)}: {'; '.join(problems)}; clients cannot back off correctly"
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.safety("disruptive")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_window(api, expect, limited, evidence):
+    """The limiter's window is the guide's 15 minutes: 100 requests a minute must not pass.
+
+    Measured, not read from a setting: when this run's first request to `/api/` opened a window (its
+    `RateLimit-Remaining` one below the limit), the seconds its `RateLimit-Reset` (or `X-RateLimit-Reset`) gave are the
+    window. Otherwise the check waits for the window that the 429 of `check_rate_limit_enforced` ends, when it ends
+    within 90 s, and reads a fresh one. A window that began before this run and ends later than that is not measured:
+    skipped, saying how long it lasts at least. Fails when the window is shorter than `api.rate_limit.window_s` (900)
+    by more than 5 %.
+
+    When it fails: Set the limiter's window to the guide's (`windowMs: 15 * 60 * 1000`; koa-ratelimit: `duration`,
+    in milliseconds); a limit of 100 over a shorter window lets a client send that many again and again.
+    """
+    limit, window = expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"]
+    path = expect["api.auth.probe_path"]
+    reply, _, at = limited
+    if reply.status_code != 429:
+        pytest.skip(f"no 429 from GET {api.url(path)}: no window to measure (see check_rate_limit_enforced)")
+    first = rate_limit.view(api.first_limited[1], api.first_limited[0]) if api.first_limited else None
+    ends_in = rate_limit.reset_in(reply.headers, at)
+    if first is not None and first.remaining == limit - 1 and first.reset_in_s is not None:
+        measured, how = first.reset_in_s, "from this run's first request, which opened it"
+    elif ends_in is not None and ends_in <= TURN_WAIT_S:
+        time.sleep(ends_in + 1)
+        fresh = rate_limit.view(api.get(path, token=api.token(), expect_429=True).headers, time.time())
+        if fresh is None or fresh.reset_in_s is None or fresh.remaining != limit - 1:
+            pytest.skip(f"GET {api.url(path)} after the 429's window ended did not carry RateLimit-Remaining one below "
+                        "the limit and a reset: the new window cannot be measured")
+        measured, how = fresh.reset_in_s, "from the first request after the 429's window ended"
+    else:
+        at_least = (at - api.first_limited[0] if api.first_limited else 0) + (ends_in or 0)
+        if at_least >= window * 0.95:
+            measured, how = at_least, "at least: the window began before this run"
+        else:
+            pytest.skip(f"the window began before this run (other requests from this address) and ends in "
+                        f"{ends_in or 0:.0f} s: it lasts at least {at_least:.0f} s, not measured")
+    evidence.update(window_s=round(measured), measured=how)
+    assert measured >= window * 0.95, (
+        f"GET {api.url(path)}: the rate-limit window lasts {measured:.0f} s ({how}), not {window} s: {limit} requests "
+        f"per {measured / 60:.0f} min pass, not {limit} per {window / 60:.0f}; set the limiter's windowMs to "
+        f"{window * 1000}")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_ignores_forwarded_for(api, expect, evidence):
+    """A forged `X-Forwarded-For` does not give the client a fresh rate-limit window.
+
+    Two requests with a valid token to `api.auth.probe_path`: one plain, one with `X-Forwarded-For` set to an address
+    of TEST-NET-3 (RFC 5737, no real client). The limiter must count both against this client: the second's
+    `RateLimit-Remaining` below the first's. The same or more means the limiter keys clients on the header, so any
+    client escapes the limit by writing a new address in it; no count on the second means the forged address is let
+    through. Skipped when the replies carry no remaining count (the suite allowlisted, or a limiter without headers).
+
+    When it fails: Trust `X-Forwarded-For` only as far as your own ingress writes it: Koa `app.proxy = true` only
+    behind a proxy that overwrites the header (nginx `proxy_set_header X-Forwarded-For $remote_addr`) or with
+    `app.maxIpsCount = 1`; express `app.set('trust proxy', 1)`, never `true`.
+    """
+    path, token = expect["api.auth.probe_path"], api.token()
+    address = f"{FORGED_NETWORK}.{random.randint(1, 254)}"
+    (plain, before), (forged, after) = _views(api, [(path, token, None), (path, token, {"x-forwarded-for": address})])
+    evidence.update(forged_address=address, remaining_plain=before and before.remaining,
+                    remaining_forged=after and after.remaining)
+    if before is None:
+        pytest.skip(f"GET {api.url(path)} carries {NO_COUNT}")
+    assert after is not None, (
+        f"GET {api.url(path)} with a forged X-Forwarded-For ({address}) came back {forged.status_code} without "
+        f"RateLimit-Remaining, while the same request without it had {before.remaining} left: the limiter lets the "
+        "forged address through; trust X-Forwarded-For only as your ingress writes it")
+    assert after.remaining < before.remaining, (
+        f"GET {api.url(path)}: with a forged X-Forwarded-For ({address}) RateLimit-Remaining was {after.remaining}, "
+        f"after {before.remaining} without it: the limiter counts the forged address as a new client, so any client "
+        "escapes the limit by writing the header; trust X-Forwarded-For only as your ingress writes it (Koa: "
+        "app.proxy behind a proxy that overwrites it, or app.maxIpsCount = 1)")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_counts_refused_requests(api, expect, evidence):
+    """A request refused for want of a token counts against the window: the limiter runs before the JWT middleware.
+
+    Three requests to `api.auth.probe_path`: with a valid token, without one (401), with a valid token again. Between
+    the first and the third `RateLimit-Remaining` must fall by at least two. By one means the refused request was not
+    counted: token guessing and floods without a token are never limited. Skipped when the replies carry no remaining
+    count, or when the request without a token is not refused (`check_auth_enforced` judges that).
+
+    When it fails: Register the limiter ahead of the JWT middleware (`app.use('/api/', limiter)` before
+    `app.use('/api/', requireJwt)`; with @koa/router, `router.use(limiter)` before `router.use(requireJwt)`).
+    """
+    path, token = expect["api.auth.probe_path"], api.token()
+    (_, before), (refused, _), (_, after) = _views(api, [(path, token, None), (path, None, None), (path, token, None)])
+    evidence.update(remaining_before=before and before.remaining, refused_status=refused.status_code,
+                    remaining_after=after and after.remaining)
+    if before is None or after is None:
+        pytest.skip(f"GET {api.url(path)} carries {NO_COUNT}")
+    if refused.status_code not in (401, 403):
+        pytest.skip(f"GET {api.url(path)} without a token answered {refused.status_code}, not 401: nothing refused to "
+                    "count (see check_auth_enforced)")
+    counted = rate_limit.counted(before, after)
+    assert counted is None or counted >= 2, (
+        f"GET {api.url(path)} without a token was refused {refused.status_code} and not counted: RateLimit-Remaining "
+        f"went from {before.remaining} to {after.remaining} across it and the next request with a token (want 2 "
+        "fewer): requests refused for their token are not limited, so token guessing never is; register the limiter "
+        "before the JWT middleware")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_covers_every_route(api, expect, evidence):
+    """Every listed data route counts against the window: each reply carries `RateLimit-Remaining`, one fewer each.
+
+    One request with a valid token to `api.auth.probe_path` and to each of `api.performance.endpoints` (the key data
+    routes), in order. A reply without the remaining count, or a count that did not fall since the previous reply,
+    names a route the limiter does not cover. Skipped when no reply carries the count (the suite allowlisted, or a
+    limiter without headers).
+
+    When it fails: Mount the limiter on the whole prefix ahead of every router (`app.use('/api/', limiter)`); a route
+    registered on its own router or app beside the limited one is not counted.
+    """
+    paths = list(dict.fromkeys([expect["api.auth.probe_path"], *expect["api.performance.endpoints"]]))
+    token = api.token()
+    answers = _views(api, [(path, token, None) for path in paths])
+    evidence.update({path: view and view.remaining for path, (_, view) in zip(paths, answers)})
+    if all(view is None for _, view in answers):
+        pytest.skip(f"none of the replies to {', '.join(paths)} carries {NO_COUNT}")
+    gaps, previous = [], None
+    for path, (reply, view) in zip(paths, answers):
+        if view is None:
+            gaps.append(f"GET {path} ({reply.status_code}) carries no RateLimit-Remaining")
+            continue
+        if previous is not None and rate_limit.counted(previous, view) == 0:
+            gaps.append(f"GET {path} was not counted (RateLimit-Remaining {view.remaining} before and after it)")
+        previous = view
+    assert not gaps, (f"on {api.base_url}: {'; '.join(gaps)}: the limiter does not cover every data route; mount it "
+                      "on /api/ ahead of every router")

@@ -59,6 +59,8 @@ class ApiClient:
         self.budget = budget  # requests the run may send to rate-limited endpoints (None: no limit)
         self.claims = dict(claims or {})  # what every token the suite signs carries (the platform's iss/aud)
         self.spent = 0
+        # the run's first reply from a rate-limited endpoint, (time.time(), headers): where this run's window began
+        self.first_limited: tuple[float, httpx.Headers] | None = None
 
     @classmethod
     def unauthenticated(cls, target) -> ApiClient:
@@ -123,6 +125,8 @@ class ApiClient:
             raise TargetUnreachable("API", self.url(path), _reason(exc)) from None
         if limited:
             self.spent += 1
+            if self.first_limited is None:
+                self.first_limited = (time.time(), reply.headers)
             IO.count("api budget")  # summary.json's io says how much of api.request_budget the run spent
         if reply.status_code == 429 and not expect_429:
             raise RateLimited(

@@ -166,6 +166,15 @@ def create_app(settings: ApiSettings) -> Starlette:
             json.loads(base64.urlsafe_b64decode(token.strip().split(".")[0] + "=="))
         return subjects.accepted(verify_token(token.strip()), request, control.generation)
 
+    def verifies(authorization: str) -> bool:
+        """Whether an Authorization header carries a token the platform accepts (the limiter after auth counts
+        only these)."""
+        scheme, _, token = authorization.partition(" ")
+        try:
+            return scheme.lower() == "bearer" and bool(verify_token(token.strip()))
+        except HTTPException:
+            return False
+
     def verify_token(token: str) -> dict:
         control = watcher.current()
         # jwt_secret: the platform and the profile share it (weak-secret fault); platform_jwt_secret:
@@ -503,5 +512,5 @@ def create_app(settings: ApiSettings) -> Starlette:
     app.add_middleware(ReflectingCors, control=watcher)  # after helmet and the limiter, as a Koa app adds cors()
     app.add_middleware(PlatformMiddleware, metrics=metrics, control=watcher,
                        limiter=FixedWindowLimiter(RATE_LIMIT, RATE_WINDOW_S), routes=lambda: routes,
-                       dsn=settings.dsn)
+                       authenticated=verifies, dsn=settings.dsn)
     return app

@@ -21,6 +21,8 @@ from nbaverify.sandbox.control import Watcher
 
 log = logging.getLogger("nbaverify.sandbox.api")
 SLOW_API_S = 1.2
+RATE_SHORT_WINDOW_S = 60  # the rate_limit_short_window fault: windowMs of a minute, not 15
+ROUTE_GAP_PREFIX = "/api/projections/"  # the rate_limit_route_gap fault: the route the limiter does not cover
 REFUSALS = frozenset({401, 403, 429})  # logged with the client, as OWASP's logging guidance asks of auth failures
 
 # What helmet() sets by default (Security Best Practices / Data Sanitization: app.use(helmet()))
@@ -61,17 +63,19 @@ class FixedWindowLimiter:
         self._windows: dict[str, tuple[float, int]] = {}
         self._generation = -1
 
-    def hit(self, client: str, generation: int, now: float) -> tuple[bool, int, int]:
-        """Count a request; returns (allowed, remaining, seconds until the window resets)."""
+    def hit(self, client: str, generation: int, now: float, window_s: float | None = None) -> tuple[bool, int, int]:
+        """Count a request; returns (allowed, remaining, seconds until the window resets). window_s: another window
+        than the configured one (the rate_limit_short_window fault)."""
+        window_s = window_s or self.window_s
         if generation != self._generation:  # the sandbox was reconfigured: start clean windows
             self._windows.clear()
             self._generation = generation
         start, count = self._windows.get(client, (now, 0))
-        if now - start >= self.window_s:
+        if now - start >= window_s:
             start, count = now, 0
         count += 1
         self._windows[client] = (start, count)
-        reset = max(0, round(start + self.window_s - now))
+        reset = max(0, round(start + window_s - now))
         return count <= self.limit, max(0, self.limit - count), reset
 
 
@@ -81,9 +85,10 @@ class PlatformMiddleware:
     JSON for an unhandled error. The faults in the control file change these per request (no_rate_limit, ...)."""
 
     def __init__(self, app, *, metrics: ApiMetrics, control: Watcher, limiter: FixedWindowLimiter,
-                 routes: Callable[[], list], limited_prefix: str = "/api/", dsn: str = ""):
+                 routes: Callable[[], list], authenticated: Callable[[str], bool], limited_prefix: str = "/api/",
+                 dsn: str = ""):
         self.app, self.metrics, self.control, self.limiter = app, metrics, control, limiter
-        self.dsn = dsn
+        self.dsn, self.authenticated = dsn, authenticated
         self.routes, self.limited_prefix = routes, limited_prefix
 
     def _route_of(self, scope) -> str:
@@ -108,11 +113,11 @@ class PlatformMiddleware:
         status_holder = {"status": 500}
         rate_headers: list[tuple[bytes, bytes]] = []
 
-        if scope["path"].startswith(self.limited_prefix) and not control.on("no_rate_limit") \
-                and not scope.get("nbaverify_unguarded"):
-            client = (scope.get("client") or ("unknown", 0))[0]
+        if self._limits(scope, control):
+            client = _client(scope, control)
             if client not in control.allowlist or control.on("allowlist_lost"):  # the fault: the entry went missing
-                allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic())
+                window = RATE_SHORT_WINDOW_S if control.on("rate_limit_short_window") else None
+                allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic(), window)
                 rate_headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
                                 (b"ratelimit-remaining", str(remaining).encode()),
                                 (b"ratelimit-reset", str(reset).encode())]
@@ -149,6 +154,17 @@ class PlatformMiddleware:
                                          started, control, method, route, scope)
             raise
         self._observe(method, route, status_holder["status"], started, scope)
+
+    def _limits(self, scope, control) -> bool:
+        """Whether the limiter counts this request: every /api/ request, unless a fault keeps some out."""
+        path = scope["path"]
+        if not path.startswith(self.limited_prefix) or control.on("no_rate_limit") or scope.get("nbaverify_unguarded"):
+            return False
+        if control.on("rate_limit_route_gap") and path.startswith(ROUTE_GAP_PREFIX):
+            return False  # the fault: a route mounted beside the limited router, not under it
+        if control.on("rate_limit_after_auth"):  # the fault: the limiter registered after the JWT middleware
+            return self.authenticated(dict(scope["headers"]).get(b"authorization", b"").decode(errors="replace"))
+        return True
 
     def _decorations(self, started: float, control, rate_headers, status: int) -> list[tuple[bytes, bytes]]:
         if control.on("no_security_headers"):  # the fault: no helmet(), and the framework announces itself
@@ -232,6 +248,16 @@ class BoundedCapacity:
                 await asyncio.sleep(max(0.0, limit["service_ms"] / 1000 - (time.perf_counter() - started)))
         for message in held:
             await send(message)
+
+
+def _client(scope, control) -> str:
+    """Who the limiter counts: the peer (the proxy's X-Forwarded-For when uvicorn trusts it), or under the
+    rate_limit_trusts_xff fault the leftmost X-Forwarded-For whoever sent it, as Koa's `app.proxy = true` reads it."""
+    if control.on("rate_limit_trusts_xff"):
+        forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode(errors="replace").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return (scope.get("client") or ("unknown", 0))[0]
 
 
 def _log_faults(control, dsn: str, authorization: str) -> None:

@@ -293,6 +293,33 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"Retry-After is None",
     ),
     Fault(
+        name="rate_limit_trusts_xff", area="security",
+        breaks="the limiter keys clients on the leftmost X-Forwarded-For, whoever wrote it: a forged address is a "
+               "fresh window (Koa's app.proxy = true with nothing in front that overwrites the header)",
+        caught_by=(f"{RATE}::check_rate_limit_ignores_forwarded_for",),
+        expect=r"with a forged X-Forwarded-For \(203\.0\.113\.\d+\) RateLimit-Remaining was 99, after \d+ without it: "
+               r"the limiter counts the forged address as a new client",
+    ),
+    Fault(
+        name="rate_limit_after_auth", area="security",
+        breaks="the limiter is registered after the JWT middleware: a request refused 401 is never counted",
+        caught_by=(f"{RATE}::check_rate_limit_counts_refused_requests",),
+        expect=r"without a token was refused 401 and not counted: RateLimit-Remaining went from (\d+) to \d+ across it",
+    ),
+    Fault(
+        name="rate_limit_route_gap", area="security",
+        breaks="GET /api/projections/{id} is mounted beside the limited router: the limiter never counts it",
+        caught_by=(f"{RATE}::check_rate_limit_covers_every_route",),
+        expect=r"GET /api/projections/7 \(200\) carries no RateLimit-Remaining: the limiter does not cover every "
+               r"data route",
+    ),
+    Fault(
+        name="rate_limit_short_window", area="security",
+        breaks="the limiter's window is a minute, not 15: 100 requests a minute pass",
+        caught_by=(f"{RATE}::check_rate_limit_window",),
+        expect=r"the rate-limit window lasts (59|60) s \(from this run's first request, which opened it\), not 900 s",
+    ),
+    Fault(
         name="no_security_headers", area="security",
         breaks="helmet() is gone: no HSTS, nosniff, frame protection or CSP, and X-Powered-By: Express appears",
         caught_by=(f"{HEADERS}::check_security_header",  # every finding on every path

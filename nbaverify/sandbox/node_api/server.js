@@ -235,16 +235,22 @@ async function requireJwt(ctx, next) {
 }
 
 // -- the rate limiter (Rate Limiting: windowMs 15 minutes, max 100 per client) --------------------
-function rateLimiter() {
+// placed: 'before' the JWT middleware (the guide's order) or 'after' it (the rate_limit_after_auth fault's order);
+// one instance of each is registered and the one not in force passes every request on
+function rateLimiter(placed) {
   let generation = -1;
   let limiter = null;
   return async (ctx, next) => {
     const current = control.current();
-    if (control.on('no_rate_limit')) { await next(); return; }
+    if (control.on('no_rate_limit') || (placed === 'after') !== control.on('rate_limit_after_auth')) { await next(); return; }
+    // the fault: the projections route mounted beside the limited router, not under it
+    if (control.on('rate_limit_route_gap') && ctx.path.startsWith('/api/projections/')) { await next(); return; }
     if (current.generation !== generation) {  // the sandbox was reconfigured: start clean windows
       generation = current.generation;
+      // the fault: windowMs of a minute, not 15
+      const minutes = control.on('rate_limit_short_window') ? 1 : 15;
       limiter = ratelimit({
-        driver: 'memory', db: new Map(), duration: 15 * 60 * 1000, max: 100, id: (c) => c.ip,
+        driver: 'memory', db: new Map(), duration: minutes * 60 * 1000, max: 100, id: (c) => c.ip,
         whitelist: (c) => control.current().allowlist.has(c.ip) && !control.on('allowlist_lost'),
         errorMessage: { error: 'Too Many Requests', message: 'Too many requests, please try again later.', statusCode: 429 },
         onLimited: (c) => { if (control.on('rate_limit_no_retry_after')) c.remove('Retry-After'); },
@@ -259,6 +265,12 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // -- the app ---------------------------------------------------------------------------------------
 const app = new Koa();
 app.proxy = env.TRUST_PROXY === '1';  // X-Forwarded-For from the proxy in front (loopback: nobody else reaches us)
+// the fault: app.proxy = true with nothing in front that overwrites X-Forwarded-For, so ctx.ip (the limiter's key)
+// is whatever leftmost address the client writes there
+app.use(async (ctx, next) => {
+  app.proxy = env.TRUST_PROXY === '1' || control.on('rate_limit_trusts_xff');
+  await next();
+});
 const startedAt = Date.now();
 
 // Performance Tuning / Response Time Optimization: the guide's timing middleware
@@ -419,7 +431,7 @@ const api = {
   use: (...args) => Object.values(routers).forEach((router) => router.use(...args)),
   get: (...args) => Object.values(routers).forEach((router) => router.get(...args)),
 };
-api.use(rateLimiter());
+api.use(rateLimiter('before'));
 api.use(async (ctx, next) => {
   if (control.on('slow_api')) await sleep(TIMINGS.slow_api_s * 1000);
   if (control.on('error_burst')) ctx.throw(500, 'internal server error');
@@ -438,6 +450,7 @@ function logFaults(ctx) {
   }
 }
 api.use(requireJwt);
+api.use(rateLimiter('after'));
 
 api.get('/players', async (ctx) => {
   const { limit = '25', offset = '0' } = ctx.query;
