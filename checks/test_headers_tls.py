@@ -7,11 +7,13 @@ Sanitization: app.use(helmet())).
 
 import datetime as dt
 import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from nbaverify.clients.tls import CannotOffer
-from nbaverify.probes import http
+from nbaverify.probes import certificates, http
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -197,6 +199,103 @@ def check_certificate_not_expiring(api, expect, handshake, evidence):
     assert days >= window, (
         f"the certificate of {api.base_url} expires {expires:%Y-%m-%d} UTC, in {days:.0f} day(s) "
         f"(want {window} or more); renew it before clients start refusing the API")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_certificate_key_strong(api, expect, evidence):
+    """The API's certificate key is strong enough: RSA of at least `api.tls.min_rsa_bits` (2048), EC of at least
+    `api.tls.min_ec_bits` (256), never DSA.
+
+    The certificate is read as the server sends it, whatever its key (the handshake verifies nothing, so a weak key is
+    judged rather than refused); its key kind, size and issuer go into the evidence. A warning, beyond the guide:
+    NIST SP 800-57 and the CA/Browser Forum set these minimums; a 1024-bit RSA key can be factored by a well-funded
+    attacker. Skipped when `api.base_url` is not HTTPS.
+
+    When it fails: Issue a new certificate with a 2048-bit (or larger) RSA key or an EC P-256 key (cert-manager:
+    `privateKey: {algorithm: ECDSA, size: 256}`; `openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256`), and
+    confirm with `openssl s_client -connect HOST:443 | openssl x509 -noout -text | grep 'Public-Key'`.
+    """
+    https_only(api)
+    facts = certificates.key_facts(api.served_chain(expect["api.timeout_s"])[0])
+    evidence.update(key=facts.kind, bits=facts.bits, issuer=facts.issuer)
+    weak = certificates.weakness(facts, expect["api.tls.min_rsa_bits"], expect["api.tls.min_ec_bits"])
+    assert weak is None, f"the certificate of {api.base_url} has {weak}; issue one with an RSA 2048 or EC P-256 key"
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_certificate_chain_complete(api, expect, evidence):
+    """The API sends its certificate with the chain up to a root: a client that trusts only the root verifies it.
+
+    One handshake trusting only the roots (self-signed certificates) of the profile's `api.ca_file`, else the system's
+    roots: a browser that fetched or cached the intermediate hides a missing one, Python, Go, curl and Java clients do
+    not. The host name is not checked here (`check_certificate_valid` does). A warning: where the profile's CA file holds
+    the intermediate, `check_certificate_valid` passes while other clients fail. Skipped when `api.base_url` is not
+    HTTPS.
+
+    When it fails: Serve the full chain where TLS ends: the leaf first, then each intermediate (nginx `ssl_certificate`
+    the `fullchain.pem`, Node `cert` the concatenated PEM, a Kubernetes TLS Secret's `tls.crt` the chain); confirm with
+    `openssl s_client -connect HOST:443 -showcerts` (more than one certificate).
+    """
+    https_only(api)
+    timeout = expect["api.timeout_s"]
+    bundle = Path(api.ca_file).read_text() if api.ca_file else None
+    trusted = certificates.roots(bundle) if bundle else None
+    if bundle is not None and not trusted:
+        pytest.skip(f"api.ca_file ({api.ca_file}) holds no root (self-signed) certificate to verify the chain against")
+    problem = api.chain_problem(timeout, trusted)
+    chain = [certificates.key_facts(der) for der in api.served_chain(timeout)]
+    evidence.update(served=[facts.issuer for facts in chain], verified=problem is None)
+    roots_of = f"the roots in api.ca_file ({api.ca_file})" if api.ca_file else "the system's roots"
+    assert problem is None, (
+        f"{api.base_url} sends {len(chain)} certificate(s), the last issued by {chain[-1].issuer if chain else '?'}: "
+        f"the chain does not reach {roots_of} ({problem}); serve the full chain: the leaf, then each intermediate")
+
+
+@pytest.mark.gate
+@pytest.mark.daily
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_cleartext_redirects_to_https(api, target, expect, evidence):
+    """The API host's plain HTTP redirects to HTTPS (or nothing listens there); it never serves the API unencrypted.
+
+    One GET of `api.health_path` at the profile's `api.cleartext_url`, else port 80 of an `https` base URL on 443,
+    redirects not followed. A redirect to an `https://` address passes, as does a refused connection; an answer from
+    the API itself (2xx, or a 401/403 it refused) fails: clients that type `http://` send their tokens and get data in
+    cleartext. Other answers (a 404 from a default server) pass and go into the evidence. Skipped when the base URL is
+    plain HTTP, or HTTPS on another port and the profile names no `api.cleartext_url`.
+
+    Critical: the guide serves the API over TLS (`https.createServer`); a listener beside it that serves the same API
+    unencrypted undoes that.
+
+    When it fails: Answer plain HTTP with a redirect where TLS ends (nginx: `return 308 https://$host$request_uri;` in
+    the port-80 server; an ingress: `ssl-redirect`), or close the port; never route it to the API.
+    """
+    https_only(api)
+    parts = urlsplit(api.base_url)
+    address = target.profile.api.cleartext_url or (f"http://{parts.hostname}" if parts.port in (None, 443) else None)
+    if address is None:
+        pytest.skip(f"not configured: api.cleartext_url (the base URL {api.base_url} is not on port 443)")
+    url = f"{address.rstrip('/')}{expect['api.health_path']}"
+    reply = api.cleartext(url)
+    if reply is None:
+        evidence.update(url=url, answer="connection refused: nothing listens")
+        return
+    location = reply.headers.get("location", "")
+    evidence.update(url=url, status=reply.status_code, location=location)
+    if 300 <= reply.status_code < 400:
+        assert location.startswith("https://"), (
+            f"GET {url} redirects ({reply.status_code}) to {location or 'nowhere'}, not to https://: plain HTTP must "
+            "send clients to TLS")
+        return
+    assert not (200 <= reply.status_code < 300 or reply.status_code in (401, 403)), (
+        f"GET {url} answered {reply.status_code} over plain HTTP: the API answers unencrypted beside {api.base_url}, so "
+        "a client that uses http:// sends its token in cleartext; redirect plain HTTP to https (308) or close the port")
 
 
 @pytest.mark.daily

@@ -6,12 +6,13 @@ per client). The checks that spend the suite's whole window are disruptive, so t
 others read the limiter's `RateLimit-Remaining` on a handful of requests within the budget.
 """
 
+import itertools
 import random
 import time
 
 import pytest
 
-from nbaverify.probes import rate_limit
+from nbaverify.probes import http, rate_limit
 
 pytestmark = [pytest.mark.area("security")]
 
@@ -29,9 +30,9 @@ def _views(api, requests) -> list:
         replies = [api.get(path, token=token, headers=headers) for path, token, headers in requests]
         views = [rate_limit.view(reply.headers, time.time()) for reply in replies]
         seen = [view for view in views if view is not None]
-        if all(rate_limit.counted(a, b) is not None for a, b in zip(seen, seen[1:])):
+        if all(rate_limit.counted(a, b) is not None for a, b in itertools.pairwise(seen)):
             break
-    return list(zip(replies, views))
+    return list(zip(replies, views, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,30 @@ def check_rate_limit_headers(api, expect, limited):
 
 @pytest.mark.daily
 @pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.safety("disruptive")
+@pytest.mark.runbook(RATE_LIMITING, "Security Best Practices / Data Protection / Data Sanitization")
+def check_security_headers_on_429(api, limited, evidence):
+    """The 429 carries every one of `helmet()`'s protections, as every other reply does.
+
+    Read from the same 429 as `check_rate_limit_enforced` (the window is spent once); each finding of
+    `check_security_header` is judged on it. koa-ratelimit and express-rate-limit answer the 429 by throwing, so an
+    error handler that rebuilds the reply (Koa's default one) drops the headers set before it. Skipped when no 429
+    came. A warning, as `check_security_headers_on_errors` (a 404) is.
+
+    When it fails: Keep `app.use(helmet())` ahead of the limiter and let the error-handling middleware set the status
+    and body only, never clear the headers; confirm with `curl -si` once the client is limited.
+    """
+    reply, _, _ = limited
+    if reply.status_code != 429:
+        pytest.skip(f"no 429 from {api.base_url} to read headers from (see check_rate_limit_enforced)")
+    missing = http.missing_protections(reply.headers, api.base_url.startswith("https://"))
+    evidence.update(missing=missing)
+    assert not missing, (f"the 429 of {api.base_url} came without helmet()'s protections: {'; '.join(missing)}; an "
+                         "error reply must keep the headers set before the error")
+
+@pytest.mark.daily
+@pytest.mark.quarterly
 @pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
 @pytest.mark.runbook(RATE_LIMITING)
@@ -186,7 +211,7 @@ def check_rate_limit_ignores_forwarded_for(api, expect, evidence):
     """
     path, token = expect["api.auth.probe_path"], api.token()
     address = f"{FORGED_NETWORK}.{random.randint(1, 254)}"
-    (plain, before), (forged, after) = _views(api, [(path, token, None), (path, token, {"x-forwarded-for": address})])
+    (_, before), (forged, after) = _views(api, [(path, token, None), (path, token, {"x-forwarded-for": address})])
     evidence.update(forged_address=address, remaining_plain=before and before.remaining,
                     remaining_forged=after and after.remaining)
     if before is None:
@@ -252,11 +277,11 @@ def check_rate_limit_covers_every_route(api, expect, evidence):
     paths = list(dict.fromkeys([expect["api.auth.probe_path"], *expect["api.performance.endpoints"]]))
     token = api.token()
     answers = _views(api, [(path, token, None) for path in paths])
-    evidence.update({path: view and view.remaining for path, (_, view) in zip(paths, answers)})
+    evidence.update({path: view and view.remaining for path, (_, view) in zip(paths, answers, strict=True)})
     if all(view is None for _, view in answers):
         pytest.skip(f"none of the replies to {', '.join(paths)} carries {NO_COUNT}")
     gaps, previous = [], None
-    for path, (reply, view) in zip(paths, answers):
+    for path, (reply, view) in zip(paths, answers, strict=True):
         if view is None:
             gaps.append(f"GET {path} ({reply.status_code}) carries no RateLimit-Remaining")
             continue

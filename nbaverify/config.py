@@ -44,6 +44,10 @@ class ApiProfile(_Section):
     previous_jwt_secret_env: str | None = None
     ws_path: str = "/ws/live"
     ca_file: str | None = None  # PEM bundle to trust for an HTTPS base_url (the sandbox's own CA)
+    # the API host's plain-HTTP address, which must redirect to HTTPS (default: port 80 of an https base_url on 443)
+    cleartext_url: str | None = None
+    # the address users reach, when it is not base_url (an ingress in front): internal endpoints must not answer there
+    public_base_url: str | None = None
 
     @field_validator("base_url")
     @classmethod

@@ -13,7 +13,7 @@ import httpx
 import jwt
 
 from nbaverify.clients import live
-from nbaverify.clients.tls import CannotOffer, certificate_problem, negotiated
+from nbaverify.clients.tls import CannotOffer, certificate_problem, chain_problem, negotiated, served_chain
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
@@ -189,13 +189,43 @@ class ApiClient:
     def negotiated_suite(self, timeout_s: float, **offer) -> str | None:
         """The suite a handshake offering only `offer` (ciphers, minimum, maximum: clients.tls.negotiated) agreed on,
         or None when refused; CannotOffer when this machine cannot offer it."""
+        return self._handshake(lambda host, port, timeout: negotiated(host, port, timeout, **offer), timeout_s)
+
+    def public_get(self, url: str) -> httpx.Response:
+        """GET an absolute URL on another address of the API (its public ingress), without a token, redirects not
+        followed; the same CA and timeout."""
+        try:
+            with IO.timed("http"):
+                return self._http.get(url, follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise TargetUnreachable("API (public address)", url, _reason(exc)) from None
+
+    def cleartext(self, url: str) -> httpx.Response | None:
+        """GET url over plain HTTP, redirects not followed: the reply, or None when nothing listens there."""
+        try:
+            with IO.timed("http"):
+                return self._http.get(url, follow_redirects=False)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            return None
+        except httpx.TransportError as exc:
+            raise TargetUnreachable("API", url, _reason(exc)) from None
+
+    def served_chain(self, timeout_s: float) -> list[bytes]:
+        """The certificates the API sends (DER, its own first), unverified: for judging its key and chain."""
+        return self._handshake(served_chain, timeout_s)
+
+    def chain_problem(self, timeout_s: float, roots: str | None) -> str | None:
+        """Why the chain the API sends does not verify against these roots alone (PEM; None: the system's), or None."""
+        return self._handshake(chain_problem, timeout_s, roots)
+
+    def _handshake(self, probe, timeout_s: float, *args):
         if isinstance(self._unreachable, TargetUnreachable):
             raise self._unreachable
         parts = urlsplit(self.base_url)
         try:
             with IO.timed("tls"):
-                return negotiated(parts.hostname or "", parts.port or 443, timeout_s, **offer)
-        except (ConnectionRefusedError, TimeoutError, socket.gaierror) as exc:  # no verdict from a server that is gone
+                return probe(parts.hostname or "", parts.port or 443, timeout_s, *args)
+        except (ConnectionRefusedError, TimeoutError, socket.gaierror) as exc:
             raise TargetUnreachable("API", self.base_url, _reason(exc)) from None
 
     def close(self) -> None:

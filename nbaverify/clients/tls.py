@@ -36,6 +36,41 @@ def negotiated(host: str, port: int, timeout_s: float, *, ciphers: str | None = 
             return None
 
 
+def served_chain(host: str, port: int, timeout_s: float) -> list[bytes]:
+    """The certificates the server sends (DER, its own first), whatever their keys or issuers: a handshake that
+    verifies nothing and accepts any key size (OpenSSL's security level lowered), so a weak one is judged, not
+    refused."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    with socket.create_connection((host, port), timeout=timeout_s) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as tls:
+        if hasattr(tls, "get_unverified_chain"):  # Python 3.13 and later
+            return list(tls.get_unverified_chain())
+        # before 3.13 the same call exists on the socket's _ssl object only (CPython 3.10+), returning Certificates
+        chain = tls._sslobj.get_unverified_chain() or []  # type: ignore[attr-defined]
+        return [cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in chain]  # type: ignore[attr-defined]
+
+
+# OpenSSL's verify codes for a chain that stops short of a trusted root: the issuer is nowhere to be found
+MISSING_ISSUER = {2, 20}  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+
+
+def chain_problem(host: str, port: int, timeout_s: float, roots: str | None) -> str | None:
+    """Why a handshake that trusts only these root certificates (PEM; None: the system's) finds no issuer for the
+    chain the server sends, or None when it does. Other faults of the certificate (its name, dates, key size) are the
+    certificate checks' to report: the host name is not checked and any key size is accepted."""
+    context = ssl.create_default_context(cadata=roots) if roots else ssl.create_default_context()
+    context.check_hostname = False
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    with socket.create_connection((host, port), timeout=timeout_s) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname=host):
+                return None
+        except ssl.SSLCertVerificationError as exc:
+            return (exc.verify_message or str(exc)) if exc.verify_code in MISSING_ISSUER else None
+
+
 def certificate_problem(exc: BaseException) -> str | None:
     """Why TLS verification refused the peer ("certificate verify failed: self-signed certificate"), or None."""
     seen: BaseException | None = exc

@@ -55,7 +55,7 @@ class ApiImplementation:
         secrets = SandboxSecrets.load(layout)
         environ = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NODE_ENV": "production", "NODE_PATH": str(modules),
-            "HOST": "127.0.0.1", "PORT": str(layout.api_port),
+            "HOST": "127.0.0.1", "PORT": str(layout.api_port), "API_HTTP_PORT": str(layout.api_http_port),
             "TLS_CERT_FILE": str(layout.cert_file), "TLS_KEY_FILE": str(layout.key_file),
             "DATABASE_URL": secrets.dsn("nba_app", layout.primary_port),
             "REPLICA_DATABASE_URL": secrets.dsn("nba_app", layout.replica_port),

@@ -56,8 +56,10 @@ class Layout:
     # ports: one base, fixed offsets, so two sandboxes never collide when bases are 100 apart
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)
+    api_http_port = property(lambda self: self.port_base + 12)  # the API host's plain HTTP (its port 80): redirects
     api_port = property(lambda self: self.port_base + 13)
     api_upstream_port = property(lambda self: self.port_base + 14)  # the API itself, when nginx terminates TLS
+    api_public_port = property(lambda self: self.port_base + 15)  # the public ingress: where users reach the API
     k8s_port = property(lambda self: self.port_base + 20)  # kube-apiserver
     etcd_port = property(lambda self: self.port_base + 21)  # etcd's clients (the API server only)
     etcd_peer_port = property(lambda self: self.port_base + 22)

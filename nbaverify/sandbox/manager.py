@@ -25,6 +25,7 @@ from nbaverify.errors import ConfigError, SandboxError
 from nbaverify.sandbox import alertmanager as am_mod
 from nbaverify.sandbox import apis, control, tls, variants
 from nbaverify.sandbox import prometheus as prom_mod
+from nbaverify.sandbox import proxy as proxy_mod
 from nbaverify.sandbox.api_logs import ApiLogFiles
 from nbaverify.sandbox.faults import CATALOGUE, Fault
 from nbaverify.sandbox.faults.model import Reach, Step
@@ -32,7 +33,7 @@ from nbaverify.sandbox.kubernetes.control_plane import ControlPlane
 from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
-from nbaverify.sandbox.proxy import TlsProxy
+from nbaverify.sandbox.proxy import PublicIngress, TlsProxy
 from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 from nbaverify.sandbox.ssh_host import SshHost
 
@@ -67,6 +68,7 @@ class Sandbox:
         self.kube = Kubernetes(self.layout)
         self.ssh_host = SshHost(self.layout)
         self.proxy = TlsProxy(self.layout)
+        self.ingress = PublicIngress(self.layout)
         self._variant: variants.Variant | None = None
 
     # -- parts ----------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class Sandbox:
         if self.layout.state_file.exists():
             self._record(self._recorded_faults(), up=False, api=self._state().get("api"))  # the next up reverts them
         self._stop_api()
+        self.ingress.stop()
         self.proxy.stop()
         self.kube.stop()
         self.ssh_host.stop()
@@ -312,6 +315,7 @@ class Sandbox:
             self.proxy.start(self.say)
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
+        self.ingress.restart(self.say)  # where users reach the API, its internal endpoints refused
         if not prom_mod.binary() and not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 
@@ -343,7 +347,9 @@ class Sandbox:
     def _check_ports(self) -> None:
         """Before any slow step: every port a stopped component will need must be free."""
         layout = self.layout
-        wanted = [(layout.api_port, "sandbox API", self._api_pid() is None and self.proxy.pid() is None)]
+        api_stopped = self._api_pid() is None and self.proxy.pid() is None
+        wanted = [(layout.api_port, "sandbox API", api_stopped),
+                  (layout.api_http_port, "sandbox API (its plain-HTTP redirect)", api_stopped)]
         if self.kube.unavailable() is None:
             wanted += [(port, service, True) for port, service in self.kube.free_ports()]
         if prom_mod.binary():
@@ -355,6 +361,8 @@ class Sandbox:
                 wanted.append((port, "sandbox Alertmanager's cluster peer", self.alertmanager.peer_pid() is None))
         if self.ssh_host.unavailable() is None:
             wanted.append((layout.ssh_host_port, "sandbox SSH host", self.ssh_host.pid() is None))
+        if proxy_mod.binary():
+            wanted.append((layout.api_public_port, "sandbox public ingress (nginx)", self.ingress.pid() is None))
         if layout.secrets_file.exists() and self.cluster.initialised:
             wanted += [(layout.primary_port, "sandbox PostgreSQL primary", not self.cluster.primary.running()),
                        (layout.replica_port, "sandbox PostgreSQL replica", not self.cluster.replica.running())]
@@ -443,6 +451,10 @@ class Sandbox:
             procs.wait_until(lambda: procs.port_accepts(self.layout.api_port), 30,
                              f"the API to listen again (see {self.layout.log_file('api')})")
 
+    def restart_ingress(self, expose_internals: bool = False) -> None:
+        """Restart the public ingress, refusing the internal endpoints or (the internals_public fault) not."""
+        self.ingress.restart(self.say, expose_internals)
+
     def fresh_rate_window(self) -> None:
         """Start the API's rate-limit windows afresh, faults unchanged (each CLI run is a new client window)."""
         current = control.read(self.layout.control_file)
@@ -501,7 +513,10 @@ class Sandbox:
             if self.kube.unavailable() is None else
             f"# [kubernetes] and [logs] left out: {self.kube.unavailable()}\n")
         text = string.Template(PROFILE_TEMPLATE.read_text()).substitute(
-            api_port=self.layout.api_port, ca_file=self.layout.ca_file, prometheus_section=prometheus,
+            api_port=self.layout.api_port, api_http_port=self.layout.api_http_port, ca_file=self.layout.ca_file,
+            public_base_url=(f'public_base_url = "https://127.0.0.1:{self.layout.api_public_port}"' if proxy_mod.binary()
+                             else "# public_base_url left out: nginx (the public ingress) is not installed here"),
+            prometheus_section=prometheus,
             backups_dir=self.cluster.base_backups, rules_dir=self.prometheus.rules_dir, api_lockfile=self.layout.api_lockfile,
             dashboards_dir=self.prometheus.dashboards_dir, kubernetes_section=kubernetes,
             platform_rules_dir=self.prometheus.platform_rules_dir, platform_tests_dir=self.prometheus.platform_tests_dir,
@@ -538,6 +553,8 @@ def validate_faults(names: Iterable[str]) -> list[str]:
             reason = ControlPlane(Layout.from_env()).unavailable()
             if reason:
                 raise ConfigError("--fault", name, f"needs the sandbox's Kubernetes: {reason}")
+        if fault.requires == "nginx" and not proxy_mod.binary():
+            raise ConfigError("--fault", name, "needs nginx, the sandbox's public ingress (apt-get install nginx-light)")
         if fault.requires == "ssh_host":
             reason = SshHost(Layout.from_env()).unavailable()
             if reason:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbaverify.sandbox import alertmanager, prometheus
+from nbaverify.sandbox import alertmanager, prometheus, proxy
 from nbaverify.sandbox.faults import CATALOGUE
 from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
 from nbaverify.sandbox.faults.proof import NOT_YET
@@ -54,6 +54,8 @@ def test_each_fault_is_caught_by_the_checks_it_names(sandbox, nbaverify, name, a
         pytest.skip("needs Prometheus (apt-get install prometheus)")
     if fault.requires == "alertmanager" and not (alertmanager.binary() and prometheus.binary()):
         pytest.skip("needs Prometheus and Alertmanager (apt-get install prometheus prometheus-alertmanager)")
+    if fault.requires == "nginx" and not proxy.binary():
+        pytest.skip("needs nginx, the sandbox's public ingress (apt-get install nginx-light)")
     if fault.requires == "ssh_host" and (reason := sandbox.ssh_host.unavailable()):
         pytest.skip(f"needs the sandbox's SSH host: {reason}")
     if "cluster" in fault.sources and (reason := sandbox.kube.unavailable()):

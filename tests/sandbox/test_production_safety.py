@@ -62,13 +62,17 @@ def test_a_production_profile_receives_only_reads(sandbox, nbaverify, tmp_path, 
     statements = suite_statements(sandbox)
     writes = {q: n for q, n in statements.items() if not READ_ONLY_STATEMENT.match(q)}
     limited = sum(n for (_, _, status), n in sent.items() if status == "429")
-    # the safe methods (RFC 9110 section 9.2.1): a CORS preflight is an OPTIONS
-    not_get = {key: n for key, n in sent.items() if key[0] not in ("GET", "HEAD", "OPTIONS")}
+    # the safe methods (RFC 9110 section 9.2.1): a CORS preflight is an OPTIONS, the cross-site-tracing probe a TRACE
+    not_get = {key: n for key, n in sent.items() if key[0] not in ("GET", "HEAD", "OPTIONS", "TRACE")}
     print(f"{environment}: {sum(sent.values()):.0f} HTTP requests ({limited:.0f} answered 429), "
           f"{sum(statements.values())} SQL statement calls ({len(statements)} distinct), {len(writes)} not read-only")
     assert statements, "pg_stat_statements saw none of the suite's statements: the count proves nothing"
     assert not writes, f"statements that are not reads reached the database: {list(writes)[:3]}"
-    assert not not_get, f"requests other than GET, HEAD and OPTIONS reached the API: {not_get}"
+    if environment == "production":
+        assert not not_get, f"requests other than the safe methods (GET, HEAD, OPTIONS, TRACE) reached the API: {not_get}"
+    else:  # the control: the disruptive method check sends PUT, PATCH and DELETE, to the health path only
+        assert {method for method, _, _ in not_get} == {"PUT", "PATCH", "DELETE"}, not_get
+        assert {kind for _, kind, _ in not_get} == {"other"}, f"an unsafe method reached a data route: {not_get}"
     kinds = {c["id"].split("::")[1]: c for c in result.summary["checks"]}
     if environment == "production":
         assert limited == 0, f"{limited:.0f} requests were rate limited: a disruptive check ran against production"

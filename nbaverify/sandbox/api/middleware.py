@@ -108,6 +108,8 @@ class PlatformMiddleware:
                 and not path.startswith(self.limited_prefix):
             # the fault: the router matches paths case-insensitively; auth and limiter go by a case-sensitive prefix
             scope = {**scope, "path": path.lower(), "raw_path": path.lower().encode(), "nbaverify_unguarded": True}
+        if control.on("health_any_method") and path == "/health" and scope["method"] not in ("GET", "HEAD"):
+            scope = {**scope, "method": "GET"}  # the fault: /health registered for every method, as router.all does
         scope.setdefault("state", {})["control"] = control
         method, route = scope["method"], self._route_of(scope)
         status_holder = {"status": 500}
@@ -126,6 +128,9 @@ class PlatformMiddleware:
                         rate_headers.append((b"retry-after", str(reset).encode()))
                     return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
                                              rate_headers, started, control, method, route, scope)
+
+        if control.on("trace_enabled") and method == "TRACE":  # the fault: the request echoed back (Cross-Site Tracing)
+            return await self._echo(send, scope, rate_headers, started, control, route)
 
         if scope["path"].startswith(self.limited_prefix):
             if control.on("slow_api"):
@@ -180,6 +185,18 @@ class PlatformMiddleware:
             elapsed_ms = (time.perf_counter() - started) * 1000
             headers.append((b"x-response-time", f"{elapsed_ms:.0f}ms".encode()))
         return headers
+
+    async def _echo(self, send, scope, rate_headers, started, control, route):
+        """TRACE answered as a debugging handler would: 200, the request line and headers back as message/http."""
+        target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
+        lines = [f"TRACE {target} HTTP/{scope.get('http_version', '1.1')}",
+                 *(f"{name.decode()}: {value.decode(errors='replace')}" for name, value in scope["headers"]), ""]
+        payload = "\r\n".join(lines).encode()
+        headers = [(b"content-type", b"message/http"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": headers + self._decorations(started, control, rate_headers, 200)})
+        await send({"type": "http.response.body", "body": payload})
+        self._observe("TRACE", route, 200, started, scope)
 
     async def _reply(self, send, status, body, extra_headers, started, control, method, route, scope):
         payload = json.dumps(body).encode()

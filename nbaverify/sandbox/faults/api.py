@@ -21,6 +21,8 @@ HEALTH = "checks/test_health.py"
 JWT = "checks/test_jwt.py"
 RATE = "checks/test_rate_limit.py"
 HEADERS = "checks/test_headers_tls.py"
+METHODS = "checks/test_http_methods.py"
+PUBLIC = "checks/test_public_surface.py"
 INPUT = "checks/test_api_input.py"
 WEAK_SECRET = "secret"  # the first entry of every JWT cracking word list
 SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it away
@@ -47,10 +49,12 @@ def _vulnerable_lockfile(sb: Reach) -> None:
     path.write_text(json.dumps(lock, indent=2) + "\n")
 
 
-def _certificate(days: int, stranger: bool = False, rsa: bool = False) -> Step:
+def _certificate(days: int, stranger: bool = False, rsa: bool = False, weak_key: bool = False,
+                 leaf_only: bool = False) -> Step:
     def step(sb: Reach) -> None:
-        tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger, rsa=rsa)
-        sb.restart_api(wait_healthy=not stranger)
+        tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger, rsa=rsa, weak_key=weak_key,
+                                leaf_only=leaf_only)
+        sb.restart_api(wait_healthy=not (stranger or leaf_only or weak_key))  # the sandbox's own client refuses it
 
     return step
 
@@ -161,6 +165,37 @@ FAULTS: tuple[Fault, ...] = (
         # the Python API is given OpenSSL's DEFAULT list (Python's own leaves them out); Node's default has them
         apply=steps(_api_setting("tls_ciphers", lambda: "DEFAULT"), _certificate(365, rsa=True)),
         revert=_certificate(365),
+    ),
+    Fault(
+        name="tls_weak_key", area="security",
+        breaks="the API's certificate has a 1024-bit RSA key (its TLS at OpenSSL's security level 1, so that it loads)",
+        caught_by=(f"{HEADERS}::check_certificate_key_strong",),
+        expect=r"the certificate of https://127\.0\.0\.1:\d+ has a 1024-bit RSA key \(want 2048 or more\)",
+        apply=_certificate(365, weak_key=True),
+        revert=_certificate(365),
+    ),
+    Fault(
+        name="tls_chain_incomplete", area="security",
+        breaks="the API sends its certificate without the intermediate that issued it (a renewal that wrote the leaf "
+               "alone): clients that trust only the root cannot verify it",
+        caught_by=(f"{HEADERS}::check_certificate_chain_complete",),
+        expect=r"https://127\.0\.0\.1:\d+ sends 1 certificate\(s\), the last issued by .+: the chain does not reach "
+               r"the roots in api\.ca_file .*unable to get local issuer certificate",
+        apply=_certificate(365, leaf_only=True), revert=_certificate(365),
+    ),
+    Fault(
+        name="internals_public", area="security", requires="nginx",
+        breaks="the public ingress routes every path to the API: /metrics and /health/detailed answer anyone",
+        caught_by=(f"{PUBLIC}::check_internals_not_public[/metrics]", f"{PUBLIC}::check_internals_not_public[/health/detailed]"),
+        expect=r"GET https://127\.0\.0\.1:\d+/(metrics|health/detailed) answered 200 on the public address",
+        apply=lambda sb: sb.restart_ingress(expose_internals=True), revert=lambda sb: sb.restart_ingress(),
+    ),
+    Fault(
+        name="cleartext_port", area="security",
+        breaks="the API host's plain-HTTP port serves the API itself instead of redirecting to HTTPS (a listener "
+               "left from before TLS)",
+        caught_by=(f"{HEADERS}::check_cleartext_redirects_to_https",),
+        expect=r"GET http://127\.0\.0\.1:\d+/health answered 200 over plain HTTP: the API answers unencrypted",
     ),
     Fault(
         name="tls_null_cipher", area="security",
@@ -293,6 +328,19 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"Retry-After is None",
     ),
     Fault(
+        name="trace_enabled", area="security",
+        breaks="TRACE is answered 200 with the request echoed back (a debugging handler left on): Cross-Site Tracing",
+        caught_by=(f"{METHODS}::check_trace_refused",),
+        expect=r"TRACE /health answered 200 echoing the request back \(Cross-Site Tracing\); TRACE /api/players\?limit=1 "
+               r"answered 200 echoing",
+    ),
+    Fault(
+        name="health_any_method", area="security",
+        breaks="/health is registered for every method (router.all): PUT, PATCH and DELETE are served 200",
+        caught_by=(f"{METHODS}::check_unsafe_methods_refused",),
+        expect=r"PUT /health was served \(200\); PATCH /health was served \(200\); DELETE /health was served \(200\)",
+    ),
+    Fault(
         name="rate_limit_trusts_xff", area="security",
         breaks="the limiter keys clients on the leftmost X-Forwarded-For, whoever wrote it: a forged address is a "
                "fresh window (Koa's app.proxy = true with nothing in front that overwrites the header)",
@@ -332,11 +380,12 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault(
         name="error_headers_dropped", area="security",
-        breaks="an error reply (401, 404, 500) is rebuilt without the headers set before the error, as Koa's default "
-               "error handler does: helmet's protections are gone from it",
+        breaks="an error reply (401, 404, 429, 500) is rebuilt without the headers set before the error, as Koa's "
+               "default error handler does: helmet's protections are gone from it",
         caught_by=(f"{HEADERS}::check_security_headers_on_errors",  # a 404; the data endpoint without a token, a 401
+                   f"{RATE}::check_security_headers_on_429",
                    *(f"{HEADERS}::check_security_header[{finding}-api.auth.probe_path]" for finding in HELMET_FINDINGS)),
-        expect=(r"(answered 404 without helmet\(\)'s protections: )?(Strict-Transport-Security is 'missing'|"
+        expect=(r"((answered 404|429 of \S+ came) without helmet\(\)'s protections: )?(Strict-Transport-Security is 'missing'|"
                 r"X-Content-Type-Options is 'missing'|no frame protection|Content-Security-Policy is missing|"
                 r"Referrer-Policy is 'missing')"),
     ),

@@ -45,6 +45,8 @@ class Reach(Protocol):
 
     def restart_api(self, wait_healthy: bool = True) -> None: ...
 
+    def restart_ingress(self, expose_internals: bool = False) -> None: ...
+
     def hold(self, fault: str, mode: str, *args: str, role: str = "nba_app") -> None:
         """Keep a helper process running for the fault (an idle transaction, a lock) until release."""
 

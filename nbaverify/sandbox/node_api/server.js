@@ -254,6 +254,9 @@ function rateLimiter(placed) {
         whitelist: (c) => control.current().allowlist.has(c.ip) && !control.on('allowlist_lost'),
         errorMessage: { error: 'Too Many Requests', message: 'Too many requests, please try again later.', statusCode: 429 },
         onLimited: (c) => { if (control.on('rate_limit_no_retry_after')) c.remove('Retry-After'); },
+        // with error_headers_dropped the 429 is thrown, as a team does to format it in its error handler: that
+        // handler then rebuilds it without the headers set before (koa-ratelimit's default answers it in place)
+        throw: control.on('error_headers_dropped'),
       });
     }
     await limiter(ctx, next);
@@ -326,10 +329,11 @@ app.use(async (ctx, next) => {
     await next();
   } catch (err) {
     const status = err instanceof Unavailable ? 503 : (err.status || 500);
-    if (status >= 500) logger.error(`${ctx.method} ${ctx.path}: ${err.stack}`);
+    if (status >= 500 && status !== 501) logger.error(`${ctx.method} ${ctx.path}: ${err.stack}`);  // 501: a method nobody serves
     if (control.on('error_headers_dropped')) {
       // the fault: what Koa's default error handler does, every header set before the error goes (helmet's too)
       ctx.res.getHeaderNames().forEach((name) => ctx.res.removeHeader(name));
+      if (err.headers) ctx.set(err.headers);  // and, as it, the error's own (a thrown 429's Retry-After)
     }
     ctx.status = status;
     if (status >= 500 && control.on('stack_trace_errors')) {
@@ -345,7 +349,8 @@ app.use(async (ctx, next) => {
 });
 
 function statusName(status) {
-  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests' }[status]
+  return { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 429: 'Too Many Requests',
+           501: 'Not Implemented' }[status]
     || (status >= 500 ? 'Internal Server Error' : 'Error');
 }
 
@@ -365,9 +370,23 @@ app.use(async (ctx, next) => {
   await configured(ctx, next);
 });
 
+// the fault: TRACE answered by echoing the request back (a debugging handler left on): Cross-Site Tracing
+app.use(async (ctx, next) => {
+  if (!(control.on('trace_enabled') && ctx.method === 'TRACE')) { await next(); return; }
+  const lines = Object.entries(ctx.headers).map(([name, value]) => `${name}: ${value}`);
+  ctx.type = 'message/http';
+  ctx.body = [`TRACE ${ctx.url} HTTP/${ctx.req.httpVersion}`, ...lines, ''].join('\r\n');
+});
+
 // the fault: @koa/cors told to allow whatever Origin asks, with credentials (a reflecting CORS policy)
 const reflectingCors = cors({ origin: (ctx) => ctx.get('Origin'), credentials: true, allowMethods: ['GET'] });
 app.use(async (ctx, next) => (control.on('cors_reflect') ? reflectingCors(ctx, next) : next()));
+
+// the fault: /health registered for every method (router.all('/health', ...)): PUT, PATCH, DELETE served as a GET
+app.use(async (ctx, next) => {
+  if (control.on('health_any_method') && ctx.path === '/health' && !['GET', 'HEAD'].includes(ctx.method)) ctx.method = 'GET';
+  await next();
+});
 
 // -- health (neither authenticated nor rate limited) and metrics ----------------------------------
 const open = new Router();
@@ -529,10 +548,17 @@ api.get('/games/:id/stats', async (ctx) => {
   });
 });
 
+// what no route answered: a method a path does not serve is a 405 (one nobody implements, TRACE say, a 501), as
+// router.allowedMethods() answers; anything else a 404. allowedMethods reads the routers' matches after they ran,
+// so the 404 is thrown here, outside it, rather than by a last middleware it would see throw.
+app.use(async (ctx, next) => {
+  await next();
+  if (ctx.status === 404 && ctx.body == null) ctx.throw(404, 'Not Found');
+});
+app.use(open.allowedMethods({ throw: true }));
 app.use(open.routes());
 const served = { strict: routers.strict.routes(), lenient: routers.lenient.routes() };
 app.use((ctx, next) => served[control.on('auth_case_bypass') ? 'lenient' : 'strict'](ctx, next));
-app.use(async (ctx) => { ctx.throw(404, 'Not Found'); });
 
 // -- the server: https.createServer, as Data Protection / Encryption writes it --------------------
 // behind a TLS-terminating proxy (API_TLS=off) it serves plain HTTP and takes the client's address from the proxy
@@ -544,7 +570,21 @@ const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https
   ...(control.on('tls_no_1_3') ? { maxVersion: 'TLSv1.2' } : {}),  // the fault: configured down to TLS 1.2
   // the fault: NULL suites (no encryption) enabled, a debugging setting left on
   ...(control.on('tls_null_cipher') ? { ciphers: 'HIGH:eNULL:@SECLEVEL=0' } : {}),
+  // the fault's 1024-bit key loads only at OpenSSL's security level 1 (this Node's default is 2)
+  ...(control.on('tls_weak_key') ? { ciphers: `${require('node:tls').DEFAULT_CIPHERS}:@SECLEVEL=1` } : {}),
 }, app.callback());
+
+// the host's plain HTTP (a team's port 80, here API_HTTP_PORT): every request redirected to HTTPS; under the
+// cleartext_port fault it serves the API itself, unencrypted. Behind nginx (API_TLS=off) nginx redirects instead.
+if (env.API_TLS !== 'off' && env.API_HTTP_PORT) {
+  const serveApi = app.callback();
+  http.createServer((req, res) => {
+    if (control.on('cleartext_port')) { serveApi(req, res); return; }
+    const host = (req.headers.host || env.HOST || '127.0.0.1').replace(/:\d+$/, '');
+    res.writeHead(308, { Location: `https://${host}:${env.PORT}${req.url}` });
+    res.end();
+  }).listen(Number(env.API_HTTP_PORT), env.HOST || '127.0.0.1');
+}
 
 // -- WS /ws/live: a token as ?token= or a Bearer header ---------------------------------------------
 const subscribers = new Set();
