@@ -168,6 +168,7 @@ class Run:
             summary.not_run = [cid for cid in self.selected if cid not in {r.id for r in summary.checks}]
         summary.finish(time.monotonic() - self.started)
         self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
+        self.report_dir.mkdir(parents=True, exist_ok=True)  # here, once: pluggy calls the reporters in any order
         beside = self.report_dir.parent  # runs.jsonl lives beside the run folders: reports/runs.jsonl
         triage = run_history.triage(summary, run_history.read(beside, summary.target))
         rows = coverage.of_run(summary.checks, [entry.sections for entry in self.config.stash.get(COLLECTED, [])])

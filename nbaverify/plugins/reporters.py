@@ -48,7 +48,6 @@ class SummaryFiles:
     name = "summary"
 
     def pytest_nbaverify_run_finished(self, run: FinishedRun) -> None:
-        run.report_dir.mkdir(parents=True, exist_ok=True)
         run.summary.write(run.report_dir / "summary.json")
         (run.report_dir / "junit.xml").write_text(junit(run.summary))
         (run.report_dir / "summary.md").write_text(markdown(run.summary, run.coverage))

@@ -135,3 +135,14 @@ def pytest_sessionfinish(session):
     assert "nbaverify_run_status" in (pytester.path / "run.prom").read_text() and summary is not None
     assert {p.name for p in (pytester.path / "out").iterdir()} >= {
         "summary.json", "junit.xml", "summary.md", "report.html", "summary.sarif", "evidence.json"}
+
+
+def test_every_report_is_written_to_the_default_folder_whatever_order_the_reporters_run(suite):
+    """No --report-dir: the run's folder under reports/ is made before any reporter writes (pluggy calls them last
+    registered first, so evidence.json came before the folder existed, and a collect-only run crashed)."""
+    pytester = suite(outcome="True")
+    for extra in ((), ("--collect-only",)):
+        result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust", "--target", "target.toml", *extra)
+        assert result.ret == 0, result.stdout.str()[-800:]
+    folders = [p for p in (pytester.path / "reports").iterdir() if p.is_dir()]
+    assert len(folders) == 2 and all((f / "evidence.json").exists() and (f / "summary.json").exists() for f in folders)
