@@ -122,7 +122,7 @@ def check_rate_limit_headers(api, expect, limited):
 
 @pytest.mark.daily
 @pytest.mark.quarterly
-@pytest.mark.severity("warning")
+@pytest.mark.severity("critical")
 @pytest.mark.safety("disruptive")
 @pytest.mark.runbook(RATE_LIMITING, "Security Best Practices / Data Protection / Data Sanitization")
 def check_security_headers_on_429(api, limited, evidence):
@@ -131,7 +131,7 @@ def check_security_headers_on_429(api, limited, evidence):
     Read from the same 429 as `check_rate_limit_enforced` (the window is spent once); each finding of
     `check_security_header` is judged on it. koa-ratelimit and express-rate-limit answer the 429 by throwing, so an
     error handler that rebuilds the reply (Koa's default one) drops the headers set before it. Skipped when no 429
-    came. A warning, as `check_security_headers_on_errors` (a 404) is.
+    came. Critical, as `check_security_headers_on_errors` (a 404) is: the guide applies `helmet()` to every reply.
 
     When it fails: Keep `app.use(helmet())` ahead of the limiter and let the error-handling middleware set the status
     and body only, never clear the headers; confirm with `curl -si` once the client is limited.
