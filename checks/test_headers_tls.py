@@ -265,7 +265,8 @@ def check_cleartext_redirects_to_https(api, target, expect, evidence):
     """The API host's plain HTTP redirects to HTTPS (or nothing listens there); it never serves the API unencrypted.
 
     One GET of `api.health_path` at the profile's `api.cleartext_url`, else port 80 of an `https` base URL on 443,
-    redirects not followed. A redirect to an `https://` address passes, as does a refused connection; an answer from
+    redirects not followed. A redirect to an `https://` address passes, as does no connection (refused, or none within
+    2 s: a firewall that drops the port); an answer from
     the API itself (2xx, or a 401/403 it refused) fails: clients that type `http://` send their tokens and get data in
     cleartext. Other answers (a 404 from a default server) pass and go into the evidence. Skipped when the base URL is
     plain HTTP, or HTTPS on another port and the profile names no `api.cleartext_url`.
@@ -284,7 +285,7 @@ def check_cleartext_redirects_to_https(api, target, expect, evidence):
     url = f"{address.rstrip('/')}{expect['api.health_path']}"
     reply = api.cleartext(url)
     if reply is None:
-        evidence.update(url=url, answer="connection refused: nothing listens")
+        evidence.update(url=url, answer="no connection (refused, or none within 2 s): nothing answers")
         return
     location = reply.headers.get("location", "")
     evidence.update(url=url, status=reply.status_code, location=location)

@@ -18,6 +18,7 @@ from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, Targe
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
 
+CLEARTEXT_CONNECT_S = 2.0  # how long the plain-HTTP probe waits for a connection before calling the port closed
 LIMITED_PREFIX = "/api/"  # Contract 2: the data endpoints are rate limited; health is not
 
 
@@ -201,10 +202,15 @@ class ApiClient:
             raise TargetUnreachable("API (public address)", url, _reason(exc)) from None
 
     def cleartext(self, url: str) -> httpx.Response | None:
-        """GET url over plain HTTP, redirects not followed: the reply, or None when nothing listens there."""
+        """GET url over plain HTTP, redirects not followed: the reply, or None when nothing answers there (refused, or
+        no answer to the connection within CLEARTEXT_CONNECT_S: a firewall that drops port 80 should not cost a run
+        the whole timeout)."""
+        if self._unreachable:
+            raise self._unreachable
+        timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, CLEARTEXT_CONNECT_S))
         try:
             with IO.timed("http"):
-                return self._http.get(url, follow_redirects=False)
+                return self._http.get(url, follow_redirects=False, timeout=timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             return None
         except httpx.TransportError as exc:
