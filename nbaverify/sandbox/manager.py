@@ -315,7 +315,9 @@ class Sandbox:
             self.proxy.start(self.say)
         procs.wait_until(self._api_healthy, 30,
                          f"the API's /health/detailed to say ok (see {self.layout.log_file('api')})")
-        self.ingress.restart(self.say)  # where users reach the API, its internal endpoints refused
+        # where users reach the API, its internal endpoints refused; restarted, not just started: nginx reads the
+        # certificate at start, and a certificate fault's revert has just written a new one
+        self.ingress.restart(self.say)
         if not prom_mod.binary() and not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 
