@@ -13,8 +13,8 @@ from nbaverify import procs
 from nbaverify.errors import MissingBinary
 from nbaverify.sandbox.layout import Layout
 
-CONFIG = """# written by nbaverify sandbox: TLS at nginx, the API behind it on plain HTTP
-daemon off;
+# what both of the sandbox's nginx configurations begin with: the process, its files under the state directory
+PREAMBLE = """daemon off;
 worker_processes 1;
 user root root;
 pid {run}/nginx.pid;
@@ -29,7 +29,9 @@ http {{
   uwsgi_temp_path {temp}/uwsgi;
   scgi_temp_path {temp}/scgi;
   map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-  server {{
+"""
+
+CONFIG = "# written by nbaverify sandbox: TLS at nginx, the API behind it on plain HTTP\n" + PREAMBLE + """  server {{
     # the host's plain HTTP: every request redirected to HTTPS, as a team's ingress answers on port 80
     listen 127.0.0.1:{http_port};
     return 308 https://$host:{port}$request_uri;
@@ -61,23 +63,7 @@ def binary() -> str | None:
 # the internal endpoints the public ingress refuses (expectations api.internal_paths say the same)
 INTERNAL_PATHS = ("/metrics", "/health/detailed")
 
-INGRESS_CONFIG = """# written by nbaverify sandbox: the public ingress, where users reach the API
-daemon off;
-worker_processes 1;
-user root root;
-pid {run}/nginx.pid;
-error_log {log} warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  server_tokens off;
-  client_body_temp_path {temp}/body;
-  proxy_temp_path {temp}/proxy;
-  fastcgi_temp_path {temp}/fastcgi;
-  uwsgi_temp_path {temp}/uwsgi;
-  scgi_temp_path {temp}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-  server {{
+INGRESS_CONFIG = "# written by nbaverify sandbox: the public ingress, where users reach the API\n" + PREAMBLE + """  server {{
     listen 127.0.0.1:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
