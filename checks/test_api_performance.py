@@ -40,7 +40,7 @@ def sample(api, expect):
 def check_p95_latency(api, expect, sample, evidence):
     """Each key endpoint's p95 response time over a small sample is within the guide's 1000 ms slow line.
 
-    The sample: `api.performance.samples` (4) requests with a valid token to each of `api.performance.endpoints`
+    The sample: `api.performance.samples` (3) requests with a valid token to each of `api.performance.endpoints`
     (`/api/players?limit=25`, `/api/projections/7`, `/api/games/5/stats`), timed by the client, taken once and shared by
     the performance checks; every request counts against `api.request_budget`. The limit is `api.performance.max_p95_ms`
     (1000); each endpoint's p95, max and count go into the evidence.
@@ -99,7 +99,7 @@ def check_response_time_header_truthful(api, expect, sample):
 def check_error_rate(api, expect, sample, evidence):
     """No request of a sample of the key endpoints fails with a 5xx.
 
-    The sample: `api.performance.samples` (4) requests with a valid token to each of `api.performance.endpoints`
+    The sample: `api.performance.samples` (3) requests with a valid token to each of `api.performance.endpoints`
     (`/api/players?limit=25`, `/api/projections/7`, `/api/games/5/stats`), timed by the client, taken once and shared by
     the performance checks; every request counts against `api.request_budget`. The share of 5xx answers may be at most
     `api.performance.max_error_ratio` (0); the errors and requests are counted in the evidence.

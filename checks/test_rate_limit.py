@@ -9,7 +9,9 @@ others read the limiter's `RateLimit-Remaining` on a handful of requests within 
 import itertools
 import random
 import time
+from typing import NamedTuple
 
+import httpx
 import pytest
 
 from nbaverify.probes import http, rate_limit
@@ -37,15 +39,27 @@ def _views(api, requests) -> list:
 
 @pytest.fixture(scope="module")
 def limited(api, expect):
-    """Spend the window once, for both checks below: the 429 (or the last reply, when none came) and the count."""
+    """Spend the window once, for the checks below: the 429 (or the last reply, when none came), the count, the time,
+    and the limiter's view of each reply before it. Each request goes on a new connection, as a client's do through a
+    balancer, so that each instance behind the address answers some."""
     limit, margin = expect["api.rate_limit.limit"], expect["api.rate_limit.margin"]
     path, token = expect["api.auth.probe_path"], api.token()
+    views = []
     # never more than the limit plus a margin, however many the run already spent
     for sent in range(1, limit + margin + 1):  # noqa: B007 - read after the loop
-        reply = api.get(path, token=token, expect_429=True)
+        reply = api.get(path, token=token, headers={"connection": "close"}, expect_429=True)
         if reply.status_code == 429:
             break
-    return reply, sent, time.time()
+        views.append(rate_limit.view(reply.headers, time.time()))
+    return Limited(reply, sent, time.time(), views)
+
+
+class Limited(NamedTuple):
+    """What spending the window drew: the last reply (the 429), how many were sent, when, and the count on each."""
+    reply: httpx.Response
+    sent: int
+    at: float
+    views: list[rate_limit.LimiterView | None]
 
 
 @pytest.mark.daily
@@ -71,8 +85,13 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
     limit, window, margin = (expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"],
                              expect["api.rate_limit.margin"])
     path = expect["api.auth.probe_path"]
-    reply, sent, _ = limited
+    reply, sent = limited.reply, limited.sent
     evidence.update(sent_by_this_check=sent, spent_by_run=api.spent)
+    counts = [view.remaining for view in limited.views if view is not None]
+    if reply.status_code != 429 and counts:
+        pytest.fail(f"GET {api.url(path)}: {limit + margin} requests in a row and no 429 (limit {limit} per "
+                    f"{window // 60:g} minutes), though each carried a count (RateLimit-Remaining {counts[0]} first, "
+                    f"{counts[-1]} last): the limiter lets this client past the limit")
     if reply.status_code != 429:
         pytest.fail(f"GET {api.url(path)}: {limit + margin} requests in a row and no 429 (limit {limit} per "
                     f"{window // 60:g} minutes): rate limiting is off for this client")
@@ -103,7 +122,7 @@ def check_rate_limit_headers(api, expect, limited):
     """
     limit, window = expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"]
     path = expect["api.auth.probe_path"]
-    reply, _, _ = limited
+    reply = limited.reply
     if reply.status_code != 429:
         pytest.skip(f"no 429 from GET {api.url(path)} to read headers from (see check_rate_limit_enforced)")
     headers = reply.headers
@@ -136,13 +155,73 @@ def check_security_headers_on_429(api, limited, evidence):
     When it fails: Keep `app.use(helmet())` ahead of the limiter and let the error-handling middleware set the status
     and body only, never clear the headers; confirm with `curl -si` once the client is limited.
     """
-    reply, _, _ = limited
+    reply = limited.reply
     if reply.status_code != 429:
         pytest.skip(f"no 429 from {api.base_url} to read headers from (see check_rate_limit_enforced)")
     missing = http.missing_protections(reply.headers, api.base_url.startswith("https://"))
     evidence.update(missing=missing)
     assert not missing, (f"the 429 of {api.base_url} came without helmet()'s protections: {'; '.join(missing)}; an "
                          "error reply must keep the headers set before the error")
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.safety("disruptive")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_covers_websocket(api, expect, limited, evidence):
+    """A client past its rate limit cannot open `WS /ws/live` either: the upgrade is refused 429.
+
+    Once `check_rate_limit_enforced` has drawn its 429, one WebSocket handshake with a valid token. Koa and Express
+    hand the HTTP upgrade to `ws` without running their middleware, so a limiter mounted with `app.use` never sees
+    it: a flood of live-feed connections (each a socket and a subscriber held open) goes uncounted. A warning, beyond
+    the guide's limiter; skipped when no 429 came.
+
+    When it fails: Count the upgrade in the server's `upgrade` handler before `wss.handleUpgrade` (run the limiter on
+    a context of the request, refuse with `HTTP/1.1 429`), or limit connections at the ingress (ingress-nginx
+    `limit-connections`).
+    """
+    path = expect["api.auth.probe_path"]
+    if limited.reply.status_code != 429:
+        pytest.skip(f"no 429 from GET {api.url(path)}: this client is not limited (see check_rate_limit_enforced)")
+    result = api.subscribe(api.token(), expect["api.websocket.message_within_s"], expect_429=True)
+    evidence.update(websocket=result.detail)
+    assert result.status == 429, (
+        f"{api.ws_url()} with a valid token, while GET {api.url(path)} answered this client 429: "
+        f"{'accepted' if result.accepted else 'refused'} ({result.detail}), not refused 429: the rate limiter does not "
+        "count the WebSocket upgrade; run it in the server's upgrade handler before handleUpgrade")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.safety("disruptive")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_one_count_per_client(api, expect, limited, evidence):
+    """Every instance behind the API's address counts a client in one shared window: the count falls by one each request.
+
+    Read from the requests that spent the window for `check_rate_limit_enforced`, each sent on a new connection (so a
+    balancer hands them to every instance in turn): their `RateLimit-Remaining` (or `X-RateLimit-Remaining`) must fall
+    by one from each to the next. A count that stays or rises again, beyond one turn of the window, means the replies
+    carry more than one count for this client: instances each keeping their own store (koa-ratelimit's or
+    express-rate-limit's memory store under PM2 cluster mode, or several pods) let through the limit times their number.
+    Skipped when fewer than three replies carry a count.
+
+    When it fails: Give the limiter one store every instance shares (koa-ratelimit's `driver: 'redis'`,
+    express-rate-limit's `rate-limit-redis`), or count at the ingress (ingress-nginx's `limit-rpm` per address).
+    """
+    path = expect["api.auth.probe_path"]
+    seen = [view for view in limited.views if view is not None]
+    if len(seen) < 3:
+        pytest.skip(f"only {len(seen)} of the {limited.sent} requests to GET {api.url(path)} carried {NO_COUNT}")
+    remaining = [view.remaining for view in seen]
+    stalls = rate_limit.stalls(seen, expect["api.rate_limit.limit"])
+    evidence.update(remaining=remaining)
+    assert not stalls, (
+        f"GET {api.url(path)}, {len(remaining)} requests on new connections: RateLimit-Remaining did not fall "
+        f"{len(stalls)} times (e.g. {stalls[0][1]} after {stalls[0][0]}; first {remaining[0]}, last {remaining[-1]}): "
+        "the replies carry more than one count for this client, so each instance lets through the whole limit; give "
+        "the limiter one shared store (koa-ratelimit driver 'redis')")
+
 
 @pytest.mark.daily
 @pytest.mark.quarterly
@@ -164,7 +243,7 @@ def check_rate_limit_window(api, expect, limited, evidence):
     """
     limit, window = expect["api.rate_limit.limit"], expect["api.rate_limit.window_s"]
     path = expect["api.auth.probe_path"]
-    reply, _, at = limited
+    reply, at = limited.reply, limited.at
     if reply.status_code != 429:
         pytest.skip(f"no 429 from GET {api.url(path)}: no window to measure (see check_rate_limit_enforced)")
     first = rate_limit.view(api.first_limited[1], api.first_limited[0]) if api.first_limited else None

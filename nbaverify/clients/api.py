@@ -98,9 +98,8 @@ class ApiClient:
         if self._unreachable:
             raise self._unreachable
         limited = rate_limited(path)
-        if limited and not expect_429 and self.budget is not None and self.spent >= self.budget:
-            raise BudgetSpent(f"the suite spent its budget of {self.budget} requests to {LIMITED_PREFIX}* in this run "
-                              "(expectations api.request_budget); lower the sample sizes or raise the budget")
+        if limited:
+            self._within_budget(path, expect_429)
         merged = dict(headers or {})
         if token:
             merged["authorization"] = f"Bearer {token}"
@@ -125,16 +124,28 @@ class ApiClient:
         except httpx.TransportError as exc:
             raise TargetUnreachable("API", self.url(path), _reason(exc)) from None
         if limited:
-            self.spent += 1
+            self._spend()
             if self.first_limited is None:
                 self.first_limited = (time.time(), reply.headers)
-            IO.count("api budget")  # summary.json's io says how much of api.request_budget the run spent
         if reply.status_code == 429 and not expect_429:
-            raise RateLimited(
-                f"the target rate-limited the suite: 429 on {method} {self.url(path)} after {self.spent} of its requests to "
-                f"{LIMITED_PREFIX}* in this run (Retry-After {reply.headers.get('retry-after', '?')}s); another client "
-                "shares this address, or an earlier run used the window: wait or allowlist the suite")
+            raise self._limited(method, path, reply.headers.get("retry-after"))
         return reply
+
+    def _within_budget(self, path: str, expect_429: bool) -> None:
+        if not expect_429 and self.budget is not None and self.spent >= self.budget:
+            raise BudgetSpent(f"the suite spent its budget of {self.budget} requests to {LIMITED_PREFIX}* and "
+                              f"{self.ws_path} in this run (expectations api.request_budget) before {path}; lower the "
+                              "sample sizes or raise the budget")
+
+    def _spend(self) -> None:
+        self.spent += 1
+        IO.count("api budget")  # summary.json's io says how much of api.request_budget the run spent
+
+    def _limited(self, method: str, path: str, retry_after: str | None) -> RateLimited:
+        return RateLimited(
+            f"the target rate-limited the suite: 429 on {method} {self.url(path)} after {self.spent} of its requests to "
+            f"{LIMITED_PREFIX}* and {self.ws_path} in this run (Retry-After {retry_after or '?'}s); another client "
+            "shares this address, or an earlier run used the window: wait or allowlist the suite")
 
     def token(self, ttl_s: int = 300, **claims) -> str:
         """A valid HS256 token (Contract 2: `exp` required); the token itself is redacted from output."""
@@ -158,9 +169,15 @@ class ApiClient:
         return signed
 
     # -- the other ways the suite reaches the API: WebSocket, TLS handshakes (each counted, each bounded) --
-    def subscribe(self, token: str | None, wait_s: float) -> live.LiveResult:
-        """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds)."""
-        return live.subscribe(self, token, wait_s)
+    def subscribe(self, token: str | None, wait_s: float, expect_429: bool = False) -> live.LiveResult:
+        """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds). The
+        handshake is a request the rate limiter may count, so it is counted against the budget as get() counts."""
+        self._within_budget(self.ws_path, expect_429)
+        result = live.subscribe(self, token, wait_s)
+        self._spend()
+        if result.status == 429 and not expect_429:
+            raise self._limited("GET (WebSocket upgrade)", self.ws_path, None)
+        return result
 
     def ws_url(self) -> str:
         return live.ws_url(self, None)

@@ -27,6 +27,7 @@ class LiveResult:
     accepted: bool
     detail: str            # the refusal (HTTP status / close code) or the first message
     seconds: float = 0.0   # until the first message
+    status: int | None = None  # the HTTP status of a handshake refused before the upgrade
 
 
 def ws_url(api, token: str | None) -> str:
@@ -48,7 +49,7 @@ def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
         try:
             ws = websocket.create_connection(ws_url(api, token), timeout=wait_s, sslopt=sslopt)
         except websocket.WebSocketBadStatusException as exc:
-            return LiveResult(False, f"HTTP {exc.status_code}")
+            return LiveResult(False, f"HTTP {exc.status_code}", status=exc.status_code)
         except websocket.WebSocketTimeoutException:
             raise TargetUnreachable("WebSocket", where, f"no handshake within {wait_s:g}s") from None
         except (OSError, websocket.WebSocketException) as exc:

@@ -7,7 +7,8 @@ check compares what it saw without knowing which library answered.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 EPOCH_AFTER = 1_000_000_000  # a reset larger than this is a Unix time, not seconds to wait (2001 or later)
@@ -58,3 +59,14 @@ def counted(before: LimiterView, after: LimiterView) -> int | None:
     if after.remaining > before.remaining:
         return None
     return before.remaining - after.remaining
+
+
+def stalls(views: Sequence[LimiterView | None], limit: int) -> list[tuple[int, int]]:
+    """Where one count of a client, sent request after request, did not fall: (before, after) pairs of remaining
+    counts that stayed or rose, less one turn of the window (a rise to a fresh count, one below the limit)."""
+    remaining = [view.remaining for view in views if view is not None]
+    found = [(before, after) for before, after in itertools.pairwise(remaining) if after >= before]
+    turn = next(((before, after) for before, after in found if after > before and after == limit - 1), None)
+    if turn is not None:
+        found.remove(turn)
+    return found

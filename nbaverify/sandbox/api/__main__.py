@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import datetime as dt
 import logging
 import os
+import signal
+import socket
 import ssl
 import warnings
 
@@ -64,6 +67,9 @@ def main() -> None:
             config.ssl.minimum_version = ssl.TLSVersion.TLSv1
     if switched.on("tls_no_1_3") and config.ssl is not None:  # the fault: a server configured down to TLS 1.2
         config.ssl.maximum_version = ssl.TLSVersion.TLSv1_2
+    if switched.on("rate_limit_per_process"):  # the fault: a second instance on the one address, a limiter of its own
+        _serve_as_two(config)
+        return
     servers = [uvicorn.Server(config)]
     if tls:  # behind nginx (API_TLS=off) nginx redirects the host's plain HTTP instead
         plain = uvicorn.Config(_cleartext(app, control.Watcher(layout.control_file), layout.api_port), host="127.0.0.1",
@@ -71,6 +77,31 @@ def main() -> None:
                                log_config=None, server_header=False, timeout_graceful_shutdown=2)
         servers.append(_Beside(plain))
     asyncio.run(_serve(servers))
+
+
+def _serve_as_two(config: uvicorn.Config) -> None:
+    """Two processes on the API's port, each with its own app (so its own limiter store), as two pods behind one
+    Service: each binds the port with SO_REUSEPORT and the kernel spreads new connections between them. (The host's
+    plain-HTTP redirect is left out: the fault concerns the limiter.)"""
+    child = os.fork()
+    if child == 0:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the instance ends with the one the sandbox started
+    uvicorn.Server(config).run(sockets=[_reused_port(config.host, config.port)])
+    if child == 0:
+        os._exit(0)
+    os.kill(child, signal.SIGTERM)
+    os.waitpid(child, 0)  # its socket closed before a restart binds the port again
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _reused_port(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
 
 
 class _Beside(uvicorn.Server):

@@ -99,6 +99,8 @@ class PlatformMiddleware:
         return "unmatched"
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket":
+            return await self._upgrade(scope, receive, send)
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
@@ -116,18 +118,10 @@ class PlatformMiddleware:
         rate_headers: list[tuple[bytes, bytes]] = []
 
         if self._limits(scope, control):
-            client = _client(scope, control)
-            if client not in control.allowlist or control.on("allowlist_lost"):  # the fault: the entry went missing
-                window = RATE_SHORT_WINDOW_S if control.on("rate_limit_short_window") else None
-                allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic(), window)
-                rate_headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
-                                (b"ratelimit-remaining", str(remaining).encode()),
-                                (b"ratelimit-reset", str(reset).encode())]
-                if not allowed:
-                    if not control.on("rate_limit_no_retry_after"):
-                        rate_headers.append((b"retry-after", str(reset).encode()))
-                    return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
-                                             rate_headers, started, control, method, route, scope)
+            allowed, rate_headers = self._count(scope, control)
+            if not allowed:
+                return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
+                                         rate_headers, started, control, method, route, scope)
 
         if control.on("trace_enabled") and method == "TRACE":  # the fault: the request echoed back (Cross-Site Tracing)
             return await self._echo(send, scope, rate_headers, started, control, route)
@@ -159,6 +153,36 @@ class PlatformMiddleware:
                                          started, control, method, route, scope)
             raise
         self._observe(method, route, status_holder["status"], started, scope)
+
+    def _count(self, scope, control) -> tuple[bool, list[tuple[bytes, bytes]]]:
+        """The limiter's verdict on this request and its headers (none for an allowlisted client)."""
+        client = _client(scope, control)
+        if client in control.allowlist and not control.on("allowlist_lost"):  # the fault: the entry went missing
+            return True, []
+        window = RATE_SHORT_WINDOW_S if control.on("rate_limit_short_window") else None
+        allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic(), window)
+        headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
+                   (b"ratelimit-remaining", str(remaining).encode()), (b"ratelimit-reset", str(reset).encode())]
+        if not allowed and not control.on("rate_limit_no_retry_after"):
+            headers.append((b"retry-after", str(reset).encode()))
+        return allowed, headers
+
+    async def _upgrade(self, scope, receive, send):
+        """A WebSocket upgrade counts against the client's window as a request does; past the limit it is refused 429
+        before the handshake (ASGI's websocket.http.response). Under rate_limit_ws_gap it is handled beside the limiter,
+        as Koa and Express hand `upgrade` events to ws without their middleware."""
+        control = self.control.current()
+        if control.on("no_rate_limit") or control.on("rate_limit_ws_gap"):
+            return await self.app(scope, receive, send)
+        allowed, rate_headers = self._count(scope, control)
+        if allowed:
+            return await self.app(scope, receive, send)
+        await receive()  # websocket.connect
+        payload = json.dumps({"error": "Too many requests, please try again later."}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                   *rate_headers, *_helmet_headers(control)]
+        await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": payload})
 
     def _limits(self, scope, control) -> bool:
         """Whether the limiter counts this request: every /api/ request, unless a fault keeps some out."""

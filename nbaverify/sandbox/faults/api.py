@@ -63,7 +63,8 @@ def _restart_api(sb: Reach) -> None:
     sb.restart_api()
 
 
-def _restart_without_legacy_tls(sb: Reach) -> None:
+def _restart_without_faults(sb: Reach) -> None:
+    """Undo a fault the API reads at start: off in control.json, then a restart."""
     control.write(sb.layout.control_file, set(), settings={})
     sb.restart_api()
 
@@ -153,7 +154,7 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the API's TLS also offers TLS 1.0 and 1.1 (a security level lowered to serve an old client)",
         caught_by=(f"{HEADERS}::check_tls_1_2_or_newer_only",),
         expect=r"https://127\.0\.0\.1:\d+ accepts TLSv1(_1)?; allow TLS 1\.2 and 1\.3 only",
-        apply=_restart_api, revert=_restart_without_legacy_tls,
+        apply=_restart_api, revert=_restart_without_faults,
     ),
     Fault(
         name="tls_no_forward_secrecy", area="security",
@@ -203,14 +204,14 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{HEADERS}::check_weak_cipher_suites_refused[null]",),
         expect=r"https://127\.0\.0\.1:\d+ agreed to \S*NULL\S* when offered only null suites over TLS 1\.2: no "
                r"encryption at all",
-        apply=_restart_api, revert=_restart_without_legacy_tls,
+        apply=_restart_api, revert=_restart_without_faults,
     ),
     Fault(
         name="tls_no_1_3", area="security",
         breaks="the API's TLS is configured down to TLS 1.2 at most (maxVersion 'TLSv1.2')",
         caught_by=(f"{HEADERS}::check_tls_1_3_offered",),
         expect=r"https://127\.0\.0\.1:\d+ refused a TLS 1\.3 handshake: it speaks TLS 1\.2 at most",
-        apply=_restart_api, revert=_restart_without_legacy_tls,
+        apply=_restart_api, revert=_restart_without_faults,
     ),
     Fault(
         name="liveness_fails", area="api",
@@ -366,6 +367,23 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the limiter's window is a minute, not 15: 100 requests a minute pass",
         caught_by=(f"{RATE}::check_rate_limit_window",),
         expect=r"the rate-limit window lasts (59|60) s \(from this run's first request, which opened it\), not 900 s",
+    ),
+    Fault(
+        name="rate_limit_per_process", area="security",
+        breaks="two API instances serve the one address (Node's cluster, two Python processes), each counting clients "
+               "in its own memory store: the limit is let through twice",
+        caught_by=(f"{RATE}::check_rate_limit_one_count_per_client",),
+        expect=r"requests on new connections: RateLimit-Remaining did not fall \d+ times \(e\.g\. \d+ after \d+; .*"
+               r"the replies carry more than one count for this client",
+        apply=_restart_api, revert=_restart_without_faults,
+    ),
+    Fault(
+        name="rate_limit_ws_gap", area="security",
+        breaks="the WebSocket upgrade is handled beside the limiter (a server 'upgrade' handler, as Koa and Express "
+               "leave it): a client past its limit still opens live feeds",
+        caught_by=(f"{RATE}::check_rate_limit_covers_websocket",),
+        expect=r"with a valid token, while GET \S+ answered this client 429: accepted \(.*\), not refused 429: the "
+               r"rate limiter does not count the WebSocket upgrade",
     ),
     Fault(
         name="no_security_headers", area="security",
