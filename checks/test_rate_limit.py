@@ -14,6 +14,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
+from nbaverify import exposition
 from nbaverify.probes import http, rate_limit
 
 pytestmark = [pytest.mark.area("security")]
@@ -75,7 +76,7 @@ def check_rate_limit_enforced(api, expect, limited, evidence):
     `api.rate_limit.margin` (5) however many the run spent already: no 429 by then means rate limiting is off for this
     client. `/health` must not be limited while the client is (probes would kill healthy pods).
 
-    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (96)
+    Disruptive: it spends the suite's whole window, so it runs last; every other check shares `api.request_budget` (98)
     so as not to reach the limit first. The requests it sent and the run spent go into the evidence.
 
     When it fails: No 429: check that the guide's `rateLimit({ windowMs: 15 * 60 * 1000, max: 100 })` covers `/api/*`,
@@ -307,6 +308,70 @@ def check_rate_limit_ignores_forwarded_for(api, expect, evidence):
         f"after {before.remaining} without it: the limiter counts the forged address as a new client, so any client "
         "escapes the limit by writing the header; trust X-Forwarded-For only as your ingress writes it (Koa: "
         "app.proxy behind a proxy that overwrites it, or app.maxIpsCount = 1)")
+
+
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("critical")
+@pytest.mark.runbook(RATE_LIMITING)
+def check_rate_limit_counts_clients_apart(api, expect, evidence):
+    """Other clients' requests do not count in this client's window: every user has a window of their own.
+
+    Two requests with a valid token to `api.auth.probe_path`, with other clients' requests reaching the API between
+    them (counted by its `http_requests_total` on `/api` routes at `api.metrics.path`; the check waits up to
+    `api.rate_limit.others_wait_s`, 10 s, for one). The second's `RateLimit-Remaining` must be one below the first's.
+    Lower means requests this client did not send were counted in its window: the limiter keys everyone on one
+    address, as an API behind an ingress sees every user when it does not trust the ingress's `X-Forwarded-For`, and
+    all users share 100 requests per 15 minutes. Skipped when no other client's request came in that time (a platform
+    nobody uses cannot tell), when the replies carry no count, or when `/metrics` cannot be read.
+
+    When it fails: Key the limiter on the client, not the ingress: trust the ingress's `X-Forwarded-For` as far as it
+    writes it (Koa: `app.proxy = true` with `app.maxIpsCount = 1`; express: `app.set('trust proxy', 1)`; nginx:
+    `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`), then confirm with this check and
+    `check_rate_limit_ignores_forwarded_for`.
+    """
+    path, token, metrics = expect["api.auth.probe_path"], api.token(), expect["api.metrics.path"]
+    (_, first), = _views(api, [(path, token, None)])
+    counted = since = _api_requests(api, metrics)  # after the first reply: what comes now comes between the two
+    if since is None:
+        pytest.skip(f"GET {api.url(metrics)} gave no http_requests_total: other clients' requests cannot be counted")
+    deadline = time.monotonic() + expect["api.rate_limit.others_wait_s"]
+    while counted <= since and time.monotonic() < deadline:
+        time.sleep(0.25)
+        counted = _api_requests(api, metrics) or counted
+    (_, second), = _views(api, [(path, token, None)])
+    others = counted - since
+    evidence.update(remaining_first=first and first.remaining, remaining_second=second and second.remaining,
+                    other_requests=others)
+    if first is None or second is None:
+        pytest.skip(f"GET {api.url(path)} carries {NO_COUNT}")
+    fell = rate_limit.counted(first, second)
+    if fell is None:
+        pytest.skip(f"GET {api.url(path)}: the window turned between the check's two requests; nothing to compare")
+    assert fell <= 1, (
+        f"GET {api.url(path)}: RateLimit-Remaining went from {first.remaining} to {second.remaining} across one "
+        f"request of this client, while other clients sent {others:.0f} to /api: {fell - 1} request(s) this client did "
+        "not send were counted in its window, so the limiter does not tell clients apart (behind an ingress, all users "
+        "share one window of the limit); key it on the client's own address from the ingress's X-Forwarded-For")
+    if others < 1:
+        pytest.skip(f"no other client's request reached {api.base_url} in {expect['api.rate_limit.others_wait_s']:g} s "
+                    "(http_requests_total on /api rose by this check's own only): whether clients share one window "
+                    "cannot be told")
+
+
+def _api_requests(api, path: str) -> float | None:
+    """The API's own count of requests to /api routes (http_requests_total, every status), or None when unread."""
+    reply = api.get(path)
+    if reply.status_code != 200:
+        return None
+    try:
+        family = exposition.families(reply.text).get("http_requests_total")
+    except ValueError:
+        return None
+    if family is None:
+        return None
+    return sum(sample.value for sample in family.samples if sample.name == "http_requests_total"
+               and sample.labels.get("route", "").startswith("/api"))
 
 
 @pytest.mark.daily

@@ -46,6 +46,7 @@ def _quiet(message: str) -> None:
 
 
 SANDBOX_USER = "127.0.0.3"  # the sandbox's own user of the API: a client of its own
+USERS_MODULE = "nbaverify.sandbox.users"  # the users that keep reading (run as a module: it imports PyJWT, heavy)
 
 
 class Sandbox:
@@ -145,6 +146,7 @@ class Sandbox:
     def down(self, purge: bool = False) -> None:
         if self.layout.state_file.exists():
             self._record(self._recorded_faults(), up=False, api=self._state().get("api"))  # the next up reverts them
+        self.stop_users()
         self._stop_api()
         self.ingress.stop()
         self.proxy.stop()
@@ -179,6 +181,8 @@ class Sandbox:
             "alertmanager-peer": {"running": self.alertmanager.peer_pid() is not None,
                                   "address": f"{self.alertmanager.peer_url} (its cluster peer)",
                                   "installed": am_mod.binary() is not None},
+            "users": {"running": procs.read_pid(self.layout.pid_file("users"), USERS_MODULE) is not None,
+                      "address": f"{self.api_url} (reading, one request every 2 s)"},
             "ssh-host": {"running": self.ssh_host.pid() is not None, "address": f"127.0.0.1:{self.ssh_host.port}",
                          "installed": self.ssh_host.unavailable() is None},
         }
@@ -318,6 +322,7 @@ class Sandbox:
         # where users reach the API, its internal endpoints refused; restarted, not just started: nginx reads the
         # certificate at start, and a certificate fault's revert has just written a new one
         self.ingress.restart(self.say)
+        self.start_users()
         if not prom_mod.binary() and not self.prometheus.pid():
             self.say("Prometheus is not installed (apt-get install prometheus): monitoring checks will skip")
 
@@ -480,6 +485,19 @@ class Sandbox:
 
     def _stop_api(self) -> None:
         pid = self._api_pid()
+        if pid:
+            procs.stop_pid(pid)
+
+    def start_users(self) -> None:
+        """The platform's users (nbaverify.sandbox.users): a steady trickle of other clients' reads, when not running."""
+        if not procs.read_pid(self.layout.pid_file("users"), USERS_MODULE):
+            procs.spawn([sys.executable, "-m", USERS_MODULE, "--state-dir", str(self.layout.root),
+                         "--port-base", str(self.layout.port_base)], self.layout.log_file("users"),
+                        self.layout.pid_file("users"))
+
+    def stop_users(self) -> None:
+        """No users (a platform before they arrive); the next `up` brings them back."""
+        pid = procs.read_pid(self.layout.pid_file("users"), USERS_MODULE)
         if pid:
             procs.stop_pid(pid)
 

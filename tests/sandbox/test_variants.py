@@ -41,6 +41,8 @@ def test_a_counter_exported_but_not_yet_counted_is_not_missing(sandbox, nbaverif
     """Right after a deploy whose cache counters carry a route label, nothing has counted yet: the counters are
     declared (# TYPE) and have no series; the metric checks say so in their evidence and pass."""
     sandbox.up([], variant="fresh-load")
+    sandbox.stop_users()  # a deploy before its users arrive: their reads would count
+    sandbox.restart_api()
     sandbox.prometheus.wait_scraped()
     result = nbaverify("check", "all", "--", "checks/test_monitoring_prometheus.py::check_queried_series_exist",
                        "checks/test_monitoring_dashboards.py::check_dashboard_queries")

@@ -293,7 +293,11 @@ class BoundedCapacity:
 
 def _client(scope, control) -> str:
     """Who the limiter counts: the peer (the proxy's X-Forwarded-For when uvicorn trusts it), or under the
-    rate_limit_trusts_xff fault the leftmost X-Forwarded-For whoever sent it, as Koa's `app.proxy = true` reads it."""
+    rate_limit_trusts_xff fault the leftmost X-Forwarded-For whoever sent it, as Koa's `app.proxy = true` reads it;
+    under rate_limit_shared_bucket one key for all, as an API behind an ingress whose X-Forwarded-For it does not
+    trust sees every user as the ingress's address."""
+    if control.on("rate_limit_shared_bucket"):
+        return "ingress"
     if control.on("rate_limit_trusts_xff"):
         forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode(errors="replace").split(",")[0].strip()
         if forwarded:

@@ -369,6 +369,14 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"the rate-limit window lasts (59|60) s \(from this run's first request, which opened it\), not 900 s",
     ),
     Fault(
+        name="rate_limit_shared_bucket", area="security",
+        breaks="the limiter counts every client under one key, as an API behind an ingress whose X-Forwarded-For it "
+               "does not trust sees every user as the ingress: the sandbox's users and the suite share one window",
+        caught_by=(f"{RATE}::check_rate_limit_counts_clients_apart",),
+        expect=r"RateLimit-Remaining went from \d+ to \d+ across one request of this client, while other clients sent "
+               r"\d+ to /api: \d+ request\(s\) this client did not send were counted in its window",
+    ),
+    Fault(
         name="rate_limit_per_process", area="security",
         breaks="two API instances serve the one address (Node's cluster, two Python processes), each counting clients "
                "in its own memory store: the limit is let through twice",

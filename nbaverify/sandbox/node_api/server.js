@@ -248,6 +248,10 @@ async function requireJwt(ctx, next) {
 }
 
 // -- the rate limiter (Rate Limiting: windowMs 15 minutes, max 100 per client) --------------------
+// who a client is: its address, or under rate_limit_shared_bucket one key for all, as an API behind an ingress whose
+// X-Forwarded-For it does not trust sees every user as the ingress's address
+const clientKey = (ctx) => (control.on('rate_limit_shared_bucket') ? 'ingress' : ctx.ip);
+
 // placed: 'before' the JWT middleware (the guide's order) or 'after' it (the rate_limit_after_auth fault's order);
 // one instance of each is registered and the one not in force passes every request on
 function rateLimiter(placed) {
@@ -263,8 +267,8 @@ function rateLimiter(placed) {
       // the fault: windowMs of a minute, not 15
       const minutes = control.on('rate_limit_short_window') ? 1 : 15;
       limiter = ratelimit({
-        driver: 'memory', db: new Map(), duration: minutes * 60 * 1000, max: 100, id: (c) => c.ip,
-        whitelist: (c) => control.current().allowlist.has(c.ip) && !control.on('allowlist_lost'),
+        driver: 'memory', db: new Map(), duration: minutes * 60 * 1000, max: 100, id: clientKey,
+        whitelist: (c) => control.current().allowlist.has(clientKey(c)) && !control.on('allowlist_lost'),
         errorMessage: { error: 'Too Many Requests', message: 'Too many requests, please try again later.', statusCode: 429 },
         onLimited: (c) => { if (control.on('rate_limit_no_retry_after')) c.remove('Retry-After'); },
         // with error_headers_dropped the 429 is thrown, as a team does to format it in its error handler: that
