@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="start only the Locust master (all interfaces, --master-port) and wait for N workers "
                            "started elsewhere (other machines, Kubernetes: fixtures/k8s/load/)")
     load.add_argument("--master-port", type=int, default=5557, metavar="PORT", help="with --remote-workers (default 5557)")
+    load.add_argument("--mix", choices=["expectations", "observed"],
+                      help="the requests' weights: expectations.load.weights, or observed: what users sent over "
+                           "expectations.load.observed.window, read from Prometheus (default: expectations.load.mix)")
     load.add_argument("--plan-only", action="store_true",
                       help="write the run's config.json (what remote workers read) to the report dir and stop")
     load.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: reports/load/<run-id>)")

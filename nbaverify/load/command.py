@@ -11,7 +11,7 @@ from nbaverify import __version__, extras, procs
 from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
-from nbaverify.load import capacity, capacity_report, report, runner, stats, thresholds
+from nbaverify.load import capacity, capacity_report, observed, report, runner, stats, thresholds
 from nbaverify.load.knee import SearchSettings
 from nbaverify.load.summary import LoadSummary, LoadTotals, Trend, TrendRow
 from nbaverify.results import utc_now_iso
@@ -33,6 +33,7 @@ class LoadRequest:
     report_dir: str | None = None
     run_id: str | None = None
     allow: Sequence[str] = ()
+    mix: str | None = None  # None: expectations.load.mix; "expectations" or "observed"
 
 
 def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> int:
@@ -52,12 +53,14 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     settings = capacity_settings(target, request)
     plan = runner.plan(target, request.profile, request.model, request.workers or request.remote_workers)
     started = dt.datetime.now(dt.UTC)
+    traffic = plan_mix(plan, target, request.mix or target.expectations["load.mix"], started)
     started_at = utc_now_iso()
     run_id = request.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{plan.profile}-{plan.model}-{target.name}"
     out = Path(request.report_dir) if request.report_dir else LOAD_REPORTS / run_id
     length = "a knee search" if settings else f"{plan.duration_s:.0f}s"
     say(f"nbaverify load {plan.profile} ({plan.model} model, {max(1, plan.workers)} process(es), "
         f"{length}) -> {target.name} ({target.api.base_url})")
+    say(f"  mix ({traffic['source']}): {traffic['described']}")
     preflight(target, request)
     if request.plan_only:  # for workers elsewhere (fixtures/k8s/load/): the settings every Locust process reads
         say(f"plan: {runner.write_config(capacity.search_plan(plan, out) if settings else plan, out)}")
@@ -85,11 +88,36 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
         summary = judge(plan, target, out, limits, outcome, run_id, started_at)
         history = [sample for sample in stats.read_history(out / "locust") if sample.t <= plan.duration_s + 1]
         images = report.charts(history, summary.thresholds) if history else {}
+    summary.mix = traffic
+    if traffic.get("observed"):
+        images[report.MIX_CHART] = report.mix_chart(traffic)
     report.write_all(summary, out, images)
     for line in report.terminal_lines(summary):
         say(line)
     say(f"reports: {out}")
     return summary.exit_code
+
+
+def plan_mix(plan: runner.Plan, target: Target, source: str, started: dt.datetime) -> dict:
+    """The run's traffic mix: the expectations' weights, or (source "observed") the users' own from Prometheus over
+    the period before the run; either way the observed mix beside it, when it can be read, and their distance."""
+    if source not in MIX_SOURCES:
+        raise ConfigError("--mix", source, f"choose one of {', '.join(MIX_SOURCES)}")
+    seen, why = observed.read(target, started)
+    if source == "observed":
+        if seen is None:
+            raise ConfigError("--mix", source, f"the observed traffic cannot be read ({why}); plan on the expectations' "
+                              "weights with --mix expectations")
+        plan.config["weights"] = seen.weights
+    planned = plan.config["weights"]
+    described = ", ".join(f"{key} {weight:g}" for key, weight in planned.items())
+    return {"source": source, "planned": planned, "described": described,
+            "observed": seen.of_all if seen else None, "observed_from": why, "window": seen.window if seen else None,
+            "observed_requests": round(seen.total) if seen else None, "left_out": seen.left_out if seen else {},
+            "distance": observed.distance(planned, seen) if seen else None}
+
+
+MIX_SOURCES = ("expectations", "observed")
 
 
 def capacity_settings(target: Target, request: LoadRequest) -> SearchSettings | None:

@@ -144,12 +144,16 @@ def project(knee_rps: float | None, fleet: Fleet) -> Projection:
     return Projection(round(per_replica, 2), scalable, round(per_replica * scalable * utilization / 100, 1), assumption)
 
 
+def peak_query(capacity: dict) -> str:
+    """The PromQL of the highest request rate over the period (expectations.load.capacity's peak_*)."""
+    return f"max_over_time(({capacity['peak_rate']})[{capacity['peak_window']}:{capacity['peak_step']}])"
+
+
 def observed_peak(target: Target, until: dt.datetime) -> tuple[float | None, str]:
     """The highest request rate the API served over the period before `until` (the test's start, so the
     test's own load is not its peak), and the query that says so; None and why when it cannot be read."""
-    capacity = target.expectations["load.capacity"]
     section = target.profile.prometheus
-    expr = f"max_over_time(({capacity['peak_rate']})[{capacity['peak_window']}:{capacity['peak_step']}])"
+    expr = peak_query(target.expectations["load.capacity"])
     if section is None:
         return None, "no [prometheus] section"
     prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))

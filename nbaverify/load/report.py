@@ -9,7 +9,7 @@ import html
 import io
 from pathlib import Path
 
-from nbaverify.load import capacity_report
+from nbaverify.load import capacity_report, mix_report
 from nbaverify.load.stats import Sample
 from nbaverify.load.summary import LoadSummary
 from nbaverify.load.thresholds import Verdict
@@ -48,6 +48,8 @@ def terminal_lines(summary: LoadSummary) -> list[str]:
     failed = {f"threshold {v.id}: {v.message}" for v in summary.thresholds if v.outcome == "failed"}
     lines += [f"FAIL {problem}" for problem in summary.problems if problem not in failed]
     lines += [f"WARN regression since {summary.trend.previous_run}: {r}" for r in summary.trend.regressions]
+    if summary.mix:
+        lines.append(f"mix: {mix_report.summary_line(summary.mix)}")
     return [*lines, summary.status_line()]
 
 
@@ -131,6 +133,8 @@ def markdown(summary: LoadSummary) -> str:
         lines += ["", "### What is wrong", ""] + [f"- {p}" for p in summary.problems]
     if not summary.capacity:  # a capacity run's trend is its knee's, in its own section
         lines += ["", "### Compared with the previous run", "", *_trend_lines(summary)]
+    if summary.mix:
+        lines += ["", *mix_report.markdown(summary.mix)]
     lines += ["", "### Endpoints" + LAST_STEP[bool(summary.capacity)], "",
               "| request | count | failures | req/s | p50 | p95 | p99 | max |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -140,6 +144,8 @@ def markdown(summary: LoadSummary) -> str:
 
 
 CAPACITY_CHART = "capacity.png"
+MIX_CHART = mix_report.CHART
+mix_chart = mix_report.chart
 LAST_STEP = {True: " (the last step)", False: ""}
 def _trend_lines(summary: LoadSummary) -> list[str]:
     if not summary.trend.previous_run:
@@ -185,8 +191,9 @@ def html_report(summary: LoadSummary, images: dict[str, bytes]) -> str:
         trend_html = f"<p class=note>{NO_TREND[summary.interrupted]}</p>"
     problems = "".join(f"<li>{esc(p)}</li>" for p in summary.problems)
     pictures = "".join(f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-                       for name, data in images.items() if name != CAPACITY_CHART)
+                       for name, data in images.items() if name not in (CAPACITY_CHART, MIX_CHART))
     capacity = capacity_report.html_section(summary.capacity, images.get(CAPACITY_CHART)) if summary.capacity else ""
+    mix = mix_report.html_section(summary.mix, images.get(MIX_CHART)) if summary.mix else ""
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>nbaverify load {esc(summary.profile)} on {esc(summary.target)}: {summary.verdict}</title>
 <style>{_CSS}</style></head><body>
@@ -204,6 +211,7 @@ every 100 requests were answered at least this fast; p99 the same for 99 of 100.
 {f'<h2>Thresholds</h2><table><tr><th>verdict</th><th>threshold</th><th>observed</th></tr>{rows}</table>' if rows else ''}
 {f'<h2>Over the run</h2>{pictures}' if pictures else ''}
 {'' if summary.capacity else f'<h2>Compared with the previous run</h2>{trend_html}'}
+{mix}
 <h2>Endpoints{LAST_STEP[bool(summary.capacity)]}</h2>
 <table><tr><th>request</th><th>count</th><th>failures</th><th>req/s</th><th>p50 ms</th><th>p95 ms</th>
 <th>p99 ms</th><th>max ms</th></tr>{endpoints}</table>

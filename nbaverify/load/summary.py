@@ -107,6 +107,8 @@ class LoadSummary:
     endpoints: list[EndpointStats] = field(default_factory=list)
     trend: Trend = field(default_factory=Trend)
     capacity: dict | None = None  # the capacity profile's knee, projection and steps (nbaverify.load.capacity)
+    # the traffic mix: planned (weights by request) and where from, beside the observed one (nbaverify.load.observed)
+    mix: dict | None = None
     nbaverify_version: str = ""
     kind: str = KIND
 

@@ -20,6 +20,7 @@ import time
 import httpx
 import jwt
 
+from nbaverify.sandbox import control
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 
@@ -31,6 +32,7 @@ TOKEN_TTL_S = 600
 MIX = ("/api/players?limit=25", "/api/players/{n}", "/api/projections/{n}", "/api/players?limit=25",
        "/api/players/{n}/stats?season=2024", "/api/games/{n}/stats", "/api/players?limit=25", "/api/projections/{n}",
        "/api/players/{n}", "/api/players?limit=25")
+ONLY_ROUTE = "users_only_route"  # a control.json setting (the traffic_shifted fault): the one route users read
 
 
 class User:
@@ -59,8 +61,10 @@ def main() -> None:
              for n, address in enumerate(ADDRESSES, start=1)]
     ids = random.Random(7)
     answered = None
+    switched = control.Watcher(layout.control_file)
     for user, path in zip(itertools.cycle(users), itertools.cycle(MIX)):
         started = time.monotonic()
+        path = switched.current().settings.get(ONLY_ROUTE) or path  # traffic_shifted: every user reads one route
         try:
             ok = user.get(path.format(n=ids.randint(1, 400))) < 500
         except httpx.HTTPError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 
@@ -160,3 +161,31 @@ def locust_processes() -> list:
     from nbaverify.shipped import LOCUSTFILE
 
     return [p for p in psutil.process_iter(["cmdline"]) if str(LOCUSTFILE) in (p.info["cmdline"] or [])]
+
+
+def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_path):
+    """Planned on the users' own mix (--mix observed), the newest run resembles production; once the users move to
+    one route (traffic_shifted) the same run does not, and check_load_test_resembles_production says by how much.
+    The check reads a one-minute window here, each time after a minute of the users' traffic alone."""
+    check = "checks/test_load_plan.py::check_load_test_resembles_production"
+    sandbox.up([])
+    sandbox.fresh_history()
+    time.sleep(40)  # twenty of the users' requests, scraped
+    planned = load(nbaverify, tmp_path / "runs", "--mix", "observed", name="planned-on-users")
+    assert planned.code == 0, planned.out + planned.err
+    mix = planned.summary["mix"]
+    assert mix["source"] == "observed" and mix["planned"]["players"] > mix["planned"]["player_stats"], mix
+    assert "traffic_mix.png" in {p.name for p in (tmp_path / "runs" / "planned-on-users").iterdir()}
+    profile = tmp_path / "judged.toml"
+    profile.write_text(sandbox.layout.target_file.read_text() + "\n[expectations.load.observed]\n"
+                       f'production_profile = "smoke"\nreports = "{tmp_path / "runs"}"\nwindow = "1m"\n')
+    time.sleep(65)  # the window holds the users' requests alone, not the run's
+    healthy = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
+    assert healthy.outcomes()[check]["outcome"] == "passed", healthy.out + healthy.err
+    try:
+        sandbox.up(["traffic_shifted"])
+        time.sleep(65)
+        shifted = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
+    finally:
+        sandbox.up([])
+    assert CATALOGUE["traffic_shifted"].missed_by(shifted.outcomes()) == [], shifted.out

@@ -30,7 +30,8 @@ SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it a
 
 def _api_setting(key: str, value: Callable[[], str]) -> Step:
     """A fault step that sets one of the API's settings (api_flags.json): another JWT secret, `jwt_secret` (the
-    profile's variable follows it) or `platform_jwt_secret` (the platform's alone), or the Python API's `tls_ciphers`."""
+    profile's variable follows it) or `platform_jwt_secret` (the platform's alone), the Python API's `tls_ciphers`, or
+    the sandbox users' `users_only_route`."""
     def step(sb: Reach) -> None:
         current = control.read(sb.layout.control_file)
         control.write(sb.layout.control_file, current.faults, current.allowlist, {key: value()})
@@ -535,6 +536,14 @@ FAULTS: tuple[Fault, ...] = (
         breaks="the API process freezes for 1 s every 10 s (a GC pause, a blocking call): every connection waits",
         caught_by=(f"{LOAD} --model open: p99_ms<=800 [all]",),
         expect=r"threshold p99_ms<=\d+ \[all\]: p99 \d{3,}ms on all requests",
+    ),
+    Fault(
+        name="traffic_shifted", area="load",
+        breaks="the sandbox's users moved to one route (they read projections only): a load run planned on the old "
+               "mix tests traffic nobody sends (the users read the flag, not the API)",
+        caught_by=("checks/test_load_plan.py::check_load_test_resembles_production",),
+        expect=r"its mix \(.*\) differs from what users sent over \S+ \(projections (9\d|100)%.*\) by \d+% of requests",
+        apply=_api_setting("users_only_route", lambda: "/api/projections/{n}"),
     ),
     Fault(
         name="load_not_allowlisted", area="load",

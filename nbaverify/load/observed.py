@@ -1,0 +1,123 @@
+"""The platform's own traffic mix, read from Prometheus: the share of each route over a period, as the load scenarios
+name their requests, so a load test can be planned on what users send (`nbaverify load --mix observed`) and a
+report can set its plan beside it.
+
+Routes are folded as the reference APIs and the log review name them: `/api/players/{id}` (Starlette),
+`/api/players/:id` (@koa/router) and `/api/players/17` are all `/api/players/[id]`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nbaverify.clients import factory
+from nbaverify.config import Target
+from nbaverify.errors import NbaverifyError
+
+# the scenarios' requests (load/common.py ENDPOINTS) by the route each one is, folded
+SCENARIO_ROUTES = {
+    "players": "/api/players",
+    "player": "/api/players/[id]",
+    "player_stats": "/api/players/[id]/stats",
+    "projections": "/api/projections/[id]",
+    "game_stats": "/api/games/[id]/stats",
+    "health": "/health",
+}
+_DYNAMIC = re.compile(r"\{[^/}]*\}|:[A-Za-z_][A-Za-z0-9_]*|\[[^/\]]*\]|\d+")
+
+
+def fold(route: str) -> str:
+    """A route with its dynamic segments as `[id]` and no query or trailing slash: `/api/players/:id` ->
+    `/api/players/[id]`. A label holding a pattern (`/api(.*)`: where @koa/router mounts middleware) names no route:
+    `unmatched`, what no route answered."""
+    if any(char in route for char in "(*"):
+        return "unmatched"
+    path = route.split("?", 1)[0].rstrip("/") or "/"
+    return "/".join("[id]" if _DYNAMIC.fullmatch(part) else part for part in path.split("/"))
+
+
+@dataclass(frozen=True)
+class ObservedMix:
+    """What users sent over the period: each request's share of all traffic (a scenario's request by its name, any other
+    route by itself), the scenarios' weights from it (the requests with at least the smallest share), and the query."""
+    of_all: dict[str, float]  # scenario request or other route -> share of all traffic (sums to 1)
+    min_share: float = 0.0
+    total: float = 0.0  # requests over the period
+    query: str = ""
+    window: str = ""
+
+    @property
+    def shares(self) -> dict[str, float]:
+        """The scenario requests with at least the smallest share, as shares of those (sums to 1)."""
+        kept = {key: share for key, share in self.of_all.items() if key in SCENARIO_ROUTES and share >= self.min_share}
+        total = sum(kept.values()) or 1.0
+        return {key: share / total for key, share in kept.items()}
+
+    @property
+    def left_out(self) -> dict[str, float]:
+        """What a plan on this mix does not send: routes no scenario sends, requests under the smallest share."""
+        return {key: share for key, share in self.of_all.items() if key not in self.shares}
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The shares as the scenarios' weights (percentages)."""
+        return {key: round(share * 100, 1) for key, share in self.shares.items()}
+
+    def describe(self) -> str:
+        mix = ", ".join(f"{key} {share:.0%}" for key, share in sorted(self.shares.items(), key=lambda kv: -kv[1]))
+        out = "; left out: " + ", ".join(f"{route} {share:.1%}" for route, share in self.left_out.items()) \
+            if self.left_out else ""
+        return f"{mix} ({self.total:.0f} requests over {self.window}){out}"
+
+
+def from_counts(counts: Mapping[str, float], settings: Mapping, query: str = "") -> ObservedMix | None:
+    """The mix from request counts by route label (None when nothing the scenarios send was counted)."""
+    ignored = {fold(route) for route in settings["ignore_routes"]} | set(settings["ignore_routes"])
+    names = {route: key for key, route in SCENARIO_ROUTES.items()}
+    by_name: dict[str, float] = {}
+    for route, count in counts.items():
+        if route in ignored or fold(route) in ignored or count <= 0:
+            continue
+        name = names.get(fold(route), fold(route))
+        by_name[name] = by_name.get(name, 0.0) + count
+    total = sum(by_name.values())
+    if not total or not any(key in SCENARIO_ROUTES for key in by_name):
+        return None
+    of_all = {key: count / total for key, count in sorted(by_name.items(), key=lambda kv: -kv[1])}
+    return ObservedMix(of_all, settings["min_share"], total, query, settings["window"])
+
+
+def read(target: Target, until: dt.datetime) -> tuple[ObservedMix | None, str]:
+    """The mix over the period before `until` from the profile's Prometheus, and the query; None and why when it
+    cannot be read."""
+    if target.profile.prometheus is None:
+        return None, "no [prometheus] section"
+    prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
+    try:
+        return query(prom, target.expectations["load.observed"], until)
+    finally:
+        prom.close()
+
+
+def query(prom, settings: Mapping, until: dt.datetime) -> tuple[ObservedMix | None, str]:
+    """The mix as `read` gives it, from a Prometheus client at hand."""
+    expr = f"sum by ({settings['route_label']}) (increase({settings['counter']}[{settings['window']}]))"
+    try:
+        result = prom.query(expr, at=until.timestamp())
+    except NbaverifyError as exc:
+        return None, f"{expr}: {exc}"
+    counts = {r["metric"].get(settings["route_label"], ""): float(r["value"][1]) for r in result}
+    mix = from_counts(counts, settings, expr)
+    return (mix, expr) if mix else (None, f"{expr}: no request the scenarios send was counted over the period")
+
+
+def distance(planned: Mapping[str, float], observed: ObservedMix) -> float:
+    """Total variation distance between the planned weights and all observed traffic (what the plan leaves out counts
+    as traffic it does not send): 0 alike, 1 disjoint."""
+    weight = sum(planned.values()) or 1.0
+    plan = {key: value / weight for key, value in planned.items()}
+    seen = observed.of_all
+    return round(0.5 * sum(abs(plan.get(key, 0.0) - seen.get(key, 0.0)) for key in {*plan, *seen}), 4)

@@ -1,0 +1,69 @@
+"""The users' traffic mix read from request counts by route: routes folded as both reference APIs name them, the
+routes no scenario sends left out and said, and the distance between a plan and what users sent."""
+
+from __future__ import annotations
+
+import importlib.util
+import tomllib
+
+import pytest
+
+from nbaverify import shipped
+from nbaverify.load import mix_report, observed
+
+SETTINGS = {"window": "90d", "min_share": 0.01, "ignore_routes": ["/metrics", "unmatched"]}
+
+
+@pytest.mark.parametrize("route", ["/api/players/{id}", "/api/players/:id", "/api/players/17", "/api/players/[id]/"])
+def test_both_apis_route_labels_fold_alike(route):
+    assert observed.fold(route) == "/api/players/[id]"
+
+
+def test_a_middleware_mount_is_no_route():
+    assert observed.fold("/api(.*)") == "unmatched"
+
+
+def test_the_scenarios_requests_are_the_routes_the_mix_knows():
+    spec = importlib.util.spec_from_file_location("load_common", shipped.LOCUSTFILE.parent / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    named = {key: observed.fold(name.split(" ", 1)[1]) for key, (name, _, _) in common.ENDPOINTS.items()}
+    assert named == observed.SCENARIO_ROUTES
+
+
+def test_shares_come_from_counts_by_route_and_the_unknown_is_left_out():
+    counts = {"/api/players": 400, "/api/players/:id": 200, "/api/players/{id}": 100, "/api/teams": 200,
+              "/metrics": 5000, "unmatched": 30, "/api/games/{id}/stats": 5, "/health": 95}
+    mix = observed.from_counts(counts, SETTINGS)
+    assert mix.total == 1000
+    assert mix.of_all == {"players": 0.4, "player": 0.3, "/api/teams": 0.2, "health": 0.095, "game_stats": 0.005}
+    assert mix.weights == {"players": 50.3, "player": 37.7, "health": 11.9}  # game_stats under 1 %, /api/teams unknown
+    assert mix.left_out == {"/api/teams": 0.2, "game_stats": 0.005}
+    assert "left out: /api/teams 20.0%, game_stats 0.5%" in mix.describe()
+
+
+def test_no_scenario_request_counted_is_no_mix():
+    assert observed.from_counts({"/metrics": 10, "/api/teams": 3}, SETTINGS) is None
+    assert observed.from_counts({}, SETTINGS) is None
+
+
+def test_distance_is_the_share_of_requests_that_differ():
+    mix = observed.from_counts({"/api/players": 50, "/api/projections/{player_id}": 50}, SETTINGS)
+    assert observed.distance({"players": 1, "projections": 1}, mix) == 0
+    assert observed.distance({"players": 3, "projections": 1}, mix) == 0.25
+    assert observed.distance({"health": 1}, mix) == 1
+    unknown = observed.from_counts({"/api/players": 80, "/api/teams": 20}, SETTINGS)
+    assert observed.distance({"players": 1}, unknown) == 0.2  # what no scenario sends is traffic the plan lacks
+
+
+def test_the_report_rows_set_plan_beside_observed():
+    mix = {"source": "expectations", "planned": {"players": 60, "player": 40}, "window": "90d",
+           "observed": {"players": 0.5, "/api/teams": 0.5}, "observed_requests": 10, "distance": 0.5}
+    assert mix_report.rows(mix) == [("players", 0.6, 0.5), ("/api/teams", 0.0, 0.5), ("player", 0.4, 0.0)]
+    assert "by 50% of requests" in mix_report.summary_line(mix)
+
+
+def test_the_shipped_expectations_configure_the_observed_mix():
+    expectations = tomllib.loads(shipped.EXPECTATIONS.read_text())
+    assert expectations["load"]["mix"] in ("expectations", "observed")
+    assert set(SETTINGS) <= set(expectations["load"]["observed"])
