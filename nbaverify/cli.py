@@ -122,13 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run a Locust master with N local worker processes (default: one process)")
     load.add_argument("--remote-workers", type=_count, default=0, metavar="N",
                       help="start only the Locust master (all interfaces, --master-port) and wait for N workers "
-                           "started elsewhere (other machines, Kubernetes: fixtures/k8s/load/)")
+                           "started elsewhere (other machines; in a cluster: --plan-only --kubernetes)")
     load.add_argument("--master-port", type=int, default=5557, metavar="PORT", help="with --remote-workers (default 5557)")
     load.add_argument("--mix", choices=["expectations", "observed"],
                       help="the requests' weights: expectations.load.weights, or observed: what users sent over "
                            "expectations.load.observed.window, read from Prometheus (default: expectations.load.mix)")
     load.add_argument("--plan-only", action="store_true",
                       help="write the run's config.json (what remote workers read) to the report dir and stop")
+    load.add_argument("--kubernetes", action="store_true",
+                      help="with --plan-only: also kubernetes.yaml, the distributed run inside a cluster (a master Job "
+                           "that judges it, a worker Deployment of --remote-workers or expectations.load.kubernetes."
+                           "workers Locust processes); validate it with kubectl apply --dry-run=server")
     load.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: reports/load/<run-id>)")
     load.add_argument("--run-id", metavar="ID", help="name this run (default: time-profile-model-target)")
     load.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive"],

@@ -12,6 +12,7 @@ from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
 from nbaverify.load import capacity, capacity_report, observed, report, runner, stats, thresholds
+from nbaverify.load import kubernetes as k8s_load
 from nbaverify.load.knee import SearchSettings
 from nbaverify.load.summary import LoadSummary, LoadTotals, Trend, TrendRow
 from nbaverify.results import utc_now_iso
@@ -34,10 +35,13 @@ class LoadRequest:
     run_id: str | None = None
     allow: Sequence[str] = ()
     mix: str | None = None  # None: expectations.load.mix; "expectations" or "observed"
+    kubernetes: bool = False  # with plan_only: the distributed run as Kubernetes objects too
 
 
 def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> int:
     extras.require("load")
+    if request.kubernetes and not request.plan_only:
+        raise ConfigError("--kubernetes", None, "renders the distributed run for the cluster: use it with --plan-only")
     sigterm_interrupts()  # a cancelled job stops Locust and still writes the report of what it measured
     spec = request.target or SANDBOX_TARGET
     sandbox = None
@@ -62,8 +66,11 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
         f"{length}) -> {target.name} ({target.api.base_url})")
     say(f"  mix ({traffic['source']}): {traffic['described']}")
     preflight(target, request)
-    if request.plan_only:  # for workers elsewhere (fixtures/k8s/load/): the settings every Locust process reads
-        say(f"plan: {runner.write_config(capacity.search_plan(plan, out) if settings else plan, out)}")
+    if request.plan_only:  # for workers elsewhere: the settings every Locust process reads
+        planned = capacity.search_plan(plan, out) if settings else plan
+        say(f"plan: {runner.write_config(planned, out)}")
+        if request.kubernetes:
+            say(f"kubernetes: {render_kubernetes(planned, target, request, traffic['source'], out)}")
         return 0
     if sandbox is not None:  # as the platform's operators must: the load generator is exempt from the rate limit
         sandbox.allowlist(["127.0.0.1"])
@@ -96,6 +103,15 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
         say(line)
     say(f"reports: {out}")
     return summary.exit_code
+
+
+def render_kubernetes(plan: runner.Plan, target: Target, request: LoadRequest, mix: str, out: Path) -> Path:
+    """kubernetes.yaml: the master Job and worker Deployment that run this plan inside the cluster."""
+    settings = target.expectations["load.kubernetes"]
+    workers = request.remote_workers or settings["workers"]
+    argv = ["--profile", plan.profile, "--model", plan.model, "--mix", mix]
+    objects = k8s_load.render(plan.config, target, argv, workers, settings)
+    return k8s_load.write(objects, out, target.api.jwt_secret_env or "NBAVERIFY_JWT_SECRET")
 
 
 def plan_mix(plan: runner.Plan, target: Target, source: str, started: dt.datetime) -> dict:

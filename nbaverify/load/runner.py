@@ -121,7 +121,7 @@ def start(plan: Plan, target: Target, out: Path, say: Callable[[str], None], rem
     """Start Locust for the plan; the CSV files land in out/locust_*.csv, the JSON figures in out/locust_stats.json.
 
     remote_workers: start only the master, bound on every interface, and wait for that many workers
-    started elsewhere (other machines, a Kubernetes Deployment: see fixtures/k8s/load/).
+    started elsewhere (other machines, or a Kubernetes Deployment: `nbaverify load --plan-only --kubernetes`).
     """
     write_config(plan, out)
     secret = target.required_secret("api.jwt_secret_env")  # a load test mints tokens

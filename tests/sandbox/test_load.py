@@ -189,3 +189,50 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     finally:
         sandbox.up([])
     assert CATALOGUE["traffic_shifted"].missed_by(shifted.outcomes()) == [], shifted.out
+
+
+def _admin_client(sandbox):
+    """The official kubernetes client as the sandbox's administrator (system:masters), as `kubectl` would be."""
+    import kubernetes
+
+    plane = sandbox.kube.control_plane
+    configuration = kubernetes.client.Configuration()
+    configuration.host = plane.url
+    configuration.ssl_ca_cert = str(plane.pki.ca)
+    configuration.cert_file, configuration.key_file = str(plane.pki.client_cert("admin")), str(plane.pki.client_key("admin"))
+    return kubernetes.client.ApiClient(configuration)
+
+
+def test_the_distributed_run_renders_for_kubernetes_and_the_real_server_accepts_it(sandbox, nbaverify, tmp_path):
+    """`--plan-only --kubernetes` writes the master Job and worker Deployment beside the plan they read; the sandbox's
+    kube-apiserver validates every object by a server-side dry run (nothing made), and refuses a broken one."""
+    import kubernetes
+    import yaml
+
+    sandbox.up([])
+    result = nbaverify("load", "--plan-only", "--kubernetes", "--remote-workers", "3", "--profile", "quarterly",
+                       "--report-dir", str(tmp_path / "plan"))
+    assert result.code == 0, result.out + result.err
+    objects = list(yaml.safe_load_all((tmp_path / "plan" / "kubernetes.yaml").read_text()))
+    assert [o["kind"] for o in objects] == ["Namespace", "ConfigMap", "ConfigMap", "Service", "Job", "Deployment"]
+    assert json.loads(objects[1]["data"]["config.json"]) == json.loads((tmp_path / "plan" / "config.json").read_text())
+    master, workers = objects[4]["spec"]["template"]["spec"]["containers"][0], objects[5]
+    assert master["command"][:2] == ["nbaverify", "load"] and "--remote-workers" in master["command"]
+    assert master["command"][master["command"].index("--remote-workers") + 1] == "3"
+    assert master["command"][master["command"].index("--profile") + 1] == "quarterly"
+    assert workers["spec"]["replicas"] == 3
+    assert not any(value in (tmp_path / "plan" / "kubernetes.yaml").read_text() for value in canaries(sandbox))
+    namespace = objects[0]["metadata"]["name"]
+    with _admin_client(sandbox) as client:
+        core = kubernetes.client.CoreV1Api(client)
+        core.create_namespace(objects[0])  # for real: a dry run of its objects needs it to exist
+        try:
+            for obj in objects[1:]:
+                kubernetes.utils.create_from_dict(client, obj, dry_run="All")
+            broken = {**workers, "spec": {**workers["spec"], "replicas": -1}}
+            with pytest.raises(kubernetes.utils.FailToCreateError, match="replicas"):
+                kubernetes.utils.create_from_dict(client, broken, dry_run="All")
+            made = kubernetes.client.AppsV1Api(client).list_namespaced_deployment(namespace).items
+            assert made == [], "a dry run made objects"
+        finally:
+            core.delete_namespace(namespace)
