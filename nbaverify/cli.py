@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "expectations.load.observed.window, read from Prometheus (default: expectations.load.mix)")
     load.add_argument("--plan-only", action="store_true",
                       help="write the run's config.json (what remote workers read) to the report dir and stop")
+    load.add_argument("--rate", choices=["profile", "observed"],
+                      help="the open model's arrival rates: the profile's, or observed: scaled so its plateau is the "
+                           "peak users sent x their growth x the capacity plan's headroom, from Prometheus (default: "
+                           "expectations.load.rate)")
     load.add_argument("--kubernetes", action="store_true",
                       help="with --plan-only: also kubernetes.yaml, the distributed run inside a cluster (a master Job "
                            "that judges it, a worker Deployment of --remote-workers or expectations.load.kubernetes."

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nbaverify import __version__, extras, procs
-from nbaverify.clients import ApiClient
+from nbaverify.clients import ApiClient, factory
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
 from nbaverify.load import capacity, capacity_report, observed, report, runner, stats, thresholds
@@ -36,6 +36,7 @@ class LoadRequest:
     allow: Sequence[str] = ()
     mix: str | None = None  # None: expectations.load.mix; "expectations" or "observed"
     kubernetes: bool = False  # with plan_only: the distributed run as Kubernetes objects too
+    rate: str | None = None  # None: expectations.load.rate; "profile" or "observed" (the open model's arrival rates)
 
 
 def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> int:
@@ -58,6 +59,7 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     plan = runner.plan(target, request.profile, request.model, request.workers or request.remote_workers)
     started = dt.datetime.now(dt.UTC)
     traffic = plan_mix(plan, target, request.mix or target.expectations["load.mix"], started)
+    traffic["rate"] = plan_rate(plan, target, request.rate or target.expectations["load.rate"], started, settings)
     started_at = utc_now_iso()
     run_id = request.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{plan.profile}-{plan.model}-{target.name}"
     out = Path(request.report_dir) if request.report_dir else LOAD_REPORTS / run_id
@@ -65,6 +67,8 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     say(f"nbaverify load {plan.profile} ({plan.model} model, {max(1, plan.workers)} process(es), "
         f"{length}) -> {target.name} ({target.api.base_url})")
     say(f"  mix ({traffic['source']}): {traffic['described']}")
+    if traffic["rate"]:
+        say(f"  rate (observed): {traffic['rate']['described']}; the profile's arrival rates x{traffic['rate']['factor']:.3g}")
     preflight(target, request)
     if request.plan_only:  # for workers elsewhere: the settings every Locust process reads
         planned = capacity.search_plan(plan, out) if settings else plan
@@ -134,6 +138,38 @@ def plan_mix(plan: runner.Plan, target: Target, source: str, started: dt.datetim
 
 
 MIX_SOURCES = ("expectations", "observed")
+RATE_SOURCES = ("profile", "observed")
+
+
+def plan_rate(plan: runner.Plan, target: Target, source: str, started: dt.datetime,
+              search: SearchSettings | None) -> dict | None:
+    """With source "observed", the open model's arrival rates scaled so that the profile's plateau (its longest
+    stage) is the observed peak x growth x headroom; what each factor was, or None when the profile's rates stand."""
+    if source not in RATE_SOURCES:
+        raise ConfigError("--rate", source, f"choose one of {', '.join(RATE_SOURCES)}")
+    if source == "profile":
+        return None
+    if search is not None or plan.model != "open":
+        raise ConfigError("--rate", source, "sets the arrival rates of a run: use it with the open model (--model "
+                          "open), not with the closed model or the capacity search")
+    if target.profile.prometheus is None:
+        raise ConfigError("--rate", source, "the observed peak is read from Prometheus: the profile has no [prometheus]")
+    prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
+    try:
+        seen, why = observed.rate(prom, target.expectations["load.observed"],
+                                  target.expectations["load.capacity"]["min_headroom"], started)
+    finally:
+        prom.close()
+    if seen is None:
+        raise ConfigError("--rate", source, f"the observed peak cannot be read ({why}); run at the profile's rates "
+                          "with --rate profile")
+    plateau = max(plan.arrival_stages, key=lambda stage: stage["duration_s"])["rate"]
+    factor = seen.target_rps / plateau
+    stages = [{**stage, "rate": round(stage["rate"] * factor, 3)} for stage in plan.arrival_stages]
+    plan.arrival_stages = plan.config["arrival_stages"] = stages
+    return {"described": seen.describe(), "target_rps": seen.target_rps, "peak_rps": seen.peak_rps,
+            "growth": seen.growth, "growth_from": seen.growth_from, "headroom": seen.headroom, "query": seen.query,
+            "factor": round(factor, 4), "profile_plateau_rps": plateau}
 
 
 def capacity_settings(target: Target, request: LoadRequest) -> SearchSettings | None:

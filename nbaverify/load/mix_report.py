@@ -25,6 +25,11 @@ def rows(mix: dict) -> list[tuple[str, float, float | None]]:
 
 
 def summary_line(mix: dict) -> str:
+    rate = f" Arrival rates from production: {mix['rate']['described']}." if mix.get("rate") else ""
+    return _mix_line(mix) + rate
+
+
+def _mix_line(mix: dict) -> str:
     if mix.get("distance") is None:
         return f"Planned on the {mix['source']} mix; the observed mix could not be read ({mix.get('observed_from')})."
     return (f"Planned on the {mix['source']} mix; it differs from what users sent over {mix['window']} "

@@ -9,6 +9,7 @@ Routes are folded as the reference APIs and the log review name them: `/api/play
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -121,3 +122,72 @@ def distance(planned: Mapping[str, float], observed: ObservedMix) -> float:
     plan = {key: value / weight for key, value in planned.items()}
     seen = observed.of_all
     return round(0.5 * sum(abs(plan.get(key, 0.0) - seen.get(key, 0.0)) for key in {*plan, *seen}), 4)
+
+
+QUARTERS_BACK = 4  # the growth trend: the peaks of up to this many quarters before the window
+
+
+@dataclass(frozen=True)
+class ObservedRate:
+    """The rate a plan on production traffic offers: the observed peak, times the growth, times the headroom; with
+    where each factor came from."""
+    peak_rps: float
+    growth: float
+    growth_from: str  # "the trend of N quarters' peaks" or "the profile's"
+    headroom: float
+    query: str
+
+    @property
+    def target_rps(self) -> float:
+        return round(self.peak_rps * self.growth * self.headroom, 2)
+
+    def describe(self) -> str:
+        return (f"{self.target_rps:g} req/s = the observed peak {self.peak_rps:g} req/s x growth {self.growth:.2f} "
+                f"({self.growth_from}) x headroom {self.headroom:g}")
+
+
+def peak_expr(settings: Mapping, offset_days: int = 0) -> str:
+    """A high percentile of the per-minute request rate over the window (ending `offset_days` before now)."""
+    offset = f" offset {offset_days}d" if offset_days else ""
+    return (f"quantile_over_time({settings['peak_quantile']}, (sum(rate({settings['counter']}[1m])))"
+            f"[{settings['window']}:{settings['peak_step']}]{offset})")
+
+
+def growth_of(peaks: list[float]) -> float | None:
+    """The mean quarter-over-quarter ratio of consecutive peaks (newest first), None without two of them."""
+    pairs = [(newer, older) for newer, older in itertools.pairwise(peaks) if older > 0]
+    if not pairs:
+        return None
+    return round(sum(newer / older for newer, older in pairs) / len(pairs), 3)
+
+
+def rate(prom, settings: Mapping, headroom: float, until: dt.datetime) -> tuple[ObservedRate | None, str]:
+    """The observed peak and its growth from the quarters before (the profile's growth without two), read at
+    `until`; None and why when the peak cannot be read."""
+    window_days = _days(settings["window"])
+    peaks = []
+    for quarter in range(QUARTERS_BACK + 1):
+        expr = peak_expr(settings, quarter * window_days)
+        try:
+            result = prom.query(expr, at=until.timestamp())
+        except NbaverifyError as exc:
+            if quarter == 0:
+                return None, f"{expr}: {exc}"
+            break
+        values = [float(r["value"][1]) for r in result]
+        if not values or values[0] <= 0:
+            if quarter == 0:
+                return None, f"{expr}: no request rate over the period"
+            break
+        peaks.append(values[0])
+    trend = growth_of(peaks)
+    growth, source = ((trend, f"the trend of {len(peaks)} quarters' peaks") if trend is not None
+                      else (float(settings["growth"]), "the profile's: no earlier quarter on record"))
+    return ObservedRate(round(peaks[0], 2), growth, source, headroom, peak_expr(settings)), ""
+
+
+def _days(window: str) -> int:
+    units = {"d": 1, "w": 7, "y": 365}
+    if window[-1] in units and window[:-1].isdigit():
+        return int(window[:-1]) * units[window[-1]]
+    return 90  # hours or minutes: a quarter before, as the default window

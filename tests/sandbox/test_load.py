@@ -176,9 +176,19 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     mix = planned.summary["mix"]
     assert mix["source"] == "observed" and mix["planned"]["players"] > mix["planned"]["player_stats"], mix
     assert "traffic_mix.png" in {p.name for p in (tmp_path / "runs" / "planned-on-users").iterdir()}
+    rated = nbaverify("load", "--model", "open", "--rate", "observed", "--plan-only", "--report-dir",
+                      str(tmp_path / "rated"))
+    assert rated.code == 0, rated.out + rated.err
+    stage = json.loads((tmp_path / "rated" / "config.json").read_text())["arrival_stages"][0]
+    target = re.search(r"rate \(observed\): ([\d.]+) req/s = the observed peak ([\d.]+) req/s x growth 1\.00 \(the "
+                       r"profile's: no earlier quarter on record\) x headroom ([\d.]+)", rated.out)
+    assert target and stage["rate"] == pytest.approx(float(target[1]), rel=0.01), rated.out
+    assert float(target[1]) == pytest.approx(float(target[2]) * float(target[3]), rel=0.01)
     profile = tmp_path / "judged.toml"
-    profile.write_text(sandbox.layout.target_file.read_text() + "\n[expectations.load.observed]\n"
-                       f'production_profile = "smoke"\nreports = "{tmp_path / "runs"}"\nwindow = "1m"\n')
+    section = '[expectations.load.observed]\nwindow = "1h"\n'
+    assert section in sandbox.layout.target_file.read_text()
+    profile.write_text(sandbox.layout.target_file.read_text().replace(section, (
+        f'[expectations.load.observed]\nwindow = "1m"\nproduction_profile = "smoke"\nreports = "{tmp_path / "runs"}"\n')))
     time.sleep(65)  # the window holds the users' requests alone, not the run's
     healthy = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
     assert healthy.outcomes()[check]["outcome"] == "passed", healthy.out + healthy.err

@@ -67,3 +67,36 @@ def test_the_shipped_expectations_configure_the_observed_mix():
     expectations = tomllib.loads(shipped.EXPECTATIONS.read_text())
     assert expectations["load"]["mix"] in ("expectations", "observed")
     assert set(SETTINGS) <= set(expectations["load"]["observed"])
+
+
+def test_growth_is_the_mean_quarter_over_quarter_ratio():
+    assert observed.growth_of([120.0, 100.0, 80.0]) == round((1.2 + 1.25) / 2, 3)
+    assert observed.growth_of([120.0]) is None
+
+
+class _Prometheus:
+    """Answers peak queries by their offset: the quarters' peaks, newest first."""
+
+    def __init__(self, peaks):
+        self.peaks, self.asked = peaks, []
+
+    def query(self, expr, at=None):
+        self.asked.append(expr)
+        quarter = int(expr.rsplit("offset ", 1)[1].rstrip("d)")) // 90 if "offset" in expr else 0
+        return [{"value": [at, str(self.peaks[quarter])]}] if quarter < len(self.peaks) else []
+
+
+SETTINGS_RATE = {**SETTINGS, "counter": "http_requests_total", "peak_quantile": 0.99, "peak_step": "5m", "growth": 1.1}
+
+
+def test_the_observed_rate_is_peak_times_growth_times_headroom():
+    import datetime as dt
+
+    now = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    trended, _ = observed.rate(_Prometheus([40.0, 32.0]), SETTINGS_RATE, 1.5, now)
+    assert (trended.peak_rps, trended.growth, trended.target_rps) == (40.0, 1.25, 75.0)
+    assert "the trend of 2 quarters' peaks" in trended.describe()
+    alone, _ = observed.rate(_Prometheus([40.0]), SETTINGS_RATE, 1.5, now)
+    assert (alone.growth, alone.target_rps) == (1.1, 66.0) and "the profile's" in alone.growth_from
+    nothing, why = observed.rate(_Prometheus([]), SETTINGS_RATE, 1.5, now)
+    assert nothing is None and "no request rate" in why
