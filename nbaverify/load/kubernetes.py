@@ -27,7 +27,7 @@ def render(config: dict, target: Target, argv: list[str], workers: int, settings
     namespace, port = settings["namespace"], settings["master_port"]
     image = settings["image"] or f"registry.example.com/nbaverify:{__version__}"
     meta = {"namespace": namespace, "labels": {"app.kubernetes.io/part-of": "nbaverify-load"}}
-    secret_key = target.api.jwt_secret_env or "NBAVERIFY_JWT_SECRET"
+    secret_key = target.api.jwt_secret_env or "JWT_SECRET"
     master_args = ["nbaverify", "load", "--target", "/etc/nbaverify/target.toml", *argv, "--remote-workers",
                    str(workers), "--master-port", str(port), "--allow", "disruptive", "--report-dir", "/reports/run"]
     return [
