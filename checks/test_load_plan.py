@@ -68,8 +68,8 @@ def check_load_test_resembles_production(target, expect, prom, evidence):
     folder, profile = Path(settings["reports"]), settings["production_profile"]
     run = _newest_run(folder, target.name, profile)
     if run is None:
-        pytest.skip(f"no complete {profile} load run of {target.name} under {folder}: run `nbaverify load --profile "
-                    f"{profile}` (its report goes there)")
+        pytest.skip(f"no load run on record: no complete {profile} run of {target.name} under {folder}; run "
+                    f"`nbaverify load --profile {profile}` (its report goes there)")
     mix, why = observed.query(prom, settings, dt.datetime.now(dt.UTC))
     if mix is None:
         pytest.skip(f"the observed traffic cannot be read: {why}")

@@ -169,11 +169,13 @@ class ApiClient:
         return signed
 
     # -- the other ways the suite reaches the API: WebSocket, TLS handshakes (each counted, each bounded) --
-    def subscribe(self, token: str | None, wait_s: float, expect_429: bool = False) -> live.LiveResult:
-        """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds). The
-        handshake is a request the rate limiter may count, so it is counted against the budget as get() counts."""
+    def subscribe(self, token: str | None, wait_s: float, expect_429: bool = False,
+                  in_header: bool = False) -> live.LiveResult:
+        """Connect to WS /ws/live, wait for the first message, close: a LiveResult (accepted, detail, seconds); the
+        token as `?token=`, or in_header as `Authorization: Bearer`. The handshake is a request the rate limiter may
+        count, so it is counted against the budget as get() counts."""
         self._within_budget(self.ws_path, expect_429)
-        result = live.subscribe(self, token, wait_s)
+        result = live.subscribe(self, token, wait_s, in_header)
         self._spend()
         if result.status == 429 and not expect_429:
             raise self._limited("GET (WebSocket upgrade)", self.ws_path, None)

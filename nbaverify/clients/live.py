@@ -37,8 +37,9 @@ def ws_url(api, token: str | None) -> str:
     return f"{scheme}://{parts.netloc}{api.ws_path}{query}"
 
 
-def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
-    """Connect, wait for the first message, close; each step bounded by wait_s."""
+def subscribe(api, token: str | None, wait_s: float, in_header: bool = False) -> LiveResult:
+    """Connect, wait for the first message, close; each step bounded by wait_s. The token goes as `?token=`, or with
+    in_header as `Authorization: Bearer` on the upgrade request."""
     where = ws_url(api, None)
     known = api.unreachable()
     if isinstance(known, TargetUnreachable):  # the same server: learned by an HTTP check, no handshake to wait out
@@ -47,7 +48,9 @@ def subscribe(api, token: str | None, wait_s: float) -> LiveResult:
     started = time.monotonic()
     with IO.timed("websocket"):
         try:
-            ws = websocket.create_connection(ws_url(api, token), timeout=wait_s, sslopt=sslopt)
+            header = [f"Authorization: Bearer {token}"] if in_header and token else None
+            ws = websocket.create_connection(ws_url(api, None if in_header else token), timeout=wait_s, sslopt=sslopt,
+                                             header=header)
         except websocket.WebSocketBadStatusException as exc:
             return LiveResult(False, f"HTTP {exc.status_code}", status=exc.status_code)
         except websocket.WebSocketTimeoutException:

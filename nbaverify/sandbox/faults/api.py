@@ -370,6 +370,14 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"the rate-limit window lasts (59|60) s \(from this run's first request, which opened it\), not 900 s",
     ),
     Fault(
+        name="ws_query_token_only", area="security",
+        breaks="WS /ws/live reads its token from the URL (?token=) only, never from the Authorization header: every "
+               "client's token lands in access logs",
+        caught_by=(f"{WS}::check_live_feed_accepts_header_token",),
+        expect=r"refused a valid token sent as Authorization: Bearer \((HTTP \d+|closed by the server.*)\): it takes tokens "
+               r"in the URL only",
+    ),
+    Fault(
         name="rate_limit_shared_bucket", area="security",
         breaks="the limiter counts every client under one key, as an API behind an ingress whose X-Forwarded-For it "
                "does not trust sees every user as the ingress: the sandbox's users and the suite share one window",

@@ -611,7 +611,9 @@ server.on('upgrade', async (req, socket, head) => {
   const url = new URL(req.url, 'https://localhost');
   if (url.pathname !== '/ws/live') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
   if (!control.on('rate_limit_ws_gap') && await upgradeLimited(req, socket)) return;
-  const token = url.searchParams.get('token') || (req.headers.authorization || '').replace(/^Bearer\s+/i, '');
+  // the fault ws_query_token_only: the URL's token only, never the Authorization header
+  const header = control.on('ws_query_token_only') ? '' : (req.headers.authorization || '').replace(/^Bearer\s+/i, '');
+  const token = url.searchParams.get('token') || header;
   if (!control.on('ws_no_auth')) {
     try {
       await verifyToken(token);
