@@ -1,9 +1,10 @@
 """Load generator figures, side by side on this machine (issue #7):
 
-    .venv/bin/python benchmarks/load.py [--seconds N]
+    .venv/bin/python benchmarks/load.py [--seconds N] [--pairs N]
 
 (1) plain Locust (one FastHttpUser class, full speed) vs `nbaverify load` (thresholds, validation,
-    progress) at full speed, one process each, against the same local nginx serving /health;
+    progress) at full speed, one process each, against the same local nginx serving /health: N pairs run
+    alternately (plain first), each pair's ratio and their median (this machine's timings vary by 10 % or more);
 (2) the open model at a fixed 1000 req/s: achieved rate against the target rate;
 (3) `--workers 2` vs one process, full speed;
 (4) against the sandbox's `stall` fault (1 s freeze every 10 s): open-model p99 vs closed-model p99;
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,7 +98,10 @@ def plain_locust(port: int, seconds: int, users: int, work: Path) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=20, help="length of each full-speed run (default 20)")
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--pairs", type=int, default=5, help="plain Locust / nbaverify load pairs, run alternately "
+                                                           "(default 5)")
+    args = parser.parse_args()
+    seconds, pairs = args.seconds, max(1, args.pairs)
     if not shutil.which("nginx"):
         raise SystemExit("benchmarks/load.py needs nginx as a fast local target: apt-get install nginx-light")
     from nbaverify import procs
@@ -107,17 +112,22 @@ def main() -> None:
     users = 50
     try:
         target = str(profile(work, port, seconds, users, rate=1000))
-        plain_rps, plain_peak = plain_locust(port, seconds, users, work)
-        closed = nbaverify_load(target, work, "closed", "--model", "closed")
+        runs = []
+        for number in range(pairs):  # alternately, so a slower minute of this shared machine hits both alike
+            plain_rps, plain_peak = plain_locust(port, seconds, users, work)
+            closed = nbaverify_load(target, work, f"closed-{number}", "--model", "closed")
+            runs.append((plain_rps, closed["totals"]["rps"]))
         workers = nbaverify_load(target, work, "workers", "--model", "closed", "--workers", "2")
         open_ = nbaverify_load(target, work, "open", "--model", "open")
     finally:
         nginx.terminate()
     print(f"load generator figures, {os.cpu_count()} cores, {seconds}s runs, {users} users at full speed, target: local nginx")
-    print(f"(1) plain Locust FastHttpUser     {plain_rps:8.0f} req/s   peak RSS {plain_peak:5.0f} MiB")
-    ratio = closed["totals"]["rps"] / plain_rps if plain_rps else 0
-    print(f"    nbaverify load (closed)       {closed['totals']['rps']:8.0f} req/s   {ratio:.0%} of plain Locust   "
-          f"peak RSS {closed['peak_rss_mib']}")
+    ratios = [ours / plain for plain, ours in runs if plain]
+    for number, (plain, ours) in enumerate(runs, start=1):
+        print(f"(1) pair {number}: plain Locust FastHttpUser {plain:8.0f} req/s, nbaverify load (closed) {ours:8.0f} "
+              f"req/s: {ours / plain if plain else 0:.0%}")
+    print(f"    median of {len(ratios)} pair(s): nbaverify load at {statistics.median(ratios) if ratios else 0:.0%} of "
+          f"plain Locust   peak RSS plain {plain_peak:.0f} MiB, nbaverify {closed['peak_rss_mib']}")
     t = open_["totals"]
     print(f"(2) open model, target {t['target_rps']:.0f} req/s:  achieved {t['achieved_rps']:.1f} req/s "
           f"({(t['achieved_rps'] - t['target_rps']) / t['target_rps']:+.2%})   p99 {t['p99_ms']:.0f} ms   "
