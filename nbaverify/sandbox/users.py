@@ -53,25 +53,39 @@ class User:
         return self.http.get(path, headers={"authorization": f"Bearer {self.token}"}).status_code
 
 
-def main() -> None:
-    layout = Layout.from_service_argv(__doc__)
+def sign_in(layout: Layout) -> list[User]:
+    """The users with the sandbox's CA and signing secret as they are now."""
     tls = ssl.create_default_context(cafile=str(layout.ca_file))
     secret = SandboxSecrets.load(layout).jwt_secret
-    users = [User(n, address, f"https://127.0.0.1:{layout.api_port}", tls, secret)
-             for n, address in enumerate(ADDRESSES, start=1)]
+    return [User(n, address, f"https://127.0.0.1:{layout.api_port}", tls, secret)
+            for n, address in enumerate(ADDRESSES, start=1)]
+
+
+def _stamp(layout: Layout) -> tuple[int, ...]:
+    """When the CA and the secrets were last written: a certificate fault's revert makes a new PKI."""
+    return tuple(path.stat().st_mtime_ns if path.exists() else 0 for path in (layout.ca_file, layout.secrets_file))
+
+
+def main() -> None:
+    layout = Layout.from_service_argv(__doc__)
+    stamp, users = _stamp(layout), sign_in(layout)
     ids = random.Random(7)
     answered = None
     switched = control.Watcher(layout.control_file)
-    for user, path in zip(itertools.cycle(users), itertools.cycle(MIX)):
+    for number, path in enumerate(itertools.cycle(MIX)):
         started = time.monotonic()
+        if _stamp(layout) != stamp:  # trust the new CA, sign with the new secret
+            stamp, users = _stamp(layout), sign_in(layout)
+        user = users[number % len(users)]
         path = switched.current().settings.get(ONLY_ROUTE) or path  # traffic_shifted: every user reads one route
         try:
-            ok = user.get(path.format(n=ids.randint(1, 400))) < 500
-        except httpx.HTTPError:
-            ok = False
+            status = user.get(path.format(n=ids.randint(1, 400)))
+            ok, why = status < 500, f"HTTP {status}"
+        except httpx.HTTPError as exc:
+            ok, why = False, f"{type(exc).__name__}: {exc}"
         if ok != answered:
             print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} users: {'answered' if ok else 'not answered'} "
-                  f"({user.name}, GET {path})", flush=True)
+                  f"({user.name}, GET {path}: {why})", flush=True)
             answered = ok
         time.sleep(max(0.0, EVERY_S - (time.monotonic() - started)))
 

@@ -36,7 +36,10 @@ def test_the_log_checks_read_files_on_the_hosts_too(sandbox, nbaverify, tmp_path
     sandbox.up(["error_log_flood"])
     flooded = nbaverify("check", "all", "--target", str(profile), "--", LOGS, env=sandbox.environ())
     message = flooded.not_passing()[f"{LOGS}::check_error_lines_under_threshold"]
-    assert re.match(r"API log \(1 stream\(s\) of log files \S+api\.log on local://, the last \d+s\): 40 error line", message)
+    # the fault's forty, and any the sandbox's users drew meanwhile (the fault logs one a data request)
+    counted = re.match(r"API log \(1 stream\(s\) of log files \S+api\.log on local://, the last \d+s\): (\d+) error line",
+                       message)
+    assert counted and int(counted[1]) >= 40, message
     sandbox.up([])
 
 
