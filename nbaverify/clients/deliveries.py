@@ -60,12 +60,19 @@ def parse(text: str, where: str) -> list[dict[str, Any]]:
     """JSON Lines or one JSON array of objects; a line cut by reading from the middle, or torn by a writer, is
     passed over."""
     stripped = text.lstrip()
+    lines = _lines(text)
     if stripped.startswith("["):
         try:
             found = json.loads(stripped)
         except json.JSONDecodeError as exc:
+            if lines:  # JSON Lines read from the middle, the cut first line beginning at a '[' inside it
+                return lines
             raise CheckError(f"the delivery record {where} is not JSON Lines nor a JSON array: {exc}") from None
         return [entry for entry in found if isinstance(entry, dict)]
+    return lines
+
+
+def _lines(text: str) -> list[dict[str, Any]]:
     entries = []
     for line in text.splitlines():
         try:

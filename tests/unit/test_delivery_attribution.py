@@ -51,6 +51,14 @@ def test_a_record_is_json_lines_or_an_array_and_a_torn_line_is_passed_over():
         parse("[{", "x")
 
 
+def test_a_record_read_from_the_middle_may_start_its_cut_line_at_a_bracket():
+    """The sink serves the newest 2 MB: the cut can land at a '[' inside a line, which is no JSON array (seen in CI)."""
+    whole = json.dumps(webhook_payload("devops", "firing"))
+    cut = whole[whole.index("["):]
+    text = "\n".join([cut, json.dumps(webhook_payload("a", "resolved")), json.dumps(webhook_payload("b", "firing"))])
+    assert [e["receiver"] for e in parse(text, "x")] == ["a", "b"]
+
+
 def test_a_record_file_is_read_relative_to_the_profile_and_a_missing_one_named(tmp_path):
     (tmp_path / "got.jsonl").write_text(json.dumps(webhook_payload("devops", "firing")) + "\n")
     assert DeliveryRecord("got.jsonl", tmp_path, 1.0).entries()[0]["receiver"] == "devops"
