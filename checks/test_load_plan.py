@@ -11,25 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.load import observed
+from nbaverify.load import observed, report
 from nbaverify.load.fleet import peak_query
 from nbaverify.load.summary import LoadSummary
 
 pytestmark = [pytest.mark.area("api")]
 
 LOAD_TESTING = "Maintenance Schedule / Quarterly Tasks / Load testing"
-
-
-def _newest_run(folder: Path, target: str, profile: str) -> LoadSummary | None:
-    runs = []
-    for path in folder.glob("*/summary.json"):
-        try:
-            run = LoadSummary.read(path)
-        except (OSError, ValueError):
-            continue
-        if run.target == target and run.profile == profile and run.comparable:
-            runs.append(run)
-    return max(runs, key=lambda run: run.started_at) if runs else None
 
 
 def _planned(run: LoadSummary) -> dict[str, float]:
@@ -66,7 +54,7 @@ def check_load_test_resembles_production(target, expect, prom, evidence):
     """
     settings = expect["load.observed"]
     folder, profile = Path(settings["reports"]), settings["production_profile"]
-    run = _newest_run(folder, target.name, profile)
+    run = report.newest_run(folder, target.name, profile)
     if run is None:
         pytest.skip(f"no load run on record: no complete {profile} run of {target.name} under {folder}; run "
                     f"`nbaverify load --profile {profile}` (its report goes there)")

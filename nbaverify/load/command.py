@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nbaverify import __version__, extras, procs
-from nbaverify.clients import ApiClient, factory
+from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
 from nbaverify.load import capacity, capacity_report, observed, report, runner, stats, thresholds
@@ -152,14 +152,7 @@ def plan_rate(plan: runner.Plan, target: Target, source: str, started: dt.dateti
     if search is not None or plan.model != "open":
         raise ConfigError("--rate", source, "sets the arrival rates of a run: use it with the open model (--model "
                           "open), not with the closed model or the capacity search")
-    if target.profile.prometheus is None:
-        raise ConfigError("--rate", source, "the observed peak is read from Prometheus: the profile has no [prometheus]")
-    prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
-    try:
-        seen, why = observed.rate(prom, target.expectations["load.observed"],
-                                  target.expectations["load.capacity"]["min_headroom"], started)
-    finally:
-        prom.close()
+    seen, why = observed.read_rate(target, started)
     if seen is None:
         raise ConfigError("--rate", source, f"the observed peak cannot be read ({why}); run at the profile's rates "
                           "with --rate profile")

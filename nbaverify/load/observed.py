@@ -8,6 +8,7 @@ Routes are folded as the reference APIs and the log review name them: `/api/play
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
@@ -96,9 +97,25 @@ def read(target: Target, until: dt.datetime) -> tuple[ObservedMix | None, str]:
     cannot be read."""
     if target.profile.prometheus is None:
         return None, "no [prometheus] section"
+    with _prometheus(target) as prom:
+        return query(prom, target.expectations["load.observed"], until)
+
+
+def read_rate(target: Target, until: dt.datetime) -> tuple[ObservedRate | None, str]:
+    """The rate as `rate` gives it, from the profile's Prometheus (the capacity plan's headroom); None and why."""
+    if target.profile.prometheus is None:
+        return None, "no [prometheus] section"
+    with _prometheus(target) as prom:
+        return rate(prom, target.expectations["load.observed"], target.expectations["load.capacity"]["min_headroom"],
+                    until)
+
+
+@contextlib.contextmanager
+def _prometheus(target: Target):
+    """The profile's Prometheus for a planning query (its subqueries over a quarter may take a while)."""
     prom = factory.prometheus(target, timeout_s=max(30.0, target.expectations["api.timeout_s"]))
     try:
-        return query(prom, target.expectations["load.observed"], until)
+        yield prom
     finally:
         prom.close()
 

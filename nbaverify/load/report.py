@@ -17,15 +17,21 @@ from nbaverify.load.thresholds import Verdict
 
 def previous_summary(load_root: Path, current: Path, target: str, profile: str, model: str) -> LoadSummary | None:
     """The latest earlier complete run of the same profile, model and target, or None."""
+    return newest_run(load_root, target, profile, model, excluding=current)
+
+
+def newest_run(load_root: Path, target: str, profile: str, model: str | None = None,
+               excluding: Path | None = None) -> LoadSummary | None:
+    """The newest complete run under load_root of this target and profile (and model, when given), or None."""
     runs = []
     for path in load_root.glob("*/summary.json"):
-        if path.parent == current:
+        if path.parent == excluding:
             continue
         try:
             run = LoadSummary.read(path)
         except (OSError, ValueError):
             continue
-        if (run.target, run.profile, run.model) == (target, profile, model) and run.comparable:
+        if (run.target, run.profile) == (target, profile) and model in (None, run.model) and run.comparable:
             runs.append(run)
     return max(runs, key=lambda r: r.started_at) if runs else None
 
