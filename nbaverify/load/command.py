@@ -188,6 +188,9 @@ def judge_capacity(plan: runner.Plan, target: Target, out: Path, found: capacity
         problems.insert(0, f"interrupted after {found.wall_s:.0f}s: the search did not finish; run it again")
     if found.aborted:
         problems.insert(0, f"stopped early: {found.aborted}")
+    crashed = stats.scenario_problem(out / "locust")
+    if crashed:
+        problems.insert(0, crashed)
     steps = found.search.steps
     last = steps[-1] if steps else None
     totals = LoadTotals(requests=last.requests, failures=last.failures, rps=last.achieved_rps, p50_ms=last.p50_ms,
@@ -236,6 +239,9 @@ def judge(plan: runner.Plan, target: Target, out: Path, limits: list[thresholds.
                         "throughput mean nothing; allowlist the load generator's address on the platform's rate limiter")
     if overall.requests == 0:
         problems.append(f"no request was made: see {out / 'locust.log'}")
+    crashed = stats.scenario_problem(prefix)
+    if crashed:
+        problems.append(crashed)
     if outcome.aborted:
         problems.append(f"stopped early: {outcome.aborted}")
     problems += [f"threshold {v.id}: {v.message}" for v in verdicts if v.outcome == "failed"]

@@ -33,11 +33,21 @@ class Ids:
 
 def for_target(target: Target) -> Ids:
     configured = target.expectations["load.ids"]
-    if configured["players"] and configured["games"]:
-        return Ids(tuple(configured["players"]), tuple(configured["games"]), "expectations")
+    if configured["players"] or configured["games"]:
+        return Ids(_range(target, configured, "players"), _range(target, configured, "games"), "expectations")
     if target.profile.database is not None and target.secret("database.dsn_env"):
         return from_database(target)
     return from_api(target)
+
+
+def _range(target: Target, configured: dict, kind: str) -> tuple[int, int]:
+    """An inclusive [low, high] of the expectations: anything else is refused here, not raised by every request."""
+    value = configured.get(kind)
+    if not (isinstance(value, list) and len(value) == 2 and all(type(n) is int for n in value) and 0 < value[0] <= value[1]):
+        raise ConfigError(str(target.source), f"expectations.load.ids.{kind}", f"must be an inclusive range "
+                          f"[low, high] of positive ids, e.g. [1, 450]; got {value!r} (leave both players and games "
+                          "empty to use the platform's own ids)")
+    return value[0], value[1]
 
 
 def from_database(target: Target) -> Ids:

@@ -109,6 +109,28 @@ def rate_limited(prefix: Path) -> int:
         return sum(int(_number(row["Occurrences"])) for row in csv.DictReader(fh) if "429" in row.get("Error", ""))
 
 
+def scenario_errors(prefix: Path) -> list[tuple[int, str]]:
+    """What the scenarios themselves raised, most frequent first: (times, message) from Locust's exceptions file.
+    Locust counts such a turn as no request at all, so neither the error rate nor a threshold ever sees it."""
+    path = Path(f"{prefix}_exceptions.csv")
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        rows = [(int(_number(row["Count"])), " ".join((row.get("Message") or "").split())) for row in csv.DictReader(fh)]
+    return sorted((row for row in rows if row[0]), key=lambda row: -row[0])
+
+
+def scenario_problem(prefix: Path) -> str | None:
+    """The run's failure line when a scenario raised: how often, the commonest error, where the tracebacks are."""
+    errors = scenario_errors(prefix)
+    if not errors:
+        return None
+    times, message = errors[0]
+    others = f" and {len(errors) - 1} other error(s)" if len(errors) > 1 else ""
+    return (f"the load scenarios raised {sum(n for n, _ in errors)} time(s) instead of sending a request ({times} x "
+            f"{message[:160]!r}{others}): the figures leave those turns out; tracebacks in {prefix}_exceptions.csv")
+
+
 @dataclass
 class Measured:
     """Requests taken together as Locust merges its workers' figures: counts, the response-time histogram,

@@ -96,3 +96,17 @@ def test_an_interrupted_run_is_its_own_verdict_and_no_baseline_for_the_trend(tmp
     (tmp_path / "junk" / "summary.json").write_text('{"kind": "check"}')  # a check run's record is not a load run's
     assert report.previous_summary(tmp_path, tmp_path / "r3", "staging", "smoke", "closed") == whole
     assert "INTERRUPTED" in report.terminal_lines(cut)[-1] and "interrupted" in report.markdown(cut)
+
+
+def test_a_scenario_that_raised_fails_the_run_with_its_commonest_error(tmp_path):
+    # Locust leaves a raising task out of every count: without this line such a run reads "errors 0.00%"
+    prefix = tmp_path / "locust"
+    assert stats.scenario_problem(prefix) is None
+    (tmp_path / "locust_exceptions.csv").write_text(
+        'Count,Message,Traceback,Nodes\n'
+        '3,KeyError: \'x\',"  File ""common.py"", line 1",local\n'
+        '9666,Random.randint() takes 3 positional arguments but 6 were given,"  File ""common.py"", line 40",local\n')
+    line = stats.scenario_problem(prefix)
+    assert line == ("the load scenarios raised 9669 time(s) instead of sending a request (9666 x 'Random.randint() "
+                    "takes 3 positional arguments but 6 were given' and 1 other error(s)): the figures leave those turns "
+                    f"out; tracebacks in {prefix}_exceptions.csv")
