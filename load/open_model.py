@@ -46,6 +46,9 @@ class ArrivalRateUser(FastHttpUser):
         for stage in stages:
             rate = stage["rate"] / share
             stage_start, sent = time.perf_counter(), 0
+            if rate <= 0:  # a quiet hour of a replayed day: nobody arrives
+                gevent.sleep(stage["duration_s"])
+                continue
             while (intended := stage_start + sent / rate) < stage_start + stage["duration_s"]:
                 delay = intended - time.perf_counter()
                 if delay > 0:

@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the open model's arrival rates: the profile's, or observed: scaled so its plateau is the "
                            "peak users sent x their growth x the capacity plan's headroom, from Prometheus (default: "
                            "expectations.load.rate)")
+    load.add_argument("--shape", choices=["profile", "observed"],
+                      help="the open model's arrival stages: the profile's, or observed: the busiest day of "
+                           "expectations.load.observed.window, a stage a day_step, compressed into the profile's length "
+                           "with its busiest step at the plateau, from Prometheus (default: expectations.load.shape)")
     load.add_argument("--kubernetes", action="store_true",
                       help="with --plan-only: also kubernetes.yaml, the distributed run inside a cluster (a master Job "
                            "that judges it, a worker Deployment of --remote-workers or expectations.load.kubernetes."

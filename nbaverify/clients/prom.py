@@ -58,6 +58,11 @@ class Prometheus:
             return self._data("/api/v1/query", query=expr)["result"]
         return self._data("/api/v1/query", query=expr, time=f"{at:.3f}")["result"]
 
+    def query_range(self, expr: str, start: float, end: float, step_s: float) -> list[dict]:
+        """A range query: each series' values from `start` to `end` (epoch seconds) every `step_s`."""
+        return self._data("/api/v1/query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
+                          step=f"{step_s:g}")["result"]
+
     def declared(self, name: str) -> bool:
         """Does a scraped target declare this metric (its # TYPE / # HELP), samples or not? A labelled counter a
         client library creates on its first increment (prom-client, prometheus_client) is declared before it has a

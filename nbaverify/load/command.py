@@ -37,6 +37,7 @@ class LoadRequest:
     mix: str | None = None  # None: expectations.load.mix; "expectations" or "observed"
     kubernetes: bool = False  # with plan_only: the distributed run as Kubernetes objects too
     rate: str | None = None  # None: expectations.load.rate; "profile" or "observed" (the open model's arrival rates)
+    shape: str | None = None  # None: expectations.load.shape; "profile" or "observed" (the busiest day's curve)
 
 
 def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> int:
@@ -60,6 +61,7 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     started = dt.datetime.now(dt.UTC)
     traffic = plan_mix(plan, target, request.mix or target.expectations["load.mix"], started)
     traffic["rate"] = plan_rate(plan, target, request.rate or target.expectations["load.rate"], started, settings)
+    traffic["shape"] = plan_shape(plan, target, request.shape or target.expectations["load.shape"], started, settings)
     started_at = utc_now_iso()
     run_id = request.run_id or f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{plan.profile}-{plan.model}-{target.name}"
     out = Path(request.report_dir) if request.report_dir else LOAD_REPORTS / run_id
@@ -69,6 +71,8 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     say(f"  mix ({traffic['source']}): {traffic['described']}")
     if traffic["rate"]:
         say(f"  rate (observed): {traffic['rate']['described']}; the profile's arrival rates x{traffic['rate']['factor']:.3g}")
+    if traffic["shape"]:
+        say(f"  shape (observed): {traffic['shape']['described']}")
     preflight(target, request)
     if request.plan_only:  # for workers elsewhere: the settings every Locust process reads
         planned = capacity.search_plan(plan, out) if settings else plan
@@ -163,6 +167,29 @@ def plan_rate(plan: runner.Plan, target: Target, source: str, started: dt.dateti
     return {"described": seen.describe(), "target_rps": seen.target_rps, "peak_rps": seen.peak_rps,
             "growth": seen.growth, "growth_from": seen.growth_from, "headroom": seen.headroom, "query": seen.query,
             "factor": round(factor, 4), "profile_plateau_rps": plateau}
+
+
+def plan_shape(plan: runner.Plan, target: Target, source: str, started: dt.datetime,
+               search: SearchSettings | None) -> dict | None:
+    """With source "observed", the open model's arrival stages become the busiest day of the window, one stage a
+    `day_step`, compressed into the profile's length, its busiest step at the plateau (the profile's longest stage,
+    after `--rate`); what it replays, or None when the profile's stages stand."""
+    if source not in RATE_SOURCES:
+        raise ConfigError("--shape", source, f"choose one of {', '.join(RATE_SOURCES)}")
+    if source == "profile":
+        return None
+    if search is not None or plan.model != "open":
+        raise ConfigError("--shape", source, "sets the arrival stages of a run: use it with the open model (--model "
+                          "open), not with the closed model or the capacity search")
+    day, why = observed.read_day(target, started)
+    if day is None:
+        raise ConfigError("--shape", source, f"the observed day cannot be read ({why}); run the profile's stages with "
+                          "--shape profile")
+    total = sum(stage["duration_s"] for stage in plan.arrival_stages)
+    plateau = max(plan.arrival_stages, key=lambda stage: stage["duration_s"])["rate"]
+    plan.arrival_stages = plan.config["arrival_stages"] = day.stages(total, plateau)
+    return {"described": day.describe(total, plateau), "day_start": day.start, "step_s": day.step_s,
+            "observed_rps": [round(rate, 3) for rate in day.rates], "query": day.query}
 
 
 def capacity_settings(target: Target, request: LoadRequest) -> SearchSettings | None:

@@ -26,7 +26,8 @@ def rows(mix: dict) -> list[tuple[str, float, float | None]]:
 
 def summary_line(mix: dict) -> str:
     rate = f" Arrival rates from production: {mix['rate']['described']}." if mix.get("rate") else ""
-    return _mix_line(mix) + rate
+    shape = f" Arrival stages from production: {mix['shape']['described']}." if mix.get("shape") else ""
+    return _mix_line(mix) + rate + shape
 
 
 def _mix_line(mix: dict) -> str:

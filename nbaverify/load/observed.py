@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
+from nbaverify.thresholds import duration_seconds
 
 # the scenarios' requests (load/common.py ENDPOINTS) by the route each one is, folded
 SCENARIO_ROUTES = {
@@ -208,3 +209,64 @@ def _days(window: str) -> int:
     if window[-1] in units and window[:-1].isdigit():
         return int(window[:-1]) * units[window[-1]]
     return 90  # hours or minutes: a quarter before, as the default window
+
+
+@dataclass(frozen=True)
+class ObservedDay:
+    """The busiest day of the window (`day` long, the one with the most requests): its mean request rate over each
+    `day_step`, oldest first, for `--shape observed` to replay as the open model's arrival stages."""
+    start: float  # epoch seconds at which the day began
+    step_s: float
+    rates: list[float]
+    query: str
+
+    def stages(self, total_s: float, peak_rps: float) -> list[dict]:
+        """The day compressed into `total_s` seconds, one stage a step, its busiest step at `peak_rps`."""
+        top = max(self.rates)
+        each = round(total_s / len(self.rates), 3)
+        return [{"duration_s": each, "rate": round(rate / top * peak_rps, 3)} for rate in self.rates]
+
+    def describe(self, total_s: float, peak_rps: float) -> str:
+        began = dt.datetime.fromtimestamp(self.start, dt.UTC)
+        low = min(self.rates) / max(self.rates) * peak_rps
+        return (f"the busiest day, from {began:%Y-%m-%d %H:%M} UTC ({len(self.rates)} steps of {self.step_s:g}s, "
+                f"{min(self.rates):.3g}-{max(self.rates):.3g} req/s), replayed as {len(self.rates)} stages of "
+                f"{total_s / len(self.rates):.3g}s at {low:.3g}-{peak_rps:.3g} req/s")
+
+
+def day_expr(settings: Mapping) -> str:
+    return f"sum(rate({settings['counter']}[{settings['day_step']}]))"
+
+
+def busiest_day(prom, settings: Mapping, until: dt.datetime) -> tuple[ObservedDay | None, str]:
+    """The day of the window with the most requests, every one of its steps measured; None and why when no day of the
+    window is whole (the platform's Prometheus keeps less, or it was down)."""
+    expr = day_expr(settings)
+    step, day, window = (duration_seconds(settings[key]) for key in ("day_step", "day", "window"))
+    points = round(day / step)
+    if points < 2 or window < day:
+        return None, f"[load.observed] day ({settings['day']}) must hold two day_steps and fit in the window"
+    end = until.timestamp()
+    try:
+        result = prom.query_range(expr, end - window + step, end, step)
+    except NbaverifyError as exc:
+        return None, f"{expr}: {exc}"
+    values = {round((float(t) - end) / step): float(v) for t, v in (result[0]["values"] if result else [])}
+    days = []  # each whole day back from `until`: (requests, its first step's start, its rates oldest first)
+    for back in range(int(window // day)):
+        steps = [-(back * points) - offset for offset in range(points - 1, -1, -1)]
+        if all(n in values for n in steps):
+            rates = [values[n] for n in steps]
+            days.append((sum(rates), end + (steps[0] - 1) * step, rates))
+    busiest = max(days, key=lambda d: d[0], default=None)
+    if busiest is None or busiest[0] <= 0:
+        return None, f"{expr} over {settings['window']}: no whole day of {settings['day']} with requests"
+    return ObservedDay(busiest[1], step, busiest[2], expr), expr
+
+
+def read_day(target: Target, until: dt.datetime) -> tuple[ObservedDay | None, str]:
+    """The busiest day as `busiest_day` gives it, from the profile's Prometheus; None and why."""
+    if target.profile.prometheus is None:
+        return None, "no [prometheus] section"
+    with _prometheus(target) as prom:
+        return busiest_day(prom, target.expectations["load.observed"], until)

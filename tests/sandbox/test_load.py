@@ -192,6 +192,16 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     time.sleep(65)  # the window holds the users' requests alone, not the run's
     healthy = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
     assert healthy.outcomes()[check]["outcome"] == "passed", healthy.out + healthy.err
+    # the busiest whole "day" of the window (the sandbox's is a minute of six 10 s steps) as the arrival stages
+    shaped = nbaverify("load", "--model", "open", "--shape", "observed", "--plan-only", "--report-dir",
+                       str(tmp_path / "shaped"))
+    assert shaped.code == 0 and "shape (observed): the busiest day, from " in shaped.out, shaped.out + shaped.err
+    stages = json.loads((tmp_path / "shaped" / "config.json").read_text())["arrival_stages"]
+    profile_stages = sandbox_profile_arrival_stages(sandbox)
+    plateau = max(profile_stages, key=lambda stage: stage["duration_s"])["rate"]
+    assert len(stages) == 6 and max(stage["rate"] for stage in stages) == pytest.approx(plateau), stages
+    assert all(stage["rate"] > 0 for stage in stages), stages  # the users sent something every 10 s
+    assert sum(stage["duration_s"] for stage in stages) == pytest.approx(sum(s["duration_s"] for s in profile_stages))
     try:
         sandbox.up(["traffic_shifted"])
         time.sleep(65)
@@ -199,6 +209,13 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     finally:
         sandbox.up([])
     assert CATALOGUE["traffic_shifted"].missed_by(shifted.outcomes()) == [], shifted.out
+
+
+def sandbox_profile_arrival_stages(sandbox) -> list[dict]:
+    import tomllib
+
+    profile = tomllib.loads(sandbox.layout.target_file.read_text())
+    return profile["expectations"]["load"]["profiles"]["smoke"]["arrival_stages"]
 
 
 def _admin_client(sandbox):

@@ -100,3 +100,31 @@ def test_the_observed_rate_is_peak_times_growth_times_headroom():
     assert (alone.growth, alone.target_rps) == (1.1, 66.0) and "the profile's" in alone.growth_from
     nothing, why = observed.rate(_Prometheus([]), SETTINGS_RATE, 1.5, now)
     assert nothing is None and "no request rate" in why
+
+
+class _RangePrometheus:
+    """Answers a range query with a day's rates, one a step, for `days` whole days ending at `end` (the last day the
+    busiest); the first step of the window left without a sample (Prometheus had just started)."""
+
+    def __init__(self, curves):
+        self.curves = curves
+
+    def query_range(self, expr, start, end, step_s):
+        rates = [rate for curve in self.curves for rate in curve]
+        times = [end - step_s * n for n in range(len(rates) - 1, -1, -1)]
+        return [{"values": [[t, str(r)] for t, r in zip(times, rates, strict=True)][1:]}]
+
+
+def test_the_busiest_whole_day_is_replayed_compressed_with_its_peak_at_the_plateau():
+    import datetime as dt
+
+    settings = {**SETTINGS_RATE, "window": "6h", "day": "2h", "day_step": "1h"}
+    end = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    # the oldest day lacks its first step (not whole); of the two whole days the middle one has more requests
+    day, expr = observed.busiest_day(_RangePrometheus([[90.0, 90.0], [10.0, 40.0], [5.0, 20.0]]), settings, end)
+    assert expr == "sum(rate(http_requests_total[1h]))"
+    assert (day.rates, day.start) == ([10.0, 40.0], (end - dt.timedelta(hours=4)).timestamp())
+    assert day.stages(total_s=60, peak_rps=80) == [{"duration_s": 30.0, "rate": 20.0}, {"duration_s": 30.0, "rate": 80.0}]
+    assert "the busiest day, from 2026-12-06 08:00 UTC (2 steps of 3600s" in day.describe(60, 80)
+    nothing, why = observed.busiest_day(_RangePrometheus([[0.0, 0.0]]), settings, end)
+    assert nothing is None and "no whole day of 2h with requests" in why
