@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from nbaverify import procs
 from nbaverify.errors import SandboxError
 
 FIELD_MANAGER = "nbaverify-sandbox"
+# kube-apiserver answers 429 with Retry-After while its storage (re)initializes after a start, and when its
+# priority and fairness queues are full: the sandbox waits it out, for this long at most
+BUSY_WAIT_S = 15.0
 # kind -> (resource, namespaced) of everything the sandbox applies or acts on; the group and version come from
 # each object's apiVersion
 RESOURCES = {
@@ -90,8 +94,18 @@ class Admin:
             message = reply.text
         return SandboxError(f"kubernetes {self.url}: {what}: HTTP {reply.status_code} {message[:300]}")
 
+    def _send(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """One call; a 429 that says when to come back is tried again then, within BUSY_WAIT_S."""
+        give_up = time.monotonic() + BUSY_WAIT_S
+        while True:
+            reply = self.http.request(method, path, **kwargs)
+            wait = _retry_after(reply)
+            if wait is None or time.monotonic() + wait > give_up:
+                return reply
+            time.sleep(wait)
+
     def get(self, path: str, params: dict | None = None) -> dict | None:
-        reply = self.http.get(path, params=params)
+        reply = self._send("GET", path, params=params)
         if reply.status_code == 404:
             return None
         if reply.status_code >= 400:
@@ -106,7 +120,7 @@ class Admin:
     def apply(self, obj: dict) -> str | None:
         """Server-side apply one object; the server's refusal (an object it will not take) is returned, not raised."""
         key = Key.of(obj)
-        reply = self.http.patch(key.path(), params={"fieldManager": FIELD_MANAGER, "force": "true"},
+        reply = self._send("PATCH", key.path(), params={"fieldManager": FIELD_MANAGER, "force": "true"},
                                 content=json.dumps(obj), headers={"Content-Type": "application/apply-patch+yaml"})
         if reply.status_code in (400, 422):
             try:
@@ -120,19 +134,19 @@ class Admin:
     def patch(self, key: Key, change: dict, subresource: str = "") -> None:
         """A merge patch (of the object, or of its status): what an operator's `kubectl patch` does."""
         path = key.path() + (f"/{subresource}" if subresource else "")
-        reply = self.http.patch(path, content=json.dumps(change), headers={"Content-Type": "application/merge-patch+json"})
+        reply = self._send("PATCH", path, content=json.dumps(change), headers={"Content-Type": "application/merge-patch+json"})
         if reply.status_code >= 400:
             raise self._fail(f"patching {key}{' ' + subresource if subresource else ''}", reply)
 
     def create(self, obj: dict) -> None:
         key = Key.of(obj)
-        reply = self.http.post(key.path(with_name=False), content=json.dumps(obj),
+        reply = self._send("POST", key.path(with_name=False), content=json.dumps(obj),
                                headers={"Content-Type": "application/json"})
         if reply.status_code >= 400 and reply.status_code != 409:
             raise self._fail(f"creating {key}", reply)
 
     def delete(self, key: Key) -> None:
-        reply = self.http.request("DELETE", key.path(), content=json.dumps({"propagationPolicy": "Background"}),
+        reply = self._send("DELETE", key.path(), content=json.dumps({"propagationPolicy": "Background"}),
                                   headers={"Content-Type": "application/json"})
         if reply.status_code >= 400 and reply.status_code != 404:
             raise self._fail(f"deleting {key}", reply)
@@ -156,3 +170,13 @@ class Admin:
                 refused.append(found)
         applied = [k for k, o in zip(keys, objects, strict=True) if not any(r.startswith(f"{k}:") for r in refused)]
         return applied, refused
+
+
+def _retry_after(reply: httpx.Response) -> float | None:
+    """Seconds to wait before the same call, when the server answered 429 and said (None: do not retry)."""
+    if reply.status_code != 429:
+        return None
+    try:
+        return max(0.1, min(float(reply.headers.get("retry-after", "")), 5.0))
+    except ValueError:
+        return None
