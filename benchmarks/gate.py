@@ -11,6 +11,9 @@ it must be healthy). Prints, as medians over N runs:
   in checks          the run's own duration (summary.json), and within it the time spent waiting
                      on the target: HTTP, SQL and Prometheus calls (summary.json "io")
   gate -n 2          the same checks under pytest-xdist with 2 workers, for comparison
+  trivial pytest     pytest running as many trivial tests (`assert True`), the floor of any pytest run here
+and the split of the gate's wall time those give: start-up and collection; waiting on the target (the io rows);
+judging (the checks' own time less their waiting); reporting and teardown (what is left after the last check).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def main() -> None:
     subprocess.run([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()], cwd=ROOT,
                    capture_output=True, timeout=600, check=False)  # starts the sandbox when needed; warms caches
     rows: dict[str, list[float]] = {k: [] for k in ("import", "start-up+collect", "gate (CLI)", "in checks", "http", "kubernetes",
-                                                    "sql", "prometheus", "gate -n 2")}
+                                                    "sql", "prometheus", "gate -n 2", "trivial pytest")}
     checks = 0
     for _ in range(runs):
         rows["import"].append(timed([PY, "-c", "import nbaverify.cli"]))
@@ -62,9 +65,26 @@ def main() -> None:
             rows[kind].append(summary["io"].get(kind, {}).get("seconds", 0.0))
         rows["gate -n 2"].append(timed([PY, "-m", "pytest", "checks", "--target", "sandbox", "--tier", "gate", "-n", "2",
                                         "-q", "--report-dir", tempfile.mkdtemp()]))
+        rows["trivial pytest"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(_trivial(checks))]))
     print(f"gate tier: {checks} checks, median of {runs} runs, {sys.platform}, {_cores()} cores")
+    median = {name: statistics.median(values) for name, values in rows.items()}
     for name, values in rows.items():
-        print(f"  {name:18} {statistics.median(values):6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
+        print(f"  {name:18} {median[name]:6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
+    waiting = sum(median[kind] for kind in ("http", "sql", "prometheus", "kubernetes"))
+    split = {"start-up and collection": median["start-up+collect"], "waiting on the target": waiting,
+             "judging": max(0.0, median["in checks"] - waiting),
+             "reporting and teardown": max(0.0, median["gate (CLI)"] - median["start-up+collect"] - median["in checks"])}
+    print(f"the gate's {median['gate (CLI)']:.2f} s, split (medians):")
+    for name, seconds in split.items():
+        print(f"  {name:26} {seconds:6.2f} s")
+    print(f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that assert True)")
+
+
+def _trivial(count: int) -> Path:
+    """A folder with `count` tests that do nothing: what pytest alone costs on this machine."""
+    folder = Path(tempfile.mkdtemp(prefix="nbaverify-trivial-"))
+    (folder / "test_trivial.py").write_text("".join(f"def test_{n}():\n    assert True\n\n\n" for n in range(count)))
+    return folder
 
 
 def _cores() -> int:
