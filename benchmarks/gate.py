@@ -11,7 +11,9 @@ it must be healthy). Prints, as medians over N runs:
   in checks          the run's own duration (summary.json), and within it the time spent waiting
                      on the target: HTTP, SQL and Prometheus calls (summary.json "io")
   gate -n 2          the same checks under pytest-xdist with 2 workers, for comparison
-  trivial pytest     pytest running as many trivial tests (`assert True`), the floor of any pytest run here
+  trivial pytest     pytest without plugins running as many trivial tests (`assert True`), the floor of any
+                     pytest run here; and the same with the plugins this environment installs (nbaverify's,
+                     Locust's, Hypothesis's, testinfra's ...), which every run from here loads
 and the split of the gate's wall time those give: start-up and collection; waiting on the target (the io rows);
 judging (the checks' own time less their waiting); reporting and teardown (what is left after the last check).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,12 +35,12 @@ sys.path.insert(0, str(ROOT))
 PY = sys.executable
 
 
-def timed(argv: list[str]) -> float:
+def timed(argv: list[str], cwd: Path = ROOT, env: dict | None = None) -> float:
     from nbaverify.sandbox import Sandbox
 
     Sandbox().fresh_rate_window()  # as the CLI does for each run: the gate's requests count against 100 per 15 min
     started = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0,):
         raise SystemExit(f"{' '.join(argv[:6])}… exited {done.returncode}: {done.stdout[-400:]}{done.stderr[-400:]}")
@@ -51,7 +54,8 @@ def main() -> None:
     subprocess.run([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()], cwd=ROOT,
                    capture_output=True, timeout=600, check=False)  # starts the sandbox when needed; warms caches
     rows: dict[str, list[float]] = {k: [] for k in ("import", "start-up+collect", "gate (CLI)", "in checks", "http", "kubernetes",
-                                                    "sql", "prometheus", "gate -n 2", "trivial pytest")}
+                                                    "sql", "prometheus", "gate -n 2", "trivial pytest",
+                                                    "+ installed plugins")}
     checks = 0
     for _ in range(runs):
         rows["import"].append(timed([PY, "-c", "import nbaverify.cli"]))
@@ -65,7 +69,10 @@ def main() -> None:
             rows[kind].append(summary["io"].get(kind, {}).get("seconds", 0.0))
         rows["gate -n 2"].append(timed([PY, "-m", "pytest", "checks", "--target", "sandbox", "--tier", "gate", "-n", "2",
                                         "-q", "--report-dir", tempfile.mkdtemp()]))
-        rows["trivial pytest"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(_trivial(checks))]))
+        trivial = _trivial(checks)
+        rows["trivial pytest"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial,
+                                            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}))
+        rows["+ installed plugins"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial))
     print(f"gate tier: {checks} checks, median of {runs} runs, {sys.platform}, {_cores()} cores")
     median = {name: statistics.median(values) for name, values in rows.items()}
     for name, values in rows.items():
@@ -77,19 +84,19 @@ def main() -> None:
     print(f"the gate's {median['gate (CLI)']:.2f} s, split (medians):")
     for name, seconds in split.items():
         print(f"  {name:26} {seconds:6.2f} s")
-    print(f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that assert True)")
+    print(f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that assert True; "
+          f"{median['+ installed plugins']:.2f} s with the plugins installed here, nbaverify's among them)")
 
 
 def _trivial(count: int) -> Path:
     """A folder with `count` tests that do nothing: what pytest alone costs on this machine."""
     folder = Path(tempfile.mkdtemp(prefix="nbaverify-trivial-"))
+    (folder / "pytest.ini").write_text("[pytest]\n")  # its own rootdir: not this checkout's conftest or options
     (folder / "test_trivial.py").write_text("".join(f"def test_{n}():\n    assert True\n\n\n" for n in range(count)))
     return folder
 
 
 def _cores() -> int:
-    import os
-
     return os.cpu_count() or 0
 
 
