@@ -3,8 +3,6 @@ stack trace. Contract 2; guide: Security Best Practices / Data Protection / Data
 """
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from nbaverify.probes import fuzz, http
 
@@ -136,6 +134,9 @@ def check_fuzzed_query_parameters(api, expect):
     API log (`kubectl logs -f deployment/api`) for the error. Validate and bound the parameter, answering 400 without
     internals; the examples are derandomized, so the next run sends the same ones.
     """
+    from hypothesis import given  # here, not at the top: a gate run never pays for importing Hypothesis
+    from hypothesis import strategies as st
+
     token = api.token()
 
     @fuzz.within_budget(expect["api.auth.fuzz_examples"])

@@ -4,8 +4,6 @@ Guide: Security Best Practices / Authentication & Authorization (jwt.verify with
 """
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from nbaverify.checking import expectations_at_collection
 from nbaverify.probes import fuzz, jwt_attacks, signing_secret
@@ -380,6 +378,9 @@ def check_fuzzed_authorization_refused(api, expect):
     the API log (`kubectl logs -f deployment/api`): the middleware must catch every `jwt.verify` error and answer 401. A
     2xx is a forged token accepted: tell the security team.
     """
+    from hypothesis import given  # here, not at the top: a gate run never pays for importing Hypothesis
+    from hypothesis import strategies as st
+
     path = expect["api.auth.probe_path"]
     seen = []
 

@@ -297,6 +297,9 @@ def run_checks(args, passthrough: list[str]) -> int:
     # given here, not read from an ini file, so the run is the same from a checkout or an install
     pytest_args = [*selection, *map(str, team), f"--rootdir={Path.cwd()}", "-c", os.devnull,
                    "-p", "nbaverify.plugin", "-p", "no:locust", "-p", "no:pytest11.testinfra",
+                   # Hypothesis's plugin imports all of Hypothesis at start-up (0.65 s a run here); the fuzzing
+                   # checks import it themselves when they run, and need none of the plugin's options
+                   "-p", "no:hypothesispytest",
                    "--target", spec, "--tier", args.tier, "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
                    # every check's assert carries its one-line message; rewriting would add nothing to the
                    # record, yet costs ~1 s a run rewriting hypothesis's modules where bytecode is not cached

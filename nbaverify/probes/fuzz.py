@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hypothesis import settings
 
 
 def within_budget(examples: int) -> settings:
     """Exactly `examples` generated cases, reproducible, never shrunk: shrinking a failure would send
     an unbounded number of extra requests against the target's rate limit."""
+    from hypothesis import HealthCheck, Phase, settings  # only the fuzzing checks (quarterly) import Hypothesis
+
     return settings(max_examples=examples, deadline=None, derandomize=True, database=None, phases=[Phase.generate],
                     report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
