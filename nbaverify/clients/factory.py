@@ -12,6 +12,7 @@ from nbaverify.clients.api import ApiClient, token_claims
 from nbaverify.clients.db import Database
 from nbaverify.clients.grafana import Grafana
 from nbaverify.clients.k8s import Source, open_source
+from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
 from nbaverify.clients.prom import Prometheus
 from nbaverify.config import Target
 from nbaverify.redact import Redactor
@@ -63,3 +64,24 @@ def kubernetes(target: Target) -> Source:
     section = target.profile.kubernetes
     assert section is not None, "the caller checks that the profile has [kubernetes]"
     return open_source(section, target.source.parent, target.expectations["kubernetes.request_timeout_s"])
+
+
+def log_sources(target: Target, cluster: Source | None = None) -> tuple[list[LogSource], str | None]:
+    """Where [logs] says the API's log is: its Deployment's pods (through `cluster`, or a client opened here) or its
+    files on every host of [hosts]; else no source, and what is not configured."""
+    section, limit = target.profile.logs, target.expectations["logs.limit_bytes"]
+    if section is None:
+        return [], "logs"
+    if section.source == "kubernetes":
+        where = target.profile.kubernetes
+        if where is None:
+            return [], "kubernetes"
+        namespace = section.namespace or where.namespace
+        return [PodLogs(cluster or kubernetes(target), namespace, section.deployment, limit)], None
+    hosts = target.profile.hosts
+    if hosts is None or not section.files:
+        return [], "logs.files on [hosts]" if hosts else "hosts"
+    import testinfra  # the hosts' files through testinfra's backends (ssh, local), only when the log is there
+
+    # each host named by its URL without the query (ssh_config=..., timeout=...), as the host checks name it
+    return [HostLogFiles(testinfra.get_host(url), url.partition("?")[0], section.files, limit) for url in hosts.urls], None

@@ -124,10 +124,14 @@ def render_kubernetes(plan: runner.Plan, target: Target, request: LoadRequest, m
 
 def plan_mix(plan: runner.Plan, target: Target, source: str, started: dt.datetime) -> dict:
     """The run's traffic mix: the expectations' weights, or (source "observed") the users' own from Prometheus over
-    the period before the run; either way the observed mix beside it, when it can be read, and their distance."""
+    the period before the run, else from the API's access log; either way the observed mix beside it, when it can be
+    read, and their distance."""
     if source not in MIX_SOURCES:
         raise ConfigError("--mix", source, f"choose one of {', '.join(MIX_SOURCES)}")
     seen, why = observed.read(target, started)
+    if seen is None:  # Prometheus does not count requests by route here: the API's access log may
+        from_log, log_why = observed.read_log(target, started)
+        seen, why = (from_log, log_why) if from_log else (None, f"{why}; {log_why}")
     if source == "observed":
         if seen is None:
             raise ConfigError("--mix", source, f"the observed traffic cannot be read ({why}); plan on the expectations' "
@@ -149,18 +153,13 @@ def plan_rate(plan: runner.Plan, target: Target, source: str, started: dt.dateti
               search: SearchSettings | None) -> dict | None:
     """With source "observed", the open model's arrival rates scaled so that the profile's plateau (its longest
     stage) is the observed peak x growth x headroom; what each factor was, or None when the profile's rates stand."""
-    if source not in RATE_SOURCES:
-        raise ConfigError("--rate", source, f"choose one of {', '.join(RATE_SOURCES)}")
-    if source == "profile":
+    if not _observed_arrivals("--rate", source, plan, search, "arrival rates"):
         return None
-    if search is not None or plan.model != "open":
-        raise ConfigError("--rate", source, "sets the arrival rates of a run: use it with the open model (--model "
-                          "open), not with the closed model or the capacity search")
     seen, why = observed.read_rate(target, started)
     if seen is None:
         raise ConfigError("--rate", source, f"the observed peak cannot be read ({why}); run at the profile's rates "
                           "with --rate profile")
-    plateau = max(plan.arrival_stages, key=lambda stage: stage["duration_s"])["rate"]
+    plateau = _plateau(plan.arrival_stages)
     factor = seen.target_rps / plateau
     stages = [{**stage, "rate": round(stage["rate"] * factor, 3)} for stage in plan.arrival_stages]
     plan.arrival_stages = plan.config["arrival_stages"] = stages
@@ -169,24 +168,35 @@ def plan_rate(plan: runner.Plan, target: Target, source: str, started: dt.dateti
             "factor": round(factor, 4), "profile_plateau_rps": plateau}
 
 
+def _observed_arrivals(option: str, source: str, plan: runner.Plan, search: SearchSettings | None, what: str) -> bool:
+    """Does an open model's option ask for production's figures ("observed")? ConfigError where it cannot apply."""
+    if source not in RATE_SOURCES:
+        raise ConfigError(option, source, f"choose one of {', '.join(RATE_SOURCES)}")
+    if source == "profile":
+        return False
+    if search is not None or plan.model != "open":
+        raise ConfigError(option, source, f"sets the {what} of a run: use it with the open model (--model open), not "
+                          "with the closed model or the capacity search")
+    return True
+
+
+def _plateau(stages: list[dict]) -> float:
+    """A profile's plateau: the rate of its longest stage."""
+    return max(stages, key=lambda stage: stage["duration_s"])["rate"]
+
+
 def plan_shape(plan: runner.Plan, target: Target, source: str, started: dt.datetime,
                search: SearchSettings | None) -> dict | None:
     """With source "observed", the open model's arrival stages become the busiest day of the window, one stage a
     `day_step`, compressed into the profile's length, its busiest step at the plateau (the profile's longest stage,
     after `--rate`); what it replays, or None when the profile's stages stand."""
-    if source not in RATE_SOURCES:
-        raise ConfigError("--shape", source, f"choose one of {', '.join(RATE_SOURCES)}")
-    if source == "profile":
+    if not _observed_arrivals("--shape", source, plan, search, "arrival stages"):
         return None
-    if search is not None or plan.model != "open":
-        raise ConfigError("--shape", source, "sets the arrival stages of a run: use it with the open model (--model "
-                          "open), not with the closed model or the capacity search")
     day, why = observed.read_day(target, started)
     if day is None:
         raise ConfigError("--shape", source, f"the observed day cannot be read ({why}); run the profile's stages with "
                           "--shape profile")
-    total = sum(stage["duration_s"] for stage in plan.arrival_stages)
-    plateau = max(plan.arrival_stages, key=lambda stage: stage["duration_s"])["rate"]
+    total, plateau = sum(stage["duration_s"] for stage in plan.arrival_stages), _plateau(plan.arrival_stages)
     plan.arrival_stages = plan.config["arrival_stages"] = day.stages(total, plateau)
     return {"described": day.describe(total, plateau), "day_start": day.start, "step_s": day.step_s,
             "observed_rps": [round(rate, 3) for rate in day.rates], "query": day.query}

@@ -33,8 +33,9 @@ def summary_line(mix: dict) -> str:
 def _mix_line(mix: dict) -> str:
     if mix.get("distance") is None:
         return f"Planned on the {mix['source']} mix; the observed mix could not be read ({mix.get('observed_from')})."
+    read = ", read from the API's access log" if "access log" in (mix.get("observed_from") or "") else ""
     return (f"Planned on the {mix['source']} mix; it differs from what users sent over {mix['window']} "
-            f"({mix['observed_requests']} requests) by {mix['distance']:.0%} of requests (total variation distance).")
+            f"({mix['observed_requests']} requests{read}) by {mix['distance']:.0%} of requests (total variation distance).")
 
 
 def markdown(mix: dict) -> list[str]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
+from nbaverify.log_records import KUBELET
+from nbaverify.probes.logs import COMBINED
 from nbaverify.thresholds import duration_seconds
 
 # the scenarios' requests (load/common.py ENDPOINTS) by the route each one is, folded
@@ -131,6 +133,52 @@ def query(prom, settings: Mapping, until: dt.datetime) -> tuple[ObservedMix | No
     counts = {r["metric"].get(settings["route_label"], ""): float(r["value"][1]) for r in result}
     mix = from_counts(counts, settings, expr)
     return (mix, expr) if mix else (None, f"{expr}: no request the scenarios send was counted over the period")
+
+
+def from_log_lines(lines, settings: Mapping, start: dt.datetime, until: dt.datetime) -> tuple[ObservedMix | None, int]:
+    """The mix from access-log lines (the combined format an ingress, or morgan('combined'), writes; a kubelet's
+    timestamp before it is allowed): the requests between `start` and `until` by path, folded; and how many lines were
+    counted."""
+    counts: dict[str, float] = {}
+    for line in lines:
+        stamp = KUBELET.match(line)
+        found = COMBINED.match(line[stamp.end():] if stamp else line)
+        if not found:
+            continue
+        try:
+            when = dt.datetime.strptime(found.group("time"), "%d/%b/%Y:%H:%M:%S %z")
+        except ValueError:
+            continue
+        if start < when <= until:
+            counts[found.group("path")] = counts.get(found.group("path"), 0.0) + 1
+    return from_counts(counts, settings, "the API's access log"), int(sum(counts.values()))
+
+
+def read_log(target: Target, until: dt.datetime) -> tuple[ObservedMix | None, str]:
+    """The mix over the period before `until` from the API's log where [logs] says (its access lines), for a platform
+    whose Prometheus does not count requests by route; None and why."""
+    logs, where_k8s = target.profile.logs, target.profile.kubernetes
+    cluster = factory.kubernetes(target) if logs and logs.source == "kubernetes" and where_k8s else None
+    settings = target.expectations["load.observed"]
+    window_s = duration_seconds(settings["window"])
+    try:
+        sources, missing = factory.log_sources(target, cluster)
+        if missing:
+            return None, f"not configured: {missing}"
+        streams = [stream for source in sources for stream in source.read(window_s)]
+    except NbaverifyError as exc:
+        return None, f"the API's log: {exc}"
+    finally:
+        if cluster is not None:
+            cluster.close()
+    start = until - dt.timedelta(seconds=window_s)
+    mix, counted = from_log_lines((line for stream in streams for line in stream.text.splitlines()), settings, start,
+                                  until)
+    where = "; ".join(source.description for source in sources)
+    if mix is None:
+        return None, (f"the API's log ({where}) has {counted} access line(s) over {settings['window']} and none the "
+                      "scenarios send: it writes no line a request (the combined format), or nobody used the API")
+    return mix, f"the API's access log ({where})"
 
 
 def distance(planned: Mapping[str, float], observed: ObservedMix) -> float:

@@ -10,7 +10,6 @@ import testinfra
 
 from nbaverify.clients import Database, factory
 from nbaverify.clients.deliveries import DeliveryRecord
-from nbaverify.clients.logs import HostLogFiles, LogSource, PodLogs
 from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
 from nbaverify.history import History
@@ -141,20 +140,10 @@ def api_logs(target: Target, expect, request: pytest.FixtureRequest):
     """The API's log over the longest review window (logs.window_h, access.window_h), read once a run from where
     [logs] says; a check narrows it to its own window with .last()."""
     section = target.profile.logs
-    if section is None:
-        pytest.skip("not configured: logs")
-    limit = expect["logs.limit_bytes"]
-    sources: list[LogSource]
-    if section.source == "kubernetes":
-        cluster = request.getfixturevalue("k8s")
-        kubernetes = target.profile.kubernetes
-        namespace = section.namespace or (kubernetes.namespace if kubernetes else "default")
-        sources = [PodLogs(cluster, namespace, section.deployment, limit)]
-    else:
-        hosts = target.profile.hosts
-        if hosts is None or not section.files:
-            pytest.skip("not configured: logs.files on [hosts]" if hosts else "not configured: hosts")
-        sources = [HostLogFiles(testinfra.get_host(url), label(url), section.files, limit) for url in hosts.urls]
+    cluster = request.getfixturevalue("k8s") if section is not None and section.source == "kubernetes" else None
+    sources, missing = factory.log_sources(target, cluster)
+    if missing:
+        pytest.skip(f"not configured: {missing}")
     # one read for the daily review and the monthly access review: the longer window, narrowed by each check
     return LogWindow.read(sources, max(expect["logs.window_h"], expect["access.window_h"]) * 3600)
 

@@ -23,8 +23,8 @@ ID_SEGMENT = re.compile(r"^(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 REFUSED = re.compile(r'Access refused: (?P<status>\d{3}) (?P<method>[A-Z]+) (?P<path>\S+) from (?P<client>\S+)'
                      r'(?: ua="(?P<agent>[^"]*)")?')
 ACCEPTED = re.compile(r'Token accepted: sub="(?P<subject>[^"]*)" from (?P<client>\S+)(?: ua="(?P<agent>[^"]*)")?')
-COMBINED = re.compile(r'^(?P<client>\S+) \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" (?P<status>\d{3}) \S+'
-                      r'(?: "[^"]*" "(?P<agent>[^"]*)")?')
+COMBINED = re.compile(r'^(?P<client>\S+) \S+ \S+ \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>\S+)[^"]*" '
+                      r'(?P<status>\d{3}) \S+(?: "[^"]*" "(?P<agent>[^"]*)")?')
 
 
 def holding_tokens(found: list[Record]) -> list[Record]:

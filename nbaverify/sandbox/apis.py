@@ -70,10 +70,11 @@ class ApiImplementation:
 
 def deployment_env(layout: Layout, variant: Variant) -> dict[str, str]:
     """The platform's deploy-time settings the variant chooses: the pool's size within the guide, cache counters by
-    route, and TLS at nginx in front (the API on plain HTTP behind it, trusting its X-Forwarded-For)."""
+    route, a line a request in the log, and TLS at nginx in front (the API on plain HTTP behind it, trusting its
+    X-Forwarded-For)."""
     pool_max, pool_min = variant["pool"].split("/")
     env = {"DB_POOL_MAX": pool_max, "DB_POOL_MIN": pool_min,
-           "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0"}
+           "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0", "ACCESS_LOG": variant["access_log"]}
     if variant["tls_proxy"] == "nginx":
         env.update(API_TLS="off", TRUST_PROXY="1", API_PORT=str(layout.api_upstream_port), PORT=str(layout.api_upstream_port))
     return env

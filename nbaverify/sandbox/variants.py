@@ -47,6 +47,8 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "namespaces": ("the platform in two namespaces, or the frontend and batch in a third", ("two", "split")),
     # API
     "tls_proxy": ("TLS terminated by the API, or by nginx in front of it", ("none", "nginx")),
+    "access_log": ("a line a request in the combined format (the path without its query), as morgan('combined') "
+                   "writes", ("off", "combined")),
 }
 
 # what leaving out a practice beyond the guide makes its check say: (dimension, value) -> check
@@ -85,7 +87,7 @@ DEFAULT = Variant("default")
 # dimension but the slowest timers (group_wait 30s, group_interval 1m, scrape 15s), which the soak draws
 VARIANTS = {v.name: v for v in (
     Variant("renamed", {"receiver_names": "plain", "job_names": "kube-style", "rule_names": "renamed",
-                        "labels": "app.kubernetes.io/name", "recording_rules": "some"}),
+                        "labels": "app.kubernetes.io/name", "recording_rules": "some", "access_log": "combined"}),
     Variant("nested-timers", {"route_shape": "nested", "group_wait": "0s", "group_interval": "30s",
                               "inhibition": "off", "alertmanager": "single"}),
     Variant("email-no-watchdog", {"delivery": "email-only", "watchdog": "off", "scrape_interval": "5s",

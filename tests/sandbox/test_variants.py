@@ -60,3 +60,35 @@ def test_a_bulk_load_is_given_autovacuum_s_round(sandbox, nbaverify):
     assert result.not_passing() == {}, result.out
     check = result.outcomes()["checks/test_database_maintenance.py::check_vacuum_and_analyze_recent"]
     assert "public.box_score_archive" in check["evidence"]
+
+
+def test_the_users_mix_from_the_access_log_agrees_with_prometheus(sandbox, nbaverify, tmp_path):
+    """A platform that writes a line a request (the renamed variant's access log, combined format): the users' mix read
+    from that log, as `nbaverify load --mix observed` reads it where Prometheus does not count by route, is the mix
+    Prometheus counts over the same two minutes, within a few percent of requests."""
+    import json
+    import re
+    import time
+
+    from nbaverify.load import observed
+
+    sandbox.up([], api="node", variant="renamed")
+    sandbox.fresh_history()
+    time.sleep(135)  # two minutes of the users' requests alone (60 of them), scraped
+    profile = sandbox.layout.target_file.read_text()
+    section = '[expectations.load.observed]\nwindow = "1h"\n'
+    assert section in profile
+    two_minutes = profile.replace(section, '[expectations.load.observed]\nwindow = "2m"\n')
+    without_prometheus = re.sub(r"\n\[prometheus\]\nurl = [^\n]*\n", "\n", two_minutes)
+    assert "[prometheus]" not in without_prometheus
+    plans = {}
+    for name, text in (("prometheus", two_minutes), ("log", without_prometheus)):
+        (tmp_path / f"{name}.toml").write_text(text)
+        planned = nbaverify("load", "--target", str(tmp_path / f"{name}.toml"), "--mix", "observed", "--plan-only",
+                            "--report-dir", str(tmp_path / name), env=sandbox.environ())
+        assert planned.code == 0, planned.out + planned.err
+        plans[name] = json.loads((tmp_path / name / "config.json").read_text())["weights"]
+    assert "mix (observed)" in planned.out
+    assert set(plans["log"]) >= {"players", "player", "player_stats", "projections", "game_stats"}, plans
+    from_log = observed.ObservedMix({key: weight / 100 for key, weight in plans["log"].items()})
+    assert observed.distance(plans["prometheus"], from_log) <= 0.05, plans

@@ -128,3 +128,23 @@ def test_the_busiest_whole_day_is_replayed_compressed_with_its_peak_at_the_plate
     assert "the busiest day, from 2026-12-06 08:00 UTC (2 steps of 3600s" in day.describe(60, 80)
     nothing, why = observed.busiest_day(_RangePrometheus([[0.0, 0.0]]), settings, end)
     assert nothing is None and "no whole day of 2h with requests" in why
+
+
+def test_the_mix_from_access_lines_counts_the_window_folded_as_prometheus_labels_it():
+    import datetime as dt
+
+    until = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.UTC)
+    stamp = "2026-12-06T11:59:59.000000000Z "  # the kubelet's time, as pod logs are read
+    lines = [
+        stamp + '127.0.0.3 - - [06/Dec/2026:11:59:30 +0000] "GET /api/players?limit=20 HTTP/1.1" 200 512 "-" "users"',
+        '127.0.0.4 - - [06/Dec/2026:11:59:40 +0000] "GET /api/players/17 HTTP/1.1" 200 80 "-" "users"',
+        '127.0.0.4 - - [06/Dec/2026:11:59:41 +0000] "GET /api/players/18/stats HTTP/1.1" 200 80 "-" "users"',
+        '127.0.0.1 - - [06/Dec/2026:11:59:42 +0000] "GET /metrics HTTP/1.1" 200 9000 "-" "Prometheus/2.45"',
+        '127.0.0.4 - - [06/Dec/2026:11:58:59 +0000] "GET /api/players/19 HTTP/1.1" 200 80 "-" "users"',  # before
+        "2026-12-06T11:59:50.000Z warn Slow response: /api/players took 1200ms",
+    ]
+    start = until - dt.timedelta(minutes=1)
+    mix, counted = observed.from_log_lines(lines, SETTINGS, start, until)
+    assert counted == 4  # /metrics is counted, then ignored as Prometheus's scrapes are
+    assert mix.of_all == {"players": 1 / 3, "player": 1 / 3, "player_stats": 1 / 3}
+    assert observed.from_log_lines(lines[-1:], SETTINGS, start, until) == (None, 0)

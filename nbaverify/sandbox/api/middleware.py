@@ -7,8 +7,11 @@ the quarterly report run against this server and should measure the platform, no
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import json
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -20,6 +23,7 @@ from nbaverify.sandbox.api.metrics import ApiMetrics
 from nbaverify.sandbox.control import Watcher
 
 log = logging.getLogger("nbaverify.sandbox.api")
+ACCESS_LOG = os.environ.get("ACCESS_LOG") == "combined"  # a variant's: a line a request (see access_logger)
 SLOW_API_S = 1.2
 RATE_SHORT_WINDOW_S = 60  # the rate_limit_short_window fault: windowMs of a minute, not 15
 ROUTE_GAP_PREFIX = "/api/projections/"  # the rate_limit_route_gap fault: the route the limiter does not cover
@@ -241,6 +245,29 @@ class PlatformMiddleware:
             log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
+        if ACCESS_LOG:
+            access_logger().info(access_line(scope, method, path, status))
+
+
+@functools.cache
+def access_logger() -> logging.Logger:
+    """The access log's own logger: the bare line, no time or level before it, as morgan('combined') prints."""
+    logger = logging.getLogger("nbaverify.sandbox.api.access")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+def access_line(scope, method: str, path: str, status: int) -> str:
+    """One request in the combined format, the path without its query (a token in a URL never lands in the log)."""
+    headers = dict(scope["headers"])
+    client = (scope.get("client") or ("-", 0))[0]
+    when = dt.datetime.now(dt.UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    referer, agent = (printable(headers.get(name, b"-").decode(errors="replace")) for name in (b"referer", b"user-agent"))
+    return f'{client} - - [{when}] "{method} {path} HTTP/{scope.get("http_version", "1.1")}" {status} - "{referer}" "{agent}"'
 
 
 class ReflectingCors:

@@ -76,6 +76,20 @@ const logger = {
   error: (message) => process.stdout.write(`${new Date().toISOString()} error ${message}\n`),
 };
 
+// ACCESS_LOG=combined: a line a request as morgan('combined') writes it, but the path without its query, so a token
+// in a URL (/ws/live?token=...) never lands in the log
+const accessLog = env.ACCESS_LOG === 'combined';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+function accessLine(ctx) {
+  const d = new Date();
+  const two = (n) => String(n).padStart(2, '0');
+  const when = `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:` +
+    `${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
+  const quoted = (text) => (text || '-').replace(/["\p{C}]/gu, '_').slice(0, 200);
+  return `${ctx.ip} - - [${when}] "${ctx.method} ${ctx.path} HTTP/${ctx.req.httpVersion}" ${ctx.status} ` +
+    `${ctx.response.length ?? '-'} "${quoted(ctx.get('referer'))}" "${quoted(ctx.get('user-agent'))}"\n`;
+}
+
 // -- metrics, named as a prom-client team names them ----------------------------------------------
 const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -312,6 +326,7 @@ app.use(async (ctx, next) => {
     const route = ctx._matchedRoute || 'unmatched';
     requests.inc({ method: ctx.method, route, status: String(ctx.status) });
     end({ method: ctx.method, route, status_code: String(ctx.status) });
+    if (accessLog) process.stdout.write(accessLine(ctx));
     // refused requests, with the client, as OWASP's logging guidance asks of auth failures: the access review reads them
     if ([401, 403, 429].includes(ctx.status) && ctx.path.startsWith('/api/')) {
       const agent = (ctx.get('user-agent') || '').replace(/["\p{C}]/gu, '_').slice(0, 120);
