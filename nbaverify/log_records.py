@@ -1,7 +1,8 @@
 """The API's log as records: each line that starts with a time or is JSON begins one, the lines after it (a stack
 trace) belong to it. Formats met in the wild are read alike: the kubelet's timestamp prefix (`timestamps=true`),
 then the application's own line, plain (`2026-12-01T10:00:00.000Z warn Slow response: ...`, `ERROR ...`,
-`level=error ...`) or JSON (winston's `{"level":"error","message":...}`, pino's numeric levels and `msg`).
+`level=error ...`) or JSON (winston's `{"level":"error","message":...}`, pino's numeric levels and `msg`), and an
+access log's request lines (the combined format: their time in brackets) each a record of its own.
 The log sources use it to see how far back a file reaches; the log review reads the records."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ KUBELET = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\
 APP_TIME = re.compile(r"^\[?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\]?\s+")
 LEVEL = re.compile(r"^\W*(?:level=)?(fatal|critical|crit|error|err|warning|warn|info|notice|debug|trace)\b\W*",
                    re.IGNORECASE)
+# an access log's line (nginx's, morgan's combined or common format): its own time in brackets, no level
+ACCESS_TIME = re.compile(r'^\S+ \S+ \S+ \[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "')
 PINO_LEVELS = {60: "fatal", 50: "error", 40: "warn", 30: "info", 20: "debug", 10: "trace"}
 CANONICAL = {"critical": "fatal", "crit": "fatal", "err": "error", "warning": "warn", "notice": "info"}
 ERROR_LEVELS = frozenset({"error", "fatal"})  # the levels the daily review counts as errors
@@ -71,6 +74,9 @@ def _parse_line(text: str) -> tuple[dt.datetime | None, str, str] | None:
             at = (dt.datetime.fromtimestamp(when / 1000, dt.UTC) if isinstance(when, int | float)
                   else _time(str(when)) if when else None)
             return at, CANONICAL.get(level, level), str(body.get("msg") or body.get("message") or "")
+    access = ACCESS_TIME.match(text)
+    if access:  # a request line of its own, not a continuation of the record before it
+        return dt.datetime.strptime(access.group(1), "%d/%b/%Y:%H:%M:%S %z"), "", text
     found = APP_TIME.match(text)
     if not found:
         return None

@@ -168,3 +168,15 @@ def test_a_token_anywhere_in_a_record_is_found_and_its_sample_blanks_it():
     holding = holding_tokens(records(text, "pod-a"))
     assert [r.message.split()[0] for r in holding] == ["Request:", "GET"]
     assert token not in holding[0].sample(1) and token not in holding[1].sample(1)
+
+
+def test_an_access_line_among_the_apps_own_is_a_record_of_its_own_at_its_own_time():
+    # an app that writes its lines and a request line each (morgan beside winston), read through the kubelet: the
+    # request line is neither the record before it nor timeless, so a token in it is named by its own line
+    stamped = ('2026-12-01T10:00:00.000000000Z 2026-12-01T10:00:00.000Z info Token accepted: sub="x" from 127.0.0.3\n'
+               '2026-12-01T10:00:02.000000000Z 127.0.0.3 - - [01/Dec/2026:10:00:01 +0000] "GET /ws/live?token=abc '
+               'HTTP/1.1" 101 - "-" "python"\n')
+    accepted, request = records(stamped, "pod-a", kubelet_stamps=True)
+    assert accepted.lines == ['2026-12-01T10:00:00.000Z info Token accepted: sub="x" from 127.0.0.3']
+    assert request.at == dt.datetime(2026, 12, 1, 10, 0, 1, tzinfo=dt.UTC) and request.level == ""
+    assert request.sample(1).startswith('127.0.0.3 - - [01/Dec/2026:10:00:01 +0000] "GET /ws/live?token=')

@@ -104,7 +104,7 @@ class PlatformMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
-            return await self._upgrade(scope, receive, send)
+            return await self._upgrade(scope, receive, _logging_upgrade(scope, send, self.control.current()))
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
@@ -245,8 +245,8 @@ class PlatformMiddleware:
             log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
-        if ACCESS_LOG:
-            access_logger().info(access_line(scope, method, path, status))
+        if ACCESS_LOG or self.control.current().on("access_log_query"):
+            access_logger().info(access_line(scope, method, status, self.control.current()))
 
 
 @functools.cache
@@ -261,13 +261,38 @@ def access_logger() -> logging.Logger:
     return logger
 
 
-def access_line(scope, method: str, path: str, status: int) -> str:
-    """One request in the combined format, the path without its query (a token in a URL never lands in the log)."""
+def access_line(scope, method: str, status: int, control) -> str:
+    """One request in the combined format, the path without its query (a token in a URL never lands in the log); under
+    the access_log_query fault with it, as nginx's combined format writes the request line."""
     headers = dict(scope["headers"])
     client = (scope.get("client") or ("-", 0))[0]
     when = dt.datetime.now(dt.UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    query = scope.get("query_string") or b""
+    target = scope["path"] + (f"?{query.decode(errors='replace')}" if query and control.on("access_log_query") else "")
     referer, agent = (printable(headers.get(name, b"-").decode(errors="replace")) for name in (b"referer", b"user-agent"))
-    return f'{client} - - [{when}] "{method} {path} HTTP/{scope.get("http_version", "1.1")}" {status} - "{referer}" "{agent}"'
+    return f'{client} - - [{when}] "{method} {target} HTTP/{scope.get("http_version", "1.1")}" {status} - "{referer}" "{agent}"'
+
+
+# how an upgrade ends, as the access log writes its status: accepted, closed before it (uvicorn answers 403), or refused
+UPGRADE_STATUS = {"websocket.accept": 101, "websocket.close": 403}
+
+
+def _logging_upgrade(scope, send, control):
+    """`send` for a WebSocket upgrade that writes its access line once the handshake's outcome is sent."""
+    if not (ACCESS_LOG or control.on("access_log_query")):
+        return send
+    logged = False
+
+    async def logging_send(message):
+        nonlocal logged
+        status = message.get("status") if message["type"] == "websocket.http.response.start" else \
+            UPGRADE_STATUS.get(message["type"])
+        if status and not logged:
+            logged = True
+            access_logger().info(access_line(scope, "GET", status, control))
+        await send(message)
+
+    return logging_send
 
 
 class ReflectingCors:

@@ -47,6 +47,15 @@ def _brute_force(sb: Reach) -> None:
     assert 401 in statuses, f"the API did not refuse the forged tokens: {sorted(set(statuses))}"
 
 
+def _live_feed_with_url_token(sb: Reach) -> None:
+    """A client of the live feed as Contract 2 allows it, its token in the URL (`/ws/live?token=`), as browsers do."""
+    import websocket  # websocket-client: only this fault and the live-feed checks open the feed
+
+    url = sb.api_url.replace("https://", "wss://").replace("http://", "ws://") + f"/ws/live?token={sb.mint_token()}"
+    feed = websocket.create_connection(url, timeout=10, sslopt={"context": sb.tls_context()})
+    feed.close()
+
+
 # a fleet's workers, each a client of its own to the API (and to its rate limiter)
 STALE_CLIENTS = tuple(f"127.0.0.{n}" for n in range(10, 20))
 
@@ -138,6 +147,15 @@ FAULTS: tuple[Fault, ...] = (
         expect=r"API log \(.*\): \d+ line\(s\) hold a bearer token anyone who reads the log can replay; the first in "
                r"nba-stats/Pod/api-\S+ container api at [\d:]+Z: '.*Request: authorization=.Bearer \*\*\*",
         apply=_traffic(PLAYERS[:3]),
+    ),
+    Fault(
+        name="tokens_in_access_log", area="security", api_flags=("access_log_query",),
+        breaks="the API's access log writes each request line with its query, as nginx's combined format does: the "
+               "live feed's ?token= lands in the log",
+        caught_by=(f"{LOGS}::check_no_tokens_logged",),
+        expect=r"API log \(.*\): \d+ line\(s\) hold a bearer token anyone who reads the log can replay; the first in "
+               r"nba-stats/Pod/api-\S+ container api at [\d:]+Z: '\S+ - - \[[^\]]+\] .GET /ws/live\?token=\*\*\*",
+        apply=_live_feed_with_url_token,
     ),
     Fault(
         name="slow_responses_logged", area="api", api_flags=("slow_api",),

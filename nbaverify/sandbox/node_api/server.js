@@ -80,14 +80,30 @@ const logger = {
 // in a URL (/ws/live?token=...) never lands in the log
 const accessLog = env.ACCESS_LOG === 'combined';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-function accessLine(ctx) {
+function accessLine({ ip, method, url, path, httpVersion, status, length, referer, agent }) {
   const d = new Date();
   const two = (n) => String(n).padStart(2, '0');
   const when = `${two(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${two(d.getUTCHours())}:` +
     `${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} +0000`;
   const quoted = (text) => (text || '-').replace(/["\p{C}]/gu, '_').slice(0, 200);
-  return `${ctx.ip} - - [${when}] "${ctx.method} ${ctx.path} HTTP/${ctx.req.httpVersion}" ${ctx.status} ` +
-    `${ctx.response.length ?? '-'} "${quoted(ctx.get('referer'))}" "${quoted(ctx.get('user-agent'))}"\n`;
+  // the fault access_log_query: the request line as nginx's combined format has it, query and all
+  const target = control.on('access_log_query') ? url : path;
+  return `${ip} - - [${when}] "${method} ${target} HTTP/${httpVersion}" ${status} ${length ?? '-'} ` +
+    `"${quoted(referer)}" "${quoted(agent)}"\n`;
+}
+const logsAccess = () => accessLog || control.on('access_log_query');
+function logRequest(ctx) {
+  if (!logsAccess()) return;
+  process.stdout.write(accessLine({ ip: ctx.ip, method: ctx.method, url: ctx.url, path: ctx.path,
+    httpVersion: ctx.req.httpVersion, status: ctx.status, length: ctx.response.length, referer: ctx.get('referer'),
+    agent: ctx.get('user-agent') }));
+}
+function logUpgrade(req, status) {  // an upgrade is a request line too (nginx logs the handshake, 101 or its refusal)
+  if (!logsAccess()) return;
+  const url = new URL(req.url, 'https://localhost');
+  process.stdout.write(accessLine({ ip: req.socket.remoteAddress, method: req.method, url: req.url, path: url.pathname,
+    httpVersion: req.httpVersion, status, length: undefined, referer: req.headers.referer,
+    agent: req.headers['user-agent'] }));
 }
 
 // -- metrics, named as a prom-client team names them ----------------------------------------------
@@ -326,7 +342,7 @@ app.use(async (ctx, next) => {
     const route = ctx._matchedRoute || 'unmatched';
     requests.inc({ method: ctx.method, route, status: String(ctx.status) });
     end({ method: ctx.method, route, status_code: String(ctx.status) });
-    if (accessLog) process.stdout.write(accessLine(ctx));
+    logRequest(ctx);
     // refused requests, with the client, as OWASP's logging guidance asks of auth failures: the access review reads them
     if ([401, 403, 429].includes(ctx.status) && ctx.path.startsWith('/api/')) {
       const agent = (ctx.get('user-agent') || '').replace(/["\p{C}]/gu, '_').slice(0, 120);
@@ -624,8 +640,8 @@ const subscribers = new Set();
 const wss = new WebSocketServer({ noServer: true });
 server.on('upgrade', async (req, socket, head) => {
   const url = new URL(req.url, 'https://localhost');
-  if (url.pathname !== '/ws/live') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
-  if (!control.on('rate_limit_ws_gap') && await upgradeLimited(req, socket)) return;
+  if (url.pathname !== '/ws/live') { logUpgrade(req, 404); socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
+  if (!control.on('rate_limit_ws_gap') && await upgradeLimited(req, socket)) { logUpgrade(req, 429); return; }
   // the fault ws_query_token_only: the URL's token only, never the Authorization header
   const header = control.on('ws_query_token_only') ? '' : (req.headers.authorization || '').replace(/^Bearer\s+/i, '');
   const token = url.searchParams.get('token') || header;
@@ -633,10 +649,12 @@ server.on('upgrade', async (req, socket, head) => {
     try {
       await verifyToken(token);
     } catch (err) {
+      logUpgrade(req, 401);
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
   }
+  logUpgrade(req, 101);
   wss.handleUpgrade(req, socket, head, (ws) => live(ws));
 });
 
