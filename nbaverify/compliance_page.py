@@ -12,20 +12,19 @@ import datetime as dt
 import html
 
 from nbaverify.evidence import parse_time
+from nbaverify.page_style import stylesheet
 
 esc = html.escape
 CELL, GAP, BAR_H, LABEL_W, CHART_W = 14, 3, 16, 330, 620
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2733;background:#fafbfc;max-width:1100px}
-h1{font-size:1.4rem;margin:0 0 .3rem} h2{font-size:1.1rem;margin:1.6rem 0 .5rem} .meta{color:#56606b}
-table{border-collapse:collapse;background:#fff;width:100%} th,td{padding:.35rem .55rem;border-bottom:1px solid #e6e9ed;
-text-align:left;vertical-align:top;overflow-wrap:break-word} th{background:#f0f3f6;white-space:nowrap}
-.schedule td:first-child{white-space:nowrap} code{font-size:12px} .when{white-space:nowrap}
+_CSS = stylesheet("""
+body{max-width:1100px} h2{margin-top:1.6rem}
+td,th{padding:.35rem .55rem;overflow-wrap:break-word} th{white-space:nowrap}
+.schedule td:first-child{white-space:nowrap} .when{white-space:nowrap}
 .open{color:#c62828;font-weight:600}
 .legend span{margin-right:1rem} .sw{display:inline-block;width:.8em;height:.8em;margin-right:.3em;vertical-align:-1px}
-.verified{color:#1a7f37} .failing{color:#c62828;font-weight:600} .muted{color:#6b7580}
-"""
+.verified{color:#1a7f37} .failing{color:#c62828;font-weight:600}
+""")
 
 
 RUN, MISSED, DAY = "#2e9e4f", "#d84a4a", 11  # a day's square is smaller: a year of them is 53 weeks wide

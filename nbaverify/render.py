@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nbaverify import coverage
 from nbaverify.errors import ConfigError
+from nbaverify.page_style import stylesheet
 from nbaverify.results import CheckResult, RunSummary
 from nbaverify.run_history import Triage, category
 from nbaverify.run_history import triage as from_history
@@ -119,29 +120,23 @@ def terminal_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d2733;background:#fafbfc}
-h1{font-size:1.4rem;margin:0 0 .3rem} .meta{color:#56606b;margin-bottom:1rem}
-.badge{display:inline-block;padding:.15rem .6rem;border-radius:.3rem;color:#fff;font-weight:600}
-.OK{background:#1a7f37}.WARNING{background:#b7791f}.CRITICAL{background:#c62828}
+_CSS = stylesheet("""
+th{position:sticky;top:0}
 .totals span{margin-right:1.2rem} .filters{margin:1rem 0;display:flex;gap:.6rem;flex-wrap:wrap}
 select,input{padding:.3rem;border:1px solid #c9d1d9;border-radius:.3rem}
-table{border-collapse:collapse;width:100%;background:#fff} th,td{padding:.45rem .6rem;border-bottom:1px solid #e6e9ed;
-text-align:left;vertical-align:top} th{background:#f0f3f6;position:sticky;top:0}
 tr.failed td:first-child,tr.error td:first-child{border-left:4px solid #c62828} tr.skipped{color:#6b7580}
-code{font-size:12px} pre{margin:.3rem 0 0;font-size:12px;white-space:pre-wrap;background:#f6f8fa;padding:.5rem}
 .msg{max-width:80ch} .dot{display:inline-block;width:.7em;height:.7em;border-radius:50%;margin-right:.4em}
 .dot.passed{background:#1a7f37}.dot.failed,.dot.error{background:#c62828}.dot.skipped{background:#9aa4ae}
 .dot.waived{background:#b7791f} .sev-critical{color:#c62828;font-weight:600} .sev-warning{color:#b7791f}
-h2{font-size:1.1rem;margin:1.4rem 0 .5rem} h3{font-size:1rem;margin:.8rem 0 .3rem} small{color:#6b7580;font-weight:400}
-.group{margin:0 0 .6rem .6rem} .section{color:#56606b;margin:.2rem 0}
+.group{margin:0 0 .6rem .6rem} .section{margin:.2rem 0}
 .finding{background:#fff;border-left:4px solid #c62828;padding:.45rem .7rem;margin:.3rem 0}
 .finding.error{border-left-color:#7b1fa2} .cat{color:#56606b;font-size:12px;border:1px solid #c9d1d9;border-radius:.3rem;
 padding:0 .3rem} .flaky{color:#fff;background:#b7791f;font-size:12px;border-radius:.3rem;padding:0 .3rem}
 .since{color:#56606b;font-size:12px} table.strip{width:auto}
 table.strip td{width:2.2em;text-align:center;font-size:11px;padding:.2rem}
 .r-all{background:#d7f0dc}.r-most{background:#fbe7b5}.r-some{background:#f7c6c6}.r-none{background:#eef0f2}
-"""
+.meta{margin-bottom:1rem}
+""")
 
 _JS = """
 const rows=[...document.querySelectorAll('#checks tbody tr')];

@@ -13,6 +13,7 @@ from nbaverify.load import capacity_report, mix_report
 from nbaverify.load.stats import Sample
 from nbaverify.load.summary import LoadSummary
 from nbaverify.load.thresholds import Verdict
+from nbaverify.page_style import stylesheet
 
 
 def previous_summary(load_root: Path, current: Path, target: str, profile: str, model: str) -> LoadSummary | None:
@@ -167,13 +168,10 @@ NO_TREND = {False: "No earlier run of this profile and model against this target
 MODEL_TEXT = {"closed": "virtual users each wait for their reply; latency from the actual send",
               "open": "requests arrive at a fixed rate whatever the replies; latency from the intended send time"}
 
-_CSS = """body{font:14px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:1000px;color:#1d2733}
-h1{font-size:1.4rem} .badge{padding:.15rem .6rem;border-radius:.3rem;color:#fff;font-weight:600}
-.PASS{background:#1a7f37}.FAIL{background:#c62828}.INTERRUPTED{background:#8a6d00}
-table{border-collapse:collapse;width:100%;margin:.5rem 0 1.2rem}
-th,td{padding:.35rem .6rem;border-bottom:1px solid #e6e9ed;text-align:left} th{background:#f0f3f6}
+_CSS = stylesheet("""
+body{margin:2rem auto;max-width:1000px} table{margin:.5rem 0 1.2rem}
 td.n{text-align:right;font-variant-numeric:tabular-nums} .failed{color:#c62828;font-weight:600} .passed{color:#1a7f37}
-.note{color:#56606b} img{max-width:100%;border:1px solid #e6e9ed;margin:.4rem 0}"""
+img{max-width:100%;border:1px solid #e6e9ed;margin:.4rem 0}""")
 
 
 def html_report(summary: LoadSummary, images: dict[str, bytes]) -> str:
