@@ -9,6 +9,7 @@ Routes are folded as the reference APIs and the log review name them: `/api/play
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -19,6 +20,7 @@ from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
 from nbaverify.log_records import KUBELET
+from nbaverify.probes.counters import duration_words
 from nbaverify.probes.logs import COMBINED
 from nbaverify.thresholds import duration_seconds
 
@@ -137,9 +139,10 @@ def query(prom, settings: Mapping, until: dt.datetime) -> tuple[ObservedMix | No
 
 def from_log_lines(lines, settings: Mapping, start: dt.datetime, until: dt.datetime) -> tuple[ObservedMix | None, int]:
     """The mix from access-log lines (the combined format an ingress, or morgan('combined'), writes; a kubelet's
-    timestamp before it is allowed): the requests between `start` and `until` by path, folded; and how many lines were
-    counted."""
+    timestamp before it is allowed): the requests between `start` and `until` by path, folded, its window the span the
+    lines reach back (a log rarely keeps a quarter); and how many lines were counted."""
     counts: dict[str, float] = {}
+    oldest = until
     for line in lines:
         stamp = KUBELET.match(line)
         found = COMBINED.match(line[stamp.end():] if stamp else line)
@@ -151,7 +154,10 @@ def from_log_lines(lines, settings: Mapping, start: dt.datetime, until: dt.datet
             continue
         if start < when <= until:
             counts[found.group("path")] = counts.get(found.group("path"), 0.0) + 1
-    return from_counts(counts, settings, "the API's access log"), int(sum(counts.values()))
+            oldest = min(oldest, when)
+    mix = from_counts(counts, settings, "the API's access log")
+    reach = f"the log's last {duration_words((until - oldest).total_seconds())} (of {settings['window']} asked)"
+    return (dataclasses.replace(mix, window=reach) if mix else None), int(sum(counts.values()))
 
 
 def read_log(target: Target, until: dt.datetime) -> tuple[ObservedMix | None, str]:

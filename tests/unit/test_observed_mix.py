@@ -147,4 +147,5 @@ def test_the_mix_from_access_lines_counts_the_window_folded_as_prometheus_labels
     mix, counted = observed.from_log_lines(lines, SETTINGS, start, until)
     assert counted == 4  # /metrics is counted, then ignored as Prometheus's scrapes are
     assert mix.of_all == {"players": 1 / 3, "player": 1 / 3, "player_stats": 1 / 3}
+    assert mix.window == "the log's last 30s (of 90d asked)"  # the oldest counted line, not the window asked for
     assert observed.from_log_lines(lines[-1:], SETTINGS, start, until) == (None, 0)
