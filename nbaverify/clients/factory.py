@@ -67,17 +67,16 @@ def kubernetes(target: Target) -> Source:
 
 
 def log_sources(target: Target, cluster: Source | None = None) -> tuple[list[LogSource], str | None]:
-    """Where [logs] says the API's log is: its Deployment's pods (through `cluster`, or a client opened here) or its
-    files on every host of [hosts]; else no source, and what is not configured."""
+    """Where [logs] says the API's log is: its Deployment's pods (through `cluster`, the caller's, which it closes) or
+    its files on every host of [hosts]; else no source, and what is not configured."""
     section, limit = target.profile.logs, target.expectations["logs.limit_bytes"]
     if section is None:
         return [], "logs"
     if section.source == "kubernetes":
         where = target.profile.kubernetes
-        if where is None:
+        if where is None or cluster is None:
             return [], "kubernetes"
-        namespace = section.namespace or where.namespace
-        return [PodLogs(cluster or kubernetes(target), namespace, section.deployment, limit)], None
+        return [PodLogs(cluster, section.namespace or where.namespace, section.deployment, limit)], None
     hosts = target.profile.hosts
     if hosts is None or not section.files:
         return [], "logs.files on [hosts]" if hosts else "hosts"

@@ -245,8 +245,9 @@ class PlatformMiddleware:
             log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
-        if ACCESS_LOG or self.control.current().on("access_log_query"):
-            access_logger().info(access_line(scope, method, status, self.control.current()))
+        control = self.control.current()
+        if ACCESS_LOG or control.on("access_log_query"):
+            access_logger().info(access_line(scope, method, status, control))
 
 
 @functools.cache
