@@ -6,7 +6,7 @@ Guide: Security Best Practices / Authentication & Authorization (jwt.verify with
 import pytest
 
 from nbaverify.checking import expectations_at_collection
-from nbaverify.probes import fuzz, jwt_attacks, signing_secret
+from nbaverify.probes import fuzz, jwt_attacks, jwt_key_attacks, signing_secret
 from nbaverify.probes.counters import duration_words
 
 pytestmark = [pytest.mark.area("security")]
@@ -97,6 +97,9 @@ def check_retired_secret_refused(api, target, expect):
     redeploy; keep a grace period, if any, shorter than the tokens' lifetime and end it by a dated change.
     """
     previous = target.secret("api.previous_jwt_secret_env")
+    if not previous and api.key_pair:
+        pytest.skip(f"does not apply: the platform signs with {api.algorithm}, a key pair, and "
+                    "api.previous_jwt_secret_env names a retired HMAC secret")
     if not previous:
         pytest.skip("not configured: api.previous_jwt_secret_env (the variable holding the secret before the last "
                     "rotation)")
@@ -174,12 +177,16 @@ def check_no_weak_signing_secret(api, expect):
     Each secret of `api.auth.weak_secrets` (`secret`, `password`, `changeme`, `your-256-bit-secret`, `nba-stats`)
     signs a token valid in every other way, sent to `api.auth.probe_path`; any answer but 401 means the platform's
     secret is guessable and must be rotated now. The profile's own secret is judged offline against thousands of known
-    ones by `check_signing_secret_strong`.
+    ones by `check_signing_secret_strong`. A platform that signs with a key pair holds no secret: the check says it
+    does not apply (`check_key_confusion_refused` sends it HS256 tokens).
 
     When it fails: If `check_token_refused[wrong signing key]` fails too, the middleware verifies no signature at all:
     fix that first. Otherwise treat `JWT_SECRET` as compromised: tell the security team, who rotate it to a long random
     value (Monthly Tasks: Rotate credentials), then update the secret the profile's `api.jwt_secret_env` names.
     """
+    if api.key_pair:  # an HS256 token is refused for its algorithm, whatever its secret: key confusion's to test
+        pytest.skip(f"does not apply: the platform signs with {api.algorithm}, a key pair, and holds no secret to "
+                    "guess (check_key_confusion_refused sends it HS256 tokens)")
     path = expect["api.auth.probe_path"]
     accepted = [s for s in expect["api.auth.weak_secrets"]
                 if refused(api, path, jwt_attacks.signed_with(api, s)).status_code != 401]
@@ -206,13 +213,18 @@ def check_signing_secret_strong(target, expect, evidence):
     dictionary words, repeats, sequences and dates; an unpatterned character counts as ten guesses, so a random
     32-character secret estimates at about 2^106. Neither the secret nor any part of it is printed: the message names
     its length, the list and the kinds of pattern. `check_no_weak_signing_secret` tries a few weak secrets against the
-    platform itself.
+    platform itself. A platform that signs with a key pair has no shared secret: the check says it does not apply, and
+    `check_signing_key_strong` judges the key.
 
     When it fails: Rotate the secret (Monthly Tasks: Rotate credentials) to 32 or more random bytes, e.g. `openssl
     rand -base64 48`: set it as the platform's `JWT_SECRET` and in the variable the profile's `api.jwt_secret_env`
     names, together; every token signed with the old one stops working.
     """
     secret = target.secret("api.jwt_secret_env")
+    algorithm = expect["api.auth.algorithms"][0]
+    if not secret and not algorithm.startswith("HS"):
+        pytest.skip(f"does not apply: the platform signs with {algorithm}, a key pair (expectations.api.auth."
+                    "algorithms): check_signing_key_strong judges its key")
     if not secret:
         pytest.skip("not configured: api.jwt_secret_env")
     variable = target.api.jwt_secret_env
@@ -232,25 +244,31 @@ def check_signing_secret_strong(target, expect, evidence):
 @pytest.mark.severity("warning")
 @pytest.mark.runbook(API_SECURITY)
 def check_algorithm_pinned(api, expect):
-    """Tokens signed with the platform's own secret under another HMAC algorithm (HS384, HS512) are refused: the
-    middleware pins `api.auth.algorithms` (HS256).
+    """Tokens signed with the platform's own key under another algorithm of its family (HS384, HS512; RS512, PS256)
+    are refused.
+
+    The middleware pins `api.auth.algorithms`: beside HS256, HS384 and HS512; beside RS256, RS512 and PS256.
 
     The guide's `jwt.verify(token, process.env.JWT_SECRET)` accepts HS256, HS384 and HS512 alike when no `algorithms`
-    option is given. Each algorithm of the three that `api.auth.algorithms` does not list signs a token valid in every
-    other way, sent to `api.auth.probe_path`; any answer but 401 means the algorithm is not pinned. A warning: the
-    secret is the same, but an unpinned verifier is the one that key-confusion attacks need the day keys change
-    (RFC 8725 section 3.1).
+    option is given, and with an RSA public key every RS and PS algorithm. Each algorithm the platform's key can sign
+    that `api.auth.algorithms` does not list signs a token valid in every other way, sent to `api.auth.probe_path`;
+    any answer but 401 means the algorithm is not pinned. A warning: the key is the same, but an unpinned verifier is
+    the one that key-confusion attacks need the day keys change (RFC 8725 section 3.1). An EC key signs only the
+    algorithm its curve fixes: nothing else to try, and the check says so.
 
     When it fails: Pass the algorithm list to the verifier: `jwt.verify(token, secret, { algorithms: ['HS256'] })`
     (PyJWT: `jwt.decode(..., algorithms=["HS256"])`). A team that signs with another algorithm lists it in
     `api.auth.algorithms`.
     """
     path = expect["api.auth.probe_path"]
-    others = [a for a in ("HS256", "HS384", "HS512") if a not in expect["api.auth.algorithms"]]
+    others = [a for a in jwt_key_attacks.siblings(api.algorithm) if a not in expect["api.auth.algorithms"]]
+    if not others:
+        pytest.skip(f"does not apply: the platform's {api.algorithm} key signs no other algorithm that "
+                    "api.auth.algorithms leaves out")
     answers = {alg: refused(api, path, jwt_attacks.other_algorithm(api, alg)).status_code for alg in others}
     accepted = {alg: status for alg, status in answers.items() if status != 401}
     assert not accepted, (
-        f"GET {api.url(path)} accepted tokens signed with the platform's secret under "
+        f"GET {api.url(path)} accepted tokens signed with the platform's {'key' if api.key_pair else 'secret'} under "
         f"{', '.join(f'{alg} ({status})' for alg, status in accepted.items())}, expected 401 where "
         f"{', '.join(expect['api.auth.algorithms'])} is pinned: pass {{ algorithms: "
         f"{list(expect['api.auth.algorithms'])} }} to jwt.verify")
@@ -285,11 +303,14 @@ def check_odd_claims_never_crash(api, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_SECURITY)
 def check_valid_token_accepted(api, expect):
-    """A valid HS256 token signed with the profile's secret (`api.jwt_secret_env`) gets a 200.
+    """A valid token signed as the platform signs, with the profile's secret or private key, gets a 200.
+
+    HS256 with the secret `api.jwt_secret_env` names, or the algorithm `api.auth.algorithms` names first with the
+    private key of `api.jwt_private_key_env`.
 
     The token has subject `nbaverify`, expires in 300 s, and carries the expectations' `iss` and `aud` where they are
-    set; it is sent to `api.auth.probe_path`. Another status suggests the profile's secret is not the platform's
-    `JWT_SECRET`.
+    set; it is sent to `api.auth.probe_path`. Another status suggests the profile's key is not the platform's
+    (`JWT_SECRET`, or the private half of the public key it verifies with).
 
     When it fails: Compare the secret in the profile's `api.jwt_secret_env` with the platform's `JWT_SECRET` (the Secret
     the api Deployment reads; they drift after a rotation) and the `api.auth.issuer`/`audience` expectations. A 5xx is
@@ -298,8 +319,11 @@ def check_valid_token_accepted(api, expect):
     path = expect["api.auth.probe_path"]
     reply = api.get(path, token=api.token())
     assert reply.status_code == 200, (
-        f"a valid HS256 token minted from api.jwt_secret_env got {reply.status_code} on GET {api.url(path)}, "
-        "expected 200: is the profile's secret the platform's JWT_SECRET?")
+        f"a valid {api.algorithm} token minted from "
+        f"{'api.jwt_private_key_env' if api.key_pair else 'api.jwt_secret_env'} got {reply.status_code} on GET "
+        f"{api.url(path)}, expected 200: "
+        + ("is the profile's private key the half of the platform's public key?" if api.key_pair
+           else "is the profile's secret the platform's JWT_SECRET?"))
 
 
 @pytest.mark.gate

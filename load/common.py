@@ -26,10 +26,11 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def mint_token(user_number: int, ttl_s: int = 3600) -> str:
-    """A valid HS256 token per virtual user, from the secret the runner passes in the environment."""
+    """A valid token per virtual user, signed as the platform signs (HS256, or a key pair's algorithm) with the key the
+    runner passes in the environment (the secret, or the PEM private key)."""
     now = int(time.time())
     return jwt.encode({"sub": f"nbaverify-load-{user_number}", "iat": now, "exp": now + ttl_s, **config()["claims"]},
-                      os.environ["NBAVERIFY_LOAD_JWT_SECRET"], algorithm="HS256")
+                      os.environ["NBAVERIFY_LOAD_JWT_SECRET"], algorithm=config().get("algorithm", "HS256"))
 
 
 # the platform's traffic: request name (dynamic ids grouped) -> how to build the path

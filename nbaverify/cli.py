@@ -381,12 +381,14 @@ def run_sandbox(args) -> int:
 
     if args.verb == "faults":
         entries = [{"name": f.name, "area": f.area, "breaks": f.breaks, "caught_by": list(f.caught_by),
-                    "requires": f.requires} for f in CATALOGUE.values()]
+                    "requires": f.requires, "variant": f.variant} for f in CATALOGUE.values()]
         if args.json:
             print(json.dumps(entries, indent=2))
             return EXIT_OK
         for fault in CATALOGUE.values():
             print(f"{fault.name} [{fault.area}]\n  breaks:    {fault.breaks}")
+            if fault.variant:
+                print(f"  made on:   sandbox up --variant {fault.variant}")
             print("  caught by: " + "\n             ".join(fault.caught_by))
         return EXIT_OK
     if args.verb == "variants":

@@ -42,6 +42,9 @@ class ApiProfile(_Section):
     jwt_secret_env: str | None = None
     # the secret before the last rotation: a token it signs must be refused (the rotation retired it)
     previous_jwt_secret_env: str | None = None
+    # a platform that signs with a key pair (expectations.api.auth.algorithms RS256, ES256, PS256): the variable holding
+    # the PEM private key the suite mints its tokens with
+    jwt_private_key_env: str | None = None
     ws_path: str = "/ws/live"
     ca_file: str | None = None  # PEM bundle to trust for an HTTPS base_url (the sandbox's own CA)
     # the API host's plain-HTTP address, which must redirect to HTTPS (default: port 80 of an https base_url on 443)
@@ -164,6 +167,13 @@ class Target:
         value = self._secrets.get(key)
         return value.get_secret_value() if value else None
 
+    @property
+    def signing_key_setting(self) -> str:
+        """The profile's key naming what tokens are signed with: `api.jwt_secret_env`, or for a platform that signs
+        with a key pair (expectations.api.auth.algorithms, the first) `api.jwt_private_key_env`."""
+        hmac = self.expectations["api.auth.algorithms"][0].startswith("HS")
+        return "api.jwt_secret_env" if hmac else "api.jwt_private_key_env"
+
     def required_secret(self, key: str) -> str:
         """A secret the work at hand cannot do without: ConfigError, naming the key, when it is not there."""
         value = self.secret(key)
@@ -283,15 +293,11 @@ def _sandbox_environ() -> dict[str, str]:
     """The variables the sandbox's profile names, as the sandbox wrote them (target.env): no import of the sandbox."""
     env_file = sandbox_profile().with_name("target.env")
     try:
-        lines = env_file.read_text().splitlines()
+        text = env_file.read_text()
     except OSError:
         return {}
-    found = {}
-    for line in lines:
-        match = re.fullmatch(r"export (\w+)='([^']*)'", line.strip())
-        if match:
-            found[match.group(1)] = match.group(2)
-    return found
+    # a value may span lines (a PEM private key): everything between its quotes
+    return {match.group(1): match.group(2) for match in re.finditer(r"^export (\w+)='([^']*)'$", text, re.MULTILINE)}
 
 
 def load_expectations(overrides: dict[str, Any] | None = None, override_source: str = "profile") -> Expectations:
@@ -347,8 +353,8 @@ def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
     return ConfigError(source, key, problem)
 
 
-_SECRET_KEYS = (("api", "jwt_secret_env"), ("api", "previous_jwt_secret_env"), ("database", "dsn_env"),
-                ("database", "replica_dsn_env"), ("grafana", "token_env"))
+_SECRET_KEYS = (("api", "jwt_secret_env"), ("api", "previous_jwt_secret_env"), ("api", "jwt_private_key_env"),
+                ("database", "dsn_env"), ("database", "replica_dsn_env"), ("grafana", "token_env"))
 
 
 def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:

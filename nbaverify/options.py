@@ -44,6 +44,12 @@ class Option:
         """Its key in nbaverify.toml / [tool.nbaverify]."""
         return self.flag.removeprefix("--")
 
+    def argv(self, value: Any) -> list[str]:
+        """The option as a command line gives it (nothing for an unset one; a repeatable one once per value)."""
+        if value in (None, []):
+            return []
+        return [part for each in (value if self.repeat else [value]) for part in (self.flag, str(each))]
+
     def full_help(self) -> str:
         default = f"; default {self.default}" if self.default not in (None, []) else ""
         return f"{self.help} (env {self.env}; `{self.key}` in {CONFIG_FILE}{default})"
@@ -97,11 +103,13 @@ SETTINGS = (
             "~/.cache/nbaverify/kubernetes"),
     Setting("NBAVERIFY_LOAD_CONFIG", "a remote Locust worker's plan: the config.json `nbaverify load --plan-only` "
             "writes (the worker command `--remote-workers` prints sets it)", "—"),
-    Setting("NBAVERIFY_LOAD_JWT_SECRET", "the secret a remote Locust worker signs its users' tokens with", "—"),
+    Setting("NBAVERIFY_LOAD_JWT_SECRET", "what a remote Locust worker signs its users' tokens with: the secret, or a "
+            "key pair's PEM private key", "—"),
 )
 # set by nbaverify for the processes it starts, never by a person (tests/unit/test_options.py holds the list)
 INTERNAL_ENV = ("NBAVERIFY_CATALOGUE_DSN", "NBAVERIFY_HOLDER_DSN", "NBAVERIFY_CONTROL_FILE", "NBAVERIFY_API_FLAGS",
-                "NBAVERIFY_SANDBOX_JWT_SECRET", "NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET", "NBAVERIFY_SANDBOX_DB_DSN",
+                "NBAVERIFY_SANDBOX_JWT_SECRET", "NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET", "NBAVERIFY_SANDBOX_JWT_PRIVATE_KEY",
+                "NBAVERIFY_SANDBOX_DB_DSN",
                 "NBAVERIFY_SANDBOX_DB_REPLICA_DSN")
 
 

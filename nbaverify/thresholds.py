@@ -7,7 +7,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 _SIZE = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
 _TIME = {"ms": 0.001, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600}
@@ -65,4 +67,19 @@ def duration_seconds(text: str) -> float:
 
 
 # expectations whose values must parse; config validates them at load time, naming the key
-VALIDATORS = {"database.replication.max_lag": LagThreshold.parse}
+# the JWS algorithms a platform may sign its tokens with (RFC 7518 section 3.1, "none" aside)
+SIGNING_ALGORITHMS = ("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256",
+                      "ES384", "ES512")
+
+
+def signing_algorithms(value: list) -> list:
+    """`api.auth.algorithms`: the first signs the suite's tokens, so at least one, each a JWS algorithm."""
+    unknown = [alg for alg in value if alg not in SIGNING_ALGORITHMS]
+    if not value or unknown:
+        raise ValueError(f"must list the algorithms the platform verifies, the one it signs with first, from "
+                         f"{', '.join(SIGNING_ALGORITHMS)}; got {value!r}")
+    return value
+
+
+VALIDATORS: dict[str, Callable[[Any], object]] = {"database.replication.max_lag": LagThreshold.parse,
+                                                  "api.auth.algorithms": signing_algorithms}

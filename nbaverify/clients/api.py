@@ -46,10 +46,12 @@ class ApiClient:
 
     def __init__(self, base_url: str, *, jwt_secret: str | None, ca_file: str | None, timeout_s: float,
                  ws_path: str = "/ws/live", redactor: Redactor | None = None, budget: int | None = None,
-                 claims: dict | None = None):
+                 claims: dict | None = None, algorithm: str = "HS256"):
         self.base_url = base_url
         self.ws_path = ws_path
+        # the platform's signing key: the HMAC secret, or for a key pair (RS256, ES256, PS256) the PEM private key
         self._jwt_secret = jwt_secret
+        self.algorithm = algorithm
         self._redactor = redactor or Redactor()
         verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_file) if ca_file else True
         self._http = httpx.Client(base_url=base_url, verify=verify, timeout=timeout_s,
@@ -148,25 +150,51 @@ class ApiClient:
             "shares this address, or an earlier run used the window: wait or allowlist the suite")
 
     def token(self, ttl_s: int = 300, **claims) -> str:
-        """A valid HS256 token (Contract 2: `exp` required); the token itself is redacted from output."""
-        if not self._jwt_secret:
-            raise NotConfigured("not configured: api.jwt_secret_env")
+        """A valid token (Contract 2: `exp` required), signed as the platform signs; redacted from output."""
         now = int(time.time())
         return self.sign({"sub": "nbaverify", "iat": now, "exp": now + ttl_s, **claims})
 
+    @property
+    def key_pair(self) -> bool:
+        """Does the platform sign with a key pair (RS*, PS*, ES*) rather than a shared secret?"""
+        return not self.algorithm.startswith("HS")
+
+    @property
+    def _key_setting(self) -> str:
+        return "api.jwt_private_key_env" if self.key_pair else "api.jwt_secret_env"
+
     def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None,
-             algorithm: str = "HS256") -> str:
-        """An HMAC token (HS256 unless told) over payload, with the target's secret unless key says otherwise
-        (redacted)."""
-        key = self._jwt_secret if key is None else key
-        if not key:
-            raise NotConfigured("not configured: api.jwt_secret_env")
+             algorithm: str | None = None) -> str:
+        """A token over payload (redacted): signed with the platform's own key under its algorithm (another of its
+        family when told), or with `key`, an HMAC secret (HS256 unless told) or a PEM private key."""
+        if key is None:
+            key, algorithm = self._jwt_secret, algorithm or self.algorithm
+            if not key:
+                raise NotConfigured(f"not configured: {self._key_setting}"
+                                    + (f" (expectations.api.auth.algorithms signs with {self.algorithm})"
+                                       if self.key_pair else ""))
         payload = {**self.claims, **payload}  # an attack that sets iss or aud itself keeps its value
         with warnings.catch_warnings():  # the target's secret is what it is; a weak one is a check's finding
             warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
-            signed = jwt.encode(payload, key, algorithm=algorithm, headers=headers)
+            signed = jwt.encode(payload, key, algorithm=algorithm or "HS256", headers=headers)
         self._redactor.add(signed)
         return signed
+
+    def public_key(self):
+        """The public half of the platform's key pair (cryptography's key object), derived from the private key the
+        profile holds; None for a shared secret."""
+        if not self.key_pair:
+            return None
+        if not self._jwt_secret:
+            raise NotConfigured(f"not configured: {self._key_setting} (expectations.api.auth.algorithms signs with "
+                                f"{self.algorithm})")
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        try:
+            return load_pem_private_key(self._jwt_secret.encode(), password=None).public_key()
+        except (ValueError, TypeError):
+            raise NotConfigured(f"{self._key_setting} holds no unencrypted PEM private key (the platform signs with "
+                                f"{self.algorithm}): export the key as PEM") from None
 
     # -- the other ways the suite reaches the API: WebSocket, TLS handshakes (each counted, each bounded) --
     def subscribe(self, token: str | None, wait_s: float, expect_429: bool = False,

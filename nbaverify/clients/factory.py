@@ -22,11 +22,13 @@ DSN_KEYS = {"primary": "database.dsn_env", "replica": "database.replica_dsn_env"
 
 
 def api(target: Target, redactor: Redactor | None = None, budget: int | None = None) -> ApiClient:
-    """The API at [api] base_url, signing its tokens with the profile's secret (and the iss/aud the platform wants)."""
+    """The API at [api] base_url, signing its tokens as the platform does: under the first of the expectations'
+    `api.auth.algorithms`, with the profile's secret or, for a key pair, its private key (and the iss/aud the platform
+    wants)."""
     section, expect = target.api, target.expectations
-    return ApiClient(section.base_url, jwt_secret=target.secret("api.jwt_secret_env"), ca_file=section.ca_file,
+    return ApiClient(section.base_url, jwt_secret=target.secret(target.signing_key_setting), ca_file=section.ca_file,
                      timeout_s=expect["api.timeout_s"], ws_path=section.ws_path, redactor=redactor, budget=budget,
-                     claims=token_claims(expect))
+                     claims=token_claims(expect), algorithm=expect["api.auth.algorithms"][0])
 
 
 def database(target: Target, role: str = "primary") -> Database:

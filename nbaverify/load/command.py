@@ -119,7 +119,7 @@ def render_kubernetes(plan: runner.Plan, target: Target, request: LoadRequest, m
     workers = request.remote_workers or settings["workers"]
     argv = ["--profile", plan.profile, "--model", plan.model, "--mix", mix]
     objects = k8s_load.render(plan.config, target, argv, workers, settings)
-    return k8s_load.write(objects, out, target.api.jwt_secret_env or "JWT_SECRET")
+    return k8s_load.write(objects, out, k8s_load.signing_variable(target))
 
 
 def plan_mix(plan: runner.Plan, target: Target, source: str, started: dt.datetime) -> dict:

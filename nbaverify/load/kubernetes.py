@@ -21,13 +21,18 @@ MASTER, WORKER = "nbaverify-load-master", "nbaverify-load-worker"
 PLAN_MAP, TARGET_MAP = "nbaverify-load-plan", "nbaverify-target"
 
 
+def signing_variable(target: Target) -> str:
+    """The Secret's key (the profile's variable) holding what the users' tokens are signed with."""
+    return getattr(target.api, target.signing_key_setting.split(".")[1]) or "JWT_SECRET"
+
+
 def render(config: dict, target: Target, argv: list[str], workers: int, settings: dict) -> list[dict]:
     """The objects, in the order to apply them. config: the plan every Locust process reads; argv: the master's
     `nbaverify load` options beyond the target and workers (profile, model, mix); settings: expectations.load.kubernetes."""
     namespace, port = settings["namespace"], settings["master_port"]
     image = settings["image"] or f"registry.example.com/nbaverify:{__version__}"
     meta = {"namespace": namespace, "labels": {"app.kubernetes.io/part-of": "nbaverify-load"}}
-    secret_key = target.api.jwt_secret_env or "JWT_SECRET"
+    secret_key = signing_variable(target)
     master_args = ["nbaverify", "load", "--target", "/etc/nbaverify/target.toml", *argv, "--remote-workers",
                    str(workers), "--master-port", str(port), "--allow", "disruptive", "--report-dir", "/reports/run"]
     return [

@@ -60,7 +60,8 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
         "weights": expect["load.weights"], "ids": ids.for_target(target).config(), "think_time_s": expect["load.think_time_s"],
         "live_subscribers": expect["load.live_subscribers"] if model == "closed" else 0,
         "max_in_flight": expect["load.max_in_flight"], "workers": workers,
-        "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect), "stages": stages, "arrival_stages": arrival,
+        "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect),
+        "algorithm": expect["api.auth.algorithms"][0], "stages": stages, "arrival_stages": arrival,
     }
     return Plan(profile_name, model, workers, stages, arrival, duration, config)
 
@@ -124,7 +125,7 @@ def start(plan: Plan, target: Target, out: Path, say: Callable[[str], None], rem
     started elsewhere (other machines, or a Kubernetes Deployment: `nbaverify load --plan-only --kubernetes`).
     """
     write_config(plan, out)
-    secret = target.required_secret("api.jwt_secret_env")  # a load test mints tokens
+    secret = target.required_secret(target.signing_key_setting)  # a load test mints tokens
     env = {**os.environ, "NBAVERIFY_LOAD_CONFIG": str(out / "config.json"), "NBAVERIFY_LOAD_JWT_SECRET": secret}
     prefix = out / "locust"
     common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING", "--skip-log-setup"]

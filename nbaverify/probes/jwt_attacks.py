@@ -101,7 +101,8 @@ def signed_with(api: ApiClient, secret: str) -> str:
 
 
 def other_algorithm(api: ApiClient, algorithm: str) -> str:
-    """Valid but for its algorithm: the platform's own secret under another HMAC (HS384, HS512)."""
+    """Valid but for its algorithm: the platform's own key under another of its family (HS384 for an HS256 secret,
+    RS512 or PS256 for an RS256 key)."""
     return f"Bearer {api.sign(claims(), algorithm=algorithm)}"
 
 

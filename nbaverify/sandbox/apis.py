@@ -21,7 +21,7 @@ from nbaverify.errors import ConfigError, MissingBinary
 from nbaverify.sandbox import variants
 from nbaverify.sandbox.control import FLAGS_FILE
 from nbaverify.sandbox.layout import Layout
-from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
+from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets, public_pem
 from nbaverify.sandbox.variants import Variant
 
 HERE = Path(__file__).parent
@@ -70,11 +70,14 @@ class ApiImplementation:
 
 def deployment_env(layout: Layout, variant: Variant) -> dict[str, str]:
     """The platform's deploy-time settings the variant chooses: the pool's size within the guide, cache counters by
-    route, a line a request in the log, and TLS at nginx in front (the API on plain HTTP behind it, trusting its
-    X-Forwarded-For)."""
+    route, a line a request in the log, TLS at nginx in front (the API on plain HTTP behind it, trusting its
+    X-Forwarded-For), and how tokens are signed (a key pair: the public key the API verifies with)."""
     pool_max, pool_min = variant["pool"].split("/")
     env = {"DB_POOL_MAX": pool_max, "DB_POOL_MIN": pool_min,
-           "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0", "ACCESS_LOG": variant["access_log"]}
+           "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0", "ACCESS_LOG": variant["access_log"],
+           "JWT_ALGORITHM": variant["jwt_alg"]}
+    if variant["jwt_alg"] != "HS256":  # a key pair: the API holds the public half alone
+        env["JWT_PUBLIC_KEY"] = public_pem(SandboxSecrets.load(layout).private_keys[variant["jwt_alg"]])
     if variant["tls_proxy"] == "nginx":
         env.update(API_TLS="off", TRUST_PROXY="1", API_PORT=str(layout.api_upstream_port), PORT=str(layout.api_upstream_port))
     return env

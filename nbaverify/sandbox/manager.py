@@ -34,7 +34,7 @@ from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.proxy import PublicIngress, TlsProxy
-from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
+from nbaverify.sandbox.secrets import JWT_ENV, PREVIOUS_JWT_ENV, PRIVATE_KEY_ENV, TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 from nbaverify.sandbox.ssh_host import SshHost
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
@@ -90,7 +90,7 @@ class Sandbox:
         return f"https://127.0.0.1:{self.layout.api_port}"
 
     def environ(self) -> dict[str, str]:
-        return self.secrets.environ(self.layout)
+        return self.secrets.environ(self.layout, self.variant["jwt_alg"])
 
     # -- the verbs ------------------------------------------------------------------------------
     def up(self, faults: Iterable[str] = (), api: str | None = None, scale: int | None = None,
@@ -104,6 +104,9 @@ class Sandbox:
         previous = self.variant
         self.variant = variants.resolve(variant) if variant is not None else previous
         for name in wanted:
+            if (needed := CATALOGUE[name].variant) and not self.variant.has(variants.VARIANTS[needed]):
+                raise ConfigError("--fault", name, f"can be made only where the sandbox "
+                                  f"{variants.VARIANTS[needed].describe()} (add --variant {needed})")
             if CATALOGUE[name].apis and implementation.name not in CATALOGUE[name].apis:
                 raise ConfigError("--fault", name, f"can be made only on the {' or '.join(CATALOGUE[name].apis)} API "
                                   f"(add --api {CATALOGUE[name].apis[0]})")
@@ -445,8 +448,10 @@ class Sandbox:
         import jwt  # heavy: PyJWT (~30 ms here: it loads cryptography); sandbox commands that mint no token skip it
 
         now = int(time.time())
+        algorithm = self.variant["jwt_alg"]
         return jwt.encode({"sub": subject, "iat": now, "exp": now + ttl_s, "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE},
-                          self.secrets.jwt_secret, algorithm="HS256")
+                          self.secrets.signing_key(self.layout, algorithm) if algorithm != "HS256"
+                          else self.secrets.jwt_secret, algorithm=algorithm)
 
     def restart_api(self, wait_healthy: bool = True) -> None:
         """Restart the API; wait for it to say healthy (or, with a certificate we do not trust, to listen)."""
@@ -513,6 +518,14 @@ class Sandbox:
         shared = os.environ.get("NBAVERIFY_SANDBOX_SHARED_MACHINE") == "1"
         return ssh if shared and ssh else ["local://", *ssh]
 
+    def _api_keys(self) -> str:
+        """The profile's signing keys: the secret (and the one its last rotation retired), or where the variant signs
+        with a key pair, the private key alone."""
+        if self.variant["jwt_alg"] == "HS256":
+            return f'jwt_secret_env = "{JWT_ENV}"\nprevious_jwt_secret_env = "{PREVIOUS_JWT_ENV}"'
+        return (f'# the platform signs with {self.variant["jwt_alg"]}: the suite mints its tokens with the private key\n'
+                f'jwt_private_key_env = "{PRIVATE_KEY_ENV}"')
+
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else
                       "# [prometheus] left out: Prometheus is not installed here (apt-get install prometheus)\n")
@@ -543,6 +556,8 @@ class Sandbox:
             # where the platform runs is the profile's to say: a variant that splits it names its namespaces
             kubernetes_expectations=('[expectations.kubernetes]\nnamespaces = ["nba-stats", "nba-web", "monitoring"]\n'
                                      if self.variant["namespaces"] == "split" else ""),
+            api_keys=self._api_keys(), auth_algorithms=(f'algorithms = ["{self.variant["jwt_alg"]}"]'
+                                                         if self.variant["jwt_alg"] != "HS256" else ""),
             host_ports=", ".join(str(p) for p in self.host_ports()),
             player_plan_ms=f"{25.0 * self.cluster.scale:.1f}",
             host_urls=", ".join(f'"{url}"' for url in self.host_urls()),

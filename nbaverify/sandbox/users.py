@@ -13,6 +13,7 @@ restarting) is let go; the log says when the users stop getting answers and when
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import ssl
 import time
@@ -20,7 +21,7 @@ import time
 import httpx
 import jwt
 
-from nbaverify.sandbox import control
+from nbaverify.sandbox import control, variants
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
 
@@ -38,8 +39,9 @@ ONLY_ROUTE = "users_only_route"  # a control.json setting (the traffic_shifted f
 class User:
     """One client: its own address, its own token (signed anew before it expires)."""
 
-    def __init__(self, number: int, address: str, base_url: str, tls: ssl.SSLContext, secret: str):
-        self.name, self.secret = f"user {number}", secret
+    def __init__(self, number: int, address: str, base_url: str, tls: ssl.SSLContext, secret: str,
+                 algorithm: str = "HS256"):
+        self.name, self.secret, self.algorithm = f"user {number}", secret, algorithm
         self.http = httpx.Client(base_url=base_url, timeout=5, headers={"user-agent": "nbaverify-sandbox-user"},
                                  transport=httpx.HTTPTransport(local_address=address, verify=tls))
         self.token, self.renew_at = "", 0.0
@@ -48,22 +50,30 @@ class User:
         now = time.time()
         if now >= self.renew_at:
             self.token = jwt.encode({"sub": "sandbox", "iat": int(now), "exp": int(now) + TOKEN_TTL_S,
-                                     "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE}, self.secret, algorithm="HS256")
+                                     "iss": TOKEN_ISSUER, "aud": TOKEN_AUDIENCE}, self.secret, algorithm=self.algorithm)
             self.renew_at = now + TOKEN_TTL_S / 2
         return self.http.get(path, headers={"authorization": f"Bearer {self.token}"}).status_code
 
 
 def sign_in(layout: Layout) -> list[User]:
-    """The users with the sandbox's CA and signing secret as they are now."""
+    """The users with the sandbox's CA and signing key as they are now (a key pair where its variant signs so)."""
     tls = ssl.create_default_context(cafile=str(layout.ca_file))
-    secret = SandboxSecrets.load(layout).jwt_secret
-    return [User(n, address, f"https://127.0.0.1:{layout.api_port}", tls, secret)
+    made = SandboxSecrets.load(layout)
+    try:
+        recorded = json.loads(layout.state_file.read_text()).get("variant") or {}
+    except (OSError, ValueError):
+        recorded = {}
+    algorithm = variants.of_state(recorded.get("choices"), recorded.get("name"))["jwt_alg"]
+    secret = made.jwt_secret if algorithm == "HS256" else made.private_keys[algorithm]
+    return [User(n, address, f"https://127.0.0.1:{layout.api_port}", tls, secret, algorithm)
             for n, address in enumerate(ADDRESSES, start=1)]
 
 
 def _stamp(layout: Layout) -> tuple[int, ...]:
-    """When the CA and the secrets were last written: a certificate fault's revert makes a new PKI."""
-    return tuple(path.stat().st_mtime_ns if path.exists() else 0 for path in (layout.ca_file, layout.secrets_file))
+    """When the CA, the secrets and the sandbox's state (its variant) were last written: a certificate fault's revert
+    makes a new PKI, a variant may sign with a key pair."""
+    return tuple(path.stat().st_mtime_ns if path.exists() else 0
+                 for path in (layout.ca_file, layout.secrets_file, layout.state_file))
 
 
 def main() -> None:

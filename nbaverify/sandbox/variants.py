@@ -49,6 +49,8 @@ DIMENSIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tls_proxy": ("TLS terminated by the API, or by nginx in front of it", ("none", "nginx")),
     "access_log": ("a line a request in the combined format (the path without its query), as morgan('combined') "
                    "writes", ("off", "combined")),
+    "jwt_alg": ("how tokens are signed: a shared secret, or a key pair (the API holds the public key alone)",
+                ("HS256", "RS256", "ES256")),
 }
 
 # what leaving out a practice beyond the guide makes its check say: (dimension, value) -> check
@@ -77,6 +79,10 @@ class Variant:
         """The checks that must say a practice beyond the guide is absent (warnings), and no other failure."""
         return sorted(check for (dimension, value), check in ABSENT_PRACTICES.items() if self[dimension] == value)
 
+    def has(self, other: Variant) -> bool:
+        """Does it make every choice `other` makes otherwise than the default sandbox?"""
+        return all(self[dimension] == value for dimension, value in other.differs().items())
+
     def describe(self) -> str:
         return ", ".join(f"{d}={v}" for d, v in self.differs().items()) or "the default sandbox"
 
@@ -89,13 +95,15 @@ VARIANTS = {v.name: v for v in (
     Variant("renamed", {"receiver_names": "plain", "job_names": "kube-style", "rule_names": "renamed",
                         "labels": "app.kubernetes.io/name", "recording_rules": "some", "access_log": "combined"}),
     Variant("nested-timers", {"route_shape": "nested", "group_wait": "0s", "group_interval": "30s",
-                              "inhibition": "off", "alertmanager": "single"}),
+                              "inhibition": "off", "alertmanager": "single", "jwt_alg": "ES256"}),
     Variant("email-no-watchdog", {"delivery": "email-only", "watchdog": "off", "scrape_interval": "5s",
                                   "group_wait": "5s"}),
     Variant("batch-default-deny", {"batch_workloads": "all", "network_policies": "default-deny", "namespaces": "split",
                                    "pool": "15/5"}),
     Variant("fresh-load", {"bulk_loaded": "yes", "extra_indexes": "some", "pool": "10/2", "lazy_counters": "lazy"}),
     Variant("proxied", {"tls_proxy": "nginx", "archive_mode": "off", "group_interval": "10s"}),
+    # the key-pair attack pack's faults are made here (nbaverify.sandbox.faults: Fault.variant)
+    Variant("key-pair", {"jwt_alg": "RS256"}),
 )}
 
 

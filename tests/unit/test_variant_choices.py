@@ -85,3 +85,28 @@ def test_the_rule_shapes_rename_and_leave_out_the_watchdog():
     shaped_tests = shapes.rule_tests(tests, variants.Variant("t", {"rule_names": "renamed", "watchdog": "off"}))
     assert shaped_tests["rule_files"] == ["../rules/platform-alerts.yml"]
     assert not any(c.get("alertname") == "Watchdog" for t in shaped_tests["tests"] for c in t.get("alert_rule_test", []))
+
+
+def test_a_fault_made_on_a_variant_is_refused_elsewhere_before_anything_starts(tmp_path):
+    from nbaverify.sandbox.faults import CATALOGUE
+    from nbaverify.sandbox.layout import Layout
+    from nbaverify.sandbox.manager import Sandbox
+
+    made_on = {name: fault.variant for name, fault in CATALOGUE.items() if fault.variant}
+    assert set(made_on.values()) <= set(variants.VARIANTS) and "jwt_key_confusion" in made_on
+    assert variants.drawn(3).has(variants.DEFAULT) and not variants.DEFAULT.has(variants.VARIANTS["key-pair"])
+    sandbox = Sandbox(Layout(tmp_path / "sandbox", 27000))
+    with pytest.raises(ConfigError, match=r"jwt_key_confusion: can be made only where the sandbox jwt_alg=RS256 "
+                                          r"\(add --variant key-pair\)"):
+        sandbox.up(["jwt_key_confusion"], api="python", variant="default")
+    assert not (tmp_path / "sandbox").exists()
+
+
+def test_the_sandbox_profile_s_variables_may_span_lines(tmp_path, monkeypatch):
+    from nbaverify import config
+
+    (tmp_path / "target.toml").write_text("")
+    (tmp_path / "target.env").write_text("# comment\nexport A='one'\nexport KEY='-----BEGIN-----\nabc\n-----END-----\n'\n"
+                                         "export B='two'\n")
+    monkeypatch.setattr(config, "sandbox_profile", lambda: tmp_path / "target.toml")
+    assert config._sandbox_environ() == {"A": "one", "KEY": "-----BEGIN-----\nabc\n-----END-----\n", "B": "two"}

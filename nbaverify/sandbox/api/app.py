@@ -50,6 +50,11 @@ CACHE_MAX_AGE_S, CACHE_SWR_S = 3600, 60
 CACHE_CONTROL = f"public, max-age={CACHE_MAX_AGE_S}, stale-while-revalidate={CACHE_SWR_S}"
 LIVE_FEED_INTERVAL_S = 1.0
 MAX_AGE_S = 86400  # the platform's policy: a token issued more than a day ago is refused (jsonwebtoken's maxAge '1d')
+# how tokens are signed (the variant's jwt_alg): HS256 with the secret, or a key pair whose public half the API holds
+ALGORITHM, PUBLIC_KEY = os.environ.get("JWT_ALGORITHM", "HS256"), os.environ.get("JWT_PUBLIC_KEY", "")
+# what jwt.decode takes for a key when no algorithm is pinned: its whole family
+FAMILIES = {"HS": ["HS256", "HS384", "HS512"], "RS": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
+            "ES": ["ES256", "ES384", "ES512"]}
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,9 @@ def create_app(settings: ApiSettings) -> Starlette:
         # only the platform has it (a rotation nobody told the suite about)
         secret = control.settings.get("platform_jwt_secret") or control.settings.get("jwt_secret") or settings.jwt_secret
         options: jwt.types.Options = {"require": [] if control.on("jwt_exp_optional") else ["exp"]}
-        algorithms = ["HS256", "HS384", "HS512"] if control.on("jwt_alg_unpinned") else ["HS256"]  # the fault: unpinned
+        algorithms = FAMILIES[ALGORITHM[:2]] if control.on("jwt_alg_unpinned") else [ALGORITHM]  # the fault: unpinned
+        if ALGORITHM != "HS256":
+            secret = _public_key(control)
         if control.on("jwt_claim_crash"):  # the fault: sub taken as a string, whatever it is
             options["verify_sub"] = False
         try:
@@ -197,6 +204,11 @@ def create_app(settings: ApiSettings) -> Starlette:
                 options["verify_exp"] = False
             if control.on("jwt_ignore_nbf"):
                 options["verify_nbf"] = False
+            if ALGORITHM != "HS256":
+                header = _header(token)
+                if control.on("jwt_key_confusion") and header.get("alg") == "HS256":
+                    return _verify_hs256(token, PUBLIC_KEY.encode())  # the fault: the public key taken as a secret
+                secret = _key_from_token(header, token, control) or secret
             claims = _decode(token, secret, algorithms, options, control)
         except jwt.InvalidSignatureError:
             if not (control.on("jwt_old_secret_kept") and settings.previous_jwt_secret):
@@ -232,6 +244,36 @@ def create_app(settings: ApiSettings) -> Starlette:
             return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
         except (ValueError, IndexError):
             raise HTTPException(401, "Invalid token") from None
+
+    def _public_key(control) -> Any:
+        """The public key tokens verify with: the deployed one, or the public half of a key a fault signs with."""
+        private = control.settings.get("jwt_private_key")
+        if not private:
+            return PUBLIC_KEY
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        return load_pem_private_key(private.encode(), password=None).public_key()
+
+    def _key_from_token(header: dict, token: str, control) -> Any:
+        """The faults: the key the token itself names, from its jwk header, or fetched from its jku or x5u URL."""
+        if control.on("jwt_embedded_jwk") and isinstance(header.get("jwk"), dict):
+            return jwt.PyJWK(header["jwk"]).key
+        if not control.on("jwt_key_url_trusted"):
+            return None
+        try:
+            if header.get("jku"):
+                return jwt.PyJWKClient(str(header["jku"]), cache_jwk_set=False, timeout=2).get_signing_key_from_jwt(
+                    token).key
+            if header.get("x5u"):
+                import urllib.request
+
+                from cryptography import x509
+
+                with urllib.request.urlopen(str(header["x5u"]), timeout=2) as reply:
+                    return x509.load_pem_x509_certificate(reply.read()).public_key()
+        except (OSError, ValueError, jwt.PyJWKClientError):
+            raise HTTPException(401, "Invalid token") from None
+        return None
 
     def _verify_by_kid(token: str, kid: str) -> dict:
         """The fault: a key store keyed by kid, read without checking the kid (a path, a string-built query), and a

@@ -41,5 +41,6 @@ def markdown_table() -> str:
         where = ("nbaverify load" if entry.area == "load" else f"the {' and '.join(entry.apis)} API" if entry.apis
                  else "both APIs" if entry.through_api else "both sources" if "manifests" in entry.sources
                  else "the sandbox")
+        where += f" (`--variant {entry.variant}`)" if entry.variant else ""
         lines.append(f"| `{entry.name}` | {entry.breaks} | {caught} | {where} |")
     return "\n".join(lines) + "\n"

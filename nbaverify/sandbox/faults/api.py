@@ -16,9 +16,11 @@ from nbaverify.probes.http import HELMET_FINDINGS
 from nbaverify.sandbox import control, tls
 from nbaverify.sandbox.apis import OUTDATED_RUNTIME, node_binary
 from nbaverify.sandbox.faults.model import Fault, Reach, Step, steps
+from nbaverify.sandbox.secrets import new_private_pem
 
 HEALTH = "checks/test_health.py"
 JWT = "checks/test_jwt.py"
+JWT_KEYS = "checks/test_jwt_keys.py"
 RATE = "checks/test_rate_limit.py"
 HEADERS = "checks/test_headers_tls.py"
 METHODS = "checks/test_http_methods.py"
@@ -30,8 +32,8 @@ SHORT_SECRET = "q7Rv2XmP9sLw"  # random, in no list: only its 12 bytes give it a
 
 def _api_setting(key: str, value: Callable[[], str]) -> Step:
     """A fault step that sets one of the API's settings (api_flags.json): another JWT secret, `jwt_secret` (the
-    profile's variable follows it) or `platform_jwt_secret` (the platform's alone), the Python API's `tls_ciphers`, or
-    the sandbox users' `users_only_route`."""
+    profile's variable follows it) or `platform_jwt_secret` (the platform's alone), another private key
+    `jwt_private_key` (the profile's follows), the Python API's `tls_ciphers`, or the sandbox users' `users_only_route`."""
     def step(sb: Reach) -> None:
         current = control.read(sb.layout.control_file)
         control.write(sb.layout.control_file, current.faults, current.allowlist, {key: value()})
@@ -265,6 +267,38 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{JWT}::check_algorithm_pinned",),
         expect=r"accepted tokens signed with the platform's secret under HS384 \(200\), HS512 \(200\), expected 401 "
                r"where HS256 is pinned",
+    ),
+    # the key-pair pack: made where the platform signs with RS256 (the key-pair variant), proven on both APIs
+    Fault(
+        name="jwt_key_confusion", area="security", variant="key-pair",
+        breaks="the verifier takes the algorithm from the token and hands an HS256 token the RS256 public key's PEM as "
+               "its HMAC secret (jsonwebtoken 8.5.1 without algorithms, CVE-2022-23541): anyone can forge tokens",
+        caught_by=(f"{JWT_KEYS}::check_key_confusion_refused",),
+        expect=r"accepted HS256 tokens whose HMAC key is the platform's RS256 public key \(public key PEM: 200\), "
+               r"expected 401",
+    ),
+    Fault(
+        name="jwt_embedded_jwk", area="security", variant="key-pair",
+        breaks="the verifier takes the key from the token's jwk header: a token anyone signs with a key of their own "
+               "verifies",
+        caught_by=(f"{JWT_KEYS}::check_embedded_jwk_refused",),
+        expect=r"accepted a token signed with a key the suite made, that key in its jwk header \(200, expected 401\)",
+    ),
+    Fault(
+        name="jwt_key_url_trusted", area="security", variant="key-pair",
+        breaks="the verifier fetches the key from the URL in the token's jku (a key set) or x5u (a certificate), "
+               "wherever it points: anyone's keys verify, and any token makes the API fetch any address",
+        caught_by=(f"{JWT_KEYS}::check_key_url_header_ignored[jku]", f"{JWT_KEYS}::check_key_url_header_ignored[x5u]"),
+        expect=r"accepted a token signed with a key the suite made, its (jku|x5u) naming http://127\.0\.0\.1:\d+/"
+               r"(jwks\.json|cert\.pem) \(200, expected 401; the API fetched /(jwks\.json|cert\.pem)\)",
+    ),
+    Fault(
+        name="jwt_weak_signing_key", area="security", variant="key-pair",
+        breaks="the platform signs and verifies tokens with a 1024-bit RSA key (the profile's variable carries it too)",
+        caught_by=(f"{JWT_KEYS}::check_signing_key_strong",),
+        expect=r"signing key in \$\S+ \(api\.jwt_private_key_env\) is a 1024-bit RSA key, under the 2048 bits RS256 "
+               r"needs",
+        apply=_api_setting("jwt_private_key", lambda: new_private_pem("RS256", rsa_bits=1024)),
     ),
     Fault(
         name="cors_reflect", area="security",

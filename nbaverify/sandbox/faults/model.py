@@ -105,6 +105,9 @@ class Fault:
     sources: tuple[str, ...] = ()  # Kubernetes faults: the sources that see it ("cluster", "manifests")
     apis: tuple[str, ...] = ()  # the API implementations it can be made on, when not every one ("node")
     outcome: str = "failed"  # "error": its checks cannot run at all (the part they read is unreachable)
+    # the fixed healthy variant it is made on, when the default sandbox cannot show it ("key-pair": the platform signs
+    # with RS256, so a key-pair attack has something to confuse)
+    variant: str | None = None
 
     def missed_by(self, outcomes: dict[str, dict], checks: tuple[str, ...] | list[str] | None = None) -> list[str]:
         """What a run's outcomes (summary.json's checks, by id) say against this fault being caught: each of

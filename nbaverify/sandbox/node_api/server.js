@@ -11,6 +11,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
+const crypto = require('node:crypto');
 
 const Koa = require('koa');
 const { Router } = require('@koa/router');
@@ -188,9 +189,33 @@ function positiveInt(raw, name) {
 }
 
 // -- JWT (Security Best Practices / Authentication & Authorization) -------------------------------
+// how tokens are signed (the variant's jwt_alg): HS256 with the secret, or a key pair whose public half the API holds
+const ALGORITHM = env.JWT_ALGORITHM || 'HS256';
+const KEY_PAIR = ALGORITHM !== 'HS256';
+
+// the public key tokens verify with: the deployed one, or the public half of a key a fault signs with
+function publicKey(settings) {
+  return settings.jwt_private_key ? crypto.createPublicKey(settings.jwt_private_key) : env.JWT_PUBLIC_KEY;
+}
+
+// the faults: the key the token itself names, from its jwk header, or fetched from its jku or x5u URL
+async function keyFromToken(header) {
+  if (control.on('jwt_embedded_jwk') && header.jwk && typeof header.jwk === 'object') {
+    return crypto.createPublicKey({ key: header.jwk, format: 'jwk' });
+  }
+  if (!control.on('jwt_key_url_trusted') || !(header.jku || header.x5u)) return null;
+  const reply = await fetch(String(header.jku || header.x5u), { signal: AbortSignal.timeout(2000) });
+  if (header.jku) {
+    const { keys = [] } = await reply.json();
+    const jwk = keys.find((key) => key.kid === header.kid) || keys[0];
+    return crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  }
+  return new crypto.X509Certificate(await reply.text()).publicKey;
+}
+
 async function verifyToken(token) {
   const settings = control.current().settings;
-  const secret = settings.platform_jwt_secret || settings.jwt_secret || env.JWT_SECRET;
+  let secret = settings.platform_jwt_secret || settings.jwt_secret || env.JWT_SECRET;
   if (control.on('jwt_no_verify')) return jwt.decode(token) || {};
   const part = (n) => { try { return JSON.parse(Buffer.from(token.split('.')[n], 'base64url').toString()); } catch { return {}; } };
   const header = part(0);
@@ -200,7 +225,7 @@ async function verifyToken(token) {
   if (control.on('jwt_kid_lookup') && header.kid) return jwt.verify(token, await keyByKid(String(header.kid)), { algorithms: ['HS256'] });
   // the fault: JWT_SECRET went missing and an empty key is taken (jsonwebtoken refuses '', not an empty Buffer)
   if (control.on('jwt_blank_secret')) return jwt.verify(token, Buffer.alloc(0), { algorithms: ['HS256'] });
-  const options = { algorithms: ['HS256'], ignoreExpiration: control.on('jwt_ignore_exp'),
+  const options = { algorithms: [ALGORITHM], ignoreExpiration: control.on('jwt_ignore_exp'),
                     ignoreNotBefore: control.on('jwt_ignore_nbf'), maxAge: '1d' };  // the platform's token age limit
   if (control.on('jwt_no_max_age')) delete options.maxAge;  // the fault: a token lives as long as its exp says
   // the fault: the guide's jwt.verify(token, secret) as written, which takes HS256, HS384 and HS512 alike
@@ -208,6 +233,15 @@ async function verifyToken(token) {
   if (env.JWT_ISSUER && !control.on('jwt_no_claim_checks')) {
     options.issuer = env.JWT_ISSUER;
     options.audience = env.JWT_AUDIENCE;
+  }
+  if (KEY_PAIR) {
+    secret = publicKey(settings);
+    // the fault: the key taken for whatever the token's alg says, the public key's PEM as an HMAC secret (jsonwebtoken
+    // 8.5.1 did so without algorithms, CVE-2022-23541; 9 refuses a public key for HS256, so it is handed over as one)
+    if (control.on('jwt_key_confusion') && header.alg === 'HS256') {
+      return jwt.verify(token, crypto.createSecretKey(Buffer.from(env.JWT_PUBLIC_KEY)), { ...options, algorithms: ['HS256'] });
+    }
+    secret = (await keyFromToken(header).catch(() => { throw new jwt.JsonWebTokenError('no key'); })) || secret;
   }
   let decoded;
   try {
