@@ -273,10 +273,11 @@ def run_checks(args, passthrough: list[str]) -> int:
     if spec == SANDBOX_TARGET:
         ensure_sandbox()
     target = load_target(spec)  # a bad profile stops here, before pytest starts
+    accepted = []
     if args.waivers:
         from nbaverify import waivers  # start-up: its pydantic models (~2 ms) are built only for a run given --waivers
 
-        waivers.load(Path(args.waivers))  # and so does a malformed waivers file
+        accepted = waivers.load(Path(args.waivers))  # and so does a malformed waivers file
     where = target.profile.api.base_url if target.profile.api else target.source
     print(f"nbaverify {args.tier} -> {target.name} ({target.environment}, {where})", flush=True)
 
@@ -306,22 +307,12 @@ def run_checks(args, passthrough: list[str]) -> int:
                    "--assert=plain",
                    # we imported httpx (and so anyio, a pytest plugin) before pytest: harmless here
                    "-W", "ignore::pytest.PytestAssertRewriteWarning"]
-    if args.report_dir:
-        pytest_args += ["--report-dir", args.report_dir]
-    for area in args.area:
-        pytest_args += ["--area", area]
-    for kind in args.allow:
-        pytest_args += ["--allow", kind]
-    pytest_args += ["--fail-on", args.fail_on]
-    if args.run_id:
-        pytest_args += ["--run-id", args.run_id]
-    if args.waivers:
-        pytest_args += ["--waivers", args.waivers]
-    if args.metrics_file:
-        pytest_args += ["--metrics-file", args.metrics_file]
-    if args.pushgateway:
-        pytest_args += ["--pushgateway", args.pushgateway]
-    code = int(pytest.main(pytest_args + passthrough))
+    for option in options.OPTIONS:  # every run option as resolved above (the team's folders are paths already)
+        if option.dest not in ("target", "checks"):
+            pytest_args += option.argv(getattr(args, option.dest))
+    from nbaverify.plugins.handoff import Handoff
+
+    code = int(pytest.main(pytest_args + passthrough, plugins=[Handoff(target, tuple(accepted))]))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("nbaverify: no check matched the selection (tier, --area, or pytest arguments)", file=sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,7 @@ from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetU
 from nbaverify.exit_codes import EXIT_USAGE
 from nbaverify.io_stats import IO
 from nbaverify.plugins import reporters
+from nbaverify.plugins.handoff import Handoff
 from nbaverify.plugins.options import option
 from nbaverify.plugins.reporters import FinishedRun
 from nbaverify.redact import Redactor
@@ -41,10 +42,15 @@ def pytest_configure(config: pytest.Config) -> None:
         given = {dest: option(config, dest) for dest in options.BY_DEST}
     except ConfigError as exc:
         pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
-    if given["waivers"]:
-        run.load_waivers(Path(given["waivers"]))
-    if options.is_set("target", config.getoption("nbv_target")):  # else the sandbox, once checks are collected
-        run.load_target(given["target"])
+    handoff = Handoff.of(config)
+    if handoff is not None:  # nbaverify check loaded them already
+        run.waivers = list(handoff.waivers)
+        run.take_target(handoff.target)
+    else:
+        if given["waivers"]:
+            run.load_waivers(Path(given["waivers"]))
+        if options.is_set("target", config.getoption("nbv_target")):  # else the sandbox, once checks are collected
+            run.load_target(given["target"])
     # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
     for reporter in reporters.wanted(config):  # each output of the run, registered only when wanted
@@ -116,10 +122,14 @@ class Run:
 
     def load_target(self, spec: str) -> None:
         try:
-            self.target = load_target(spec)
+            target = load_target(spec)
         except ConfigError as exc:
             pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
-        for value in self.target.secret_values():
+        self.take_target(target)
+
+    def take_target(self, target: Target) -> None:
+        self.target = target
+        for value in target.secret_values():
             self.redactor.add(value)
 
     def ensure_target(self) -> Target:

@@ -1,6 +1,7 @@
 """Waivers end to end through pytester: waived, expired, run = false, scope, and a malformed file."""
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -103,3 +104,25 @@ def test_a_malformed_waivers_file_stops_the_run_before_any_check_naming_the_entr
     assert result.ret == 2
     assert summary is None  # nothing ran, nothing recorded
     assert named in result.stdout.str() + result.stderr.str()
+
+
+def test_what_nbaverify_check_loaded_is_used_and_not_loaded_again(pytester):
+    """The CLI hands its target and waivers to the plugin: the files it read are gone by the time pytest starts, and
+    the run still has both (a plugin that loaded them again would stop, naming the missing file)."""
+    from nbaverify import waivers
+    from nbaverify.config import load_target
+    from nbaverify.plugins.handoff import Handoff
+
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    pytester.makepyfile(test_checks=CHECKS)
+    profile = pytester.makefile(".toml", target='name = "handed"\nenvironment = "staging"\n')
+    accepted = pytester.makefile(".toml", waivers=waiver("check_tables_vacuumed") + waiver("check_slow", run="false"))
+    handoff = Handoff(load_target(str(profile)), tuple(waivers.load(accepted)))
+    profile.unlink()
+    accepted.unlink()
+    result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust", "--target", str(profile), "--waivers",
+                                str(accepted), "--report-dir", "out", plugins=[handoff])
+    summary = json.loads((pytester.path / "out" / "summary.json").read_text())
+    assert summary["target"] == "handed", result.stdout.str()
+    checks = by_name(summary)
+    assert checks["check_tables_vacuumed"]["outcome"] == "waived" and checks["check_slow"]["outcome"] == "waived"
