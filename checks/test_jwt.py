@@ -87,29 +87,34 @@ def check_token_without_exp_refused(api, expect):
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(API_SECURITY)
 def check_retired_secret_refused(api, target, expect):
-    """A token signed with the secret the last rotation retired (`api.previous_jwt_secret_env`) is refused with a 401.
+    """A token signed with the secret (or private key) the last rotation retired is refused with a 401.
 
     A rotation that keeps the old secret as a fallback leaves every token it signed valid, the leaked ones among them,
-    until they expire: the rotation protected nothing. The token is otherwise valid (issuer, audience, `exp` five
-    minutes ahead) and sent to `api.auth.probe_path`. Needs the profile's `previous_jwt_secret_env`; without it, skips.
+    until they expire: the rotation protected nothing. The retired secret is the one `api.previous_jwt_secret_env`
+    names; for a platform that signs with a key pair, the private key `api.previous_jwt_private_key_env` names (its
+    public half must be gone from the API's keys). The token is otherwise valid (issuer, audience, `exp` five minutes
+    ahead) and sent to `api.auth.probe_path`. Without the setting, skips.
 
-    When it fails: Remove the old secret from the API's configuration (a fallback key list, a second `jwt.verify`) and
-    redeploy; keep a grace period, if any, shorter than the tokens' lifetime and end it by a dated change.
+    When it fails: Remove the old secret or public key from the API's configuration (a fallback key list, a second
+    `jwt.verify`, a key set that still publishes it) and redeploy; keep a grace period, if any, shorter than the
+    tokens' lifetime and end it by a dated change.
     """
-    previous = target.secret("api.previous_jwt_secret_env")
-    if not previous and api.key_pair:
-        pytest.skip(f"does not apply: the platform signs with {api.algorithm}, a key pair, and "
-                    "api.previous_jwt_secret_env names a retired HMAC secret")
+    setting = "api.previous_jwt_private_key_env" if api.key_pair else "api.previous_jwt_secret_env"
+    previous = target.secret(setting)
     if not previous:
-        pytest.skip("not configured: api.previous_jwt_secret_env (the variable holding the secret before the last "
-                    "rotation)")
+        pytest.skip(f"not configured: {setting} (the variable holding the "
+                    f"{'private key' if api.key_pair else 'secret'} before the last rotation)")
+    what = "private key" if api.key_pair else "secret"
     path = expect["api.auth.probe_path"]
-    reply = refused(api, path, f"Bearer {api.sign(jwt_attacks.claims(), key=previous)}")
-    assert reply.status_code < 500, f"a token signed with the retired secret crashed GET {api.url(path)} with {reply.status_code}"
+    signed = api.sign(jwt_attacks.claims(), key=previous, algorithm=api.algorithm if api.key_pair else None)
+    reply = refused(api, path, f"Bearer {signed}")
+    assert reply.status_code < 500, (f"a token signed with the retired {what} crashed GET {api.url(path)} with "
+                                     f"{reply.status_code}")
     assert reply.status_code == 401, (
-        f"a token signed with the retired secret (${target.api.previous_jwt_secret_env}) got {reply.status_code} on GET "
-        f"{api.url(path)}, expected 401: the rotation kept the old secret, so every token it signed still works; "
-        "remove it from the API's keys")
+        f"a token signed with the retired {what} (${getattr(target.api, setting.split('.')[1])}) got "
+        f"{reply.status_code} on GET {api.url(path)}, expected 401: the rotation kept the old "
+        f"{'public key' if api.key_pair else 'secret'}, so every token it signed still works; remove it from the "
+        "API's keys")
 
 
 @pytest.mark.quarterly

@@ -45,6 +45,8 @@ class ApiProfile(_Section):
     # a platform that signs with a key pair (expectations.api.auth.algorithms RS256, ES256, PS256): the variable holding
     # the PEM private key the suite mints its tokens with
     jwt_private_key_env: str | None = None
+    # and the private key the last rotation retired: a token it signs must be refused
+    previous_jwt_private_key_env: str | None = None
     ws_path: str = "/ws/live"
     ca_file: str | None = None  # PEM bundle to trust for an HTTPS base_url (the sandbox's own CA)
     # the API host's plain-HTTP address, which must redirect to HTTPS (default: port 80 of an https base_url on 443)
@@ -354,7 +356,8 @@ def _config_error(source: str, exc: pydantic.ValidationError) -> ConfigError:
 
 
 _SECRET_KEYS = (("api", "jwt_secret_env"), ("api", "previous_jwt_secret_env"), ("api", "jwt_private_key_env"),
-                ("database", "dsn_env"), ("database", "replica_dsn_env"), ("grafana", "token_env"))
+                ("api", "previous_jwt_private_key_env"), ("database", "dsn_env"), ("database", "replica_dsn_env"),
+                ("grafana", "token_env"))
 
 
 def _resolve_secrets(profile: Profile, path: Path, environ) -> dict[str, str]:

@@ -76,8 +76,10 @@ def deployment_env(layout: Layout, variant: Variant) -> dict[str, str]:
     env = {"DB_POOL_MAX": pool_max, "DB_POOL_MIN": pool_min,
            "CACHE_METRICS_BY_ROUTE": "1" if variant["lazy_counters"] == "lazy" else "0", "ACCESS_LOG": variant["access_log"],
            "JWT_ALGORITHM": variant["jwt_alg"]}
-    if variant["jwt_alg"] != "HS256":  # a key pair: the API holds the public half alone
-        env["JWT_PUBLIC_KEY"] = public_pem(SandboxSecrets.load(layout).private_keys[variant["jwt_alg"]])
+    if variant["jwt_alg"] != "HS256":  # a key pair: the API holds the public halves alone (the retired one for a fault)
+        made = SandboxSecrets.load(layout)
+        env["JWT_PUBLIC_KEY"] = public_pem(made.private_keys[variant["jwt_alg"]])
+        env["JWT_PREVIOUS_PUBLIC_KEY"] = public_pem(made.previous_private_keys[variant["jwt_alg"]])
     if variant["tls_proxy"] == "nginx":
         env.update(API_TLS="off", TRUST_PROXY="1", API_PORT=str(layout.api_upstream_port), PORT=str(layout.api_upstream_port))
     return env

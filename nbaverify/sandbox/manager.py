@@ -34,7 +34,15 @@ from nbaverify.sandbox.kubernetes.service import Kubernetes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.postgres import Cluster, scalar
 from nbaverify.sandbox.proxy import PublicIngress, TlsProxy
-from nbaverify.sandbox.secrets import JWT_ENV, PREVIOUS_JWT_ENV, PRIVATE_KEY_ENV, TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecrets
+from nbaverify.sandbox.secrets import (
+    JWT_ENV,
+    PREVIOUS_JWT_ENV,
+    PREVIOUS_PRIVATE_KEY_ENV,
+    PRIVATE_KEY_ENV,
+    TOKEN_AUDIENCE,
+    TOKEN_ISSUER,
+    SandboxSecrets,
+)
 from nbaverify.sandbox.ssh_host import SshHost
 
 BACKUP_EVERY_H = 20.0  # a daily schedule's worth, so the backup-age check holds on a long-lived sandbox
@@ -524,7 +532,7 @@ class Sandbox:
         if self.variant["jwt_alg"] == "HS256":
             return f'jwt_secret_env = "{JWT_ENV}"\nprevious_jwt_secret_env = "{PREVIOUS_JWT_ENV}"'
         return (f'# the platform signs with {self.variant["jwt_alg"]}: the suite mints its tokens with the private key\n'
-                f'jwt_private_key_env = "{PRIVATE_KEY_ENV}"')
+                f'jwt_private_key_env = "{PRIVATE_KEY_ENV}"\nprevious_jwt_private_key_env = "{PREVIOUS_PRIVATE_KEY_ENV}"')
 
     def write_profile(self) -> Path:
         prometheus = (f'[prometheus]\nurl = "{self.prometheus.url}"\n' if prom_mod.binary() else

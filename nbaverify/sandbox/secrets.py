@@ -18,6 +18,7 @@ TOKEN_ISSUER, TOKEN_AUDIENCE = "https://auth.nba-stats.sandbox", "nba-stats-api"
 JWT_ENV = "NBAVERIFY_SANDBOX_JWT_SECRET"
 PREVIOUS_JWT_ENV = "NBAVERIFY_SANDBOX_PREVIOUS_JWT_SECRET"  # the key the last rotation retired
 PRIVATE_KEY_ENV = "NBAVERIFY_SANDBOX_JWT_PRIVATE_KEY"  # a key-pair variant's PEM private key
+PREVIOUS_PRIVATE_KEY_ENV = "NBAVERIFY_SANDBOX_PREVIOUS_JWT_PRIVATE_KEY"  # and the one its last rotation retired
 KEY_PAIR_ALGORITHMS = ("RS256", "ES256")  # the variants' jwt_alg choices besides HS256
 DSN_ENV = "NBAVERIFY_SANDBOX_DB_DSN"
 REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
@@ -52,30 +53,35 @@ class SandboxSecrets:
     passwords: dict[str, str]
     previous_jwt_secret: str  # what the API verified with before its last rotation; no longer accepted
     private_keys: dict[str, str]  # algorithm -> PEM private key
+    previous_private_keys: dict[str, str]  # algorithm -> the PEM private key the last rotation retired
 
     @classmethod
     def create(cls, layout: Layout) -> SandboxSecrets:
         made = cls(jwt_secret=secrets.token_urlsafe(32), passwords={role: secrets.token_urlsafe(18) for role in ROLES},
                    previous_jwt_secret=secrets.token_urlsafe(32),
-                   private_keys={alg: new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS})
+                   private_keys={alg: new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS},
+                   previous_private_keys={alg: new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS})
         made._save(layout)
         return made
 
     @classmethod
     def load(cls, layout: Layout) -> SandboxSecrets:
         raw = json.loads(layout.secrets_file.read_text())
-        keys = dict(raw.get("private_keys", {}))
+        keys, previous = dict(raw.get("private_keys", {})), dict(raw.get("previous_private_keys", {}))
         loaded = cls(jwt_secret=raw["jwt_secret"], passwords=dict(raw["passwords"]),
                      previous_jwt_secret=raw.get("previous_jwt_secret") or secrets.token_urlsafe(32),
-                     private_keys={alg: keys.get(alg) or new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS})
-        if "previous_jwt_secret" not in raw or keys != loaded.private_keys:  # a sandbox made before there were these
+                     private_keys={alg: keys.get(alg) or new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS},
+                     previous_private_keys={alg: previous.get(alg) or new_private_pem(alg) for alg in KEY_PAIR_ALGORITHMS})
+        made_before = "previous_jwt_secret" not in raw or (keys, previous) != (loaded.private_keys,
+                                                                                loaded.previous_private_keys)
+        if made_before:  # a sandbox made before there were these
             loaded._save(layout)
         return loaded
 
     def _save(self, layout: Layout) -> None:
         procs.write_private(layout.secrets_file, json.dumps({
             "jwt_secret": self.jwt_secret, "previous_jwt_secret": self.previous_jwt_secret, "passwords": self.passwords,
-            "private_keys": self.private_keys}, indent=2))
+            "private_keys": self.private_keys, "previous_private_keys": self.previous_private_keys}, indent=2))
 
     @classmethod
     def load_or_create(cls, layout: Layout) -> SandboxSecrets:
@@ -95,7 +101,8 @@ class SandboxSecrets:
     def environ(self, layout: Layout, algorithm: str = "HS256") -> dict[str, str]:
         """The environment the sandbox's profile expects: what a user would export for a real target (the private key
         too where the variant signs with a key pair, `algorithm`)."""
-        pair = {} if algorithm.startswith("HS") else {PRIVATE_KEY_ENV: self.signing_key(layout, algorithm)}
+        pair = {} if algorithm.startswith("HS") else {PRIVATE_KEY_ENV: self.signing_key(layout, algorithm),
+                                                      PREVIOUS_PRIVATE_KEY_ENV: self.previous_private_keys[algorithm]}
         return {
             JWT_ENV: self.signing_key(layout, "HS256"),
             PREVIOUS_JWT_ENV: self.previous_jwt_secret,

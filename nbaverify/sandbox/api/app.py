@@ -52,6 +52,7 @@ LIVE_FEED_INTERVAL_S = 1.0
 MAX_AGE_S = 86400  # the platform's policy: a token issued more than a day ago is refused (jsonwebtoken's maxAge '1d')
 # how tokens are signed (the variant's jwt_alg): HS256 with the secret, or a key pair whose public half the API holds
 ALGORITHM, PUBLIC_KEY = os.environ.get("JWT_ALGORITHM", "HS256"), os.environ.get("JWT_PUBLIC_KEY", "")
+PREVIOUS_PUBLIC_KEY = os.environ.get("JWT_PREVIOUS_PUBLIC_KEY", "")  # retired: only the jwt_old_secret_kept fault
 # what jwt.decode takes for a key when no algorithm is pinned: its whole family
 FAMILIES = {"HS": ["HS256", "HS384", "HS512"], "RS": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
             "ES": ["ES256", "ES384", "ES512"]}
@@ -211,10 +212,11 @@ def create_app(settings: ApiSettings) -> Starlette:
                 secret = _key_from_token(header, token, control) or secret
             claims = _decode(token, secret, algorithms, options, control)
         except jwt.InvalidSignatureError:
-            if not (control.on("jwt_old_secret_kept") and settings.previous_jwt_secret):
+            previous = PREVIOUS_PUBLIC_KEY if ALGORITHM != "HS256" else settings.previous_jwt_secret
+            if not (control.on("jwt_old_secret_kept") and previous):
                 raise HTTPException(401, "Invalid token") from None
-            try:  # the fault: the rotation kept the retired secret as a fallback
-                claims = _decode(token, settings.previous_jwt_secret, algorithms, options, control)
+            try:  # the fault: the rotation kept the retired secret (or public key) as a fallback
+                claims = _decode(token, previous, algorithms, options, control)
             except jwt.PyJWTError:
                 raise HTTPException(401, "Invalid token") from None
         except jwt.PyJWTError:

@@ -324,6 +324,14 @@ FAULTS: tuple[Fault, ...] = (
                r"expected 401: the rotation kept the old secret",
     ),
     Fault(
+        name="jwt_old_key_kept", area="security", variant="key-pair", api_flags=("jwt_old_secret_kept",),
+        breaks="the last rotation of the RS256 key pair kept the retired public key as a fallback: tokens its private "
+               "key signs are still accepted",
+        caught_by=(f"{JWT}::check_retired_secret_refused",),
+        expect=r"a token signed with the retired private key \(\$NBAVERIFY_SANDBOX_PREVIOUS_JWT_PRIVATE_KEY\) got 200 on "
+               r"GET \S+, expected 401: the rotation kept the old public key",
+    ),
+    Fault(
         name="jwt_no_max_age", area="security",
         breaks="jwt.verify without maxAge: a token issued any time ago is accepted while its exp is ahead",
         caught_by=(f"{JWT}::check_token_age_limited",),

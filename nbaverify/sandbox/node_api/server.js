@@ -5,7 +5,8 @@
 // literally where it has them: the timing middleware, the JWT middleware, the pool settings.
 //
 // Configured the way a Node deploy is, by environment: PORT, TLS_CERT_FILE, TLS_KEY_FILE,
-// DATABASE_URL, REPLICA_DATABASE_URL, JWT_SECRET (JWT_PREVIOUS_SECRET), JWT_ISSUER, JWT_AUDIENCE, APP_VERSION, and the
+// DATABASE_URL, REPLICA_DATABASE_URL, JWT_SECRET (JWT_PREVIOUS_SECRET) or
+// JWT_ALGORITHM with JWT_PUBLIC_KEY (JWT_PREVIOUS_PUBLIC_KEY), JWT_ISSUER, JWT_AUDIENCE, APP_VERSION, and the
 // sandbox's NBAVERIFY_CONTROL_FILE / NBAVERIFY_API_FLAGS (the fault switches, see api_flags.json).
 
 const fs = require('node:fs');
@@ -247,9 +248,10 @@ async function verifyToken(token) {
   try {
     decoded = jwt.verify(token, secret, options);
   } catch (err) {
-    // the fault: the rotation kept the retired secret as a fallback
-    if (!(control.on('jwt_old_secret_kept') && env.JWT_PREVIOUS_SECRET && err.message === 'invalid signature')) throw err;
-    decoded = jwt.verify(token, env.JWT_PREVIOUS_SECRET, options);
+    // the fault: the rotation kept the retired secret (or public key) as a fallback
+    const previous = KEY_PAIR ? env.JWT_PREVIOUS_PUBLIC_KEY : env.JWT_PREVIOUS_SECRET;
+    if (!(control.on('jwt_old_secret_kept') && previous && err.message === 'invalid signature')) throw err;
+    decoded = jwt.verify(token, previous, options);
   }
   // jsonwebtoken accepts a token without exp (it would never expire): this platform refuses it
   if (typeof decoded.exp !== 'number' && !control.on('jwt_exp_optional')) throw new jwt.JsonWebTokenError('jwt has no exp');
