@@ -7,8 +7,8 @@ Troubleshooting / Common Issues / Database Issues (Replication lag).
 import pytest
 
 from nbaverify.eventually import eventually
+from nbaverify.expectation_values import LagThreshold
 from nbaverify.probes import replication
-from nbaverify.thresholds import LagThreshold
 
 pytestmark = [pytest.mark.area("database")]
 

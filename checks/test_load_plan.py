@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.load import observed, report
+from nbaverify.load import observed, past_runs
 from nbaverify.load.fleet import peak_query
 from nbaverify.load.summary import LoadSummary
 
@@ -54,7 +54,7 @@ def check_load_test_resembles_production(target, expect, prom, evidence):
     """
     settings = expect["load.observed"]
     folder, profile = Path(settings["reports"]), settings["production_profile"]
-    run = report.newest_run(folder, target.name, profile)
+    run = past_runs.newest_run(folder, target.name, profile)
     if run is None:
         pytest.skip(f"no load run on record: no complete {profile} run of {target.name} under {folder}; run "
                     f"`nbaverify load --profile {profile}` (its report goes there)")

@@ -12,8 +12,8 @@ import pytest
 
 from nbaverify.checking import expectations_at_collection
 from nbaverify.eventually import eventually
+from nbaverify.expectation_values import duration_seconds
 from nbaverify.probes import monitoring
-from nbaverify.thresholds import duration_seconds
 
 pytestmark = [pytest.mark.area("monitoring")]
 

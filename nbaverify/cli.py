@@ -235,7 +235,8 @@ def _date(text: str):
 # -- report -----------------------------------------------------------------------------------
 def run_report(args) -> int:
     # start-up: the report's modules (~11 ms) are for `nbaverify report` alone
-    from nbaverify import compliance_page, evidence
+    from nbaverify.load import past_runs
+    from nbaverify.reports import compliance_page, evidence_records
 
     until = args.until or dt.datetime.now(dt.UTC).date()
     since = args.since or until - dt.timedelta(days=29)
@@ -244,18 +245,18 @@ def run_report(args) -> int:
     root = Path(args.reports)
     if not root.is_dir():
         raise ConfigError("--reports", None, f"{root} is not a directory; point it at the runs' report directories")
-    records = evidence.collect(root, args.target, since, until)
+    records = evidence_records.collect(root, args.target, since, until)
     if not records:
-        print(f"nbaverify: no evidence record in {root}/*/{evidence.RECORD_FILE} for {args.target or 'any target'} "
+        print(f"nbaverify: no evidence record in {root}/*/{evidence_records.RECORD_FILE} for {args.target or 'any target'} "
               f"from {since} to {until}; scheduled runs write one each (nbaverify check TIER --report-dir ...)",
               file=sys.stderr)
         return EXIT_FAILED
-    report = evidence.build_report(records, since, until, args.target,
-                                   load=evidence.load_runs(root / "load", args.target, since, until))
+    report = evidence_records.build_report(records, since, until, args.target,
+                                   load=past_runs.load_runs(root / "load", args.target, since, until))
     out = Path(args.out or root / f"compliance-{since}-{until}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "compliance.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (out / "compliance.md").write_text(evidence.report_markdown(report))
+    (out / "compliance.md").write_text(evidence_records.report_markdown(report))
     (out / "compliance.html").write_text(compliance_page.render(report))
     still_open = [f for f in report["failures"] if not f["resolved"]]
     missed = sum(len(row["missed"]) for row in report["schedule"])
@@ -284,7 +285,7 @@ def run_checks(args, passthrough: list[str]) -> int:
     # start-up: nbaverify --help and the sandbox commands must not import pytest (~110 ms) or the reports' writer
     import pytest
 
-    from nbaverify.render import ensure_writable
+    from nbaverify.reports.render import ensure_writable
 
     ensure_writable(Path(args.report_dir) if args.report_dir else Path("reports"))  # before any check, in one line
     team = [Path(folder) for folder in args.checks]

@@ -309,7 +309,7 @@ def load_expectations(overrides: dict[str, Any] | None = None, override_source: 
     _resolve_paths(merged, overridden, override_source)
     expectations = Expectations(merged, overridden)
     # start-up: the CLI imports this module; the validators (~1.5 ms) are needed once a profile is read
-    from nbaverify.thresholds import VALIDATORS
+    from nbaverify.expectation_values import VALIDATORS
 
     for key, parse in VALIDATORS.items():
         try:

@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
+from nbaverify.expectation_values import duration_seconds
 from nbaverify.exposition import counter_value, families
 from nbaverify.io_stats import IO
-from nbaverify.thresholds import duration_seconds
 
 
 class Prometheus:

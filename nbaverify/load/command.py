@@ -11,10 +11,11 @@ from nbaverify import __version__, extras, procs
 from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
-from nbaverify.load import capacity, capacity_report, observed, report, runner, stats, thresholds
+from nbaverify.load import capacity, observed, past_runs, runner, stats, thresholds
 from nbaverify.load import kubernetes as k8s_load
 from nbaverify.load.knee import SearchSettings
 from nbaverify.load.summary import LoadSummary, LoadTotals, Trend, TrendRow
+from nbaverify.reports import capacity_report, load_report
 from nbaverify.results import utc_now_iso
 from nbaverify.signals import sigterm_interrupts
 
@@ -98,16 +99,16 @@ def run_load(request: LoadRequest, say=lambda line: print(line, flush=True)) -> 
     if settings is not None:
         summary = judge_capacity(plan, target, out, found, run_id, started, started_at)
         plan_of = summary.capacity or {}
-        images = {report.CAPACITY_CHART: capacity_report.chart(plan_of)} if plan_of.get("steps") else {}
+        images = {load_report.CAPACITY_CHART: capacity_report.chart(plan_of)} if plan_of.get("steps") else {}
     else:
         summary = judge(plan, target, out, limits, outcome, run_id, started_at)
         history = [sample for sample in stats.read_history(out / "locust") if sample.t <= plan.duration_s + 1]
-        images = report.charts(history, summary.thresholds) if history else {}
+        images = load_report.charts(history, summary.thresholds) if history else {}
     summary.mix = traffic
     if traffic.get("observed"):
-        images[report.MIX_CHART] = report.mix_chart(traffic)
-    report.write_all(summary, out, images)
-    for line in report.terminal_lines(summary):
+        images[load_report.MIX_CHART] = load_report.mix_chart(traffic)
+    load_report.write_all(summary, out, images)
+    for line in load_report.terminal_lines(summary):
         say(line)
     say(f"reports: {out}")
     return summary.exit_code
@@ -217,7 +218,7 @@ def judge_capacity(plan: runner.Plan, target: Target, out: Path, found: capacity
                    started: dt.datetime, started_at: str) -> LoadSummary:
     """The capacity run's record: the knee, the projection and the steps; its totals are the last step's
     (the hold at the knee when it held)."""
-    previous = report.previous_summary(out.parent, out, target.name, plan.profile, plan.model)
+    previous = past_runs.previous_summary(out.parent, out, target.name, plan.profile, plan.model)
     before = (previous.run_id, previous.capacity["knee_rps"]) if previous and previous.capacity and \
         previous.capacity.get("knee_rps") else None
     plan_of, problems = capacity.plan_capacity(target, found, started, before)
@@ -294,7 +295,7 @@ def judge(plan: runner.Plan, target: Target, out: Path, limits: list[thresholds.
         problems=problems, aborted=outcome.aborted, interrupted=outcome.interrupted, rate_limited=limited,
         peak_rss_mib=outcome.peak_rss_mib, endpoints=endpoints, nbaverify_version=__version__)
     if not outcome.interrupted:  # a run cut short is not the profile: no trend from it
-        previous = report.previous_summary(out.parent, out, target.name, plan.profile, plan.model)
+        previous = past_runs.previous_summary(out.parent, out, target.name, plan.profile, plan.model)
         summary.trend = Trend.between(totals, previous, target.expectations["load.trend_tolerance_pct"])
     return summary
 

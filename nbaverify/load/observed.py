@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from nbaverify.clients import factory
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
+from nbaverify.expectation_values import duration_seconds
 from nbaverify.log_records import KUBELET
 from nbaverify.probes.counters import duration_words
 from nbaverify.probes.logs import COMBINED
-from nbaverify.thresholds import duration_seconds
 
 # the scenarios' requests (load/common.py ENDPOINTS) by the route each one is, folded
 SCENARIO_ROUTES = {

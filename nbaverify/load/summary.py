@@ -1,5 +1,5 @@
 """The load run's record: one model that summary.json, summary.md, report.html and the terminal are
-rendered from (nbaverify.load.report), as RunSummary is for a check run."""
+rendered from (nbaverify.reports.load_report), as RunSummary is for a check run."""
 
 from __future__ import annotations
 

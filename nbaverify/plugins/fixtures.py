@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from nbaverify.check_memory import History
 from nbaverify.clients import Database, factory
 from nbaverify.clients.deliveries import DeliveryRecord
 from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
-from nbaverify.history import History
 from nbaverify.plugins.record import EVIDENCE, RUN
 from nbaverify.probes import alerting
 from nbaverify.probes.host_resources import label

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import __version__, coverage, options, run_history, waivers
+from nbaverify import __version__, coverage, options, waivers
 from nbaverify.catalogue import COLLECTED, check_id, is_check, spec
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
@@ -20,7 +20,8 @@ from nbaverify.plugins.handoff import Handoff
 from nbaverify.plugins.options import option
 from nbaverify.plugins.reporters import FinishedRun
 from nbaverify.redact import Redactor
-from nbaverify.render import ensure_writable, terminal_lines
+from nbaverify.reports import run_history
+from nbaverify.reports.render import ensure_writable, terminal_lines
 from nbaverify.results import CheckResult, RunSummary, new_run_id, utc_now_iso
 from nbaverify.signals import sigterm_interrupts
 from nbaverify.waivers import Waiver

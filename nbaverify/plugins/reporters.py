@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify import evidence, run_history, run_metrics, sarif
 from nbaverify.plugins.options import option
-from nbaverify.render import html_report, junit, markdown
+from nbaverify.reports import evidence_records, run_history, run_metrics, sarif
+from nbaverify.reports.render import html_report, junit, markdown
+from nbaverify.reports.run_history import Triage
 from nbaverify.results import RunSummary
-from nbaverify.run_history import Triage
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class EvidenceRecord:
     name = "evidence"
 
     def pytest_nbaverify_run_finished(self, run: FinishedRun) -> None:
-        evidence.write_record(run.summary, run.report_dir, run.target_info, run.coverage)
+        evidence_records.write_record(run.summary, run.report_dir, run.target_info, run.coverage)
 
 
 class RunHistory:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from nbaverify.history import History
+from nbaverify.check_memory import History
 
 Readings = dict[str, dict[str, float]]
 

@@ -13,7 +13,8 @@ import httpx
 import pytest
 import websocket
 
-from nbaverify import procs, render, run_history
+from nbaverify import procs
+from nbaverify.reports import render, run_history
 from tests.unit.test_run_history import LAG, summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -81,14 +82,14 @@ def test_a_failing_check_and_its_message_are_on_the_first_screen(tmp_path):
 def test_the_compliance_page_shows_its_missed_runs_and_open_failures(tmp_path):
     import datetime as dt
 
-    from nbaverify import compliance_page, evidence
+    from nbaverify.reports import compliance_page, evidence_records
     from tests.unit.test_evidence import HEALTH, run_record
 
     run_record(tmp_path, "2026-11-01T06:00:00Z", "daily", {LAG: "passed"})
     run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
-    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    records = evidence_records.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
     page = tmp_path / "compliance.html"
-    page.write_text(compliance_page.render(evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5),
+    page.write_text(compliance_page.render(evidence_records.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5),
                                                                   "staging")))
     seen = evaluate(page.as_uri(), """(() => ({
         missed: [...document.querySelectorAll('svg rect title')].filter(t => t.textContent.endsWith('missed')).length,
@@ -103,7 +104,7 @@ def test_the_compliance_page_shows_its_missed_runs_and_open_failures(tmp_path):
 
 
 def test_the_capacity_report_answers_on_the_first_screen_and_draws_its_chart(tmp_path):
-    from nbaverify.load import capacity_report
+    from nbaverify.reports import capacity_report
     from tests.unit.test_capacity_search import capacity_report_files
 
     _, plan = capacity_report_files(tmp_path)
@@ -124,7 +125,7 @@ def test_the_compliance_page_reads_at_1280_px_for_a_month_a_quarter_and_a_year(t
     """An annual audit's year lays out as a calendar: nothing runs off the right edge, no header or cadence wraps."""
     import datetime as dt
 
-    from nbaverify import compliance_page, evidence
+    from nbaverify.reports import compliance_page, evidence_records
     from tests.unit.test_evidence import HEALTH, run_record
 
     first, last = dt.date.fromisoformat(since), dt.date.fromisoformat(until)
@@ -132,8 +133,8 @@ def test_the_compliance_page_reads_at_1280_px_for_a_month_a_quarter_and_a_year(t
         day = first + dt.timedelta(days=n)
         run_record(tmp_path, f"{day}T06:00:00Z", "daily", {LAG: "passed", HEALTH: "failed" if n == 4 else "passed"})
     page = tmp_path / "compliance.html"
-    page.write_text(compliance_page.render(evidence.build_report(
-        evidence.collect(tmp_path, "staging", first, last), first, last, "staging")))
+    page.write_text(compliance_page.render(evidence_records.build_report(
+        evidence_records.collect(tmp_path, "staging", first, last), first, last, "staging")))
     seen = evaluate(page.as_uri(), """(() => {
         const lines = el => { const r = document.createRange(); r.selectNodeContents(el);
                               return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; };

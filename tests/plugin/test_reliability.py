@@ -8,8 +8,8 @@ import subprocess
 import sys
 import threading
 
+from nbaverify.check_memory import History
 from nbaverify.exit_codes import EXIT_INTERRUPTED
-from nbaverify.history import History
 from nbaverify.results import new_run_id
 from nbaverify.shipped import CHECKOUT
 

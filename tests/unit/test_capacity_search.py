@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from nbaverify.errors import ConfigError
-from nbaverify.load import capacity_report, stats
+from nbaverify.load import stats
 from nbaverify.load.fleet import Fleet, project
 from nbaverify.load.knee import KneeSearch, SearchSettings, Step
+from nbaverify.reports import capacity_report
 
 PROFILE = {"start_rps": 25, "max_rps": 3200, "growth": 2, "tolerance_pct": 5, "warmup_s": 2, "step_s": 4, "hold_s": 8,
            "max_steps": 16, "min_rps": 1}
@@ -200,14 +201,14 @@ def capacity_plan() -> dict:
 
 def capacity_report_files(out):
     """A capacity run's report, every format, from capacity_plan(); returns (summary, plan)."""
-    from nbaverify.load import report
     from nbaverify.load.summary import LoadSummary, LoadTotals
+    from nbaverify.reports import load_report
 
     plan = capacity_plan()
     summary = LoadSummary(run_id="q4", target="staging", environment="staging", profile="capacity", model="open",
                           workers=0, started_at="2026-12-01T00:00:00Z", duration_s=120.0,
                           totals=LoadTotals(1000, 0, 136.0, 10, 20, 30, 0.0), capacity=plan)
-    report.write_all(summary, out, {report.CAPACITY_CHART: capacity_report.chart(plan)})
+    load_report.write_all(summary, out, {load_report.CAPACITY_CHART: capacity_report.chart(plan)})
     return summary, plan
 
 

@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from nbaverify.history import History
+from nbaverify.check_memory import History
 from nbaverify.probes import counters
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -3,9 +3,10 @@
 import datetime as dt
 import json
 
-from nbaverify import coverage, evidence
+from nbaverify import coverage
 from nbaverify.cli import main
 from nbaverify.load.summary import LoadSummary, LoadTotals
+from nbaverify.reports import evidence_records
 from nbaverify.results import CheckResult, RunSummary
 
 LAG = "checks/test_database_replication.py::check_replication_lag"
@@ -26,7 +27,7 @@ def run_record(root, when: str, tier: str, outcomes: dict, waivers=()):
     directory.mkdir()
     summary.write(directory / "summary.json")
     catalogue = [tuple(sections) for sections in SECTIONS.values()] + [(DEBUGGING,)]  # collected, not all selected
-    return evidence.write_record(summary, directory, {"name": "staging"}, coverage.of_run(checks, catalogue))
+    return evidence_records.write_record(summary, directory, {"name": "staging"}, coverage.of_run(checks, catalogue))
 
 
 def test_a_record_says_who_ran_what_with_which_suite_and_the_guide_coverage(tmp_path):
@@ -46,8 +47,8 @@ def test_the_report_measures_how_long_each_failure_stayed_open_and_which_runs_we
     run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed"})
     run_record(tmp_path, "2026-11-03T06:00:00Z", "daily", {LAG: "failed"})
     run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
-    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
-    report = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
+    records = evidence_records.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    report = evidence_records.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
                                    now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
     stretches = {f["check"]: f for f in report["failures"]}
     lag, health = stretches[LAG], stretches[HEALTH]
@@ -60,7 +61,7 @@ def test_the_report_measures_how_long_each_failure_stayed_open_and_which_runs_we
     weekly = next(row for row in report["schedule"] if row["cadence"] == "weekly")
     assert weekly["covered"] == 0 and weekly["missed"] == ["2026-W44", "2026-W45"]
     assert "| `checks/test_health.py::check_health_ok` | critical | 2026-11-04T18:00:00Z | **still open** | 12.0 h |" \
-        in evidence.report_markdown(report)
+        in evidence_records.report_markdown(report)
 
 
 def test_the_report_lists_the_waivers_in_force_and_expired(tmp_path):
@@ -68,8 +69,8 @@ def test_the_report_lists_the_waivers_in_force_and_expired(tmp_path):
               "owner": "dba", "expires": "2026-11-03", "run": True}
     run_record(tmp_path, "2026-11-02T06:00:00Z", "weekly", {LAG: "waived"}, [{**waiver, "state": "in force"}])
     run_record(tmp_path, "2026-11-04T06:00:00Z", "weekly", {LAG: "failed"}, [{**waiver, "state": "expired"}])
-    records = evidence.collect(tmp_path, None, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
-    (only,) = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 30), None)["waivers"]
+    records = evidence_records.collect(tmp_path, None, dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+    (only,) = evidence_records.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 30), None)["waivers"]
     assert only["state"] == "expired" and only["last_seen"] == "2026-11-04T06:00:00Z"
 
 
@@ -106,13 +107,13 @@ def test_the_command_says_when_there_is_nothing_to_report(tmp_path, capsys):
 
 
 def test_compliance_html_draws_the_schedule_and_the_failure_stretches(tmp_path):
-    from nbaverify import compliance_page
+    from nbaverify.reports import compliance_page
 
     run_record(tmp_path, "2026-11-01T06:00:00Z", "daily", {LAG: "passed"})
     run_record(tmp_path, "2026-11-02T06:00:00Z", "daily", {LAG: "failed"})
     run_record(tmp_path, "2026-11-04T18:00:00Z", "daily", {LAG: "passed", HEALTH: "failed"})
-    records = evidence.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
-    report = evidence.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
+    records = evidence_records.collect(tmp_path, "staging", dt.date(2026, 11, 1), dt.date(2026, 11, 5))
+    report = evidence_records.build_report(records, dt.date(2026, 11, 1), dt.date(2026, 11, 5), "staging",
                                    now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
     page = compliance_page.render(report, now=dt.datetime(2026, 11, 5, 6, tzinfo=dt.UTC))
     daily = next(row for row in report["schedule"] if row["cadence"] == "daily")

@@ -6,8 +6,9 @@ import pytest
 
 from nbaverify.errors import ConfigError
 from nbaverify.exit_codes import EXIT_INTERRUPTED
-from nbaverify.load import report, stats, thresholds
+from nbaverify.load import past_runs, stats, thresholds
 from nbaverify.load.summary import LoadSummary, LoadTotals, Trend
+from nbaverify.reports import load_report
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,\
 Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
@@ -94,8 +95,8 @@ def test_an_interrupted_run_is_its_own_verdict_and_no_baseline_for_the_trend(tmp
         run.write(tmp_path / run.run_id / "summary.json")
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "summary.json").write_text('{"kind": "check"}')  # a check run's record is not a load run's
-    assert report.previous_summary(tmp_path, tmp_path / "r3", "staging", "smoke", "closed") == whole
-    assert "INTERRUPTED" in report.terminal_lines(cut)[-1] and "interrupted" in report.markdown(cut)
+    assert past_runs.previous_summary(tmp_path, tmp_path / "r3", "staging", "smoke", "closed") == whole
+    assert "INTERRUPTED" in load_report.terminal_lines(cut)[-1] and "interrupted" in load_report.markdown(cut)
 
 
 def test_a_scenario_that_raised_fails_the_run_with_its_commonest_error(tmp_path):

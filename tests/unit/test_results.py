@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from nbaverify.render import junit, markdown, terminal_lines
+from nbaverify.reports.render import junit, markdown, terminal_lines
 from nbaverify.results import CheckResult, RunSummary
 
 
@@ -64,7 +64,7 @@ def test_markdown_and_terminal_show_failures_and_skip_reasons():
 
 
 def test_html_report_is_self_contained_and_escapes_messages():
-    from nbaverify.render import html_report
+    from nbaverify.reports.render import html_report
 
     run = summary(check("b", "failed", message="<script>alert(1)</script> lag 4 MB"), check("c", "passed"))
     page = html_report(run)
@@ -76,7 +76,7 @@ def test_html_report_is_self_contained_and_escapes_messages():
 def test_run_metrics_parse_as_prometheus_text(tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
 
-    from nbaverify.run_metrics import write_textfile
+    from nbaverify.reports.run_metrics import write_textfile
 
     run = summary(check("b", "failed", message="x"), check("c", "passed"))
     path = tmp_path / "nbaverify.prom"

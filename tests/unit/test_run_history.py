@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 
-from nbaverify import render, run_history
+from nbaverify.reports import render, run_history
 from nbaverify.results import CheckResult, RunSummary
 
 LAG = "checks/test_database_replication.py::check_replication_lag"

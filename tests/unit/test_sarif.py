@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from nbaverify import sarif, shipped
+from nbaverify import shipped
+from nbaverify.reports import sarif
 from nbaverify.results import CheckResult, RunSummary
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())

@@ -1,6 +1,6 @@
 import pytest
 
-from nbaverify.thresholds import LagThreshold
+from nbaverify.expectation_values import LagThreshold
 
 
 @pytest.mark.parametrize(("text", "lag", "alarm"), [

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from nbaverify.evidence import parse_time
-from nbaverify.page_style import stylesheet
+from nbaverify.reports.evidence_records import parse_time
+from nbaverify.reports.page_style import stylesheet
 
 esc = html.escape
 CELL, GAP, BAR_H, LABEL_W, CHART_W = 14, 3, 16, 330, 620

@@ -161,37 +161,6 @@ def guide_status(records: list[Record]) -> list[dict]:
     return list(items.values())
 
 
-def load_runs(load_root: Path, target: str | None, since: dt.date, until: dt.date) -> list[dict]:
-    """The period's `nbaverify load` runs (reports/load/*/summary.json): the quarterly load test's evidence."""
-    # start-up: every run's plugin imports this module; the load package's models (~9 ms) serve `nbaverify report` alone
-    from nbaverify.load.summary import LoadSummary
-
-    runs = []
-    for path in sorted(load_root.glob("*/summary.json")):
-        try:
-            run = LoadSummary.read(path)
-            started = parse_time(run.started_at)
-        except (OSError, ValueError):
-            continue
-        if (target is None or run.target == target) and since <= started.date() <= until:
-            t = run.totals
-            runs.append({"run_id": run.run_id, "started_at": run.started_at, "profile": run.profile, "model": run.model,
-                         "verdict": run.verdict, "p95_ms": t.p95_ms, "p99_ms": t.p99_ms, "rps": t.rps,
-                         "error_rate": t.error_rate, "problems": run.problems, "capacity": _capacity_of(run.capacity)})
-    return sorted(runs, key=lambda r: r["started_at"])
-
-
-def _capacity_of(plan: dict | None) -> dict | None:
-    """A capacity run's figures for the compliance report, with the load report's own sentence."""
-    if not plan:
-        return None
-    from nbaverify.load.capacity_report import answer  # start-up: as LoadSummary above
-
-    keys = ("knee_rps", "replicas", "per_replica_rps", "scalable_replicas", "projected_max_rps", "observed_peak_rps",
-            "headroom", "min_headroom")
-    return {**{key: plan.get(key) for key in keys}, "answer": answer(plan)}
-
-
 def build_report(records: list[Record], since: dt.date, until: dt.date, target: str | None,
                  now: dt.datetime | None = None, load: list[dict] | None = None) -> dict:
     now = now or dt.datetime.now(dt.UTC)

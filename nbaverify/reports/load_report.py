@@ -8,33 +8,15 @@ import base64
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from nbaverify.load import capacity_report, mix_report
-from nbaverify.load.stats import Sample
-from nbaverify.load.summary import LoadSummary
-from nbaverify.load.thresholds import Verdict
-from nbaverify.page_style import stylesheet
+from nbaverify.reports import capacity_report, mix_report
+from nbaverify.reports.page_style import stylesheet
 
-
-def previous_summary(load_root: Path, current: Path, target: str, profile: str, model: str) -> LoadSummary | None:
-    """The latest earlier complete run of the same profile, model and target, or None."""
-    return newest_run(load_root, target, profile, model, excluding=current)
-
-
-def newest_run(load_root: Path, target: str, profile: str, model: str | None = None,
-               excluding: Path | None = None) -> LoadSummary | None:
-    """The newest complete run under load_root of this target and profile (and model, when given), or None."""
-    runs = []
-    for path in load_root.glob("*/summary.json"):
-        if path.parent == excluding:
-            continue
-        try:
-            run = LoadSummary.read(path)
-        except (OSError, ValueError):
-            continue
-        if (run.target, run.profile) == (target, profile) and model in (None, run.model) and run.comparable:
-            runs.append(run)
-    return max(runs, key=lambda r: r.started_at) if runs else None
+if TYPE_CHECKING:  # the load run's data, rendered here: the load package imports the reports, never the reverse
+    from nbaverify.load.stats import Sample
+    from nbaverify.load.summary import LoadSummary
+    from nbaverify.load.thresholds import Verdict
 
 
 def write_all(summary: LoadSummary, out: Path, images: dict[str, bytes]) -> list[Path]:

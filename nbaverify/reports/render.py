@@ -11,10 +11,10 @@ from pathlib import Path
 
 from nbaverify import coverage
 from nbaverify.errors import ConfigError
-from nbaverify.page_style import stylesheet
+from nbaverify.reports.page_style import stylesheet
+from nbaverify.reports.run_history import Triage, category
+from nbaverify.reports.run_history import triage as from_history
 from nbaverify.results import CheckResult, RunSummary
-from nbaverify.run_history import Triage, category
-from nbaverify.run_history import triage as from_history
 
 ICON = {"passed": "✅", "failed": "❌", "error": "⛔", "skipped": "⏭️", "waived": "🟡"}
 
