@@ -225,6 +225,31 @@ def check_certificate_key_strong(api, expect, evidence):
     assert weak is None, f"the certificate of {api.base_url} has {weak}; issue one with an RSA 2048 or EC P-256 key"
 
 
+@pytest.mark.daily
+@pytest.mark.quarterly
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Security Best Practices / Data Protection / Encryption")
+def check_certificate_signature_strong(api, expect, evidence):
+    """Every certificate the API sends is signed with SHA-256 or stronger, never SHA-1 or MD5.
+
+    The chain is read as the server sends it (the leaf and each intermediate; the handshake verifies nothing, so a weak
+    signature is judged rather than refused), and each certificate's signature algorithm goes into the evidence. A
+    warning, beyond the guide: SHA-1 collisions are practical (SHAttered, 2017), the CA/Browser Forum stopped SHA-1
+    issuance in 2016 and browsers refuse such certificates. Skipped when `api.base_url` is not HTTPS.
+
+    When it fails: Reissue the certificate named with a SHA-256 signature (cert-manager and Let's Encrypt do by
+    default; `openssl x509 -req ... -sha256`) and deploy it with its chain; confirm with `openssl s_client -connect
+    HOST:443 -showcerts | openssl x509 -noout -text | grep 'Signature Algorithm'`.
+    """
+    https_only(api)
+    chain = api.served_chain(expect["api.timeout_s"])
+    weak = [found for der in chain if (found := certificates.signature_weakness(der))]
+    evidence.update(certificates=len(chain), weak=[{"subject": s, "hash": h, "issuer": i} for s, h, i in weak])
+    assert not weak, "; ".join(
+        f"the certificate of {api.base_url} for {subject} is signed with {digest} (by {issuer}): {digest} collisions are "
+        "practical and browsers refuse it; reissue it signed with SHA-256" for subject, digest, issuer in weak)
+
+
 @pytest.mark.gate
 @pytest.mark.daily
 @pytest.mark.severity("warning")

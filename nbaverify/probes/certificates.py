@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -35,6 +36,24 @@ def key_facts(der: bytes) -> KeyFacts:
     if isinstance(key, ed448.Ed448PublicKey):
         return KeyFacts("Ed448", 456, issuer)
     return KeyFacts(type(key).__name__, 0, issuer)
+
+
+# what a certificate's signature may not be hashed with: collisions are practical (MD5 since 2008, SHA-1 since
+# SHAttered, 2017); browsers and the CA/Browser Forum refuse both
+WEAK_SIGNATURE_HASHES = {"md5": "MD5", "sha1": "SHA-1"}
+
+
+def signature_weakness(der: bytes) -> tuple[str, str, str] | None:
+    """(subject, hash, issuer) when a certificate's signature is hashed with MD5 or SHA-1, else None."""
+    certificate = x509.load_der_x509_certificate(der)
+    try:
+        algorithm = certificate.signature_hash_algorithm
+    except UnsupportedAlgorithm:  # one cryptography does not know (Ed25519 has none): not one of the weak two
+        return None
+    if algorithm is None or algorithm.name not in WEAK_SIGNATURE_HASHES:
+        return None
+    return (certificate.subject.rfc4514_string(), WEAK_SIGNATURE_HASHES[algorithm.name],
+            certificate.issuer.rfc4514_string())
 
 
 def weakness(facts: KeyFacts, min_rsa_bits: int, min_ec_bits: int) -> str | None:

@@ -47,3 +47,14 @@ def test_roots_keeps_only_the_self_signed_certificates_of_a_bundle():
     kept = x509.load_pem_x509_certificates(certificates.roots(bundle).encode())
     assert [cert.subject for cert in kept] == [x509.load_pem_x509_certificate(ca.cert_pem.bytes()).subject]
     assert certificates.roots(child.cert_pem.bytes().decode()) == ""
+
+
+def test_a_sha1_signature_is_named_with_the_certificate_and_its_issuer(tmp_path):
+    layout = Layout(root=tmp_path)
+    tls.ensure_certificates(layout, force=True, sha1=True)
+    chain = [c.public_bytes(Encoding.DER) for c in x509.load_pem_x509_certificates(layout.cert_file.read_bytes())]
+    subject, digest, issuer = certificates.signature_weakness(chain[0])
+    assert (subject, digest) == ("CN=localhost", "SHA-1") and "Testing CA" in issuer
+    assert certificates.signature_weakness(chain[1]) is None  # the intermediate, signed with SHA-256
+    tls.ensure_certificates(layout, force=True)
+    assert certificates.signature_weakness(_leaf_der(layout)) is None

@@ -51,7 +51,7 @@ def main() -> None:
     tls = os.environ.get("API_TLS", "on") != "off"
     proxied = os.environ.get("TRUST_PROXY") == "1"
     ciphers = _ciphers(legacy_tls, switched.on("tls_null_cipher"), switched.settings.get("tls_ciphers"),
-                       switched.on("tls_weak_key"))
+                       switched.on("tls_weak_key"), switched.on("tls_sha1_signature"))
     config = uvicorn.Config(app, host="127.0.0.1", port=int(os.environ.get("API_PORT", layout.api_port)),
                             ssl_certfile=str(layout.cert_file) if tls else None,
                             ssl_keyfile=str(layout.key_file) if tls else None, log_level="warning", access_log=False,
@@ -157,10 +157,12 @@ def _ciphers_first(ciphers: str):
     return factory
 
 
-def _ciphers(legacy: bool, null: bool, chosen: str | None, weak_key: bool = False) -> str | None:
+def _ciphers(legacy: bool, null: bool, chosen: str | None, weak_key: bool = False, sha1: bool = False) -> str | None:
     """The server's cipher list: None (Python's own default), or a fault's."""
     if chosen:  # a fault's setting: uvicorn's own default list, say
         return chosen
+    if sha1:  # the fault's SHA-1 signed certificate loads only at security level 0
+        return PYTHON_CIPHERS_AT_LEVEL_1.replace("@SECLEVEL=1", "@SECLEVEL=0")
     if weak_key:  # the fault's 1024-bit key loads only at security level 1: Python's own list at that level
         return PYTHON_CIPHERS_AT_LEVEL_1
     if null:  # the fault: NULL suites enabled, as a debugging setting left on

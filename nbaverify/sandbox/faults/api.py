@@ -53,11 +53,12 @@ def _vulnerable_lockfile(sb: Reach) -> None:
 
 
 def _certificate(days: int, stranger: bool = False, rsa: bool = False, weak_key: bool = False,
-                 leaf_only: bool = False) -> Step:
+                 leaf_only: bool = False, sha1: bool = False) -> Step:
     def step(sb: Reach) -> None:
         tls.ensure_certificates(sb.layout, valid_days=days, force=True, stranger=stranger, rsa=rsa, weak_key=weak_key,
-                                leaf_only=leaf_only)
-        sb.restart_api(wait_healthy=not (stranger or leaf_only or weak_key))  # the sandbox's own client refuses it
+                                leaf_only=leaf_only, sha1=sha1)
+        # the sandbox's own client refuses these
+        sb.restart_api(wait_healthy=not (stranger or leaf_only or weak_key or sha1))
 
     return step
 
@@ -176,6 +177,16 @@ FAULTS: tuple[Fault, ...] = (
         caught_by=(f"{HEADERS}::check_certificate_key_strong",),
         expect=r"the certificate of https://127\.0\.0\.1:\d+ has a 1024-bit RSA key \(want 2048 or more\)",
         apply=_certificate(365, weak_key=True),
+        revert=_certificate(365),
+    ),
+    Fault(
+        name="tls_sha1_signature", area="security",
+        breaks="the API's certificate is signed with SHA-1 (its TLS at OpenSSL's security level 0, so that it loads): "
+               "a signature whose collisions are practical, which browsers refuse",
+        caught_by=(f"{HEADERS}::check_certificate_signature_strong",),
+        expect=r"the certificate of https://127\.0\.0\.1:\d+ for CN=localhost is signed with SHA-1 \(by .+\): "
+               r"SHA-1 collisions are practical",
+        apply=_certificate(365, sha1=True),
         revert=_certificate(365),
     ),
     Fault(

@@ -657,6 +657,8 @@ const server = env.API_TLS === 'off' ? http.createServer(app.callback()) : https
   ...(control.on('tls_null_cipher') ? { ciphers: 'HIGH:eNULL:@SECLEVEL=0' } : {}),
   // the fault's 1024-bit key loads only at OpenSSL's security level 1 (this Node's default is 2)
   ...(control.on('tls_weak_key') ? { ciphers: `${require('node:tls').DEFAULT_CIPHERS}:@SECLEVEL=1` } : {}),
+  // the fault's certificate signed with SHA-1 loads only at level 0
+  ...(control.on('tls_sha1_signature') ? { ciphers: `${require('node:tls').DEFAULT_CIPHERS}:@SECLEVEL=0` } : {}),
 }, app.callback());
 
 // the host's plain HTTP (a team's port 80, here API_HTTP_PORT): every request redirected to HTTPS; under the
