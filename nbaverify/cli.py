@@ -55,6 +55,7 @@ def _main(argv: list[str] | None) -> int:
             # start-up: the load command brings the clients (httpx, psycopg, PyJWT: ~220 ms); `nbaverify load` alone needs them
             from nbaverify.load.command import LoadRequest, run_load
 
+            resolved(args, only=LOAD_SHARED)
             return run_load(LoadRequest(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadRequest)}))
     except ConfigError as exc:
         print(f"nbaverify: {exc}", file=sys.stderr)
@@ -69,18 +70,26 @@ def _main(argv: list[str] | None) -> int:
     return EXIT_USAGE
 
 
-def add_options(parser) -> None:
+# the run options `nbaverify load` shares with `nbaverify check`, resolved alike; its --report-dir (reports/load/) and
+# --allow (a load test against production needs it on its own command line, never from a project's configuration) are
+# its own
+LOAD_SHARED = ("target", "run_id")
+
+
+def add_options(parser, only: tuple[str, ...] | None = None) -> None:
     """The run options, from the one table the pytest plugin is built from too (nbaverify.options)."""
     for option in options.OPTIONS:
-        parser.add_argument(option.flag, metavar=option.metavar, help=option.full_help(), default=None,
-                            choices=option.choices, action="append" if option.repeat else "store")
+        if only is None or option.dest in only:
+            parser.add_argument(option.flag, metavar=option.metavar, help=option.full_help(), default=None,
+                                choices=option.choices, action="append" if option.repeat else "store")
 
 
-def resolved(args) -> None:
+def resolved(args, only: tuple[str, ...] | None = None) -> None:
     """Fill every option left unset on the command line from the environment, the project config, the default."""
     config = options.project_config()[0]
     for option in options.OPTIONS:
-        setattr(args, option.dest, options.resolve(option.dest, getattr(args, option.dest), config=config))
+        if only is None or option.dest in only:
+            setattr(args, option.dest, options.resolve(option.dest, getattr(args, option.dest), config=config))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "with charts, Locust's CSV files). Exit 0: every threshold held; 1: a "
                                            "threshold breached, the run aborted, or the target rate-limited the load; "
                                            "2: bad usage or profile; 4: interrupted (the report of what ran is kept).")
-    load.add_argument("--target", metavar="NAME|PATH", default=os.environ.get("NBAVERIFY_TARGET"),
-                      help="profile NAME, a .toml path, or 'sandbox' (the default); env NBAVERIFY_TARGET")
+    add_options(load, only=LOAD_SHARED)
     load.add_argument("--profile", default="smoke", help="load profile from expectations.load.profiles: smoke (about "
                       "30 s, for CI) or quarterly (ramp-up, plateau, spike); default smoke")
     load.add_argument("--model", choices=["closed", "open"], help="closed: virtual users wait for replies; open: a "
@@ -142,7 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
                            "that judges it, a worker Deployment of --remote-workers or expectations.load.kubernetes."
                            "workers Locust processes); validate it with kubectl apply --dry-run=server")
     load.add_argument("--report-dir", metavar="DIR", help="where the report goes (default: reports/load/<run-id>)")
-    load.add_argument("--run-id", metavar="ID", help="name this run (default: time-profile-model-target)")
     load.add_argument("--allow", metavar="KIND", action="append", default=[], choices=["disruptive"],
                       help="against production: --allow disruptive is required (a load test is disruptive)")
 

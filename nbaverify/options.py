@@ -71,7 +71,8 @@ OPTIONS = (
     Option("--metrics-file", "PATH", "also write the run's Prometheus metrics there, for node_exporter's textfile "
            "collector"),
     Option("--pushgateway", "URL", "also push the run's metrics to this Pushgateway"),
-    Option("--run-id", "ID", "name this run (default: time-tier-target)"),
+    Option("--run-id", "ID", "name this run (default: its time, what ran and the target, e.g. "
+           "20261206T120000Z-gate-staging-1a2b3c4d)"),
 )
 BY_DEST = {option.dest: option for option in OPTIONS}
 

@@ -81,3 +81,22 @@ def test_every_environment_variable_is_declared():
             for name in re.findall(r"NBAVERIFY_[A-Z][A-Z_]*[A-Z]", path.read_text())}
     declared = {o.env for o in options.OPTIONS} | {s.env for s in options.SETTINGS} | set(options.INTERNAL_ENV)
     assert used - declared == set()
+
+
+def test_load_shares_the_target_and_run_id_but_never_takes_allow_from_configuration(tmp_path, monkeypatch):
+    from nbaverify.cli import LOAD_SHARED, resolved
+
+    (tmp_path / "nbaverify.toml").write_text('target = "staging"\nrun-id = "q4"\nallow = ["disruptive"]\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NBAVERIFY_TARGET", raising=False)
+    monkeypatch.delenv("NBAVERIFY_RUN_ID", raising=False)
+    args = build_parser().parse_args(["load", "--profile", "quarterly"])
+    resolved(args, only=LOAD_SHARED)
+    assert (args.target, args.run_id, args.allow) == ("staging", "q4", [])  # production needs --allow on the line
+    monkeypatch.setenv("NBAVERIFY_TARGET", "prod")
+    args = build_parser().parse_args(["load", "--target", "sandbox"])
+    resolved(args, only=LOAD_SHARED)
+    assert args.target == "sandbox"  # the command line first
+    args = build_parser().parse_args(["load"])
+    resolved(args, only=LOAD_SHARED)
+    assert args.target == "prod"
