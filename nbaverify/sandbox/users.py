@@ -84,7 +84,9 @@ def main() -> None:
     switched = control.Watcher(layout.control_file)
     for number, path in enumerate(itertools.cycle(MIX)):
         started = time.monotonic()
-        if _stamp(layout) != stamp:  # trust the new CA, sign with the new secret
+        if _stamp(layout) != stamp:  # trust the new CA, sign with the new secret (the old clients' sockets closed)
+            for old in users:
+                old.http.close()
             stamp, users = _stamp(layout), sign_in(layout)
         user = users[number % len(users)]
         path = switched.current().settings.get(ONLY_ROUTE) or path  # traffic_shifted: every user reads one route
