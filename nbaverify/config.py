@@ -173,8 +173,7 @@ class Target:
     def signing_key_setting(self) -> str:
         """The profile's key naming what tokens are signed with: `api.jwt_secret_env`, or for a platform that signs
         with a key pair (expectations.api.auth.algorithms, the first) `api.jwt_private_key_env`."""
-        hmac = self.expectations["api.auth.algorithms"][0].startswith("HS")
-        return "api.jwt_secret_env" if hmac else "api.jwt_private_key_env"
+        return signing_key_setting(self.expectations["api.auth.algorithms"][0])
 
     def required_secret(self, key: str) -> str:
         """A secret the work at hand cannot do without: ConfigError, naming the key, when it is not there."""
@@ -289,6 +288,12 @@ def _resolve_paths(data: dict, overridden: set[str], override_source: str) -> No
             source = override_source if dotted in overridden else str(EXPECTATIONS_FILE)
             raise ConfigError(source, f"expectations.{dotted}", f"no such file or folder: {node[leaf]} (a relative path "
                               "is read from the folder of the file that sets it)")
+
+
+def signing_key_setting(algorithm: str) -> str:
+    """The profile's key naming what a platform signing with `algorithm` signs with: the HMAC secret, or a key pair's
+    private key."""
+    return "api.jwt_secret_env" if algorithm.startswith("HS") else "api.jwt_private_key_env"
 
 
 def _sandbox_environ() -> dict[str, str]:

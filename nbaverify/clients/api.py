@@ -14,6 +14,7 @@ import jwt
 
 from nbaverify.clients import live
 from nbaverify.clients.tls import CannotOffer, certificate_problem, chain_problem, negotiated, served_chain
+from nbaverify.config import signing_key_setting
 from nbaverify.errors import CheckError, NotConfigured, TargetUnreachable, TargetUntrusted
 from nbaverify.io_stats import IO
 from nbaverify.redact import Redactor
@@ -161,7 +162,7 @@ class ApiClient:
 
     @property
     def _key_setting(self) -> str:
-        return "api.jwt_private_key_env" if self.key_pair else "api.jwt_secret_env"
+        return signing_key_setting(self.algorithm)
 
     def sign(self, payload: dict, *, key: str | bytes | None = None, headers: dict | None = None,
              algorithm: str | None = None) -> str:

@@ -254,8 +254,7 @@ class Sandbox:
     def variant(self) -> variants.Variant:
         """The healthy variant the sandbox runs (the default sandbox unless `up --variant` chose another)."""
         if self._variant is None:
-            recorded = self._state().get("variant") or {}
-            self._variant = variants.of_state(recorded.get("choices"), recorded.get("name"))
+            self._variant = variants.recorded(self.layout.state_file)
         return self._variant
 
     @variant.setter

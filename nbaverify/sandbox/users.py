@@ -13,7 +13,6 @@ restarting) is let go; the log says when the users stop getting answers and when
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import ssl
 import time
@@ -59,11 +58,7 @@ def sign_in(layout: Layout) -> list[User]:
     """The users with the sandbox's CA and signing key as they are now (a key pair where its variant signs so)."""
     tls = ssl.create_default_context(cafile=str(layout.ca_file))
     made = SandboxSecrets.load(layout)
-    try:
-        recorded = json.loads(layout.state_file.read_text()).get("variant") or {}
-    except (OSError, ValueError):
-        recorded = {}
-    algorithm = variants.of_state(recorded.get("choices"), recorded.get("name"))["jwt_alg"]
+    algorithm = variants.recorded(layout.state_file)["jwt_alg"]
     secret = made.jwt_secret if algorithm == "HS256" else made.private_keys[algorithm]
     return [User(n, address, f"https://127.0.0.1:{layout.api_port}", tls, secret, algorithm)
             for n, address in enumerate(ADDRESSES, start=1)]

@@ -13,8 +13,10 @@ nothing else.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nbaverify.errors import ConfigError
 
@@ -125,9 +127,13 @@ def resolve(spec: str | None) -> Variant:
                                          f"({', '.join(VARIANTS)}), or give a number to draw one")
 
 
-def of_state(choices: dict | None, name: str | None) -> Variant:
-    """The variant a sandbox's state records."""
-    return Variant(name or "default", dict(choices or {}))
+def recorded(state_file: Path) -> Variant:
+    """The variant the sandbox's state file records (the default sandbox when there is none, or it is unreadable)."""
+    try:
+        variant = json.loads(state_file.read_text()).get("variant") or {}
+    except (OSError, ValueError):
+        variant = {}
+    return Variant(variant.get("name") or "default", dict(variant.get("choices") or {}))
 
 
 def listing() -> str:
