@@ -90,7 +90,7 @@ def plain_locust(port: int, seconds: int, users: int, work: Path) -> tuple[float
         except psutil.NoSuchProcess:
             break
         time.sleep(0.5)
-    from nbaverify.load.stats import read_final
+    from nbaverify.loadtest.stats import read_final
 
     return read_final(prefix)["all"].rps, peak
 

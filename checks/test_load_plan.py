@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from nbaverify.load import observed, past_runs
-from nbaverify.load.fleet import peak_query
-from nbaverify.load.summary import LoadSummary
+from nbaverify.loadtest import observed, past_runs
+from nbaverify.loadtest.fleet import peak_query
+from nbaverify.loadtest.summary import LoadSummary
 
 pytestmark = [pytest.mark.area("api")]
 

@@ -53,7 +53,7 @@ def _main(argv: list[str] | None) -> int:
             return run_catalogue(args)
         if args.command == "load":
             # start-up: the load command brings the clients (httpx, psycopg, PyJWT: ~220 ms); `nbaverify load` alone needs them
-            from nbaverify.load.command import LoadRequest, run_load
+            from nbaverify.loadtest.command import LoadRequest, run_load
 
             resolved(args, only=LOAD_SHARED)
             return run_load(LoadRequest(**{f.name: getattr(args, f.name) for f in dataclasses.fields(LoadRequest)}))
@@ -242,7 +242,7 @@ def _date(text: str):
 # -- report -----------------------------------------------------------------------------------
 def run_report(args) -> int:
     # start-up: the report's modules (~11 ms) are for `nbaverify report` alone
-    from nbaverify.load import past_runs
+    from nbaverify.loadtest import past_runs
     from nbaverify.reports import compliance_page, evidence_records
 
     until = args.until or dt.datetime.now(dt.UTC).date()

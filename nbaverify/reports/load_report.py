@@ -14,9 +14,9 @@ from nbaverify.reports import capacity_report, mix_report
 from nbaverify.reports.page_style import stylesheet
 
 if TYPE_CHECKING:  # the load run's data, rendered here: the load package imports the reports, never the reverse
-    from nbaverify.load.stats import Sample
-    from nbaverify.load.summary import LoadSummary
-    from nbaverify.load.thresholds import Verdict
+    from nbaverify.loadtest.stats import Sample
+    from nbaverify.loadtest.summary import LoadSummary
+    from nbaverify.loadtest.thresholds import Verdict
 
 
 def write_all(summary: LoadSummary, out: Path, images: dict[str, bytes]) -> list[Path]:

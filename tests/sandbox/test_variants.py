@@ -72,7 +72,7 @@ def test_the_users_mix_from_the_access_log_agrees_with_prometheus(sandbox, nbave
     import re
     import time
 
-    from nbaverify.load import observed
+    from nbaverify.loadtest import observed
 
     sandbox.up([], api="node", variant="renamed")
     sandbox.fresh_history()

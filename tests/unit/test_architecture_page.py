@@ -5,7 +5,7 @@ import re
 from nbaverify.shipped import CHECKOUT
 
 FOLDERS = {"Top-level modules": "", "`clients/`": "clients", "`probes/`": "probes", "`plugins/`": "plugins",
-           "`load/`": "load", "`reports/`": "reports"}
+           "`loadtest/`": "loadtest", "`reports/`": "reports"}
 
 
 def test_every_module_has_its_row_and_every_row_its_module():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from nbaverify.errors import ConfigError
-from nbaverify.load import stats
-from nbaverify.load.fleet import Fleet, project
-from nbaverify.load.knee import KneeSearch, SearchSettings, Step
+from nbaverify.loadtest import stats
+from nbaverify.loadtest.fleet import Fleet, project
+from nbaverify.loadtest.knee import KneeSearch, SearchSettings, Step
 from nbaverify.reports import capacity_report
 
 PROFILE = {"start_rps": 25, "max_rps": 3200, "growth": 2, "tolerance_pct": 5, "warmup_s": 2, "step_s": 4, "hold_s": 8,
@@ -201,7 +201,7 @@ def capacity_plan() -> dict:
 
 def capacity_report_files(out):
     """A capacity run's report, every format, from capacity_plan(); returns (summary, plan)."""
-    from nbaverify.load.summary import LoadSummary, LoadTotals
+    from nbaverify.loadtest.summary import LoadSummary, LoadTotals
     from nbaverify.reports import load_report
 
     plan = capacity_plan()
@@ -213,7 +213,7 @@ def capacity_report_files(out):
 
 
 def test_the_capacity_report_renders_every_format_from_the_one_object(tmp_path):
-    from nbaverify.load.summary import LoadSummary
+    from nbaverify.loadtest.summary import LoadSummary
 
     summary, plan = capacity_report_files(tmp_path)
     assert summary.status_line() == (f"NBAVERIFY LOAD PASS - capacity: knee {plan['knee_rps']:g}/s ±5%, "

@@ -5,7 +5,7 @@ import json
 
 from nbaverify import coverage
 from nbaverify.cli import main
-from nbaverify.load.summary import LoadSummary, LoadTotals
+from nbaverify.loadtest.summary import LoadSummary, LoadTotals
 from nbaverify.reports import evidence_records
 from nbaverify.results import CheckResult, RunSummary
 

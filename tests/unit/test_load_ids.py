@@ -43,7 +43,7 @@ def test_a_404_on_a_configured_id_is_the_scenarios(common):
 def test_configured_ids_that_are_not_a_range_are_refused_before_any_load(tmp_path, players):
     from nbaverify.config import load_target
     from nbaverify.errors import ConfigError
-    from nbaverify.load import ids
+    from nbaverify.loadtest import ids
 
     profile = tmp_path / "p.toml"
     profile.write_text(f'name = "p"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:9"\n'

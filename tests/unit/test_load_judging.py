@@ -6,8 +6,8 @@ import pytest
 
 from nbaverify.errors import ConfigError
 from nbaverify.exit_codes import EXIT_INTERRUPTED
-from nbaverify.load import past_runs, stats, thresholds
-from nbaverify.load.summary import LoadSummary, LoadTotals, Trend
+from nbaverify.loadtest import past_runs, stats, thresholds
+from nbaverify.loadtest.summary import LoadSummary, LoadTotals, Trend
 from nbaverify.reports import load_report
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,\

@@ -8,7 +8,7 @@ import json
 import yaml
 
 from nbaverify.config import load_target
-from nbaverify.load import kubernetes
+from nbaverify.loadtest import kubernetes
 
 PROFILE = """name = "staging"
 environment = "staging"

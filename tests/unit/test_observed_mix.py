@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from nbaverify import shipped
-from nbaverify.load import observed
+from nbaverify.loadtest import observed
 from nbaverify.reports import mix_report
 
 SETTINGS = {"window": "90d", "min_share": 0.01, "ignore_routes": ["/metrics", "unmatched"]}

@@ -11,10 +11,10 @@ from nbaverify import __version__, extras, procs
 from nbaverify.clients import ApiClient
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
 from nbaverify.errors import ConfigError
-from nbaverify.load import capacity, observed, past_runs, runner, stats, thresholds
-from nbaverify.load import kubernetes as k8s_load
-from nbaverify.load.knee import SearchSettings
-from nbaverify.load.summary import LoadSummary, LoadTotals, Trend, TrendRow
+from nbaverify.loadtest import capacity, observed, past_runs, runner, stats, thresholds
+from nbaverify.loadtest import kubernetes as k8s_load
+from nbaverify.loadtest.knee import SearchSettings
+from nbaverify.loadtest.summary import LoadSummary, LoadTotals, Trend, TrendRow
 from nbaverify.reports import capacity_report, load_report
 from nbaverify.results import utc_now_iso
 from nbaverify.signals import sigterm_interrupts

@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nbaverify.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
-from nbaverify.load.stats import EndpointStats
-from nbaverify.load.thresholds import Verdict
+from nbaverify.loadtest.stats import EndpointStats
+from nbaverify.loadtest.thresholds import Verdict
 
 KIND = "load"
 TREND_METRICS = (("p95_ms", "p95", "ms", True), ("p99_ms", "p99", "ms", True), ("rps", "throughput", "req/s", False),
@@ -106,8 +106,8 @@ class LoadSummary:
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
     endpoints: list[EndpointStats] = field(default_factory=list)
     trend: Trend = field(default_factory=Trend)
-    capacity: dict | None = None  # the capacity profile's knee, projection and steps (nbaverify.load.capacity)
-    # the traffic mix: planned (weights by request) and where from, beside the observed one (nbaverify.load.observed)
+    capacity: dict | None = None  # the capacity profile's knee, projection and steps (nbaverify.loadtest.capacity)
+    # the traffic mix: planned (weights by request) and where from, beside the observed one (nbaverify.loadtest.observed)
     mix: dict | None = None
     nbaverify_version: str = ""
     kind: str = KIND

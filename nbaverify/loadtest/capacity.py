@@ -18,9 +18,9 @@ from nbaverify import procs
 from nbaverify.clients import ApiClient
 from nbaverify.config import Target
 from nbaverify.errors import NbaverifyError
-from nbaverify.load import runner, stats
-from nbaverify.load.fleet import observed_peak, project, read_fleet
-from nbaverify.load.knee import KneeSearch, SearchSettings, Step
+from nbaverify.loadtest import runner, stats
+from nbaverify.loadtest.fleet import observed_peak, project, read_fleet
+from nbaverify.loadtest.knee import KneeSearch, SearchSettings, Step
 
 GENERATOR_CPU = "CPU usage"  # Locust warns so (above 90 %, or "exceeded on workers") when the generator is the limit
 

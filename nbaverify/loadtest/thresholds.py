@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from nbaverify.errors import ConfigError
-from nbaverify.load.stats import EndpointStats
+from nbaverify.loadtest.stats import EndpointStats
 
 METRICS = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "rps")
 LABELS = {"p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99", "error_rate": "error rate", "rps": "throughput"}

@@ -1,5 +1,5 @@
 """The knee search of the capacity profile, as pure logic: which offered rate to try next, given how the
-steps so far went, and when the knee is known. Running a step is someone else's (nbaverify.load.capacity).
+steps so far went, and when the knee is known. Running a step is someone else's (nbaverify.loadtest.capacity).
 
 A ladder of offered rates (start, x growth, ...) brackets the knee between the highest rate that held
 and the lowest that did not; bisection narrows the bracket until it is within the tolerance; a longer
@@ -99,7 +99,7 @@ class Step:
 class KneeSearch:
     """The state of one knee search: the steps so far, the bracket (the highest rate that held, the lowest that broke)
     and whether the knee is confirmed. `next()` says what to try, `record()` takes a step's result; running it is
-    nbaverify.load.capacity's."""
+    nbaverify.loadtest.capacity's."""
     settings: SearchSettings
     steps: list[Step] = field(default_factory=list)
     held_at: float | None = None  # the highest offered rate that held (a failed hold withdraws it)

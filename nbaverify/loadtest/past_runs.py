@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from nbaverify.load.summary import LoadSummary
+from nbaverify.loadtest.summary import LoadSummary
 from nbaverify.reports import capacity_report
 from nbaverify.reports.evidence_records import parse_time
 

@@ -18,8 +18,8 @@ from nbaverify import procs, shipped
 from nbaverify.clients.api import token_claims
 from nbaverify.config import Target
 from nbaverify.errors import ConfigError, MissingBinary
-from nbaverify.load import ids, stats
-from nbaverify.load.thresholds import Threshold
+from nbaverify.loadtest import ids, stats
+from nbaverify.loadtest.thresholds import Threshold
 
 LOCUSTFILE = shipped.LOCUSTFILE
 PROGRESS_EVERY_S = 2.0
