@@ -1,9 +1,11 @@
-"""Does the capacity search find a capacity known in advance, and how fast? (issue #17: within 10 %, under 3 minutes)
+"""Does the capacity search find a capacity known in advance, and how fast? (issue #17: within 10 %,
+under 3 minutes)
 
-    .venv/bin/python benchmarks/capacity.py [--slots 4] [--service-ms 40] [--workers N] [--api python|node]
+    .venv/bin/python benchmarks/capacity.py [--slots 4] [--service-ms 40] [--workers N] [--api
+    python|node]
 
-Gives the sandbox's API a known capacity (`sandbox up --capacity-limited SLOTS/MS`: SLOTS requests at
-once, each held MS milliseconds, so SLOTS / MS req/s), runs `nbaverify load --profile capacity`
+Gives the sandbox's API a known capacity (`sandbox up --capacity-limited SLOTS/MS`: SLOTS requests
+at once, each held MS milliseconds, so SLOTS / MS req/s), runs `nbaverify load --profile capacity`
 against it with the sandbox's capacity profile, and prints the known capacity, the knee found, the
 error in %, the search's wall time and request count. The sandbox is started when it is not running
 and left healthy (the limit lifted) afterwards.
@@ -39,9 +41,24 @@ def main() -> int:
     out = Path(tempfile.mkdtemp(prefix="nbaverify-capacity-bench-"))
     started = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "nbaverify.cli", "load", "--profile", "capacity", "--workers",
-                               str(args.workers), "--report-dir", str(out / "run")], cwd=ROOT, capture_output=True,
-                              text=True, timeout=900)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nbaverify.cli",
+                "load",
+                "--profile",
+                "capacity",
+                "--workers",
+                str(args.workers),
+                "--report-dir",
+                str(out / "run"),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
     finally:
         sandbox.up([], api=args.api)
     wall = time.perf_counter() - started
@@ -52,19 +69,28 @@ def main() -> int:
         return 1
     plan = summary["capacity"]
     knee = plan["knee_rps"]
-    print(f"api                 {args.api} ({args.slots} slots x {args.service_ms:g} ms), "
-          f"{max(1, args.workers)} load process(es)")
+    print(
+        f"api                 {args.api} ({args.slots} slots x {args.service_ms:g} ms), "
+        f"{max(1, args.workers)} load process(es)"
+    )
     print(f"known capacity      {known:.1f} req/s")
     if knee is None:
         print(f"knee found          none ({'; '.join(summary['problems'])})")
     else:
-        print(f"knee found          {knee:.1f} req/s (bracket {plan['bracket'][0]:g}..{plan['bracket'][1]} req/s, "
-              f"confirmed {plan['confirmed']})")
+        print(
+            f"knee found          {knee:.1f} req/s (bracket"
+            f" {plan['bracket'][0]:g}..{plan['bracket'][1]} req/s, confirmed {plan['confirmed']})"
+        )
         print(f"error               {(knee - known) / known * 100:+.1f} %  (goal: within 10 %)")
-    print(f"search wall time    {plan['search_wall_s']:.0f} s  (the command, sandbox start-up aside: {wall:.0f} s; "
-          "goal: under 180 s)")
-    print(f"steps               {len(plan['steps'])}: " + ", ".join(
-        f"{s['offered_rps']:g}{'' if s['held'] else '!'}" for s in plan["steps"]) + "  (! broke)")
+    print(
+        f"search wall time    {plan['search_wall_s']:.0f} s  (the command, sandbox start-up aside:"
+        f" {wall:.0f} s; goal: under 180 s)"
+    )
+    print(
+        f"steps               {len(plan['steps'])}: "
+        + ", ".join(f"{s['offered_rps']:g}{'' if s['held'] else '!'}" for s in plan["steps"])
+        + "  (! broke)"
+    )
     print(f"requests            {plan['requests']}")
     print(f"report              {out / 'run' / 'report.html'}")
     return 0

@@ -4,18 +4,20 @@
 
 Against the warm sandbox (started if it is not running, and left as it was found otherwise;
 it must be healthy). Prints, as medians over N runs:
-  import             python -c "import nbaverify.cli": the interpreter and the CLI's imports
-  start-up+collect   nbaverify check gate -- --collect-only: imports, plugins, the profile, the sandbox
-                     probe, collection (everything before the first check)
-  gate (CLI)         nbaverify check gate, end to end, as CI runs it
-  in checks          the run's own duration (summary.json), and within it the time spent waiting
-                     on the target: HTTP, SQL and Prometheus calls (summary.json "io")
-  gate -n 2          the same checks under pytest-xdist with 2 workers, for comparison
-  trivial pytest     pytest without plugins running as many trivial tests (`assert True`), the floor of any
-                     pytest run here; and the same with the plugins this environment installs (nbaverify's,
-                     Locust's, Hypothesis's, testinfra's ...), which every run from here loads
-and the split of the gate's wall time those give: start-up and collection; waiting on the target (the io rows);
-judging (the checks' own time less their waiting); reporting and teardown (what is left after the last check).
+  import            python -c "import nbaverify.cli": the interpreter and the CLI's imports
+  start-up+collect  nbaverify check gate -- --collect-only: imports, plugins, the profile, the
+                    sandbox probe, collection (everything before the first check)
+  gate (CLI)        nbaverify check gate, end to end, as CI runs it
+  in checks         the run's own duration (summary.json), and within it the time spent waiting
+                    on the target: HTTP, SQL and Prometheus calls (summary.json "io")
+  gate -n 2         the same checks under pytest-xdist with 2 workers, for comparison
+  trivial pytest    pytest without plugins running as many trivial tests (`assert True`), the
+                    floor of any pytest run here; and the same with the plugins this environment
+                    installs (nbaverify's, Locust's, Hypothesis's, testinfra's ...), which every
+                    run from here loads
+and the split of the gate's wall time those give: start-up and collection; waiting on the target
+(the io rows); judging (the checks' own time less their waiting); reporting and teardown (what is
+left after the last check).
 """
 
 from __future__ import annotations
@@ -38,12 +40,16 @@ PY = sys.executable
 def timed(argv: list[str], cwd: Path = ROOT, env: dict | None = None) -> float:
     from nbaverify.sandbox import Sandbox
 
-    Sandbox().fresh_rate_window()  # as the CLI does for each run: the gate's requests count against 100 per 15 min
+    # as the CLI does for each run: the gate's requests count against 100 per 15 min
+    Sandbox().fresh_rate_window()
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0,):
-        raise SystemExit(f"{' '.join(argv[:6])}… exited {done.returncode}: {done.stdout[-400:]}{done.stderr[-400:]}")
+        raise SystemExit(
+            f"{' '.join(argv[:6])}… exited {done.returncode}:"
+            f" {done.stdout[-400:]}{done.stderr[-400:]}"
+        )
     return elapsed
 
 
@@ -51,51 +57,113 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
     runs = parser.parse_args().runs
-    subprocess.run([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()], cwd=ROOT,
-                   capture_output=True, timeout=600, check=False)  # starts the sandbox when needed; warms caches
-    rows: dict[str, list[float]] = {k: [] for k in ("import", "start-up+collect", "gate (CLI)", "in checks", "http", "kubernetes",
-                                                    "sql", "prometheus", "gate -n 2", "trivial pytest",
-                                                    "+ installed plugins")}
+    subprocess.run(
+        [PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()],
+        cwd=ROOT,
+        # starts the sandbox when needed; warms caches
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "import",
+            "start-up+collect",
+            "gate (CLI)",
+            "in checks",
+            "http",
+            "kubernetes",
+            "sql",
+            "prometheus",
+            "gate -n 2",
+            "trivial pytest",
+            "+ installed plugins",
+        )
+    }
     checks = 0
     for _ in range(runs):
         rows["import"].append(timed([PY, "-c", "import nbaverify.cli"]))
-        rows["start-up+collect"].append(timed([PY, "-m", "nbaverify.cli", "check", "gate", "--", "--collect-only"]))
+        rows["start-up+collect"].append(
+            timed([PY, "-m", "nbaverify.cli", "check", "gate", "--", "--collect-only"])
+        )
         report = Path(tempfile.mkdtemp())
-        rows["gate (CLI)"].append(timed([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", str(report)]))
+        rows["gate (CLI)"].append(
+            timed([PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", str(report)])
+        )
         summary = json.loads((report / "summary.json").read_text())
         checks = len(summary["checks"])
         rows["in checks"].append(summary["duration_s"])
         for kind in ("http", "sql", "prometheus", "kubernetes"):
             rows[kind].append(summary["io"].get(kind, {}).get("seconds", 0.0))
-        rows["gate -n 2"].append(timed([PY, "-m", "pytest", "checks", "--target", "sandbox", "--tier", "gate", "-n", "2",
-                                        "-q", "--report-dir", tempfile.mkdtemp()]))
+        rows["gate -n 2"].append(
+            timed(
+                [
+                    PY,
+                    "-m",
+                    "pytest",
+                    "checks",
+                    "--target",
+                    "sandbox",
+                    "--tier",
+                    "gate",
+                    "-n",
+                    "2",
+                    "-q",
+                    "--report-dir",
+                    tempfile.mkdtemp(),
+                ]
+            )
+        )
         trivial = _trivial(checks)
-        rows["trivial pytest"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial,
-                                            env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}))
-        rows["+ installed plugins"].append(timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial))
+        rows["trivial pytest"].append(
+            timed(
+                [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."],
+                cwd=trivial,
+                env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            )
+        )
+        rows["+ installed plugins"].append(
+            timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial)
+        )
     print(f"gate tier: {checks} checks, median of {runs} runs, {sys.platform}, {_cores()} cores")
     median = {name: statistics.median(values) for name, values in rows.items()}
     for name, values in rows.items():
         print(f"  {name:18} {median[name]:6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
     waiting = sum(median[kind] for kind in ("http", "sql", "prometheus", "kubernetes"))
-    split = {"start-up and collection": median["start-up+collect"], "waiting on the target": waiting,
-             "judging": max(0.0, median["in checks"] - waiting),
-             "reporting and teardown": median["gate (CLI)"] - median["start-up+collect"] - median["in checks"]}
+    split = {
+        "start-up and collection": median["start-up+collect"],
+        "waiting on the target": waiting,
+        "judging": max(0.0, median["in checks"] - waiting),
+        "reporting and teardown": (
+            median["gate (CLI)"] - median["start-up+collect"] - median["in checks"]
+        ),
+    }
     print(f"the gate's {median['gate (CLI)']:.2f} s, split (medians):")
     for name, seconds in split.items():
-        if seconds < 0:  # the rows overlap: the session's fixtures are set up inside the first check's time
-            print(f"  {name:26}    n/a   (the rows overlap by {-seconds:.2f} s: the run record does not time its writing)")
+        if seconds < 0:
+            # the rows overlap: the session's fixtures are set up inside the first check's time
+            print(
+                f"  {name:26}    n/a   (the rows overlap by {-seconds:.2f} s: the run record does"
+                " not time its writing)"
+            )
         else:
             print(f"  {name:26} {seconds:6.2f} s")
-    print(f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that assert True; "
-          f"{median['+ installed plugins']:.2f} s with the plugins installed here, nbaverify's among them)")
+    print(
+        f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that"
+        f" assert True; {median['+ installed plugins']:.2f} s with the plugins installed here,"
+        " nbaverify's among them)"
+    )
 
 
 def _trivial(count: int) -> Path:
     """A folder with `count` tests that do nothing: what pytest alone costs on this machine."""
     folder = Path(tempfile.mkdtemp(prefix="nbaverify-trivial-"))
-    (folder / "pytest.ini").write_text("[pytest]\n")  # its own rootdir: not this checkout's conftest or options
-    (folder / "test_trivial.py").write_text("".join(f"def test_{n}():\n    assert True\n\n\n" for n in range(count)))
+    # its own rootdir: not this checkout's conftest or options
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    (folder / "test_trivial.py").write_text(
+        "".join(f"def test_{n}():\n    assert True\n\n\n" for n in range(count))
+    )
     return folder
 
 

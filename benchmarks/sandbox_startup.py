@@ -1,13 +1,14 @@
-"""Sandbox start-up times, measured through the real CLI (goals: warm up with the Kubernetes control plane 20 s or
-less on 2 cores), and the control plane's resident memory.
+"""Sandbox start-up times, measured through the real CLI (goals: warm up with the Kubernetes control
+plane 20 s or less on 2 cores), and the control plane's resident memory.
 
     .venv/bin/python benchmarks/sandbox_startup.py [--runs N]
 
 Uses its own state directory and ports, so it never touches your sandbox. Prints one row per
-scenario: cold (nothing on disk: initdb, seed 516,600 rows, clone the replica, the cluster's objects), warm (data
-kept, processes stopped), idempotent (already up), a fault switch (up --fault replica_lag, then up), and as the
-anchor, in the same run, the warm start of the same sandbox without Kubernetes (its binaries hidden: the sandbox
-starts without it and says so). Then the RSS of each control-plane process.
+scenario: cold (nothing on disk: initdb, seed 516,600 rows, clone the replica, the cluster's
+objects), warm (data kept, processes stopped), idempotent (already up), a fault switch (up --fault
+replica_lag, then up), and as the anchor, in the same run, the warm start of the same sandbox
+without Kubernetes (its binaries hidden: the sandbox starts without it and says so). Then the RSS of
+each control-plane process.
 """
 
 from __future__ import annotations
@@ -24,14 +25,21 @@ from pathlib import Path
 STATE_DIR = "/tmp/nbaverify-bench"
 PORT_BASE = "23430"  # below the ephemeral port range (32768+), like every sandbox
 ENV = {**os.environ, "NBAVERIFY_SANDBOX_DIR": STATE_DIR, "NBAVERIFY_SANDBOX_PORT_BASE": PORT_BASE}
-NO_KUBERNETES = {**ENV, "NBAVERIFY_KUBERNETES_CACHE": "/tmp/nbaverify-bench-no-kubernetes"}  # nothing built there
+# nothing built there
+NO_KUBERNETES = {**ENV, "NBAVERIFY_KUBERNETES_CACHE": "/tmp/nbaverify-bench-no-kubernetes"}
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 
 
 def cli(*args: str, env: dict[str, str] = ENV) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "nbaverify.cli", "sandbox", *args], env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "nbaverify.cli", "sandbox", *args],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        timeout=600,
+    )
     return time.perf_counter() - started
 
 
@@ -45,19 +53,27 @@ def control_plane_rss() -> dict[str, float]:
     for name in COMPONENTS:
         pid = plane.pid(name)
         status = Path(f"/proc/{pid}/status").read_text() if pid else ""
-        rss = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0")
+        rss = next(
+            (line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0"
+        )
         found[name] = int(rss) / 1024
     return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="repetitions of each scenario (default 3)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="repetitions of each scenario (default 3)"
+    )
     runs = parser.parse_args().runs
-    times: dict[str, list[float]] = {"cold (first up, empty state dir)": [], "warm (down, then up)": [],
-                                     "warm without Kubernetes (the anchor)": [],
-                                     "idempotent (up when already up)": [], "fault switch (up --fault replica_lag)": [],
-                                     "fault back off (up)": []}
+    times: dict[str, list[float]] = {
+        "cold (first up, empty state dir)": [],
+        "warm (down, then up)": [],
+        "warm without Kubernetes (the anchor)": [],
+        "idempotent (up when already up)": [],
+        "fault switch (up --fault replica_lag)": [],
+        "fault back off (up)": [],
+    }
     rss: dict[str, list[float]] = {name: [] for name in COMPONENTS}
     for _ in range(runs):
         cli("down")
@@ -74,7 +90,10 @@ def main() -> None:
         times["warm without Kubernetes (the anchor)"].append(cli("up", env=NO_KUBERNETES))
         cli("down", env=NO_KUBERNETES)
     cli("down", "--purge")
-    print(f"nbaverify sandbox, {os.cpu_count()} cores, {runs} run(s) each, through the CLI (includes Python start-up)")
+    print(
+        f"nbaverify sandbox, {os.cpu_count()} cores, {runs} run(s) each, through the CLI (includes"
+        " Python start-up)"
+    )
     print(f"{'scenario':40} {'median':>8} {'max':>8}")
     for name, values in times.items():
         print(f"{name:40} {statistics.median(values):7.2f}s {max(values):7.2f}s")

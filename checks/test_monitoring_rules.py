@@ -33,11 +33,12 @@ def promtool():
 def check_rules_valid(promtool, expect):
     """`promtool check rules` accepts the deployed rule files.
 
-    Every `*.yml` and `*.yaml` file of `monitoring.rules_dir` (the shipped `monitoring/rules` by default); a directory
-    without rule files fails. Skipped when promtool is not installed.
+    Every `*.yml` and `*.yaml` file of `monitoring.rules_dir` (the shipped `monitoring/rules` by
+    default); a directory without rule files fails. Skipped when promtool is not installed.
 
-    When it fails: Run `promtool check rules FILE` on the rule files of `monitoring.rules_dir` and fix what it reports
-    before they are deployed: Prometheus will not load an invalid rule file, and keeps its old rules on reload.
+    When it fails: Run `promtool check rules FILE` on the rule files of `monitoring.rules_dir` and
+    fix what it reports before they are deployed: Prometheus will not load an invalid rule file, and
+    keeps its old rules on reload.
     """
     directory = monitoring.resolve(expect["monitoring.rules_dir"])
     files = monitoring.rule_files(directory)
@@ -53,15 +54,18 @@ def check_rules_valid(promtool, expect):
 def check_rule_test(promtool, expect, rule_test):
     """Each promtool unit-test group of the platform passes against the deployed rules.
 
-    One result per test group of `monitoring.rule_tests_dir`, run against `monitoring.rules_dir`, with promtool's own
-    failure text in the message. Skipped when promtool is not installed.
+    One result per test group of `monitoring.rule_tests_dir`, run against `monitoring.rules_dir`,
+    with promtool's own failure text in the message. Skipped when promtool is not installed.
 
-    When it fails: Run `promtool test rules FILE` on the test file named and read its expected and got alerts; fix the
-    rule, or the test if the rule changed on purpose.
+    When it fails: Run `promtool test rules FILE` on the test file named and read its expected and
+    got alerts; fix the rule, or the test if the rule changed on purpose.
     """
     rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
     ok, output = monitoring.run_rule_test(rule_test, rules_dir)
-    assert ok, f"promtool test '{rule_test.name}' ({rule_test.source.name}) fails on the rules in {rules_dir}: {output}"
+    assert ok, (
+        f"promtool test '{rule_test.name}' ({rule_test.source.name}) fails on the rules in"
+        f" {rules_dir}: {output}"
+    )
 
 
 @pytest.mark.gate
@@ -71,15 +75,22 @@ def check_rule_test(promtool, expect, rule_test):
 def check_every_alert_has_a_test(expect):
     """Every alert rule of the deployed rule files has at least one promtool unit test.
 
-    Rule coverage: an alert of `monitoring.rules_dir` that no test of `monitoring.rule_tests_dir` names may never fire.
+    Rule coverage: an alert of `monitoring.rules_dir` that no test of `monitoring.rule_tests_dir`
+    names may never fire.
 
-    When it fails: Add a promtool unit test (an `alert_rule_test` entry with input series that make it fire) for each
-    alert named to `monitoring.rule_tests_dir`, and run `promtool test rules` on it.
+    When it fails: Add a promtool unit test (an `alert_rule_test` entry with input series that make
+    it fire) for each alert named to `monitoring.rule_tests_dir`, and run `promtool test rules` on
+    it.
     """
     rules = monitoring.alerting_rules(monitoring.resolve(expect["monitoring.rules_dir"]))
-    tested = set().union(*(t.alertnames() for t in monitoring.rule_tests(
-        monitoring.resolve(expect["monitoring.rule_tests_dir"]))))
+    tested = set().union(
+        *(
+            t.alertnames()
+            for t in monitoring.rule_tests(monitoring.resolve(expect["monitoring.rule_tests_dir"]))
+        )
+    )
     untested = sorted({r["alert"] for r in rules} - tested)
     assert not untested, (
-        f"alert(s) without a promtool unit test: {', '.join(untested)} (tests in {expect['monitoring.rule_tests_dir']}); "
-        "an untested alert may never fire")
+        f"alert(s) without a promtool unit test: {', '.join(untested)} (tests in"
+        f" {expect['monitoring.rule_tests_dir']}); an untested alert may never fire"
+    )

@@ -15,7 +15,8 @@ import jwt
 
 @cache
 def config() -> dict:
-    """The run's settings: NBAVERIFY_LOAD_CONFIG names a JSON file the runner wrote (no secret in it)."""
+    """The run's settings: NBAVERIFY_LOAD_CONFIG names a JSON file the runner wrote (no secret in
+    it)."""
     with open(os.environ["NBAVERIFY_LOAD_CONFIG"]) as fh:
         return json.load(fh)
 
@@ -26,11 +27,20 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def mint_token(user_number: int, ttl_s: int = 3600) -> str:
-    """A valid token per virtual user, signed as the platform signs (HS256, or a key pair's algorithm) with the key the
-    runner passes in the environment (the secret, or the PEM private key)."""
+    """A valid token per virtual user, signed as the platform signs (HS256, or a key pair's
+    algorithm) with the key the runner passes in the environment (the secret, or the PEM private
+    key)."""
     now = int(time.time())
-    return jwt.encode({"sub": f"nbaverify-load-{user_number}", "iat": now, "exp": now + ttl_s, **config()["claims"]},
-                      os.environ["NBAVERIFY_LOAD_JWT_SECRET"], algorithm=config().get("algorithm", "HS256"))
+    return jwt.encode(
+        {
+            "sub": f"nbaverify-load-{user_number}",
+            "iat": now,
+            "exp": now + ttl_s,
+            **config()["claims"],
+        },
+        os.environ["NBAVERIFY_LOAD_JWT_SECRET"],
+        algorithm=config().get("algorithm", "HS256"),
+    )
 
 
 # the platform's traffic: request name (dynamic ids grouped) -> how to build the path
@@ -51,10 +61,22 @@ def _game() -> int:
 
 
 ENDPOINTS = {
-    "players": ("GET /api/players", lambda: f"/api/players?limit=20&offset={random.randrange(0, 400, 20)}", "list"),
+    "players": (
+        "GET /api/players",
+        lambda: f"/api/players?limit=20&offset={random.randrange(0, 400, 20)}",
+        "list",
+    ),
     "player": ("GET /api/players/[id]", lambda: f"/api/players/{_player()}", "object"),
-    "player_stats": ("GET /api/players/[id]/stats", lambda: f"/api/players/{_player()}/stats?season=2024", "list"),
-    "projections": ("GET /api/projections/[player_id]", lambda: f"/api/projections/{_player()}", "object"),
+    "player_stats": (
+        "GET /api/players/[id]/stats",
+        lambda: f"/api/players/{_player()}/stats?season=2024",
+        "list",
+    ),
+    "projections": (
+        "GET /api/projections/[player_id]",
+        lambda: f"/api/projections/{_player()}",
+        "object",
+    ),
     "game_stats": ("GET /api/games/[id]/stats", lambda: f"/api/games/{_game()}/stats", "list"),
     "health": ("GET /health", lambda: "/health", "health"),
 }
@@ -73,8 +95,12 @@ def problem(status: int, body: bytes | None, shape: str) -> str | None:
     if status == 429:
         return "429 rate limited: allowlist the load generator"
     if status == 404 and config()["ids"].get("ranges"):
-        # the id came from expectations.load.ids, not from the platform: the scenario's guess, not its error
-        return "HTTP 404 for an id from expectations.load.ids (the scenario's id; the platform may never have had it)"
+        # the id came from expectations.load.ids, not from the platform: the scenario's guess, not
+        # its error
+        return (
+            "HTTP 404 for an id from expectations.load.ids (the scenario's id; the platform may"
+            " never have had it)"
+        )
     if status != 200:
         return f"HTTP {status}"
     try:

@@ -29,14 +29,28 @@ class LiveSubscriber(User):
         fire = self.environment.events.request.fire
         started = time.perf_counter()
         try:
-            ws = websocket.create_connection(url, header=[f"Authorization: Bearer {token}"],
-                                             timeout=common.config()["ws_max_gap_s"], sslopt={"context": common.ssl_context()})
+            ws = websocket.create_connection(
+                url,
+                header=[f"Authorization: Bearer {token}"],
+                timeout=common.config()["ws_max_gap_s"],
+                sslopt={"context": common.ssl_context()},
+            )
         except Exception as exc:  # noqa: BLE001 - any refusal is the failure being measured
-            fire(request_type="WS", name="/ws/live connect", response_time=(time.perf_counter() - started) * 1000,
-                 response_length=0, exception=exc)
+            fire(
+                request_type="WS",
+                name="/ws/live connect",
+                response_time=(time.perf_counter() - started) * 1000,
+                response_length=0,
+                exception=exc,
+            )
             return
-        fire(request_type="WS", name="/ws/live connect", response_time=(time.perf_counter() - started) * 1000,
-             response_length=0, exception=None)
+        fire(
+            request_type="WS",
+            name="/ws/live connect",
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=None,
+        )
         last, messages, max_gap = time.perf_counter(), 0, common.config()["ws_max_gap_s"]
         try:
             while time.perf_counter() - started < 10:  # then reconnect, as browsers come and go
@@ -45,8 +59,20 @@ class LiveSubscriber(User):
                 if now - last > max_gap:
                     raise TimeoutError(f"no live update for {now - last:.1f}s (max {max_gap:g}s)")
                 last, messages = now, messages + 1
-            fire(request_type="WS", name="/ws/live feed", response_time=0, response_length=messages, exception=None)
+            fire(
+                request_type="WS",
+                name="/ws/live feed",
+                response_time=0,
+                response_length=messages,
+                exception=None,
+            )
         except Exception as exc:  # noqa: BLE001 - a stalled or broken feed is the failure being measured
-            fire(request_type="WS", name="/ws/live feed", response_time=0, response_length=messages, exception=exc)
+            fire(
+                request_type="WS",
+                name="/ws/live feed",
+                response_time=0,
+                response_length=messages,
+                exception=exc,
+            )
         finally:
             ws.close()

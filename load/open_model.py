@@ -21,7 +21,8 @@ _numbers = itertools.count(1)
 
 
 class ArrivalRateUser(FastHttpUser):
-    fixed_count = max(1, common.config()["workers"])  # one a process: Locust deals users out to workers in turn
+    # one a process: Locust deals users out to workers in turn
+    fixed_count = max(1, common.config()["workers"])
     wait_time = constant(0)
     host = common.config()["base_url"]
     ssl_context_factory = staticmethod(common.ssl_context)
@@ -57,22 +58,32 @@ class ArrivalRateUser(FastHttpUser):
                 sent += 1
 
     def follow_the_search(self) -> None:
-        """The capacity search: each step as nbaverify sends it (search.py), its warm-up and judged part named
-        apart by step; what is still unanswered a drain after the step is cut, so no step's backlog spills
-        into the next one."""
+        """The capacity search: each step as nbaverify sends it (search.py), its warm-up and judged
+        part named apart by step; what is still unanswered a drain after the step is cut, so no
+        step's backlog spills into the next one."""
         from search import steps
 
         while True:
             step = steps.get()
             label = f"s{step['number']:02d}"
-            self.walk([{"duration_s": step["warmup_s"], "rate": step["rate"], "phase": f"{label} warm-up"},
-                       {"duration_s": step["judged_s"], "rate": step["rate"], "phase": label}])
+            self.walk(
+                [
+                    {
+                        "duration_s": step["warmup_s"],
+                        "rate": step["rate"],
+                        "phase": f"{label} warm-up",
+                    },
+                    {"duration_s": step["judged_s"], "rate": step["rate"], "phase": label},
+                ]
+            )
             self.pool.join(timeout=step["drain_s"])
             self.pool.kill(block=False)
 
     def one(self, intended: float, phase: str | None) -> None:
         name, path, shape = common.pick()
-        if phase:  # the capacity search's steps: their own request names, so each is judged alone, without its warm-up
+        if phase:
+            # the capacity search's steps: their own request names, so each is judged alone, without
+            # its warm-up
             name = f"{phase}: {name}"
         with self.client.get(path, name=name, headers=self.headers, catch_response=True) as reply:
             # the wait behind the timetable is latency the user would have seen

@@ -18,14 +18,17 @@ from locust import LoadTestShape, events, runners
 from locust.runners import MasterRunner
 
 MESSAGE = "nbaverify_step"
-runners.WORKER_REPORT_INTERVAL = 1.0  # workers report each second (not 3): a step's figures are complete sooner
+# workers report each second (not 3): a step's figures are complete sooner
+runners.WORKER_REPORT_INTERVAL = 1.0
 steps: Queue = Queue()  # the steps this process's ArrivalRateUser is to offer, in order
 
 
 @events.init.add_listener
 def _listen(environment, **_kwargs) -> None:
     if not isinstance(environment.runner, MasterRunner):  # the processes that send the requests
-        environment.runner.register_message(MESSAGE, lambda environment, msg, **_kw: steps.put(msg.data))
+        environment.runner.register_message(
+            MESSAGE, lambda environment, msg, **_kw: steps.put(msg.data)
+        )
 
 
 def _write(path: str, body: dict) -> None:
@@ -36,7 +39,8 @@ def _write(path: str, body: dict) -> None:
 
 
 class SearchShape(LoadTestShape):
-    """One ArrivalRateUser a process for as long as the search lasts; it ends when nbaverify says so."""
+    """One ArrivalRateUser a process for as long as the search lasts; it ends when nbaverify says
+    so."""
 
     sent = 0
 
@@ -54,10 +58,15 @@ class SearchShape(LoadTestShape):
             self.runner.send_message(MESSAGE, step)
             self.sent = step["number"]
         stats = self.runner.stats
-        _write(search["stats_file"], {
-            "written_at": time.time(), "relayed": self.sent, "workers": common.config()["workers"],
-            "entries": [entry.serialize() for entry in stats.entries.values()],
-            "errors": list(stats.serialize_errors().values()),
-        })
+        _write(
+            search["stats_file"],
+            {
+                "written_at": time.time(),
+                "relayed": self.sent,
+                "workers": common.config()["workers"],
+                "entries": [entry.serialize() for entry in stats.entries.values()],
+                "errors": list(stats.serialize_errors().values()),
+            },
+        )
         users = max(1, common.config()["workers"])
         return users, users

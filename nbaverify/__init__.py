@@ -4,9 +4,23 @@ The importable surface is small on purpose; the CLI (`nbaverify`) and the pytest
 (`nbaverify.plugin`) are the ways in.
 """
 
-from nbaverify.errors import ConfigError, MissingBinary, NbaverifyError, PortInUse, SandboxError, TargetUnreachable
+from nbaverify.errors import (
+    ConfigError,
+    MissingBinary,
+    NbaverifyError,
+    PortInUse,
+    SandboxError,
+    TargetUnreachable,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "MissingBinary", "NbaverifyError", "PortInUse", "SandboxError", "TargetUnreachable",
-           "__version__"]
+__all__ = [
+    "ConfigError",
+    "MissingBinary",
+    "NbaverifyError",
+    "PortInUse",
+    "SandboxError",
+    "TargetUnreachable",
+    "__version__",
+]

@@ -1,10 +1,10 @@
-"""Each check declared once: its markers and its docstring, evaluated at collection into a frozen `CheckSpec` kept
-on the item (as pytest's skipping.py keeps its evaluated marks), which selection, the run record, the listing
-(`nbaverify checks`, `nbaverify explain`), the generated docs and the self-tests all read. Nothing else reads a
-check's markers as strings or its source as text.
+"""Each check declared once: its markers and its docstring, evaluated at collection into a frozen
+`CheckSpec` kept on the item (as pytest's skipping.py keeps its evaluated marks), which selection,
+the run record, the listing (`nbaverify checks`, `nbaverify explain`), the generated docs and the
+self-tests all read. Nothing else reads a check's markers as strings or its source as text.
 
-`collect()` gives the whole catalogue without a target: it collects the shipped checks (and a team's folders)
-against a profile that names every section, so every parametrization is there.
+`collect()` gives the whole catalogue without a target: it collects the shipped checks (and a team's
+folders) against a profile that names every section, so every parametrization is there.
 """
 
 from __future__ import annotations
@@ -23,11 +23,27 @@ from nbaverify import shipped
 from nbaverify.errors import ConfigError
 from nbaverify.markers import AREAS, SAFETY, SEVERITIES, TIERS
 
-# the fixtures that reach the platform (nbaverify/plugins/fixtures.py, each says what it reads in its docstring)
-SOURCES = ("api", "api_logs", "db", "replica", "read_source", "k8s", "prom", "grafana", "alertmanager",
-           "alertmanager_cluster", "alertmanager_config", "delivery_record", "host", "history")
+# the fixtures that reach the platform (nbaverify/plugins/fixtures.py, each says what it reads in
+# its docstring)
+SOURCES = (
+    "api",
+    "api_logs",
+    "db",
+    "replica",
+    "read_source",
+    "k8s",
+    "prom",
+    "grafana",
+    "alertmanager",
+    "alertmanager_cluster",
+    "alertmanager_config",
+    "delivery_record",
+    "host",
+    "history",
+)
 SPEC = pytest.StashKey["CheckSpec"]()
-COLLECTED = pytest.StashKey[list["CheckSpec"]]()  # every check the session collected, selected or not
+# every check the session collected, selected or not
+COLLECTED = pytest.StashKey[list["CheckSpec"]]()
 CHECK_PREFIX = "check_"
 
 
@@ -35,16 +51,20 @@ CHECK_PREFIX = "check_"
 class CheckSpec:
     """One check case as the catalogue knows it."""
 
-    id: str                   # checks/test_jwt.py::check_token_refused[alg none]: what runs name and waivers match
-    check: str                # checks/test_jwt.py::check_token_refused: the function, every case of it
+    # checks/test_jwt.py::check_token_refused[alg none]: what runs name and waivers match
+    id: str
+    # checks/test_jwt.py::check_token_refused: the function, every case of it
+    check: str
     area: str
     tiers: tuple[str, ...]
     severity: str
     safety: str
-    guide: str                # the maintenance-guide section it verifies first (its runbook marker's first)
-    sections: tuple[str, ...]  # every guide section it verifies: the runbook markers' sections, closest first
-    summary: str              # the docstring's first paragraph: what it verifies, in one line
-    doc: str                  # the whole docstring
+    # the maintenance-guide section it verifies first (its runbook marker's first)
+    guide: str
+    # every guide section it verifies: the runbook markers' sections, closest first
+    sections: tuple[str, ...]
+    summary: str  # the docstring's first paragraph: what it verifies, in one line
+    doc: str  # the whole docstring
     reads: tuple[str, ...] = ()  # the parts of the platform it reads: its fixtures among SOURCES
 
     @property
@@ -53,11 +73,17 @@ class CheckSpec:
 
     @property
     def case(self) -> str | None:
-        return self.id[len(self.check) + 1:-1] if "[" in self.id else None
+        return self.id[len(self.check) + 1 : -1] if "[" in self.id else None
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "name": self.name, "case": self.case, "tiers": list(self.tiers),
-                "sections": list(self.sections), "reads": list(self.reads)}
+        return {
+            **asdict(self),
+            "name": self.name,
+            "case": self.case,
+            "tiers": list(self.tiers),
+            "sections": list(self.sections),
+            "reads": list(self.reads),
+        }
 
 
 def is_check(item: pytest.Item) -> bool:
@@ -65,8 +91,10 @@ def is_check(item: pytest.Item) -> bool:
 
 
 def check_id(item: pytest.Item) -> str:
-    """The id a check is known by in every report and waiver: checks/<module>::<name> for the shipped checks
-    wherever nbaverify is installed (waivers and histories carry over); a team's own keep pytest's id."""
+    """The id a check is known by in every report and waiver: checks/<module>::<name> for the
+    shipped checks wherever nbaverify is installed (waivers and histories carry over); a team's own
+    keep pytest's id.
+    """
     rest = item.nodeid.split("::", 1)[1] if "::" in item.nodeid else item.name
     return shipped.check_id(Path(item.path), rest) or item.nodeid
 
@@ -77,7 +105,8 @@ def _marker(item: pytest.Item, name: str, default: str = "") -> str:
 
 
 def problem(item: pytest.Item) -> str | None:
-    """What is wrong with a check's declaration, or None: every check says what, how bad, how often, and why."""
+    """What is wrong with a check's declaration, or None: every check says what, how bad, how often,
+    and why."""
     for name in ("area", "severity", "runbook"):
         if not _marker(item, name):
             return f"@pytest.mark.{name}(...) is missing"
@@ -93,23 +122,40 @@ def problem(item: pytest.Item) -> str | None:
 
 
 def spec_of(item: pytest.Item) -> CheckSpec:
-    """The item's entry, evaluated from its markers and docstring (once: selection and the record read it)."""
-    doc = inspect.cleandoc(getattr(item, "function", None).__doc__ or "") if isinstance(item, pytest.Function) else ""
+    """The item's entry, evaluated from its markers and docstring (once: selection and the record
+    read it)."""
+    doc = (
+        inspect.cleandoc(getattr(item, "function", None).__doc__ or "")
+        if isinstance(item, pytest.Function)
+        else ""
+    )
     cid = check_id(item)
-    # a function's runbook marker names its own sections first; its module's (pytestmark) add to them
-    sections = tuple(dict.fromkeys(str(arg) for mark in item.iter_markers("runbook") for arg in mark.args))
-    return CheckSpec(id=cid, check=cid.split("[", 1)[0], area=_marker(item, "area"),
-                     tiers=tuple(t for t in TIERS if item.get_closest_marker(t)), severity=_marker(item, "severity"),
-                     safety=_marker(item, "safety", "readonly"), guide=sections[0] if sections else "",
-                     sections=sections, summary=doc.split("\n\n", 1)[0].replace("\n", " ").strip(), doc=doc,
-                     reads=tuple(name for name in SOURCES if name in getattr(item, "fixturenames", ())))
+    # a function's runbook marker names its own sections first; its module's (pytestmark) add to
+    # them
+    sections = tuple(
+        dict.fromkeys(str(arg) for mark in item.iter_markers("runbook") for arg in mark.args)
+    )
+    return CheckSpec(
+        id=cid,
+        check=cid.split("[", 1)[0],
+        area=_marker(item, "area"),
+        tiers=tuple(t for t in TIERS if item.get_closest_marker(t)),
+        severity=_marker(item, "severity"),
+        safety=_marker(item, "safety", "readonly"),
+        guide=sections[0] if sections else "",
+        sections=sections,
+        summary=doc.split("\n\n", 1)[0].replace("\n", " ").strip(),
+        doc=doc,
+        reads=tuple(name for name in SOURCES if name in getattr(item, "fixturenames", ())),
+    )
 
 
 def spec(item: pytest.Item) -> CheckSpec:
     return item.stash[SPEC]
 
 
-# a profile that names every section, so every parametrization is collected; nothing is reached at collection
+# a profile that names every section, so every parametrization is collected; nothing is reached at
+# collection
 CATALOGUE_PROFILE = """name = "catalogue"
 environment = "catalogue"
 [api]
@@ -155,20 +201,45 @@ def _collect(folders: tuple[str, ...]) -> tuple[CheckSpec, ...]:
         saved = os.environ.get("NBAVERIFY_CATALOGUE_DSN")
         os.environ["NBAVERIFY_CATALOGUE_DSN"] = "postgresql://catalogue@127.0.0.1:9/none"
         try:
-            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the listing is ours to print
-                # as `nbaverify check` runs pytest: the working directory is the root (a team's ids), no ini file
-                code = pytest.main(["--collect-only", "-q", "-c", os.devnull, f"--rootdir={Path.cwd()}",
-                                    "-p", "nbaverify.plugin", "-p", "no:cacheprovider", "-p", "no:locust",
-                                    "-p", "no:pytest11.testinfra", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                                    "--target", str(profile), "--report-dir", str(Path(tmp) / "r"), str(shipped.CHECKS),
-                                    *folders], plugins=[collector])
+            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+                # the listing is ours to print
+                # as `nbaverify check` runs pytest: the working directory is the root (a team's
+                # ids), no ini file
+                code = pytest.main(
+                    [
+                        "--collect-only",
+                        "-q",
+                        "-c",
+                        os.devnull,
+                        f"--rootdir={Path.cwd()}",
+                        "-p",
+                        "nbaverify.plugin",
+                        "-p",
+                        "no:cacheprovider",
+                        "-p",
+                        "no:locust",
+                        "-p",
+                        "no:pytest11.testinfra",
+                        "-W",
+                        "ignore::pytest.PytestAssertRewriteWarning",
+                        "--target",
+                        str(profile),
+                        "--report-dir",
+                        str(Path(tmp) / "r"),
+                        str(shipped.CHECKS),
+                        *folders,
+                    ],
+                    plugins=[collector],
+                )
         finally:
             if saved is None:
                 os.environ.pop("NBAVERIFY_CATALOGUE_DSN", None)
             else:
                 os.environ["NBAVERIFY_CATALOGUE_DSN"] = saved
     if code not in (0, 5) or not collector.specs:
-        raise ConfigError("checks", None, f"the checks could not be collected (pytest exit {int(code)})")
+        raise ConfigError(
+            "checks", None, f"the checks could not be collected (pytest exit {int(code)})"
+        )
     return tuple(collector.specs)
 
 

@@ -17,12 +17,16 @@ from typing import Any
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("NBAVERIFY_STATE_DIR") or Path.home() / ".local" / "state" / "nbaverify")
+    return Path(
+        os.environ.get("NBAVERIFY_STATE_DIR") or Path.home() / ".local" / "state" / "nbaverify"
+    )
 
 
 class History:
-    """What runs against one target remember between them, one JSON file per target under NBAVERIFY_STATE_DIR: the
-    previous run's values, read at the start, and this run's, merged into the file by `save` at the end of the run."""
+    """What runs against one target remember between them, one JSON file per target under
+    NBAVERIFY_STATE_DIR: the previous run's values, read at the start, and this run's, merged into
+    the file by `save` at the end of the run.
+    """
 
     def __init__(self, target_name: str, directory: Path | None = None):
         self.path = (directory or state_dir()) / f"history-{target_name}.json"
@@ -50,7 +54,8 @@ class History:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_suffix(".lock"), "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another run's save waits here, then merges on top of ours
+            # another run's save waits here, then merges on top of ours
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 current = json.loads(self.path.read_text())
             except (OSError, ValueError):

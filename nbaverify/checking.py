@@ -16,7 +16,9 @@ def expectations_at_collection(config: pytest.Config):
     return config.stash[RUN].ensure_target().expectations
 
 
-def parametrize_from(metafunc: pytest.Metafunc, argname: str, key: str, id_key: str = "name") -> None:
+def parametrize_from(
+    metafunc: pytest.Metafunc, argname: str, key: str, id_key: str = "name"
+) -> None:
     """Parametrize a check over a list in the expectations, one case (and id) per entry.
 
     Use from a check module's `pytest_generate_tests`; the ids name the object the case is
@@ -30,5 +32,6 @@ def parametrize_from(metafunc: pytest.Metafunc, argname: str, key: str, id_key: 
 
 
 def run_allows(config: pytest.Config, kind: str) -> bool:
-    """Did this run say --allow KIND (or its env var / project config)? For a check that opts in on every target."""
+    """Did this run say --allow KIND (or its env var / project config)? For a check that opts in on
+    every target."""
     return kind in option(config, "allow")

@@ -1,8 +1,8 @@
 """Guide coverage: which checks verify each item of the maintenance guide.
 
-Derived from the checks' own guide sections (their runbook markers, in the catalogue); fixtures/coverage.toml adds
-only what the code cannot say of an item: how it is read, what is a person's to do, what is planned, which other
-command verifies it.
+Derived from the checks' own guide sections (their runbook markers, in the catalogue);
+fixtures/coverage.toml adds only what the code cannot say of an item: how it is read, what is a
+person's to do, what is planned, which other command verifies it.
 """
 
 from __future__ import annotations
@@ -30,14 +30,23 @@ class Item:
     command: str = ""
 
     def covered_by(self, sections: tuple[str, ...] | list[str]) -> bool:
-        """Does a check naming these sections verify this item (it names the item, or a part of it)?"""
+        """Does a check naming these sections verify this item (it names the item, or a part of
+        it)?"""
         return any(s == self.section or s.startswith(self.section + " / ") for s in sections)
 
     @property
     def why_not(self) -> str:
         """Why the checks do not (wholly) verify it, or what else does."""
-        return "; ".join(filter(None, [f"`{self.command}`: {self.reading}" if self.command else "", self.manual,
-                                       f"planned: {self.planned}" if self.planned else ""]))
+        return "; ".join(
+            filter(
+                None,
+                [
+                    f"`{self.command}`: {self.reading}" if self.command else "",
+                    self.manual,
+                    f"planned: {self.planned}" if self.planned else "",
+                ],
+            )
+        )
 
 
 def notes() -> list[dict]:
@@ -67,11 +76,11 @@ def markdown_table(specs: list[CheckSpec]) -> str:
 
 
 def of_run(checks: list[CheckResult], catalogue: list[tuple[str, ...]] | None = None) -> list[dict]:
-    """Each guide item and what a run says of it: verified, failing, waived, not in this run (checks verify it,
-    none of them ran), or not automated (manual, command, planned).
+    """Each guide item and what a run says of it: verified, failing, waived, not in this run (checks
+    verify it, none of them ran), or not automated (manual, command, planned).
 
-    `catalogue` is the guide sections of every check the run collected, selected or not; without it only the
-    run's own checks say which items are automated.
+    `catalogue` is the guide sections of every check the run collected, selected or not; without it
+    only the run's own checks say which items are automated.
     """
     known = catalogue if catalogue is not None else [tuple(check.guide) for check in checks]
     rows = []
@@ -88,15 +97,24 @@ def of_run(checks: list[CheckResult], catalogue: list[tuple[str, ...]] | None = 
             state = "waived"
         else:
             state = "verified"
-        rows.append({"section": item.section, "state": state,
-                     "checks": list(dict.fromkeys(check.id.split("[", 1)[0] for check in ran)),
-                     "why_not": item.why_not})
+        rows.append(
+            {
+                "section": item.section,
+                "state": state,
+                "checks": list(dict.fromkeys(check.id.split("[", 1)[0] for check in ran)),
+                "why_not": item.why_not,
+            }
+        )
     return rows
 
 
 def run_markdown(rows: list[dict]) -> str:
     lines = ["| guide item | in this run | checks |", "|---|---|---|"]
     for row in rows:
-        note = f" ({row['why_not']})" if row["state"] in ("manual", "command", "planned") and row["why_not"] else ""
+        note = (
+            f" ({row['why_not']})"
+            if row["state"] in ("manual", "command", "planned") and row["why_not"]
+            else ""
+        )
         lines.append(f"| {row['section']} | {row['state']}{note} | {len(row['checks'])} |")
     return "\n".join(lines) + "\n"

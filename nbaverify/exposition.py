@@ -1,5 +1,7 @@
-"""The Prometheus text exposition (what a /metrics endpoint serves), parsed with prometheus-client's own parser:
-read by the Prometheus and Alertmanager clients (their own metrics) and by the checks of the API's."""
+"""The Prometheus text exposition (what a /metrics endpoint serves), parsed with prometheus-client's
+own parser: read by the Prometheus and Alertmanager clients (their own metrics) and by the checks of
+the API's.
+"""
 
 from __future__ import annotations
 

@@ -13,6 +13,6 @@ EXTRAS = {
 
 
 def require(extra: str, modules: tuple[str, ...] | None = None) -> None:
-    missing = [name for name in (modules or EXTRAS[extra]) if find_spec(name) is None]
+    missing = [name for name in modules or EXTRAS[extra] if find_spec(name) is None]
     if missing:
         raise MissingExtra(extra, missing)

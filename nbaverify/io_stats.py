@@ -16,13 +16,14 @@ from dataclasses import dataclass
 @dataclass
 class Tally:
     """The calls of one kind a run made to the target, and the seconds they took in all."""
+
     calls: int = 0
     seconds: float = 0.0
 
 
 class IoStats:
-    """The run's calls to the target by kind (http, sql, kubernetes, ...): `timed(kind)` counts one and its time,
-    `snapshot` is what summary.json keeps. One a process: `IO`."""
+    """The run's calls to the target by kind (http, sql, kubernetes, ...): `timed(kind)` counts one
+    and its time, `snapshot` is what summary.json keeps. One a process: `IO`."""
 
     def __init__(self) -> None:
         self._tallies: defaultdict[str, Tally] = defaultdict(Tally)
@@ -38,14 +39,18 @@ class IoStats:
             tally.seconds += time.perf_counter() - start
 
     def count(self, kind: str) -> None:
-        """One more call of a kind that is counted, not timed (the requests charged to the API's budget)."""
+        """One more call of a kind that is counted, not timed (the requests charged to the API's
+        budget)."""
         self._tallies[kind].calls += 1
 
     def reset(self) -> None:
         self._tallies.clear()
 
     def snapshot(self) -> dict[str, dict[str, float]]:
-        return {kind: {"calls": t.calls, "seconds": round(t.seconds, 4)} for kind, t in sorted(self._tallies.items())}
+        return {
+            kind: {"calls": t.calls, "seconds": round(t.seconds, 4)}
+            for kind, t in sorted(self._tallies.items())
+        }
 
 
 IO = IoStats()

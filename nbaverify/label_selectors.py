@@ -1,16 +1,20 @@
-"""Kubernetes label selectors, matched as the API server matches them (matchLabels and matchExpressions): which
-pods a Deployment, a NetworkPolicy or an aggregated ClusterRole selects."""
+"""Kubernetes label selectors, matched as the API server matches them (matchLabels and
+matchExpressions): which pods a Deployment, a NetworkPolicy or an aggregated ClusterRole selects."""
 
 from __future__ import annotations
 
 
 def selector_matches(selector: dict | None, labels: dict | None) -> bool:
-    """A LabelSelector (matchLabels and matchExpressions) against a label set; {} selects everything.
-    An operator the API does not know selects nothing (the server would refuse the object)."""
+    """A LabelSelector (matchLabels and matchExpressions) against a label set; {} selects
+    everything. An operator the API does not know selects nothing (the server would refuse the
+    object)."""
     selector = selector if isinstance(selector, dict) else {}
     labels = labels if isinstance(labels, dict) else {}
     match_labels = selector.get("matchLabels")
-    if any(labels.get(k) != v for k, v in (match_labels if isinstance(match_labels, dict) else {}).items()):
+    if any(
+        labels.get(k) != v
+        for k, v in (match_labels if isinstance(match_labels, dict) else {}).items()
+    ):
         return False
     expressions = selector.get("matchExpressions")
     for expr in expressions if isinstance(expressions, list) else []:

@@ -9,14 +9,15 @@ Fixtures a check may ask for:
     expect    the expectations, read by dotted key: expect["api.slow_response_ms"]
     api       ApiClient for the profile's [api]               (skips: "not configured: api")
     db        Database for the primary, read-only             (skips: "not configured: database")
-    replica   Database for the replica, read-only             (skips: "not configured: database.replica_dsn_env")
-    prom      Prometheus HTTP API client                       (skips: "not configured: prometheus")
-    grafana   Grafana's HTTP API (the dashboards)              (skips: "not configured: grafana")
-    k8s       the Kubernetes objects: manifests or a live cluster (skips: "not configured: kubernetes")
-    host      a testinfra host, one case per profile hosts URL  (skips: "not configured: hosts"); host_url names it
-    read_source  the replica when configured, else the primary: for full-table reads
-    history   values remembered from the previous run against the target (History.exchange)
-    evidence  a dict whose contents go into the check's record in summary.json
+    replica   Database for the replica, read-only             (skips: "not configured:
+    database.replica_dsn_env") prom      Prometheus HTTP API client                       (skips:
+    "not configured: prometheus") grafana   Grafana's HTTP API (the dashboards)              (skips:
+    "not configured: grafana") k8s       the Kubernetes objects: manifests or a live cluster (skips:
+    "not configured: kubernetes") host      a testinfra host, one case per profile hosts URL
+    (skips: "not configured: hosts"); host_url names it read_source  the replica when configured,
+    else the primary: for full-table reads history   values remembered from the previous run against
+    the target (History.exchange) evidence  a dict whose contents go into the check's record in
+    summary.json
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ from __future__ import annotations
 import pytest
 
 # the plugin's parts, registered with it (pytest imports a registered module's pytest_plugins)
-pytest_plugins = ["nbaverify.plugins.options", "nbaverify.plugins.specs", "nbaverify.plugins.record",
-                  "nbaverify.plugins.selection", "nbaverify.plugins.fixtures"]
+pytest_plugins = [
+    "nbaverify.plugins.options",
+    "nbaverify.plugins.specs",
+    "nbaverify.plugins.record",
+    "nbaverify.plugins.selection",
+    "nbaverify.plugins.fixtures",
+]
 
 
 # pytest plugins of other packages that must not take part in a verification run, wherever it is
@@ -35,7 +41,9 @@ GUARDED_PLUGINS = ("locust", "pytest11.testinfra")
 
 
 def pytest_plugin_registered(plugin, manager: pytest.PytestPluginManager) -> None:
-    # historic: called for every plugin registered before us too, so the first call blocks them in time
+    # historic: called for every plugin registered before us too, so the first call blocks them in
+    # time
     for name in GUARDED_PLUGINS:
         if not manager.is_blocked(name):
-            manager.set_blocked(name)  # unregisters it if it came first; otherwise it is never loaded
+            # unregisters it if it came first; otherwise it is never loaded
+            manager.set_blocked(name)

@@ -41,18 +41,24 @@ def chown_to_service(path: Path) -> None:
         for root, dirs, files in os.walk(path):
             os.chown(root, entry.pw_uid, entry.pw_gid)
             for name in dirs + files:
-                os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+                os.chown(
+                    os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False
+                )
 
 
-def run(argv: Sequence[str], step: str, as_service: bool = False, timeout: float = 120, **kwargs) -> str:
-    """Run a command to completion; a failure is a SandboxError naming the step and its stderr tail."""
+def run(
+    argv: Sequence[str], step: str, as_service: bool = False, timeout: float = 120, **kwargs
+) -> str:
+    """Run a command to completion; a failure is a SandboxError naming the step and its stderr
+    tail."""
     user = service_user() if as_service else None
     full = ["runuser", "-u", user, "--", *argv] if user else list(argv)
     try:
         done = subprocess.run(full, capture_output=True, text=True, timeout=timeout, **kwargs)
     except subprocess.TimeoutExpired:
         raise SandboxError(f"{step}: timed out after {timeout:.0f}s ({argv[0]})") from None
-    except FileNotFoundError:  # the wrapper (runuser) or the program itself: name the one that is missing
+    except FileNotFoundError:
+        # the wrapper (runuser) or the program itself: name the one that is missing
         missing = full[0] if shutil.which(full[0]) is None else argv[0]
         raise MissingBinary(missing, f"needed to {step}") from None
     if done.returncode != 0:
@@ -94,7 +100,8 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bo
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace a file whole (write beside it, then rename): a reader polling it never sees half of it."""
+    """Replace a file whole (write beside it, then rename): a reader polling it never sees half of
+    it."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
@@ -110,9 +117,12 @@ def write_private(path: Path, text: str) -> None:
 
 def await_port_free(port: int, service: str, timeout: float = 65.0, **hint) -> None:
     """For a server of ours being restarted: the connections it just closed may hold its port in
-    TIME_WAIT for up to a minute (Linux), which a new bind can refuse; wait that out, else PortInUse."""
+    TIME_WAIT for up to a minute (Linux), which a new bind can refuse; wait that out, else
+    PortInUse.
+    """
     deadline = time.monotonic() + timeout
-    unseen_until = time.monotonic() + 3  # nobody to be seen holding it: a process still letting go of it
+    # nobody to be seen holding it: a process still letting go of it
+    unseen_until = time.monotonic() + 3
     while not port_is_free(port):
         holder = port_holder(port)
         passing = "time-wait" in holder if holder else time.monotonic() < unseen_until
@@ -127,14 +137,21 @@ def ensure_port_free(port: int, service: str, **hint) -> None:
 
 
 def port_holder(port: int) -> str | None:
-    """Who holds a local TCP port, from `ss` (iproute2): 'postgres (pid 812) listening', or the connection
-    whose source port it is ('python3 (pid 77), the source port of a connection to 10.0.0.5:443'); None if unknown."""
+    """Who holds a local TCP port, from `ss` (iproute2): 'postgres (pid 812) listening', or the
+    connection whose source port it is ('python3 (pid 77), the source port of a connection to
+    10.0.0.5:443'); None if unknown.
+    """
     ss = shutil.which("ss")
     if not ss:
         return None
     try:
-        out = subprocess.run([ss, "-Htanp", f"sport = :{port}"], capture_output=True, text=True, timeout=5,
-                             check=False).stdout
+        out = subprocess.run(
+            [ss, "-Htanp", f"sport = :{port}"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     rows = [line.split() for line in out.splitlines() if line.strip()]
@@ -142,7 +159,11 @@ def port_holder(port: int) -> str | None:
     for row in rows:
         state, peer = row[0], row[4] if len(row) > 4 else "?"
         users = re.search(r'\(\("([^"]+)",pid=(\d+)', " ".join(row[5:]))
-        who = f"{users.group(1)} (pid {users.group(2)})" if users else "a process this user cannot see"
+        who = (
+            f"{users.group(1)} (pid {users.group(2)})"
+            if users
+            else "a process this user cannot see"
+        )
         if state == "LISTEN":
             return f"{who} listening"
         return f"{who}, the source port of a connection to {peer} ({state.lower()})"
@@ -156,7 +177,9 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        cmdline = (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
     except (OSError, ValueError, IndexError):
         return None
     # an empty cmdline is a process still in execve (seen right after spawn): it is ours, starting
@@ -173,7 +196,9 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None) -> int:
+def spawn(
+    argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, str] | None = None
+) -> int:
     """Start a long-running service that outlives us, logging to a file; returns its pid.
 
     A shell starts it in the background in a session of its own, prints its pid and exits, so the
@@ -181,12 +206,20 @@ def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, env: dict[str, st
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["sh", "-c", 'setsid "$@" >>"$0" 2>&1 </dev/null & echo $!', str(log_file), *argv],
-                          capture_output=True, text=True, env=env, timeout=10, check=False)
+    done = subprocess.run(
+        ["sh", "-c", 'setsid "$@" >>"$0" 2>&1 </dev/null & echo $!', str(log_file), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+        check=False,
+    )
     try:
         pid = int(done.stdout.strip())
     except ValueError:
-        raise SandboxError(f"could not start {Path(argv[0]).name}: {done.stderr.strip() or 'no pid reported'}") from None
+        raise SandboxError(
+            f"could not start {Path(argv[0]).name}: {done.stderr.strip() or 'no pid reported'}"
+        ) from None
     pid_file.write_text(f"{pid}\n")
     return pid
 
@@ -205,12 +238,15 @@ def stop_pid(pid: int, timeout: float = 10) -> None:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    deadline = time.monotonic() + 5  # gone, with its sockets, before the caller binds its ports again
+    # gone, with its sockets, before the caller binds its ports again
+    deadline = time.monotonic() + 5
     while time.monotonic() < deadline and Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
         time.sleep(0.05)
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     """Poll until predicate() is true; a SandboxError saying what never happened otherwise."""
     deadline = time.monotonic() + timeout
     last_error = ""
@@ -221,7 +257,10 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
         except SandboxError:
             raise
         except Exception as exc:  # noqa: BLE001 - a service still starting may raise anything; keep polling
-            last_error = f" (last error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            last_error = (
+                f" (last error: {type(exc).__name__}:"
+                f" {str(exc).splitlines()[0] if str(exc) else ''})"
+            )
         if time.monotonic() >= deadline:
             raise SandboxError(f"timed out after {timeout:.0f}s waiting for {what}{last_error}")
         time.sleep(interval)
@@ -231,7 +270,9 @@ def pg_bindir() -> Path:
     """Where initdb/pg_ctl live: NBAVERIFY_PG_BINDIR, `pg_config --bindir`, or Debian's layout."""
     candidates = [os.environ.get("NBAVERIFY_PG_BINDIR")]
     if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, timeout=10, check=False)
+        out = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True, timeout=10, check=False
+        )
         candidates.append(out.stdout.strip())
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
     for candidate in filter(None, candidates):

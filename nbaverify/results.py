@@ -1,4 +1,5 @@
-"""The run record (Contract 3): one model that summary.json, JUnit and Markdown are all rendered from."""
+"""The run record (Contract 3): one model that summary.json, JUnit and Markdown are all rendered
+from."""
 
 from __future__ import annotations
 
@@ -13,17 +14,24 @@ from nbaverify.markers import SEVERITIES
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 # --fail-on LEVEL: which severities fail the run (Contract 3's default: critical only)
-FAIL_ON = {"critical": {"critical"}, "warning": {"critical", "warning"}, "info": set(SEVERITIES), "never": set()}
+FAIL_ON = {
+    "critical": {"critical"},
+    "warning": {"critical", "warning"},
+    "info": set(SEVERITIES),
+    "never": set(),
+}
 
 
 @dataclass
 class CheckResult:
     """One check's result in a run, as summary.json keeps it (Contract 3).
 
-    From the catalogue: its id, area, tiers, severity, safety, runbook and every guide section it verifies. From the
-    run: its outcome (passed, failed, error, skipped, waived), a one-line message, its duration in seconds and the
-    evidence it saw, message and evidence redacted. The pytest plugin makes one a check (plugins.record) and every
-    report is rendered from them; `blocking(fail_on)` says whether it fails the run."""
+    From the catalogue: its id, area, tiers, severity, safety, runbook and every guide section it
+    verifies. From the run: its outcome (passed, failed, error, skipped, waived), a one-line
+    message, its duration in seconds and the evidence it saw, message and evidence redacted. The
+    pytest plugin makes one a check (plugins.record) and every report is rendered from them;
+    `blocking(fail_on)` says whether it fails the run."""
+
     id: str
     area: str
     tiers: list[str]
@@ -34,22 +42,27 @@ class CheckResult:
     message: str = ""
     duration_s: float = 0.0
     evidence: dict = field(default_factory=dict)
-    guide: list[str] = field(default_factory=list)  # every guide section it verifies, its runbook first
+    # every guide section it verifies, its runbook first
+    guide: list[str] = field(default_factory=list)
 
     def blocking(self, fail_on: str = "critical") -> bool:
-        """Does this result fail the run? (checks of a failing severity that failed or could not run)"""
+        """Does this result fail the run? (checks of a failing severity that failed or could not
+        run)"""
         return self.severity in FAIL_ON[fail_on] and self.outcome in ("failed", "error")
 
 
 @dataclass
 class RunSummary:
-    """The record of one check run (Contract 3), written as summary.json and read back by `read` / `read_dict`.
+    """The record of one check run (Contract 3), written as summary.json and read back by `read` /
+    `read_dict`.
 
-    It holds the run's id, target, environment, tier and start, every CheckResult, the totals by outcome, the waivers
-    that named a selected check, the run's calls to the target (`io`), and for an interrupted run the checks it did
-    not reach. `finish` counts the totals and sets the exit code; `status` and `status_line` are the verdict for
-    schedulers (OK, WARNING, CRITICAL, INTERRUPTED). JUnit, Markdown, HTML, SARIF, evidence.json, the run history and
-    the run's metrics are all made from it, so no two can disagree."""
+    It holds the run's id, target, environment, tier and start, every CheckResult, the totals by
+    outcome, the waivers that named a selected check, the run's calls to the target (`io`), and for
+    an interrupted run the checks it did not reach. `finish` counts the totals and sets the exit
+    code; `status` and `status_line` are the verdict for schedulers (OK, WARNING, CRITICAL,
+    INTERRUPTED). JUnit, Markdown, HTML, SARIF, evidence.json, the run history and the run's metrics
+    are all made from it, so no two can disagree."""
+
     run_id: str
     target: str
     environment: str
@@ -61,9 +74,12 @@ class RunSummary:
     nbaverify_version: str = ""
     exit_code: int = 0
     fail_on: str = "critical"
-    waivers: list[dict] = field(default_factory=list)  # each waiver that named a selected check, with its state
-    io: dict = field(default_factory=dict)  # calls to the target and their time, by kind (nbaverify.io_stats)
-    interrupted: bool = False  # SIGINT or SIGTERM stopped the run: `checks` is what ran, `not_run` the rest
+    # each waiver that named a selected check, with its state
+    waivers: list[dict] = field(default_factory=list)
+    # calls to the target and their time, by kind (nbaverify.io_stats)
+    io: dict = field(default_factory=dict)
+    # SIGINT or SIGTERM stopped the run: `checks` is what ran, `not_run` the rest
+    interrupted: bool = False
     not_run: list[str] = field(default_factory=list)
 
     def finish(self, duration_s: float) -> None:
@@ -72,7 +88,8 @@ class RunSummary:
         for check in self.checks:
             self.totals[check.outcome] += 1
         blocking = any(check.blocking(self.fail_on) for check in self.checks)
-        self.exit_code = EXIT_FAILED if blocking or self.expired_waivers else EXIT_OK  # an expired waiver fails
+        # an expired waiver fails
+        self.exit_code = EXIT_FAILED if blocking or self.expired_waivers else EXIT_OK
         if self.interrupted:  # an incomplete run is neither a pass nor a fail: a code of its own
             self.exit_code = EXIT_INTERRUPTED
 
@@ -118,8 +135,9 @@ class RunSummary:
 
 
 def new_run_id(tier: str, target: str, now: dt.datetime | None = None) -> str:
-    """time-tier-target-xxxxxxxx: sortable, readable, and unique even for many runs started in the same second (four
-    hex digits collided once in 50 such runs, 2 % by the birthday bound: CI found it)."""
+    """time-tier-target-xxxxxxxx: sortable, readable, and unique even for many runs started in the
+    same second (four hex digits collided once in 50 such runs, 2 % by the birthday bound: CI found
+    it)."""
     now = now or dt.datetime.now(dt.UTC)
     return f"{now:%Y%m%dT%H%M%SZ}-{tier}-{target}-{secrets.token_hex(4)}".replace("/", "_")
 

@@ -17,9 +17,10 @@ def _folder(package: str) -> Path:
     return Path(str(files(package)))
 
 
-CHECKS = _folder("nbaverify_checks")      # the checks: checks/test_*.py
-SCENARIOS = _folder("nbaverify_load")     # the Locust scenarios: load/*.py
-DATA = _folder("nbaverify_data")          # fixtures/: expectations, targets, k8s, monitoring, sql, coverage
+CHECKS = _folder("nbaverify_checks")  # the checks: checks/test_*.py
+SCENARIOS = _folder("nbaverify_load")  # the Locust scenarios: load/*.py
+# fixtures/: expectations, targets, k8s, monitoring, sql, coverage
+DATA = _folder("nbaverify_data")
 
 EXPECTATIONS = DATA / "expectations.toml"
 TARGETS = DATA / "targets"
@@ -27,14 +28,17 @@ COVERAGE = DATA / "coverage.toml"
 K8S_MANIFESTS = DATA / "k8s"
 MONITORING = DATA / "monitoring"
 SQL = DATA / "sql"
-RELEASES = DATA / "releases" / "endoflife.json"  # release data in endoflife.date's fields (scripts/release_snapshot)
-ADVISORIES = DATA / "security" / "advisories.json"  # OSV records of the API's packages (scripts/advisory_snapshot)
+# release data in endoflife.date's fields (scripts/release_snapshot)
+RELEASES = DATA / "releases" / "endoflife.json"
+# OSV records of the API's packages (scripts/advisory_snapshot)
+ADVISORIES = DATA / "security" / "advisories.json"
 SANDBOX_PROFILE_TEMPLATE = TARGETS / "sandbox.toml.in"
 LOCUSTFILE = SCENARIOS / "locustfile.py"
 
 
 def check_id(path: Path, rest: str) -> str | None:
-    """A shipped check's stable id, wherever it is installed: checks/<module>::<name> (None: not shipped)."""
+    """A shipped check's stable id, wherever it is installed: checks/<module>::<name> (None: not
+    shipped)."""
     try:
         relative = path.resolve().relative_to(CHECKS.resolve())
     except ValueError:

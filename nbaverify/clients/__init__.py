@@ -1,4 +1,5 @@
-"""The clients that reach the platform; checks receive them as session fixtures, never build them."""
+"""The clients that reach the platform; checks receive them as session fixtures, never build
+them."""
 
 from nbaverify.clients.api import ApiClient
 from nbaverify.clients.db import Database

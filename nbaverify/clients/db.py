@@ -20,7 +20,8 @@ from psycopg.rows import DictRow, dict_row, tuple_row
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.io_stats import IO
 
-HUNG_GRACE_S = 2.0  # past statement_timeout, a server that is alive has answered with its own cancel
+# past statement_timeout, a server that is alive has answered with its own cancel
+HUNG_GRACE_S = 2.0
 
 
 class Deadline:
@@ -44,7 +45,8 @@ class Deadline:
 
     def _fire(self) -> None:
         self.fired = True
-        try:  # on a duplicate of the fd: shutdown acts on the connection, close only on the duplicate
+        try:
+            # on a duplicate of the fd: shutdown acts on the connection, close only on the duplicate
             with socket.socket(fileno=os.dup(self._conn.pgconn.socket)) as duplicate:
                 duplicate.shutdown(socket.SHUT_RDWR)
         except (OSError, psycopg.Error):
@@ -52,16 +54,27 @@ class Deadline:
 
 
 class Database:
-    """A PostgreSQL server through one read-only session: the target's primary or replica, or a restored backup.
+    """A PostgreSQL server through one read-only session: the target's primary or replica, or a
+    restored backup.
 
-    It connects on first use, read-only at the server and with statement and lock timeouts, so no check can change or
-    load the target. `rows`, `one`, `single` and `explain` query it; `ping` says whether it answers; `patient` gives
-    the same server on a connection of its own with a longer statement timeout. A server that cannot be reached, or is
-    lost or hangs mid-run, becomes `TargetUnreachable`, remembered for the rest of the run; a statement that gives up
-    on its timeout or on a lock becomes a `CheckError`. Its repr never shows the DSN, which holds a password."""
+    It connects on first use, read-only at the server and with statement and lock timeouts, so no
+    check can change or load the target. `rows`, `one`, `single` and `explain` query it; `ping` says
+    whether it answers; `patient` gives the same server on a connection of its own with a longer
+    statement timeout. A server that cannot be reached, or is lost or hangs mid-run, becomes
+    `TargetUnreachable`, remembered for the rest of the run; a statement that gives up on its
+    timeout or on a lock becomes a `CheckError`. Its repr never shows the DSN, which holds a
+    password.
+    """
 
-    def __init__(self, dsn: str, *, role: str, connect_timeout_s: float, statement_timeout_ms: int,
-                 lock_timeout_ms: int = 2000):
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        role: str,
+        connect_timeout_s: float,
+        statement_timeout_ms: int,
+        lock_timeout_ms: int = 2000,
+    ):
         self.role = role  # "primary" or "replica": how messages name this server
         self._dsn = dsn
         self._connect_timeout_s = connect_timeout_s
@@ -72,9 +85,15 @@ class Database:
         self.where = dsn_where(dsn)
 
     def patient(self, statement_timeout_ms: int) -> Database:
-        """The same server on a connection of its own, whose statements may run this long (a drill's long reads)."""
-        return Database(self._dsn, role=self.role, connect_timeout_s=self._connect_timeout_s,
-                        statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=self._lock_timeout_ms)
+        """The same server on a connection of its own, whose statements may run this long (a drill's
+        long reads)."""
+        return Database(
+            self._dsn,
+            role=self.role,
+            connect_timeout_s=self._connect_timeout_s,
+            statement_timeout_ms=statement_timeout_ms,
+            lock_timeout_ms=self._lock_timeout_ms,
+        )
 
     @property
     def dbname(self) -> str:
@@ -90,13 +109,21 @@ class Database:
         if self._conn is None or self._conn.closed:
             try:
                 self._conn = psycopg.connect(
-                    self._dsn, autocommit=True, row_factory=dict_row,
-                    connect_timeout=max(1, round(self._connect_timeout_s)), application_name="nbaverify",
-                    options=(f"-c default_transaction_read_only=on -c statement_timeout={self._statement_timeout_ms} "
-                             f"-c lock_timeout={self._lock_timeout_ms}"),
+                    self._dsn,
+                    autocommit=True,
+                    row_factory=dict_row,
+                    connect_timeout=max(1, round(self._connect_timeout_s)),
+                    application_name="nbaverify",
+                    options=(
+                        "-c default_transaction_read_only=on -c"
+                        f" statement_timeout={self._statement_timeout_ms} -c"
+                        f" lock_timeout={self._lock_timeout_ms}"
+                    ),
                 )
             except psycopg.Error as exc:
-                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, _reason(exc))
+                self._unreachable = TargetUnreachable(
+                    f"{self.role} database", self.where, _reason(exc)
+                )
                 raise self._unreachable from None
         return self._conn
 
@@ -109,8 +136,11 @@ class Database:
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
-            if connection.closed:  # the server went away mid-run, or hung: later checks learn it at once
-                self._unreachable = TargetUnreachable(f"{self.role} database", self.where, self._lost(exc, deadline))
+            if connection.closed:
+                # the server went away mid-run, or hung: later checks learn it at once
+                self._unreachable = TargetUnreachable(
+                    f"{self.role} database", self.where, self._lost(exc, deadline)
+                )
                 raise self._unreachable from None
             raise
 
@@ -119,19 +149,28 @@ class Database:
 
     def _lost(self, exc: Exception, deadline: Deadline) -> str:
         if deadline.fired:
-            return (f"no answer within {deadline.seconds:g}s (statement_timeout {self._statement_timeout_ms} ms, "
-                    "which a live server enforces itself): the server hangs")
+            return (
+                f"no answer within {deadline.seconds:g}s (statement_timeout"
+                f" {self._statement_timeout_ms} ms, which a live server enforces itself): the"
+                " server hangs"
+            )
         return _reason(exc)
 
     def _gave_up(self, exc: Exception, sql: str) -> CheckError:
-        waited = ("a lock", self._lock_timeout_ms) if isinstance(exc, psycopg.errors.LockNotAvailable) else (
-            "the statement", self._statement_timeout_ms)
-        return CheckError(f"{self.role} database {self.where}: gave up waiting for {waited[0]} after {waited[1]} ms "
-                          f"({' '.join(sql.split())[:60]}…); a lock is held or the server is overloaded: "
-                          "see check_no_blocked_sessions")
+        waited = (
+            ("a lock", self._lock_timeout_ms)
+            if isinstance(exc, psycopg.errors.LockNotAvailable)
+            else ("the statement", self._statement_timeout_ms)
+        )
+        return CheckError(
+            f"{self.role} database {self.where}: gave up waiting for {waited[0]} after {waited[1]}"
+            f" ms ({' '.join(sql.split())[:60]}…); a lock is held or the server is overloaded: see"
+            " check_no_blocked_sessions"
+        )
 
     def explain(self, sql: str, params: dict, analyze: bool = False) -> dict[str, Any]:
-        """EXPLAIN (FORMAT JSON) of a query, parameters inlined client-side (EXPLAIN takes no binds)."""
+        """EXPLAIN (FORMAT JSON) of a query, parameters inlined client-side (EXPLAIN takes no
+        binds)."""
         options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
         connection = self._connection()
         deadline = self._deadline(connection)
@@ -140,13 +179,18 @@ class Database:
                 with IO.timed("sql"), deadline:
                     cursor.execute(f"EXPLAIN ({options}) {sql}", params)
                     row = cursor.fetchone()
-                    if row is None:  # EXPLAIN always answers; a proxy that swallows rows is a problem to name
-                        raise CheckError(f"{self.role} database {self.where}: EXPLAIN returned no plan")
+                    if row is None:
+                        # EXPLAIN always answers; a proxy that swallows rows is a problem to name
+                        raise CheckError(
+                            f"{self.role} database {self.where}: EXPLAIN returned no plan"
+                        )
                     return row[0][0]
         except (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable) as exc:
             raise self._gave_up(exc, sql) from None
         except psycopg.OperationalError as exc:
-            unreachable = TargetUnreachable(f"{self.role} database", self.where, self._lost(exc, deadline))
+            unreachable = TargetUnreachable(
+                f"{self.role} database", self.where, self._lost(exc, deadline)
+            )
             if connection.closed:
                 self._unreachable = unreachable
             raise unreachable from None
@@ -159,8 +203,10 @@ class Database:
         """The one row of a query that always answers one (an aggregate, a setting)."""
         found = self.one(sql, params)
         if found is None:
-            raise CheckError(f"{self.role} database {self.where}: expected one row, got none "
-                             f"({' '.join(sql.split())[:60]}…)")
+            raise CheckError(
+                f"{self.role} database {self.where}: expected one row, got none "
+                f"({' '.join(sql.split())[:60]}…)"
+            )
         return found
 
     def ping(self) -> tuple[bool, str]:
@@ -189,8 +235,11 @@ def dsn_where(dsn: str) -> str:
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts.get('dbname', '')}"
 
 
-# psycopg says 'connection failed: connection to server at "h", port p failed: <why>'; we name h:p already
-_CONNECT_PREFIX = re.compile(r'^(connection failed: )?(connection to server (at|on socket) "[^"]*"(, port \d+)? failed: )?')
+# psycopg says 'connection failed: connection to server at "h", port p failed: <why>'; we name h:p
+# already
+_CONNECT_PREFIX = re.compile(
+    r'^(connection failed: )?(connection to server (at|on socket) "[^"]*"(, port \d+)? failed: )?'
+)
 
 
 def _reason(exc: Exception) -> str:

@@ -9,7 +9,8 @@ from nbaverify.io_stats import IO
 
 
 class Grafana:
-    """Grafana's HTTP API with the profile's token (from [grafana] token_env; redacted like every secret)."""
+    """Grafana's HTTP API with the profile's token (from [grafana] token_env; redacted like every
+    secret)."""
 
     def __init__(self, url: str, *, token: str | None, timeout_s: float):
         self.url = url.rstrip("/")
@@ -24,7 +25,9 @@ class Grafana:
         except httpx.HTTPError as exc:
             raise TargetUnreachable("Grafana", self.url, str(exc) or type(exc).__name__) from None
         if reply.status_code != 200:
-            raise CheckError(f"Grafana {self.url}/api/search answered {reply.status_code}: {reply.text[:80]}")
+            raise CheckError(
+                f"Grafana {self.url}/api/search answered {reply.status_code}: {reply.text[:80]}"
+            )
         return {item.get("title", "") for item in reply.json()}
 
     def close(self) -> None:

@@ -60,22 +60,29 @@ def ref(obj: dict, container: str | None = None) -> str:
 
 
 class Source:
-    """Where the checks read Kubernetes objects from: the base of `ManifestSource` and `ClusterSource`.
+    """Where the checks read Kubernetes objects from: the base of `ManifestSource` and
+    `ClusterSource`.
 
-    Both answer `list(kind, namespace)` and `get(kind, name, namespace)` with manifest-shaped dicts, so a spec-level
-    check runs unchanged on either. `live` says whether there is status to read (`require_live` skips a check that
-    needs it on manifests); `origin` (where an object was written) and `can` (the API server's own authorizer) answer
-    None unless the source knows; `namespaces` lists where objects live; `close` releases a cluster's client;
-    `unreadable` holds what a manifest source could not read as an object."""
+    Both answer `list(kind, namespace)` and `get(kind, name, namespace)` with manifest-shaped dicts,
+    so a spec-level check runs unchanged on either. `live` says whether there is status to read
+    (`require_live` skips a check that needs it on manifests); `origin` (where an object was
+    written) and `can` (the API server's own authorizer) answer None unless the source knows;
+    `namespaces` lists where objects live; `close` releases a cluster's client; `unreadable` holds
+    what a manifest source could not read as an object."""
+
     live: bool = False
     description: str = ""
-    unreadable: builtins.list[str] = []  # what could not be read as an object, each "where: what" (manifests)
+    # what could not be read as an object, each "where: what" (manifests)
+    unreadable: builtins.list[str] = []
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         raise NotImplementedError
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> dict | None:
-        return next((o for o in self.list(kind, namespace) if o.get("metadata", {}).get("name") == name), None)
+        return next(
+            (o for o in self.list(kind, namespace) if o.get("metadata", {}).get("name") == name),
+            None,
+        )
 
     def close(self) -> None:
         """Nothing to release for manifests; a cluster source closes its client."""
@@ -84,9 +91,17 @@ class Source:
         """Where an object was written (a manifest's file and line); None on a live cluster."""
         return None
 
-    def can(self, user: str, groups: builtins.list[str], verb: str, resource: str, namespace: str = "",
-            group: str = "") -> bool | None:
-        """The API server's own answer to "may this user do that?": only a live cluster gives one (else None)."""
+    def can(
+        self,
+        user: str,
+        groups: builtins.list[str],
+        verb: str,
+        resource: str,
+        namespace: str = "",
+        group: str = "",
+    ) -> bool | None:
+        """The API server's own answer to "may this user do that?": only a live cluster gives one
+        (else None)."""
         return None
 
     def namespaces(self) -> builtins.list[str]:
@@ -95,15 +110,20 @@ class Source:
 
     def require_live(self, what: str) -> None:
         if not self.live:
-            raise NotConfigured(f"not configured: kubernetes.source = \"cluster\" ({what} is known only to a live "
-                                f"cluster; {self.description} holds specs)")
+            raise NotConfigured(
+                f'not configured: kubernetes.source = "cluster" ({what} is known only to a live '
+                f"cluster; {self.description} holds specs)"
+            )
 
 
 class ManifestSource(Source):
-    """The YAML a team deploys: every *.yaml / *.yml under a directory, multi-document, `kind: List` expanded.
+    """The YAML a team deploys: every *.yaml / *.yml under a directory, multi-document, `kind: List`
+    expanded.
 
-    Each object remembers its file and line (`origin`), and what could not be read as an object (a document
-    that is not a mapping, a List without items) is kept in `unreadable`, so a check names it instead of passing."""
+    Each object remembers its file and line (`origin`), and what could not be read as an object (a
+    document that is not a mapping, a List without items) is kept in `unreadable`, so a check names
+    it instead of passing.
+    """
 
     def __init__(self, directory: Path, default_namespace: str):
         self.directory = directory
@@ -121,14 +141,20 @@ class ManifestSource(Source):
         if self._objects is not None:
             return self._objects
         if not self.directory.is_dir():
-            raise CheckError(f"kubernetes.manifests: {self.directory} is not a directory of manifests")
+            raise CheckError(
+                f"kubernetes.manifests: {self.directory} is not a directory of manifests"
+            )
         objects: list[dict] = []
-        files = sorted(p for p in self.directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        files = sorted(
+            p for p in self.directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+        )
         for path in files:
             for obj, line in self._documents(path):
                 where = f"{path} line {line}"
                 if not isinstance(obj, dict):
-                    self.unreadable.append(f"{where}: a document that is not an object ({type(obj).__name__})")
+                    self.unreadable.append(
+                        f"{where}: a document that is not an object ({type(obj).__name__})"
+                    )
                     continue
                 if not obj.get("kind") or not isinstance(obj.get("kind"), str):
                     self.unreadable.append(f"{where}: an object without a kind")
@@ -147,7 +173,8 @@ class ManifestSource(Source):
         return objects
 
     def _documents(self, path: Path) -> Iterator[tuple[Any, int]]:
-        """Every object of a file with the line it starts on, a List's items each on its own line."""
+        """Every object of a file with the line it starts on, a List's items each on its own
+        line."""
         loader = yaml.SafeLoader(path.read_text())
         try:
             while loader.check_node():
@@ -168,17 +195,25 @@ class ManifestSource(Source):
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}" if mark else ""
-            raise CheckError(f"manifest {path}{where} is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+            raise CheckError(
+                f"manifest {path}{where} is not valid YAML: {getattr(exc, 'problem', exc)}"
+            ) from None
         finally:
             loader.dispose()
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
-        return [o for o in self._load() if o["kind"] == kind
-                and (namespace is None or o["metadata"].get("namespace") == namespace)]
+        return [
+            o
+            for o in self._load()
+            if o["kind"] == kind
+            and (namespace is None or o["metadata"].get("namespace") == namespace)
+        ]
 
     def namespaces(self) -> builtins.list[str]:
         found = {o["metadata"]["name"] for o in self.list("Namespace")}
-        found |= {o["metadata"]["namespace"] for o in self._load() if o["metadata"].get("namespace")}
+        found |= {
+            o["metadata"]["namespace"] for o in self._load() if o["metadata"].get("namespace")
+        }
         return sorted(found)
 
 
@@ -193,7 +228,8 @@ def _item_lines(node: yaml.Node) -> builtins.list[int]:
 
 
 class ClusterSource(Source):
-    """A live cluster through the official client: a kubeconfig context, or the in-cluster account."""
+    """A live cluster through the official client: a kubeconfig context, or the in-cluster
+    account."""
 
     live = True
 
@@ -208,10 +244,13 @@ class ClusterSource(Source):
         self._cache: dict[tuple[str, str | None], list[dict]] = {}
 
     def _api(self, name: str):
-        """A typed API of the client (CoreV1Api...): only the probe needs one; listing goes through call_api,
-        which spares every run the import of the generated API modules (CoreV1Api alone is 4 MB of source)."""
+        """A typed API of the client (CoreV1Api...): only the probe needs one; listing goes through
+        call_api, which spares every run the import of the generated API modules (CoreV1Api alone is
+        4 MB of source).
+        """
         if name not in self._apis:
-            import kubernetes.client  # heavy: the kubernetes client, only for a live cluster (see _connect)
+            # heavy: the kubernetes client, only for a live cluster (see _connect)
+            import kubernetes.client
 
             self._apis[name] = getattr(kubernetes.client, name)(self._connected())
         return self._apis[name]
@@ -229,15 +268,25 @@ class ClusterSource(Source):
 
         configuration = kubernetes.client.Configuration()
         try:
-            if self.context is None and not self.kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            if (
+                self.context is None
+                and not self.kubeconfig
+                and os.environ.get("KUBERNETES_SERVICE_HOST")
+            ):
                 kubernetes.config.load_incluster_config(client_configuration=configuration)
             else:
-                kubernetes.config.load_kube_config(config_file=self.kubeconfig, context=self.context,
-                                                   client_configuration=configuration, persist_config=False)
+                kubernetes.config.load_kube_config(
+                    config_file=self.kubeconfig,
+                    context=self.context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
         except (kubernetes.config.ConfigException, OSError) as exc:
             where = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-            raise CheckError(f"kubernetes: cannot use context {self.context!r} of {where}: "
-                             f"{str(exc).splitlines()[0]} (kubectl config get-contexts lists them)") from None
+            raise CheckError(
+                f"kubernetes: cannot use context {self.context!r} of {where}: "
+                f"{str(exc).splitlines()[0]} (kubectl config get-contexts lists them)"
+            ) from None
         configuration.retries = urllib3.Retry(total=1, connect=1, read=0, backoff_factor=0)
         self.server = configuration.host
         return kubernetes.client.ApiClient(configuration)
@@ -249,7 +298,8 @@ class ClusterSource(Source):
         return self._cache[key]
 
     def _get(self, path: str, what: str) -> Any:
-        """GET a path of the API as JSON; `what` names it in messages ("listing Pod in namespace x")."""
+        """GET a path of the API as JSON; `what` names it in messages ("listing Pod in namespace
+        x")."""
         # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
@@ -259,8 +309,12 @@ class ClusterSource(Source):
         client = self._connected()
         try:
             with IO.timed("kubernetes"):
-                request = client.param_serialize("GET", path, header_params={"Accept": "application/json"},
-                                                 auth_settings=["BearerToken"])
+                request = client.param_serialize(
+                    "GET",
+                    path,
+                    header_params={"Accept": "application/json"},
+                    auth_settings=["BearerToken"],
+                )
                 reply = client.call_api(*request, _request_timeout=self.timeout_s)
                 reply.read()
                 if reply.status >= 400:
@@ -268,27 +322,44 @@ class ClusterSource(Source):
                 return json.loads(reply.data)
         except ApiException as exc:
             if exc.status in (401, 403):
-                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} {what}: the suite's account "
-                                 f"needs get/list on it (see ci/kubernetes/cronjobs.yaml, ClusterRole nbaverify-reader)"
-                                 ) from None
+                raise CheckError(
+                    f"kubernetes {self.server}: HTTP {exc.status} {what}: the suite's account needs"
+                    " get/list on it (see ci/kubernetes/cronjobs.yaml, ClusterRole"
+                    " nbaverify-reader)"
+                ) from None
             if exc.status == 404:
-                return None  # the API (e.g. autoscaling/v2) is not served: nothing of that kind exists
-            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} {what}: {exc.reason}") from None
+                # the API (e.g. autoscaling/v2) is not served: nothing of that kind exists
+                return None
+            raise CheckError(
+                f"kubernetes {self.server}: HTTP {exc.status} {what}: {exc.reason}"
+            ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             reason = str(getattr(exc, "reason", None) or exc).splitlines()[0]
             self._unreachable = TargetUnreachable("Kubernetes API", self.server, reason)
             raise self._unreachable from None
 
     def _list(self, kind: str, namespace: str | None) -> builtins.list[dict]:
-        """Every object of a kind, a page of PAGE_SIZE at a time (limit / continue), so a cluster of thousands of
-        pods is never one response the API server must build, and the suite must hold twice, at once."""
+        """Every object of a kind, a page of PAGE_SIZE at a time (limit / continue), so a cluster of
+        thousands of pods is never one response the API server must build, and the suite must hold
+        twice, at once.
+        """
         prefix, plural, namespaced = KINDS[kind]
-        path = f"{prefix}/namespaces/{namespace}/{plural}" if namespaced and namespace else f"{prefix}/{plural}"
+        path = (
+            f"{prefix}/namespaces/{namespace}/{plural}"
+            if namespaced and namespace
+            else f"{prefix}/{plural}"
+        )
         what = f"listing {kind}" + (f" in namespace {namespace}" if namespace else "")
         items: builtins.list[dict] = []
         token = ""
         while True:
-            page = self._get(f"{path}?limit={PAGE_SIZE}" + (f"&continue={quote(token)}" if token else ""), what) or {}
+            page = (
+                self._get(
+                    f"{path}?limit={PAGE_SIZE}" + (f"&continue={quote(token)}" if token else ""),
+                    what,
+                )
+                or {}
+            )
             items += page.get("items", [])
             token = (page.get("metadata") or {}).get("continue") or ""
             if not token:
@@ -297,10 +368,17 @@ class ClusterSource(Source):
             item.setdefault("kind", kind)
         return items
 
-    def can(self, user: str, groups: builtins.list[str], verb: str, resource: str, namespace: str = "",
-            group: str = "") -> bool | None:
-        """Ask the API server's own authorizer (a SubjectAccessReview): may this user do that? None when the suite's
-        account may not ask (it needs create on subjectaccessreviews)."""
+    def can(
+        self,
+        user: str,
+        groups: builtins.list[str],
+        verb: str,
+        resource: str,
+        namespace: str = "",
+        group: str = "",
+    ) -> bool | None:
+        """Ask the API server's own authorizer (a SubjectAccessReview): may this user do that? None
+        when the suite's account may not ask (it needs create on subjectaccessreviews)."""
         # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
@@ -308,16 +386,34 @@ class ClusterSource(Source):
         if self._unreachable:
             raise self._unreachable
         name, _, sub = resource.partition("/")
-        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": {
-            "user": user, "groups": groups, "resourceAttributes": {
-                "verb": verb, "resource": name, "subresource": sub, "group": group, "namespace": namespace}}}
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user,
+                "groups": groups,
+                "resourceAttributes": {
+                    "verb": verb,
+                    "resource": name,
+                    "subresource": sub,
+                    "group": group,
+                    "namespace": namespace,
+                },
+            },
+        }
         client = self._connected()
         try:
             with IO.timed("kubernetes"):
-                request = client.param_serialize("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-                                                 header_params={"Accept": "application/json",
-                                                                "Content-Type": "application/json"},
-                                                 body=body, auth_settings=["BearerToken"])
+                request = client.param_serialize(
+                    "POST",
+                    "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                    header_params={
+                        "Accept": "application/json",
+                        "Content-Type": "application/json",
+                    },
+                    body=body,
+                    auth_settings=["BearerToken"],
+                )
                 reply = client.call_api(*request, _request_timeout=self.timeout_s)
                 reply.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -329,16 +425,28 @@ class ClusterSource(Source):
         if reply.status in (401, 403, 404):
             return None
         if reply.status >= 400:
-            raise CheckError(f"kubernetes {self.server}: HTTP {reply.status} asking a SubjectAccessReview: {reply.reason}")
+            raise CheckError(
+                f"kubernetes {self.server}: HTTP {reply.status} asking a SubjectAccessReview:"
+                f" {reply.reason}"
+            )
         return bool((json.loads(reply.data).get("status") or {}).get("allowed"))
 
     def server_version(self) -> str:
         """The API server's gitVersion (GET /version), e.g. v1.36.4."""
         return str((self._get("/version", "reading /version") or {}).get("gitVersion", ""))
 
-    def pod_log(self, pod: str, namespace: str, container: str, *, previous: bool, since_s: float,
-                limit_bytes: int) -> str:
-        """One container's log as the kubelet keeps it (read_namespaced_pod_log, its lines stamped), raw."""
+    def pod_log(
+        self,
+        pod: str,
+        namespace: str,
+        container: str,
+        *,
+        previous: bool,
+        since_s: float,
+        limit_bytes: int,
+    ) -> str:
+        """One container's log as the kubelet keeps it (read_namespaced_pod_log, its lines stamped),
+        raw."""
         # heavy: the kubernetes client, only for a live cluster (see _connect)
         import urllib3
         from kubernetes.client.exceptions import ApiException
@@ -349,22 +457,44 @@ class ClusterSource(Source):
         where = f"{namespace}/Pod/{pod} container {container}{' (previous)' if previous else ''}"
         try:
             with IO.timed("kubernetes"):
-                reply = core.read_namespaced_pod_log(pod, namespace, container=container, previous=previous,
-                                                     since_seconds=max(1, int(since_s)), timestamps=True,
-                                                     limit_bytes=limit_bytes, _preload_content=False,
-                                                     _request_timeout=self.timeout_s)
+                reply = core.read_namespaced_pod_log(
+                    pod,
+                    namespace,
+                    container=container,
+                    previous=previous,
+                    since_seconds=max(1, int(since_s)),
+                    timestamps=True,
+                    limit_bytes=limit_bytes,
+                    _preload_content=False,
+                    _request_timeout=self.timeout_s,
+                )
             return reply.data.decode(errors="replace")
         except ApiException as exc:
             if exc.status in (401, 403):
-                raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}: the suite's "
-                                 "account needs get on pods/log (ClusterRole nbaverify-reader)") from None
-            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}: {exc.reason}") from None
+                raise CheckError(
+                    f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}: the"
+                    " suite's account needs get on pods/log (ClusterRole nbaverify-reader)"
+                ) from None
+            raise CheckError(
+                f"kubernetes {self.server}: HTTP {exc.status} reading the log of {where}:"
+                f" {exc.reason}"
+            ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            self._unreachable = TargetUnreachable("Kubernetes API", self.server,
-                                                  str(getattr(exc, "reason", None) or exc).splitlines()[0])
+            self._unreachable = TargetUnreachable(
+                "Kubernetes API",
+                self.server,
+                str(getattr(exc, "reason", None) or exc).splitlines()[0],
+            )
             raise self._unreachable from None
 
-    def run_probe(self, namespace: str, labels: dict, image: str, command: builtins.list[str], timeout_s: float) -> str:
+    def run_probe(
+        self,
+        namespace: str,
+        labels: dict,
+        image: str,
+        command: builtins.list[str],
+        timeout_s: float,
+    ) -> str:
         """Run a throwaway pod to completion and delete it: its phase, Succeeded or Failed.
 
         What the enforcement probe does to a cluster: it creates one pod (labelled
@@ -375,29 +505,53 @@ class ClusterSource(Source):
 
         core = self._api("CoreV1Api")
         name = f"nbaverify-probe-{os.urandom(3).hex()}"
-        body = {"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": name, "labels": {**labels, "app.kubernetes.io/managed-by": "nbaverify"}},
-                "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
-                         "containers": [{"name": "probe", "image": image, "command": command,
-                                         "resources": {"limits": {"cpu": "100m", "memory": "32Mi"}}}]}}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "labels": {**labels, "app.kubernetes.io/managed-by": "nbaverify"},
+            },
+            "spec": {
+                "restartPolicy": "Never",
+                "automountServiceAccountToken": False,
+                "containers": [
+                    {
+                        "name": "probe",
+                        "image": image,
+                        "command": command,
+                        "resources": {"limits": {"cpu": "100m", "memory": "32Mi"}},
+                    }
+                ],
+            },
+        }
         try:
             with IO.timed("kubernetes"):
                 core.create_namespaced_pod(namespace, body, _request_timeout=self.timeout_s)
 
             def finished() -> str:
                 with IO.timed("kubernetes"):
-                    reply = core.read_namespaced_pod(name, namespace, _preload_content=False, _request_timeout=self.timeout_s)
+                    reply = core.read_namespaced_pod(
+                        name, namespace, _preload_content=False, _request_timeout=self.timeout_s
+                    )
                 phase = json.loads(reply.data).get("status", {}).get("phase")
-                assert phase in ("Succeeded", "Failed"), f"probe pod {namespace}/{name} still {phase}"
+                assert phase in (
+                    "Succeeded",
+                    "Failed",
+                ), f"probe pod {namespace}/{name} still {phase}"
                 return phase
 
             return eventually(finished, timeout=timeout_s, interval=1.0)
         except ApiException as exc:
-            raise CheckError(f"kubernetes {self.server}: HTTP {exc.status} running probe pod {namespace}/{name}: "
-                             f"{exc.reason} (the suite's account needs create/get/delete on pods there)") from None
+            raise CheckError(
+                f"kubernetes {self.server}: HTTP {exc.status} running probe pod {namespace}/{name}:"
+                f" {exc.reason} (the suite's account needs create/get/delete on pods there)"
+            ) from None
         finally:
             try:
-                core.delete_namespaced_pod(name, namespace, _request_timeout=self.timeout_s, grace_period_seconds=0)
+                core.delete_namespaced_pod(
+                    name, namespace, _request_timeout=self.timeout_s, grace_period_seconds=0
+                )
             except Exception:  # noqa: BLE001 - best effort: the pod is labelled managed-by=nbaverify for a sweep
                 pass
 

@@ -22,11 +22,12 @@ from nbaverify.io_stats import IO
 
 @dataclass(frozen=True)
 class LiveResult:
-    """What one WS /ws/live subscription got: accepted or refused, the refusal (HTTP status, close) or the first message,
-    and the seconds until that message."""
+    """What one WS /ws/live subscription got: accepted or refused, the refusal (HTTP status, close)
+    or the first message, and the seconds until that message."""
+
     accepted: bool
-    detail: str            # the refusal (HTTP status / close code) or the first message
-    seconds: float = 0.0   # until the first message
+    detail: str  # the refusal (HTTP status / close code) or the first message
+    seconds: float = 0.0  # until the first message
     status: int | None = None  # the HTTP status of a handshake refused before the upgrade
 
 
@@ -38,23 +39,30 @@ def ws_url(api, token: str | None) -> str:
 
 
 def subscribe(api, token: str | None, wait_s: float, in_header: bool = False) -> LiveResult:
-    """Connect, wait for the first message, close; each step bounded by wait_s. The token goes as `?token=`, or with
-    in_header as `Authorization: Bearer` on the upgrade request."""
+    """Connect, wait for the first message, close; each step bounded by wait_s. The token goes as
+    `?token=`, or with in_header as `Authorization: Bearer` on the upgrade request."""
     where = ws_url(api, None)
     known = api.unreachable()
-    if isinstance(known, TargetUnreachable):  # the same server: learned by an HTTP check, no handshake to wait out
+    if isinstance(known, TargetUnreachable):
+        # the same server: learned by an HTTP check, no handshake to wait out
         raise known  # (an untrusted certificate is the WebSocket's to report in its own words)
     sslopt = {"cert_reqs": ssl.CERT_REQUIRED, **({"ca_certs": api.ca_file} if api.ca_file else {})}
     started = time.monotonic()
     with IO.timed("websocket"):
         try:
             header = [f"Authorization: Bearer {token}"] if in_header and token else None
-            ws = websocket.create_connection(ws_url(api, None if in_header else token), timeout=wait_s, sslopt=sslopt,
-                                             header=header)
+            ws = websocket.create_connection(
+                ws_url(api, None if in_header else token),
+                timeout=wait_s,
+                sslopt=sslopt,
+                header=header,
+            )
         except websocket.WebSocketBadStatusException as exc:
             return LiveResult(False, f"HTTP {exc.status_code}", status=exc.status_code)
         except websocket.WebSocketTimeoutException:
-            raise TargetUnreachable("WebSocket", where, f"no handshake within {wait_s:g}s") from None
+            raise TargetUnreachable(
+                "WebSocket", where, f"no handshake within {wait_s:g}s"
+            ) from None
         except (OSError, websocket.WebSocketException) as exc:
             untrusted = certificate_problem(exc)
             if untrusted:
@@ -65,7 +73,8 @@ def subscribe(api, token: str | None, wait_s: float, in_header: bool = False) ->
             return LiveResult(True, str(message)[:120], time.monotonic() - started)
         except websocket.WebSocketTimeoutException:
             return LiveResult(True, f"no message within {wait_s:g}s", time.monotonic() - started)
-        except websocket.WebSocketConnectionClosedException as exc:  # accepted, then closed: e.g. 1008 policy
+        except websocket.WebSocketConnectionClosedException as exc:
+            # accepted, then closed: e.g. 1008 policy
             return LiveResult(False, f"closed by the server after the handshake ({exc})")
         finally:
             try:

@@ -29,17 +29,23 @@ class Prometheus:
             with IO.timed("prometheus"):
                 return self._http.get(path, params=params or None)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            self._unreachable = TargetUnreachable("Prometheus", self.url, str(exc).splitlines()[-1] or type(exc).__name__)
+            self._unreachable = TargetUnreachable(
+                "Prometheus", self.url, str(exc).splitlines()[-1] or type(exc).__name__
+            )
             raise self._unreachable from None
         except httpx.HTTPError as exc:
-            raise TargetUnreachable("Prometheus", f"{self.url}{path}", str(exc) or type(exc).__name__) from None
+            raise TargetUnreachable(
+                "Prometheus", f"{self.url}{path}", str(exc) or type(exc).__name__
+            ) from None
 
     def _data(self, path: str, **params) -> Any:
         reply = self._get(path, **params)
         try:
             body = reply.json()
         except ValueError:
-            raise CheckError(f"Prometheus {self.url}{path} answered HTTP {reply.status_code} without JSON") from None
+            raise CheckError(
+                f"Prometheus {self.url}{path} answered HTTP {reply.status_code} without JSON"
+            ) from None
         if body.get("status") != "success":
             raise PromQLError(body.get("error", f"HTTP {reply.status_code}"))
         return body["data"]
@@ -52,24 +58,33 @@ class Prometheus:
         return reply.status_code == 200, reply.text.strip()[:80]
 
     def query(self, expr: str, at: float | None = None) -> list[dict]:
-        """An instant query (now, or at an epoch time); PromQLError carries Prometheus' own message for a bad
-        expression."""
+        """An instant query (now, or at an epoch time); PromQLError carries Prometheus' own message
+        for a bad expression."""
         if at is None:
             return self._data("/api/v1/query", query=expr)["result"]
         return self._data("/api/v1/query", query=expr, time=f"{at:.3f}")["result"]
 
     def query_range(self, expr: str, start: float, end: float, step_s: float) -> list[dict]:
-        """A range query: each series' values from `start` to `end` (epoch seconds) every `step_s`."""
-        return self._data("/api/v1/query_range", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
-                          step=f"{step_s:g}")["result"]
+        """A range query: each series' values from `start` to `end` (epoch seconds) every
+        `step_s`."""
+        return self._data(
+            "/api/v1/query_range",
+            query=expr,
+            start=f"{start:.3f}",
+            end=f"{end:.3f}",
+            step=f"{step_s:g}",
+        )["result"]
 
     def declared(self, name: str) -> bool:
-        """Does a scraped target declare this metric (its # TYPE / # HELP), samples or not? A labelled counter a
-        client library creates on its first increment (prom-client, prometheus_client) is declared before it has a
-        single series: exported, nothing counted yet. Looked up by its name and its family's (without _total, _count,
-        _sum, _bucket, _created)."""
+        """Does a scraped target declare this metric (its # TYPE / # HELP), samples or not? A
+        labelled counter a client library creates on its first increment (prom-client,
+        prometheus_client) is declared before it has a single series: exported, nothing counted yet.
+        Looked up by its name and its family's (without _total, _count, _sum, _bucket, _created)."""
         family = re.sub(r"_(total|count|sum|bucket|created)$", "", name)
-        return any(self._data("/api/v1/metadata", metric=candidate) for candidate in dict.fromkeys((name, family)))
+        return any(
+            self._data("/api/v1/metadata", metric=candidate)
+            for candidate in dict.fromkeys((name, family))
+        )
 
     def targets(self) -> list[dict]:
         return self._data("/api/v1/targets", state="active")["activeTargets"]
@@ -78,7 +93,8 @@ class Prometheus:
         """Converge once: a Prometheus that just started has targets it has not scraped yet.
 
         Returns at once when every active target has been scraped at least once (any long-running
-        Prometheus); otherwise polls, at most timeout_s, so checks judge scraped data, not a cold start.
+        Prometheus); otherwise polls, at most timeout_s, so checks judge scraped data, not a cold
+        start.
         """
         deadline = time.monotonic() + timeout_s
         waited = False
@@ -104,21 +120,27 @@ class Prometheus:
     def alertmanagers(self) -> dict[str, list[str]]:
         """The Alertmanagers Prometheus sends to: {"active": [url...], "dropped": [url...]}."""
         data = self._data("/api/v1/alertmanagers")
-        return {state: [a["url"] for a in data.get(f"{state}Alertmanagers", [])] for state in ("active", "dropped")}
+        return {
+            state: [a["url"] for a in data.get(f"{state}Alertmanagers", [])]
+            for state in ("active", "dropped")
+        }
 
     def notifications(self) -> dict[str, float]:
-        """Its own counters (/metrics): alerts sent to Alertmanagers, errors sending them, alerts dropped
-        (errors or a full queue), summed over Alertmanagers, and when the process started."""
+        """Its own counters (/metrics): alerts sent to Alertmanagers, errors sending them, alerts
+        dropped (errors or a full queue), summed over Alertmanagers, and when the process
+        started."""
         text = self._get("/metrics").text
         start = families(text).get("process_start_time_seconds")
-        return {"sent": counter_value(text, "prometheus_notifications_sent"),
-                "errors": counter_value(text, "prometheus_notifications_errors"),
-                "dropped": counter_value(text, "prometheus_notifications_dropped"),
-                "started": start.samples[0].value if start and start.samples else 0.0}
+        return {
+            "sent": counter_value(text, "prometheus_notifications_sent"),
+            "errors": counter_value(text, "prometheus_notifications_errors"),
+            "dropped": counter_value(text, "prometheus_notifications_dropped"),
+            "started": start.samples[0].value if start and start.samples else 0.0,
+        }
 
     def oldest_sample(self) -> float | None:
-        """When its storage begins (epoch seconds; its own /metrics), so a window is not judged past what it keeps;
-        None where it does not say."""
+        """When its storage begins (epoch seconds; its own /metrics), so a window is not judged past
+        what it keeps; None where it does not say."""
         found = families(self._get("/metrics").text).get("prometheus_tsdb_lowest_timestamp_seconds")
         return found.samples[0].value if found and found.samples else None
 

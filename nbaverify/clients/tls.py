@@ -1,5 +1,5 @@
-"""Why a TLS handshake refused the peer, in the words a person on call reads: shared by the API's HTTP and
-WebSocket clients."""
+"""Why a TLS handshake refused the peer, in the words a person on call reads: shared by the API's
+HTTP and WebSocket clients."""
 
 from __future__ import annotations
 
@@ -8,14 +8,24 @@ import ssl
 
 
 class CannotOffer(Exception):
-    """This machine's OpenSSL cannot offer what a probe asks for: the probe cannot tell either way."""
+    """This machine's OpenSSL cannot offer what a probe asks for: the probe cannot tell either
+    way."""
 
 
-def negotiated(host: str, port: int, timeout_s: float, *, ciphers: str | None = None,
-               minimum: ssl.TLSVersion | None = None, maximum: ssl.TLSVersion | None = None) -> str | None:
-    """The suite a handshake offering only these ciphers and protocol versions agreed on, or None when the server
-    refused it. The certificate is not verified (the certificate checks do that) and OpenSSL's security level is
-    lowered, so a weak suite is offered when this machine has it at all; CannotOffer when it has not."""
+def negotiated(
+    host: str,
+    port: int,
+    timeout_s: float,
+    *,
+    ciphers: str | None = None,
+    minimum: ssl.TLSVersion | None = None,
+    maximum: ssl.TLSVersion | None = None,
+) -> str | None:
+    """The suite a handshake offering only these ciphers and protocol versions agreed on, or None
+    when the server refused it. The certificate is not verified (the certificate checks do that) and
+    OpenSSL's security level is lowered, so a weak suite is offered when this machine has it at all;
+    CannotOffer when it has not.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     try:
@@ -26,7 +36,9 @@ def negotiated(host: str, port: int, timeout_s: float, *, ciphers: str | None = 
         if maximum:
             context.maximum_version = maximum
     except (ValueError, ssl.SSLError) as exc:
-        raise CannotOffer(f"{ssl.OPENSSL_VERSION} cannot offer {ciphers or ''} {minimum or ''}: {exc}".strip()) from None
+        raise CannotOffer(
+            f"{ssl.OPENSSL_VERSION} cannot offer {ciphers or ''} {minimum or ''}: {exc}".strip()
+        ) from None
     with socket.create_connection((host, port), timeout=timeout_s) as raw:
         try:
             with context.wrap_socket(raw, server_hostname=host) as tls:
@@ -37,29 +49,34 @@ def negotiated(host: str, port: int, timeout_s: float, *, ciphers: str | None = 
 
 
 def served_chain(host: str, port: int, timeout_s: float) -> list[bytes]:
-    """The certificates the server sends (DER, its own first), whatever their keys or issuers: a handshake that
-    verifies nothing and accepts any key size (OpenSSL's security level lowered), so a weak one is judged, not
-    refused."""
+    """The certificates the server sends (DER, its own first), whatever their keys or issuers: a
+    handshake that verifies nothing and accepts any key size (OpenSSL's security level lowered), so
+    a weak one is judged, not refused."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
     context.set_ciphers("ALL:@SECLEVEL=0")
-    with socket.create_connection((host, port), timeout=timeout_s) as raw, \
-            context.wrap_socket(raw, server_hostname=host) as tls:
+    with (
+        socket.create_connection((host, port), timeout=timeout_s) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
         if hasattr(tls, "get_unverified_chain"):  # Python 3.13 and later
             return list(tls.get_unverified_chain())
-        # before 3.13 the same call exists on the socket's _ssl object only (CPython 3.10+), returning Certificates
+        # before 3.13 the same call exists on the socket's _ssl object only (CPython 3.10+),
+        # returning Certificates
         chain = tls._sslobj.get_unverified_chain() or []  # type: ignore[attr-defined]
         return [cert.public_bytes(ssl._ssl.ENCODING_DER) for cert in chain]  # type: ignore[attr-defined]
 
 
-# OpenSSL's verify codes for a chain that stops short of a trusted root: the issuer is nowhere to be found
-MISSING_ISSUER = {2, 20}  # X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+# OpenSSL's verify codes for a chain that stops short of a trusted root: the issuer is nowhere to be
+# found X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+MISSING_ISSUER = {2, 20}
 
 
 def chain_problem(host: str, port: int, timeout_s: float, roots: str | None) -> str | None:
-    """Why a handshake that trusts only these root certificates (PEM; None: the system's) finds no issuer for the
-    chain the server sends, or None when it does. Other faults of the certificate (its name, dates, key size) are the
-    certificate checks' to report: the host name is not checked and any key size is accepted."""
+    """Why a handshake that trusts only these root certificates (PEM; None: the system's) finds no
+    issuer for the chain the server sends, or None when it does. Other faults of the certificate
+    (its name, dates, key size) are the certificate checks' to report: the host name is not checked
+    and any key size is accepted."""
     context = ssl.create_default_context(cadata=roots) if roots else ssl.create_default_context()
     context.check_hostname = False
     context.set_ciphers("ALL:@SECLEVEL=0")
@@ -72,11 +89,20 @@ def chain_problem(host: str, port: int, timeout_s: float, roots: str | None) -> 
 
 
 def certificate_problem(exc: BaseException) -> str | None:
-    """Why TLS verification refused the peer ("certificate verify failed: self-signed certificate"), or None."""
+    """Why TLS verification refused the peer ("certificate verify failed: self-signed certificate"),
+    or None."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"certificate verify failed: {seen.verify_message}" if seen.verify_message else str(seen)
+            return (
+                f"certificate verify failed: {seen.verify_message}"
+                if seen.verify_message
+                else str(seen)
+            )
         seen = seen.__cause__ or seen.__context__
     text = str(exc)
-    return text[text.index("certificate verify failed"):].split(" (_ssl")[0] if "certificate verify failed" in text else None
+    return (
+        text[text.index("certificate verify failed") :].split(" (_ssl")[0]
+        if "certificate verify failed" in text
+        else None
+    )

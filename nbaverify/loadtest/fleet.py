@@ -1,5 +1,5 @@
-"""The capacity plan's other half: how far the platform can scale (the api Deployment's replicas, its
-HorizontalPodAutoscaler, the database's connection limit) and how much it has had to serve (the
+"""The capacity plan's other half: how far the platform can scale (the api Deployment's replicas,
+its HorizontalPodAutoscaler, the database's connection limit) and how much it has had to serve (the
 observed peak request rate, from Prometheus). Each figure says where it came from; one that could
 not be read is None with the reason, never a guess."""
 
@@ -15,9 +15,11 @@ from nbaverify.errors import NbaverifyError
 
 @dataclass
 class Fleet:
-    """How far the platform can scale, each figure with where it was read: the api Deployment's replicas, its
-    autoscaler's maxReplicas and CPU target (percent of the request), the database's connections less the superuser
-    reserve, and the API's pool a pod; `unknown` says what could not be read, and why."""
+    """How far the platform can scale, each figure with where it was read: the api Deployment's
+    replicas, its autoscaler's maxReplicas and CPU target (percent of the request), the database's
+    connections less the superuser reserve, and the API's pool a pod; `unknown` says what could not
+    be read, and why."""
+
     deployment: str
     replicas: int | None = None  # serving during the test
     replicas_from: str = ""
@@ -41,8 +43,11 @@ class Fleet:
 
 @dataclass
 class Projection:
-    """The knee carried to the whole fleet: req/s a replica, the replicas it can scale to (maxReplicas, capped by the
-    database), the projected req/s there (None where a figure is missing), and the assumption behind it, in words."""
+    """The knee carried to the whole fleet: req/s a replica, the replicas it can scale to
+    (maxReplicas, capped by the database), the projected req/s there (None where a figure is
+    missing), and the assumption behind it, in words.
+    """
+
     per_replica_rps: float | None
     scalable_replicas: int | None  # maxReplicas, capped by the database
     projected_max_rps: float | None
@@ -51,11 +56,17 @@ class Projection:
 
 def read_fleet(target: Target) -> Fleet:
     capacity = target.expectations["load.capacity"]
-    fleet = Fleet(deployment=capacity["deployment"],
-                  pool_max=int(target.expectations["database.connections.max_per_application"]))
+    fleet = Fleet(
+        deployment=capacity["deployment"],
+        pool_max=int(target.expectations["database.connections.max_per_application"]),
+    )
     _from_kubernetes(target, fleet, capacity)
-    if capacity["replicas"]:  # the profile's figure wins: the person running the test knows what served it
-        fleet.replicas, fleet.replicas_from = int(capacity["replicas"]), "expectations load.capacity.replicas"
+    if capacity["replicas"]:
+        # the profile's figure wins: the person running the test knows what served it
+        fleet.replicas, fleet.replicas_from = (
+            int(capacity["replicas"]),
+            "expectations load.capacity.replicas",
+        )
         fleet.unknown = [u for u in fleet.unknown if not u.startswith("replicas")]
     _from_database(target, fleet)
     return fleet
@@ -69,7 +80,10 @@ def _namespace(target: Target, capacity: dict) -> str:
 def _from_kubernetes(target: Target, fleet: Fleet, capacity: dict) -> None:
     section = target.profile.kubernetes
     if section is None:
-        fleet.unknown += ["replicas: no [kubernetes] section", "autoscaler: no [kubernetes] section"]
+        fleet.unknown += [
+            "replicas: no [kubernetes] section",
+            "autoscaler: no [kubernetes] section",
+        ]
         return
     namespace = _namespace(target, capacity)
     source = factory.kubernetes(target)
@@ -84,10 +98,15 @@ def _from_kubernetes(target: Target, fleet: Fleet, capacity: dict) -> None:
         else:
             fleet.replicas = int(deployment.get("spec", {}).get("replicas", 1))
             fleet.replicas_from = f"{where} spec.replicas (manifests: as declared)"
-        hpas = [h for h in source.list("HorizontalPodAutoscaler", namespace)
-                if h.get("spec", {}).get("scaleTargetRef", {}).get("name") == fleet.deployment]
+        hpas = [
+            h
+            for h in source.list("HorizontalPodAutoscaler", namespace)
+            if h.get("spec", {}).get("scaleTargetRef", {}).get("name") == fleet.deployment
+        ]
         if not hpas:
-            fleet.unknown.append(f"autoscaler: no HorizontalPodAutoscaler in {namespace} scales {fleet.deployment}")
+            fleet.unknown.append(
+                f"autoscaler: no HorizontalPodAutoscaler in {namespace} scales {fleet.deployment}"
+            )
         else:
             spec = hpas[0]["spec"]
             fleet.hpa_max_replicas = int(spec["maxReplicas"])
@@ -116,8 +135,10 @@ def _from_database(target: Target, fleet: Fleet) -> None:
         return
     db = factory.database(target)
     try:
-        row = db.single("SELECT current_setting('max_connections')::int AS max, "
-                        "current_setting('superuser_reserved_connections')::int AS reserved")
+        row = db.single(
+            "SELECT current_setting('max_connections')::int AS max, "
+            "current_setting('superuser_reserved_connections')::int AS reserved"
+        )
         fleet.max_connections = int(row["max"]) - int(row["reserved"])
     except NbaverifyError as exc:
         fleet.unknown.append(f"database limit: {exc}")
@@ -126,32 +147,46 @@ def _from_database(target: Target, fleet: Fleet) -> None:
 
 
 def project(knee_rps: float | None, fleet: Fleet) -> Projection:
-    """Linear in replicas, each held to the autoscaler's target, the fleet capped by the database."""
+    """Linear in replicas, each held to the autoscaler's target, the fleet capped by the
+    database."""
     cap = fleet.database_cap
     scalable = fleet.hpa_max_replicas
     if scalable is not None and cap is not None:
         scalable = min(scalable, cap)
     utilization = fleet.hpa_target_utilization
-    assumption = ("throughput grows linearly with replicas; each replica is held to the autoscaler's CPU target "
-                  f"({utilization:g} %) of what one served at the knee; the fleet stops at maxReplicas or where the "
-                  f"database's {fleet.max_connections} connections run out at {fleet.pool_max} per pod, whichever is "
-                  "fewer" if utilization is not None else "throughput grows linearly with replicas")
+    assumption = (
+        "throughput grows linearly with replicas; each replica is held to the autoscaler's CPU"
+        f" target ({utilization:g} %) of what one served at the knee; the fleet stops at"
+        f" maxReplicas or where the database's {fleet.max_connections} connections run out at"
+        f" {fleet.pool_max} per pod, whichever is fewer"
+        if utilization is not None
+        else "throughput grows linearly with replicas"
+    )
     if knee_rps is None or not fleet.replicas:
         return Projection(None, scalable, None, assumption)
     per_replica = knee_rps / fleet.replicas
     if scalable is None or utilization is None:
         return Projection(round(per_replica, 2), scalable, None, assumption)
-    return Projection(round(per_replica, 2), scalable, round(per_replica * scalable * utilization / 100, 1), assumption)
+    return Projection(
+        round(per_replica, 2),
+        scalable,
+        round(per_replica * scalable * utilization / 100, 1),
+        assumption,
+    )
 
 
 def peak_query(capacity: dict) -> str:
-    """The PromQL of the highest request rate over the period (expectations.load.capacity's peak_*)."""
-    return f"max_over_time(({capacity['peak_rate']})[{capacity['peak_window']}:{capacity['peak_step']}])"
+    """The PromQL of the highest request rate over the period (expectations.load.capacity's
+    peak_*)."""
+    window = f"{capacity['peak_window']}:{capacity['peak_step']}"
+    return f"max_over_time(({capacity['peak_rate']})[{window}])"
 
 
 def observed_peak(target: Target, until: dt.datetime) -> tuple[float | None, str]:
-    """The highest request rate the API served over the period before `until` (the test's start, so the
-    test's own load is not its peak), and the query that says so; None and why when it cannot be read."""
+    """The highest request rate the API served over the period before `until` (the test's start, so
+    the test's own load is not its peak), and the query that says so; None and why when it cannot be
+    read.
+    """
     section = target.profile.prometheus
     expr = peak_query(target.expectations["load.capacity"])
     if section is None:

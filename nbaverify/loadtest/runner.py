@@ -23,18 +23,23 @@ from nbaverify.loadtest.thresholds import Threshold
 
 LOCUSTFILE = shipped.LOCUSTFILE
 PROGRESS_EVERY_S = 2.0
-ABORT_AFTER_S = 8.0  # an abort threshold is judged once this much of the run has passed (ramp-up noise)
+# an abort threshold is judged once this much of the run has passed (ramp-up noise)
+ABORT_AFTER_S = 8.0
 ABORT_MIN_REQUESTS = 50
 
 
 @dataclass
 class Plan:
-    """What one Locust run is to do: the load profile, the model (closed or open), the local workers, the stages, the
-    planned length in seconds, and `config`, written to config.json for every Locust process (it holds no secret)."""
+    """What one Locust run is to do: the load profile, the model (closed or open), the local
+    workers, the stages, the planned length in seconds, and `config`, written to config.json for
+    every Locust process (it holds no secret).
+    """
+
     profile: str
     model: str  # closed | open
     workers: int
-    stages: list[dict]  # closed: users and spawn rate by stage; open: the shape that keeps one user a process
+    # closed: users and spawn rate by stage; open: the shape that keeps one user a process
+    stages: list[dict]
     arrival_stages: list[dict]
     duration_s: float
     config: dict
@@ -44,24 +49,43 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
     expect = target.expectations
     profiles = expect["load.profiles"]
     if profile_name not in profiles:
-        raise ConfigError("--profile", None, f"unknown load profile {profile_name!r}; the expectations define "
-                          f"{', '.join(sorted(profiles))}")
+        raise ConfigError(
+            "--profile",
+            None,
+            f"unknown load profile {profile_name!r}; the expectations define "
+            f"{', '.join(sorted(profiles))}",
+        )
     profile = profiles[profile_name]
     model = model or profile.get("model", "closed")
     stages, arrival = profile["stages"], profile["arrival_stages"]
     if model == "open":
         duration = sum(s["duration_s"] for s in arrival)
         drain = expect["load.drain_s"]
-        stages = [{"duration_s": duration + drain, "users": max(1, workers), "spawn_rate": max(1, workers)}]
+        stages = [
+            {
+                "duration_s": duration + drain,
+                "users": max(1, workers),
+                "spawn_rate": max(1, workers),
+            }
+        ]
     duration = sum(s["duration_s"] for s in stages)
     section = target.api  # a load test needs the [api] section
     config = {
-        "base_url": section.base_url, "ca_file": section.ca_file, "ws_path": section.ws_path, "model": model,
-        "weights": expect["load.weights"], "ids": ids.for_target(target).config(), "think_time_s": expect["load.think_time_s"],
+        "base_url": section.base_url,
+        "ca_file": section.ca_file,
+        "ws_path": section.ws_path,
+        "model": model,
+        "weights": expect["load.weights"],
+        "ids": ids.for_target(target).config(),
+        "think_time_s": expect["load.think_time_s"],
         "live_subscribers": expect["load.live_subscribers"] if model == "closed" else 0,
-        "max_in_flight": expect["load.max_in_flight"], "workers": workers,
-        "ws_max_gap_s": expect["load.ws_max_gap_s"], "claims": token_claims(expect),
-        "algorithm": expect["api.auth.algorithms"][0], "stages": stages, "arrival_stages": arrival,
+        "max_in_flight": expect["load.max_in_flight"],
+        "workers": workers,
+        "ws_max_gap_s": expect["load.ws_max_gap_s"],
+        "claims": token_claims(expect),
+        "algorithm": expect["api.auth.algorithms"][0],
+        "stages": stages,
+        "arrival_stages": arrival,
     }
     return Plan(profile_name, model, workers, stages, arrival, duration, config)
 
@@ -69,9 +93,11 @@ def plan(target: Target, profile_name: str, model: str | None, workers: int) -> 
 @dataclass
 class Outcome:
     """How the Locust run ended; its figures are in the CSV files."""
+
     wall_s: float
     aborted: str | None = None  # an abort threshold or the deadline stopped it: why
-    interrupted: bool = False  # SIGINT/SIGTERM reached nbaverify: Locust was stopped, its CSV files kept
+    # SIGINT/SIGTERM reached nbaverify: Locust was stopped, its CSV files kept
+    interrupted: bool = False
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
     locust_exit: int | None = None
 
@@ -86,7 +112,9 @@ def write_config(plan: Plan, out: Path) -> Path:
 
 @dataclass
 class Running:
-    """Locust's processes for one run: the master (or the only process) first, then its local workers."""
+    """Locust's processes for one run: the master (or the only process) first, then its local
+    workers."""
+
     processes: list[subprocess.Popen]
     log: IO
     started: float
@@ -96,7 +124,8 @@ class Running:
         return self.processes[0]
 
     def stop(self) -> None:
-        """SIGTERM the master (Locust writes its final files), then make sure nothing is left running."""
+        """SIGTERM the master (Locust writes its final files), then make sure nothing is left
+        running."""
         master = self.master
         try:
             if master.poll() is None:
@@ -117,53 +146,144 @@ class Running:
             self.log.close()
 
 
-def start(plan: Plan, target: Target, out: Path, say: Callable[[str], None], remote_workers: int = 0,
-          master_port: int = 5557) -> Running:
-    """Start Locust for the plan; the CSV files land in out/locust_*.csv, the JSON figures in out/locust_stats.json.
+def start(
+    plan: Plan,
+    target: Target,
+    out: Path,
+    say: Callable[[str], None],
+    remote_workers: int = 0,
+    master_port: int = 5557,
+) -> Running:
+    """Start Locust for the plan; the CSV files land in out/locust_*.csv, the JSON figures in
+    out/locust_stats.json.
 
     remote_workers: start only the master, bound on every interface, and wait for that many workers
-    started elsewhere (other machines, or a Kubernetes Deployment: `nbaverify load --plan-only --kubernetes`).
+    started elsewhere (other machines, or a Kubernetes Deployment: `nbaverify load --plan-only
+    --kubernetes`).
     """
     write_config(plan, out)
     secret = target.required_secret(target.signing_key_setting)  # a load test mints tokens
-    env = {**os.environ, "NBAVERIFY_LOAD_CONFIG": str(out / "config.json"), "NBAVERIFY_LOAD_JWT_SECRET": secret}
+    env = {
+        **os.environ,
+        "NBAVERIFY_LOAD_CONFIG": str(out / "config.json"),
+        "NBAVERIFY_LOAD_JWT_SECRET": secret,
+    }
     prefix = out / "locust"
-    common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "WARNING", "--skip-log-setup"]
-    head = [*common, "--headless", "--csv", str(prefix), "--csv-full-history", "--only-summary",
-            "--json-file", str(prefix) + "_stats",  # Locust adds .json: every entry, histogram and all
-            "--exit-code-on-error", "0", "--stop-timeout", "2"]
+    common = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--loglevel",
+        "WARNING",
+        "--skip-log-setup",
+    ]
+    head = [
+        *common,
+        "--headless",
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+        "--only-summary",
+        # Locust adds .json: every entry, histogram and all
+        "--json-file",
+        str(prefix) + "_stats",
+        "--exit-code-on-error",
+        "0",
+        "--stop-timeout",
+        "2",
+    ]
     log = (out / "locust.log").open("w")
     processes: list[subprocess.Popen] = []
     try:
         if remote_workers:
-            say(f"  waiting for {remote_workers} worker(s): on each machine, with the same checkout and {out / 'config.json'}:")
-            say(f"    NBAVERIFY_LOAD_CONFIG=config.json NBAVERIFY_LOAD_JWT_SECRET=... python -m locust -f load/locustfile.py "
-                f"--worker --master-host <this host> --master-port {master_port}")
-            processes.append(subprocess.Popen([*head, "--master", "--master-bind-host", "0.0.0.0", "--master-bind-port",
-                                               str(master_port), "--expect-workers", str(remote_workers),
-                                               "--expect-workers-max-wait", "300"],
-                                              env=env, stdout=log, stderr=subprocess.STDOUT))
+            say(
+                f"  waiting for {remote_workers} worker(s): on each machine, with the same checkout"
+                f" and {out / 'config.json'}:"
+            )
+            say(
+                "    NBAVERIFY_LOAD_CONFIG=config.json NBAVERIFY_LOAD_JWT_SECRET=... python -m"
+                " locust -f load/locustfile.py --worker --master-host <this host> --master-port"
+                f" {master_port}"
+            )
+            processes.append(
+                subprocess.Popen(
+                    [
+                        *head,
+                        "--master",
+                        "--master-bind-host",
+                        "0.0.0.0",
+                        "--master-bind-port",
+                        str(master_port),
+                        "--expect-workers",
+                        str(remote_workers),
+                        "--expect-workers-max-wait",
+                        "300",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         elif plan.workers > 1:
             port = procs.free_port()
-            processes.append(subprocess.Popen([*head, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port",
-                                               str(port), "--expect-workers", str(plan.workers),
-                                               "--expect-workers-max-wait", "30"],
-                                              env=env, stdout=log, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        *head,
+                        "--master",
+                        "--master-bind-host",
+                        "127.0.0.1",
+                        "--master-bind-port",
+                        str(port),
+                        "--expect-workers",
+                        str(plan.workers),
+                        "--expect-workers-max-wait",
+                        "30",
+                    ],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
             for _ in range(plan.workers):
-                processes.append(subprocess.Popen([*common, "--worker", "--master-host", "127.0.0.1", "--master-port",
-                                                   str(port)], env=env, stdout=log, stderr=subprocess.STDOUT))
+                processes.append(
+                    subprocess.Popen(
+                        [
+                            *common,
+                            "--worker",
+                            "--master-host",
+                            "127.0.0.1",
+                            "--master-port",
+                            str(port),
+                        ],
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
         else:
             processes.append(subprocess.Popen(head, env=env, stdout=log, stderr=subprocess.STDOUT))
     except FileNotFoundError as exc:
         for process in processes:
             process.kill()
         log.close()
-        raise MissingBinary("python -m locust", "pip install locust (nbaverify's dependencies include it)") from exc
+        raise MissingBinary(
+            "python -m locust", "pip install locust (nbaverify's dependencies include it)"
+        ) from exc
     return Running(processes, log, time.monotonic())
 
 
-def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: Callable[[str], None],
-        remote_workers: int = 0, master_port: int = 5557) -> Outcome:
+def run(
+    plan: Plan,
+    target: Target,
+    out: Path,
+    abort_on: list[Threshold],
+    say: Callable[[str], None],
+    remote_workers: int = 0,
+    master_port: int = 5557,
+) -> Outcome:
     """Run Locust to the end of the plan (or an abort), showing progress."""
     running = start(plan, target, out, say, remote_workers, master_port)
     prefix = out / "locust"
@@ -180,23 +300,38 @@ def run(plan: Plan, target: Target, out: Path, abort_on: list[Threshold], say: C
                 history = stats.read_history(prefix)
                 if history:
                     last = history[-1]
-                    say(f"  {elapsed:5.0f}s/{plan.duration_s:.0f}s  users {last.users:4d}  rate {last.rps:7.1f}/s  "
-                        f"errors {last.failures:5d}  p95 {last.p95_ms:6.0f} ms  p99 {last.p99_ms:6.0f} ms")
+                    say(
+                        f"  {elapsed:5.0f}s/{plan.duration_s:.0f}s  users {last.users:4d}  rate"
+                        f" {last.rps:7.1f}/s  errors {last.failures:5d}  p95 {last.p95_ms:6.0f} ms "
+                        f" p99 {last.p99_ms:6.0f} ms"
+                    )
                     aborted = aborted or _abort_reason(abort_on, history, elapsed)
                     if aborted:
                         say(f"  aborting: {aborted}")
                         break
                 if time.monotonic() > deadline:
-                    aborted = f"Locust ran past its plan ({plan.duration_s:.0f}s + 60s) and was stopped"
+                    aborted = (
+                        f"Locust ran past its plan ({plan.duration_s:.0f}s + 60s) and was stopped"
+                    )
                     break
-        except KeyboardInterrupt:  # Ctrl-C, a cancelled job: Locust writes its final CSV rows on SIGTERM
+        except KeyboardInterrupt:
+            # Ctrl-C, a cancelled job: Locust writes its final CSV rows on SIGTERM
             interrupted = True
-            say(f"  interrupted after {time.monotonic() - started:.0f}s: stopping Locust, keeping what it measured")
-            _wait_quietly(master, 2.0)  # Ctrl-C reached Locust's process group too: it may be stopping already
+            say(
+                f"  interrupted after {time.monotonic() - started:.0f}s: stopping Locust, keeping"
+                " what it measured"
+            )
+            # Ctrl-C reached Locust's process group too: it may be stopping already
+            _wait_quietly(master, 2.0)
     finally:
         running.stop()
-    return Outcome(wall_s=round(time.monotonic() - started, 1), aborted=aborted, interrupted=interrupted,
-                   peak_rss_mib=peaks, locust_exit=master.returncode)
+    return Outcome(
+        wall_s=round(time.monotonic() - started, 1),
+        aborted=aborted,
+        interrupted=interrupted,
+        peak_rss_mib=peaks,
+        locust_exit=master.returncode,
+    )
 
 
 def _wait_quietly(process: subprocess.Popen, seconds: float) -> None:
@@ -206,13 +341,20 @@ def _wait_quietly(process: subprocess.Popen, seconds: float) -> None:
         pass
 
 
-def _abort_reason(abort_on: list[Threshold], history: list[stats.Sample], elapsed: float) -> str | None:
+def _abort_reason(
+    abort_on: list[Threshold], history: list[stats.Sample], elapsed: float
+) -> str | None:
     """A breach of an `abort` threshold, judged on the run so far (not one noisy second)."""
     last = history[-1]
     if elapsed < ABORT_AFTER_S or last.requests < ABORT_MIN_REQUESTS:
         return None
-    so_far = {"p50_ms": last.p50_ms, "p95_ms": last.p95_ms, "p99_ms": last.p99_ms,
-              "error_rate": last.failures / last.requests if last.requests else 0.0, "rps": None}
+    so_far = {
+        "p50_ms": last.p50_ms,
+        "p95_ms": last.p95_ms,
+        "p99_ms": last.p99_ms,
+        "error_rate": last.failures / last.requests if last.requests else 0.0,
+        "rps": None,
+    }
     for threshold in abort_on:
         observed = so_far.get(threshold.metric)
         if threshold.endpoint == "all" and observed is not None and threshold.breached_by(observed):
@@ -224,7 +366,9 @@ def peak_memory(processes: list[subprocess.Popen], peaks: dict[str, float]) -> N
     import psutil  # optional: the load extra
 
     for number, process in enumerate(processes):
-        role = "locust" if len(processes) == 1 else ("master" if number == 0 else f"worker-{number}")
+        role = (
+            "locust" if len(processes) == 1 else ("master" if number == 0 else f"worker-{number}")
+        )
         try:
             rss = psutil.Process(process.pid).memory_info().rss / 2**20
         except (psutil.NoSuchProcess, psutil.AccessDenied):

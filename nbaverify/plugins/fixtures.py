@@ -1,5 +1,6 @@
 """The fixtures a check may ask for: the target, its expectations, and one client per part of it.
-Each client is a session fixture that skips with "not configured: <key>" when the profile lacks it."""
+Each client is a session fixture that skips with "not configured: <key>" when the profile lacks it.
+"""
 
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ def expect(target: Target):
 
 @pytest.fixture(scope="session")
 def api(request: pytest.FixtureRequest, target: Target, expect):
-    """The API at [api] base_url, over HTTP(S) and its WebSocket, with tokens signed by the profile's secret."""
+    """The API at [api] base_url, over HTTP(S) and its WebSocket, with tokens signed by the
+    profile's secret."""
     if target.profile.api is None:
         pytest.skip("not configured: api")
-    client = factory.api(target, redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"])
+    client = factory.api(
+        target, redactor=request.config.stash[RUN].redactor, budget=expect["api.request_budget"]
+    )
     yield client
     client.close()
 
@@ -46,13 +50,18 @@ def api(request: pytest.FixtureRequest, target: Target, expect):
 def _database(target: Target, role: str) -> Database:
     key = factory.DSN_KEYS[role]
     if target.secret(key) is None:
-        pytest.skip(f"not configured: {key.removesuffix('.dsn_env')}" if role == "primary" else f"not configured: {key}")
+        pytest.skip(
+            f"not configured: {key.removesuffix('.dsn_env')}"
+            if role == "primary"
+            else f"not configured: {key}"
+        )
     return factory.database(target, role)
 
 
 @pytest.fixture(scope="session")
 def db(target: Target, expect):
-    """The primary database ([database] dsn_env), in a read-only session with statement and lock timeouts."""
+    """The primary database ([database] dsn_env), in a read-only session with statement and lock
+    timeouts."""
     client = _database(target, "primary")
     yield client
     client.close()
@@ -100,13 +109,15 @@ def alertmanager_cluster(target: Target):
 
 @pytest.fixture(scope="session")
 def alertmanager(alertmanager_cluster):
-    """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration, alerts, silences)."""
+    """The live Alertmanager at [alertmanager] url: its v2 API (status, loaded configuration,
+    alerts, silences)."""
     return alertmanager_cluster[0]
 
 
 @pytest.fixture(scope="session")
 def delivery_record(target: Target, expect):
-    """The record of delivered notifications the profile names ([alertmanager] deliveries), else None."""
+    """The record of delivered notifications the profile names ([alertmanager] deliveries), else
+    None."""
     section = target.profile.alertmanager
     if section is None or not section.deliveries:
         return None
@@ -115,7 +126,8 @@ def delivery_record(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def alertmanager_config(target: Target) -> Path:
-    """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool at hand."""
+    """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool
+    at hand."""
     section = target.profile.alertmanager
     if section is None or not section.config_file:
         pytest.skip("not configured: alertmanager.config_file")
@@ -127,7 +139,8 @@ def alertmanager_config(target: Target) -> Path:
 
 @pytest.fixture(scope="session")
 def k8s(target: Target, expect):
-    """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of manifests."""
+    """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of
+    manifests."""
     if target.profile.kubernetes is None:
         pytest.skip("not configured: kubernetes")
     source = factory.kubernetes(target)
@@ -137,14 +150,19 @@ def k8s(target: Target, expect):
 
 @pytest.fixture(scope="session")
 def api_logs(target: Target, expect, request: pytest.FixtureRequest):
-    """The API's log over the longest review window (logs.window_h, access.window_h), read once a run from where
-    [logs] says; a check narrows it to its own window with .last()."""
+    """The API's log over the longest review window (logs.window_h, access.window_h), read once a
+    run from where [logs] says; a check narrows it to its own window with .last()."""
     section = target.profile.logs
-    cluster = request.getfixturevalue("k8s") if section is not None and section.source == "kubernetes" else None
+    cluster = (
+        request.getfixturevalue("k8s")
+        if section is not None and section.source == "kubernetes"
+        else None
+    )
     sources, missing = factory.log_sources(target, cluster)
     if missing:
         pytest.skip(f"not configured: {missing}")
-    # one read for the daily review and the monthly access review: the longer window, narrowed by each check
+    # one read for the daily review and the monthly access review: the longer window, narrowed by
+    # each check
     return LogWindow.read(sources, max(expect["logs.window_h"], expect["access.window_h"]) * 3600)
 
 
@@ -152,12 +170,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "host_url" in metafunc.fixturenames:  # one case per host of the profile, named by its URL
         hosts = metafunc.config.stash[RUN].ensure_target().profile.hosts
         urls = hosts.urls if hosts else [None]
-        metafunc.parametrize("host_url", urls, ids=[label(u) if u else "no-hosts" for u in urls], scope="session")
+        metafunc.parametrize(
+            "host_url", urls, ids=[label(u) if u else "no-hosts" for u in urls], scope="session"
+        )
 
 
 @pytest.fixture(scope="session")
 def host(host_url):
-    """A host of [hosts] urls, through testinfra (local://, ssh://user@host, kubectl://pod?namespace=n, ...)."""
+    """A host of [hosts] urls, through testinfra (local://, ssh://user@host,
+    kubectl://pod?namespace=n, ...)."""
     if host_url is None:
         pytest.skip("not configured: hosts")
     try:
@@ -171,8 +192,9 @@ def host(host_url):
 
 
 def _unreachable_in_one_line(backend, where: str) -> None:
-    """testinfra's ssh backend raises RuntimeError(CommandResult) when ssh itself fails (exit 255): a host that
-    stops answering mid-run is unreachable, said as such by every check that asks it afterwards."""
+    """testinfra's ssh backend raises RuntimeError(CommandResult) when ssh itself fails (exit 255):
+    a host that stops answering mid-run is unreachable, said as such by every check that asks it
+    afterwards."""
     run = backend.run
 
     def guarded(command: str, *args, **kwargs):
@@ -188,7 +210,9 @@ def _why(exc: Exception) -> str:
     """testinfra's ssh backend raises RuntimeError(CommandResult): its stderr is the reason."""
     arg = exc.args[0] if exc.args else None
     if hasattr(arg, "stderr"):
-        text = getattr(arg, "stderr", "") or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
+        text = (
+            getattr(arg, "stderr", "") or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
+        )
     else:
         text = str(exc)
     lines = [line for line in str(text).splitlines() if line.strip()]
@@ -213,5 +237,6 @@ def history(target: Target):
 
 @pytest.fixture
 def evidence(request: pytest.FixtureRequest) -> dict:
-    """What a check saw, for its record: filled by the check, redacted and written with its outcome."""
+    """What a check saw, for its record: filled by the check, redacted and written with its
+    outcome."""
     return request.node.stash.setdefault(EVIDENCE, {})

@@ -1,5 +1,6 @@
-"""What `nbaverify check` loaded before pytest started (the target, the waivers), handed to the plugin so that a run
-loads each once; a run started by pytest itself has no handoff and the plugin loads them."""
+"""What `nbaverify check` loaded before pytest started (the target, the waivers), handed to the
+plugin so that a run loads each once; a run started by pytest itself has no handoff and the plugin
+loads them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from nbaverify.waivers import Waiver
 
 @dataclass(frozen=True)
 class Handoff:
-    """The run's target profile and waivers as the CLI loaded and checked them (a plugin object of pytest.main)."""
+    """The run's target profile and waivers as the CLI loaded and checked them (a plugin object of
+    pytest.main)."""
+
     target: Target
     waivers: tuple[Waiver, ...] = ()
 

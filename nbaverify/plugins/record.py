@@ -1,5 +1,5 @@
-"""The run record: every check's outcome, message and evidence, waivers applied, the reports written,
-the exit code; a profile's problem stops the run before any check."""
+"""The run record: every check's outcome, message and evidence, waivers applied, the reports
+written, the exit code; a profile's problem stops the run before any check."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import pytest
 from nbaverify import __version__, coverage, options, waivers
 from nbaverify.catalogue import COLLECTED, check_id, is_check, spec
 from nbaverify.config import SANDBOX_TARGET, Target, load_target
-from nbaverify.errors import ConfigError, NbaverifyError, NotConfigured, TargetUnreachable, TargetUntrusted
+from nbaverify.errors import (
+    ConfigError,
+    NbaverifyError,
+    NotConfigured,
+    TargetUnreachable,
+    TargetUntrusted,
+)
 from nbaverify.exit_codes import EXIT_USAGE
 from nbaverify.io_stats import IO
 from nbaverify.plugins import reporters
@@ -50,9 +56,11 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         if given["waivers"]:
             run.load_waivers(Path(given["waivers"]))
-        if options.is_set("target", config.getoption("nbv_target")):  # else the sandbox, once checks are collected
+        if options.is_set("target", config.getoption("nbv_target")):
+            # else the sandbox, once checks are collected
             run.load_target(given["target"])
-    # a team's own check folders join the collection (nbaverify check --checks passes them as paths itself)
+    # a team's own check folders join the collection (nbaverify check --checks passes them as paths
+    # itself)
     config.args.extend(str(folder) for folder in given["checks"] if str(folder) not in config.args)
     for reporter in reporters.wanted(config):  # each output of the run, registered only when wanted
         config.pluginmanager.register(reporter, f"nbaverify-{reporter.name}")
@@ -62,7 +70,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     run = session.config.stash.get(RUN, None)
     if run is not None:
         run.selected = [check_id(item) for item in session.items if is_check(item)]
-        if run.selected:  # a run that cannot write its reports says so before any check, in one line
+        if run.selected:
+            # a run that cannot write its reports says so before any check, in one line
             try:
                 ensure_writable(run.report_folder())
             except ConfigError as exc:
@@ -81,7 +90,8 @@ class Run:
         self.started_at = utc_now_iso()
         self.summary: RunSummary | None = None
         self.selected: list[str] = []  # every check the run meant to run, by id
-        self.finished: set[str] = set()  # node ids whose teardown ran: an interrupted check is not among them
+        # node ids whose teardown ran: an interrupted check is not among them
+        self.finished: set[str] = set()
         self.report_dir: Path | None = None
         self.waivers: list[Waiver] = []
         self.today = dt.datetime.now(dt.UTC).date()
@@ -95,7 +105,8 @@ class Run:
             pytest.exit(f"nbaverify: {exc}", returncode=EXIT_USAGE)
 
     def select_waivers(self, checks: list[pytest.Item]) -> None:
-        """Note which waivers name a selected check; skip the checks a live run=false waiver covers."""
+        """Note which waivers name a selected check; skip the checks a live run=false waiver
+        covers."""
         for waiver in self.waivers:
             covered = [item for item in checks if waiver.covers(check_id(item))]
             if not covered:
@@ -108,17 +119,27 @@ class Run:
                 for item in covered:
                     if waiver.applies(check_id(item), None):
                         self.not_run[check_id(item)] = waiver
-                        item.add_marker(pytest.mark.skip(reason=f"waived, not run: {waiver.describe()}"))
+                        item.add_marker(
+                            pytest.mark.skip(reason=f"waived, not run: {waiver.describe()}")
+                        )
 
     def _waive(self, result: CheckResult) -> None:
         if result.id in self.not_run:
-            result.outcome, result.message = "waived", f"not run: {self.not_run[result.id].describe()}"
+            result.outcome, result.message = (
+                "waived",
+                f"not run: {self.not_run[result.id].describe()}",
+            )
             return
         if result.outcome not in ("failed", "error"):
             return
         for waiver in self.waivers:
-            if self.waiver_states.get(waiver) == "in force" and waiver.applies(result.id, result.message):
-                result.outcome, result.message = "waived", f"{result.message} [waived: {waiver.describe()}]"
+            if self.waiver_states.get(waiver) == "in force" and waiver.applies(
+                result.id, result.message
+            ):
+                result.outcome, result.message = (
+                    "waived",
+                    f"{result.message} [waived: {waiver.describe()}]",
+                )
                 return
 
     def load_target(self, spec: str) -> None:
@@ -151,41 +172,74 @@ class Run:
         if report.skipped and result.outcome == "passed":
             result.outcome, result.message = "skipped", self.redactor(skip_reason(report))
         elif report.failed and result.outcome in ("passed", "skipped"):
-            failed_assert = (report.when == "call" and call.excinfo is not None
-                             and call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)))
+            failed_assert = (
+                report.when == "call"
+                and call.excinfo is not None
+                and call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+            )
             result.outcome = "failed" if failed_assert else "error"
-            result.message = self.redactor(one_line(call.excinfo) if call.excinfo else str(report.longrepr))
+            result.message = self.redactor(
+                one_line(call.excinfo) if call.excinfo else str(report.longrepr)
+            )
         if report.when == "teardown":
             self.finished.add(item.nodeid)
             result.evidence = redact_tree(item.stash.get(EVIDENCE, {}), self.redactor)
             self._waive(result)
 
     def report_folder(self) -> Path:
-        """--report-dir itself, or the folder the run's own directory (reports/<run-id>) goes into."""
+        """--report-dir itself, or the folder the run's own directory (reports/<run-id>) goes
+        into."""
         return Path(option(self.config, "report_dir") or self.config.rootpath / "reports")
 
     def finish(self, interrupted: bool = False) -> RunSummary:
         target = self.target
-        records = [r for nodeid, r in self.records.items() if not interrupted or nodeid in self.finished]
+        records = [
+            r for nodeid, r in self.records.items() if not interrupted or nodeid in self.finished
+        ]
         summary = RunSummary(
-            run_id=option(self.config, "run_id") or new_run_id(self.tier, target.name if target else "none"),
-            target=target.name if target else "none", environment=target.environment if target else "none",
-            tier=self.tier, started_at=self.started_at, checks=records,
-            nbaverify_version=__version__, fail_on=option(self.config, "fail_on"),
-            waivers=[redact_tree(w.record(state), self.redactor) for w, state in self.waiver_states.items()], io=IO.snapshot(),
+            run_id=option(self.config, "run_id")
+            or new_run_id(self.tier, target.name if target else "none"),
+            target=target.name if target else "none",
+            environment=target.environment if target else "none",
+            tier=self.tier,
+            started_at=self.started_at,
+            checks=records,
+            nbaverify_version=__version__,
+            fail_on=option(self.config, "fail_on"),
+            waivers=[
+                redact_tree(w.record(state), self.redactor)
+                for w, state in self.waiver_states.items()
+            ],
+            io=IO.snapshot(),
         )
         if interrupted:
             summary.interrupted = True
-            summary.not_run = [cid for cid in self.selected if cid not in {r.id for r in summary.checks}]
+            summary.not_run = [
+                cid for cid in self.selected if cid not in {r.id for r in summary.checks}
+            ]
         summary.finish(time.monotonic() - self.started)
-        self.report_dir = Path(option(self.config, "report_dir") or self.report_folder() / summary.run_id)
-        self.report_dir.mkdir(parents=True, exist_ok=True)  # here, once: pluggy calls the reporters in any order
-        beside = self.report_dir.parent  # runs.jsonl lives beside the run folders: reports/runs.jsonl
+        self.report_dir = Path(
+            option(self.config, "report_dir") or self.report_folder() / summary.run_id
+        )
+        # here, once: pluggy calls the reporters in any order
+        self.report_dir.mkdir(parents=True, exist_ok=True)
+        # runs.jsonl lives beside the run folders: reports/runs.jsonl
+        beside = self.report_dir.parent
         triage = run_history.triage(summary, run_history.read(beside, summary.target))
-        rows = coverage.of_run(summary.checks, [entry.sections for entry in self.config.stash.get(COLLECTED, [])])
-        self.config.hook.pytest_nbaverify_run_finished(run=FinishedRun(
-            summary=summary, report_dir=self.report_dir, triage=triage, coverage=rows,
-            target_info=target.describe() if target else {}, manifests=_manifests_dir(target), interrupted=interrupted))
+        rows = coverage.of_run(
+            summary.checks, [entry.sections for entry in self.config.stash.get(COLLECTED, [])]
+        )
+        self.config.hook.pytest_nbaverify_run_finished(
+            run=FinishedRun(
+                summary=summary,
+                report_dir=self.report_dir,
+                triage=triage,
+                coverage=rows,
+                target_info=target.describe() if target else {},
+                manifests=_manifests_dir(target),
+                interrupted=interrupted,
+            )
+        )
         self.summary = summary
         return summary
 
@@ -201,8 +255,15 @@ def _manifests_dir(target: Target | None) -> Path | None:
 
 def check_result(item: pytest.Item) -> CheckResult:
     entry = spec(item)
-    return CheckResult(id=entry.id, area=entry.area, tiers=list(entry.tiers), severity=entry.severity,
-                       safety=entry.safety, runbook=entry.guide, guide=list(entry.sections))
+    return CheckResult(
+        id=entry.id,
+        area=entry.area,
+        tiers=list(entry.tiers),
+        severity=entry.severity,
+        safety=entry.safety,
+        runbook=entry.guide,
+        guide=list(entry.sections),
+    )
 
 
 def one_line(excinfo: pytest.ExceptionInfo) -> str:
@@ -264,9 +325,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = session.config.stash.get(RUN, None)
     if run is None or not (run.records or run.selected) or hasattr(session.config, "workerinput"):
-        return  # an xdist worker holds only its share of the records: it must not write the run's reports
+        # an xdist worker holds only its share of the records: it must not write the run's reports
+        return
     summary = run.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
+    if exitstatus in (
+        pytest.ExitCode.OK,
+        pytest.ExitCode.TESTS_FAILED,
+        pytest.ExitCode.INTERRUPTED,
+    ):
         session.exitstatus = summary.exit_code  # Contract 3: only a critical check fails the run
 
 

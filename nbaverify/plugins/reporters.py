@@ -1,10 +1,12 @@
-"""The outputs of a finished run, each a reporter of its own (as pytest's LogXML is for --junitxml): registered at
-configure time only when wanted, each implementing `pytest_nbaverify_run_finished`. The run record builds the summary
-once and hands every reporter the same `FinishedRun`; a reporter reads it and writes, and nothing comes back.
+"""The outputs of a finished run, each a reporter of its own (as pytest's LogXML is for --junitxml):
+registered at configure time only when wanted, each implementing `pytest_nbaverify_run_finished`.
+The run record builds the summary once and hands every reporter the same `FinishedRun`; a reporter
+reads it and writes, and nothing comes back.
 
-Always written: summary.json, junit.xml, summary.md, report.html, summary.sarif, evidence.json, and the run's line in
-runs.jsonl (not for an interrupted run: it says nothing of the checks it did not reach). Only when asked: the
-Prometheus textfile (--metrics-file) and the Pushgateway push (--pushgateway).
+Always written: summary.json, junit.xml, summary.md, report.html, summary.sarif, evidence.json, and
+the run's line in runs.jsonl (not for an interrupted run: it says nothing of the checks it did not
+reach). Only when asked: the Prometheus textfile (--metrics-file) and the Pushgateway push
+(--pushgateway).
 """
 
 from __future__ import annotations
@@ -23,14 +25,18 @@ from nbaverify.results import RunSummary
 
 @dataclass(frozen=True)
 class FinishedRun:
-    """What every reporter is given: the run's summary and what was learnt around it, computed once."""
+    """What every reporter is given: the run's summary and what was learnt around it, computed
+    once."""
 
     summary: RunSummary
-    report_dir: Path               # the run's own folder: reports/<run-id> or --report-dir
-    triage: Triage                 # how long each failing check has failed, read from the runs before
-    coverage: list[dict]           # each guide item's state in this run (nbaverify.coverage.of_run)
-    target_info: dict              # the target as the evidence record names it (addresses, never secrets)
-    manifests: Path | None         # the manifests a Kubernetes finding can point into, for SARIF locations
+    report_dir: Path  # the run's own folder: reports/<run-id> or --report-dir
+    # how long each failing check has failed, read from the runs before
+    triage: Triage
+    coverage: list[dict]  # each guide item's state in this run (nbaverify.coverage.of_run)
+    # the target as the evidence record names it (addresses, never secrets)
+    target_info: dict
+    # the manifests a Kubernetes finding can point into, for SARIF locations
+    manifests: Path | None
     interrupted: bool
 
 
@@ -43,7 +49,8 @@ class HookSpec:
 
 
 class SummaryFiles:
-    """summary.json and what is rendered from it for people and CI: junit.xml, summary.md, report.html."""
+    """summary.json and what is rendered from it for people and CI: junit.xml, summary.md,
+    report.html."""
 
     name = "summary"
 
@@ -73,7 +80,8 @@ class EvidenceRecord:
 
 
 class RunHistory:
-    """The run's line in runs.jsonl beside the run folders: the memory the next report's triage reads."""
+    """The run's line in runs.jsonl beside the run folders: the memory the next report's triage
+    reads."""
 
     name = "run-history"
 
@@ -82,13 +90,15 @@ class RunHistory:
             return
         try:
             run_history.append(run.summary, run.report_dir.parent)
-        except OSError:  # a read-only parent of --report-dir costs the next report its memory, not this run
+        except OSError:
+            # a read-only parent of --report-dir costs the next report its memory, not this run
             pass
 
 
 @dataclass
 class MetricsTextfile:
-    """The run as Prometheus metrics in a file, for node_exporter's textfile collector (--metrics-file)."""
+    """The run as Prometheus metrics in a file, for node_exporter's textfile collector
+    (--metrics-file)."""
 
     path: Path
     name = "metrics-file"
@@ -99,7 +109,8 @@ class MetricsTextfile:
 
 @dataclass
 class Pushgateway:
-    """The run's metrics pushed to a Pushgateway (--pushgateway); a failed push is one line, the verdict stands."""
+    """The run's metrics pushed to a Pushgateway (--pushgateway); a failed push is one line, the
+    verdict stands."""
 
     url: str
     name = "pushgateway"

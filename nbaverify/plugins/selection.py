@@ -1,5 +1,6 @@
-"""Which checks run, and in what order: tier and area, waivers that skip, disruptive checks last, production
-safety (each read from the check's catalogue entry, evaluated by nbaverify.plugins.specs)."""
+"""Which checks run, and in what order: tier and area, waivers that skip, disruptive checks last,
+production safety (each read from the check's catalogue entry, evaluated by
+nbaverify.plugins.specs)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from nbaverify.plugins.record import RUN
 def pytest_configure(config: pytest.Config) -> None:
     for marker, text in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {text}")
-    config.addinivalue_line("python_functions", CHECK_PREFIX + "*")  # checks are check_*, whatever the ini says
+    # checks are check_*, whatever the ini says
+    config.addinivalue_line("python_functions", CHECK_PREFIX + "*")
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     checks = [item for item in items if is_check(item)]
     if not checks:
         return
@@ -27,8 +31,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     tier, areas = config.getoption("tier"), set(option(config, "area"))
     keep, drop = [], []
     for item in items:
-        if is_check(item) and ((tier and tier != "all" and tier not in spec(item).tiers)
-                               or (areas and spec(item).area not in areas)):
+        if is_check(item) and (
+            (tier and tier != "all" and tier not in spec(item).tiers)
+            or (areas and spec(item).area not in areas)
+        ):
             drop.append(item)
         else:
             keep.append(item)
@@ -43,8 +49,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         for item in items:
             kind = _safety(item)
             if is_check(item) and kind not in allowed:
-                item.add_marker(pytest.mark.skip(
-                    reason=f"safety: a {kind} check is not run against production (pass --allow {kind})"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason=(
+                            f"safety: a {kind} check is not run against production (pass --allow"
+                            f" {kind})"
+                        )
+                    )
+                )
 
 
 def _safety(item: pytest.Item) -> str:

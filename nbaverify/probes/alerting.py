@@ -19,10 +19,24 @@ import yaml
 from nbaverify.errors import CheckError, MissingBinary
 
 AMTOOL_TIMEOUT_S = 30
-PLACEHOLDER = re.compile(r"@(example\.(com|org|net)|localhost)$|changeme|todo|placeholder|xxx", re.IGNORECASE)
-CONFIG_KINDS = ("email_configs", "webhook_configs", "pagerduty_configs", "slack_configs", "opsgenie_configs",
-                "victorops_configs", "pushover_configs", "wechat_configs", "telegram_configs", "sns_configs",
-                "webex_configs", "discord_configs", "msteams_configs")
+PLACEHOLDER = re.compile(
+    r"@(example\.(com|org|net)|localhost)$|changeme|todo|placeholder|xxx", re.IGNORECASE
+)
+CONFIG_KINDS = (
+    "email_configs",
+    "webhook_configs",
+    "pagerduty_configs",
+    "slack_configs",
+    "opsgenie_configs",
+    "victorops_configs",
+    "pushover_configs",
+    "wechat_configs",
+    "telegram_configs",
+    "sns_configs",
+    "webex_configs",
+    "discord_configs",
+    "msteams_configs",
+)
 
 
 def amtool() -> str | None:
@@ -32,18 +46,23 @@ def amtool() -> str | None:
 def _amtool(*args: str) -> subprocess.CompletedProcess:
     found = amtool()
     if found is None:
-        raise MissingBinary("amtool", "install Alertmanager's amtool (Debian: apt install prometheus-alertmanager)")
+        raise MissingBinary(
+            "amtool", "install Alertmanager's amtool (Debian: apt install prometheus-alertmanager)"
+        )
     return subprocess.run([found, *args], capture_output=True, text=True, timeout=AMTOOL_TIMEOUT_S)
 
 
 def _said(done: subprocess.CompletedProcess) -> str:
-    """What amtool said was wrong, in one line (without its banner and its note about --alertmanager.url)."""
+    """What amtool said was wrong, in one line (without its banner and its note about
+    --alertmanager.url)."""
     lines = []
     for line in (done.stdout + done.stderr).splitlines():
         line = line.strip()
         if "FAILED:" in line:
             line = line.split("FAILED:", 1)[1].strip()
-        elif not line or line.startswith(("Checking", "Warning:", "amtool: error: failed to validate")):
+        elif not line or line.startswith(
+            ("Checking", "Warning:", "amtool: error: failed to validate")
+        ):
             continue
         lines.append(line.removeprefix("amtool: error: "))
     return "; ".join(dict.fromkeys(lines))[:300] or f"amtool exited {done.returncode}"
@@ -56,8 +75,15 @@ def check_config(path: Path) -> str | None:
 
 
 def routes(path: Path, labels: dict[str, str]) -> list[str]:
-    """The receivers Alertmanager sends an alert with these labels to, in order (`amtool config routes test`)."""
-    done = _amtool("config", "routes", "test", f"--config.file={path}", *(f"{k}={v}" for k, v in labels.items()))
+    """The receivers Alertmanager sends an alert with these labels to, in order (`amtool config
+    routes test`)."""
+    done = _amtool(
+        "config",
+        "routes",
+        "test",
+        f"--config.file={path}",
+        *(f"{k}={v}" for k, v in labels.items()),
+    )
     if done.returncode != 0:
         raise CheckError(f"amtool config routes test on {path} failed: {_said(done)}")
     out = [line for line in done.stdout.splitlines() if line.strip()]
@@ -79,7 +105,9 @@ def load(path: Path) -> dict[str, Any]:
         raise CheckError(f"cannot read the Alertmanager configuration {path}: {exc}") from None
 
 
-def parse(text: str, where: str = "the configuration Alertmanager reports it loaded") -> dict[str, Any]:
+def parse(
+    text: str, where: str = "the configuration Alertmanager reports it loaded"
+) -> dict[str, Any]:
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
@@ -91,7 +119,8 @@ def receivers(config: dict) -> dict[str, dict]:
 
 
 def is_null(receiver: dict) -> bool:
-    """A receiver with no integration delivers nothing (the common way to drop alerts on purpose)."""
+    """A receiver with no integration delivers nothing (the common way to drop alerts on
+    purpose)."""
     return not any(receiver.get(kind) for kind in CONFIG_KINDS)
 
 
@@ -106,7 +135,8 @@ def routed_receivers(config: dict) -> set[str]:
 
 
 def addresses(receiver: dict) -> list[str]:
-    """Where a receiver notifies: email recipients, webhook URLs (what a person on call can read)."""
+    """Where a receiver notifies: email recipients, webhook URLs (what a person on call can
+    read)."""
     found = []
     for email in receiver.get("email_configs", []) or []:
         found += [a.strip() for a in str(email.get("to", "")).split(",") if a.strip()]
@@ -114,22 +144,26 @@ def addresses(receiver: dict) -> list[str]:
     return found
 
 
-# -- teams: a receiver belongs to a team by what it notifies ------------------------------------------
+# -- teams: a receiver belongs to a team by what it notifies ---------------------------------------
 ON_CALL = "on-call"
 PAGING = ("pagerduty_configs", "opsgenie_configs", "victorops_configs")
 PAGER_NAME = re.compile(r"on-?call|pager|paging", re.IGNORECASE)
 
 
-def teams_of(config: dict, contacts: dict[str, list[str]], named: dict[str, list[str]]) -> dict[str, set[str]]:
-    """Each receiver's teams: those whose addresses it notifies, those a team named it for (`named`), and, when no
-    receiver is named for the on-call engineer (the guide gives them no address), on-call for a receiver that pages
-    or is named like on-call or pager."""
+def teams_of(
+    config: dict, contacts: dict[str, list[str]], named: dict[str, list[str]]
+) -> dict[str, set[str]]:
+    """Each receiver's teams: those whose addresses it notifies, those a team named it for
+    (`named`), and, when no receiver is named for the on-call engineer (the guide gives them no
+    address), on-call for a receiver that pages or is named like on-call or pager."""
     found: dict[str, set[str]] = {}
     for name, receiver in receivers(config).items():
         have = set(addresses(receiver))
         teams = {team for team, wanted in contacts.items() if have & set(wanted)}
         teams |= {team for team, names in named.items() if name in names}
-        if ON_CALL not in named and (any(receiver.get(kind) for kind in PAGING) or PAGER_NAME.search(name)):
+        if ON_CALL not in named and (
+            any(receiver.get(kind) for kind in PAGING) or PAGER_NAME.search(name)
+        ):
             teams.add(ON_CALL)
         found[name] = teams
     return found
@@ -141,11 +175,17 @@ def teams_reached(routed: list[str], teams: dict[str, set[str]]) -> set[str]:
 
 def describe_routed(routed: list[str], teams: dict[str, set[str]]) -> str:
     """'oncall-pager (on-call), dba (database), archive (no team)'."""
-    return ", ".join(f"{name} ({', '.join(sorted(teams.get(name, set()))) or 'no team'})" for name in routed) or "nobody"
+    return (
+        ", ".join(
+            f"{name} ({', '.join(sorted(teams.get(name, set()))) or 'no team'})" for name in routed
+        )
+        or "nobody"
+    )
 
 
-# -- a route's timers, as the live Alertmanager inherits them ------------------------------------------
-TIMER_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}  # Alertmanager's own
+# -- a route's timers, as the live Alertmanager inherits them --------------------------------------
+# Alertmanager's own
+TIMER_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
 
 
 def seconds(duration: str) -> float:
@@ -164,15 +204,19 @@ def _route_matches(route: dict, labels: dict[str, str]) -> bool:
     checks += [(k, "=~", str(v)) for k, v in (route.get("match_re") or {}).items()]
     for name, op, pattern in checks:
         value = labels.get(name, "")
-        if (op == "=" and value != pattern) or (op == "!=" and value == pattern) or \
-                (op == "=~" and not re.fullmatch(pattern, value)) or (op == "!~" and re.fullmatch(pattern, value)):
+        if (
+            (op == "=" and value != pattern)
+            or (op == "!=" and value == pattern)
+            or (op == "=~" and not re.fullmatch(pattern, value))
+            or (op == "!~" and re.fullmatch(pattern, value))
+        ):
             return False
     return True
 
 
 def route_timers(config: dict, labels: dict[str, str]) -> list[dict[str, Any]]:
-    """The routes an alert with these labels ends at (as Alertmanager walks them: the first matching child, on while
-    `continue`), each with its receiver and the timers it inherits."""
+    """The routes an alert with these labels ends at (as Alertmanager walks them: the first matching
+    child, on while `continue`), each with its receiver and the timers it inherits."""
     found: list[dict[str, Any]] = []
 
     def visit(route: dict, inherited: dict[str, str]) -> bool:
@@ -186,7 +230,9 @@ def route_timers(config: dict, labels: dict[str, str]) -> list[dict[str, Any]]:
                 if not child.get("continue"):
                     break
         if not matched_child:
-            found.append({"receiver": receiver, **{key: seconds(value) for key, value in timers.items()}})
+            found.append(
+                {"receiver": receiver, **{key: seconds(value) for key, value in timers.items()}}
+            )
         return True
 
     root = config.get("route") or {}
@@ -194,30 +240,43 @@ def route_timers(config: dict, labels: dict[str, str]) -> list[dict[str, Any]]:
     return found
 
 
-# -- the always-firing alert ---------------------------------------------------------------------------
+# -- the always-firing alert -----------------------------------------------------------------------
 WATCHDOG_NAMES = ("Watchdog", "DeadMansSwitch", "AlwaysFiring")
 
 
 def watchdog_rule(rules: list[dict], name: str) -> dict | None:
-    """The rule that always fires: by the expected name, a common one, or an expression that is always true."""
+    """The rule that always fires: by the expected name, a common one, or an expression that is
+    always true."""
     by_name = {rule.get("name"): rule for rule in rules}
     for wanted in (name, *WATCHDOG_NAMES):
         if wanted in by_name:
             return by_name[wanted]
-    return next((rule for rule in rules if re.fullmatch(r"\s*vector\(\s*1\s*\)\s*", str(rule.get("query", "")))), None)
+    return next(
+        (
+            rule
+            for rule in rules
+            if re.fullmatch(r"\s*vector\(\s*1\s*\)\s*", str(rule.get("query", "")))
+        ),
+        None,
+    )
 
 
 def placeholders(config: dict) -> list[str]:
-    return [f"{name}: {address}" for name, receiver in receivers(config).items() for address in addresses(receiver)
-            if PLACEHOLDER.search(address)]
+    return [
+        f"{name}: {address}"
+        for name, receiver in receivers(config).items()
+        for address in addresses(receiver)
+        if PLACEHOLDER.search(address)
+    ]
 
 
-# -- inhibition -------------------------------------------------------------------------------------
+# -- inhibition ------------------------------------------------------------------------------------
 _MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
 
 
 def _matchers(rule: dict, side: str) -> list[tuple[str, str, str]]:
-    """A rule side's matchers, new style (`source_matchers`) and old (`source_match`, `source_match_re`)."""
+    """A rule side's matchers, new style (`source_matchers`) and old (`source_match`,
+    `source_match_re`)."""
     found = []
     for text in rule.get(f"{side}_matchers", []) or []:
         match = _MATCHER.match(str(text))
@@ -229,18 +288,23 @@ def _matchers(rule: dict, side: str) -> list[tuple[str, str, str]]:
 
 
 def _accepts(matchers: list[tuple[str, str, str]], label: str, value: str) -> bool:
-    """Could an alert with label=value pass these matchers (matchers on other labels assumed satisfiable)?"""
+    """Could an alert with label=value pass these matchers (matchers on other labels assumed
+    satisfiable)?"""
     for name, op, pattern in matchers:
         if name != label:
             continue
         if (op == "=" and value != pattern) or (op == "!=" and value == pattern):
             return False
-        if (op == "=~" and not re.fullmatch(pattern, value)) or (op == "!~" and re.fullmatch(pattern, value)):
+        if (op == "=~" and not re.fullmatch(pattern, value)) or (
+            op == "!~" and re.fullmatch(pattern, value)
+        ):
             return False
     return True
 
 
-def inhibitions_muting(config: dict, severity: str = "critical", lower: tuple[str, ...] = ("warning", "info")) -> list[str]:
+def inhibitions_muting(
+    config: dict, severity: str = "critical", lower: tuple[str, ...] = ("warning", "info")
+) -> list[str]:
     """Inhibit rules under which a lower-severity alert can mute one of `severity`, described."""
     muting = []
     for number, rule in enumerate(config.get("inhibit_rules", []) or []):
@@ -248,26 +312,35 @@ def inhibitions_muting(config: dict, severity: str = "critical", lower: tuple[st
         by = [level for level in lower if _accepts(source, "severity", level)]
         if _accepts(target, "severity", severity) and by:
             shown = ", ".join(f"{n}{op}{v!r}" for n, op, v in source) or "any alert"
-            muting.append(f"inhibit_rules[{number}] (source {shown}) lets a {by[0]} alert mute {severity} ones")
+            muting.append(
+                f"inhibit_rules[{number}] (source {shown}) lets a {by[0]} alert mute {severity}"
+                " ones"
+            )
     return muting
 
 
 # -- silences ------------------------------------------------------------------------------------
 def silence_matches(silence: dict, labels: dict[str, str]) -> bool:
-    """Could the silence cover an alert with these labels? (a matcher on a label the alert's rule does
-    not set is assumed satisfiable: instance, job and the like come from the series)"""
+    """Could the silence cover an alert with these labels? (a matcher on a label the alert's rule
+    does not set is assumed satisfiable: instance, job and the like come from the series)"""
     for matcher in silence.get("matchers", []):
         name, value = matcher["name"], str(matcher["value"])
         if name not in labels:
             continue
-        hit = re.fullmatch(value, labels[name]) is not None if matcher.get("isRegex") else labels[name] == value
+        hit = (
+            re.fullmatch(value, labels[name]) is not None
+            if matcher.get("isRegex")
+            else labels[name] == value
+        )
         if hit != matcher.get("isEqual", True):
             return False
     return True
 
 
 def _hours(silence: dict) -> float:
-    starts, ends = (dt.datetime.fromisoformat(silence[k].replace("Z", "+00:00")) for k in ("startsAt", "endsAt"))
+    starts, ends = (
+        dt.datetime.fromisoformat(silence[k].replace("Z", "+00:00")) for k in ("startsAt", "endsAt")
+    )
     return (ends - starts).total_seconds() / 3600
 
 
@@ -275,68 +348,110 @@ def active(silences: list[dict]) -> list[dict]:
     return [s for s in silences if s.get("status", {}).get("state") == "active"]
 
 
-def long_silences(silences: list[dict], rules: list[dict], severity: str, max_hours: float) -> list[str]:
-    """Active silences over max_hours that cover an alert of `severity` (by the rules' labels), described."""
+def long_silences(
+    silences: list[dict], rules: list[dict], severity: str, max_hours: float
+) -> list[str]:
+    """Active silences over max_hours that cover an alert of `severity` (by the rules' labels),
+    described."""
     found = []
     for silence in active(silences):
-        covered = sorted({rule["name"] for rule in rules
-                          if rule.get("labels", {}).get("severity") == severity
-                          and silence_matches(silence, {"alertname": rule["name"], **rule.get("labels", {})})})
+        covered = sorted(
+            {
+                rule["name"]
+                for rule in rules
+                if rule.get("labels", {}).get("severity") == severity
+                and silence_matches(silence, {"alertname": rule["name"], **rule.get("labels", {})})
+            }
+        )
         if covered and _hours(silence) > max_hours:
-            found.append(f"silence {silence['id']} covers {severity} alert(s) {', '.join(covered)} for "
-                         f"{_hours(silence):.0f}h (until {silence['endsAt']}), longer than {max_hours:g}h "
-                         f"(by {silence.get('createdBy') or 'nobody named'})")
+            found.append(
+                f"silence {silence['id']} covers {severity} alert(s) {', '.join(covered)} for "
+                f"{_hours(silence):.0f}h (until {silence['endsAt']}), longer than {max_hours:g}h "
+                f"(by {silence.get('createdBy') or 'nobody named'})"
+            )
     return found
 
 
 def unexplained_silences(silences: list[dict]) -> list[str]:
-    return [f"silence {s['id']} ({', '.join(m['name'] + '=' + str(m['value']) for m in s.get('matchers', []))}) has "
-            + " and ".join(what for what, empty in (("no creator", not s.get("createdBy", "").strip()),
-                                                    ("no comment", not s.get("comment", "").strip())) if empty)
-            for s in active(silences) if not s.get("createdBy", "").strip() or not s.get("comment", "").strip()]
+    return [
+        f"silence {s['id']}"
+        f" ({', '.join(m['name'] + '=' + str(m['value']) for m in s.get('matchers', []))}) has "
+        + " and ".join(
+            what
+            for what, empty in (
+                ("no creator", not s.get("createdBy", "").strip()),
+                ("no comment", not s.get("comment", "").strip()),
+            )
+            if empty
+        )
+        for s in active(silences)
+        if not s.get("createdBy", "").strip() or not s.get("comment", "").strip()
+    ]
 
 
 def cluster_disagreements(views: list[tuple[str, dict, set[str]]]) -> list[str]:
-    """What the instances of one Alertmanager cluster disagree on, each said of the instance that differs
-    from the first: views are (url, GET /api/v2/status, ids of its active silences), the first the profile's."""
+    """What the instances of one Alertmanager cluster disagree on, each said of the instance that
+    differs from the first: views are (url, GET /api/v2/status, ids of its active silences), the
+    first the profile's.
+    """
     expected = len(views)
     (first_url, first, first_silences), problems = views[0], []
     for url, status, silences in views:
         cluster = status.get("cluster") or {}
         state = cluster.get("status", "unknown")
         if state == "disabled":
-            problems.append(f"{url} runs without gossip (cluster disabled): it shares no silences and no notification "
-                            "log with the other instance(s), so an alert sent to both is notified twice and a silence "
-                            "set on one misses the other")
+            problems.append(
+                f"{url} runs without gossip (cluster disabled): it shares no silences and no"
+                " notification log with the other instance(s), so an alert sent to both is"
+                " notified twice and a silence set on one misses the other"
+            )
             continue
         seen = len(cluster.get("peers") or [])
         if state != "ready":
             problems.append(f"{url}: cluster {state}")
-        elif expected > 1 and seen != expected:  # one instance named: its peers are not the profile's to count
-            problems.append(f"{url} sees {seen} cluster member(s), expected {expected} (every instance of [alertmanager])")
+        elif expected > 1 and seen != expected:
+            # one instance named: its peers are not the profile's to count
+            problems.append(
+                f"{url} sees {seen} cluster member(s), expected {expected} (every instance of"
+                " [alertmanager])"
+            )
         if url == first_url:
             continue
         if status.get("config", {}).get("original") != first.get("config", {}).get("original"):
-            problems.append(f"{url} has loaded another configuration than {first_url} (a deploy reached one instance)")
+            problems.append(
+                f"{url} has loaded another configuration than {first_url} (a deploy reached one"
+                " instance)"
+            )
         if silences != first_silences:
             missing, extra = sorted(first_silences - silences), sorted(silences - first_silences)
-            problems.append(f"{url} disagrees with {first_url} on the active silences"
-                            + (f" (lacks {', '.join(missing)})" if missing else "")
-                            + (f" (has {', '.join(extra)} that {first_url} lacks)" if extra else ""))
+            problems.append(
+                f"{url} disagrees with {first_url} on the active silences"
+                + (f" (lacks {', '.join(missing)})" if missing else "")
+                + (f" (has {', '.join(extra)} that {first_url} lacks)" if extra else "")
+            )
     return problems
 
 
-# -- the drill's deliveries -------------------------------------------------------------------------
+# -- the drill's deliveries ------------------------------------------------------------------------
 def sends_resolved(config: dict, receiver: str) -> bool:
-    """Whether a receiver tells of a resolution: one of its integrations has send_resolved on (the configuration a
-    live Alertmanager reports has every default filled in, so this reads it as Alertmanager runs it)."""
+    """Whether a receiver tells of a resolution: one of its integrations has send_resolved on (the
+    configuration a live Alertmanager reports has every default filled in, so this reads it as
+    Alertmanager runs it).
+    """
     found = receivers(config).get(receiver, {})
-    return any(bool(integration.get("send_resolved")) for kind in CONFIG_KINDS
-               for integration in found.get(kind, []) or [])
+    return any(
+        bool(integration.get("send_resolved"))
+        for kind in CONFIG_KINDS
+        for integration in found.get(kind, []) or []
+    )
 
 
 def delivered_to(entries: list[dict], marker: str, status: str) -> set[str]:
-    """The receivers a delivery record shows a notification of `status` (firing or resolved) for, among the
-    notifications that carry `marker` (the drill's unique label value) anywhere in them."""
-    return {str(entry["receiver"]) for entry in entries
-            if entry.get("status") == status and entry.get("receiver") and marker in json.dumps(entry)}
+    """The receivers a delivery record shows a notification of `status` (firing or resolved) for,
+    among the notifications that carry `marker` (the drill's unique label value) anywhere in
+    them."""
+    return {
+        str(entry["receiver"])
+        for entry in entries
+        if entry.get("status") == status and entry.get("receiver") and marker in json.dumps(entry)
+    }

@@ -1,8 +1,9 @@
 """HorizontalPodAutoscalers of every served version, read as one shape.
 
-autoscaling/v1 sets `targetCPUUtilizationPercentage`; v2beta1 a Resource metric's `targetAverageUtilization`;
-v2beta2 and v2 a Resource metric's `target.averageUtilization`. A live cluster converts every stored HPA to the
-version asked for; manifests keep the version they were written in.
+autoscaling/v1 sets `targetCPUUtilizationPercentage`; v2beta1 a Resource metric's
+`targetAverageUtilization`; v2beta2 and v2 a Resource metric's `target.averageUtilization`. A live
+cluster converts every stored HPA to the version asked for; manifests keep the version they were
+written in.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ def _list(value) -> list:
 
 @dataclass(frozen=True)
 class Autoscaler:
-    """A HorizontalPodAutoscaler read as one shape, whatever its API version: what it scales, its replica bounds, and its
-    CPU utilisation target in percent (None when it sets none)."""
+    """A HorizontalPodAutoscaler read as one shape, whatever its API version: what it scales, its
+    replica bounds, and its CPU utilisation target in percent (None when it sets none)."""
+
     api_version: str
     target_kind: str | None
     target_name: str | None
@@ -37,8 +39,16 @@ def read(hpa: dict) -> Autoscaler:
     for metric in (m for m in _list(spec.get("metrics")) if isinstance(m, dict)):
         resource = _dict(metric.get("resource"))
         if metric.get("type") == "Resource" and resource.get("name") == "cpu":
-            cpu = _dict(resource.get("target")).get("averageUtilization", resource.get("targetAverageUtilization"))
+            cpu = _dict(resource.get("target")).get(
+                "averageUtilization", resource.get("targetAverageUtilization")
+            )
             break
     # the API defaults minReplicas to 1
-    return Autoscaler(str(hpa.get("apiVersion", "")), target.get("kind"), target.get("name"),
-                      spec.get("minReplicas", 1), spec.get("maxReplicas"), cpu)
+    return Autoscaler(
+        str(hpa.get("apiVersion", "")),
+        target.get("kind"),
+        target.get("name"),
+        spec.get("minReplicas", 1),
+        spec.get("maxReplicas"),
+        cpu,
+    )

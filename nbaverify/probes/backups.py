@@ -10,6 +10,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class BaseBackup:
     """A base backup on disk: its folder, and when it started (UTC, from its backup_label)."""
+
     path: Path
     started: dt.datetime
 
@@ -28,7 +29,11 @@ def read_start_time(label: Path) -> dt.datetime | None:
                 parsed = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
             except ValueError:
                 return None
-            return parsed.replace(tzinfo=dt.UTC) if zone in ("UTC", "GMT") else parsed.astimezone(dt.UTC)
+            return (
+                parsed.replace(tzinfo=dt.UTC)
+                if zone in ("UTC", "GMT")
+                else parsed.astimezone(dt.UTC)
+            )
     return None
 
 

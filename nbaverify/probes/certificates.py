@@ -1,5 +1,5 @@
-"""What a server certificate is made of: its key's kind and size, its issuer; and which certificates of a CA file are
-roots. Pure: the certificate's bytes in, facts out."""
+"""What a server certificate is made of: its key's kind and size, its issuer; and which certificates
+of a CA file are roots. Pure: the certificate's bytes in, facts out."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 @dataclass(frozen=True)
 class KeyFacts:
-    """A certificate's public key: its kind (RSA, EC, Ed25519, ...) and size in bits, and who issued the certificate."""
+    """A certificate's public key: its kind (RSA, EC, Ed25519, ...) and size in bits, and who issued
+    the certificate."""
 
     kind: str
     bits: int
@@ -38,26 +39,32 @@ def key_facts(der: bytes) -> KeyFacts:
     return KeyFacts(type(key).__name__, 0, issuer)
 
 
-# what a certificate's signature may not be hashed with: collisions are practical (MD5 since 2008, SHA-1 since
-# SHAttered, 2017); browsers and the CA/Browser Forum refuse both
+# what a certificate's signature may not be hashed with: collisions are practical (MD5 since 2008,
+# SHA-1 since SHAttered, 2017); browsers and the CA/Browser Forum refuse both
 WEAK_SIGNATURE_HASHES = {"md5": "MD5", "sha1": "SHA-1"}
 
 
 def signature_weakness(der: bytes) -> tuple[str, str, str] | None:
-    """(subject, hash, issuer) when a certificate's signature is hashed with MD5 or SHA-1, else None."""
+    """(subject, hash, issuer) when a certificate's signature is hashed with MD5 or SHA-1, else
+    None."""
     certificate = x509.load_der_x509_certificate(der)
     try:
         algorithm = certificate.signature_hash_algorithm
-    except UnsupportedAlgorithm:  # one cryptography does not know (Ed25519 has none): not one of the weak two
+    except UnsupportedAlgorithm:
+        # one cryptography does not know (Ed25519 has none): not one of the weak two
         return None
     if algorithm is None or algorithm.name not in WEAK_SIGNATURE_HASHES:
         return None
-    return (certificate.subject.rfc4514_string(), WEAK_SIGNATURE_HASHES[algorithm.name],
-            certificate.issuer.rfc4514_string())
+    return (
+        certificate.subject.rfc4514_string(),
+        WEAK_SIGNATURE_HASHES[algorithm.name],
+        certificate.issuer.rfc4514_string(),
+    )
 
 
 def weakness(facts: KeyFacts, min_rsa_bits: int, min_ec_bits: int) -> str | None:
-    """Why the key is too weak, in a few words, or None. DSA is weak at any size: TLS 1.3 and browsers dropped it."""
+    """Why the key is too weak, in a few words, or None. DSA is weak at any size: TLS 1.3 and
+    browsers dropped it."""
     if facts.kind == "RSA" and facts.bits < min_rsa_bits:
         return f"a {facts.bits}-bit RSA key (want {min_rsa_bits} or more)"
     if facts.kind.startswith("EC") and facts.bits < min_ec_bits:
@@ -68,7 +75,11 @@ def weakness(facts: KeyFacts, min_rsa_bits: int, min_ec_bits: int) -> str | None
 
 
 def roots(pem: str) -> str:
-    """The self-signed certificates of a PEM bundle (the roots), as PEM: what a client that knows no intermediate
-    trusts."""
-    kept = [cert for cert in x509.load_pem_x509_certificates(pem.encode()) if cert.issuer == cert.subject]
+    """The self-signed certificates of a PEM bundle (the roots), as PEM: what a client that knows no
+    intermediate trusts."""
+    kept = [
+        cert
+        for cert in x509.load_pem_x509_certificates(pem.encode())
+        if cert.issuer == cert.subject
+    ]
     return "".join(cert.public_bytes(Encoding.PEM).decode() for cert in kept)

@@ -1,4 +1,5 @@
-"""Cumulative counters judged by their change: what happened since the previous run, not since a reset.
+"""Cumulative counters judged by their change: what happened since the previous run, not since a
+reset.
 
 A counter such as pg_stat_user_tables.seq_scan or a container's restartCount only ever grows
 (until its statistics are reset); its total says what ever happened, not what is wrong now. A
@@ -25,20 +26,29 @@ Readings = dict[str, dict[str, float]]
 
 @dataclass(frozen=True)
 class Change:
-    """How much each object's cumulative counters grew since the previous run (or a statistics reset), over a window of
-    `window_s` seconds, and which objects appeared within it."""
-    deltas: Readings                     # per object, how much each counter grew in the window
-    since: str                           # "the previous run at ..." / "the statistics reset at ..."
-    window_s: float                      # how long the window is
-    new: frozenset[str] = field(default_factory=frozenset)  # objects that appeared within the window
+    """How much each object's cumulative counters grew since the previous run (or a statistics
+    reset), over a window of `window_s` seconds, and which objects appeared within it."""
+
+    deltas: Readings  # per object, how much each counter grew in the window
+    since: str  # "the previous run at ..." / "the statistics reset at ..."
+    window_s: float  # how long the window is
+    # objects that appeared within the window
+    new: frozenset[str] = field(default_factory=frozenset)
 
     def describe(self) -> str:
         return f"since {self.since} ({_duration(self.window_s)} ago)"
 
 
-def since_last_run(history: History, key: str, readings: Readings, epoch: str | None = None,
-                   now: dt.datetime | None = None, min_window_s: float = 0.0) -> Change | None:
-    """The change since the previous run's reading (None on the first run: this one is the baseline).
+def since_last_run(
+    history: History,
+    key: str,
+    readings: Readings,
+    epoch: str | None = None,
+    now: dt.datetime | None = None,
+    min_window_s: float = 0.0,
+) -> Change | None:
+    """The change since the previous run's reading (None on the first run: this one is the
+    baseline).
 
     `epoch` names the counters' origin (the statistics reset time); a different one means a reset.
     With min_window_s, a window shorter than that is not judged yet (None) and the older baseline
@@ -65,15 +75,24 @@ def since_last_run(history: History, key: str, readings: Readings, epoch: str | 
             deltas[name] = dict(counters)  # reset (or new): all of it was counted within the window
         else:
             deltas[name] = {c: v - old.get(c, 0) for c, v in counters.items()}
-    since = f"the statistics reset at {epoch[:19]}Z" if reset and epoch else f"the previous run at {previous['at'][:19]}Z"
-    return Change(deltas, since, window_s, frozenset(name for name in readings if name not in before))
+    since = (
+        f"the statistics reset at {epoch[:19]}Z"
+        if reset and epoch
+        else f"the previous run at {previous['at'][:19]}Z"
+    )
+    return Change(
+        deltas, since, window_s, frozenset(name for name in readings if name not in before)
+    )
 
 
 def first_run_note(min_window_s: float = 0.0) -> str:
     """What a check's evidence says when it could not judge a change yet."""
     if min_window_s:
         return f"baseline kept: a change is judged over at least {_duration(min_window_s)}"
-    return "first run against this target: the counters' baseline is recorded; the next run judges their change"
+    return (
+        "first run against this target: the counters' baseline is recorded; the next run judges"
+        " their change"
+    )
 
 
 def duration_words(seconds: float) -> str:

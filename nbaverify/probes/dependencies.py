@@ -1,8 +1,10 @@
-"""What a deployed build depends on, read from the file its build leaves: an npm lockfile or an SBOM.
+"""What a deployed build depends on, read from the file its build leaves: an npm lockfile or an
+SBOM.
 
-npm's package-lock.json (lockfile versions 1, 2 and 3), CycloneDX JSON (`components`, nested ones too) and SPDX JSON
-(`packages`, with a purl or a plain name and `versionInfo`). Each package comes with where the file puts it, so a
-finding names the copy to upgrade (`node_modules/a/node_modules/b`). The ecosystem is npm unless a purl says otherwise.
+npm's package-lock.json (lockfile versions 1, 2 and 3), CycloneDX JSON (`components`, nested ones
+too) and SPDX JSON (`packages`, with a purl or a plain name and `versionInfo`). Each package comes
+with where the file puts it, so a finding names the copy to upgrade
+(`node_modules/a/node_modules/b`). The ecosystem is npm unless a purl says otherwise.
 """
 
 from __future__ import annotations
@@ -17,12 +19,21 @@ from packageurl import PackageURL
 from nbaverify.errors import CheckError
 
 # purl types (the SBOM's word) against OSV's ecosystem names (the advisories' word)
-ECOSYSTEMS = {"npm": "npm", "pypi": "PyPI", "golang": "Go", "maven": "Maven", "cargo": "crates.io", "gem": "RubyGems"}
+ECOSYSTEMS = {
+    "npm": "npm",
+    "pypi": "PyPI",
+    "golang": "Go",
+    "maven": "Maven",
+    "cargo": "crates.io",
+    "gem": "RubyGems",
+}
 
 
 @dataclass(frozen=True, order=True)
 class Package:
-    """One installed package: its ecosystem (OSV's name), name, version, and where the file puts it."""
+    """One installed package: its ecosystem (OSV's name), name, version, and where the file puts
+    it."""
+
     ecosystem: str
     name: str
     version: str
@@ -30,7 +41,8 @@ class Package:
 
 
 def read(path: Path) -> tuple[str, list[Package]]:
-    """(the file's format, its packages); a CheckError naming the file when it is none of the three."""
+    """(the file's format, its packages); a CheckError naming the file when it is none of the
+    three."""
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
@@ -40,11 +52,15 @@ def read(path: Path) -> tuple[str, list[Package]]:
     if isinstance(raw, dict) and "lockfileVersion" in raw:
         return f"npm lockfile v{raw['lockfileVersion']}", sorted(set(_npm_lock(raw)))
     if isinstance(raw, dict) and raw.get("bomFormat") == "CycloneDX":
-        return f"CycloneDX {raw.get('specVersion', '?')}", sorted(set(_cyclonedx(raw.get("components", []))))
+        return f"CycloneDX {raw.get('specVersion', '?')}", sorted(
+            set(_cyclonedx(raw.get("components", [])))
+        )
     if isinstance(raw, dict) and "spdxVersion" in raw:
         return str(raw["spdxVersion"]), sorted(set(_spdx(raw.get("packages", []))))
-    raise CheckError(f"patches.api_dependencies_file: {path} is neither an npm package-lock.json, a CycloneDX JSON "
-                     "SBOM nor an SPDX JSON SBOM (no lockfileVersion, bomFormat or spdxVersion)")
+    raise CheckError(
+        f"patches.api_dependencies_file: {path} is neither an npm package-lock.json, a CycloneDX"
+        " JSON SBOM nor an SPDX JSON SBOM (no lockfileVersion, bomFormat or spdxVersion)"
+    )
 
 
 def _npm_lock(raw: dict) -> Iterator[Package]:
@@ -84,8 +100,12 @@ def _cyclonedx(components: list) -> Iterator[Package]:
         found = _from_purl(component["purl"], where) if component.get("purl") else None
         if found is None and component.get("name") and component.get("version"):
             group = component.get("group")
-            found = Package("npm", f"{group}/{component['name']}" if group else component["name"],
-                            str(component["version"]), where)
+            found = Package(
+                "npm",
+                f"{group}/{component['name']}" if group else component["name"],
+                str(component["version"]),
+                where,
+            )
         if found:
             yield found
         yield from _cyclonedx(component.get("components", []))
@@ -94,8 +114,11 @@ def _cyclonedx(components: list) -> Iterator[Package]:
 def _spdx(packages: list) -> Iterator[Package]:
     for package in packages:
         where = package.get("SPDXID") or package.get("name", "?")
-        purls = [ref["referenceLocator"] for ref in package.get("externalRefs", [])
-                 if ref.get("referenceType") == "purl"]
+        purls = [
+            ref["referenceLocator"]
+            for ref in package.get("externalRefs", [])
+            if ref.get("referenceType") == "purl"
+        ]
         found = _from_purl(purls[0], where) if purls else None
         if found is None and package.get("name") and package.get("versionInfo"):
             found = Package("npm", package["name"], str(package["versionInfo"]), where)

@@ -1,4 +1,5 @@
-"""A host's memory and CPU, read where its limits are: the cgroup it runs in when that has a limit, else the machine.
+"""A host's memory and CPU, read where its limits are: the cgroup it runs in when that has a limit,
+else the machine.
 
 In a container or a limited cgroup the machine's figures mislead: /proc/meminfo shows the machine's
 free memory while the cgroup is at its limit, and the load average counts every process of the
@@ -19,7 +20,8 @@ from typing import Protocol
 
 
 class Runs(Protocol):
-    """Anything that runs a shell command on a host and answers with its output: a testinfra host, or a test's stand-in."""
+    """Anything that runs a shell command on a host and answers with its output: a testinfra host,
+    or a test's stand-in."""
 
     def run(self, command: str, *args: str): ...
 
@@ -31,10 +33,11 @@ def label(url: str) -> str:
 
 @dataclass(frozen=True)
 class Cgroup:
-    """The cgroup a host runs in for one controller (memory or cpu): its version, its directory, and its ancestors up to
-    the mount point, nearest first, where a limit may be set instead."""
-    version: int          # 1 or 2
-    dir: str              # the host's own cgroup directory for the controller
+    """The cgroup a host runs in for one controller (memory or cpu): its version, its directory, and
+    its ancestors up to the mount point, nearest first, where a limit may be set instead."""
+
+    version: int  # 1 or 2
+    dir: str  # the host's own cgroup directory for the controller
     ancestors: tuple[str, ...]  # its parents up to the hierarchy's mount point, nearest first
 
     @property
@@ -43,8 +46,10 @@ class Cgroup:
 
 
 def locate(proc_cgroup: str, mountinfo: str) -> dict[str, Cgroup]:
-    """The host's cgroup by controller ("memory", "cpu"), from /proc/self/cgroup and /proc/self/mountinfo."""
-    mounts: dict[str, tuple[int, str, str]] = {}  # controller (or "" for v2) -> (version, root, mount point)
+    """The host's cgroup by controller ("memory", "cpu"), from /proc/self/cgroup and
+    /proc/self/mountinfo."""
+    # controller (or "" for v2) -> (version, root, mount point)
+    mounts: dict[str, tuple[int, str, str]] = {}
     for line in mountinfo.splitlines():
         head, _, tail = line.partition(" - ")
         fields, after = head.split(), tail.split()
@@ -68,11 +73,14 @@ def locate(proc_cgroup: str, mountinfo: str) -> dict[str, Cgroup]:
                 continue
             version, root, point = mounts[controller]
             path = parts[2]
-            if not path.startswith(root):  # outside what this mount shows (another namespace's cgroup)
+            if not path.startswith(root):
+                # outside what this mount shows (another namespace's cgroup)
                 continue
-            relative = path[len(root):].strip("/")
+            relative = path[len(root) :].strip("/")
             parts_rel = relative.split("/") if relative else []
-            dirs = ["/".join([point.rstrip("/"), *parts_rel[:n]]) for n in range(len(parts_rel), -1, -1)]
+            dirs = [
+                "/".join([point.rstrip("/"), *parts_rel[:n]]) for n in range(len(parts_rel), -1, -1)
+            ]
             group = Cgroup(version, dirs[0], tuple(dirs[1:]))
             if controller:
                 found[controller] = group
@@ -84,8 +92,11 @@ def locate(proc_cgroup: str, mountinfo: str) -> dict[str, Cgroup]:
 
 def read_files(host: Runs, paths: list[str]) -> dict[str, str]:
     """Several small files in one command; a file that cannot be read is absent from the answer."""
-    script = ("for f in " + " ".join(shlex.quote(p) for p in paths)
-              + '; do if [ -r "$f" ]; then echo "==> $f"; cat "$f"; fi; done')
+    script = (
+        "for f in "
+        + " ".join(shlex.quote(p) for p in paths)
+        + '; do if [ -r "$f" ]; then echo "==> $f"; cat "$f"; fi; done'
+    )
     out = host.run(script)
     files: dict[str, str] = {}
     current = None
@@ -114,18 +125,22 @@ def where_it_runs(host: Runs) -> dict[str, Cgroup]:
 
 
 # the files each version keeps its figures in: memory (limit, usage, stat) and CPU (quota..., stat)
-MEMORY_FILES = {1: ("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat"),
-                2: ("memory.max", "memory.current", "memory.stat")}
+MEMORY_FILES = {
+    1: ("memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat"),
+    2: ("memory.max", "memory.current", "memory.stat"),
+}
 CPU_FILES = {1: ("cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.stat"), 2: ("cpu.max", "cpu.stat")}
 
 
 # -- memory ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Memory:
-    """A host's memory in bytes, from its cgroup's limit when it has one, else the machine's; `source` says which."""
-    total: int            # bytes: the limit, or the machine's memory
-    available: int        # bytes: the limit less the working set, or MemAvailable
-    source: str           # what was read, for the message
+    """A host's memory in bytes, from its cgroup's limit when it has one, else the machine's;
+    `source` says which."""
+
+    total: int  # bytes: the limit, or the machine's memory
+    available: int  # bytes: the limit less the working set, or MemAvailable
+    source: str  # what was read, for the message
 
     @property
     def available_pct(self) -> float:
@@ -143,7 +158,10 @@ def memory(host: Runs) -> Memory:
 
 def memory_from(files: dict[str, str], group: Cgroup | None) -> Memory:
     info = _fields(files.get("/proc/meminfo", ""))
-    machine_total, machine_available = info.get("MemTotal", 0) * 1024, info.get("MemAvailable", 0) * 1024
+    machine_total, machine_available = (
+        info.get("MemTotal", 0) * 1024,
+        info.get("MemAvailable", 0) * 1024,
+    )
     machine = Memory(machine_total, machine_available, "machine (/proc/meminfo)")
     if group is None:
         return machine
@@ -158,22 +176,36 @@ def memory_from(files: dict[str, str], group: Cgroup | None) -> Memory:
         # the working set, as the kubelet counts it: page cache it can drop is not held
         inactive = stat.get("total_inactive_file", stat.get("inactive_file", 0))
         working = max(0, usage - inactive)
-        return Memory(limit, max(0, limit - working), f"cgroup v{group.version} {directory} (its memory limit)")
-    return Memory(machine_total, machine_available, f"machine (/proc/meminfo; cgroup {group.dir} has no limit)")
+        return Memory(
+            limit,
+            max(0, limit - working),
+            f"cgroup v{group.version} {directory} (its memory limit)",
+        )
+    return Memory(
+        machine_total,
+        machine_available,
+        f"machine (/proc/meminfo; cgroup {group.dir} has no limit)",
+    )
 
 
 # -- CPU ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Cpu:
-    """A host's CPUs: its cgroup's quota in CPUs when it has one (`limited`), else the machine's cores; with the cgroup's
-    periods and throttled periods (cpu.stat) and when the cgroup was made, so a new one counts from zero."""
-    cores: float                      # the quota in CPUs, or the machine's cores
+    """A host's CPUs: its cgroup's quota in CPUs when it has one (`limited`), else the machine's
+    cores; with the cgroup's periods and throttled periods (cpu.stat) and when the cgroup was made,
+    so a new one counts from zero.
+    """
+
+    cores: float  # the quota in CPUs, or the machine's cores
     source: str
-    group: Cgroup | None = None       # the host's cgroup, found or not: whose quota it is when `limited`
+    # the host's cgroup, found or not: whose quota it is when `limited`
+    group: Cgroup | None = None
     quota_dir: str | None = None
-    periods: int | None = None        # cpu.stat: periods the cgroup ran in, and in how many it was throttled
+    # cpu.stat: periods the cgroup ran in, and in how many it was throttled
+    periods: int | None = None
     throttled: int | None = None
-    epoch: str | None = None          # when the cgroup was made (ISO): a new one (a new pod) counts from zero
+    # when the cgroup was made (ISO): a new one (a new pod) counts from zero
+    epoch: str | None = None
 
     @property
     def limited(self) -> bool:
@@ -192,7 +224,9 @@ def cpu(host: Runs) -> Cpu:
         # a cgroup directory's ctime is when it was made: nothing a workload does changes it
         made = host.run("stat -c %%Z %s", reading.quota_dir).stdout.strip()
         if made.isdigit():
-            reading = dataclasses.replace(reading, epoch=dt.datetime.fromtimestamp(int(made), dt.UTC).isoformat())
+            reading = dataclasses.replace(
+                reading, epoch=dt.datetime.fromtimestamp(int(made), dt.UTC).isoformat()
+            )
     return reading
 
 
@@ -207,8 +241,14 @@ def cpu_from(files: dict[str, str], group: Cgroup | None, machine_cores: int) ->
             if not quota.lstrip("-").isdigit() or int(quota) < 0 or not period.isdigit():
                 continue
             stat = _fields(files.get(f"{directory}/cpu.stat", ""))
-            return Cpu(int(quota) / int(period), f"cgroup v{group.version} {directory} (its CPU quota)", group,
-                       directory, stat.get("nr_periods"), stat.get("nr_throttled"))
+            return Cpu(
+                int(quota) / int(period),
+                f"cgroup v{group.version} {directory} (its CPU quota)",
+                group,
+                directory,
+                stat.get("nr_periods"),
+                stat.get("nr_throttled"),
+            )
     return Cpu(float(machine_cores), "machine", group)
 
 
@@ -216,14 +256,16 @@ SAMPLES, SAMPLE_EVERY_S = 10, 0.1
 
 
 def runnable(host: Runs, cpu_reading: Cpu) -> float:
-    """Tasks of the host's CPU cgroup waiting for or using a CPU, averaged over ten samples a second:
-    its own load, where the machine's load average would count every process of the machine.
+    """Tasks of the host's CPU cgroup waiting for or using a CPU, averaged over ten samples a
+    second: its own load, where the machine's load average would count every process of the machine.
     The sampling shell itself is not counted."""
     assert cpu_reading.group is not None
     tasks = "tasks" if cpu_reading.group.version == 1 else "cgroup.threads"
-    script = (f"n=0; for i in $(seq {SAMPLES}); do for t in $(cat {shlex.quote(cpu_reading.group.dir)}/{tasks}); do "
-              '[ "$t" = "$$" ] && continue; '
-              'read -r s < /proc/$t/stat 2>/dev/null && case "$s" in *") R "*) n=$((n+1));; esac; '
-              f"done; sleep {SAMPLE_EVERY_S}; done; echo $n")
+    script = (
+        f"n=0; for i in $(seq {SAMPLES}); do for t in $(cat"
+        f' {shlex.quote(cpu_reading.group.dir)}/{tasks}); do [ "$t" = "$$" ] && continue; read -r s'
+        ' < /proc/$t/stat 2>/dev/null && case "$s" in *") R "*) n=$((n+1));; esac; done; sleep'
+        f" {SAMPLE_EVERY_S}; done; echo $n"
+    )
     out = host.run(f"sh -c {shlex.quote(script)}")
     return int(out.stdout.strip() or 0) / SAMPLES

@@ -55,14 +55,16 @@ def _tampered(api: ApiClient) -> str:
 
 
 def without_exp(api: ApiClient) -> str:
-    """Valid but for its missing exp: jsonwebtoken's jwt.verify accepts it (it would never expire)."""
+    """Valid but for its missing exp: jsonwebtoken's jwt.verify accepts it (it would never
+    expire)."""
     payload = claims()
     del payload["exp"]
     return f"Bearer {api.sign(payload)}"
 
 
 def issued_long_ago(api: ApiClient, age_s: int) -> str:
-    """Valid but issued age_s ago, its exp still ahead: only a maxAge (a limit on iat) refuses it."""
+    """Valid but issued age_s ago, its exp still ahead: only a maxAge (a limit on iat) refuses
+    it."""
     now = int(time.time())
     return f"Bearer {api.sign(claims(iat=now - age_s))}"
 
@@ -73,21 +75,45 @@ ATTACKS: dict[str, Callable[[ApiClient], str | None]] = {
     "Basic credentials": lambda api: "Basic " + base64.b64encode(b"admin:admin").decode(),
     "not a JWT": lambda api: "Bearer not-a-jwt",
     "three empty parts": lambda api: "Bearer ..",
-    "wrong signing key": lambda api: f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), secrets.token_bytes(32))}",
-    # a platform whose JWT_SECRET went missing may verify with an empty key (jsonwebtoken and PyJWT refuse one;
-    # hand-written checks and older libraries do not)
-    "empty signing key": lambda api: f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), b'')}",
-    **{f"alg {alg}{' with trailing dot' if dot else ''}": _unsigned_attack(alg, dot)
-       for alg in ("none", "None", "NONE", "nOnE") for dot in (True, False)},
+    "wrong signing key": lambda api: (
+        f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), secrets.token_bytes(32))}"
+    ),
+    # a platform whose JWT_SECRET went missing may verify with an empty key (jsonwebtoken and PyJWT
+    # refuse one; hand-written checks and older libraries do not)
+    "empty signing key": lambda api: (
+        f"Bearer {hs256({'alg': 'HS256', 'typ': 'JWT'}, claims(), b'')}"
+    ),
+    **{
+        f"alg {alg}{' with trailing dot' if dot else ''}": _unsigned_attack(alg, dot)
+        for alg in ("none", "None", "NONE", "nOnE")
+        for dot in (True, False)
+    },
     "signature stripped": _stripped,
     "payload tampered after signing": _tampered,
     "expired": lambda api: f"Bearer {api.sign(claims(exp=int(time.time()) - 120))}",
-    "not valid before (nbf in the future)": lambda api: f"Bearer {api.sign(claims(nbf=int(time.time()) + 3600))}",
-    # kid pointing at /dev/null: a server that reads the key from that path verifies with an empty key
-    "kid path traversal": lambda api: "Bearer " + hs256({"alg": "HS256", "typ": "JWT", "kid": "../../../../../../dev/null"},
-                                                      claims(), b""),
-    "kid SQL injection": lambda api: "Bearer " + hs256(
-        {"alg": "HS256", "typ": "JWT", "kid": "x' UNION SELECT 'nbaverify' -- "}, claims(), b"nbaverify"),
+    "not valid before (nbf in the future)": lambda api: (
+        f"Bearer {api.sign(claims(nbf=int(time.time()) + 3600))}"
+    ),
+    # kid pointing at /dev/null: a server that reads the key from that path verifies with an empty
+    # key
+    "kid path traversal": (
+        lambda api: (
+            "Bearer "
+            + hs256(
+                {"alg": "HS256", "typ": "JWT", "kid": "../../../../../../dev/null"}, claims(), b""
+            )
+        )
+    ),
+    "kid SQL injection": (
+        lambda api: (
+            "Bearer "
+            + hs256(
+                {"alg": "HS256", "typ": "JWT", "kid": "x' UNION SELECT 'nbaverify' -- "},
+                claims(),
+                b"nbaverify",
+            )
+        )
+    ),
 }
 
 
@@ -101,12 +127,13 @@ def signed_with(api: ApiClient, secret: str) -> str:
 
 
 def other_algorithm(api: ApiClient, algorithm: str) -> str:
-    """Valid but for its algorithm: the platform's own key under another of its family (HS384 for an HS256 secret,
-    RS512 or PS256 for an RS256 key)."""
+    """Valid but for its algorithm: the platform's own key under another of its family (HS384 for an
+    HS256 secret, RS512 or PS256 for an RS256 key)."""
     return f"Bearer {api.sign(claims(), algorithm=algorithm)}"
 
 
-# validly signed tokens whose claims have the wrong type: jwt.verify refuses some, passes others on to the app
+# validly signed tokens whose claims have the wrong type: jwt.verify refuses some, passes others on
+# to the app
 ODD_CLAIMS: dict[str, dict] = {  # a request each, on the run's budget
     "exp a string": {"exp": "x"},
     "sub an object": {"sub": {}},

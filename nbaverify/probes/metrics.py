@@ -1,5 +1,5 @@
-"""What the checks ask of the API's /metrics families (parsed by nbaverify.exposition): their labels, and which
-families match a set of name patterns."""
+"""What the checks ask of the API's /metrics families (parsed by nbaverify.exposition): their
+labels, and which families match a set of name patterns."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ def label_names(family) -> set[str]:
 
 
 def matching(found: dict, patterns: list[str], kind: str) -> list[str]:
-    """Families of this type whose name matches any of the patterns (fnmatch: db_pool_*, *_pool_*)."""
-    return sorted(name for name, family in found.items()
-                  if family.type == kind and any(fnmatchcase(name, pattern) for pattern in patterns))
+    """Families of this type whose name matches any of the patterns (fnmatch: db_pool_*,
+    *_pool_*)."""
+    return sorted(
+        name
+        for name, family in found.items()
+        if family.type == kind and any(fnmatchcase(name, pattern) for pattern in patterns)
+    )

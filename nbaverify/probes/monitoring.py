@@ -1,4 +1,5 @@
-"""What the monitoring checks ask about: rule files, promtool, dashboards, the metrics queries use."""
+"""What the monitoring checks ask about: rule files, promtool, dashboards, the metrics queries
+use."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from nbaverify.errors import MissingBinary
 
 
 def resolve(path: str) -> Path:
-    """An expectation's path (already made absolute against the file that set it: nbaverify.config)."""
+    """An expectation's path (already made absolute against the file that set it:
+    nbaverify.config)."""
     return Path(path)
 
 
@@ -27,7 +29,9 @@ def promtool() -> str | None:
 def _promtool() -> str:
     found = promtool()
     if found is None:  # the checks skip before this; a caller that did not is told what to install
-        raise MissingBinary("promtool", "install Prometheus's promtool (Debian: apt install prometheus)")
+        raise MissingBinary(
+            "promtool", "install Prometheus's promtool (Debian: apt install prometheus)"
+        )
     return found
 
 
@@ -40,20 +44,28 @@ def alerting_rules(directory: Path) -> list[dict]:
     rules = []
     for path in rule_files(directory):
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
-            rules += [dict(rule, file=path.name) for rule in group.get("rules", []) if "alert" in rule]
+            rules += [
+                dict(rule, file=path.name) for rule in group.get("rules", []) if "alert" in rule
+            ]
     return rules
 
 
 def check_rules(files: list[Path]) -> tuple[bool, str]:
-    done = subprocess.run([_promtool(), "check", "rules", *map(str, files)], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [_promtool(), "check", "rules", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return done.returncode == 0, one_line(done.stdout + done.stderr)
 
 
 @dataclass(frozen=True)
 class RuleTest:
-    """One test group of a promtool rule-test file: its name, the file, the group as written, and the rule files and
-    evaluation interval that file gives it."""
+    """One test group of a promtool rule-test file: its name, the file, the group as written, and
+    the rule files and evaluation interval that file gives it."""
+
     name: str
     source: Path
     group: dict
@@ -69,26 +81,49 @@ def rule_tests(directory: Path) -> list[RuleTest]:
     for path in sorted(directory.glob("*.yml")):
         doc = yaml.safe_load(path.read_text()) or {}
         for index, group in enumerate(doc.get("tests", [])):
-            found.append(RuleTest(group.get("name") or f"{path.stem} #{index + 1}", path, group,
-                                  doc.get("rule_files", []), doc.get("evaluation_interval")))
+            found.append(
+                RuleTest(
+                    group.get("name") or f"{path.stem} #{index + 1}",
+                    path,
+                    group,
+                    doc.get("rule_files", []),
+                    doc.get("evaluation_interval"),
+                )
+            )
     return found
 
 
 def run_rule_test(test: RuleTest, rules_dir: Path) -> tuple[bool, str]:
-    """One test group through `promtool test rules`, against the rule files in rules_dir (by name)."""
+    """One test group through `promtool test rules`, against the rule files in rules_dir (by
+    name)."""
     files = [rules_dir / Path(name).name for name in test.rule_files]
     missing = [f.name for f in files if not f.is_file()]
-    if missing:  # promtool runs a test against no rules without a word: an alert that must stay silent "passes"
-        return False, f"its rule file(s) {', '.join(missing)} are not among the rules: the test would run against none"
+    if missing:
+        # promtool runs a test against no rules without a word: an alert that must stay silent
+        # "passes"
+        return (
+            False,
+            (
+                f"its rule file(s) {', '.join(missing)} are not among the rules: the test would run"
+                " against none"
+            ),
+        )
     with tempfile.TemporaryDirectory(prefix="nbaverify-promtool-") as tmp:
         doc = {"rule_files": [str(f) for f in files], "tests": [test.group]}
         if test.evaluation_interval:
             doc["evaluation_interval"] = test.evaluation_interval
         file = Path(tmp) / "test.yml"
         file.write_text(yaml.safe_dump(doc, sort_keys=False))
-        done = subprocess.run([_promtool(), "test", "rules", str(file)], capture_output=True, text=True, timeout=60,
-                              check=False)
-    return done.returncode == 0, one_line(done.stdout + done.stderr, skip=("Unit Testing:", "FAILED:"))
+        done = subprocess.run(
+            [_promtool(), "test", "rules", str(file)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    return done.returncode == 0, one_line(
+        done.stdout + done.stderr, skip=("Unit Testing:", "FAILED:")
+    )
 
 
 def one_line(text: str, skip: tuple[str, ...] = ()) -> str:
@@ -99,8 +134,9 @@ def one_line(text: str, skip: tuple[str, ...] = ()) -> str:
 # -- dashboards -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Panel:
-    """One PromQL query of a dashboard panel, from a dashboard's JSON file: the dashboard's title, the panel's, and the
-    expression."""
+    """One PromQL query of a dashboard panel, from a dashboard's JSON file: the dashboard's title,
+    the panel's, and the expression."""
+
     dashboard: str
     title: str
     expr: str
@@ -112,24 +148,52 @@ def dashboards(directory: Path) -> dict[str, list[Panel]]:
         doc = json.loads(path.read_text())
         title = doc.get("title") or path.stem
         panels = [p for row in doc.get("panels", []) for p in [row, *row.get("panels", [])]]
-        found[title] = [Panel(title, p.get("title", "?"), t["expr"]) for p in panels
-                        for t in p.get("targets", []) if t.get("expr")]
+        found[title] = [
+            Panel(title, p.get("title", "?"), t["expr"])
+            for p in panels
+            for t in p.get("targets", [])
+            if t.get("expr")
+        ]
     return found
 
 
 # -- the metrics an expression reads (a pint-style check, without a PromQL parser) -------------
 _KEYWORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "offset", "bool", "and", "or", "unless",
-    "sum", "min", "max", "avg", "count", "stddev", "stdvar", "topk", "bottomk", "quantile", "count_values", "group",
-    "inf", "nan", "e",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "count_values",
+    "group",
+    "inf",
+    "nan",
+    "e",
 }
 
 
 def metric_names(expr: str) -> set[str]:
-    """Metric names an expression selects: identifiers that are not functions, keywords or labels."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expr)       # strings
-    text = re.sub(r"\{[^}]*\}", "{}", text)                                    # label matchers
-    text = re.sub(r"\[[^\]]*\]", "[]", text)                                   # ranges
+    """Metric names an expression selects: identifiers that are not functions, keywords or
+    labels."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'', '""', expr)  # strings
+    text = re.sub(r"\{[^}]*\}", "{}", text)  # label matchers
+    text = re.sub(r"\[[^\]]*\]", "[]", text)  # ranges
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     names = set()
     for match in re.finditer(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?", text):

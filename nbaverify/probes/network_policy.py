@@ -1,14 +1,15 @@
 """NetworkPolicy as the API server and a conforming CNI read it.
 
-- `policyTypes`, when a policy does not list it, defaults to Ingress, plus Egress when it has egress rules
-  (the API's defaulting); a policy isolates a pod for ingress only when it selects the pod and lists Ingress,
-  and an ingress rule of a policy that does not list Ingress is ignored.
+- `policyTypes`, when a policy does not list it, defaults to Ingress, plus Egress when it has egress
+  rules (the API's defaulting); a policy isolates a pod for ingress only when it selects the pod and
+  lists Ingress, and an ingress rule of a policy that does not list Ingress is ignored.
 - An empty `podSelector` selects every pod of the policy's namespace.
-- The pods that may connect are the union of every isolating policy's ingress rules: a rule without `from`
-  admits every source; a peer with only `podSelector` means pods of the policy's own namespace; with
-  `namespaceSelector` (alone, or with a `podSelector` in the same peer) pods of the namespaces it selects;
-  an `ipBlock` admits addresses, never pods by label.
-- Namespaces carry `kubernetes.io/metadata.name: <name>` (the API server sets it on every namespace).
+- The pods that may connect are the union of every isolating policy's ingress rules: a rule without
+  `from` admits every source; a peer with only `podSelector` means pods of the policy's own
+  namespace; with `namespaceSelector` (alone, or with a `podSelector` in the same peer) pods of the
+  namespaces it selects; an `ipBlock` admits addresses, never pods by label.
+- Namespaces carry `kubernetes.io/metadata.name: <name>` (the API server sets it on every
+  namespace).
 
 Pure functions over manifest-shaped dicts.
 """
@@ -40,7 +41,8 @@ def policy_types(policy: dict) -> list[str]:
 
 
 def selects(policy: dict, namespace: str, labels: dict) -> bool:
-    """Does the policy select pods with these labels in this namespace (an empty podSelector: all of them)?"""
+    """Does the policy select pods with these labels in this namespace (an empty podSelector: all of
+    them)?"""
     if _dict(policy.get("metadata")).get("namespace") != namespace:
         return False
     return selector_matches(_dict(_dict(policy.get("spec")).get("podSelector")), labels)
@@ -60,7 +62,7 @@ def namespace_labels(namespaces: list[dict], name: str) -> dict:
 class Pods:
     """A set of pods the suite knows of: a workload's, by its namespace and pod labels."""
 
-    name: str        # how messages name it (namespace/Kind/name)
+    name: str  # how messages name it (namespace/Kind/name)
     namespace: str
     labels: dict
 
@@ -69,7 +71,9 @@ def ingress_rules(policy: dict) -> list[dict]:
     """The ingress rules that count: none when the policy does not list Ingress."""
     if "Ingress" not in policy_types(policy):
         return []
-    return [r if isinstance(r, dict) else {} for r in _list(_dict(policy.get("spec")).get("ingress"))]
+    return [
+        r if isinstance(r, dict) else {} for r in _list(_dict(policy.get("spec")).get("ingress"))
+    ]
 
 
 def peer_admits(peer: dict, policy_namespace: str, pods: Pods, namespaces: list[dict]) -> bool:
@@ -78,7 +82,9 @@ def peer_admits(peer: dict, policy_namespace: str, pods: Pods, namespaces: list[
         return False
     has_pods, has_ns = "podSelector" in peer, "namespaceSelector" in peer
     if has_ns:
-        if not selector_matches(_dict(peer["namespaceSelector"]), namespace_labels(namespaces, pods.namespace)):
+        if not selector_matches(
+            _dict(peer["namespaceSelector"]), namespace_labels(namespaces, pods.namespace)
+        ):
             return False
     elif pods.namespace != policy_namespace:
         return False
@@ -93,7 +99,10 @@ def describe_peer(peer: dict) -> str:
             parts.append(f"{key} {_selector_text(selector)}")
     if "ipBlock" in peer:
         block = _dict(peer["ipBlock"])
-        parts.append(f"ipBlock {block.get('cidr')}" + (f" except {block['except']}" if block.get("except") else ""))
+        parts.append(
+            f"ipBlock {block.get('cidr')}"
+            + (f" except {block['except']}" if block.get("except") else "")
+        )
     return " with ".join(parts) or "every source"
 
 
@@ -101,14 +110,18 @@ def _selector_text(selector: dict) -> str:
     if selects_everything(selector):
         return "{} (everything)"
     terms = [f"{k}={v}" for k, v in _dict(selector.get("matchLabels")).items()]
-    terms += [f"{e.get('key')} {e.get('operator')} {e.get('values', '')}".strip()
-              for e in _list(selector.get("matchExpressions")) if isinstance(e, dict)]
+    terms += [
+        f"{e.get('key')} {e.get('operator')} {e.get('values', '')}".strip()
+        for e in _list(selector.get("matchExpressions"))
+        if isinstance(e, dict)
+    ]
     return "{" + ", ".join(terms) + "}"
 
 
 def open_peers(policy: dict) -> list[str]:
-    """Ingress that admits everything: a rule with no `from`, `{}` selectors across namespaces or within one, or
-    0.0.0.0/0. Rules of a policy that does not list Ingress are ignored by the API, and so here."""
+    """Ingress that admits everything: a rule with no `from`, `{}` selectors across namespaces or
+    within one, or 0.0.0.0/0. Rules of a policy that does not list Ingress are ignored by the API,
+    and so here."""
     found = []
     for number, rule in enumerate(ingress_rules(policy), start=1):
         peers = _list(rule.get("from"))
@@ -122,9 +135,14 @@ def open_peers(policy: dict) -> list[str]:
             has_pods, has_ns = "podSelector" in peer, "namespaceSelector" in peer
             any_pod = not has_pods or selects_everything(_dict(peer["podSelector"]))
             if has_ns and selects_everything(_dict(peer["namespaceSelector"])) and any_pod:
-                found.append(f"ingress rule {number} admits every pod of every namespace (namespaceSelector {{}})")
+                found.append(
+                    f"ingress rule {number} admits every pod of every namespace (namespaceSelector"
+                    " {})"
+                )
             elif has_pods and not has_ns and selects_everything(_dict(peer["podSelector"])):
-                found.append(f"ingress rule {number} admits every pod of the namespace (podSelector {{}})")
+                found.append(
+                    f"ingress rule {number} admits every pod of the namespace (podSelector {{}})"
+                )
     return found
 
 
@@ -132,9 +150,10 @@ def open_peers(policy: dict) -> list[str]:
 class Ingress:
     """Who may connect to a set of pods, by the policies that isolate them."""
 
-    isolating: list[dict]            # the policies that select the pods and list Ingress
+    isolating: list[dict]  # the policies that select the pods and list Ingress
     selecting_without_ingress: list[dict]  # policies that select them but do not isolate ingress
-    peers: list[tuple[dict, dict]]   # (policy, peer) of every counted ingress rule; peer {} = every source
+    # (policy, peer) of every counted ingress rule; peer {} = every source
+    peers: list[tuple[dict, dict]]
     open_rules: list[tuple[dict, int]]  # (policy, rule number) of rules without `from`
 
 

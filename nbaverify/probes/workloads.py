@@ -1,11 +1,13 @@
-"""Every object that makes pods, and the containers it runs: what the spec-level Kubernetes checks judge.
+"""Every object that makes pods, and the containers it runs: what the spec-level Kubernetes checks
+judge.
 
-A pod's spec can come from a Deployment, a StatefulSet, a DaemonSet, a ReplicaSet or ReplicationController
-nobody owns, a Job, a CronJob (its job template) or a bare Pod. An object that a controller of one of those
-kinds owns (a Deployment's ReplicaSet, a Job's pods, a CronJob's Jobs) is judged once, through its owner, so
-a finding is said once and points at what a person edits. Objects that are not shaped as the API shapes
-them (a container without a name, a spec that is a string) never raise: they are read as far as they go,
-and each oddity is kept as a `Malformed` line naming the object and, for manifests, its file and line.
+A pod's spec can come from a Deployment, a StatefulSet, a DaemonSet, a ReplicaSet or
+ReplicationController nobody owns, a Job, a CronJob (its job template) or a bare Pod. An object that
+a controller of one of those kinds owns (a Deployment's ReplicaSet, a Job's pods, a CronJob's Jobs)
+is judged once, through its owner, so a finding is said once and points at what a person edits.
+Objects that are not shaped as the API shapes them (a container without a name, a spec that is a
+string) never raise: they are read as far as they go, and each oddity is kept as a `Malformed` line
+naming the object and, for manifests, its file and line.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ from dataclasses import dataclass, field
 from nbaverify.clients.k8s import Source, ref
 
 # the kinds whose objects carry a pod template, in the order a person reads a platform
-POD_BEARING = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob",
-               "Pod")
-# kinds that run to completion: no Service sends them traffic, so readiness and liveness probes do not apply
+POD_BEARING = (
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+    "Pod",
+)
+# kinds that run to completion: no Service sends them traffic, so readiness and liveness probes do
+# not apply
 BATCH = frozenset({"Job", "CronJob"})
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 
@@ -36,7 +47,7 @@ class Container:
     """One container of a pod template; `name` is "" when the object gives none."""
 
     spec: dict
-    field: str   # initContainers, containers or ephemeralContainers
+    field: str  # initContainers, containers or ephemeralContainers
     index: int
 
     @property
@@ -46,7 +57,8 @@ class Container:
 
     @property
     def label(self) -> str:
-        """How a message names it: its name, else its place ("#2 of containers, which has no name")."""
+        """How a message names it: its name, else its place ("#2 of containers, which has no
+        name")."""
         return self.name or f"#{self.index + 1} of {self.field}, which has no name"
 
     @property
@@ -65,10 +77,12 @@ class Container:
 
 @dataclass(frozen=True)
 class Workload:
-    """An object that makes pods: its kind, where it lives, its pod template and where it was written."""
+    """An object that makes pods: its kind, where it lives, its pod template and where it was
+    written."""
 
     obj: dict
-    template: dict           # the pod template: {"metadata": ..., "spec": ...} (a bare Pod: the Pod itself)
+    # the pod template: {"metadata": ..., "spec": ...} (a bare Pod: the Pod itself)
+    template: dict
     origin: str | None = None  # a manifest's file and line
     malformed: tuple[str, ...] = field(default=())
 
@@ -79,7 +93,11 @@ class Workload:
     @property
     def labels(self) -> dict:
         """The labels its pods carry (what NetworkPolicies and Services select)."""
-        return {k: v for k, v in _dict(_dict(self.template.get("metadata")).get("labels")).items() if isinstance(k, str)}
+        return {
+            k: v
+            for k, v in _dict(_dict(self.template.get("metadata")).get("labels")).items()
+            if isinstance(k, str)
+        }
 
     @property
     def pod_spec(self) -> dict:
@@ -94,11 +112,16 @@ class Workload:
 
     def containers(self, fields: tuple[str, ...] = CONTAINER_FIELDS) -> list[Container]:
         spec = self.pod_spec
-        return [Container(c, name, number) for name in fields
-                for number, c in enumerate(_list(spec.get(name))) if isinstance(c, dict)]
+        return [
+            Container(c, name, number)
+            for name in fields
+            for number, c in enumerate(_list(spec.get(name)))
+            if isinstance(c, dict)
+        ]
 
     def main_containers(self) -> list[Container]:
-        """The containers that serve (not init or ephemeral ones): what probes and traffic concern."""
+        """The containers that serve (not init or ephemeral ones): what probes and traffic
+        concern."""
         return self.containers(("containers",))
 
 
@@ -128,7 +151,9 @@ def template_of(obj: dict) -> tuple[dict, list[str]]:
                 continue
             for number, container in enumerate(_list(value)):
                 if not isinstance(container, dict):
-                    problems.append(f"{name} #{number + 1} is a {type(container).__name__}, not an object")
+                    problems.append(
+                        f"{name} #{number + 1} is a {type(container).__name__}, not an object"
+                    )
                 elif not isinstance(container.get("name"), str) or not container.get("name"):
                     problems.append(f"{name} #{number + 1} has no name")
         if pod.get("containers") in (None, []):
@@ -137,14 +162,21 @@ def template_of(obj: dict) -> tuple[dict, list[str]]:
 
 
 def owned_by_a_controller(obj: dict) -> bool:
-    """Made by a controller whose own object is read (a Deployment's ReplicaSet, a Job's pods): judged there.
-    A pod whose controller is of another kind (an operator's resource) is judged itself: nobody else reads it."""
+    """Made by a controller whose own object is read (a Deployment's ReplicaSet, a Job's pods):
+    judged there. A pod whose controller is of another kind (an operator's resource) is judged
+    itself: nobody else reads it.
+    """
     owners = _list(_dict(obj.get("metadata")).get("ownerReferences"))
-    return any(isinstance(o, dict) and o.get("controller") and o.get("kind") in POD_BEARING for o in owners)
+    return any(
+        isinstance(o, dict) and o.get("controller") and o.get("kind") in POD_BEARING for o in owners
+    )
 
 
-def workloads(source: Source, namespaces: list[str], kinds: tuple[str, ...] = POD_BEARING) -> list[Workload]:
-    """Every object of the namespaces that makes pods and no read controller owns, of every pod-bearing kind."""
+def workloads(
+    source: Source, namespaces: list[str], kinds: tuple[str, ...] = POD_BEARING
+) -> list[Workload]:
+    """Every object of the namespaces that makes pods and no read controller owns, of every
+    pod-bearing kind."""
     found = []
     for namespace in namespaces:
         for kind in kinds:
@@ -157,14 +189,18 @@ def workloads(source: Source, namespaces: list[str], kinds: tuple[str, ...] = PO
 
 
 def find(source: Source, namespaces: list[str], name: str) -> Workload | None:
-    """The workload of that name, of whichever pod-bearing kind, in the first namespace that has one."""
+    """The workload of that name, of whichever pod-bearing kind, in the first namespace that has
+    one."""
     return next((w for w in workloads(source, namespaces) if w.name == name), None)
 
 
 def nothing_read(source: Source, namespaces: list[str], what: str = "pod-bearing object") -> str:
     """The skip reason of a check that found nothing to judge: said, never passed."""
     kinds = ", ".join(POD_BEARING)
-    return f"no {what} ({kinds}) found in {source.description} (namespaces {', '.join(namespaces) or 'none'})"
+    return (
+        f"no {what} ({kinds}) found in {source.description} (namespaces"
+        f" {', '.join(namespaces) or 'none'})"
+    )
 
 
 def malformed(found: list[Workload]) -> Iterator[str]:

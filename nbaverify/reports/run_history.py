@@ -1,4 +1,5 @@
-"""The runs before this one, as the HTML report needs them: how long a check has failed, whether it flips.
+"""The runs before this one, as the HTML report needs them: how long a check has failed, whether it
+flips.
 
 One JSON line a run, appended beside the run folders (`reports/runs.jsonl`): its id, target, tier,
 start, status and each check's outcome. Appended under a lock in one write, so runs that finish
@@ -24,9 +25,15 @@ STRIP_RUNS = 30
 
 
 def entry(summary: RunSummary) -> dict:
-    return {"run_id": summary.run_id, "target": summary.target, "tier": summary.tier, "started_at": summary.started_at,
-            "status": summary.status, "checks": {c.id: c.outcome for c in summary.checks},
-            "areas": {c.id: c.area for c in summary.checks}}
+    return {
+        "run_id": summary.run_id,
+        "target": summary.target,
+        "tier": summary.tier,
+        "started_at": summary.started_at,
+        "status": summary.status,
+        "checks": {c.id: c.outcome for c in summary.checks},
+        "areas": {c.id: c.area for c in summary.checks},
+    }
 
 
 def append(summary: RunSummary, folder: Path) -> Path:
@@ -54,36 +61,49 @@ def read(folder: Path, target: str, limit: int = 200) -> list[dict]:
             run = json.loads(line)
         except ValueError:
             continue
-        if isinstance(run, dict) and run.get("target") == target and isinstance(run.get("checks"), dict):
+        if (
+            isinstance(run, dict)
+            and run.get("target") == target
+            and isinstance(run.get("checks"), dict)
+        ):
             runs.append(run)
     return runs[-limit:]
 
 
 @dataclass(frozen=True)
 class Streak:
-    """How long a check has failed: the consecutive failing runs up to this one, the first of them (id and start), and
-    whether the record reaches back to the streak's start (`complete`)."""
-    runs: int            # consecutive runs failing, this one included
-    since_run: str       # the first of them
+    """How long a check has failed: the consecutive failing runs up to this one, the first of them
+    (id and start), and whether the record reaches back to the streak's start (`complete`)."""
+
+    runs: int  # consecutive runs failing, this one included
+    since_run: str  # the first of them
     since_at: str
-    complete: bool       # False: the streak reaches back past the oldest run on record
+    complete: bool  # False: the streak reaches back past the oldest run on record
 
 
 @dataclass
 class Triage:
-    """What the runs on record say of this run, for the HTML report: since when each failing check fails, which checks
-    flip (flaky), and for the recent runs the passed / judged counts by area (the strip)."""
+    """What the runs on record say of this run, for the HTML report: since when each failing check
+    fails, which checks flip (flaky), and for the recent runs the passed / judged counts by area
+    (the strip)."""
+
     failing_since: dict[str, Streak] = field(default_factory=dict)
     flaky: set[str] = field(default_factory=set)
-    strip: list[tuple[str, str, dict[str, tuple[int, int]]]] = field(default_factory=list)  # run, start, area -> (ok, n)
+    # run, start, area -> (ok, n)
+    strip: list[tuple[str, str, dict[str, tuple[int, int]]]] = field(default_factory=list)
 
 
 def triage(summary: RunSummary, past: list[dict]) -> Triage:
-    """What the runs on record say of this one's checks (past: oldest first, this run not among them)."""
+    """What the runs on record say of this one's checks (past: oldest first, this run not among
+    them)."""
     runs = [r for r in past if r.get("run_id") != summary.run_id] + [entry(summary)]
     found = Triage()
     for check in summary.checks:
-        seen = [(r["run_id"], r.get("started_at", ""), r["checks"][check.id]) for r in runs if check.id in r["checks"]]
+        seen = [
+            (r["run_id"], r.get("started_at", ""), r["checks"][check.id])
+            for r in runs
+            if check.id in r["checks"]
+        ]
         if check.outcome in FAILING:
             streak = 0
             for _, _, outcome in reversed(seen):
@@ -91,8 +111,14 @@ def triage(summary: RunSummary, past: list[dict]) -> Triage:
                     break
                 streak += 1
             first = seen[-streak]
-            found.failing_since[check.id] = Streak(streak, first[0], first[1], complete=streak < len(seen))
-        recent = [outcome in FAILING for _, _, outcome in seen[-FLAKY_WINDOW:] if outcome in FAILING | {"passed"}]
+            found.failing_since[check.id] = Streak(
+                streak, first[0], first[1], complete=streak < len(seen)
+            )
+        recent = [
+            outcome in FAILING
+            for _, _, outcome in seen[-FLAKY_WINDOW:]
+            if outcome in FAILING | {"passed"}
+        ]
         if sum(a != b for a, b in itertools.pairwise(recent)) >= 2:
             found.flaky.add(check.id)
     for run in runs[-STRIP_RUNS:]:
@@ -103,7 +129,13 @@ def triage(summary: RunSummary, past: list[dict]) -> Triage:
             if outcome in FAILING | {"passed"}:
                 tally["n"] += 1
                 tally["ok"] += outcome == "passed"
-        found.strip.append((run["run_id"], run.get("started_at", ""), {a: (t["ok"], t["n"]) for a, t in areas.items()}))
+        found.strip.append(
+            (
+                run["run_id"],
+                run.get("started_at", ""),
+                {a: (t["ok"], t["n"]) for a, t in areas.items()},
+            )
+        )
     return found
 
 

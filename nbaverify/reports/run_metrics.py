@@ -19,22 +19,35 @@ STATUS_VALUE = {"OK": 0, "WARNING": 1, "CRITICAL": 2}
 def registry_for(summary: RunSummary) -> CollectorRegistry:
     registry = CollectorRegistry()
     labels = {"target": summary.target, "tier": summary.tier}
-    Gauge("nbaverify_run_status", "0 ok, 1 warning, 2 critical", list(labels), registry=registry) \
-        .labels(**labels).set(STATUS_VALUE[summary.status])
-    Gauge("nbaverify_run_exit_code", "The run's exit code", list(labels), registry=registry) \
-        .labels(**labels).set(summary.exit_code)
-    Gauge("nbaverify_run_duration_seconds", "How long the checks took", list(labels), registry=registry) \
-        .labels(**labels).set(summary.duration_s)
-    Gauge("nbaverify_run_timestamp_seconds", "When the run finished", list(labels), registry=registry) \
-        .labels(**labels).set(time.time())
+    Gauge(
+        "nbaverify_run_status", "0 ok, 1 warning, 2 critical", list(labels), registry=registry
+    ).labels(**labels).set(STATUS_VALUE[summary.status])
+    Gauge("nbaverify_run_exit_code", "The run's exit code", list(labels), registry=registry).labels(
+        **labels
+    ).set(summary.exit_code)
+    Gauge(
+        "nbaverify_run_duration_seconds",
+        "How long the checks took",
+        list(labels),
+        registry=registry,
+    ).labels(**labels).set(summary.duration_s)
+    Gauge(
+        "nbaverify_run_timestamp_seconds", "When the run finished", list(labels), registry=registry
+    ).labels(**labels).set(time.time())
     checks = Gauge("nbaverify_checks", "Checks by outcome", [*labels, "outcome"], registry=registry)
     for outcome in OUTCOMES:
         checks.labels(**labels, outcome=outcome).set(summary.totals[outcome])
-    failing = Gauge("nbaverify_check_failing", "1 for each check that failed or could not run",
-                    [*labels, "check", "area", "severity"], registry=registry)
+    failing = Gauge(
+        "nbaverify_check_failing",
+        "1 for each check that failed or could not run",
+        [*labels, "check", "area", "severity"],
+        registry=registry,
+    )
     for check in summary.checks:
         if check.outcome in ("failed", "error"):
-            failing.labels(**labels, check=check.id, area=check.area, severity=check.severity).set(1)
+            failing.labels(**labels, check=check.id, area=check.area, severity=check.severity).set(
+                1
+            )
     return registry
 
 
@@ -44,5 +57,10 @@ def write_textfile(summary: RunSummary, path: Path) -> None:
 
 
 def push(summary: RunSummary, gateway: str, timeout_s: float = 10) -> None:
-    push_to_gateway(gateway, job="nbaverify", registry=registry_for(summary),
-                    grouping_key={"target": summary.target, "tier": summary.tier}, timeout=timeout_s)
+    push_to_gateway(
+        gateway,
+        job="nbaverify",
+        registry=registry_for(summary),
+        grouping_key={"target": summary.target, "tier": summary.tier},
+        timeout=timeout_s,
+    )

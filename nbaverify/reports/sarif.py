@@ -22,10 +22,14 @@ from pathlib import Path
 from nbaverify import shipped
 from nbaverify.results import CheckResult, RunSummary
 
-SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 LEVELS = {"critical": "error", "warning": "warning", "info": "note"}
 GUIDE = shipped.DATA / "guide" / "maintenance-guide.md"
-OBJECT = re.compile(r"\b(?:(?P<namespace>[a-z0-9-]+)/)?(?P<kind>[A-Z][A-Za-z]+)/(?P<name>[a-z0-9][a-z0-9.-]*)")
+OBJECT = re.compile(
+    r"\b(?:(?P<namespace>[a-z0-9-]+)/)?(?P<kind>[A-Z][A-Za-z]+)/(?P<name>[a-z0-9][a-z0-9.-]*)"
+)
 
 
 def _uri(path: Path, root: Path) -> str:
@@ -44,12 +48,18 @@ def _guide_lines() -> list[str]:
 
 
 def guide_line(section: str) -> int:
-    """The line of a guide section ("Security Best Practices / Rate Limiting"): each part found after the one
-    before it, as a heading or a numbered bold item; as deep as it can be found."""
+    """The line of a guide section ("Security Best Practices / Rate Limiting"): each part found
+    after the one before it, as a heading or a numbered bold item; as deep as it can be found."""
     lines, line = _guide_lines(), 0
     for part in (p.strip() for p in section.split("/")):
-        found = next((n for n in range(line, len(lines)) if re.match(rf"^(#+ |\d+\. \*\*){re.escape(part)}\b",
-                                                                       lines[n].strip())), None)
+        found = next(
+            (
+                n
+                for n in range(line, len(lines))
+                if re.match(rf"^(#+ |\d+\. \*\*){re.escape(part)}\b", lines[n].strip())
+            ),
+            None,
+        )
         if found is None:
             break
         line = found
@@ -74,25 +84,43 @@ def _result(check: CheckResult, manifests: Path | None, root: Path) -> dict:
     found = _manifest_location(check.message, manifests)
     path, line = found if found else (GUIDE, guide_line(check.runbook))
     scope = check.id.partition("[")[2].rstrip("]")
-    fingerprint = hashlib.sha256(f"{check.id}|{scope}|{found[0].name if found else ''}".encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(
+        f"{check.id}|{scope}|{found[0].name if found else ''}".encode()
+    ).hexdigest()[:32]
     return {
         "ruleId": check.id.split("[")[0],
         "level": LEVELS.get(check.severity, "warning"),
         "message": {"text": check.message or f"{check.id} {check.outcome}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(path, root)},
-                                            "region": {"startLine": line}}}],
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": _uri(path, root)},
+                    "region": {"startLine": line},
+                }
+            }
+        ],
         "partialFingerprints": {"nbaverifyCheck/v1": fingerprint},
-        "properties": {"outcome": check.outcome, "area": check.area, "guide": check.runbook, "case": scope},
+        "properties": {
+            "outcome": check.outcome,
+            "area": check.area,
+            "guide": check.runbook,
+            "case": scope,
+        },
     }
 
 
 def _rule(check: CheckResult) -> dict:
     rule_id = check.id.split("[")[0]
-    return {"id": rule_id, "name": rule_id.split("::")[-1],
-            "shortDescription": {"text": f"{rule_id.split('::')[-1].removeprefix('check_').replace('_', ' ')}"},
-            "help": {"text": f"Maintenance guide: {check.runbook}"},
-            "defaultConfiguration": {"level": LEVELS.get(check.severity, "warning")},
-            "properties": {"tags": [check.area, check.severity, *check.tiers]}}
+    return {
+        "id": rule_id,
+        "name": rule_id.split("::")[-1],
+        "shortDescription": {
+            "text": f"{rule_id.split('::')[-1].removeprefix('check_').replace('_', ' ')}"
+        },
+        "help": {"text": f"Maintenance guide: {check.runbook}"},
+        "defaultConfiguration": {"level": LEVELS.get(check.severity, "warning")},
+        "properties": {"tags": [check.area, check.severity, *check.tiers]},
+    }
 
 
 def sarif(summary: RunSummary, manifests: Path | None = None, root: Path | None = None) -> dict:
@@ -100,14 +128,26 @@ def sarif(summary: RunSummary, manifests: Path | None = None, root: Path | None 
     failing = [c for c in summary.checks if c.outcome in ("failed", "error")]
     rules = {c.id.split("[")[0]: _rule(c) for c in failing}
     return {
-        "$schema": SCHEMA, "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "nbaverify", "version": summary.nbaverify_version or "0",
-                                "rules": list(rules.values())}},
-            "automationDetails": {"id": f"nbaverify/{summary.tier}/{summary.target}/"},
-            "results": [_result(c, manifests, root) for c in failing],
-            "properties": {"run_id": summary.run_id, "target": summary.target, "environment": summary.environment},
-        }],
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "nbaverify",
+                        "version": summary.nbaverify_version or "0",
+                        "rules": list(rules.values()),
+                    }
+                },
+                "automationDetails": {"id": f"nbaverify/{summary.tier}/{summary.target}/"},
+                "results": [_result(c, manifests, root) for c in failing],
+                "properties": {
+                    "run_id": summary.run_id,
+                    "target": summary.target,
+                    "environment": summary.environment,
+                },
+            }
+        ],
     }
 
 

@@ -26,27 +26,45 @@ def flags() -> dict:
 
 @dataclass(frozen=True)
 class Control:
-    """What control.json tells the running API: the fault flags on, the write's generation (the rate limiter starts clean
-    windows on a new one), the client addresses the limiter lets through, and settings such as capacity_limited."""
+    """What control.json tells the running API: the fault flags on, the write's generation (the rate
+    limiter starts clean windows on a new one), the client addresses the limiter lets through, and
+    settings such as capacity_limited.
+    """
+
     faults: frozenset[str] = frozenset()
     generation: int = 0  # bumped on every write: the API resets its rate-limit windows on a change
-    allowlist: frozenset[str] = frozenset()  # client addresses the rate limiter lets through (load tests)
+    # client addresses the rate limiter lets through (load tests)
+    allowlist: frozenset[str] = frozenset()
     settings: dict = field(default_factory=dict)
 
     def on(self, flag: str) -> bool:
-        """Is this API behaviour switched on? Only flags of api_flags.json exist: a typo fails loudly."""
+        """Is this API behaviour switched on? Only flags of api_flags.json exist: a typo fails
+        loudly."""
         if flag not in flags()["flags"]:
-            raise KeyError(f"unknown API fault flag {flag!r} (not in nbaverify/sandbox/api_flags.json)")
+            raise KeyError(
+                f"unknown API fault flag {flag!r} (not in nbaverify/sandbox/api_flags.json)"
+            )
         return flag in self.faults
 
 
 def write(path: Path, faults: set[str] | frozenset[str], allowlist=(), settings=None) -> Control:
     previous = read(path)
-    control = Control(frozenset(faults), previous.generation + 1, frozenset(allowlist), dict(settings or {}))
-    procs.write_atomic(path, json.dumps({
-        "faults": sorted(control.faults), "generation": control.generation,
-        "allowlist": sorted(control.allowlist), "settings": control.settings,
-    }, indent=2) + "\n")
+    control = Control(
+        frozenset(faults), previous.generation + 1, frozenset(allowlist), dict(settings or {})
+    )
+    procs.write_atomic(
+        path,
+        json.dumps(
+            {
+                "faults": sorted(control.faults),
+                "generation": control.generation,
+                "allowlist": sorted(control.allowlist),
+                "settings": control.settings,
+            },
+            indent=2,
+        )
+        + "\n",
+    )
     return control
 
 
@@ -55,8 +73,12 @@ def read(path: Path) -> Control:
         raw = json.loads(path.read_text())
     except (OSError, ValueError):
         return Control()
-    return Control(frozenset(raw.get("faults", ())), int(raw.get("generation", 0)),
-                   frozenset(raw.get("allowlist", ())), dict(raw.get("settings", {})))
+    return Control(
+        frozenset(raw.get("faults", ())),
+        int(raw.get("generation", 0)),
+        frozenset(raw.get("allowlist", ())),
+        dict(raw.get("settings", {})),
+    )
 
 
 class Watcher:

@@ -21,8 +21,12 @@ APPLICATION = "nba-stats-worker"
 
 
 def connect(autocommit: bool = True) -> psycopg.Connection:
-    return psycopg.connect(os.environ["NBAVERIFY_HOLDER_DSN"], application_name=APPLICATION,
-                           autocommit=autocommit, connect_timeout=5)
+    return psycopg.connect(
+        os.environ["NBAVERIFY_HOLDER_DSN"],
+        application_name=APPLICATION,
+        autocommit=autocommit,
+        connect_timeout=5,
+    )
 
 
 def main() -> None:

@@ -12,22 +12,27 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbaverify.config import SANDBOX_DIR as DEFAULT_DIR  # one default: config finds the sandbox's profile there
+# one default: config finds the sandbox's profile there
+from nbaverify.config import SANDBOX_DIR as DEFAULT_DIR
 from nbaverify.errors import ConfigError
 
-# below Linux's ephemeral range (32768-60999 by default): an outgoing connection never holds one of ours
+# below Linux's ephemeral range (32768-60999 by default): an outgoing connection never holds one of
+# ours
 DEFAULT_PORT_BASE = 25430
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Where one sandbox keeps its state and which ports it listens on: a state directory (`root`) and a port base.
+    """Where one sandbox keeps its state and which ports it listens on: a state directory (`root`)
+    and a port base.
 
-    Every port is the base plus a fixed offset, so two sandboxes whose bases are 100 apart never collide; every file
-    is a fixed path under the root: the PostgreSQL data, certificates, the deployed copies faults edit, secrets.json,
-    control.json, state.json, the generated profile (target.toml, target.env), pid and log files. `from_env` reads
-    NBAVERIFY_SANDBOX_DIR and NBAVERIFY_SANDBOX_PORT_BASE; each service process the sandbox starts is given the same
-    layout on its command line (`from_service_argv`)."""
+    Every port is the base plus a fixed offset, so two sandboxes whose bases are 100 apart never
+    collide; every file is a fixed path under the root: the PostgreSQL data, certificates, the
+    deployed copies faults edit, secrets.json, control.json, state.json, the generated profile
+    (target.toml, target.env), pid and log files. `from_env` reads NBAVERIFY_SANDBOX_DIR and
+    NBAVERIFY_SANDBOX_PORT_BASE; each service process the sandbox starts is given the same layout on
+    its command line (`from_service_argv`)."""
+
     root: Path
     port_base: int = DEFAULT_PORT_BASE
 
@@ -41,7 +46,11 @@ class Layout:
         except ValueError:
             base = -1
         if not 1024 <= base <= 65000:
-            raise ConfigError("NBAVERIFY_SANDBOX_PORT_BASE", None, f"must be a port number 1024..65000, got {raw_base!r}")
+            raise ConfigError(
+                "NBAVERIFY_SANDBOX_PORT_BASE",
+                None,
+                f"must be a port number 1024..65000, got {raw_base!r}",
+            )
         return cls(root=root, port_base=base)
 
     @classmethod
@@ -56,10 +65,13 @@ class Layout:
     # ports: one base, fixed offsets, so two sandboxes never collide when bases are 100 apart
     primary_port = property(lambda self: self.port_base + 2)
     replica_port = property(lambda self: self.port_base + 3)
-    api_http_port = property(lambda self: self.port_base + 12)  # the API host's plain HTTP (its port 80): redirects
+    # the API host's plain HTTP (its port 80): redirects
+    api_http_port = property(lambda self: self.port_base + 12)
     api_port = property(lambda self: self.port_base + 13)
-    api_upstream_port = property(lambda self: self.port_base + 14)  # the API itself, when nginx terminates TLS
-    api_public_port = property(lambda self: self.port_base + 15)  # the public ingress: where users reach the API
+    # the API itself, when nginx terminates TLS
+    api_upstream_port = property(lambda self: self.port_base + 14)
+    # the public ingress: where users reach the API
+    api_public_port = property(lambda self: self.port_base + 15)
     k8s_port = property(lambda self: self.port_base + 20)  # kube-apiserver
     etcd_port = property(lambda self: self.port_base + 21)  # etcd's clients (the API server only)
     etcd_peer_port = property(lambda self: self.port_base + 22)
@@ -70,13 +82,17 @@ class Layout:
     node_exporter_port = property(lambda self: self.port_base + 61)
     postgres_exporter_port = property(lambda self: self.port_base + 62)
     alertmanager_port = property(lambda self: self.port_base + 63)
-    alert_sink_port = property(lambda self: self.port_base + 64)  # where the sandbox's receivers deliver (webhooks)
+    # where the sandbox's receivers deliver (webhooks)
+    alert_sink_port = property(lambda self: self.port_base + 64)
     alert_smtp_port = property(lambda self: self.port_base + 65)  # and its email (SMTP)
-    alertmanager_peer_port = property(lambda self: self.port_base + 66)  # the second Alertmanager of the cluster
-    alertmanager_gossip_port = property(lambda self: self.port_base + 67)  # the cluster's gossip, first instance
+    # the second Alertmanager of the cluster
+    alertmanager_peer_port = property(lambda self: self.port_base + 66)
+    # the cluster's gossip, first instance
+    alertmanager_gossip_port = property(lambda self: self.port_base + 67)
     alertmanager_peer_gossip_port = property(lambda self: self.port_base + 68)  # and second
     ssh_host_port = property(lambda self: self.port_base + 69)  # the sandbox's own host, over SSH
-    pod_exporter_port = property(lambda self: self.port_base + 70)  # the SYNTHETIC per-pod exporter (--scale N > 1)
+    # the SYNTHETIC per-pod exporter (--scale N > 1)
+    pod_exporter_port = property(lambda self: self.port_base + 70)
 
     pg_dir = property(lambda self: self.root / "pg")
     primary_data = property(lambda self: self.root / "pg" / "primary")
@@ -89,11 +105,15 @@ class Layout:
     key_file = property(lambda self: self.root / "tls" / "api.key")
     prometheus_dir = property(lambda self: self.root / "prometheus")
     k8s_dir = property(lambda self: self.root / "k8s")
-    k8s_manifests = property(lambda self: self.root / "k8s" / "manifests")  # the deployed copy faults edit
-    # the platform's build as deployed: its lockfile, the copy faults edit (the Node API's, whichever API serves)
+    # the deployed copy faults edit
+    k8s_manifests = property(lambda self: self.root / "k8s" / "manifests")
+    # the platform's build as deployed: its lockfile, the copy faults edit (the Node API's,
+    # whichever API serves)
     api_lockfile = property(lambda self: self.root / "platform" / "api" / "package-lock.json")
-    kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")  # the verifier's: what checks use
-    admin_kubeconfig_file = property(lambda self: self.root / "k8s" / "admin.kubeconfig")  # the sandbox's own
+    # the verifier's: what checks use
+    kubeconfig_file = property(lambda self: self.root / "k8s" / "kubeconfig")
+    # the sandbox's own
+    admin_kubeconfig_file = property(lambda self: self.root / "k8s" / "admin.kubeconfig")
     run_dir = property(lambda self: self.root / "run")
     log_dir = property(lambda self: self.root / "log")
     secrets_file = property(lambda self: self.root / "secrets.json")

@@ -1,10 +1,11 @@
-"""The pytest plugin end to end, through pytester: selection, skips, safety, exit codes, the record."""
+"""The pytest plugin end to end, through pytester: selection, skips, safety, exit codes, the
+record."""
 
 import json
 
 import pytest
 
-CHECKS = '''
+CHECKS = """
 import pytest
 
 pytestmark = [pytest.mark.area("api")]
@@ -28,7 +29,7 @@ def check_disruptive():
 def check_fails(evidence):
     evidence["seen"] = 42
     assert {outcome}, "expected 1 replica, saw 0 (pg_stat_replication)"
-'''
+"""
 
 
 @pytest.fixture
@@ -45,8 +46,17 @@ def suite(pytester):
 
 def run(pytester, *args, subprocess=False):
     runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest
-    result = runner("-p", "nbaverify.plugin", "-p", "no:locust", "--target", "target.toml",
-                    "--report-dir", "out", *args)
+    result = runner(
+        "-p",
+        "nbaverify.plugin",
+        "-p",
+        "no:locust",
+        "--target",
+        "target.toml",
+        "--report-dir",
+        "out",
+        *args,
+    )
     record = pytester.path / "out" / "summary.json"
     summary = json.loads(record.read_text()) if record.exists() else None
     return result, summary
@@ -63,13 +73,22 @@ def test_a_critical_failure_exits_1_and_is_recorded_in_one_line(suite):
     assert checks["check_fails"]["outcome"] == "failed"
     assert checks["check_fails"]["message"] == "expected 1 replica, saw 0 (pg_stat_replication)"
     assert checks["check_fails"]["evidence"] == {"seen": 42}
-    assert checks["check_needs_api"] == {**checks["check_needs_api"], "outcome": "skipped",
-                                         "message": "not configured: api"}
+    assert checks["check_needs_api"] == {
+        **checks["check_needs_api"],
+        "outcome": "skipped",
+        "message": "not configured: api",
+    }
     assert summary["totals"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 1, "waived": 0}
     assert {"junit.xml", "summary.md"} <= {p.name for p in (suite().path / "out").iterdir()}
     out = result.stdout.str()
-    for line in ("FAILED [critical] test_checks.py::check_fails: expected 1 replica, saw 0 (pg_stat_replication)",
-                 "skipped: not configured: api", "NBAVERIFY CRITICAL - 1 passed, 1 failed, 1 skipped"):
+    for line in (
+        (
+            "FAILED [critical] test_checks.py::check_fails: expected 1 replica, saw 0"
+            " (pg_stat_replication)"
+        ),
+        "skipped: not configured: api",
+        "NBAVERIFY CRITICAL - 1 passed, 1 failed, 1 skipped",
+    ):
         assert line in out
 
 
@@ -99,7 +118,8 @@ def test_production_runs_only_readonly_checks_unless_allowed(suite):
 
 def test_a_bad_profile_exits_2_before_any_check(suite):
     pytester = suite(extra="[api]\nbase_url = 1\n")
-    result, summary = run(pytester, subprocess=True)  # pytest.exit at configure needs a real process
+    # pytest.exit at configure needs a real process
+    result, summary = run(pytester, subprocess=True)
     assert result.ret == 2 and summary is None
     assert "api.base_url" in result.stdout.str() + result.stderr.str()
 
@@ -121,28 +141,44 @@ def test_self_tests_are_left_alone(pytester):
 
 def test_each_output_is_a_reporter_registered_only_when_wanted(suite):
     pytester = suite()
-    pytester.makeconftest('''
+    pytester.makeconftest("""
 def pytest_sessionfinish(session):
-    names = [n for n, _ in session.config.pluginmanager.list_name_plugin() if n and n.startswith("nbaverify-")]
+    names = [n for n, _ in session.config.pluginmanager.list_name_plugin()
+             if n and n.startswith("nbaverify-")]
     (session.config.rootpath / "reporters.txt").write_text(" ".join(sorted(names)))
-''')
+""")
     run(pytester)
-    assert (pytester.path / "reporters.txt").read_text() == (
-        "nbaverify-evidence nbaverify-run-history nbaverify-sarif nbaverify-summary")
+    assert (
+        pytester.path / "reporters.txt"
+    ).read_text() == "nbaverify-evidence nbaverify-run-history nbaverify-sarif nbaverify-summary"
     assert not (pytester.path / "run.prom").exists()
     _, summary = run(pytester, "--metrics-file", "run.prom")
     assert "nbaverify-metrics-file" in (pytester.path / "reporters.txt").read_text()
-    assert "nbaverify_run_status" in (pytester.path / "run.prom").read_text() and summary is not None
+    assert (
+        "nbaverify_run_status" in (pytester.path / "run.prom").read_text() and summary is not None
+    )
     assert {p.name for p in (pytester.path / "out").iterdir()} >= {
-        "summary.json", "junit.xml", "summary.md", "report.html", "summary.sarif", "evidence.json"}
+        "summary.json",
+        "junit.xml",
+        "summary.md",
+        "report.html",
+        "summary.sarif",
+        "evidence.json",
+    }
 
 
 def test_every_report_is_written_to_the_default_folder_whatever_order_the_reporters_run(suite):
-    """No --report-dir: the run's folder under reports/ is made before any reporter writes (pluggy calls them last
-    registered first, so evidence.json came before the folder existed, and a collect-only run crashed)."""
+    """No --report-dir: the run's folder under reports/ is made before any reporter writes (pluggy
+    calls them last registered first, so evidence.json came before the folder existed, and a
+    collect-only run crashed).
+    """
     pytester = suite(outcome="True")
     for extra in ((), ("--collect-only",)):
-        result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust", "--target", "target.toml", *extra)
+        result = pytester.runpytest(
+            "-p", "nbaverify.plugin", "-p", "no:locust", "--target", "target.toml", *extra
+        )
         assert result.ret == 0, result.stdout.str()[-800:]
     folders = [p for p in (pytester.path / "reports").iterdir() if p.is_dir()]
-    assert len(folders) == 2 and all((f / "evidence.json").exists() and (f / "summary.json").exists() for f in folders)
+    assert len(folders) == 2 and all(
+        (f / "evidence.json").exists() and (f / "summary.json").exists() for f in folders
+    )

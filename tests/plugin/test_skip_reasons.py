@@ -11,14 +11,31 @@ from nbaverify.shipped import CHECKOUT as PROJECT_ROOT
 def run_checks(tmp_path, *paths, env=None):
     profile = tmp_path / "bare.toml"
     profile.write_text('name = "bare"\nenvironment = "staging"\n')
-    done = subprocess.run([sys.executable, "-m", "pytest", *paths, "--target", str(profile), "--report-dir",
-                           str(tmp_path / "r"), "-q"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *paths,
+            "--target",
+            str(profile),
+            "--report-dir",
+            str(tmp_path / "r"),
+            "-q",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
     return done, json.loads((tmp_path / "r" / "summary.json").read_text())
 
 
 def test_prometheus_checks_skip_without_a_prometheus_section(tmp_path):
-    done, summary = run_checks(tmp_path, "checks/test_monitoring_prometheus.py", "checks/test_monitoring_dashboards.py")
+    done, summary = run_checks(
+        tmp_path, "checks/test_monitoring_prometheus.py", "checks/test_monitoring_dashboards.py"
+    )
     outcomes = {c["id"].split("::")[1]: (c["outcome"], c["message"]) for c in summary["checks"]}
     # the dashboard files are read from disk: that check needs no Prometheus and still runs
     assert outcomes.pop("check_expected_dashboards_exist")[0] == "passed"
@@ -30,9 +47,17 @@ def test_prometheus_checks_skip_without_a_prometheus_section(tmp_path):
 
 
 def test_rule_checks_skip_without_promtool(tmp_path):
-    done, summary = run_checks(tmp_path, "checks/test_monitoring_rules.py",
-                               env={"PATH": os.path.dirname(sys.executable)})  # no /usr/bin: no promtool
+    done, summary = run_checks(
+        tmp_path,
+        "checks/test_monitoring_rules.py",
+        # no /usr/bin: no promtool
+        env={"PATH": os.path.dirname(sys.executable)},
+    )
     by_name = {c["id"].split("::")[1].split("[")[0]: c for c in summary["checks"]}
-    assert by_name["check_rules_valid"]["message"] == "not configured: promtool is not installed (apt-get install prometheus)"
-    assert by_name["check_every_alert_has_a_test"]["outcome"] == "passed"  # coverage needs no promtool
+    assert (
+        by_name["check_rules_valid"]["message"]
+        == "not configured: promtool is not installed (apt-get install prometheus)"
+    )
+    # coverage needs no promtool
+    assert by_name["check_every_alert_has_a_test"]["outcome"] == "passed"
     assert done.returncode == 0

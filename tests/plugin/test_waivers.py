@@ -1,4 +1,5 @@
-"""Waivers end to end through pytester: waived, expired, run = false, scope, and a malformed file."""
+"""Waivers end to end through pytester: waived, expired, run = false, scope, and a malformed
+file."""
 
 import datetime as dt
 import json
@@ -10,7 +11,7 @@ from tests.plugin.test_plugin import by_name, run
 TODAY = dt.datetime.now(dt.UTC).date()
 NEXT_MONTH, YESTERDAY = TODAY + dt.timedelta(days=30), TODAY - dt.timedelta(days=1)
 
-CHECKS = '''
+CHECKS = """
 import pytest
 
 pytestmark = [pytest.mark.area("database"), pytest.mark.gate, pytest.mark.severity("critical"),
@@ -25,7 +26,7 @@ def check_tables_vacuumed():
 
 def check_slow():
     raise RuntimeError("should not run")
-'''
+"""
 
 
 @pytest.fixture
@@ -42,28 +43,42 @@ def waived(pytester):
 
 
 def waiver(check, expires=NEXT_MONTH, **extra):
-    lines = [f'check = "{check}"', 'justification = "dropped in release 4.2 (PLAT-311)"', 'owner = "data-platform"',
-             f"expires = {expires}"] + [f"{k} = {v}" for k, v in extra.items()]
+    lines = [
+        f'check = "{check}"',
+        'justification = "dropped in release 4.2 (PLAT-311)"',
+        'owner = "data-platform"',
+        f"expires = {expires}",
+    ] + [f"{k} = {v}" for k, v in extra.items()]
     return "[[waiver]]\n" + "\n".join(lines) + "\n"
 
 
 def test_a_waived_failure_is_reported_as_waived_and_does_not_fail_the_run(waived):
-    result, summary = waived(waiver("check_index_used", scope='"idx_legacy"'), waiver("check_slow", run="false"),
-                             waiver("test_checks.py::check_tables_vacuumed", scope='"player_stats"'))
+    result, summary = waived(
+        waiver("check_index_used", scope='"idx_legacy"'),
+        waiver("check_slow", run="false"),
+        waiver("test_checks.py::check_tables_vacuumed", scope='"player_stats"'),
+    )
     assert result.ret == 0, result.stdout.str()
     checks = by_name(summary)
     assert checks["check_index_used[idx_legacy]"]["outcome"] == "waived"
-    assert "[waived: check_index_used [idx_legacy], owner data-platform" in checks["check_index_used[idx_legacy]"]["message"]
+    assert (
+        "[waived: check_index_used [idx_legacy], owner data-platform"
+        in checks["check_index_used[idx_legacy]"]["message"]
+    )
     assert checks["check_index_used[idx_player_stats]"]["outcome"] == "passed"
-    assert checks["check_slow"]["outcome"] == "waived" and checks["check_slow"]["message"].startswith("not run: ")
+    assert checks["check_slow"]["outcome"] == "waived" and checks["check_slow"][
+        "message"
+    ].startswith("not run: ")
     assert checks["check_tables_vacuumed"]["outcome"] == "waived"
     assert [w["state"] for w in summary["waivers"]] == ["in force"] * 3
     assert "WAIVED [critical] test_checks.py::check_index_used[idx_legacy]" in result.stdout.str()
 
 
 def test_a_scope_waives_only_the_resource_it_names(waived):
-    result, summary = waived(waiver("check_index_used", scope='"idx_player_stats"'),
-                             waiver("check_tables_vacuumed", scope='"teams"'))
+    result, summary = waived(
+        waiver("check_index_used", scope='"idx_player_stats"'),
+        waiver("check_tables_vacuumed", scope='"teams"'),
+    )
     assert result.ret == 1
     checks = by_name(summary)
     assert checks["check_index_used[idx_legacy]"]["outcome"] == "failed"
@@ -71,8 +86,11 @@ def test_a_scope_waives_only_the_resource_it_names(waived):
 
 
 def test_an_expired_waiver_waives_nothing_and_fails_the_run(waived):
-    result, summary = waived(waiver("check_index_used", expires=YESTERDAY), waiver("check_tables_vacuumed"),
-                             waiver("check_slow", run="false"))
+    result, summary = waived(
+        waiver("check_index_used", expires=YESTERDAY),
+        waiver("check_tables_vacuumed"),
+        waiver("check_slow", run="false"),
+    )
     assert result.ret == 1
     assert by_name(summary)["check_index_used[idx_legacy]"]["outcome"] == "failed"
     assert [w["state"] for w in summary["waivers"]] == ["expired", "in force", "in force"]
@@ -82,24 +100,38 @@ def test_an_expired_waiver_waives_nothing_and_fails_the_run(waived):
 
 
 def test_an_expired_waiver_fails_the_run_even_when_the_check_passes(waived, pytester):
-    result, summary = waived(waiver("check_index_used[idx_player_stats]", expires=YESTERDAY),
-                             waiver("check_index_used[idx_legacy]"), waiver("check_tables_vacuumed"),
-                             waiver("check_slow", run="false"))
+    result, summary = waived(
+        waiver("check_index_used[idx_player_stats]", expires=YESTERDAY),
+        waiver("check_index_used[idx_legacy]"),
+        waiver("check_tables_vacuumed"),
+        waiver("check_slow", run="false"),
+    )
     assert result.ret == 1 and summary["exit_code"] == 1
     assert summary["totals"]["failed"] == 0
     junit = (pytester.path / "out" / "junit.xml").read_text()
     assert 'type="expired-waiver"' in junit  # a CI that reads only JUnit sees why the run failed
 
 
-@pytest.mark.parametrize(("entry", "named"), [
-    ('[[waiver]]\ncheck = "check_slow"\nowner = "x"\nexpires = 2027-01-01\n', "waiver 1 (check_slow) justification"),
-    (waiver("check_slow") + '[[waiver]]\ncheck = "check_x"\njustification = "j"\nowner = "o"\nexpires = "soon"\n',
-     "waiver 2 (check_x) expires"),
-    (waiver("check_slow", until="2027-01-01"), "waiver 1 (check_slow) until"),
-    ("[waiver]\ncheck = 1\n", "waiver"),
-    ("[[waiver]\n", "not valid TOML"),
-])
-def test_a_malformed_waivers_file_stops_the_run_before_any_check_naming_the_entry(waived, entry, named):
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [
+        (
+            '[[waiver]]\ncheck = "check_slow"\nowner = "x"\nexpires = 2027-01-01\n',
+            "waiver 1 (check_slow) justification",
+        ),
+        (
+            waiver("check_slow")
+            + '[[waiver]]\ncheck = "check_x"\njustification = "j"\nowner = "o"\nexpires = "soon"\n',
+            "waiver 2 (check_x) expires",
+        ),
+        (waiver("check_slow", until="2027-01-01"), "waiver 1 (check_slow) until"),
+        ("[waiver]\ncheck = 1\n", "waiver"),
+        ("[[waiver]\n", "not valid TOML"),
+    ],
+)
+def test_a_malformed_waivers_file_stops_the_run_before_any_check_naming_the_entry(
+    waived, entry, named
+):
     result, summary = waived(entry, subprocess=True)  # pytest.exit at configure ends the process
     assert result.ret == 2
     assert summary is None  # nothing ran, nothing recorded
@@ -107,8 +139,9 @@ def test_a_malformed_waivers_file_stops_the_run_before_any_check_naming_the_entr
 
 
 def test_what_nbaverify_check_loaded_is_used_and_not_loaded_again(pytester):
-    """The CLI hands its target and waivers to the plugin: the files it read are gone by the time pytest starts, and
-    the run still has both (a plugin that loaded them again would stop, naming the missing file)."""
+    """The CLI hands its target and waivers to the plugin: the files it read are gone by the time
+    pytest starts, and the run still has both (a plugin that loaded them again would stop, naming
+    the missing file)."""
     from nbaverify import waivers
     from nbaverify.config import load_target
     from nbaverify.plugins.handoff import Handoff
@@ -116,13 +149,29 @@ def test_what_nbaverify_check_loaded_is_used_and_not_loaded_again(pytester):
     pytester.makeini("[pytest]\npython_functions = check_*\n")
     pytester.makepyfile(test_checks=CHECKS)
     profile = pytester.makefile(".toml", target='name = "handed"\nenvironment = "staging"\n')
-    accepted = pytester.makefile(".toml", waivers=waiver("check_tables_vacuumed") + waiver("check_slow", run="false"))
+    accepted = pytester.makefile(
+        ".toml", waivers=waiver("check_tables_vacuumed") + waiver("check_slow", run="false")
+    )
     handoff = Handoff(load_target(str(profile)), tuple(waivers.load(accepted)))
     profile.unlink()
     accepted.unlink()
-    result = pytester.runpytest("-p", "nbaverify.plugin", "-p", "no:locust", "--target", str(profile), "--waivers",
-                                str(accepted), "--report-dir", "out", plugins=[handoff])
+    result = pytester.runpytest(
+        "-p",
+        "nbaverify.plugin",
+        "-p",
+        "no:locust",
+        "--target",
+        str(profile),
+        "--waivers",
+        str(accepted),
+        "--report-dir",
+        "out",
+        plugins=[handoff],
+    )
     summary = json.loads((pytester.path / "out" / "summary.json").read_text())
     assert summary["target"] == "handed", result.stdout.str()
     checks = by_name(summary)
-    assert checks["check_tables_vacuumed"]["outcome"] == "waived" and checks["check_slow"]["outcome"] == "waived"
+    assert (
+        checks["check_tables_vacuumed"]["outcome"] == "waived"
+        and checks["check_slow"]["outcome"] == "waived"
+    )

@@ -1,6 +1,8 @@
-"""The guide's pool maximum (`new Pool({ max: 20 })`) is one pool a process: the API's pods each keep their own
-under one application_name. Two clients of 15 connections each (over TCP from 127.0.0.1 and over the Unix socket:
-two processes at two addresses) are a healthy platform; one client of 25 is a pool past its maximum."""
+"""The guide's pool maximum (`new Pool({ max: 20 })`) is one pool a process: the API's pods each
+keep their own under one application_name. Two clients of 15 connections each (over TCP from
+127.0.0.1 and over the Unix socket: two processes at two addresses) are a healthy platform; one
+client of 25 is a pool past its maximum.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +18,18 @@ APP = "nba-stats-api-pool"
 @contextlib.contextmanager
 def pool(sandbox, connections: int, over_socket: bool):
     host = str(sandbox.layout.socket_dir) if over_socket else "127.0.0.1"
-    held = [psycopg.connect(host=host, port=sandbox.layout.primary_port, dbname="nba", user="nba_app",
-                            password=sandbox.secrets.passwords["nba_app"], application_name=APP, connect_timeout=5)
-            for _ in range(connections)]
+    held = [
+        psycopg.connect(
+            host=host,
+            port=sandbox.layout.primary_port,
+            dbname="nba",
+            user="nba_app",
+            password=sandbox.secrets.passwords["nba_app"],
+            application_name=APP,
+            connect_timeout=5,
+        )
+        for _ in range(connections)
+    ]
     try:
         yield held
     finally:
@@ -49,4 +60,7 @@ def test_one_client_past_the_pool_maximum_fails_naming_it(healthy, nbaverify):
     with pool(healthy, 25, over_socket=False):
         seen = outcome(nbaverify)
     assert seen["outcome"] == "failed"
-    assert f"{APP} (nba_app) from 127.0.0.1 holds 25 connections, more than the pool maximum of 20" in seen["message"]
+    assert (
+        f"{APP} (nba_app) from 127.0.0.1 holds 25 connections, more than the pool maximum of 20"
+        in seen["message"]
+    )

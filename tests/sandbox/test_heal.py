@@ -11,9 +11,20 @@ from nbaverify.sandbox.faults import CATALOGUE
 
 # one or more from every area, the ones that leave traces behind them: 503s and 5xx rates, slow
 # requests in the latency histogram, a missing index's sequential scans, a stopped replica, a full
-# connection table, a Kubernetes object gone, notifications that failed, errors and traces in the API's log
-HEALED = ["db_down", "error_burst", "slow_api", "drop_index", "replica_stopped", "connection_saturation",
-          "networkpolicy_missing", "alert_not_delivered", "stack_traces_logged", "error_log_flood"]
+# connection table, a Kubernetes object gone, notifications that failed, errors and traces in the
+# API's log
+HEALED = [
+    "db_down",
+    "error_burst",
+    "slow_api",
+    "drop_index",
+    "replica_stopped",
+    "connection_saturation",
+    "networkpolicy_missing",
+    "alert_not_delivered",
+    "stack_traces_logged",
+    "error_log_flood",
+]
 
 
 # both ways of healing, taken in turn (db_down first by down-then-up: the way it was reported)
@@ -37,9 +48,12 @@ def test_the_first_run_after_a_heal_is_clean(sandbox, nbaverify, name, how):
 
 @pytest.mark.parametrize("api", ["python", "node"])
 def test_ten_healthy_runs_in_a_row_are_clean(sandbox, nbaverify, api):
-    """Counters judged by their change, young objects, windows: none may turn a healthy run red later."""
+    """Counters judged by their change, young objects, windows: none may turn a healthy run red
+    later."""
     sandbox.up([], api=api)
     for number in range(10):
         result = nbaverify("check", "all", "--allow", "disruptive")
         assert result.summary is not None, result.err
-        assert result.not_passing() == {}, f"healthy run {number + 1} of 10 on the {api} API: {result.not_passing()}"
+        assert result.not_passing() == {}, (
+            f"healthy run {number + 1} of 10 on the {api} API: {result.not_passing()}"
+        )

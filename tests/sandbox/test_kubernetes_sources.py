@@ -1,5 +1,5 @@
-"""The two Kubernetes sources through the real `kubernetes` client and the sandbox's real control plane
-(kube-apiserver, etcd, controllers and scheduler; KWOK's nodes and pods), as the verifier."""
+"""The two Kubernetes sources through the real `kubernetes` client and the sandbox's real control
+plane (kube-apiserver, etcd, controllers and scheduler; KWOK's nodes and pods), as the verifier."""
 
 from __future__ import annotations
 
@@ -11,11 +11,22 @@ from nbaverify import procs
 from nbaverify.clients.k8s import ClusterSource, ManifestSource
 from nbaverify.errors import CheckError, TargetUnreachable
 
-SPEC_KINDS = ("Deployment", "Service", "HorizontalPodAutoscaler", "Role", "RoleBinding", "NetworkPolicy")
+SPEC_KINDS = (
+    "Deployment",
+    "Service",
+    "HorizontalPodAutoscaler",
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+)
 
 
 def cluster(sandbox, **overrides) -> ClusterSource:
-    options = {"context": "nbaverify-sandbox", "kubeconfig": str(sandbox.layout.kubeconfig_file), "timeout_s": 5.0}
+    options = {
+        "context": "nbaverify-sandbox",
+        "kubeconfig": str(sandbox.layout.kubeconfig_file),
+        "timeout_s": 5.0,
+    }
     return ClusterSource(**{**options, **overrides})
 
 
@@ -24,10 +35,15 @@ def test_both_sources_see_the_same_objects_the_live_ones_as_the_server_made_them
     live, files = cluster(sandbox), ManifestSource(sandbox.layout.k8s_manifests, "nba-stats")
     for kind in SPEC_KINDS:
         for ns in ("nba-stats", "monitoring"):
-            served = {o["metadata"]["name"] for o in live.list(kind, ns)} - {"nbaverify-probe"}  # the verifier's
+            # the verifier's
+            served = {o["metadata"]["name"] for o in live.list(kind, ns)} - {"nbaverify-probe"}
             assert served == {o["metadata"]["name"] for o in files.list(kind, ns)}, (kind, ns)
     api = live.get("Deployment", "api", "nba-stats")
-    assert api["spec"]["strategy"]["type"] == "RollingUpdate" and api["spec"]["revisionHistoryLimit"] == 10  # defaulted
+    # defaulted
+    assert (
+        api["spec"]["strategy"]["type"] == "RollingUpdate"
+        and api["spec"]["revisionHistoryLimit"] == 10
+    )
     assert api["status"]["availableReplicas"] == 3  # the controllers and KWOK ran it
     owners = {p["metadata"]["ownerReferences"][0]["kind"] for p in live.list("Pod", "nba-stats")}
     assert owners == {"ReplicaSet"} and len(live.list("ReplicaSet", "nba-stats")) >= 2
@@ -40,7 +56,10 @@ def test_a_refused_token_is_named_not_mistaken_for_an_empty_cluster(sandbox, tmp
     config["users"][0]["user"]["token"] = "wrong"
     path = tmp_path / "kubeconfig"
     path.write_text(yaml.safe_dump(config))
-    with pytest.raises(CheckError, match=r"HTTP 401 listing Deployment in namespace nba-stats: the suite's account needs"):
+    with pytest.raises(
+        CheckError,
+        match=r"HTTP 401 listing Deployment in namespace nba-stats: the suite's account needs",
+    ):
         cluster(sandbox, kubeconfig=str(path)).list("Deployment", "nba-stats")
 
 
@@ -52,18 +71,22 @@ def test_an_unreachable_cluster_fails_fast_once(sandbox, tmp_path):
     source = cluster(sandbox, kubeconfig=str(path))
     with pytest.raises(TargetUnreachable) as first:
         source.list("Pod", "nba-stats")
-    with pytest.raises(TargetUnreachable) as second:  # remembered: the next check does not try (and wait) again
+    with pytest.raises(TargetUnreachable) as second:
+        # remembered: the next check does not try (and wait) again
         source.list("Node")
     assert second.value is first.value
 
 
 def test_an_unknown_context_says_where_to_look(sandbox):
-    with pytest.raises(CheckError, match=r"cannot use context 'kind-nope' of .*kubectl config get-contexts"):
+    with pytest.raises(
+        CheckError, match=r"cannot use context 'kind-nope' of .*kubectl config get-contexts"
+    ):
         cluster(sandbox, context="kind-nope").list("Node")
 
 
 def test_the_verifier_reads_and_may_not_write(sandbox):
-    """Every check runs as the verifier (fixtures/verifier): the server itself refuses it anything more."""
+    """Every check runs as the verifier (fixtures/verifier): the server itself refuses it anything
+    more."""
     import kubernetes
 
     source = cluster(sandbox)
@@ -71,31 +94,54 @@ def test_the_verifier_reads_and_may_not_write(sandbox):
     apps = kubernetes.client.AppsV1Api(source._connected())
     with pytest.raises(kubernetes.client.exceptions.ApiException) as refused:
         apps.delete_namespaced_deployment("api", "nba-stats", _request_timeout=5)
-    assert refused.value.status == 403 and "system:serviceaccount:nbaverify:nbaverify" in refused.value.body
+    assert (
+        refused.value.status == 403
+        and "system:serviceaccount:nbaverify:nbaverify" in refused.value.body
+    )
 
 
 def test_pod_logs_come_through_the_api_server_from_the_kubelet_endpoint(sandbox):
-    """read_namespaced_pod_log goes the whole way: the API server asks KWOK's kubelet endpoint, which serves the
-    api container's CRI log; one api pod has the sandbox API's lines, the others none, so each is read once."""
+    """read_namespaced_pod_log goes the whole way: the API server asks KWOK's kubelet endpoint,
+    which serves the api container's CRI log; one api pod has the sandbox API's lines, the others
+    none, so each is read once.
+    """
     sandbox.up([])
     marker = f"/api/players/{procs.free_port()}-marker"
-    httpx.get(f"{sandbox.api_url}{marker}", verify=sandbox.tls_context(), timeout=5)  # refused: logged
+    # refused: logged
+    httpx.get(f"{sandbox.api_url}{marker}", verify=sandbox.tls_context(), timeout=5)
     source = cluster(sandbox)
-    pods = sorted(p["metadata"]["name"] for p in source.list("Pod", "nba-stats") if p["metadata"]["name"].startswith("api-"))
+    pods = sorted(
+        p["metadata"]["name"]
+        for p in source.list("Pod", "nba-stats")
+        if p["metadata"]["name"].startswith("api-")
+    )
     texts = {}
     for pod in pods:
-        procs.wait_until(lambda pod=pod: marker in source.pod_log(pod, "nba-stats", "api", previous=False, since_s=60,
-                                                                  limit_bytes=100000) or pod != pods[0], 10,
-                         f"the marker in {pod}'s log")
-        texts[pod] = source.pod_log(pod, "nba-stats", "api", previous=False, since_s=3600, limit_bytes=100000)
+        procs.wait_until(
+            lambda pod=pod: (
+                marker
+                in source.pod_log(
+                    pod, "nba-stats", "api", previous=False, since_s=60, limit_bytes=100000
+                )
+                or pod != pods[0]
+            ),
+            10,
+            f"the marker in {pod}'s log",
+        )
+        texts[pod] = source.pod_log(
+            pod, "nba-stats", "api", previous=False, since_s=3600, limit_bytes=100000
+        )
     assert marker in texts[pods[0]] and all(not texts[p] for p in pods[1:])
     first = texts[pods[0]].splitlines()[0]
-    assert first[:4].isdigit() and first[10] == "T" and first.split(" ", 1)[1][:4].isdigit()  # the kubelet's stamp
+    # the kubelet's stamp
+    assert first[:4].isdigit() and first[10] == "T" and first.split(" ", 1)[1][:4].isdigit()
 
 
 def test_lists_are_paged_and_every_page_is_read(sandbox, monkeypatch):
-    """limit / continue as the real API server pages: two objects a page reads the same objects as one page, in as
-    many requests as pages (counted at the client's socket, not assumed), with the server's own continue tokens."""
+    """limit / continue as the real API server pages: two objects a page reads the same objects as
+    one page, in as many requests as pages (counted at the client's socket, not assumed), with the
+    server's own continue tokens.
+    """
     from nbaverify.clients import k8s
     from nbaverify.io_stats import IO
 

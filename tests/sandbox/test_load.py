@@ -28,32 +28,72 @@ def test_the_healthy_smoke_run_passes_and_writes_the_report(sandbox, nbaverify, 
     first = load(nbaverify, tmp_path, name="first")
     assert first.code == 0, first.out + first.err
     ids = json.loads((tmp_path / "first" / "config.json").read_text())["ids"]
-    assert ids["source"] == "database" and not ids["ranges"] and len(ids["players"]) > 100  # the platform's own ids
+    # the platform's own ids
+    assert ids["source"] == "database" and not ids["ranges"] and len(ids["players"]) > 100
     assert "NBAVERIFY LOAD PASS - 4/4 thresholds" in first.out
     files = {p.name for p in (tmp_path / "first").iterdir()}
-    assert {"summary.json", "summary.md", "report.html", "throughput.png", "latency.png", "errors.png",
-            "locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv"} <= files
+    assert {
+        "summary.json",
+        "summary.md",
+        "report.html",
+        "throughput.png",
+        "latency.png",
+        "errors.png",
+        "locust_stats.csv",
+        "locust_stats_history.csv",
+        "locust_failures.csv",
+    } <= files
     summary = first.summary
     assert summary["model"] == "closed" and summary["totals"]["requests"] > 100
-    assert {e["name"] for e in summary["endpoints"]} >= {"GET /api/players/[id]/stats", "GET /health", "/ws/live connect"}
+    assert {e["name"] for e in summary["endpoints"]} >= {
+        "GET /api/players/[id]/stats",
+        "GET /health",
+        "/ws/live connect",
+    }
     assert all(v["outcome"] == "passed" for v in summary["thresholds"])
     html = (tmp_path / "first" / "report.html").read_text()
     assert "data:image/png;base64," in html and "closed model" in html
-    leaks = [(path.name, value[:4] + "…") for path in (tmp_path / "first").iterdir() for value in canaries(sandbox)
-             if value.encode() in path.read_bytes()]
-    leaks += [("output", value[:4] + "…") for value in canaries(sandbox) if value in first.out + first.err]
-    assert not leaks, f"secret values found in the load report: {leaks}"  # the JWT secret reaches Locust by env only
+    leaks = [
+        (path.name, value[:4] + "…")
+        for path in (tmp_path / "first").iterdir()
+        for value in canaries(sandbox)
+        if value.encode() in path.read_bytes()
+    ]
+    leaks += [
+        ("output", value[:4] + "…") for value in canaries(sandbox) if value in first.out + first.err
+    ]
+    # the JWT secret reaches Locust by env only
+    assert not leaks, f"secret values found in the load report: {leaks}"
     second = load(nbaverify, tmp_path, name="second")  # the trend compares with the run before
     assert second.summary["trend"]["previous_run"] == summary["run_id"]
-    assert [d["metric"] for d in second.summary["trend"]["deltas"]] == ["p95", "p99", "throughput", "error rate"]
+    assert [d["metric"] for d in second.summary["trend"]["deltas"]] == [
+        "p95",
+        "p99",
+        "throughput",
+        "error rate",
+    ]
 
 
-@pytest.mark.parametrize(("fault", "model", "expect"), [
-    ("slow_api", "closed", r"threshold p95_ms<=1000 \[all\]: p95 1\d{3}ms on all requests \(max 1000ms\)"),
-    ("error_burst", "closed", r"threshold error_rate<=0.01 \[all\]: error rate [5-9]\d\.\d\d% on all requests \(max 1\.00%\)"),
-    ("stall", "open", CATALOGUE["stall"].expect),
-    ("load_not_allowlisted", "closed", CATALOGUE["load_not_allowlisted"].expect),
-])
+@pytest.mark.parametrize(
+    ("fault", "model", "expect"),
+    [
+        (
+            "slow_api",
+            "closed",
+            r"threshold p95_ms<=1000 \[all\]: p95 1\d{3}ms on all requests \(max 1000ms\)",
+        ),
+        (
+            "error_burst",
+            "closed",
+            (
+                r"threshold error_rate<=0.01 \[all\]: error rate [5-9]\d\.\d\d% on all requests"
+                r" \(max 1\.00%\)"
+            ),
+        ),
+        ("stall", "open", CATALOGUE["stall"].expect),
+        ("load_not_allowlisted", "closed", CATALOGUE["load_not_allowlisted"].expect),
+    ],
+)
 def test_a_fault_fails_the_run_and_says_why(sandbox, nbaverify, tmp_path, fault, model, expect):
     sandbox.up([fault])
     result = load(nbaverify, tmp_path, "--model", model)
@@ -73,7 +113,9 @@ def test_the_load_faults_exist_in_the_node_api_too(sandbox, nbaverify, tmp_path,
     finally:
         sandbox.up([])
     assert result.code == 1, result.out + result.err
-    assert any(re.search(CATALOGUE[fault].expect, p) for p in result.summary["problems"]), result.summary["problems"]
+    assert any(re.search(CATALOGUE[fault].expect, p) for p in result.summary["problems"]), (
+        result.summary["problems"]
+    )
 
 
 def test_the_healthy_smoke_run_passes_against_the_node_api(sandbox, nbaverify, tmp_path):
@@ -97,10 +139,17 @@ def test_distributed_workers_share_the_load(sandbox, nbaverify, tmp_path):
 
 def test_production_is_refused_without_allow_disruptive(sandbox, nbaverify, tmp_path):
     profile = tmp_path / "prod.toml"
-    profile.write_text(sandbox.layout.target_file.read_text().replace('environment = "sandbox"', 'environment = "production"'))
+    profile.write_text(
+        sandbox.layout.target_file.read_text().replace(
+            'environment = "sandbox"', 'environment = "production"'
+        )
+    )
     result = nbaverify("load", "--target", str(profile), env=sandbox.environ())
     assert result.code == 2
-    assert "a load test is disruptive: against production it runs only with --allow disruptive" in result.err
+    assert (
+        "a load test is disruptive: against production it runs only with --allow disruptive"
+        in result.err
+    )
 
 
 def test_an_unreachable_api_stops_the_run_before_any_load(sandbox, nbaverify, tmp_path):
@@ -109,23 +158,34 @@ def test_an_unreachable_api_stops_the_run_before_any_load(sandbox, nbaverify, tm
     profile = tmp_path / "gone.toml"
     port = str(sandbox.layout.api_port)
     profile.write_text(sandbox.layout.target_file.read_text().replace(port, str(procs.free_port())))
-    result = nbaverify("load", "--target", str(profile), "--report-dir", str(tmp_path / "r"), env=sandbox.environ())
+    result = nbaverify(
+        "load", "--target", str(profile), "--report-dir", str(tmp_path / "r"), env=sandbox.environ()
+    )
     assert result.code == 1
-    assert re.search(r"^nbaverify: API at https://127\.0\.0\.1:\d+ unreachable: .*refused", result.err.strip())
+    assert re.search(
+        r"^nbaverify: API at https://127\.0\.0\.1:\d+ unreachable: .*refused", result.err.strip()
+    )
     assert not (tmp_path / "r" / "locust_stats.csv").exists()
 
 
 def test_a_taken_master_port_is_named(sandbox, nbaverify, tmp_path):
     sandbox.up([])
     taken = str(sandbox.layout.api_port)
-    result = nbaverify("load", "--remote-workers", "1", "--master-port", taken, "--report-dir", str(tmp_path / "r"))
+    result = nbaverify(
+        "load", "--remote-workers", "1", "--master-port", taken, "--report-dir", str(tmp_path / "r")
+    )
     assert result.code == 1
     # the sandbox's API holds it: named with its pid (root sees every process)
-    assert re.fullmatch(rf"nbaverify: port {taken} \(the Locust master\) is in use by \S+ \(pid \d+\) listening; "
-                        r"stop it, or choose another with --master-port", result.err.strip()), result.err
+    assert re.fullmatch(
+        rf"nbaverify: port {taken} \(the Locust master\) is in use by \S+ \(pid \d+\) listening; "
+        r"stop it, or choose another with --master-port",
+        result.err.strip(),
+    ), result.err
 
 
-def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(sandbox, sandbox_env, tmp_path):
+def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(
+    sandbox, sandbox_env, tmp_path
+):
     import signal
     import subprocess
     import sys
@@ -136,8 +196,14 @@ def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(sandbox
 
     sandbox.up([])
     out = tmp_path / "cut"
-    run = subprocess.Popen([sys.executable, "-m", "nbaverify.cli", "load", "--report-dir", str(out)], cwd=PROJECT_ROOT,
-                           env=sandbox_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "nbaverify.cli", "load", "--report-dir", str(out)],
+        cwd=PROJECT_ROOT,
+        env=sandbox_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while not (out / "locust_stats_history.csv").exists() and time.monotonic() < deadline:
         time.sleep(0.5)
@@ -147,10 +213,16 @@ def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(sandbox
     assert run.returncode == EXIT_INTERRUPTED, printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdict"] == "INTERRUPTED" and summary["interrupted"] is True
-    assert summary["totals"]["requests"] > 0 and summary["duration_s"] < 15  # the smoke profile lasts 15 s
-    assert re.match(r"interrupted after \d+s of 15s: the figures cover only the part that ran", summary["problems"][0])
+    # the smoke profile lasts 15 s
+    assert summary["totals"]["requests"] > 0 and summary["duration_s"] < 15
+    assert re.match(
+        r"interrupted after \d+s of 15s: the figures cover only the part that ran",
+        summary["problems"][0],
+    )
     assert summary["trend"]["previous_run"] is None
-    assert {"locust_stats.csv", "locust_stats_history.csv", "report.html", "summary.md"} <= {p.name for p in out.iterdir()}
+    assert {"locust_stats.csv", "locust_stats_history.csv", "report.html", "summary.md"} <= {
+        p.name for p in out.iterdir()
+    }
     assert "NBAVERIFY LOAD INTERRUPTED" in printed
     assert not locust_processes(), "Locust processes left running"
 
@@ -160,13 +232,17 @@ def locust_processes() -> list:
 
     from nbaverify.shipped import LOCUSTFILE
 
-    return [p for p in psutil.process_iter(["cmdline"]) if str(LOCUSTFILE) in (p.info["cmdline"] or [])]
+    return [
+        p for p in psutil.process_iter(["cmdline"]) if str(LOCUSTFILE) in (p.info["cmdline"] or [])
+    ]
 
 
 def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_path):
-    """Planned on the users' own mix (--mix observed), the newest run resembles production; once the users move to
-    one route (traffic_shifted) the same run does not, and check_load_test_resembles_production says by how much.
-    The check reads a one-minute window here, each time after a minute of the users' traffic alone."""
+    """Planned on the users' own mix (--mix observed), the newest run resembles production; once the
+    users move to one route (traffic_shifted) the same run does not, and
+    check_load_test_resembles_production says by how much. The check reads a one-minute window here,
+    each time after a minute of the users' traffic alone.
+    """
     check = "checks/test_load_plan.py::check_load_test_resembles_production"
     sandbox.up([])
     sandbox.fresh_history()
@@ -174,38 +250,76 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     planned = load(nbaverify, tmp_path / "runs", "--mix", "observed", name="planned-on-users")
     assert planned.code == 0, planned.out + planned.err
     mix = planned.summary["mix"]
-    assert mix["source"] == "observed" and mix["planned"]["players"] > mix["planned"]["player_stats"], mix
+    assert (
+        mix["source"] == "observed" and mix["planned"]["players"] > mix["planned"]["player_stats"]
+    ), mix
     assert "traffic_mix.png" in {p.name for p in (tmp_path / "runs" / "planned-on-users").iterdir()}
-    rated = nbaverify("load", "--model", "open", "--rate", "observed", "--plan-only", "--report-dir",
-                      str(tmp_path / "rated"))
+    rated = nbaverify(
+        "load",
+        "--model",
+        "open",
+        "--rate",
+        "observed",
+        "--plan-only",
+        "--report-dir",
+        str(tmp_path / "rated"),
+    )
     assert rated.code == 0, rated.out + rated.err
     stage = json.loads((tmp_path / "rated" / "config.json").read_text())["arrival_stages"][0]
-    target = re.search(r"rate \(observed\): ([\d.]+) req/s = the observed peak ([\d.]+) req/s x growth 1\.00 \(the "
-                       r"profile's: no earlier quarter on record\) x headroom ([\d.]+)", rated.out)
+    target = re.search(
+        r"rate \(observed\): ([\d.]+) req/s = the observed peak ([\d.]+) req/s x growth 1\.00"
+        r" \(the "
+        r"profile's: no earlier quarter on record\) x headroom ([\d.]+)",
+        rated.out,
+    )
     assert target and stage["rate"] == pytest.approx(float(target[1]), rel=0.01), rated.out
     assert float(target[1]) == pytest.approx(float(target[2]) * float(target[3]), rel=0.01)
     profile = tmp_path / "judged.toml"
     section = '[expectations.load.observed]\nwindow = "1h"\n'
     assert section in sandbox.layout.target_file.read_text()
-    profile.write_text(sandbox.layout.target_file.read_text().replace(section, (
-        f'[expectations.load.observed]\nwindow = "1m"\nproduction_profile = "smoke"\nreports = "{tmp_path / "runs"}"\n')))
+    profile.write_text(
+        sandbox.layout.target_file.read_text().replace(
+            section,
+            '[expectations.load.observed]\nwindow = "1m"\nproduction_profile = "smoke"\nreports ='
+            f' "{tmp_path / "runs"}"\n',
+        )
+    )
     time.sleep(65)  # the window holds the users' requests alone, not the run's
-    healthy = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
+    healthy = nbaverify(
+        "check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ()
+    )
     assert healthy.outcomes()[check]["outcome"] == "passed", healthy.out + healthy.err
-    # the busiest whole "day" of the window (the sandbox's is a minute of six 10 s steps) as the arrival stages
-    shaped = nbaverify("load", "--model", "open", "--shape", "observed", "--plan-only", "--report-dir",
-                       str(tmp_path / "shaped"))
-    assert shaped.code == 0 and "shape (observed): the busiest day, from " in shaped.out, shaped.out + shaped.err
+    # the busiest whole "day" of the window (the sandbox's is a minute of six 10 s steps) as the
+    # arrival stages
+    shaped = nbaverify(
+        "load",
+        "--model",
+        "open",
+        "--shape",
+        "observed",
+        "--plan-only",
+        "--report-dir",
+        str(tmp_path / "shaped"),
+    )
+    assert shaped.code == 0 and "shape (observed): the busiest day, from " in shaped.out, (
+        shaped.out + shaped.err
+    )
     stages = json.loads((tmp_path / "shaped" / "config.json").read_text())["arrival_stages"]
     profile_stages = sandbox_profile_arrival_stages(sandbox)
     plateau = max(profile_stages, key=lambda stage: stage["duration_s"])["rate"]
-    assert len(stages) == 6 and max(stage["rate"] for stage in stages) == pytest.approx(plateau), stages
+    assert len(stages) == 6 and max(stage["rate"] for stage in stages) == pytest.approx(plateau), (
+        stages
+    )
     assert all(stage["rate"] > 0 for stage in stages), stages  # the users sent something every 10 s
-    assert sum(stage["duration_s"] for stage in stages) == pytest.approx(sum(s["duration_s"] for s in profile_stages))
+    assert sum(stage["duration_s"] for stage in stages) == pytest.approx(
+        sum(s["duration_s"] for s in profile_stages)
+    )
     try:
         sandbox.up(["traffic_shifted"])
         time.sleep(65)
-        shifted = nbaverify("check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ())
+        shifted = nbaverify(
+            "check", "quarterly", "--target", str(profile), "--", check, env=sandbox.environ()
+        )
     finally:
         sandbox.up([])
     assert CATALOGUE["traffic_shifted"].missed_by(shifted.outcomes()) == [], shifted.out
@@ -219,36 +333,66 @@ def sandbox_profile_arrival_stages(sandbox) -> list[dict]:
 
 
 def _admin_client(sandbox):
-    """The official kubernetes client as the sandbox's administrator (system:masters), as `kubectl` would be."""
+    """The official kubernetes client as the sandbox's administrator (system:masters), as `kubectl`
+    would be."""
     import kubernetes
 
     plane = sandbox.kube.control_plane
     configuration = kubernetes.client.Configuration()
     configuration.host = plane.url
     configuration.ssl_ca_cert = str(plane.pki.ca)
-    configuration.cert_file, configuration.key_file = str(plane.pki.client_cert("admin")), str(plane.pki.client_key("admin"))
+    configuration.cert_file, configuration.key_file = (
+        str(plane.pki.client_cert("admin")),
+        str(plane.pki.client_key("admin")),
+    )
     return kubernetes.client.ApiClient(configuration)
 
 
-def test_the_distributed_run_renders_for_kubernetes_and_the_real_server_accepts_it(sandbox, nbaverify, tmp_path):
-    """`--plan-only --kubernetes` writes the master Job and worker Deployment beside the plan they read; the sandbox's
-    kube-apiserver validates every object by a server-side dry run (nothing made), and refuses a broken one."""
+def test_the_distributed_run_renders_for_kubernetes_and_the_real_server_accepts_it(
+    sandbox, nbaverify, tmp_path
+):
+    """`--plan-only --kubernetes` writes the master Job and worker Deployment beside the plan they
+    read; the sandbox's kube-apiserver validates every object by a server-side dry run (nothing
+    made), and refuses a broken one.
+    """
     import kubernetes
     import yaml
 
     sandbox.up([])
-    result = nbaverify("load", "--plan-only", "--kubernetes", "--remote-workers", "3", "--profile", "quarterly",
-                       "--report-dir", str(tmp_path / "plan"))
+    result = nbaverify(
+        "load",
+        "--plan-only",
+        "--kubernetes",
+        "--remote-workers",
+        "3",
+        "--profile",
+        "quarterly",
+        "--report-dir",
+        str(tmp_path / "plan"),
+    )
     assert result.code == 0, result.out + result.err
     objects = list(yaml.safe_load_all((tmp_path / "plan" / "kubernetes.yaml").read_text()))
-    assert [o["kind"] for o in objects] == ["Namespace", "ConfigMap", "ConfigMap", "Service", "Job", "Deployment"]
-    assert json.loads(objects[1]["data"]["config.json"]) == json.loads((tmp_path / "plan" / "config.json").read_text())
+    assert [o["kind"] for o in objects] == [
+        "Namespace",
+        "ConfigMap",
+        "ConfigMap",
+        "Service",
+        "Job",
+        "Deployment",
+    ]
+    assert json.loads(objects[1]["data"]["config.json"]) == json.loads(
+        (tmp_path / "plan" / "config.json").read_text()
+    )
     master, workers = objects[4]["spec"]["template"]["spec"]["containers"][0], objects[5]
-    assert master["command"][:2] == ["nbaverify", "load"] and "--remote-workers" in master["command"]
+    assert (
+        master["command"][:2] == ["nbaverify", "load"] and "--remote-workers" in master["command"]
+    )
     assert master["command"][master["command"].index("--remote-workers") + 1] == "3"
     assert master["command"][master["command"].index("--profile") + 1] == "quarterly"
     assert workers["spec"]["replicas"] == 3
-    assert not any(value in (tmp_path / "plan" / "kubernetes.yaml").read_text() for value in canaries(sandbox))
+    assert not any(
+        value in (tmp_path / "plan" / "kubernetes.yaml").read_text() for value in canaries(sandbox)
+    )
     namespace = objects[0]["metadata"]["name"]
     with _admin_client(sandbox) as client:
         core = kubernetes.client.CoreV1Api(client)

@@ -30,6 +30,11 @@ def test_no_secret_in_any_artifact(sandbox, nbaverify, tmp_path, faults):
         assert result.code == 1, "the failing run must fail, or it proves nothing"
     texts = {"stdout": result.out, "stderr": result.err}
     texts.update({path.name: path.read_text() for path in report.iterdir()})
-    leaks = [(where, value[:4] + "…") for where, text in texts.items() for value in canaries(sandbox) if value in text]
+    leaks = [
+        (where, value[:4] + "…")
+        for where, text in texts.items()
+        for value in canaries(sandbox)
+        if value in text
+    ]
     assert not leaks, f"secret values found in: {leaks}"
     sandbox.up([])

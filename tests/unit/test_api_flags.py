@@ -17,10 +17,17 @@ def used_flags(sources: list[Path], pattern: str) -> set[str]:
 
 def test_both_implementations_honour_exactly_the_flags_defined():
     defined = set(control.flags()["flags"])
-    python = used_flags([*(SANDBOX / "api").glob("*.py"), SANDBOX / "api" / "__main__.py"], r"""\.on\(["']([a-z0-9_]+)["']\)""")
+    python = used_flags(
+        [*(SANDBOX / "api").glob("*.py"), SANDBOX / "api" / "__main__.py"],
+        r"""\.on\(["']([a-z0-9_]+)["']\)""",
+    )
     node = used_flags([SANDBOX / "node_api" / "server.js"], r"""\.on\(["']([a-z0-9_]+)["']\)""")
-    assert python == defined, f"python API: unused {sorted(defined - python)}, undefined {sorted(python - defined)}"
-    assert node == defined, f"node API: unused {sorted(defined - node)}, undefined {sorted(node - defined)}"
+    assert python == defined, (
+        f"python API: unused {sorted(defined - python)}, undefined {sorted(python - defined)}"
+    )
+    assert node == defined, (
+        f"node API: unused {sorted(defined - node)}, undefined {sorted(node - defined)}"
+    )
 
 
 def test_every_fault_flag_names_a_defined_flag():

@@ -14,7 +14,8 @@ from nbaverify.errors import TargetUnreachable
 
 @pytest.fixture
 def server():
-    """An HTTP server that answers GET / at once and never answers anything else (or nothing at all)."""
+    """An HTTP server that answers GET / at once and never answers anything else (or nothing at
+    all)."""
     listener = socket.create_server(("127.0.0.1", 0))
     state = {"hang_all": False, "held": []}
 
@@ -62,7 +63,10 @@ def test_a_hung_api_is_learned_once_and_named(server, client):
     url, state = server
     state["hang_all"] = True
     api = client(url)
-    with pytest.raises(TargetUnreachable, match=r"stopped answering: GET /health and GET / got no response within 0.3s"):
+    with pytest.raises(
+        TargetUnreachable,
+        match=r"stopped answering: GET /health and GET / got no response within 0.3s",
+    ):
         api.get("/health")
     with pytest.raises(TargetUnreachable) as later:  # no second wait: the client remembers
         api.get("/api/players")
@@ -72,7 +76,9 @@ def test_a_hung_api_is_learned_once_and_named(server, client):
 def test_one_slow_route_is_not_a_dead_api(server, client):
     url, _ = server
     api = client(url)
-    with pytest.raises(TargetUnreachable, match=r"GET .*/api/slow|/api/slow.* no response within 0.3s"):
+    with pytest.raises(
+        TargetUnreachable, match=r"GET .*/api/slow|/api/slow.* no response within 0.3s"
+    ):
         api.get("/api/slow")
     assert api.unreachable() is None
     assert api.get("/").status_code == 404

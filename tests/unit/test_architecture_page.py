@@ -1,11 +1,18 @@
-"""docs/architecture.md names every module of the package, in the table of its folder, and no module that is gone."""
+"""docs/architecture.md names every module of the package, in the table of its folder, and no module
+that is gone."""
 
 import re
 
 from nbaverify.shipped import CHECKOUT
 
-FOLDERS = {"Top-level modules": "", "`clients/`": "clients", "`probes/`": "probes", "`plugins/`": "plugins",
-           "`loadtest/`": "loadtest", "`reports/`": "reports"}
+FOLDERS = {
+    "Top-level modules": "",
+    "`clients/`": "clients",
+    "`probes/`": "probes",
+    "`plugins/`": "plugins",
+    "`loadtest/`": "loadtest",
+    "`reports/`": "reports",
+}
 
 
 def test_every_module_has_its_row_and_every_row_its_module():
@@ -15,6 +22,10 @@ def test_every_module_has_its_row_and_every_row_its_module():
         (section,) = [s for s in sections if s.startswith(heading)]
         named = set(re.findall(r"^\| `([\w.]+\.py(?:|\w*))` \|", section, flags=re.M))
         here = CHECKOUT / "nbaverify" / folder
-        modules = {p.name for p in here.glob("*.py")} - {"__init__.py"} | ({"__init__.py"} if not folder else set())
-        assert named == modules, f"{heading}: rows without a module {sorted(named - modules)}, " \
-                                 f"modules without a row {sorted(modules - named)}"
+        modules = {p.name for p in here.glob("*.py")} - {"__init__.py"} | (
+            {"__init__.py"} if not folder else set()
+        )
+        assert named == modules, (
+            f"{heading}: rows without a module {sorted(named - modules)}, "
+            f"modules without a row {sorted(modules - named)}"
+        )

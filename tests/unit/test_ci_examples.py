@@ -1,4 +1,5 @@
-"""The CI examples users copy (ci/) parse, and every nbaverify command in them is one the CLI accepts."""
+"""The CI examples users copy (ci/) parse, and every nbaverify command in them is one the CLI
+accepts."""
 
 import re
 import shlex
@@ -27,12 +28,15 @@ def nbaverify_commands(node, in_shell: bool = False) -> list[str]:
         for value in node:
             found += nbaverify_commands(value, in_shell)
     elif isinstance(node, str) and in_shell:
-        found += [line.strip() for line in node.splitlines() if line.strip().startswith("nbaverify ")]
+        found += [
+            line.strip() for line in node.splitlines() if line.strip().startswith("nbaverify ")
+        ]
     return found
 
 
 def without_shell(command: str) -> list[str]:
-    """argv of a shell command line, each (nested) "$(...)" stood in for by a date: the shell's business."""
+    """argv of a shell command line, each (nested) "$(...)" stood in for by a date: the shell's
+    business."""
     out, depth, i = [], 0, 0
     while i < len(command):
         if command.startswith("$(", i):
@@ -54,7 +58,12 @@ def test_every_example_parses(path):
 
 
 def test_every_nbaverify_command_in_the_examples_is_accepted_by_the_cli():
-    commands = [c for path in YAML_FILES for doc in yaml.safe_load_all(path.read_text()) for c in nbaverify_commands(doc)]
+    commands = [
+        c
+        for path in YAML_FILES
+        for doc in yaml.safe_load_all(path.read_text())
+        for c in nbaverify_commands(doc)
+    ]
     assert len(commands) >= 6  # the gate, four cadences, the report
     for command in commands:
         build_parser().parse_args(without_shell(command))  # SystemExit (a failure) if not
@@ -63,8 +72,11 @@ def test_every_nbaverify_command_in_the_examples_is_accepted_by_the_cli():
 def test_one_cronjob_per_cadence_with_a_valid_schedule():
     docs = list(yaml.safe_load_all((CI / "kubernetes" / "cronjobs.yaml").read_text()))
     jobs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "CronJob"}
-    tiers = {re.search(r"nbaverify check (\w+)", " ".join(nbaverify_commands(job)) or "x").group(1)
-             for job in jobs.values() if "check" in " ".join(nbaverify_commands(job))}
+    tiers = {
+        re.search(r"nbaverify check (\w+)", " ".join(nbaverify_commands(job)) or "x").group(1)
+        for job in jobs.values()
+        if "check" in " ".join(nbaverify_commands(job))
+    }
     assert tiers == {"daily", "weekly", "monthly", "quarterly"}
     for name, job in jobs.items():
         assert len(job["spec"]["schedule"].split()) == 5, name
@@ -72,18 +84,28 @@ def test_one_cronjob_per_cadence_with_a_valid_schedule():
 
 
 def test_ci_readme_points_at_the_one_exit_code_contract():
-    """The contract is declared once (nbaverify.exit_codes), its page generated; ci/README.md links it."""
+    """The contract is declared once (nbaverify.exit_codes), its page generated; ci/README.md links
+    it."""
     from nbaverify.exit_codes import CONTRACT
 
     assert "../docs/reference/exit-codes.md" in (CI / "README.md").read_text()
     check = {code: meaning for command, code, meaning in CONTRACT if command == "nbaverify check"}
-    assert "no check of a failing severity failed" in check[EXIT_OK] and "a waiver has expired" in check[EXIT_FAILED]
-    assert "bad profile" in check[EXIT_USAGE] and check[EXIT_INTERRUPTED].startswith("interrupted (SIGINT")
+    assert (
+        "no check of a failing severity failed" in check[EXIT_OK]
+        and "a waiver has expired" in check[EXIT_FAILED]
+    )
+    assert "bad profile" in check[EXIT_USAGE] and check[EXIT_INTERRUPTED].startswith(
+        "interrupted (SIGINT"
+    )
 
 
 def test_the_image_installs_the_wheel_holds_no_checkout_and_runs_unprivileged():
     text = (CI / "Dockerfile").read_text()
     final = text.rsplit("\nFROM ", 1)[1]  # the image itself: the stage after the wheel's build
     assert "pip install" in final and "nbaverify-*.whl" in final and "-e ." not in text
-    assert "COPY . " not in final and "COPY --from=wheel /dist /dist" in final and "rm -rf /dist" in final
+    assert (
+        "COPY . " not in final
+        and "COPY --from=wheel /dist /dist" in final
+        and "rm -rf /dist" in final
+    )
     assert re.search(r"^USER 10001$", final, re.MULTILINE)

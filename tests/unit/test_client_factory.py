@@ -1,5 +1,6 @@
-"""Every client is built from the Target in one place: its address and secret from the profile, its timeouts from
-the expectations, so a profile's timeout reaches the checks and the load planner alike."""
+"""Every client is built from the Target in one place: its address and secret from the profile, its
+timeouts from the expectations, so a profile's timeout reaches the checks and the load planner
+alike."""
 
 import textwrap
 
@@ -46,16 +47,30 @@ def test_the_database_takes_the_expectations_timeouts(tmp_path):
 def test_the_api_prometheus_and_every_alertmanager_take_the_profile_s_address_and_timeout(tmp_path):
     staging = target(tmp_path)
     api = factory.api(staging)
-    assert api.base_url == "https://api.example.com" and api.token()  # signed with the profile's secret
+    # signed with the profile's secret
+    assert api.base_url == "https://api.example.com" and api.token()
     prometheus = factory.prometheus(staging)
     assert prometheus.url == "http://prometheus:9090"
-    assert [am.url for am in factory.alertmanagers(staging)] == ["http://am-0:9093", "http://am-1:9093"]
+    assert [am.url for am in factory.alertmanagers(staging)] == [
+        "http://am-0:9093",
+        "http://am-1:9093",
+    ]
     for client in (api, prometheus, *factory.alertmanagers(staging)):
         client.close()
 
 
-@pytest.mark.parametrize("path, counted", [("/api/players?limit=1", True), ("/API/players", True),
-                                           ("/api//players", True), ("/api%2Fplayers", True), ("//api/players", True),
-                                           ("/health", False), ("/apiary", False), ("/metrics", False)])
+@pytest.mark.parametrize(
+    "path, counted",
+    [
+        ("/api/players?limit=1", True),
+        ("/API/players", True),
+        ("/api//players", True),
+        ("/api%2Fplayers", True),
+        ("//api/players", True),
+        ("/health", False),
+        ("/apiary", False),
+        ("/metrics", False),
+    ],
+)
 def test_every_spelling_of_the_data_prefix_counts_against_the_budget(path, counted):
     assert rate_limited(path) is counted

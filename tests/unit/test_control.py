@@ -14,7 +14,10 @@ def test_watcher_sees_every_write(tmp_path):
     assert watcher.current().on("health_lies")
     written = control.write(path, set())
     os.utime(path, ns=(1, 1))  # even with an identical mtime, the rename changes the inode
-    assert not watcher.current().on("health_lies") and watcher.current().generation == written.generation
+    assert (
+        not watcher.current().on("health_lies")
+        and watcher.current().generation == written.generation
+    )
 
 
 def test_limiter_allows_the_guides_100_per_window_then_refuses():

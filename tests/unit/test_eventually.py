@@ -1,4 +1,5 @@
-"""`eventually` waits for converging state and, when it never converges, says what and for how long."""
+"""`eventually` waits for converging state and, when it never converges, says what and for how
+long."""
 
 import itertools
 
@@ -22,7 +23,10 @@ def test_a_state_that_never_converges_fails_with_its_last_message_and_the_time_g
     def stuck():
         raise AssertionError("replica lag 4 MB (limit 1 MB)")
 
-    with pytest.raises(AssertionError, match=r"^replica lag 4 MB \(limit 1 MB\) \(still so after 0.2s, \d+ attempts\)$"):
+    with pytest.raises(
+        AssertionError,
+        match=r"^replica lag 4 MB \(limit 1 MB\) \(still so after 0.2s, \d+ attempts\)$",
+    ):
         eventually(stuck, timeout=0.2, interval=0.05)
 
 

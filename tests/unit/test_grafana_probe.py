@@ -22,7 +22,9 @@ class FakeGrafana(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        body = json.dumps([{"title": "API Performance", "type": "dash-db"}, {"title": "Database Health"}]).encode()
+        body = json.dumps(
+            [{"title": "API Performance", "type": "dash-db"}, {"title": "Database Health"}]
+        ).encode()
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()
@@ -43,8 +45,10 @@ def grafana():
 
 
 def test_titles_come_from_grafana_with_the_token(grafana):
-    assert Grafana(grafana, token="canary-token", timeout_s=5).dashboard_titles() == {"API Performance",
-                                                                                       "Database Health"}
+    assert Grafana(grafana, token="canary-token", timeout_s=5).dashboard_titles() == {
+        "API Performance",
+        "Database Health",
+    }
 
 
 def test_a_wrong_token_is_a_clear_error(grafana):
@@ -54,8 +58,16 @@ def test_a_wrong_token_is_a_clear_error(grafana):
 
 def test_grafana_is_where_the_profile_says_and_its_token_a_secret_like_the_others(tmp_path):
     profile = tmp_path / "t.toml"
-    profile.write_text('name = "t"\nenvironment = "staging"\n[grafana]\nurl = "http://g:3000"\ntoken_env = "G_TOKEN"\n')
-    with pytest.raises(Exception, match=r"grafana.token_env: environment variable G_TOKEN is not set"):
+    profile.write_text(
+        'name = "t"\nenvironment = "staging"\n[grafana]\nurl = "http://g:3000"\ntoken_env ='
+        ' "G_TOKEN"\n'
+    )
+    with pytest.raises(
+        Exception, match=r"grafana.token_env: environment variable G_TOKEN is not set"
+    ):
         load_target(str(profile), environ={})
     target = load_target(str(profile), environ={"G_TOKEN": "canary-token"})
-    assert target.profile.grafana.url == "http://g:3000" and "canary-token" in target.secret_values()  # redacted
+    # redacted
+    assert (
+        target.profile.grafana.url == "http://g:3000" and "canary-token" in target.secret_values()
+    )

@@ -1,7 +1,7 @@
-"""The shipped Kubernetes checks over the corpus (tests/data/k8s-corpus): each case laid over the reference
-manifests, the real checks run through pytest on the manifests source, and the verdict table held exactly:
-the checks it names fail with a message matching its pattern, every other one passes or skips because it
-needs a live cluster, and none errs."""
+"""The shipped Kubernetes checks over the corpus (tests/data/k8s-corpus): each case laid over the
+reference manifests, the real checks run through pytest on the manifests source, and the verdict
+table held exactly: the checks it names fail with a message matching its pattern, every other one
+passes or skips because it needs a live cluster, and none errs."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from nbaverify import shipped
 
 CORPUS = Path(__file__).parent.parent / "data" / "k8s-corpus"
 VERDICTS = tomllib.loads((CORPUS / "verdicts.toml").read_text())
-# the skips a healthy case may show: status only a live cluster has, and Secrets (manifests hold none)
+# the skips a healthy case may show: status only a live cluster has, and Secrets (manifests hold
+# none)
 ACCEPTED_SKIPS = ('not configured: kubernetes.source = "cluster"', "no Secret of types")
 
 
@@ -27,10 +28,13 @@ def key(obj: dict) -> tuple:
 
 
 def lay_over(case: str, into: Path) -> None:
-    """The reference manifests, less what the case deletes and what it replaces, then the case's file as written."""
+    """The reference manifests, less what the case deletes and what it replaces, then the case's
+    file as written."""
     text = (CORPUS / f"{case}.yaml").read_text()
     try:
-        replaced = {key(o) for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind")}
+        replaced = {
+            key(o) for o in yaml.safe_load_all(text) if isinstance(o, dict) and o.get("kind")
+        }
     except yaml.YAMLError:
         replaced = set()
     deleted = set()
@@ -39,15 +43,21 @@ def lay_over(case: str, into: Path) -> None:
         namespace, _, name = where.partition("/")
         deleted.add((kind, namespace, name))
     for path in sorted(shipped.K8S_MANIFESTS.glob("*.yaml")):
-        kept = [o for o in yaml.safe_load_all(path.read_text()) if o and key(o) not in replaced | deleted]
+        kept = [
+            o
+            for o in yaml.safe_load_all(path.read_text())
+            if o and key(o) not in replaced | deleted
+        ]
         (into / path.name).write_text(yaml.safe_dump_all(kept, sort_keys=False))
     (into / f"zz-{case}.yaml").write_text(text)
 
 
 def profile(tmp_path: Path, manifests: Path) -> Path:
     path = tmp_path / "corpus.toml"
-    path.write_text(f'name = "corpus"\nenvironment = "test"\n\n[kubernetes]\nsource = "manifests"\n'
-                    f'manifests = "{manifests}"\nnamespace = "nba-stats"\n')
+    path.write_text(
+        'name = "corpus"\nenvironment = "test"\n\n[kubernetes]\nsource = "manifests"\n'
+        f'manifests = "{manifests}"\nnamespace = "nba-stats"\n'
+    )
     return path
 
 
@@ -58,21 +68,43 @@ def test_each_case_reads_as_its_verdict_says(case, tmp_path, monkeypatch):
     lay_over(case, manifests)
     out = tmp_path / "out"
     monkeypatch.setenv("NBAVERIFY_STATE_DIR", str(tmp_path / "state"))
-    code = pytest.main(["-q", "-p", "no:cacheprovider", "-p", "no:locust", "-p", "no:pytest11.testinfra",
-                        "--rootdir", str(shipped.CHECKS.parent), "--target", str(profile(tmp_path, manifests)),
-                        "--report-dir", str(out), "--no-header",
-                        *sorted(str(p) for p in shipped.CHECKS.glob("test_kubernetes_*.py"))])
+    code = pytest.main(
+        [
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:locust",
+            "-p",
+            "no:pytest11.testinfra",
+            "--rootdir",
+            str(shipped.CHECKS.parent),
+            "--target",
+            str(profile(tmp_path, manifests)),
+            "--report-dir",
+            str(out),
+            "--no-header",
+            *sorted(str(p) for p in shipped.CHECKS.glob("test_kubernetes_*.py")),
+        ]
+    )
     assert code in (0, 1), f"the run itself failed (exit {code})"
-    outcomes = {c["id"].split("::")[1]: c for c in json.loads((out / "summary.json").read_text())["checks"]}
+    outcomes = {
+        c["id"].split("::")[1]: c for c in json.loads((out / "summary.json").read_text())["checks"]
+    }
     expected = VERDICTS[case].get("fails", {})
     problems = []
     for cid, check in outcomes.items():
         name = cid.split("[")[0]
         if name in expected:
             if check["outcome"] != "failed" or not re.search(expected[name], check["message"]):
-                problems.append(f"{cid} should fail matching {expected[name]!r}: {check['outcome']}: {check['message']}")
+                problems.append(
+                    f"{cid} should fail matching {expected[name]!r}: {check['outcome']}:"
+                    f" {check['message']}"
+                )
         elif check["outcome"] == "skipped" and not check["message"].startswith(ACCEPTED_SKIPS):
-            problems.append(f"{cid} skipped, for a reason a healthy case should not give: {check['message']}")
+            problems.append(
+                f"{cid} skipped, for a reason a healthy case should not give: {check['message']}"
+            )
         elif check["outcome"] not in ("passed", "skipped"):
             problems.append(f"{cid} should pass: {check['outcome']}: {check['message']}")
     missing = set(expected) - {cid.split("[")[0] for cid in outcomes}

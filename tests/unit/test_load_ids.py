@@ -1,4 +1,5 @@
-"""Rule: the load scenarios ask for ids the platform has; a 404 for a configured id is the scenario's."""
+"""Rule: the load scenarios ask for ids the platform has; a 404 for a configured id is the
+scenario's."""
 
 import importlib
 import json
@@ -34,9 +35,13 @@ def test_a_404_on_a_discovered_id_is_the_platforms(common):
 
 
 def test_a_404_on_a_configured_id_is_the_scenarios(common):
-    module = common({"players": [1, 450], "games": [1, 17220], "source": "expectations", "ranges": True})
+    module = common(
+        {"players": [1, 450], "games": [1, 17220], "source": "expectations", "ranges": True}
+    )
     assert 1 <= module._player() <= 450
-    assert module.problem(404, b"{}", "object").startswith("HTTP 404 for an id from expectations.load.ids (the scenario's id")
+    assert module.problem(404, b"{}", "object").startswith(
+        "HTTP 404 for an id from expectations.load.ids (the scenario's id"
+    )
 
 
 @pytest.mark.parametrize("players", [[1, 2, 3, 4, 5], [450, 1], [], ["1", "450"], [0, 10]])
@@ -46,7 +51,12 @@ def test_configured_ids_that_are_not_a_range_are_refused_before_any_load(tmp_pat
     from nbaverify.loadtest import ids
 
     profile = tmp_path / "p.toml"
-    profile.write_text(f'name = "p"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:9"\n'
-                       f'[expectations.load]\nids = {{ players = {json.dumps(players)}, games = [1, 9] }}\n')
-    with pytest.raises(ConfigError, match=r"expectations\.load\.ids\.players.*must be an inclusive range \[low, high\]"):
+    profile.write_text(
+        'name = "p"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:9"\n'
+        f"[expectations.load]\nids = {{ players = {json.dumps(players)}, games = [1, 9] }}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"expectations\.load\.ids\.players.*must be an inclusive range \[low, high\]",
+    ):
         ids.for_target(load_target(str(profile)))

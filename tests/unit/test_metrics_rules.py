@@ -13,12 +13,23 @@ PATTERNS = tomllib.loads(EXPECTATIONS_FILE.read_text())["api"]["metrics"]["pool_
 
 def exposition(*gauges: str) -> dict:
     text = "".join(f"# HELP {g} pool\n# TYPE {g} gauge\n{g} 4\n" for g in gauges)
-    return families(text + "# HELP http_requests_total r\n# TYPE http_requests_total counter\n"
-                                   'http_requests_total{method="GET"} 1\n')
+    return families(
+        text + "# HELP http_requests_total r\n# TYPE http_requests_total counter\n"
+        'http_requests_total{method="GET"} 1\n'
+    )
 
 
-@pytest.mark.parametrize("gauge", ["db_pool_connections", "pg_pool_total_count", "pg_pool_waiting_clients",
-                                   "sqlalchemy_pool_size", "hikaricp_connections_active", "app_pool_connections_idle"])
+@pytest.mark.parametrize(
+    "gauge",
+    [
+        "db_pool_connections",
+        "pg_pool_total_count",
+        "pg_pool_waiting_clients",
+        "sqlalchemy_pool_size",
+        "hikaricp_connections_active",
+        "app_pool_connections_idle",
+    ],
+)
 def test_the_common_spellings_of_a_pool_gauge_are_accepted(gauge):
     assert metrics.matching(exposition(gauge), PATTERNS, "gauge") == [gauge]
 

@@ -1,4 +1,5 @@
-"""The wheel's package list covers every package of nbaverify/ (find() cannot see the mapped ones)."""
+"""The wheel's package list covers every package of nbaverify/ (find() cannot see the mapped
+ones)."""
 
 import tomllib
 
@@ -14,8 +15,13 @@ def pyproject() -> dict:
 
 def test_every_package_of_nbaverify_ships():
     listed = set(pyproject()["tool"]["setuptools"]["packages"])
-    found = set(find_packages(str(shipped.CHECKS.parent), include=["nbaverify", "nbaverify.*"],
-                              exclude=["nbaverify.sandbox.node_api*"]))
+    found = set(
+        find_packages(
+            str(shipped.CHECKS.parent),
+            include=["nbaverify", "nbaverify.*"],
+            exclude=["nbaverify.sandbox.node_api*"],
+        )
+    )
     assert found - listed == set()
     assert {"nbaverify_checks", "nbaverify_load", "nbaverify_data"} <= listed
 

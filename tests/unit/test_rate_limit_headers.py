@@ -1,5 +1,5 @@
-"""The limiter's view read from either library's headers: express-rate-limit's RateLimit-* (seconds to the reset) and
-koa-ratelimit's X-RateLimit-* (the reset as a Unix time)."""
+"""The limiter's view read from either library's headers: express-rate-limit's RateLimit-* (seconds
+to the reset) and koa-ratelimit's X-RateLimit-* (the reset as a Unix time)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def test_the_draft_headers_give_seconds_to_the_reset():
 
 
 def test_koa_ratelimit_gives_the_reset_as_a_unix_time():
-    view = rate_limit.view({"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(NOW + 899.6)}, NOW)
+    view = rate_limit.view(
+        {"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(NOW + 899.6)}, NOW
+    )
     assert view.remaining == 12 and abs(view.reset_in_s - 899.6) < 1e-6
 
 

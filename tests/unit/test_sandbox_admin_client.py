@@ -1,4 +1,5 @@
-"""Rule: the sandbox's administrator client waits out a kube-apiserver that says it is busy, and only that."""
+"""Rule: the sandbox's administrator client waits out a kube-apiserver that says it is busy, and
+only that."""
 
 import httpx
 import pytest
@@ -22,13 +23,19 @@ def client(replies: list[httpx.Response], monkeypatch) -> tuple[admin.Admin, lis
 
 
 def busy() -> httpx.Response:
-    return httpx.Response(429, headers={"Retry-After": "1"}, json={"message": "storage is (re)initializing"})
+    return httpx.Response(
+        429, headers={"Retry-After": "1"}, json={"message": "storage is (re)initializing"}
+    )
 
 
 def test_a_429_with_retry_after_is_tried_again_after_the_wait(monkeypatch):
-    hands, seen = client([busy(), busy(), httpx.Response(200, json={"items": [{"a": 1}]})], monkeypatch)
+    hands, seen = client(
+        [busy(), busy(), httpx.Response(200, json={"items": [{"a": 1}]})], monkeypatch
+    )
     assert hands.items("v1", "Pod", "nba") == [{"a": 1}]
-    assert seen == ["GET /api/v1/namespaces/nba/pods", "sleep 1"] * 2 + ["GET /api/v1/namespaces/nba/pods"]
+    assert seen == ["GET /api/v1/namespaces/nba/pods", "sleep 1"] * 2 + [
+        "GET /api/v1/namespaces/nba/pods"
+    ]
 
 
 def test_a_429_without_retry_after_or_past_the_budget_is_the_servers_answer(monkeypatch):

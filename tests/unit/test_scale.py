@@ -18,10 +18,15 @@ def test_a_scale_seeds_as_many_times_the_seasons():
 
 
 def test_a_disk_too_small_is_refused_before_anything_is_made(tmp_path, monkeypatch):
-    monkeypatch.setattr(postgres.shutil, "disk_usage", lambda path: type("Usage", (), {"free": 4 << 30})())
+    monkeypatch.setattr(
+        postgres.shutil, "disk_usage", lambda path: type("Usage", (), {"free": 4 << 30})()
+    )
     cluster = postgres.Cluster(Layout(tmp_path / "sb", 29430), {})
-    with pytest.raises(SandboxError, match=r"^seeding scale 100 needs about 56 GiB under \S+ \(data, replica, base "
-                                           r"backup and WAL archive\), 4 GiB are free; choose a smaller --scale"):
+    with pytest.raises(
+        SandboxError,
+        match=r"^seeding scale 100 needs about 56 GiB under \S+ \(data, replica, base "
+        r"backup and WAL archive\), 4 GiB are free; choose a smaller --scale",
+    ):
         cluster.initialise(lambda line: None, scale=100)
     assert not (tmp_path / "sb").exists()
 
@@ -32,13 +37,21 @@ def test_tenants_are_healthy_renamed_copies_each_brought_to_fifty_pods():
     from nbaverify.sandbox.kubernetes import platform
     from nbaverify.shipped import K8S_MANIFESTS
 
-    objects = [o for p in sorted(K8S_MANIFESTS.glob("*.yaml")) for o in yaml.safe_load_all(p.read_text()) if o]
+    objects = [
+        o
+        for p in sorted(K8S_MANIFESTS.glob("*.yaml"))
+        for o in yaml.safe_load_all(p.read_text())
+        if o
+    ]
     ten = platform.tenants(objects, 10)
     count = lambda found, kind: sum(o["kind"] == kind for o in found)  # noqa: E731
     for kind in ("Namespace", "Deployment", "Role", "NetworkPolicy", "HorizontalPodAutoscaler"):
         assert count(ten, kind) == 9 * count(objects, kind), kind
     tenant = [o for o in ten if o["metadata"].get("namespace") == "nba-stats-007"]
-    assert sum(o["spec"]["replicas"] for o in tenant if o["kind"] == "Deployment") + 1 == platform.TENANT_PODS
+    assert (
+        sum(o["spec"]["replicas"] for o in tenant if o["kind"] == "Deployment") + 1
+        == platform.TENANT_PODS
+    )
     binding = next(o for o in tenant if o["kind"] == "RoleBinding")
     assert all(s.get("namespace") in (None, "nba-stats-007") for s in binding.get("subjects", []))
     assert platform.tenants(objects, 1) == []
@@ -57,5 +70,9 @@ def test_the_synthetic_exporter_serves_the_tenants_api_pods_growing_steadily():
     assert {s.labels["namespace"] for s in requests} == {f"nba-stats-{n:03d}" for n in range(2, 11)}
     ok = [s.value for s in requests if s.labels["status"] == "200"]
     assert ok and all(v == pytest.approx(60 * pod_exporter.RATE_PER_ROUTE * 0.99) for v in ok)
-    buckets = [s for s in families["http_request_duration_seconds"].samples if s.name.endswith("_bucket")]
-    assert len(buckets) == 9 * pod_exporter.API_PODS * len(pod_exporter.ROUTES) * (len(pod_exporter.BUCKETS) + 1)
+    buckets = [
+        s for s in families["http_request_duration_seconds"].samples if s.name.endswith("_bucket")
+    ]
+    assert len(buckets) == 9 * pod_exporter.API_PODS * len(pod_exporter.ROUTES) * (
+        len(pod_exporter.BUCKETS) + 1
+    )

@@ -20,13 +20,16 @@ def test_a_random_secret_of_32_bytes_or_more_is_strong():
     assert findings(secrets.token_hex(32)) == []
 
 
-@pytest.mark.parametrize(("secret", "found"), [
-    ("q7Rv2XmP9sLw", ["12 bytes long", "2^40 tries"]),
-    ("your-256-bit-secret", ["a well-known secret", "19 bytes long"]),
-    ("Secret", ["a well-known secret"]),  # the list is matched whatever the case
-    ("a" * 40, ["built of repeat patterns"]),
-    ("correcthorsebatterystaplecorrecthorse", ["built of dictionary patterns"]),
-])
+@pytest.mark.parametrize(
+    ("secret", "found"),
+    [
+        ("q7Rv2XmP9sLw", ["12 bytes long", "2^40 tries"]),
+        ("your-256-bit-secret", ["a well-known secret", "19 bytes long"]),
+        ("Secret", ["a well-known secret"]),  # the list is matched whatever the case
+        ("a" * 40, ["built of repeat patterns"]),
+        ("correcthorsebatterystaplecorrecthorse", ["built of dictionary patterns"]),
+    ],
+)
 def test_each_shortcoming_is_named_and_the_secret_never(secret, found):
     said = "; ".join(findings(secret))
     assert all(phrase in said for phrase in found), said

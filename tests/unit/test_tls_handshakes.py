@@ -1,4 +1,5 @@
-"""The TLS probes against a real server on loopback: the chain it sends, and whether roots alone verify it."""
+"""The TLS probes against a real server on loopback: the chain it sends, and whether roots alone
+verify it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from nbaverify.clients.tls import chain_problem, served_chain
 
 @contextmanager
 def serving(cert_chain: bytes, key: bytes, tmp_path) -> Iterator[int]:
-    """A TLS server on a free loopback port that completes handshakes with this chain, until the block ends."""
+    """A TLS server on a free loopback port that completes handshakes with this chain, until the
+    block ends."""
     (tmp_path / "chain.pem").write_bytes(cert_chain)
     (tmp_path / "key.pem").write_bytes(key)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -57,8 +59,11 @@ def _issued():
 
 def test_the_full_chain_verifies_against_the_root_alone(tmp_path):
     root, intermediate, leaf = _issued()
-    with serving(leaf.cert_chain_pems[0].bytes() + intermediate.cert_pem.bytes(), leaf.private_key_pem.bytes(),
-                 tmp_path) as port:
+    with serving(
+        leaf.cert_chain_pems[0].bytes() + intermediate.cert_pem.bytes(),
+        leaf.private_key_pem.bytes(),
+        tmp_path,
+    ) as port:
         assert chain_problem("127.0.0.1", port, 5, root.cert_pem.bytes().decode()) is None
         assert len(served_chain("127.0.0.1", port, 5)) == 2
 
@@ -78,7 +83,13 @@ def test_an_expired_leaf_is_not_called_a_missing_chain(tmp_path):
     root = trustme.CA()
     intermediate = root.create_child_ca()
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
-    leaf = intermediate.issue_cert("localhost", not_before=past - dt.timedelta(days=1), not_after=past)
-    with serving(leaf.cert_chain_pems[0].bytes() + intermediate.cert_pem.bytes(), leaf.private_key_pem.bytes(),
-                 tmp_path) as port:
-        assert chain_problem("127.0.0.1", port, 5, root.cert_pem.bytes().decode()) is None  # the dates are another check's
+    leaf = intermediate.issue_cert(
+        "localhost", not_before=past - dt.timedelta(days=1), not_after=past
+    )
+    with serving(
+        leaf.cert_chain_pems[0].bytes() + intermediate.cert_pem.bytes(),
+        leaf.private_key_pem.bytes(),
+        tmp_path,
+    ) as port:
+        # the dates are another check's
+        assert chain_problem("127.0.0.1", port, 5, root.cert_pem.bytes().decode()) is None

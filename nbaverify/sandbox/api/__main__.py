@@ -22,13 +22,21 @@ from nbaverify.sandbox.secrets import TOKEN_AUDIENCE, TOKEN_ISSUER, SandboxSecre
 
 
 class GuideFormat(logging.Formatter):
-    """The Node platform's lines (`logger.warn(...)`): ISO time, lower-case level, message; tracebacks follow."""
+    """The Node platform's lines (`logger.warn(...)`): ISO time, lower-case level, message;
+    tracebacks follow."""
 
     LEVELS = {"WARNING": "warn", "CRITICAL": "fatal"}
 
     def format(self, record: logging.LogRecord) -> str:
-        at = dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        line = f"{at} {self.LEVELS.get(record.levelname, record.levelname.lower())} {record.getMessage()}"
+        at = (
+            dt.datetime.fromtimestamp(record.created, dt.UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z")
+        )
+        line = (
+            f"{at} {self.LEVELS.get(record.levelname, record.levelname.lower())}"
+            f" {record.getMessage()}"
+        )
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -40,52 +48,85 @@ def main() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(GuideFormat())
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
-    app = create_app(ApiSettings(dsn=secrets.dsn("nba_app", layout.primary_port),
-                                 replica_dsn=secrets.dsn("nba_app", layout.replica_port), jwt_secret=secrets.jwt_secret,
-                                 previous_jwt_secret=secrets.previous_jwt_secret,
-                                 control_file=str(layout.control_file), issuer=TOKEN_ISSUER, audience=TOKEN_AUDIENCE))
+    app = create_app(
+        ApiSettings(
+            dsn=secrets.dsn("nba_app", layout.primary_port),
+            replica_dsn=secrets.dsn("nba_app", layout.replica_port),
+            jwt_secret=secrets.jwt_secret,
+            previous_jwt_secret=secrets.previous_jwt_secret,
+            control_file=str(layout.control_file),
+            issuer=TOKEN_ISSUER,
+            audience=TOKEN_AUDIENCE,
+        )
+    )
     switched = control.read(layout.control_file)  # TLS is set at start: its faults restart the API
     legacy_tls = switched.on("tls_legacy")
-    # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address from the proxy's
-    # X-Forwarded-For (trusted from loopback only, as TRUST_PROXY says)
+    # behind a TLS-terminating proxy (API_TLS=off): plain HTTP on API_PORT, the client's address
+    # from the proxy's X-Forwarded-For (trusted from loopback only, as TRUST_PROXY says)
     tls = os.environ.get("API_TLS", "on") != "off"
     proxied = os.environ.get("TRUST_PROXY") == "1"
-    ciphers = _ciphers(legacy_tls, switched.on("tls_null_cipher"), switched.settings.get("tls_ciphers"),
-                       switched.on("tls_weak_key"), switched.on("tls_sha1_signature"))
-    config = uvicorn.Config(app, host="127.0.0.1", port=int(os.environ.get("API_PORT", layout.api_port)),
-                            ssl_certfile=str(layout.cert_file) if tls else None,
-                            ssl_keyfile=str(layout.key_file) if tls else None, log_level="warning", access_log=False,
-                            log_config=None,  # uvicorn's own lines in the guide's format too
-                            server_header=False, timeout_graceful_shutdown=2, proxy_headers=proxied,
-                            forwarded_allow_ips="127.0.0.1" if proxied else None, ssl_ciphers=ciphers,
-                            ssl_context_factory=_ciphers_first(ciphers) if tls and ciphers else None)
+    ciphers = _ciphers(
+        legacy_tls,
+        switched.on("tls_null_cipher"),
+        switched.settings.get("tls_ciphers"),
+        switched.on("tls_weak_key"),
+        switched.on("tls_sha1_signature"),
+    )
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=int(os.environ.get("API_PORT", layout.api_port)),
+        ssl_certfile=str(layout.cert_file) if tls else None,
+        ssl_keyfile=str(layout.key_file) if tls else None,
+        log_level="warning",
+        access_log=False,
+        log_config=None,  # uvicorn's own lines in the guide's format too
+        server_header=False,
+        timeout_graceful_shutdown=2,
+        proxy_headers=proxied,
+        forwarded_allow_ips="127.0.0.1" if proxied else None,
+        ssl_ciphers=ciphers,
+        ssl_context_factory=_ciphers_first(ciphers) if tls and ciphers else None,
+    )
     config.load()
     if legacy_tls:  # the fault: a server that still offers TLS 1.0 and 1.1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             assert config.ssl is not None  # load() built it from the certificate above
             config.ssl.minimum_version = ssl.TLSVersion.TLSv1
-    if switched.on("tls_no_1_3") and config.ssl is not None:  # the fault: a server configured down to TLS 1.2
+    if switched.on("tls_no_1_3") and config.ssl is not None:
+        # the fault: a server configured down to TLS 1.2
         config.ssl.maximum_version = ssl.TLSVersion.TLSv1_2
-    if switched.on("rate_limit_per_process"):  # the fault: a second instance on the one address, a limiter of its own
+    if switched.on("rate_limit_per_process"):
+        # the fault: a second instance on the one address, a limiter of its own
         _serve_as_two(config)
         return
     servers = [uvicorn.Server(config)]
     if tls:  # behind nginx (API_TLS=off) nginx redirects the host's plain HTTP instead
-        plain = uvicorn.Config(_cleartext(app, control.Watcher(layout.control_file), layout.api_port), host="127.0.0.1",
-                               port=layout.api_http_port, lifespan="off", log_level="warning", access_log=False,
-                               log_config=None, server_header=False, timeout_graceful_shutdown=2)
+        plain = uvicorn.Config(
+            _cleartext(app, control.Watcher(layout.control_file), layout.api_port),
+            host="127.0.0.1",
+            port=layout.api_http_port,
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            log_config=None,
+            server_header=False,
+            timeout_graceful_shutdown=2,
+        )
         servers.append(_Beside(plain))
     asyncio.run(_serve(servers))
 
 
 def _serve_as_two(config: uvicorn.Config) -> None:
-    """Two processes on the API's port, each with its own app (so its own limiter store), as two pods behind one
-    Service: each binds the port with SO_REUSEPORT and the kernel spreads new connections between them. (The host's
-    plain-HTTP redirect is left out: the fault concerns the limiter.)"""
+    """Two processes on the API's port, each with its own app (so its own limiter store), as two
+    pods behind one Service: each binds the port with SO_REUSEPORT and the kernel spreads new
+    connections between them. (The host's plain-HTTP redirect is left out: the fault concerns the
+    limiter.)"""
     child = os.fork()
     if child == 0:
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the instance ends with the one the sandbox started
+        # the instance ends with the one the sandbox started
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     uvicorn.Server(config).run(sockets=[_reused_port(config.host, config.port)])
     if child == 0:
         os._exit(0)
@@ -105,7 +146,8 @@ def _reused_port(host: str, port: int) -> socket.socket:
 
 
 class _Beside(uvicorn.Server):
-    """A second server in the same process: the first one owns the signals (and its app's lifespan)."""
+    """A second server in the same process: the first one owns the signals (and its app's
+    lifespan)."""
 
     @contextlib.contextmanager
     def capture_signals(self):
@@ -125,15 +167,30 @@ async def _serve(servers: list[uvicorn.Server]) -> None:
 
 
 def _cleartext(app, watcher: control.Watcher, https_port: int):
-    """The host's plain HTTP (a team's port 80): every request redirected (308) to HTTPS, or under the cleartext_port
-    fault the API itself served unencrypted."""
+    """The host's plain HTTP (a team's port 80): every request redirected (308) to HTTPS, or under
+    the cleartext_port fault the API itself served unencrypted."""
+
     async def serve(scope, receive, send):
         if scope["type"] == "http" and not watcher.current().on("cleartext_port"):
-            host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode(errors="replace").rsplit(":", 1)[0]
-            target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
-            await send({"type": "http.response.start", "status": 308,
-                        "headers": [(b"location", f"https://{host}:{https_port}{target}".encode()),
-                                    (b"content-length", b"0")]})
+            host = (
+                dict(scope["headers"])
+                .get(b"host", b"127.0.0.1")
+                .decode(errors="replace")
+                .rsplit(":", 1)[0]
+            )
+            target = scope["path"] + (
+                f"?{scope['query_string'].decode()}" if scope.get("query_string") else ""
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 308,
+                    "headers": [
+                        (b"location", f"https://{host}:{https_port}{target}".encode()),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         await app(scope, receive, send)
@@ -141,13 +198,18 @@ def _cleartext(app, watcher: control.Watcher, https_port: int):
     return serve
 
 
-# Python's default server list (Modules/_ssl.c PY_SSL_DEFAULT_CIPHER_STRING) at OpenSSL's security level 1, Node's
-PYTHON_CIPHERS_AT_LEVEL_1 = "@SECLEVEL=1:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+# Python's default server list (Modules/_ssl.c PY_SSL_DEFAULT_CIPHER_STRING) at OpenSSL's security
+# level 1, Node's
+PYTHON_CIPHERS_AT_LEVEL_1 = (
+    "@SECLEVEL=1:ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:!aNULL:!eNULL:!aDSS:!SHA1:!AESCCM"
+)
 
 
 def _ciphers_first(ciphers: str):
-    """uvicorn loads the certificate before it sets the ciphers, so a security level they lower (a 1024-bit key loads
-    at level 1, as in Node, not at Debian's 2) would come too late: here the ciphers go first."""
+    """uvicorn loads the certificate before it sets the ciphers, so a security level they lower (a
+    1024-bit key loads at level 1, as in Node, not at Debian's 2) would come too late: here the
+    ciphers go first."""
+
     def factory(config: uvicorn.Config, _default) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.set_ciphers(ciphers)
@@ -157,13 +219,16 @@ def _ciphers_first(ciphers: str):
     return factory
 
 
-def _ciphers(legacy: bool, null: bool, chosen: str | None, weak_key: bool = False, sha1: bool = False) -> str | None:
+def _ciphers(
+    legacy: bool, null: bool, chosen: str | None, weak_key: bool = False, sha1: bool = False
+) -> str | None:
     """The server's cipher list: None (Python's own default), or a fault's."""
     if chosen:  # a fault's setting: uvicorn's own default list, say
         return chosen
     if sha1:  # the fault's SHA-1 signed certificate loads only at security level 0
         return PYTHON_CIPHERS_AT_LEVEL_1.replace("@SECLEVEL=1", "@SECLEVEL=0")
-    if weak_key:  # the fault's 1024-bit key loads only at security level 1: Python's own list at that level
+    if weak_key:
+        # the fault's 1024-bit key loads only at security level 1: Python's own list at that level
         return PYTHON_CIPHERS_AT_LEVEL_1
     if null:  # the fault: NULL suites enabled, as a debugging setting left on
         return "HIGH:eNULL:@SECLEVEL=0"

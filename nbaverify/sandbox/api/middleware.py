@@ -23,18 +23,26 @@ from nbaverify.sandbox.api.metrics import ApiMetrics
 from nbaverify.sandbox.control import Watcher
 
 log = logging.getLogger("nbaverify.sandbox.api")
-ACCESS_LOG = os.environ.get("ACCESS_LOG") == "combined"  # a variant's: a line a request (see access_logger)
+# a variant's: a line a request (see access_logger)
+ACCESS_LOG = os.environ.get("ACCESS_LOG") == "combined"
 SLOW_API_S = 1.2
 RATE_SHORT_WINDOW_S = 60  # the rate_limit_short_window fault: windowMs of a minute, not 15
-ROUTE_GAP_PREFIX = "/api/projections/"  # the rate_limit_route_gap fault: the route the limiter does not cover
-REFUSALS = frozenset({401, 403, 429})  # logged with the client, as OWASP's logging guidance asks of auth failures
+# the rate_limit_route_gap fault: the route the limiter does not cover
+ROUTE_GAP_PREFIX = "/api/projections/"
+# logged with the client, as OWASP's logging guidance asks of auth failures
+REFUSALS = frozenset({401, 403, 429})
 
 # What helmet() sets by default (Security Best Practices / Data Sanitization: app.use(helmet()))
 HELMET_HEADERS = [
-    (b"content-security-policy",
-     b"default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action 'self';"
-     b"frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src 'self';"
-     b"script-src-attr 'none';style-src 'self' https: 'unsafe-inline';upgrade-insecure-requests"),
+    (
+        b"content-security-policy",
+        (
+            b"default-src 'self';base-uri 'self';font-src 'self' https: data:;form-action"
+            b" 'self';frame-ancestors 'self';img-src 'self' data:;object-src 'none';script-src"
+            b" 'self';script-src-attr 'none';style-src 'self' https:"
+            b" 'unsafe-inline';upgrade-insecure-requests"
+        ),
+    ),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
     (b"origin-agent-cluster", b"?1"),
@@ -50,9 +58,11 @@ HELMET_HEADERS = [
 
 
 def _helmet_headers(control) -> list[tuple[bytes, bytes]]:
-    """helmet()'s headers, as its options configure them (the hsts_short and referrer_leak faults change two)."""
+    """helmet()'s headers, as its options configure them (the hsts_short and referrer_leak faults
+    change two)."""
     changed = {}
-    if control.on("hsts_short"):  # helmet({ strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } })
+    if control.on("hsts_short"):
+        # helmet({ strictTransportSecurity: { maxAge: 15552000, includeSubDomains: false } })
         changed[b"strict-transport-security"] = b"max-age=15552000"
     if control.on("referrer_leak"):  # helmet({ referrerPolicy: { policy: 'unsafe-url' } })
         changed[b"referrer-policy"] = b"unsafe-url"
@@ -67,9 +77,11 @@ class FixedWindowLimiter:
         self._windows: dict[str, tuple[float, int]] = {}
         self._generation = -1
 
-    def hit(self, client: str, generation: int, now: float, window_s: float | None = None) -> tuple[bool, int, int]:
-        """Count a request; returns (allowed, remaining, seconds until the window resets). window_s: another window
-        than the configured one (the rate_limit_short_window fault)."""
+    def hit(
+        self, client: str, generation: int, now: float, window_s: float | None = None
+    ) -> tuple[bool, int, int]:
+        """Count a request; returns (allowed, remaining, seconds until the window resets). window_s:
+        another window than the configured one (the rate_limit_short_window fault)."""
         window_s = window_s or self.window_s
         if generation != self._generation:  # the sandbox was reconfigured: start clean windows
             self._windows.clear()
@@ -84,13 +96,24 @@ class FixedWindowLimiter:
 
 
 class PlatformMiddleware:
-    """Wraps every HTTP request of the Python reference API (pure ASGI; WebSockets pass through): the rate limit on /api/
-    by client, helmet's headers and X-Response-Time, the request metrics, the slow-response and refusal log lines, and
-    JSON for an unhandled error. The faults in the control file change these per request (no_rate_limit, ...)."""
+    """Wraps every HTTP request of the Python reference API (pure ASGI; WebSockets pass through):
+    the rate limit on /api/ by client, helmet's headers and X-Response-Time, the request metrics,
+    the slow-response and refusal log lines, and JSON for an unhandled error. The faults in the
+    control file change these per request (no_rate_limit, ...).
+    """
 
-    def __init__(self, app, *, metrics: ApiMetrics, control: Watcher, limiter: FixedWindowLimiter,
-                 routes: Callable[[], list], authenticated: Callable[[str], bool], limited_prefix: str = "/api/",
-                 dsn: str = ""):
+    def __init__(
+        self,
+        app,
+        *,
+        metrics: ApiMetrics,
+        control: Watcher,
+        limiter: FixedWindowLimiter,
+        routes: Callable[[], list],
+        authenticated: Callable[[str], bool],
+        limited_prefix: str = "/api/",
+        dsn: str = "",
+    ):
         self.app, self.metrics, self.control, self.limiter = app, metrics, control, limiter
         self.dsn, self.authenticated = dsn, authenticated
         self.routes, self.limited_prefix = routes, limited_prefix
@@ -104,18 +127,34 @@ class PlatformMiddleware:
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "websocket":
-            return await self._upgrade(scope, receive, _logging_upgrade(scope, send, self.control.current()))
+            return await self._upgrade(
+                scope, receive, _logging_upgrade(scope, send, self.control.current())
+            )
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         started = time.perf_counter()
         control = self.control.current()
         path = scope["path"]
-        if control.on("auth_case_bypass") and path.lower().startswith(self.limited_prefix) \
-                and not path.startswith(self.limited_prefix):
-            # the fault: the router matches paths case-insensitively; auth and limiter go by a case-sensitive prefix
-            scope = {**scope, "path": path.lower(), "raw_path": path.lower().encode(), "nbaverify_unguarded": True}
-        if control.on("health_any_method") and path == "/health" and scope["method"] not in ("GET", "HEAD"):
-            scope = {**scope, "method": "GET"}  # the fault: /health registered for every method, as router.all does
+        if (
+            control.on("auth_case_bypass")
+            and path.lower().startswith(self.limited_prefix)
+            and not path.startswith(self.limited_prefix)
+        ):
+            # the fault: the router matches paths case-insensitively; auth and limiter go by a
+            # case-sensitive prefix
+            scope = {
+                **scope,
+                "path": path.lower(),
+                "raw_path": path.lower().encode(),
+                "nbaverify_unguarded": True,
+            }
+        if (
+            control.on("health_any_method")
+            and path == "/health"
+            and scope["method"] not in ("GET", "HEAD")
+        ):
+            # the fault: /health registered for every method, as router.all does
+            scope = {**scope, "method": "GET"}
         scope.setdefault("state", {})["control"] = control
         method, route = scope["method"], self._route_of(scope)
         status_holder = {"status": 500}
@@ -124,16 +163,29 @@ class PlatformMiddleware:
         if self._limits(scope, control):
             allowed, rate_headers = self._count(scope, control)
             if not allowed:
-                return await self._reply(send, 429, {"error": "Too many requests, please try again later."},
-                                         rate_headers, started, control, method, route, scope)
+                return await self._reply(
+                    send,
+                    429,
+                    {"error": "Too many requests, please try again later."},
+                    rate_headers,
+                    started,
+                    control,
+                    method,
+                    route,
+                    scope,
+                )
 
-        if control.on("trace_enabled") and method == "TRACE":  # the fault: the request echoed back (Cross-Site Tracing)
+        if control.on("trace_enabled") and method == "TRACE":
+            # the fault: the request echoed back (Cross-Site Tracing)
             return await self._echo(send, scope, rate_headers, started, control, route)
 
         if scope["path"].startswith(self.limited_prefix):
             if control.on("slow_api"):
-                await asyncio.sleep(SLOW_API_S)  # the fault: every data request stalls past the guide's 1000 ms line
-            _log_faults(control, self.dsn, dict(scope["headers"]).get(b"authorization", b"").decode())
+                # the fault: every data request stalls past the guide's 1000 ms line
+                await asyncio.sleep(SLOW_API_S)
+            _log_faults(
+                control, self.dsn, dict(scope["headers"]).get(b"authorization", b"").decode()
+            )
 
         async def send_wrapper(message):
             if message["type"] == "http.response.start":
@@ -147,34 +199,61 @@ class PlatformMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         except Exception:
-            # JSON, never a stack trace (Contract 2); inside this middleware so 500s keep their headers
+            # JSON, never a stack trace (Contract 2); inside this middleware so 500s keep their
+            # headers
             log.exception("unhandled error on %s", scope["path"])
             if not status_holder.get("started") and control.on("stack_trace_errors"):
-                return await self._reply(send, 500, {"error": traceback.format_exc()}, rate_headers,
-                                         started, control, method, route, scope)
+                return await self._reply(
+                    send,
+                    500,
+                    {"error": traceback.format_exc()},
+                    rate_headers,
+                    started,
+                    control,
+                    method,
+                    route,
+                    scope,
+                )
             if not status_holder.get("started"):
-                return await self._reply(send, 500, {"error": "internal server error"}, rate_headers,
-                                         started, control, method, route, scope)
+                return await self._reply(
+                    send,
+                    500,
+                    {"error": "internal server error"},
+                    rate_headers,
+                    started,
+                    control,
+                    method,
+                    route,
+                    scope,
+                )
             raise
         self._observe(method, route, status_holder["status"], started, scope)
 
     def _count(self, scope, control) -> tuple[bool, list[tuple[bytes, bytes]]]:
-        """The limiter's verdict on this request and its headers (none for an allowlisted client)."""
+        """The limiter's verdict on this request and its headers (none for an allowlisted
+        client)."""
         client = _client(scope, control)
-        if client in control.allowlist and not control.on("allowlist_lost"):  # the fault: the entry went missing
+        if client in control.allowlist and not control.on("allowlist_lost"):
+            # the fault: the entry went missing
             return True, []
         window = RATE_SHORT_WINDOW_S if control.on("rate_limit_short_window") else None
-        allowed, remaining, reset = self.limiter.hit(client, control.generation, time.monotonic(), window)
-        headers = [(b"ratelimit-limit", str(self.limiter.limit).encode()),
-                   (b"ratelimit-remaining", str(remaining).encode()), (b"ratelimit-reset", str(reset).encode())]
+        allowed, remaining, reset = self.limiter.hit(
+            client, control.generation, time.monotonic(), window
+        )
+        headers = [
+            (b"ratelimit-limit", str(self.limiter.limit).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]
         if not allowed and not control.on("rate_limit_no_retry_after"):
             headers.append((b"retry-after", str(reset).encode()))
         return allowed, headers
 
     async def _upgrade(self, scope, receive, send):
-        """A WebSocket upgrade counts against the client's window as a request does; past the limit it is refused 429
-        before the handshake (ASGI's websocket.http.response). Under rate_limit_ws_gap it is handled beside the limiter,
-        as Koa and Express hand `upgrade` events to ws without their middleware."""
+        """A WebSocket upgrade counts against the client's window as a request does; past the limit
+        it is refused 429 before the handshake (ASGI's websocket.http.response). Under
+        rate_limit_ws_gap it is handled beside the limiter, as Koa and Express hand `upgrade` events
+        to ws without their middleware."""
         control = self.control.current()
         if control.on("no_rate_limit") or control.on("rate_limit_ws_gap"):
             return await self.app(scope, receive, send)
@@ -183,52 +262,91 @@ class PlatformMiddleware:
             return await self.app(scope, receive, send)
         await receive()  # websocket.connect
         payload = json.dumps({"error": "Too many requests, please try again later."}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                   *rate_headers, *_helmet_headers(control)]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            *rate_headers,
+            *_helmet_headers(control),
+        ]
         await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": payload})
 
     def _limits(self, scope, control) -> bool:
-        """Whether the limiter counts this request: every /api/ request, unless a fault keeps some out."""
+        """Whether the limiter counts this request: every /api/ request, unless a fault keeps some
+        out."""
         path = scope["path"]
-        if not path.startswith(self.limited_prefix) or control.on("no_rate_limit") or scope.get("nbaverify_unguarded"):
+        if (
+            not path.startswith(self.limited_prefix)
+            or control.on("no_rate_limit")
+            or scope.get("nbaverify_unguarded")
+        ):
             return False
         if control.on("rate_limit_route_gap") and path.startswith(ROUTE_GAP_PREFIX):
             return False  # the fault: a route mounted beside the limited router, not under it
-        if control.on("rate_limit_after_auth"):  # the fault: the limiter registered after the JWT middleware
-            return self.authenticated(dict(scope["headers"]).get(b"authorization", b"").decode(errors="replace"))
+        if control.on("rate_limit_after_auth"):
+            # the fault: the limiter registered after the JWT middleware
+            return self.authenticated(
+                dict(scope["headers"]).get(b"authorization", b"").decode(errors="replace")
+            )
         return True
 
-    def _decorations(self, started: float, control, rate_headers, status: int) -> list[tuple[bytes, bytes]]:
-        if control.on("no_security_headers"):  # the fault: no helmet(), and the framework announces itself
+    def _decorations(
+        self, started: float, control, rate_headers, status: int
+    ) -> list[tuple[bytes, bytes]]:
+        if control.on("no_security_headers"):
+            # the fault: no helmet(), and the framework announces itself
             headers = [*rate_headers, (b"x-powered-by", b"Express")]
-        elif status >= 400 and control.on("error_headers_dropped"):  # the fault: an error reply rebuilt without them
+        elif status >= 400 and control.on("error_headers_dropped"):
+            # the fault: an error reply rebuilt without them
             headers = list(rate_headers)
         else:
             headers = list(rate_headers) + _helmet_headers(control)
         if control.on("server_version_leak"):  # the fault: a proxy in front announces itself
             headers.append((b"server", b"nginx/1.22.1"))
         if not control.on("no_response_time_header"):
-            # the guide's middleware: ctx.set('X-Response-Time', `${ms}ms`) (Response Time Optimization)
+            # the guide's middleware: ctx.set('X-Response-Time', `${ms}ms`) (Response Time
+            # Optimization)
             elapsed_ms = (time.perf_counter() - started) * 1000
             headers.append((b"x-response-time", f"{elapsed_ms:.0f}ms".encode()))
         return headers
 
     async def _echo(self, send, scope, rate_headers, started, control, route):
-        """TRACE answered as a debugging handler would: 200, the request line and headers back as message/http."""
-        target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
-        lines = [f"TRACE {target} HTTP/{scope.get('http_version', '1.1')}",
-                 *(f"{name.decode()}: {value.decode(errors='replace')}" for name, value in scope["headers"]), ""]
+        """TRACE answered as a debugging handler would: 200, the request line and headers back as
+        message/http."""
+        target = scope["path"] + (
+            f"?{scope['query_string'].decode()}" if scope.get("query_string") else ""
+        )
+        lines = [
+            f"TRACE {target} HTTP/{scope.get('http_version', '1.1')}",
+            *(
+                f"{name.decode()}: {value.decode(errors='replace')}"
+                for name, value in scope["headers"]
+            ),
+            "",
+        ]
         payload = "\r\n".join(lines).encode()
-        headers = [(b"content-type", b"message/http"), (b"content-length", str(len(payload)).encode())]
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": headers + self._decorations(started, control, rate_headers, 200)})
+        headers = [
+            (b"content-type", b"message/http"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": headers + self._decorations(started, control, rate_headers, 200),
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
         self._observe("TRACE", route, 200, started, scope)
 
-    async def _reply(self, send, status, body, extra_headers, started, control, method, route, scope):
+    async def _reply(
+        self, send, status, body, extra_headers, started, control, method, route, scope
+    ):
         payload = json.dumps(body).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
         headers += self._decorations(started, control, extra_headers, status)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -237,12 +355,21 @@ class PlatformMiddleware:
     def _observe(self, method: str, route: str, status: int, started: float, scope) -> None:
         elapsed = time.perf_counter() - started
         path = scope["path"]
-        if elapsed > 1.0:  # the guide's timing middleware: logger.warn(`Slow response: ${ctx.path} took ${ms}ms`)
+        if elapsed > 1.0:
+            # the guide's timing middleware: logger.warn(`Slow response: ${ctx.path} took ${ms}ms`)
             log.warning("Slow response: %s took %dms", path, elapsed * 1000)
-        if status in REFUSALS and path.startswith(self.limited_prefix):  # the access review reads these
+        if status in REFUSALS and path.startswith(self.limited_prefix):
+            # the access review reads these
             client = (scope.get("client") or ("unknown", 0))[0]
             agent = dict(scope["headers"]).get(b"user-agent", b"").decode(errors="replace")
-            log.warning('Access refused: %d %s %s from %s ua="%s"', status, method, path, client, printable(agent))
+            log.warning(
+                'Access refused: %d %s %s from %s ua="%s"',
+                status,
+                method,
+                path,
+                client,
+                printable(agent),
+            )
         self.metrics.requests.labels(method, route, str(status)).inc()
         self.metrics.duration.labels(method, route).observe(elapsed)
         control = self.control.current()
@@ -252,7 +379,8 @@ class PlatformMiddleware:
 
 @functools.cache
 def access_logger() -> logging.Logger:
-    """The access log's own logger: the bare line, no time or level before it, as morgan('combined') prints."""
+    """The access log's own logger: the bare line, no time or level before it, as morgan('combined')
+    prints."""
     logger = logging.getLogger("nbaverify.sandbox.api.access")
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -263,31 +391,45 @@ def access_logger() -> logging.Logger:
 
 
 def access_line(scope, method: str, status: int, control) -> str:
-    """One request in the combined format, the path without its query (a token in a URL never lands in the log); under
-    the access_log_query fault with it, as nginx's combined format writes the request line."""
+    """One request in the combined format, the path without its query (a token in a URL never lands
+    in the log); under the access_log_query fault with it, as nginx's combined format writes the
+    request line."""
     headers = dict(scope["headers"])
     client = (scope.get("client") or ("-", 0))[0]
     when = dt.datetime.now(dt.UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
     query = scope.get("query_string") or b""
-    target = scope["path"] + (f"?{query.decode(errors='replace')}" if query and control.on("access_log_query") else "")
-    referer, agent = (printable(headers.get(name, b"-").decode(errors="replace")) for name in (b"referer", b"user-agent"))
-    return f'{client} - - [{when}] "{method} {target} HTTP/{scope.get("http_version", "1.1")}" {status} - "{referer}" "{agent}"'
+    target = scope["path"] + (
+        f"?{query.decode(errors='replace')}" if query and control.on("access_log_query") else ""
+    )
+    referer, agent = (
+        printable(headers.get(name, b"-").decode(errors="replace"))
+        for name in (b"referer", b"user-agent")
+    )
+    return (
+        f'{client} - - [{when}] "{method} {target} HTTP/{scope.get("http_version", "1.1")}"'
+        f' {status} - "{referer}" "{agent}"'
+    )
 
 
-# how an upgrade ends, as the access log writes its status: accepted, closed before it (uvicorn answers 403), or refused
+# how an upgrade ends, as the access log writes its status: accepted, closed before it (uvicorn
+# answers 403), or refused
 UPGRADE_STATUS = {"websocket.accept": 101, "websocket.close": 403}
 
 
 def _logging_upgrade(scope, send, control):
-    """`send` for a WebSocket upgrade that writes its access line once the handshake's outcome is sent."""
+    """`send` for a WebSocket upgrade that writes its access line once the handshake's outcome is
+    sent."""
     if not (ACCESS_LOG or control.on("access_log_query")):
         return send
     logged = False
 
     async def logging_send(message):
         nonlocal logged
-        status = message.get("status") if message["type"] == "websocket.http.response.start" else \
-            UPGRADE_STATUS.get(message["type"])
+        status = (
+            message.get("status")
+            if message["type"] == "websocket.http.response.start"
+            else UPGRADE_STATUS.get(message["type"])
+        )
         if status and not logged:
             logged = True
             access_logger().info(access_line(scope, "GET", status, control))
@@ -297,13 +439,20 @@ def _logging_upgrade(scope, send, control):
 
 
 class ReflectingCors:
-    """The cors_reflect fault: Starlette's own CORSMiddleware allowing any origin with credentials (as Koa's
-    `cors({ origin: ctx => ctx.get('Origin'), credentials: true })` does), in the chain only while the fault is on."""
+    """The cors_reflect fault: Starlette's own CORSMiddleware allowing any origin with credentials
+    (as Koa's `cors({ origin: ctx => ctx.get('Origin'), credentials: true })` does), in the chain
+    only while the fault is on.
+    """
 
     def __init__(self, app, *, control: Watcher):
         self.app, self.control = app, control
-        self.reflecting = CORSMiddleware(app, allow_origin_regex=".*", allow_credentials=True,
-                                         allow_methods=["GET"], allow_headers=["authorization"])
+        self.reflecting = CORSMiddleware(
+            app,
+            allow_origin_regex=".*",
+            allow_credentials=True,
+            allow_methods=["GET"],
+            allow_headers=["authorization"],
+        )
 
     async def __call__(self, scope, receive, send):
         reflect = scope["type"] == "http" and self.control.current().on("cors_reflect")
@@ -311,10 +460,11 @@ class ReflectingCors:
 
 
 class BoundedCapacity:
-    """The capacity_limited setting: requests are served by a fixed number of slots, each held for a fixed
-    service time (or the real work, if longer), so the API's capacity is slots / service time, known in advance.
-    The reply is held back until the slot is given up: a request waiting for a slot waits in its latency.
-    /metrics is exempt (Prometheus's scrapes are not part of the load)."""
+    """The capacity_limited setting: requests are served by a fixed number of slots, each held for a
+    fixed service time (or the real work, if longer), so the API's capacity is slots / service time,
+    known in advance. The reply is held back until the slot is given up: a request waiting for a
+    slot waits in its latency. /metrics is exempt (Prometheus's scrapes are not part of the
+    load)."""
 
     def __init__(self, app, *, control: Watcher):
         self.app, self.control = app, control
@@ -326,7 +476,11 @@ class BoundedCapacity:
         return self._slots[1]
 
     async def __call__(self, scope, receive, send):
-        limit = self.control.current().settings.get("capacity_limited") if scope["type"] == "http" else None
+        limit = (
+            self.control.current().settings.get("capacity_limited")
+            if scope["type"] == "http"
+            else None
+        )
         if not limit or scope["path"] == "/metrics":
             return await self.app(scope, receive, send)
         held: list[dict] = []
@@ -339,37 +493,50 @@ class BoundedCapacity:
             try:
                 await self.app(scope, receive, hold)
             finally:
-                await asyncio.sleep(max(0.0, limit["service_ms"] / 1000 - (time.perf_counter() - started)))
+                await asyncio.sleep(
+                    max(0.0, limit["service_ms"] / 1000 - (time.perf_counter() - started))
+                )
         for message in held:
             await send(message)
 
 
 def _client(scope, control) -> str:
-    """Who the limiter counts: the peer (the proxy's X-Forwarded-For when uvicorn trusts it), or under the
-    rate_limit_trusts_xff fault the leftmost X-Forwarded-For whoever sent it, as Koa's `app.proxy = true` reads it;
-    under rate_limit_shared_bucket one key for all, as an API behind an ingress whose X-Forwarded-For it does not
-    trust sees every user as the ingress's address."""
+    """Who the limiter counts: the peer (the proxy's X-Forwarded-For when uvicorn trusts it), or
+    under the rate_limit_trusts_xff fault the leftmost X-Forwarded-For whoever sent it, as Koa's
+    `app.proxy = true` reads it; under rate_limit_shared_bucket one key for all, as an API behind an
+    ingress whose X-Forwarded-For it does not trust sees every user as the ingress's address."""
     if control.on("rate_limit_shared_bucket"):
         return "ingress"
     if control.on("rate_limit_trusts_xff"):
-        forwarded = dict(scope["headers"]).get(b"x-forwarded-for", b"").decode(errors="replace").split(",")[0].strip()
+        forwarded = (
+            dict(scope["headers"])
+            .get(b"x-forwarded-for", b"")
+            .decode(errors="replace")
+            .split(",")[0]
+            .strip()
+        )
         if forwarded:
             return forwarded
     return (scope.get("client") or ("unknown", 0))[0]
 
 
 def _log_faults(control, dsn: str, authorization: str) -> None:
-    """The log faults: a cache the API cannot reach, said on every data request (the request is still served).
-    The traced one says too much, as careless code does: the connection string and the caller's token; log_tokens
-    writes the caller's Authorization header with every data request."""
+    """The log faults: a cache the API cannot reach, said on every data request (the request is
+    still served). The traced one says too much, as careless code does: the connection string and
+    the caller's token; log_tokens writes the caller's Authorization header with every data
+    request."""
     if control.on("log_errors"):
         log.error("Cache error: connect ECONNREFUSED 127.0.0.1:6379 (serving from the database)")
     if control.on("log_tokens"):  # a request log that writes the caller's Authorization header
-        log.warning('Request: authorization="%s"', "".join(c if c.isprintable() and c != '"' else "_"
-                                                            for c in authorization)[:400])
+        log.warning(
+            'Request: authorization="%s"',
+            "".join(c if c.isprintable() and c != '"' else "_" for c in authorization)[:400],
+        )
     if control.on("log_stack_traces"):
         try:
-            raise ConnectionRefusedError(f"cache refresh failed (db {dsn}, request authorization {authorization})")
+            raise ConnectionRefusedError(
+                f"cache refresh failed (db {dsn}, request authorization {authorization})"
+            )
         except ConnectionRefusedError:
             log.exception("cache refresh failed")
 

@@ -6,7 +6,8 @@ message must match (`expect`, so the matrix proves the message names the cause).
 `revert` steps act on a running sandbox through `model.Reach` only; API faults need neither: the
 API reads `control.json` and the sandbox writes every active fault there.
 
-Each area declares its faults in a table of its own (`FAULTS`); `CATALOGUE` is those tables, in order.
+Each area declares its faults in a table of its own (`FAULTS`); `CATALOGUE` is those tables, in
+order.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def catalogue(*tables: Iterable[Fault]) -> dict[str, Fault]:
     return entries
 
 
-CATALOGUE = catalogue(api.FAULTS, logs.FAULTS, database.FAULTS, kubernetes.FAULTS, monitoring.FAULTS, hosts.FAULTS)
+CATALOGUE = catalogue(
+    api.FAULTS, logs.FAULTS, database.FAULTS, kubernetes.FAULTS, monitoring.FAULTS, hosts.FAULTS
+)
 
 
 def markdown_table() -> str:
@@ -38,9 +41,21 @@ def markdown_table() -> str:
     lines = ["| fault | breaks | caught by | proven on |", "|---|---|---|---|"]
     for entry in CATALOGUE.values():
         caught = ", ".join(f"`{c.split('::', 1)[1]}`" if "::" in c else c for c in entry.caught_by)
-        where = ("nbaverify load" if entry.area == "load" else f"the {' and '.join(entry.apis)} API" if entry.apis
-                 else "both APIs" if entry.through_api else "both sources" if "manifests" in entry.sources
-                 else "the sandbox")
+        where = (
+            "nbaverify load"
+            if entry.area == "load"
+            else (
+                f"the {' and '.join(entry.apis)} API"
+                if entry.apis
+                else (
+                    "both APIs"
+                    if entry.through_api
+                    else "both sources"
+                    if "manifests" in entry.sources
+                    else "the sandbox"
+                )
+            )
+        )
         where += f" (`--variant {entry.variant}`)" if entry.variant else ""
         lines.append(f"| `{entry.name}` | {entry.breaks} | {caught} | {where} |")
     return "\n".join(lines) + "\n"

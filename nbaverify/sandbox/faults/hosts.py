@@ -1,4 +1,5 @@
-"""Host faults, made on the sandbox's SSH host: its data disk, its memory limit, its CPU quota, its sshd.
+"""Host faults, made on the sandbox's SSH host: its data disk, its memory limit, its CPU quota, its
+sshd.
 
 Gentle on a shared machine: the disk is a 32 MiB tmpfs, the memory a 256 MiB cgroup, the busy
 processes run under a quota of half a CPU, and each gives up on its own after ten minutes.
@@ -22,10 +23,13 @@ def _fill_disk(sb: Reach) -> None:
 
 
 def _hold_memory(sb: Reach) -> None:
-    """A process whose bytes are touched (not merely reserved), leaving 24 MiB of the limit for everything else."""
+    """A process whose bytes are touched (not merely reserved), leaving 24 MiB of the limit for
+    everything else."""
     size = (MEMORY_LIMIT_MIB - 24) << 20
     sb.ssh_host.start_detached(
-        f"timeout {BOUND_S} python3 -c 'import time; held = bytes(range(256)) * ({size} // 256); time.sleep({BOUND_S})'")
+        f"timeout {BOUND_S} python3 -c 'import time; held = bytes(range(256)) * ({size} // 256);"
+        f" time.sleep({BOUND_S})'"
+    )
     sb.ssh_host.run("sleep 2")  # python has its bytes by then
 
 
@@ -44,43 +48,81 @@ def _stop_sshd(sb: Reach) -> None:
 
 FAULTS: tuple[Fault, ...] = (
     Fault(
-        name="host_disk_full", area="hosts", requires="ssh_host",
+        name="host_disk_full",
+        area="hosts",
+        requires="ssh_host",
         breaks=f"the SSH host's data disk ({DATA_MIB} MiB) is filled to within 3 MiB",
         caught_by=(f"{HOSTS}::check_disk_usage{SSH}",),
         expect=r"ssh://\S+: /\S+/host/data 9\d% used \(\d MiB free\) \(limit 85%\)",
         apply=_fill_disk,
     ),
     Fault(
-        name="host_memory_pressure", area="hosts", requires="ssh_host",
-        breaks=f"a process on the SSH host holds all but 24 MiB of its {MEMORY_LIMIT_MIB} MiB cgroup limit",
+        name="host_memory_pressure",
+        area="hosts",
+        requires="ssh_host",
+        breaks=(
+            f"a process on the SSH host holds all but 24 MiB of its {MEMORY_LIMIT_MIB} MiB cgroup"
+            " limit"
+        ),
         caught_by=(f"{HOSTS}::check_memory_available{SSH}",),
-        expect=rf"ssh://\S+: \d% of memory available \(\d+ of {MEMORY_LIMIT_MIB} MiB, read from the cgroup v1 "
-               r"\S+ \(its memory limit\)\), expected at least 10%",
+        expect=(
+            rf"ssh://\S+: \d% of memory available \(\d+ of {MEMORY_LIMIT_MIB} MiB, read from the"
+            r" cgroup v1 "
+            r"\S+ \(its memory limit\)\), expected at least 10%"
+        ),
         apply=_hold_memory,
     ),
     Fault(
-        name="host_cpu_throttled", area="hosts", requires="ssh_host", baseline="healthy",
-        breaks=f"a busy process on the SSH host under a quota of {SMALL_QUOTA:g} CPU: throttled every period",
+        name="host_cpu_throttled",
+        area="hosts",
+        requires="ssh_host",
+        baseline="healthy",
+        breaks=(
+            f"a busy process on the SSH host under a quota of {SMALL_QUOTA:g} CPU: throttled every"
+            " period"
+        ),
         caught_by=(f"{HOSTS}::check_cpu_not_throttled{SSH}",),
-        expect=(r"ssh://\S+: throttled in \d+ of \d+ CPU periods since (the previous run|the statistics reset) at .* "
-                r"\((\d\d|100)%, limit 25%\) "
-                rf"at a quota of {SMALL_QUOTA:g} CPU"),
+        expect=(
+            r"ssh://\S+: throttled in \d+ of \d+ CPU periods since (the previous run|the statistics"
+            r" reset) at .* "
+            r"\((\d\d|100)%, limit 25%\) "
+            rf"at a quota of {SMALL_QUOTA:g} CPU"
+        ),
         apply=_busy(1),
     ),
     Fault(
-        name="host_overloaded", area="hosts", requires="ssh_host",
-        breaks=f"four busy processes on the SSH host share a quota of {SMALL_QUOTA:g} CPU (the machine is not loaded)",
+        name="host_overloaded",
+        area="hosts",
+        requires="ssh_host",
+        breaks=(
+            f"four busy processes on the SSH host share a quota of {SMALL_QUOTA:g} CPU (the machine"
+            " is not loaded)"
+        ),
         caught_by=(f"{HOSTS}::check_load{SSH}",),
-        expect=rf"ssh://\S+: [3-4]\.\d runnable tasks \(sampled over 1 s\) on a quota of {SMALL_QUOTA:g} CPU, "
-               r"cgroup v1 \S+ \(its CPU quota\): \d+\.\d\d a core, limit 2\.0",
+        expect=(
+            r"ssh://\S+: [3-4]\.\d runnable tasks \(sampled over 1 s\) on a quota of"
+            rf" {SMALL_QUOTA:g} CPU, "
+            r"cgroup v1 \S+ \(its CPU quota\): \d+\.\d\d a core, limit 2\.0"
+        ),
         apply=_busy(4),
     ),
     Fault(
-        name="host_sshd_down", area="hosts", requires="ssh_host", outcome="error",
+        name="host_sshd_down",
+        area="hosts",
+        requires="ssh_host",
+        outcome="error",
         breaks="the SSH host's sshd is stopped: the host is unreachable",
-        caught_by=tuple(f"{HOSTS}::{check}{SSH}" for check in (
-            "check_disk_usage", "check_memory_available", "check_load", "check_cpu_not_throttled",
-            "check_ports_listening", "check_processes_running")),
+        caught_by=tuple(
+            f"{HOSTS}::{check}{SSH}"
+            for check in (
+                "check_disk_usage",
+                "check_memory_available",
+                "check_load",
+                "check_cpu_not_throttled",
+                "check_ports_listening",
+                "check_processes_running",
+            )
+        ),
         expect=r"unreachable: host at ssh://\S+:\d+ unreachable: .*(Connection refused|port \d+)",
         apply=_stop_sshd,
     ),

@@ -1,11 +1,13 @@
-"""`python -m nbaverify.sandbox.kubernetes.container_log CRI_FILE -- ARGV...`: run a service as a container runtime
-runs a container's process, and keep its log twice: as written (this process's own stdout, which the sandbox
-sends to <state>/log/<service>.log, what a host's log file would hold) and in the CRI log format the kubelet
-keeps and serves (`<RFC 3339 nano> stdout F <line>`), which KWOK's kubelet endpoint reads when the API server
-asks for the pod's log. A stand-in for containerd's shim: no container engine runs on this machine.
+"""`python -m nbaverify.sandbox.kubernetes.container_log CRI_FILE -- ARGV...`: run a service as a
+container runtime runs a container's process, and keep its log twice: as written (this process's own
+stdout, which the sandbox sends to <state>/log/<service>.log, what a host's log file would hold) and
+in the CRI log format the kubelet keeps and serves (`<RFC 3339 nano> stdout F <line>`), which KWOK's
+kubelet endpoint reads when the API server asks for the pod's log. A stand-in for containerd's shim:
+no container engine runs on this machine.
 
-Each line is framed as it arrives, stamped then (as the runtime stamps it), written before the next is read.
-SIGTERM and SIGINT are passed to the service; this process ends with it, with its exit code.
+Each line is framed as it arrives, stamped then (as the runtime stamps it), written before the next
+is read. SIGTERM and SIGINT are passed to the service; this process ends with it, with its exit
+code.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def frame(stream: str, line: bytes, now: dt.datetime | None = None) -> bytes:
 
 
 def run(cri_file: Path, argv: list[str]) -> int:
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda signum, _frame: child.send_signal(signum))
     assert child.stdout is not None and child.stderr is not None
@@ -47,7 +51,8 @@ def run(cri_file: Path, argv: list[str]) -> int:
                     continue
                 *lines, rest = (pending[fd] + chunk).split(b"\n") if chunk else [pending[fd], b""]
                 pending[fd] = rest
-                if not chunk:  # the service closed it: what is left is a last line without its newline
+                if not chunk:
+                    # the service closed it: what is left is a last line without its newline
                     selector.unregister(fd)
                     lines = [line for line in lines if line]
                 for line in lines:

@@ -1,4 +1,5 @@
-"""The sandbox's Kubernetes as one part of the sandbox: brought up with its objects, healed, put down."""
+"""The sandbox's Kubernetes as one part of the sandbox: brought up with its objects, healed, put
+down."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ STANDIN = "nbaverify.sandbox.kubernetes.cni_standin"
 
 
 class Kubernetes:
-    """The control plane (processes), what the sandbox keeps in it (objects), and the CNI stand-in."""
+    """The control plane (processes), what the sandbox keeps in it (objects), and the CNI
+    stand-in."""
 
     def __init__(self, layout: Layout):
         self.layout = layout
@@ -31,12 +33,23 @@ class Kubernetes:
         return self.control_plane.free_ports()
 
     def sync(self, say, scale: int = 1) -> list[str]:
-        """Running, with the pristine platform applied (faults off): returns the server's refusals."""
+        """Running, with the pristine platform applied (faults off): returns the server's
+        refusals."""
         self.control_plane.start(say)
         if not self._standin_pid():
-            procs.spawn([sys.executable, "-m", STANDIN, "--state-dir", str(self.layout.root),
-                         "--port-base", str(self.layout.port_base)], self.layout.log_file("cni-standin"),
-                        self.layout.pid_file("cni-standin"))
+            procs.spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    STANDIN,
+                    "--state-dir",
+                    str(self.layout.root),
+                    "--port-base",
+                    str(self.layout.port_base),
+                ],
+                self.layout.log_file("cni-standin"),
+                self.layout.pid_file("cni-standin"),
+            )
         self.platform.clear_simulations()
         return self.platform.deploy(say, scale)
 
