@@ -1,6 +1,7 @@
 """How fast is the deploy gate? (issue #8: the gate tier <= 15 s on 2 cores, start-up <= 2 s)
 
     .venv/bin/python benchmarks/gate.py [--runs N]
+    .venv/bin/python benchmarks/gate.py --vs OTHER_CHECKOUT [--runs N]
 
 Against the warm sandbox (started if it is not running, and left as it was found otherwise;
 it must be healthy). Prints, as medians over N runs:
@@ -18,6 +19,11 @@ it must be healthy). Prints, as medians over N runs:
 and the split of the gate's wall time those give: start-up and collection; waiting on the target
 (the io rows); judging (the checks' own time less their waiting); reporting and teardown (what is
 left after the last check).
+
+With --vs, instead: this checkout's gate and another checkout's (its own .venv, built by its
+scripts/bootstrap; an older commit, say) in turn, N pairs against the same warm sandbox, each pair's
+ratio (this / other) and the medians: the two side by side in one run, as this machine's timings
+drift by 10 % or more between runs.
 """
 
 from __future__ import annotations
@@ -56,7 +62,11 @@ def timed(argv: list[str], cwd: Path = ROOT, env: dict | None = None) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
-    runs = parser.parse_args().runs
+    parser.add_argument("--vs", type=Path, help="another checkout to time against, pair by pair")
+    args = parser.parse_args()
+    runs = args.runs
+    if args.vs:
+        return versus(args.vs.resolve(), runs)
     subprocess.run(
         [PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()],
         cwd=ROOT,
@@ -153,6 +163,32 @@ def main() -> None:
         f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that"
         f" assert True; {median['+ installed plugins']:.2f} s with the plugins installed here,"
         " nbaverify's among them)"
+    )
+
+
+def versus(other: Path, pairs: int) -> None:
+    """This checkout's `nbaverify check gate` against another's, in turn, against one sandbox."""
+    theirs = other / ".venv" / "bin" / "python"
+    if not theirs.is_file():
+        raise SystemExit(f"{other} has no .venv/bin/python: run its scripts/bootstrap first")
+    commands = {
+        side: [python, "-m", "nbaverify.cli", "check", "gate", "--report-dir"]
+        for side, python in (("this", PY), ("other", str(theirs)))
+    }
+    for side, command in commands.items():  # warm both; start the sandbox if it is down
+        timed([*command, tempfile.mkdtemp()], cwd=ROOT if side == "this" else other)
+    times: dict[str, list[float]] = {"this": [], "other": []}
+    for _ in range(pairs):
+        for side, command in commands.items():
+            cwd = ROOT if side == "this" else other
+            times[side].append(timed([*command, tempfile.mkdtemp()], cwd=cwd))
+    ratios = [a / b for a, b in zip(times["this"], times["other"], strict=True)]
+    print(f"gate tier, {pairs} pairs in turn, {sys.platform}, {_cores()} cores (wall seconds)")
+    print(f"  this checkout   {ROOT}: median {statistics.median(times['this']):.2f} s")
+    print(f"  other checkout  {other}: median {statistics.median(times['other']):.2f} s")
+    print(
+        f"  this / other    median {statistics.median(ratios):.2f}"
+        f" (min {min(ratios):.2f}, max {max(ratios):.2f})"
     )
 
 

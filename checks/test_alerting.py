@@ -270,9 +270,12 @@ def check_escalation_route(alertmanager_config, alertmanager, deployed, expect, 
     shown = ", ".join(f"{k}={v}" for k, v in labels.items())
     expected = ", ".join(sorted(want_teams | want_names))
     teams = _teams(expect, deployed)
-    routed = alerting.routes(alertmanager_config, labels)
-    loaded_config = alerting.parse(alertmanager.loaded_config())
-    loaded = alerting.routes_loaded(alertmanager.loaded_config(), labels)
+    loaded_text = alertmanager.loaded_config()
+    loaded_config = alerting.parse(loaded_text)
+    with alerting.config_file(loaded_text) as loaded_file:
+        routed, loaded = alerting.routes_each(
+            [(alertmanager_config, labels), (loaded_file, labels)]
+        )
     evidence.update(
         deployed=alerting.describe_routed(routed, teams),
         expected=expected,
@@ -312,9 +315,12 @@ def check_every_alert_reaches_a_receiver(prom, alertmanager_config, deployed, ev
         if not alerting.is_null(receiver)
     }
     lost = {}
-    for rule in prom.alerting_rules():
-        labels = {"alertname": rule["name"], **rule.get("labels", {})}
-        got = alerting.routes(alertmanager_config, labels)
+    rules = prom.alerting_rules()
+    queries = [
+        (alertmanager_config, {"alertname": rule["name"], **rule.get("labels", {})})
+        for rule in rules
+    ]
+    for rule, got in zip(rules, alerting.routes_each(queries), strict=True):
         if not set(got) & real:
             lost[rule["name"]] = ",".join(got) or "no receiver"
     evidence["lost"] = lost

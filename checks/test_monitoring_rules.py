@@ -20,10 +20,25 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("rule_test", tests, ids=[t.name for t in tests])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def promtool():
     if monitoring.promtool() is None:
         pytest.skip("not configured: promtool is not installed (apt-get install prometheus)")
+
+
+@pytest.fixture(scope="module")
+def rule_test_results(promtool, request, expect):
+    """Every selected test group's result, by the group: run together (one promtool process per set
+    of rule files, each group alone only where that fails), so a run pays for one process, not one
+    a group."""
+    tests = [
+        item.callspec.params["rule_test"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "check_rule_test"
+    ]
+    rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
+    results = monitoring.run_rule_tests(tests, rules_dir)
+    return {id(test): result for test, result in zip(tests, results, strict=True)}
 
 
 @pytest.mark.gate
@@ -51,7 +66,7 @@ def check_rules_valid(promtool, expect):
 @pytest.mark.daily
 @pytest.mark.severity("critical")
 @pytest.mark.runbook(ALERTS, "Troubleshooting / Common Issues / Infrastructure Issues")
-def check_rule_test(promtool, expect, rule_test):
+def check_rule_test(promtool, expect, rule_test, rule_test_results):
     """Each promtool unit-test group of the platform passes against the deployed rules.
 
     One result per test group of `monitoring.rule_tests_dir`, run against `monitoring.rules_dir`,
@@ -61,7 +76,7 @@ def check_rule_test(promtool, expect, rule_test):
     got alerts; fix the rule, or the test if the rule changed on purpose.
     """
     rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
-    ok, output = monitoring.run_rule_test(rule_test, rules_dir)
+    ok, output = rule_test_results[id(rule_test)]
     assert ok, (
         f"promtool test '{rule_test.name}' ({rule_test.source.name}) fails on the rules in"
         f" {rules_dir}: {output}"

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
+from nbaverify.clients import tls
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.exposition import counter_value, families
 from nbaverify.io_stats import IO
@@ -18,7 +19,7 @@ class Alertmanager:
 
     def __init__(self, url: str, timeout_s: float):
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, verify=tls.verifying())
         self._unreachable: TargetUnreachable | None = None
 
     def _get(self, path: str) -> httpx.Response:

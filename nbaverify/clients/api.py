@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import jwt
 
-from nbaverify.clients import live
+from nbaverify.clients import live, tls
 from nbaverify.clients.tls import (
     CannotOffer,
     certificate_problem,
@@ -74,11 +74,11 @@ class ApiClient:
         self._jwt_secret = jwt_secret
         self.algorithm = algorithm
         self._redactor = redactor or Redactor()
-        verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=ca_file) if ca_file else True
-        )
         self._http = httpx.Client(
-            base_url=base_url, verify=verify, timeout=timeout_s, headers={"user-agent": "nbaverify"}
+            base_url=base_url,
+            verify=tls.verifying(ca_file),
+            timeout=timeout_s,
+            headers={"user-agent": "nbaverify"},
         )
         self._unreachable: TargetUnreachable | TargetUntrusted | None = None
         self.ca_file = ca_file

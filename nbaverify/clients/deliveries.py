@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from nbaverify.clients import tls
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.io_stats import IO
 
@@ -55,7 +56,10 @@ class DeliveryRecord:
                 ) from None
         assert self._url is not None
         try:
-            with IO.timed("alertmanager"), httpx.Client(timeout=self._timeout_s) as http:
+            with (
+                IO.timed("alertmanager"),
+                httpx.Client(timeout=self._timeout_s, verify=tls.verifying()) as http,
+            ):
                 reply = http.get(self._url)
         except httpx.HTTPError as exc:
             raise TargetUnreachable(

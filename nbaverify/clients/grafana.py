@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from nbaverify.clients import tls
 from nbaverify.errors import CheckError, TargetUnreachable
 from nbaverify.io_stats import IO
 
@@ -15,7 +16,9 @@ class Grafana:
     def __init__(self, url: str, *, token: str | None, timeout_s: float):
         self.url = url.rstrip("/")
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout_s)
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout_s, verify=tls.verifying()
+        )
 
     def dashboard_titles(self) -> set[str]:
         """Titles of Grafana's dashboards (GET /api/search?type=dash-db)."""

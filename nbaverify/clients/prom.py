@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from nbaverify.clients import tls
 from nbaverify.errors import CheckError, PromQLError, TargetUnreachable
 from nbaverify.expectation_values import duration_seconds
 from nbaverify.exposition import counter_value, families
@@ -19,7 +20,7 @@ class Prometheus:
 
     def __init__(self, url: str, timeout_s: float):
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, verify=tls.verifying())
         self._unreachable: TargetUnreachable | None = None
 
     def _get(self, path: str, **params) -> httpx.Response:
