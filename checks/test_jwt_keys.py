@@ -176,6 +176,7 @@ def check_signing_key_strong(api, target, expect, evidence):
     the profile names at the same time.
     """
     key_pair_only(api)
+    # heavy: cryptography, only on a platform that signs with a key pair
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     key = api.public_key()

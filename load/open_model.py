@@ -61,6 +61,8 @@ class ArrivalRateUser(FastHttpUser):
         """The capacity search: each step as nbaverify sends it (search.py), its warm-up and judged
         part named apart by step; what is still unanswered a drain after the step is cut, so no
         step's backlog spills into the next one."""
+        # only in a capacity search: importing search.py sets Locust's worker report interval and
+        # registers its step messages, which a plain open-model run must not
         from search import steps
 
         while True:

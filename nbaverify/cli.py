@@ -565,6 +565,7 @@ def run_checks(args, passthrough: list[str]) -> int:
         # every run option as resolved above (the team's folders are paths already)
         if option.dest not in ("target", "checks"):
             pytest_args += option.argv(getattr(args, option.dest))
+    # start-up: the plugin side imports pytest, for `nbaverify check` alone
     from nbaverify.plugins.handoff import Handoff
 
     code = int(pytest.main(pytest_args + passthrough, plugins=[Handoff(target, tuple(accepted))]))

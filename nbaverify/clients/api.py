@@ -272,6 +272,7 @@ class ApiClient:
                 f"not configured: {self._key_setting} (expectations.api.auth.algorithms signs with "
                 f"{self.algorithm})"
             )
+        # heavy: cryptography, only for a platform that signs with a key pair
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         try:

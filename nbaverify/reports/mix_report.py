@@ -5,6 +5,7 @@ that would have to change).
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 
@@ -77,8 +78,6 @@ def markdown(mix: dict) -> list[str]:
 
 
 def html_section(mix: dict, image: bytes | None) -> str:
-    import base64
-
     table = "".join(
         f"<tr><td>{html.escape(key)}</td><td class=n>{plan:.1%}</td>"
         f"<td class=n>{'-' if seen is None else f'{seen:.1%}'}</td></tr>"
@@ -98,6 +97,8 @@ def html_section(mix: dict, image: bytes | None) -> str:
 
 def chart(mix: dict) -> bytes:
     """Planned and observed shares side by side, a pair of bars a request."""
+    # heavy: matplotlib (the load extra), only when a load report draws its charts; Agg
+    # before pyplot is imported
     import matplotlib
 
     matplotlib.use("Agg")

@@ -29,6 +29,7 @@ REPLICA_DSN_ENV = "NBAVERIFY_SANDBOX_DB_REPLICA_DSN"
 
 def new_private_pem(algorithm: str, rsa_bits: int = 2048) -> str:
     """A new private key for `algorithm` (RSA of rsa_bits for RS256, P-256 for ES256), as PEM."""
+    # heavy: cryptography, only when the sandbox makes or reads a key pair
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -44,6 +45,7 @@ def new_private_pem(algorithm: str, rsa_bits: int = 2048) -> str:
 
 def public_pem(private_pem: str) -> str:
     """The public half of a PEM private key (what the platform verifies with), as PEM."""
+    # heavy: cryptography, only when the sandbox makes or reads a key pair
     from cryptography.hazmat.primitives import serialization
 
     key = serialization.load_pem_private_key(private_pem.encode(), password=None)

@@ -74,6 +74,7 @@ def ensure_certificates(
 def _sha1_leaf(issuer, valid_days: int) -> tuple[bytes, bytes]:
     """A server certificate its CA signed with SHA-1, which cryptography will not sign and the
     openssl command will: (certificate PEM, key PEM)."""
+    # heavy: cryptography, only for the fault that serves this certificate
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -134,6 +135,7 @@ def _sha1_leaf(issuer, valid_days: int) -> tuple[bytes, bytes]:
 def _weak_leaf(issuer, not_before: dt.datetime, not_after: dt.datetime) -> tuple[bytes, bytes]:
     """A server certificate with a 1024-bit RSA key, which trustme will not make: (certificate PEM,
     key PEM)."""
+    # heavy: cryptography, only for the fault that serves this certificate
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa

@@ -315,6 +315,7 @@ def create_app(settings: ApiSettings) -> Starlette:
         private = control.settings.get("jwt_private_key")
         if not private:
             return PUBLIC_KEY
+        # heavy: cryptography, only while a fault signs with a key of its own
         from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
         return load_pem_private_key(private.encode(), password=None).public_key()
@@ -334,6 +335,7 @@ def create_app(settings: ApiSettings) -> Starlette:
                     .key
                 )
             if header.get("x5u"):
+                # only while the jwt_key_url_trusted fault is on: the API never fetches otherwise
                 import urllib.request
 
                 from cryptography import x509
