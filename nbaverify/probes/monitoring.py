@@ -99,7 +99,7 @@ def run_rule_tests(tests: list[RuleTest], rules_dir: Path) -> list[tuple[bool, s
     (by name). The groups that share rule files run in one promtool process, and only where that
     run fails does each of them run alone (promtool's report does not say which group failed): a
     promtool run costs about 50 ms however little it tests, and a platform has a group per alert."""
-    results: list[tuple[bool, str] | None] = [None] * len(tests)
+    results: dict[int, tuple[bool, str]] = {}
     batches: dict[tuple[tuple[Path, ...], str | None], list[int]] = {}
     for index, test in enumerate(tests):
         files = tuple(rules_dir / Path(name).name for name in test.rule_files)
@@ -123,7 +123,7 @@ def run_rule_tests(tests: list[RuleTest], rules_dir: Path) -> list[tuple[bool, s
                 continue
         for i in members:
             results[i] = _promtool_test(files, [tests[i].group], interval)
-    return [result for result in results if result is not None]
+    return [results[index] for index in range(len(tests))]
 
 
 def _promtool_test(
