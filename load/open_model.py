@@ -14,24 +14,27 @@ import time
 import common
 import gevent
 from gevent.pool import Pool
-from locust import FastHttpUser, constant, task
+from locust import User, constant, task
 from locust.exception import StopUser
+from sender import Sender
 
 _numbers = itertools.count(1)
 
 
-class ArrivalRateUser(FastHttpUser):
+class ArrivalRateUser(User):
     # one a process: Locust deals users out to workers in turn
     fixed_count = max(1, common.config()["workers"])
     wait_time = constant(0)
     host = common.config()["base_url"]
-    ssl_context_factory = staticmethod(common.ssl_context)
-    insecure = False
-    concurrency = common.config()["max_in_flight"]
 
     def on_start(self) -> None:
-        self.headers = {"authorization": f"Bearer {common.mint_token(next(_numbers))}"}
-        self.pool = Pool(common.config()["max_in_flight"])
+        in_flight = common.config()["max_in_flight"]
+        token = common.mint_token(next(_numbers))
+        self.sender = Sender(self.environment.events.request, token, concurrency=in_flight)
+        self.pool = Pool(in_flight)
+
+    def on_stop(self) -> None:
+        self.sender.close()
 
     @task
     def arrive(self) -> None:
@@ -87,9 +90,5 @@ class ArrivalRateUser(FastHttpUser):
             # the capacity search's steps: their own request names, so each is judged alone, without
             # its warm-up
             name = f"{phase}: {name}"
-        with self.client.get(path, name=name, headers=self.headers, catch_response=True) as reply:
-            # the wait behind the timetable is latency the user would have seen
-            reply.request_meta["response_time"] = (time.perf_counter() - intended) * 1000
-            why = common.problem(reply.status_code, reply.content, shape)
-            if why:
-                reply.failure(why)
+        # the wait behind the timetable is latency the user would have seen
+        self.sender.get(name, path, shape, since=intended)

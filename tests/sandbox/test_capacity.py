@@ -354,7 +354,7 @@ def test_a_sick_platform_stops_the_search_before_any_step(sandbox, nbaverify, tm
         "answered HTTP 503"
     )
     assert result.summary["capacity"]["steps"] == []
-    assert not locust_processes(), "Locust processes left running"
+    assert not locust_processes(tmp_path), "Locust processes left running"
 
 
 def test_an_interrupted_search_keeps_its_steps_and_stops_locust(sandbox, sandbox_env, tmp_path):
@@ -391,4 +391,4 @@ def test_an_interrupted_search_keeps_its_steps_and_stops_locust(sandbox, sandbox
     summary = json.loads((out / "summary.json").read_text())
     assert summary["verdict"] == "INTERRUPTED" and len(summary["capacity"]["steps"]) >= 1
     assert summary["problems"][0].startswith("interrupted after ")
-    assert not locust_processes(), "Locust processes left running"
+    assert not locust_processes(tmp_path), "Locust processes left running"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -224,17 +225,27 @@ def test_an_interrupted_load_run_stops_locust_and_keeps_what_it_measured(
         p.name for p in out.iterdir()
     }
     assert "NBAVERIFY LOAD INTERRUPTED" in printed
-    assert not locust_processes(), "Locust processes left running"
+    assert not locust_processes(tmp_path), "Locust processes left running"
 
 
-def locust_processes() -> list:
+def locust_processes(under: Path) -> list:
+    """The Locust processes a run writing its reports under `under` started (by the config file
+    in their environment: another test's run on the next xdist worker is not this one's)."""
     import psutil
 
     from nbaverify.shipped import LOCUSTFILE
 
-    return [
-        p for p in psutil.process_iter(["cmdline"]) if str(LOCUSTFILE) in (p.info["cmdline"] or [])
-    ]
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if str(LOCUSTFILE) not in (process.info["cmdline"] or []):
+            continue
+        try:
+            config = process.environ().get("NBAVERIFY_LOAD_CONFIG", "")
+        except psutil.NoSuchProcess:
+            continue
+        if config.startswith(str(under)):
+            found.append(process)
+    return found
 
 
 def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_path):
