@@ -4,6 +4,7 @@ loads them."""
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 import pytest
@@ -23,3 +24,9 @@ class Handoff:
     @staticmethod
     def of(config: pytest.Config) -> Handoff | None:
         return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Handoff)), None)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The CLI ran start-up without the cyclic GC: what start-up built lives the whole run, so
+        the collector leaves it be from here on (frozen), and collects what the checks make."""
+        gc.freeze()
+        gc.enable()
