@@ -3,6 +3,8 @@
 Guide: System Monitoring / Monitoring Tools / Alert Configuration.
 """
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import pytest
 
 from nbaverify.checking import expectations_at_collection
@@ -26,18 +28,44 @@ def promtool():
         pytest.skip("not configured: promtool is not installed (apt-get install prometheus)")
 
 
+# the rule tests' run, started when the selection is known: (the tests, their results to come)
+EARLY = pytest.StashKey[tuple[list, Future]]()
+
+
+def selected_rule_tests(session: pytest.Session) -> list:
+    return [
+        item.callspec.params["rule_test"]
+        for item in session.items
+        if getattr(item, "originalname", None) == "check_rule_test"
+    ]
+
+
+def start_early(session: pytest.Session) -> None:
+    """promtool works in the background from here (~0.2 s a run), beside the checks before these;
+    called by the plugin once collection is over (nbaverify.plugins.early)."""
+    tests = selected_rule_tests(session)
+    if not tests or monitoring.promtool() is None:
+        return
+    expect = expectations_at_collection(session.config)
+    rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="promtool")
+    session.stash[EARLY] = (tests, pool.submit(monitoring.run_rule_tests, tests, rules_dir))
+    pool.shutdown(wait=False)  # its one thread ends with its one task
+
+
 @pytest.fixture(scope="module")
 def rule_test_results(promtool, request, expect):
     """Every selected test group's result, by the group: run together (one promtool process per set
     of rule files, each group alone only where that fails), so a run pays for one process, not one
-    a group."""
-    tests = [
-        item.callspec.params["rule_test"]
-        for item in request.session.items
-        if getattr(item, "originalname", None) == "check_rule_test"
-    ]
-    rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
-    results = monitoring.run_rule_tests(tests, rules_dir)
+    a group; started early where the plugin could (start_early), else here."""
+    started = request.session.stash.get(EARLY, None)
+    if started is not None:
+        tests, future = started
+        results = future.result(timeout=600)
+    else:
+        tests = selected_rule_tests(request.session)
+        rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
+        results = monitoring.run_rule_tests(tests, rules_dir)
     return {id(test): result for test, result in zip(tests, results, strict=True)}
 
 

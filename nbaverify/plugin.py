@@ -31,6 +31,7 @@ pytest_plugins = [
     "nbaverify.plugins.record",
     "nbaverify.plugins.selection",
     "nbaverify.plugins.fixtures",
+    "nbaverify.plugins.early",
 ]
 
 

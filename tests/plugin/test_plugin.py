@@ -182,3 +182,44 @@ def test_every_report_is_written_to_the_default_folder_whatever_order_the_report
     assert len(folders) == 2 and all(
         (f / "evidence.json").exists() and (f / "summary.json").exists() for f in folders
     )
+
+
+EARLY = """
+import pytest
+
+pytestmark = [pytest.mark.area("monitoring")]
+calls = []
+
+
+def start_early(session):
+    calls.append(sorted(item.name for item in session.items))
+
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Troubleshooting")
+def check_started_before_any_check():
+    assert calls == [["check_started_before_any_check"]], calls
+
+
+@pytest.mark.daily
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Troubleshooting")
+def check_of_another_tier():
+    pass
+"""
+
+NOT_SELECTED = EARLY.replace("@pytest.mark.gate", "@pytest.mark.weekly").replace(
+    "calls.append", "raise AssertionError('called for a module with no selected check') #"
+)
+
+
+def test_a_module_starts_its_slow_work_once_the_selection_is_known(pytester):
+    """start_early(session) runs once, before any check, with the selected checks only; a module
+    none of whose checks is selected is not asked."""
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    pytester.makefile(".toml", target='name = "t"\nenvironment = "staging"\n')
+    pytester.makepyfile(test_early=EARLY, test_not_selected=NOT_SELECTED)
+    result, summary = run(pytester, "--tier", "gate")
+    assert result.ret == 0, result.stdout.str()
+    assert [c["outcome"] for c in summary["checks"]] == ["passed"]
