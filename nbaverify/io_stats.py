@@ -6,6 +6,7 @@ reads them to count what reached the target. Kept per process: one run is one py
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 @dataclass
 class Tally:
-    """The calls of one kind a run made to the target, and the seconds they took in all."""
+    """The calls of one kind a run made to the target, and the seconds they took in all (calls made
+    side by side each count their own, so this may exceed the wall time they spanned)."""
 
     calls: int = 0
     seconds: float = 0.0
@@ -27,6 +29,8 @@ class IoStats:
 
     def __init__(self) -> None:
         self._tallies: defaultdict[str, Tally] = defaultdict(Tally)
+        # calls made side by side (a prefetch's threads) each add their own time
+        self._lock = threading.Lock()
 
     @contextmanager
     def timed(self, kind: str) -> Iterator[None]:
@@ -34,9 +38,10 @@ class IoStats:
         try:
             yield
         finally:
-            tally = self._tallies[kind]
-            tally.calls += 1
-            tally.seconds += time.perf_counter() - start
+            with self._lock:
+                tally = self._tallies[kind]
+                tally.calls += 1
+                tally.seconds += time.perf_counter() - start
 
     def count(self, kind: str) -> None:
         """One more call of a kind that is counted, not timed (the requests charged to the API's

@@ -14,7 +14,8 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +28,9 @@ from nbaverify.io_stats import IO
 
 # kind -> (API path, resource plural, namespaced): the REST paths the client GETs
 PAGE_SIZE = 500  # what kubectl asks for a page (its --chunk-size)
+# lists read at once by prefetch: within the client's connection pool (10), and gentle on the
+# API server (kubectl's own default burst is 300 requests)
+PREFETCH_THREADS = 8
 KINDS: dict[str, tuple[str, str, bool]] = {
     "Namespace": ("/api/v1", "namespaces", False),
     "Node": ("/api/v1", "nodes", False),
@@ -83,6 +87,10 @@ class Source:
             (o for o in self.list(kind, namespace) if o.get("metadata", {}).get("name") == name),
             None,
         )
+
+    def prefetch(self, keys: Iterable[tuple[str, str | None]]) -> None:
+        """Read these (kind, namespace) lists ahead, where reading is slow (a cluster); manifests
+        are in memory already."""
 
     def close(self) -> None:
         """Nothing to release for manifests; a cluster source closes its client."""
@@ -296,6 +304,26 @@ class ClusterSource(Source):
         if key not in self._cache:  # one run sees one state of the cluster: list each kind once
             self._cache[key] = self._list(kind, namespace)
         return self._cache[key]
+
+    def prefetch(self, keys: Iterable[tuple[str, str | None]]) -> None:
+        """List these side by side (a check over every pod-bearing kind of every namespace asks
+        for dozens, each a round trip). Only what was read is kept: a list that failed is listed
+        again when a check asks, and fails there, in that check, with its message."""
+        missing = [key for key in dict.fromkeys(keys) if key not in self._cache]
+        if len(missing) < 2 or self._unreachable:
+            return
+        self._connected()  # once, before the threads share the client (its pool is thread-safe)
+
+        def attempt(key: tuple[str, str | None]) -> builtins.list[dict] | None:
+            try:
+                return self._list(*key)
+            except (CheckError, TargetUnreachable):
+                return None
+
+        with ThreadPoolExecutor(max_workers=min(PREFETCH_THREADS, len(missing))) as pool:
+            for key, items in zip(missing, pool.map(attempt, missing), strict=True):
+                if items is not None:
+                    self._cache.setdefault(key, items)
 
     def _get(self, path: str, what: str) -> Any:
         """GET a path of the API as JSON; `what` names it in messages ("listing Pod in namespace

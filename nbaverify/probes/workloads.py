@@ -177,6 +177,7 @@ def workloads(
 ) -> list[Workload]:
     """Every object of the namespaces that makes pods and no read controller owns, of every
     pod-bearing kind."""
+    source.prefetch((kind, namespace) for namespace in namespaces for kind in kinds)
     found = []
     for namespace in namespaces:
         for kind in kinds:
