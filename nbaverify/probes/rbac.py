@@ -12,6 +12,7 @@ dicts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ from nbaverify.label_selectors import selector_matches
 
 def _dict(value) -> dict:
     return value if isinstance(value, dict) else {}
+
+
+def _key(rule: dict, origin: str) -> tuple[str, str]:
+    """A rule and where it was written, as a set can hold it (equal rules, equal keys)."""
+    return json.dumps(rule, sort_keys=True, default=str), origin
 
 
 def _list(value) -> list:
@@ -85,22 +91,35 @@ class Rbac:
             name: [(r, name) for r in _list(role.get("rules")) if isinstance(r, dict)]
             for name, role in self.cluster_roles.items()
         }
-        for _ in range(len(self.cluster_roles) + 1):
-            changed = False
-            for name, role in self.cluster_roles.items():
-                selectors = [
-                    s
-                    for s in _list(_dict(role.get("aggregationRule")).get("clusterRoleSelectors"))
-                    if isinstance(s, dict)
-                ]
-                for other, found in self.cluster_roles.items():
-                    if other == name or not any(
+        # a cluster holds hundreds of ClusterRoles and a handful of aggregated ones: only those
+        # gather, each matched against every role once, and a rule already gathered is found by
+        # its key, not by comparing it with every rule gathered so far
+        gathers = {}
+        for name, role in self.cluster_roles.items():
+            selectors = [
+                s
+                for s in _list(_dict(role.get("aggregationRule")).get("clusterRoleSelectors"))
+                if isinstance(s, dict)
+            ]
+            if selectors:
+                gathers[name] = [
+                    other
+                    for other, found in self.cluster_roles.items()
+                    if other != name
+                    and any(
                         selector_matches(s, _dict(found["metadata"].get("labels")))
                         for s in selectors
-                    ):
-                        continue
+                    )
+                ]
+        held = {name: {_key(rule, origin) for rule, origin in rules[name]} for name in gathers}
+        for _ in range(len(gathers) + 1):
+            changed = False
+            for name, sources in gathers.items():
+                for other in sources:
                     for rule, origin in rules[other]:
-                        if (rule, origin) not in rules[name]:
+                        key = _key(rule, origin)
+                        if key not in held[name]:
+                            held[name].add(key)
                             rules[name].append((rule, origin))
                             changed = True
             if not changed:
