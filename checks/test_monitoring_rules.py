@@ -54,18 +54,14 @@ def start_early(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="module")
-def rule_test_results(promtool, request, expect):
+def rule_test_results(promtool, request):
     """Every selected test group's result, by the group: run together (one promtool process per set
     of rule files, each group alone only where that fails), so a run pays for one process, not one
-    a group; started early where the plugin could (start_early), else here."""
-    started = request.session.stash.get(EARLY, None)
-    if started is not None:
-        tests, future = started
-        results = future.result(timeout=600)
-    else:
-        tests = selected_rule_tests(request.session)
-        rules_dir = monitoring.resolve(expect["monitoring.rules_dir"])
-        results = monitoring.run_rule_tests(tests, rules_dir)
+    a group; started by start_early, or here where the plugin did not."""
+    if EARLY not in request.session.stash:
+        start_early(request.session)
+    tests, future = request.session.stash[EARLY]
+    results = future.result(timeout=600)
     return {id(test): result for test, result in zip(tests, results, strict=True)}
 
 

@@ -18,20 +18,26 @@ print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
 """
 
 
-def test_collecting_the_gate_imports_neither_hypothesis_nor_locust(tmp_path):
+def in_a_child(tmp_path, script: str, *args: str) -> subprocess.CompletedProcess:
+    """The script in a fresh interpreter (what it imports and how it collects are its own), given a
+    staging profile with an [api] section and then `args`."""
     profile = tmp_path / "p.toml"
     profile.write_text(
         'name = "p"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:9"\n'
         'jwt_secret_env = "NBAVERIFY_TEST_JWT_SECRET"\n'
     )
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(profile), str(tmp_path / "reports")],
+    return subprocess.run(
+        [sys.executable, "-c", script, str(profile), *args],
         capture_output=True,
         text=True,
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "NBAVERIFY_TEST_JWT_SECRET": "x" * 40},
         cwd=tmp_path,
     )
+
+
+def test_collecting_the_gate_imports_neither_hypothesis_nor_locust(tmp_path):
+    done = in_a_child(tmp_path, PROBE, str(tmp_path / "reports"))
     # collected
     assert "test_jwt.py: " in done.stdout and "test_api_input.py: " in done.stdout, (
         done.stdout + done.stderr
@@ -55,21 +61,9 @@ print(json.dumps(seen))
 def test_start_up_runs_without_the_cyclic_gc_and_is_frozen_for_the_checks(tmp_path):
     """The CLI turns the collector off for start-up and collection and back on for the checks,
     with start-up's objects frozen; a run that stops before pytest turns it back on too."""
-    profile = tmp_path / "p.toml"
-    profile.write_text(
-        'name = "p"\nenvironment = "staging"\n[api]\nbase_url = "http://127.0.0.1:9"\n'
-        'jwt_secret_env = "NBAVERIFY_TEST_JWT_SECRET"\n'
-    )
     broken = tmp_path / "broken.toml"
     broken.write_text("name = \n")
-    done = subprocess.run(
-        [sys.executable, "-c", GC_PROBE, str(profile), str(broken), str(tmp_path / "reports")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "NBAVERIFY_TEST_JWT_SECRET": "x" * 40},
-        cwd=tmp_path,
-    )
+    done = in_a_child(tmp_path, GC_PROBE, str(broken), str(tmp_path / "reports"))
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     runs = [number for number, entry in enumerate(seen) if isinstance(entry, list)]
     assert [seen[at][1] for at in runs] == [True, True], done.stdout + done.stderr
