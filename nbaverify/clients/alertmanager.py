@@ -19,7 +19,9 @@ class Alertmanager:
 
     def __init__(self, url: str, timeout_s: float):
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, verify=tls.verifying())
+        self._http = httpx.Client(
+            base_url=self.url, timeout=timeout_s, verify=tls.for_url(self.url)
+        )
         self._unreachable: TargetUnreachable | None = None
 
     def _get(self, path: str) -> httpx.Response:

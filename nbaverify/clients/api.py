@@ -76,7 +76,7 @@ class ApiClient:
         self._redactor = redactor or Redactor()
         self._http = httpx.Client(
             base_url=base_url,
-            verify=tls.verifying(ca_file),
+            verify=tls.for_url(base_url, ca_file),
             timeout=timeout_s,
             headers={"user-agent": "nbaverify"},
         )

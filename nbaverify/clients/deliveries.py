@@ -58,7 +58,7 @@ class DeliveryRecord:
         try:
             with (
                 IO.timed("alertmanager"),
-                httpx.Client(timeout=self._timeout_s, verify=tls.verifying()) as http,
+                httpx.Client(timeout=self._timeout_s, verify=tls.for_url(self._url)) as http,
             ):
                 reply = http.get(self._url)
         except httpx.HTTPError as exc:

@@ -17,7 +17,7 @@ class Grafana:
         self.url = url.rstrip("/")
         headers = {"authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout_s, verify=tls.verifying()
+            base_url=self.url, headers=headers, timeout=timeout_s, verify=tls.for_url(self.url)
         )
 
     def dashboard_titles(self) -> set[str]:

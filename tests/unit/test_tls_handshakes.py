@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import trustme
 from cryptography import x509
 
-from nbaverify.clients.tls import chain_problem, served_chain
+from nbaverify.clients.tls import chain_problem, for_url, served_chain, verifying
 
 
 @contextmanager
@@ -57,13 +57,17 @@ def _issued():
     return root, intermediate, leaf
 
 
-def test_the_full_chain_verifies_against_the_root_alone(tmp_path):
-    root, intermediate, leaf = _issued()
-    with serving(
+def _serving_full_chain(tmp_path, intermediate, leaf):
+    return serving(
         leaf.cert_chain_pems[0].bytes() + intermediate.cert_pem.bytes(),
         leaf.private_key_pem.bytes(),
         tmp_path,
-    ) as port:
+    )
+
+
+def test_the_full_chain_verifies_against_the_root_alone(tmp_path):
+    root, intermediate, leaf = _issued()
+    with _serving_full_chain(tmp_path, intermediate, leaf) as port:
         assert chain_problem("127.0.0.1", port, 5, root.cert_pem.bytes().decode()) is None
         assert len(served_chain("127.0.0.1", port, 5)) == 2
 
@@ -93,3 +97,29 @@ def test_an_expired_leaf_is_not_called_a_missing_chain(tmp_path):
     ) as port:
         # the dates are another check's
         assert chain_problem("127.0.0.1", port, 5, root.cert_pem.bytes().decode()) is None
+
+
+def test_a_plain_http_client_trusts_no_root_and_refuses_any_certificate(tmp_path):
+    # its context is never meant to handshake; should it, it must refuse, never accept unverified
+    plain = for_url("http://127.0.0.1:9093")
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    _root, intermediate, leaf = _issued()
+    with _serving_full_chain(tmp_path, intermediate, leaf) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            try:
+                plain.wrap_socket(raw, server_hostname="localhost").close()
+            except ssl.SSLCertVerificationError as exc:
+                assert exc.verify_code in (2, 20)  # no issuer to be found
+            else:
+                raise AssertionError("a context that trusts no root accepted a certificate")
+
+
+def test_an_https_client_verifies_with_the_roots_or_the_profiles_ca(tmp_path):
+    assert for_url("https://alertmanager.example:9093") is verifying(None)
+    assert for_url("HTTPS://api.example") is verifying(None)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    own = for_url("https://api.example", str(tmp_path / "ca.pem"))
+    assert own is verifying(str(tmp_path / "ca.pem"))
+    assert own.cert_store_stats()["x509_ca"] == 1
