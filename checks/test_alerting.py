@@ -18,10 +18,11 @@ import uuid
 
 import pytest
 
-from nbaverify.checking import parametrize_from
+from nbaverify.checking import parametrize_from, target_at_collection
+from nbaverify.clients import factory
 from nbaverify.errors import CheckError, NbaverifyError, TargetUnreachable
 from nbaverify.eventually import eventually
-from nbaverify.probes import alerting, counters
+from nbaverify.probes import alerting, counters, monitoring
 
 pytestmark = [pytest.mark.area("monitoring")]
 
@@ -33,6 +34,37 @@ SETTLE_S = 1.5
 
 def pytest_generate_tests(metafunc):
     parametrize_from(metafunc, "policy", "alerting.policy")
+
+
+def start_early(session: pytest.Session) -> None:
+    """amtool works in the background from here (a process per question, some thirty a gate), beside
+    the checks before these: the deployed file's validity and where each selected policy row and
+    each alert of the profile's rule files go in it. Called by the plugin once collection is over
+    (nbaverify.plugins.early); the checks ask the same questions and read these answers, or ask
+    amtool themselves where the file or the labels differ (the rules Prometheus has loaded, or the
+    configuration the live Alertmanager has)."""
+    run_target = target_at_collection(session.config)
+    config = factory.alertmanager_config(run_target)
+    if config is None or alerting.amtool() is None:
+        return
+    names = {getattr(item, "originalname", None) for item in session.items}
+    labels = [
+        dict(item.callspec.params["policy"]["labels"])
+        for item in session.items
+        if getattr(item, "originalname", None) == "check_escalation_route"
+    ]
+    if "check_every_alert_reaches_a_receiver" in names:
+        rules_dir = monitoring.resolve(run_target.expectations["monitoring.rules_dir"])
+        with contextlib.suppress(OSError, ValueError):  # the check reads the live rules anyway
+            labels += [
+                {
+                    "alertname": rule["alert"],
+                    **{k: str(v) for k, v in rule.get("labels", {}).items()},
+                }
+                for rule in monitoring.alerting_rules(rules_dir)
+            ]
+    if labels or "check_alertmanager_config_valid" in names:
+        alerting.start(config, labels)
 
 
 @pytest.fixture(scope="module")

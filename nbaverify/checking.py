@@ -11,9 +11,14 @@ from nbaverify.plugins.options import option
 from nbaverify.plugins.record import RUN
 
 
+def target_at_collection(config: pytest.Config):
+    """The run's target while tests are generated or started early (before any fixture exists)."""
+    return config.stash[RUN].ensure_target()
+
+
 def expectations_at_collection(config: pytest.Config):
     """The expectations while tests are generated (before any fixture exists)."""
-    return config.stash[RUN].ensure_target().expectations
+    return target_at_collection(config).expectations
 
 
 def parametrize_from(

@@ -8,6 +8,8 @@ a fixture skips, the load planner records why a figure is unknown)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nbaverify.clients.alertmanager import Alertmanager
 from nbaverify.clients.api import ApiClient, token_claims
 from nbaverify.clients.db import Database
@@ -79,6 +81,16 @@ def alertmanagers(target: Target) -> list[Alertmanager]:
         Alertmanager(url, timeout_s=target.expectations["api.timeout_s"])
         for url in (section.url, *section.peers)
     ]
+
+
+def alertmanager_config(target: Target) -> Path | None:
+    """The Alertmanager configuration as deployed: the profile's [alertmanager] config_file,
+    relative to the profile; None when it names none."""
+    section = target.profile.alertmanager
+    if section is None or not section.config_file:
+        return None
+    path = Path(section.config_file)
+    return path if path.is_absolute() else (target.source.parent / path).resolve()
 
 
 def kubernetes(target: Target) -> Source:

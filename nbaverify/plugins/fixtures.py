@@ -128,13 +128,12 @@ def delivery_record(target: Target, expect):
 def alertmanager_config(target: Target) -> Path:
     """The Alertmanager configuration as deployed (the profile's [alertmanager] config_file), amtool
     at hand."""
-    section = target.profile.alertmanager
-    if section is None or not section.config_file:
+    path = factory.alertmanager_config(target)
+    if path is None:
         pytest.skip("not configured: alertmanager.config_file")
     if alerting.amtool() is None:
         pytest.skip("amtool is not installed here (apt-get install prometheus-alertmanager)")
-    path = Path(section.config_file)
-    return path if path.is_absolute() else (target.source.parent / path).resolve()
+    return path
 
 
 @pytest.fixture(scope="session")

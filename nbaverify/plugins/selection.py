@@ -1,6 +1,6 @@
-"""Which checks run, and in what order: tier and area, waivers that skip, disruptive checks last,
-production safety (each read from the check's catalogue entry, evaluated by
-nbaverify.plugins.specs)."""
+"""Which checks run, and in what order: tier and area, waivers that skip, modules that start work
+early late and disruptive checks last, production safety (each read from the check's catalogue
+entry, evaluated by nbaverify.plugins.specs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from nbaverify.catalogue import CHECK_PREFIX, is_check, spec
 from nbaverify.markers import MARKERS
+from nbaverify.plugins.early import starts_early
 from nbaverify.plugins.options import option
 from nbaverify.plugins.record import RUN
 
@@ -42,8 +43,11 @@ def pytest_collection_modifyitems(
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     run.select_waivers([item for item in items if is_check(item)])
-    # disruptive checks last: the rate-limit check spends the window the others need (stable sort)
-    items.sort(key=lambda item: is_check(item) and _safety(item) == "disruptive")
+    # disruptive checks last: the rate-limit check spends the window the others need; before them
+    # the modules that started work early, which then has the others' time to finish (stable sort)
+    items.sort(
+        key=lambda item: (is_check(item) and _safety(item) == "disruptive", starts_early(item))
+    )
     allowed = {"readonly", *option(config, "allow")}
     if target.is_production:
         for item in items:

@@ -223,3 +223,43 @@ def test_a_module_starts_its_slow_work_once_the_selection_is_known(pytester):
     result, summary = run(pytester, "--tier", "gate")
     assert result.ret == 0, result.stdout.str()
     assert [c["outcome"] for c in summary["checks"]] == ["passed"]
+
+
+ORDERED = """
+import pytest
+
+pytestmark = [pytest.mark.area("monitoring")]
+{start}
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Troubleshooting")
+def check_{name}():
+    pass
+
+
+@pytest.mark.gate
+@pytest.mark.severity("warning")
+@pytest.mark.runbook("Troubleshooting")
+@pytest.mark.safety("disruptive")
+def check_{name}_disruptive():
+    pass
+"""
+
+
+def test_a_module_that_starts_early_runs_after_the_others_and_before_disruptive_checks(pytester):
+    """Its background work has the other checks' time to finish; disruptive checks stay last."""
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    pytester.makefile(".toml", target='name = "t"\nenvironment = "staging"\n')
+    pytester.makepyfile(
+        test_a_early=ORDERED.format(start="def start_early(session):\n    pass\n", name="early"),
+        test_b_plain=ORDERED.format(start="", name="plain"),
+    )
+    result, summary = run(pytester, "--tier", "gate", "--allow", "disruptive")
+    assert result.ret == 0, result.stdout.str()
+    assert [c["id"].split("::")[-1] for c in summary["checks"]] == [
+        "check_plain",
+        "check_early",
+        "check_plain_disruptive",
+        "check_early_disruptive",
+    ]
