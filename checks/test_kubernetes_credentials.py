@@ -7,12 +7,16 @@ import datetime as dt
 
 import pytest
 
+from nbaverify.checking import start_kubernetes
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import credentials
 from nbaverify.probes import kubernetes as kube
 from nbaverify.probes import workloads as pods
 
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.monthly]
+# the cluster's client and its pod-bearing lists are read in the background from when the
+# selection is known (nbaverify.plugins.early)
+start_early = start_kubernetes
 
 ROTATE = "Maintenance Schedule / Monthly Tasks / Rotate credentials"
 

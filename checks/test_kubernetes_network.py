@@ -8,13 +8,16 @@ Guide: Security Best Practices / Access Control / Network Policies (api-network-
 import pytest
 
 from nbaverify import label_selectors
-from nbaverify.checking import parametrize_from, run_allows
+from nbaverify.checking import parametrize_from, run_allows, start_kubernetes
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import network_policy as netpol
 from nbaverify.probes import workloads as pods
 
 NETWORK_POLICIES = "Security Best Practices / Access Control / Network Policies"
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.runbook(NETWORK_POLICIES)]
+# the cluster's client and its pod-bearing lists are read in the background from when the
+# selection is known (nbaverify.plugins.early)
+start_early = start_kubernetes
 
 
 def pytest_generate_tests(metafunc):

@@ -6,13 +6,16 @@ Guide: Security Best Practices / Access Control / RBAC Configuration (api-role: 
 
 import pytest
 
-from nbaverify.checking import parametrize_from
+from nbaverify.checking import parametrize_from, start_kubernetes
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import rbac
 from nbaverify.probes import workloads as pods
 
 RBAC_CONFIGURATION = "Security Best Practices / Access Control / RBAC Configuration"
 pytestmark = [pytest.mark.area("kubernetes"), pytest.mark.runbook(RBAC_CONFIGURATION)]
+# the cluster's client and its pod-bearing lists are read in the background from when the
+# selection is known (nbaverify.plugins.early)
+start_early = start_kubernetes
 
 
 def pytest_generate_tests(metafunc):

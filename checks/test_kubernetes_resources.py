@@ -10,13 +10,16 @@ Guide: Performance Tuning / Infrastructure Optimization / Resource Limits and Au
 
 import pytest
 
-from nbaverify.checking import parametrize_from
+from nbaverify.checking import parametrize_from, start_kubernetes
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import autoscaling
 from nbaverify.probes import kubernetes as kube
 from nbaverify.probes import workloads as pods
 
 pytestmark = [pytest.mark.area("kubernetes")]
+# the cluster's client and its pod-bearing lists are read in the background from when the
+# selection is known (nbaverify.plugins.early)
+start_early = start_kubernetes
 
 RESOURCE_LIMITS = "Performance Tuning / Infrastructure Optimization / Resource Limits"
 AUTOSCALING = "Performance Tuning / Infrastructure Optimization / Auto-scaling"

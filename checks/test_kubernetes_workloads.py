@@ -10,11 +10,15 @@ import datetime as dt
 import pytest
 
 from nbaverify import label_selectors
+from nbaverify.checking import start_kubernetes
 from nbaverify.clients.k8s import ref
 from nbaverify.probes import counters
 from nbaverify.probes import kubernetes as kube
 
 pytestmark = [pytest.mark.area("kubernetes")]
+# the cluster's client and its pod-bearing lists are read in the background from when the
+# selection is known (nbaverify.plugins.early)
+start_early = start_kubernetes
 
 INFRA_HEALTH = "System Monitoring / Health Checks / Infrastructure Health"
 INFRA_ISSUES = "Troubleshooting / Common Issues / Infrastructure Issues"

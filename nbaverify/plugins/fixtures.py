@@ -4,6 +4,8 @@ Each client is a session fixture that skips with "not configured: <key>" when th
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,10 +14,11 @@ import testinfra
 from nbaverify.check_memory import History
 from nbaverify.clients import Database, factory
 from nbaverify.clients.deliveries import DeliveryRecord
+from nbaverify.clients.k8s import Source
 from nbaverify.config import Target
 from nbaverify.errors import TargetUnreachable
 from nbaverify.plugins.record import EVIDENCE, RUN
-from nbaverify.probes import alerting
+from nbaverify.probes import alerting, workloads
 from nbaverify.probes.host_resources import label
 from nbaverify.probes.logs import LogWindow
 
@@ -137,14 +140,49 @@ def alertmanager_config(target: Target) -> Path:
 
 
 @pytest.fixture(scope="session")
-def k8s(target: Target, expect):
+def k8s(target: Target, expect, request: pytest.FixtureRequest):
     """Kubernetes as [kubernetes] says: a live cluster through the API server, or a folder of
     manifests."""
     if target.profile.kubernetes is None:
         pytest.skip("not configured: kubernetes")
-    source = factory.kubernetes(target)
+    early = request.session.stash.get(KUBERNETES_EARLY, None)
+    if early is None:
+        source = factory.kubernetes(target)
+    else:
+        source, warming = early
+        warming.result()  # the source is the checks' alone from here
     yield source
     source.close()
+
+
+# the run's Kubernetes source, opened once the selection is known, and its reading in the background
+KUBERNETES_EARLY = pytest.StashKey[tuple[Source, Future]]()
+
+
+def start_kubernetes(session: pytest.Session) -> None:
+    """Open the run's Kubernetes source now and, in the background, connect it (the official
+    client's import and the kubeconfig, some 0.2 s of CPU) and read the pod-bearing lists of
+    `kubernetes.namespaces`, while the checks before the cluster's wait on the platform; the k8s
+    fixture takes it over once that is done. Once a run, for a check module's `start_early`.
+    Whatever fails here is left for the check that asks: it fails there, with its own message."""
+    if KUBERNETES_EARLY in session.stash:
+        return
+    target = session.config.stash[RUN].ensure_target()
+    if target.profile.kubernetes is None:
+        return
+    try:
+        source = factory.kubernetes(target)
+    except Exception:  # noqa: BLE001 - the k8s fixture opens it again and says why
+        return
+    namespaces = target.expectations["kubernetes.namespaces"]
+
+    def warm() -> None:
+        with contextlib.suppress(Exception):  # left for the check that asks, as above
+            source.prefetch((kind, ns) for ns in namespaces for kind in workloads.POD_BEARING)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kubernetes")
+    session.stash[KUBERNETES_EARLY] = (source, pool.submit(warm))
+    pool.shutdown(wait=False)  # its one thread ends with its one task
 
 
 @pytest.fixture(scope="session")

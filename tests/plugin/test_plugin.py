@@ -263,3 +263,49 @@ def test_a_module_that_starts_early_runs_after_the_others_and_before_disruptive_
         "check_plain_disruptive",
         "check_early_disruptive",
     ]
+
+
+CLUSTER = """
+import pytest
+
+from nbaverify.plugins.fixtures import KUBERNETES_EARLY
+{start}
+pytestmark = [pytest.mark.area("kubernetes")]
+
+
+@pytest.mark.gate
+@pytest.mark.severity("critical")
+@pytest.mark.runbook("Troubleshooting")
+def check_reads_the_cluster(k8s, request):
+    early = request.session.stash.get(KUBERNETES_EARLY, None)
+    assert early is None or (early[0] is k8s and early[1].done()), early
+    k8s.list("Deployment", "nba-stats")
+"""
+
+UNUSABLE_CLUSTER = """
+[kubernetes]
+source = "cluster"
+context = "nowhere"
+kubeconfig = "kubeconfig.yaml"
+namespace = "nba-stats"
+"""
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["started early", "opened by the fixture"])
+def test_the_cluster_opened_early_is_the_checks_and_fails_them_as_before(pytester, early):
+    """The k8s fixture takes over the source start_kubernetes opened, once its background reading is
+    done; what failed there fails the check that asks, with the message it has without it."""
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    pytester.makefile(".toml", target=f'name = "t"\nenvironment = "staging"\n{UNUSABLE_CLUSTER}')
+    # a kubeconfig without that context
+    pytester.makefile(".yaml", kubeconfig="apiVersion: v1\nkind: Config\ncontexts: []\n")
+    start = (
+        "from nbaverify.checking import start_kubernetes\n\nstart_early = start_kubernetes\n"
+        if early
+        else ""
+    )
+    pytester.makepyfile(test_cluster=CLUSTER.format(start=start))
+    result, summary = run(pytester, "--tier", "gate")
+    [check] = summary["checks"]
+    assert check["outcome"] == "error", result.stdout.str()  # the suite could not read, said so
+    assert "kubernetes: cannot use context 'nowhere' of " in check["message"], check
