@@ -7,6 +7,7 @@ Services are found by process and socket, not systemd (not every host runs it).
 
 import pytest
 
+from nbaverify.checking import start_hosts
 from nbaverify.probes import counters, host_resources
 from nbaverify.probes.host_resources import label
 
@@ -14,6 +15,9 @@ METRICS = "System Monitoring / Metrics Collection / Infrastructure Metrics"
 RESOURCES = "Maintenance Schedule / Weekly Tasks / Check resource utilization"
 
 pytestmark = [pytest.mark.area("hosts"), pytest.mark.runbook(METRICS)]
+# each host is connected to in the background from when the selection is known
+# (nbaverify.plugins.early)
+start_early = start_hosts
 
 
 @pytest.mark.daily

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-# a check module's start_early for the cluster's checks
+# a check module's start_early for the cluster's checks, and the hosts'
+from nbaverify.plugins.fixtures import start_hosts as start_hosts
 from nbaverify.plugins.fixtures import start_kubernetes as start_kubernetes
 from nbaverify.plugins.options import option
 from nbaverify.plugins.record import RUN

@@ -4,11 +4,11 @@ A check module may define `start_early(session)`: it is called once, when collec
 before any check runs, for the modules that have a selected check. There it starts, in the
 background, work its checks would otherwise wait for: a local tool run on the profile's files
 (promtool's rule tests, amtool's routes), which runs on another core, or reads the checks would make
-anyway (the cluster's client and lists), which fill the time the checks before them spend waiting
-on the platform. The module's fixture then waits for the result instead of starting it; what failed
-in the background is left for the check that asks, to fail with its own message. Such a module's
-checks run after the others (see nbaverify.plugins.selection), so that the work has the rest of the
-run to finish in.
+anyway (the cluster's client and lists, the hosts' connections), which fill the time the checks
+before them spend waiting on the platform. The module's fixture then waits for the result instead
+of starting it; what failed in the background is left for the check that asks, to fail with its own
+message. Such a module's checks run after the others (see nbaverify.plugins.selection), so that the
+work has the rest of the run to finish in.
 """
 
 from __future__ import annotations

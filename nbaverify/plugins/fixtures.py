@@ -213,19 +213,48 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def host(host_url):
+def host(host_url, request: pytest.FixtureRequest):
     """A host of [hosts] urls, through testinfra (local://, ssh://user@host,
     kubectl://pod?namespace=n, ...)."""
     if host_url is None:
         pytest.skip("not configured: hosts")
+    early = request.session.stash.get(HOSTS_EARLY, {})
+    return early[host_url].result() if host_url in early else _open_host(host_url)
+
+
+def _open_host(url: str):
     try:
-        found = testinfra.get_host(host_url)
+        found = testinfra.get_host(url)
     except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
-        raise TargetUnreachable("host", label(host_url), _why(exc)) from None
-    if not host_url.startswith("local://"):
-        _unreachable_in_one_line(found.backend, label(host_url))
+        raise TargetUnreachable("host", label(url), _why(exc)) from None
+    if not url.startswith("local://"):
+        _unreachable_in_one_line(found.backend, label(url))
         found.run("true")  # one round trip now: an unreachable host says so once, fast
     return found
+
+
+# each host of the profile, opened once the selection is known: its URL -> the host to come
+HOSTS_EARLY = pytest.StashKey[dict[str, Future]]()
+
+
+def start_hosts(session: pytest.Session) -> None:
+    """Open every host of [hosts] urls in the background (an ssh connection and testinfra's look at
+    the system, some 0.1 s a host spent waiting), beside the checks before the hosts'; the host
+    fixture hands the checks each host once it is open. Once a run, for a check module's
+    `start_early`. A host that cannot be opened fails the check that asks, as it does without."""
+    hosts = session.config.stash[RUN].ensure_target().profile.hosts
+    if HOSTS_EARLY in session.stash or hosts is None or not hosts.urls:
+        return
+
+    def opened(url: str):
+        found = _open_host(url)
+        with contextlib.suppress(Exception):  # a check that needs it asks again, and fails there
+            found.system_info.type  # noqa: B018 - cached by testinfra for the modules that ask it
+        return found
+
+    pool = ThreadPoolExecutor(max_workers=min(4, len(hosts.urls)), thread_name_prefix="hosts")
+    session.stash[HOSTS_EARLY] = {url: pool.submit(opened, url) for url in hosts.urls}
+    pool.shutdown(wait=False)  # its threads end with their tasks
 
 
 def _unreachable_in_one_line(backend, where: str) -> None:

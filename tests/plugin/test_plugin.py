@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from nbaverify.plugins import fixtures
+
 CHECKS = """
 import pytest
 
@@ -265,22 +267,30 @@ def test_a_module_that_starts_early_runs_after_the_others_and_before_disruptive_
     ]
 
 
-CLUSTER = """
+OPENED_EARLY = """
 import pytest
 
-from nbaverify.plugins.fixtures import KUBERNETES_EARLY
+from nbaverify.plugins.fixtures import {key}
 {start}
-pytestmark = [pytest.mark.area("kubernetes")]
+pytestmark = [pytest.mark.area("{area}")]
 
 
 @pytest.mark.gate
 @pytest.mark.severity("critical")
 @pytest.mark.runbook("Troubleshooting")
-def check_reads_the_cluster(k8s, request):
-    early = request.session.stash.get(KUBERNETES_EARLY, None)
-    assert early is None or (early[0] is k8s and early[1].done()), early
-    k8s.list("Deployment", "nba-stats")
+def check_reads_it({fixtures}, request):
+    early = request.session.stash.get({key}, None)
+{body}
 """
+
+CLUSTER = OPENED_EARLY.format(
+    key="KUBERNETES_EARLY",
+    start="{start}",
+    area="kubernetes",
+    fixtures="k8s",
+    body="""    assert early is None or (early[0] is k8s and early[1].done()), early
+    k8s.list("Deployment", "nba-stats")""",
+)
 
 UNUSABLE_CLUSTER = """
 [kubernetes]
@@ -309,3 +319,37 @@ def test_the_cluster_opened_early_is_the_checks_and_fails_them_as_before(pyteste
     [check] = summary["checks"]
     assert check["outcome"] == "error", result.stdout.str()  # the suite could not read, said so
     assert "kubernetes: cannot use context 'nowhere' of " in check["message"], check
+
+
+HOSTS = OPENED_EARLY.format(
+    key="HOSTS_EARLY",
+    start="{start}",
+    area="hosts",
+    fixtures="host, host_url",
+    body="""    assert not early or early[host_url].result() is host, early
+    assert host.run("echo here").stdout.strip() == 'here'""",
+)
+
+
+@pytest.mark.parametrize("early", [True, False], ids=["started early", "opened by the fixture"])
+def test_each_host_opened_early_is_the_checks_and_fails_them_as_before(
+    pytester, monkeypatch, early
+):
+    """The host fixture hands over the host start_hosts opened (each host is opened once a run);
+    one that cannot be opened fails its checks with the message it has without it."""
+    opened: list[str] = []
+    real = fixtures._open_host
+    monkeypatch.setattr(fixtures, "_open_host", lambda url: opened.append(url) or real(url))
+    pytester.makeini("[pytest]\npython_functions = check_*\n")
+    # nothing listens on port 1: ssh is refused at once
+    hosts = '[hosts]\nurls = ["local://", "ssh://nobody@127.0.0.1:1?timeout=5"]\n'
+    pytester.makefile(".toml", target=f'name = "t"\nenvironment = "staging"\n{hosts}')
+    start = "from nbaverify.checking import start_hosts\n\nstart_early = start_hosts\n"
+    pytester.makepyfile(test_hosts=HOSTS.format(start=start if early else ""))
+    result, summary = run(pytester, "--tier", "gate")
+    local, remote = summary["checks"]
+    assert local["outcome"] == "passed", result.stdout.str()
+    assert remote["outcome"] == "error", result.stdout.str()
+    assert "127.0.0.1" in remote["message"] and "refused" in remote["message"], remote
+    # testinfra keeps one object a URL: it is the count of openings that tells
+    assert sorted(opened) == ["local://", "ssh://nobody@127.0.0.1:1?timeout=5"]
