@@ -572,10 +572,6 @@ def _run_checks(args, passthrough: list[str]) -> int:
         # we imported httpx (and so anyio, a pytest plugin) before pytest: harmless here
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
-        # requests (under the Kubernetes client's kubeconfig loader) notes at import that urllib3
-        # lacks PySocks; imported in the background (start_kubernetes), it lands on some check
-        "-W",
-        "ignore:SOCKS support in urllib3:Warning",
     ]
     for option in options.OPTIONS:
         # every run option as resolved above (the team's folders are paths already)

@@ -29,9 +29,11 @@ pytest_plugins = [
     "nbaverify.plugins.options",
     "nbaverify.plugins.specs",
     "nbaverify.plugins.record",
+    # before selection, which imports it: a module imported before it is registered cannot have its
+    # asserts rewritten, and pytest warns (an error where warnings are errors)
+    "nbaverify.plugins.early",
     "nbaverify.plugins.selection",
     "nbaverify.plugins.fixtures",
-    "nbaverify.plugins.early",
 ]
 
 

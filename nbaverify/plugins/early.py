@@ -13,17 +13,24 @@ work has the rest of the run to finish in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     modules = {id(item.module): item.module for item in session.items if hasattr(item, "module")}
     for module in modules.values():
-        start = getattr(module, "start_early", None)
-        if callable(start):
+        start = _start_of(module)
+        if start is not None:
             start(session)
 
 
 def starts_early(item: pytest.Item) -> bool:
     """The item's module starts work early: its checks are best run late."""
-    return callable(getattr(getattr(item, "module", None), "start_early", None))
+    return _start_of(getattr(item, "module", None)) is not None
+
+
+def _start_of(module) -> Callable[[pytest.Session], None] | None:
+    start = getattr(module, "start_early", None)
+    return start if callable(start) else None

@@ -155,6 +155,12 @@ def k8s(target: Target, expect, request: pytest.FixtureRequest):
     source.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # requests (under the Kubernetes client's kubeconfig loader) notes at import that urllib3 lacks
+    # PySocks; imported in the background by start_kubernetes, it would land on whichever check runs
+    config.addinivalue_line("filterwarnings", "ignore:SOCKS support in urllib3:Warning")
+
+
 # the run's Kubernetes source, opened once the selection is known, and its reading in the background
 KUBERNETES_EARLY = pytest.StashKey[tuple[Source, Future]]()
 

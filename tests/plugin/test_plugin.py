@@ -353,3 +353,13 @@ def test_each_host_opened_early_is_the_checks_and_fails_them_as_before(
     assert "127.0.0.1" in remote["message"] and "refused" in remote["message"], remote
     # testinfra keeps one object a URL: it is the count of openings that tells
     assert sorted(opened) == ["local://", "ssh://nobody@127.0.0.1:1?timeout=5"]
+
+
+def test_the_plugin_loads_where_warnings_are_errors(pytester):
+    """Each part of the plugin is registered before another imports it, so pytest can rewrite its
+    asserts: no warning, which a project whose warnings are errors refuses to start on."""
+    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    said = result.stdout.str() + result.stderr.str()
+    assert "PytestAssertRewriteWarning" not in said, said
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED, said
