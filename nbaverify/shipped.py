@@ -8,6 +8,7 @@ it asks here, through importlib.resources.
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -39,11 +40,23 @@ LOCUSTFILE = SCENARIOS / "locustfile.py"
 def check_id(path: Path, rest: str) -> str | None:
     """A shipped check's stable id, wherever it is installed: checks/<module>::<name> (None: not
     shipped)."""
+    module = _shipped_module(path)
+    return None if module is None else f"checks/{module}::{rest}"
+
+
+@cache
+def _shipped_module(path: Path) -> str | None:
+    # asked for every check several times a run, and resolving walks the path a syscall a part
+    # (~0.05 s a gate): once a module
     try:
-        relative = path.resolve().relative_to(CHECKS.resolve())
+        return path.resolve().relative_to(_checks_resolved()).as_posix()
     except ValueError:
         return None
-    return f"checks/{relative.as_posix()}::{rest}"
+
+
+@cache
+def _checks_resolved() -> Path:
+    return CHECKS.resolve()
 
 
 # the source checkout (where the self-tests and benchmarks live); installed, this is site-packages
