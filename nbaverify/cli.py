@@ -33,6 +33,10 @@ CHECKS_DIR = shipped.CHECKS
 
 
 def main(argv: list[str] | None = None) -> int:
+    # start-up: httpx imports its command-line client (click, rich: ~50 ms a run here)
+    # whenever those are installed, as a dev install's tools have them, and nbaverify never calls
+    # it. A None entry makes that one import fail, and httpx falls back to a stub `httpx.main`.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         code = _main(argv)
         # here, not at exit: a reader that closed the pipe is then ours to handle
