@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -97,21 +98,48 @@ class Prometheus:
 
         Returns at once when every active target has been scraped at least once (any long-running
         Prometheus); otherwise polls, at most timeout_s, so checks judge scraped data, not a cold
-        start.
+        start. A Prometheus started within timeout_s may also have scraped a target before the
+        target itself listened (a platform started all at once): a target down at the first look
+        gets one more scrape before the checks judge it.
         """
         deadline = time.monotonic() + timeout_s
         waited = False
+        down: dict[tuple[str, str], str] | None = None  # target -> its last scrape, when down
         while time.monotonic() < deadline:
             try:
                 targets = self.targets()
             except (TargetUnreachable, CheckError):
                 return  # the checks themselves will say so
             if targets and all(not t["lastScrape"].startswith("0001-") for t in targets):
-                if waited:  # rate() needs two samples: one more scrape interval
-                    time.sleep(max(duration_seconds(t["scrapeInterval"]) for t in targets) + 0.5)
-                return
-            waited = True
+                if down is None:
+                    down = {
+                        (t["scrapePool"], t["scrapeUrl"]): t["lastScrape"]
+                        for t in targets
+                        if t["health"] == "down"
+                    }
+                    if down and not self._started_within(timeout_s):
+                        down = {}
+                if not any(
+                    down.get((t["scrapePool"], t["scrapeUrl"])) == t["lastScrape"] for t in targets
+                ):
+                    if waited:  # rate() needs two samples: one more scrape interval
+                        time.sleep(
+                            max(duration_seconds(t["scrapeInterval"]) for t in targets) + 0.5
+                        )
+                    return
+            else:
+                waited = True
             time.sleep(0.25)
+
+    def _started_within(self, seconds: float) -> bool:
+        try:
+            started = self._data("/api/v1/status/runtimeinfo")["startTime"]
+            age = dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(
+                started.replace("Z", "+00:00")
+            )
+        except (TargetUnreachable, CheckError, KeyError, TypeError, ValueError):
+            return False  # a Prometheus that does not say: judged as it stands
+        return age.total_seconds() < seconds
 
     def alerting_rules(self) -> list[dict]:
         groups = self._data("/api/v1/rules", type="alert")["groups"]
