@@ -13,8 +13,10 @@ import itertools
 import json
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from nbaverify.results import CheckResult, RunSummary
 
@@ -22,6 +24,7 @@ FILE = "runs.jsonl"
 FAILING = frozenset({"failed", "error"})
 FLAKY_WINDOW = 10  # a check whose outcome flipped twice in its last ten runs is flaky
 STRIP_RUNS = 30
+SCANNED = 5000  # lines read back from the end at most, whichever targets they are
 
 
 def entry(summary: RunSummary) -> dict:
@@ -50,24 +53,46 @@ def append(summary: RunSummary, folder: Path) -> Path:
 
 
 def read(folder: Path, target: str, limit: int = 200) -> list[dict]:
-    """The last runs against this target, oldest first."""
+    """The last runs against this target, oldest first.
+
+    Read from the file's end, and no further back than `limit` of them or SCANNED lines: a year of
+    runs is a file of some 100 MB (a gate's line is 23 kB), and every run reads it.
+    """
+    mark = f'"target":{json.dumps(target)}'.encode()  # as append() writes it
+    runs: list[dict] = []
     try:
-        lines = (folder / FILE).read_text(errors="replace").splitlines()[-5000:]
+        with (folder / FILE).open("rb") as history:
+            for line in itertools.islice(_backwards(history), SCANNED):
+                if mark not in line:
+                    continue
+                try:
+                    run = json.loads(line)
+                except ValueError:
+                    continue
+                if (
+                    isinstance(run, dict)
+                    and run.get("target") == target
+                    and isinstance(run.get("checks"), dict)
+                ):
+                    runs.append(run)
+                    if len(runs) == limit:
+                        break
     except OSError:
         return []
-    runs = []
-    for line in lines:
-        try:
-            run = json.loads(line)
-        except ValueError:
-            continue
-        if (
-            isinstance(run, dict)
-            and run.get("target") == target
-            and isinstance(run.get("checks"), dict)
-        ):
-            runs.append(run)
-    return runs[-limit:]
+    return runs[::-1]
+
+
+def _backwards(history: BinaryIO, block: int = 1 << 20) -> Iterator[bytes]:
+    """The file's lines, last first, a block at a time from its end."""
+    end = history.seek(0, os.SEEK_END)
+    rest = b""  # the start of a line that began in an earlier block
+    while end > 0:
+        start = max(0, end - block)
+        history.seek(start)
+        lines = (history.read(end - start) + rest).split(b"\n")
+        end = start
+        rest = lines.pop(0) if end > 0 else b""
+        yield from (line for line in reversed(lines) if line)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
+import random
 
 from nbaverify.reports import render, run_history
 from nbaverify.results import CheckResult, RunSummary
@@ -158,3 +160,34 @@ def test_a_skipped_check_says_it_is_not_configured():
     assert 'not configured: hosts <span class="cat">not configured</span>' in render.html_report(
         run
     )
+
+
+def test_lines_read_back_from_the_end_are_the_files_lines_at_any_block_size():
+    rng = random.Random(7)
+    for _ in range(200):
+        text = b"".join(
+            rng.choice([b"\n", b"a", b"bc", b'{"x":1}', b"\n\n"]) for _ in range(rng.randint(0, 60))
+        )
+        wanted = [line for line in text.split(b"\n") if line][::-1]
+        assert list(run_history._backwards(io.BytesIO(text), block=rng.randint(1, 9))) == wanted
+
+
+def test_the_history_is_read_from_its_end_as_far_as_it_needs(tmp_path):
+    """A year of runs against several targets: the last 200 of this one, oldest first; lines of
+    other targets pass unparsed, and nothing before the last SCANNED lines is read."""
+    with (tmp_path / run_history.FILE).open("w") as out:
+        for number in range(run_history.SCANNED + 1000):
+            target = "staging" if number % 3 == 0 else "production"
+            out.write(
+                json.dumps(
+                    {"run_id": f"r{number}", "target": target, "checks": {LAG: "passed"}},
+                    separators=(",", ":"),
+                )
+                + "\n"
+            )
+    runs = run_history.read(tmp_path, "staging")
+    assert [run["run_id"] for run in runs] == [
+        f"r{number}" for number in range(run_history.SCANNED + 1000) if number % 3 == 0
+    ][-200:]
+    scanned = run_history.read(tmp_path, "staging", limit=10_000)
+    assert scanned[0]["run_id"] == f"r{1002}"  # the first staging run of the last SCANNED lines
