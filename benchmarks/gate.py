@@ -1,7 +1,7 @@
 """How fast is the deploy gate? (issue #8: the gate tier <= 15 s on 2 cores, start-up <= 2 s)
 
     .venv/bin/python benchmarks/gate.py [--runs N]
-    .venv/bin/python benchmarks/gate.py --vs OTHER_CHECKOUT [--runs N]
+    .venv/bin/python benchmarks/gate.py --vs OTHER_CHECKOUT [--vs-python PYTHON] [--runs N]
 
 Against the warm sandbox (started if it is not running, and left as it was found otherwise;
 it must be healthy). Prints, as medians over N runs:
@@ -23,7 +23,9 @@ left after the last check).
 With --vs, instead: this checkout's gate and another checkout's (its own .venv, built by its
 scripts/bootstrap; an older commit, say) in turn, N pairs against the same warm sandbox, each pair's
 ratio (this / other) and the medians: the two side by side in one run, as this machine's timings
-drift by 10 % or more between runs.
+drift by 10 % or more between runs. --vs-python runs the other side with that interpreter instead
+of the other checkout's .venv: `--vs . --vs-python /elsewhere/venv/bin/python` times this code
+under two interpreters (that venv must have nbaverify installed from this checkout).
 """
 
 from __future__ import annotations
@@ -63,10 +65,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="repetitions (default 5)")
     parser.add_argument("--vs", type=Path, help="another checkout to time against, pair by pair")
+    parser.add_argument(
+        "--vs-python", type=Path, help="the other side's interpreter (default: its .venv's)"
+    )
     args = parser.parse_args()
     runs = args.runs
     if args.vs:
-        return versus(args.vs.resolve(), runs)
+        return versus(args.vs.resolve(), runs, args.vs_python)
+    if args.vs_python:
+        parser.error("--vs-python goes with --vs")
     subprocess.run(
         [PY, "-m", "nbaverify.cli", "check", "gate", "--report-dir", tempfile.mkdtemp()],
         cwd=ROOT,
@@ -166,11 +173,15 @@ def main() -> None:
     )
 
 
-def versus(other: Path, pairs: int) -> None:
-    """This checkout's `nbaverify check gate` against another's, in turn, against one sandbox."""
-    theirs = other / ".venv" / "bin" / "python"
+def versus(other: Path, pairs: int, python: Path | None = None) -> None:
+    """This checkout's `nbaverify check gate` against another's (or this one's under another
+    interpreter), in turn, against one sandbox."""
+    theirs = python or other / ".venv" / "bin" / "python"
     if not theirs.is_file():
-        raise SystemExit(f"{other} has no .venv/bin/python: run its scripts/bootstrap first")
+        raise SystemExit(
+            f"no interpreter at {theirs}"
+            + ("" if python else f": run {other}/scripts/bootstrap first")
+        )
     commands = {
         side: [python, "-m", "nbaverify.cli", "check", "gate", "--report-dir"]
         for side, python in (("this", PY), ("other", str(theirs)))
@@ -185,7 +196,10 @@ def versus(other: Path, pairs: int) -> None:
     ratios = [a / b for a, b in zip(times["this"], times["other"], strict=True)]
     print(f"gate tier, {pairs} pairs in turn, {sys.platform}, {_cores()} cores (wall seconds)")
     print(f"  this checkout   {ROOT}: median {statistics.median(times['this']):.2f} s")
-    print(f"  other checkout  {other}: median {statistics.median(times['other']):.2f} s")
+    print(
+        f"  other checkout  {other}{f' ({theirs})' if python else ''}:"
+        f" median {statistics.median(times['other']):.2f} s"
+    )
     print(
         f"  this / other    median {statistics.median(ratios):.2f}"
         f" (min {min(ratios):.2f}, max {max(ratios):.2f})"
