@@ -170,8 +170,9 @@ def port_holder(port: int) -> str | None:
     return None
 
 
-def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
-    """The live pid recorded in pid_file, if its command line still is ours (pids get reused)."""
+def read_pid(pid_file: Path, *expect_in_cmdline: str) -> int | None:
+    """The live pid recorded in pid_file, if it is a process whose command line still holds every
+    marker (pids get reused: after a crash or a reboot, a stale file may name any process)."""
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -180,10 +181,15 @@ def read_pid(pid_file: Path, expect_in_cmdline: str) -> int | None:
         cmdline = (
             Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         )
+        # /proc also answers for a thread's id, with its process's command line: a stale pid that is
+        # now a thread of the same binary run by another sandbox passed for ours
+        thread_group = Path(f"/proc/{pid}/status").read_text().split("\nTgid:", 1)[1].split()[0]
     except (OSError, ValueError, IndexError):
         return None
+    if thread_group != str(pid):
+        return None
     # an empty cmdline is a process still in execve (seen right after spawn): it is ours, starting
-    if cmdline and expect_in_cmdline not in cmdline:
+    if cmdline and not all(marker in cmdline for marker in expect_in_cmdline):
         return None
     return None if _is_zombie(pid) else pid
 

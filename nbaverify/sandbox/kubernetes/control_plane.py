@@ -162,7 +162,9 @@ class ControlPlane:
         }
 
     def pid(self, name: str) -> int | None:
-        return procs.read_pid(self.layout.pid_file(name), str(self.bin / name))
+        # this sandbox's, not the same binary another sandbox on the machine runs: every
+        # component's command line names files below its folder
+        return procs.read_pid(self.layout.pid_file(name), str(self.bin / name), f"{self.folder}/")
 
     def running(self) -> bool:
         return all(self.pid(name) for name in versions.COMPONENTS)
