@@ -181,17 +181,22 @@ def read_pid(pid_file: Path, *expect_in_cmdline: str) -> int | None:
         cmdline = (
             Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         )
-        # /proc also answers for a thread's id, with its process's command line: a stale pid that is
-        # now a thread of the same binary run by another sandbox passed for ours
-        thread_group = Path(f"/proc/{pid}/status").read_text().split("\nTgid:", 1)[1].split()[0]
+        status = dict(
+            line.split(":\t", 1)
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if ":\t" in line
+        )
     except (OSError, ValueError, IndexError):
         return None
-    if thread_group != str(pid):
+    # /proc also answers for a thread's id, with its process's command line: a stale pid that is now
+    # a thread of the same binary run by another sandbox passed for ours. Exited but not yet reaped
+    # (Z) is as good as gone.
+    if status.get("Tgid") != str(pid) or status.get("State", "Z").startswith("Z"):
         return None
     # an empty cmdline is a process still in execve (seen right after spawn): it is ours, starting
     if cmdline and not all(marker in cmdline for marker in expect_in_cmdline):
         return None
-    return None if _is_zombie(pid) else pid
+    return pid
 
 
 def _is_zombie(pid: int) -> bool:

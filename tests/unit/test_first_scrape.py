@@ -6,13 +6,12 @@ the first gate after `up` failed check_scrape_targets_up on a target that was up
 """
 
 import datetime as dt
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
 
 from nbaverify.clients.prom import Prometheus
+from tests.unit.http_doubles import JsonHandler, serving
 
 
 class Double:
@@ -47,39 +46,25 @@ class Double:
 
 @pytest.fixture
 def serve():
-    servers = []
+    with ExitStack() as stack:
 
-    def start(double: Double) -> Prometheus:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path.startswith("/api/v1/targets"):
-                    data = {"activeTargets": double.targets()}
-                elif self.path == "/api/v1/status/runtimeinfo":
-                    data = {"startTime": double.started.isoformat().replace("+00:00", "Z")}
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                body = json.dumps({"status": "success", "data": data}).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.end_headers()
-                self.wfile.write(body)
+        def start(double: Double) -> Prometheus:
+            class Handler(JsonHandler):
+                def do_GET(self):
+                    if self.path.startswith("/api/v1/targets"):
+                        data = {"activeTargets": double.targets()}
+                    elif self.path == "/api/v1/status/runtimeinfo":
+                        data = {"startTime": double.started.isoformat().replace("+00:00", "Z")}
+                    else:
+                        self.reply(404)
+                        return
+                    self.reply(200, {"status": "success", "data": data})
 
-            def log_message(self, *args):
-                pass
+            client = Prometheus(stack.enter_context(serving(Handler)), timeout_s=5)
+            stack.callback(client.close)
+            return client
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        client = Prometheus(f"http://127.0.0.1:{server.server_port}", timeout_s=5)
-        servers.append((server, client))
-        return client
-
-    yield start
-    for server, client in servers:
-        client.close()
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 REFUSED = ("down", "2026-12-07T08:00:00.1Z")

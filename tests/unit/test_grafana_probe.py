@@ -3,45 +3,30 @@
 No Grafana can run here; the double speaks the one endpoint the check uses, over real HTTP.
 """
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 
 from nbaverify.clients.grafana import Grafana
 from nbaverify.config import load_target
 from nbaverify.errors import CheckError
+from tests.unit.http_doubles import JsonHandler, serving
 
 
-class FakeGrafana(BaseHTTPRequestHandler):
+class FakeGrafana(JsonHandler):
     """Test double of Grafana's GET /api/search?type=dash-db, requiring a bearer token."""
 
     def do_GET(self):
         if self.headers.get("authorization") != "Bearer canary-token":
-            self.send_response(401)
-            self.end_headers()
+            self.reply(401)
             return
-        body = json.dumps(
-            [{"title": "API Performance", "type": "dash-db"}, {"title": "Database Health"}]
-        ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+        self.reply(
+            200, [{"title": "API Performance", "type": "dash-db"}, {"title": "Database Health"}]
+        )
 
 
 @pytest.fixture
 def grafana():
-    server = HTTPServer(("127.0.0.1", 0), FakeGrafana)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(FakeGrafana) as url:
+        yield url
 
 
 def test_titles_come_from_grafana_with_the_token(grafana):

@@ -7,7 +7,9 @@ and never started it.
 """
 
 import os
+import subprocess
 import threading
+import time
 from pathlib import Path
 
 from nbaverify import procs
@@ -54,3 +56,15 @@ def test_a_stale_or_unreadable_file_names_nothing(tmp_path):
     assert procs.read_pid(tmp_path / "missing.pid", "x") is None
     (tmp_path / "bad.pid").write_text("not a pid")
     assert procs.read_pid(tmp_path / "bad.pid", "x") is None
+
+
+def test_an_exited_process_not_yet_reaped_is_gone(tmp_path):
+    child = subprocess.Popen(["sleep", "0"])
+    try:
+        status = Path(f"/proc/{child.pid}/status")
+        deadline = time.monotonic() + 10
+        while "State:\tZ" not in status.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert procs.read_pid(pid_file(tmp_path, child.pid), "sleep") is None
+    finally:
+        child.wait()
