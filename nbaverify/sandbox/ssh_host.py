@@ -233,8 +233,10 @@ class SshHost:
             "ssh",
             "-F",
             str(self.ssh_config),
+            # never through a check's shared connection (testinfra keeps one for 60 s): a heal
+            # kills its session on the host, and a command sent to its dying master fails
             "-o",
-            "ControlMaster=no",
+            "ControlPath=none",
             "-o",
             "ConnectTimeout=5",
             "-p",
