@@ -122,11 +122,12 @@ def log_sources(
     if hosts is None or not section.files:
         return [], "logs.files on [hosts]" if hosts else "hosts"
     # the hosts' files through testinfra's backends (ssh, local), only when the log is there
-    import testinfra
+    from nbaverify.clients.hosts import open_host
 
-    # each host named by its URL without the query (ssh_config=..., timeout=...), as the host checks
-    # name it
-    return [
-        HostLogFiles(testinfra.get_host(url), url.partition("?")[0], section.files, limit)
-        for url in hosts.urls
-    ], None
+    timeout_s = target.expectations["hosts.command_timeout_s"]
+    files: list[LogSource] = []
+    for url in hosts.urls:
+        # its URL without the query (ssh_config=..., timeout=...), as the host checks name it
+        name = url.partition("?")[0]
+        files.append(HostLogFiles(open_host(url, name, timeout_s), name, section.files, limit))
+    return files, None

@@ -9,14 +9,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import testinfra
 
 from nbaverify.check_memory import History
-from nbaverify.clients import Database, factory
+from nbaverify.clients import Database, factory, hosts
 from nbaverify.clients.deliveries import DeliveryRecord
 from nbaverify.clients.k8s import Source
 from nbaverify.config import Target
-from nbaverify.errors import TargetUnreachable
 from nbaverify.plugins.record import EVIDENCE, RUN
 from nbaverify.probes import alerting, workloads
 from nbaverify.probes.host_resources import label
@@ -219,24 +217,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def host(host_url, request: pytest.FixtureRequest):
+def host(host_url, expect, request: pytest.FixtureRequest):
     """A host of [hosts] urls, through testinfra (local://, ssh://user@host,
-    kubectl://pod?namespace=n, ...)."""
+    kubectl://pod?namespace=n, ...), each command bounded by `hosts.command_timeout_s`."""
     if host_url is None:
         pytest.skip("not configured: hosts")
     early = request.session.stash.get(HOSTS_EARLY, {})
-    return early[host_url].result() if host_url in early else _open_host(host_url)
-
-
-def _open_host(url: str):
-    try:
-        found = testinfra.get_host(url)
-    except Exception as exc:  # noqa: BLE001 - testinfra raises what its backend raises; one line for the report
-        raise TargetUnreachable("host", label(url), _why(exc)) from None
-    if not url.startswith("local://"):
-        _unreachable_in_one_line(found.backend, label(url))
-        found.run("true")  # one round trip now: an unreachable host says so once, fast
-    return found
+    if host_url in early:
+        return early[host_url].result()
+    return hosts.open_host(host_url, label(host_url), expect["hosts.command_timeout_s"])
 
 
 # each host of the profile, opened once the selection is known: its URL -> the host to come
@@ -248,47 +237,23 @@ def start_hosts(session: pytest.Session) -> None:
     the system, some 0.1 s a host spent waiting), beside the checks before the hosts'; the host
     fixture hands the checks each host once it is open. Once a run, for a check module's
     `start_early`. A host that cannot be opened fails the check that asks, as it does without."""
-    hosts = session.config.stash[RUN].ensure_target().profile.hosts
-    if HOSTS_EARLY in session.stash or hosts is None or not hosts.urls:
+    target = session.config.stash[RUN].ensure_target()
+    profile_hosts = target.profile.hosts
+    if HOSTS_EARLY in session.stash or profile_hosts is None or not profile_hosts.urls:
         return
+    timeout_s = target.expectations["hosts.command_timeout_s"]
 
     def opened(url: str):
-        found = _open_host(url)
+        found = hosts.open_host(url, label(url), timeout_s)
         with contextlib.suppress(Exception):  # a check that needs it asks again, and fails there
             found.system_info.type  # noqa: B018 - cached by testinfra for the modules that ask it
         return found
 
-    pool = ThreadPoolExecutor(max_workers=min(4, len(hosts.urls)), thread_name_prefix="hosts")
-    session.stash[HOSTS_EARLY] = {url: pool.submit(opened, url) for url in hosts.urls}
+    pool = ThreadPoolExecutor(
+        max_workers=min(4, len(profile_hosts.urls)), thread_name_prefix="hosts"
+    )
+    session.stash[HOSTS_EARLY] = {url: pool.submit(opened, url) for url in profile_hosts.urls}
     pool.shutdown(wait=False)  # its threads end with their tasks
-
-
-def _unreachable_in_one_line(backend, where: str) -> None:
-    """testinfra's ssh backend raises RuntimeError(CommandResult) when ssh itself fails (exit 255):
-    a host that stops answering mid-run is unreachable, said as such by every check that asks it
-    afterwards."""
-    run = backend.run
-
-    def guarded(command: str, *args, **kwargs):
-        try:
-            return run(command, *args, **kwargs)
-        except RuntimeError as exc:
-            raise TargetUnreachable("host", where, _why(exc)) from None
-
-    backend.run = guarded
-
-
-def _why(exc: Exception) -> str:
-    """testinfra's ssh backend raises RuntimeError(CommandResult): its stderr is the reason."""
-    arg = exc.args[0] if exc.args else None
-    if hasattr(arg, "stderr"):
-        text = (
-            getattr(arg, "stderr", "") or f"ssh exited {getattr(arg, 'rc', '?')} without saying why"
-        )
-    else:
-        text = str(exc)
-    lines = [line for line in str(text).splitlines() if line.strip()]
-    return lines[0].strip() if lines else type(exc).__name__
 
 
 @pytest.fixture(scope="session")

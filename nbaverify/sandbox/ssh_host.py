@@ -265,6 +265,26 @@ class SshHost:
         for _ in range(copies):
             self.run(f"setsid nohup {command} >/dev/null 2>&1 </dev/null &")
 
+    def hang_sessions(self, seconds: int) -> None:
+        """Every session from now on logs in, then hangs (`ForceCommand sleep`), as on a host whose
+        login waits on a hung home mount; sshd rereads its configuration on SIGHUP, same pid. The
+        next fresh sync writes the configuration anew."""
+        config = self.dir / "sshd_config"
+        procs.write_atomic(config, config.read_text() + f"ForceCommand sleep {seconds}\n")
+        pid = self.pid()
+        if pid is None:
+            raise SandboxError("the SSH host's sshd is not running: `nbaverify sandbox up` first")
+        log = self.layout.log_file("ssh-host")
+        seen = log.stat().st_size
+        os.kill(pid, signal.SIGHUP)
+
+        def restarted() -> bool:  # it says so, re-executes itself, then listens anew
+            with log.open("rb") as lines:
+                lines.seek(seen)
+                return b"Received SIGHUP" in lines.read() and procs.port_accepts(self.port)
+
+        procs.wait_until(restarted, 10, f"the SSH host to restart (see {log})")
+
     def set_limits(self, cpus: float) -> None:
         (self.cgroup("memory") / "memory.limit_in_bytes").write_text(str(MEMORY_LIMIT_MIB << 20))
         (self.cgroup("cpu") / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))

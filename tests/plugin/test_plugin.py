@@ -338,8 +338,10 @@ def test_each_host_opened_early_is_the_checks_and_fails_them_as_before(
     """The host fixture hands over the host start_hosts opened (each host is opened once a run);
     one that cannot be opened fails its checks with the message it has without it."""
     opened: list[str] = []
-    real = fixtures._open_host
-    monkeypatch.setattr(fixtures, "_open_host", lambda url: opened.append(url) or real(url))
+    real = fixtures.hosts.open_host
+    monkeypatch.setattr(
+        fixtures.hosts, "open_host", lambda url, *args: opened.append(url) or real(url, *args)
+    )
     pytester.makeini("[pytest]\npython_functions = check_*\n")
     # nothing listens on port 1: ssh is refused at once
     hosts = '[hosts]\nurls = ["local://", "ssh://nobody@127.0.0.1:1?timeout=5"]\n'

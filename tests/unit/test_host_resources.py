@@ -202,11 +202,11 @@ def test_a_host_that_stops_answering_mid_run_is_unreachable_in_one_line():
     unreachable, plainly."""
     import testinfra
 
+    from nbaverify.clients import hosts
     from nbaverify.errors import TargetUnreachable
-    from nbaverify.plugins import fixtures
 
     host = testinfra.get_host("ssh://nobody@127.0.0.1:1?timeout=2")  # nothing listens on port 1
-    fixtures._unreachable_in_one_line(host.backend, "ssh://nobody@127.0.0.1:1")
+    hosts._bound(host.backend, "ssh://nobody@127.0.0.1:1", 30)
     with pytest.raises(TargetUnreachable) as caught:
         hr.memory(host)
     assert (

@@ -1,5 +1,5 @@
 """Host faults, made on the sandbox's SSH host: its data disk, its memory limit, its CPU quota, its
-sshd.
+sshd, its sessions.
 
 Gentle on a shared machine: the disk is a 32 MiB tmpfs, the memory a 256 MiB cgroup, the busy
 processes run under a quota of half a CPU, and each gives up on its own after ten minutes.
@@ -16,6 +16,18 @@ SSH = "[ssh://"  # every case of the check on an ssh:// host (the sandbox's port
 BOUND_S = 600  # a fault's processes end on their own after this, should nothing heal the sandbox
 BUSY = f"timeout {BOUND_S} sh -c 'while :; do :; done'"
 SMALL_QUOTA = 0.5  # CPUs: the busy faults' processes share half a CPU of the machine
+# a host nothing can be read from: every host check's ssh:// case
+EVERY_SSH_CASE = tuple(
+    f"{HOSTS}::{check}{SSH}"
+    for check in (
+        "check_disk_usage",
+        "check_memory_available",
+        "check_load",
+        "check_cpu_not_throttled",
+        "check_ports_listening",
+        "check_processes_running",
+    )
+)
 
 
 def _fill_disk(sb: Reach) -> None:
@@ -40,6 +52,10 @@ def _busy(copies: int):
         sb.ssh_host.run("sleep 2")  # a couple of seconds at the quota before anyone looks
 
     return apply
+
+
+def _hang_sessions(sb: Reach) -> None:
+    sb.ssh_host.hang_sessions(BOUND_S)
 
 
 def _stop_sshd(sb: Reach) -> None:
@@ -112,18 +128,23 @@ FAULTS: tuple[Fault, ...] = (
         requires="ssh_host",
         outcome="error",
         breaks="the SSH host's sshd is stopped: the host is unreachable",
-        caught_by=tuple(
-            f"{HOSTS}::{check}{SSH}"
-            for check in (
-                "check_disk_usage",
-                "check_memory_available",
-                "check_load",
-                "check_cpu_not_throttled",
-                "check_ports_listening",
-                "check_processes_running",
-            )
-        ),
+        caught_by=EVERY_SSH_CASE,
         expect=r"unreachable: host at ssh://\S+:\d+ unreachable: .*(Connection refused|port \d+)",
         apply=_stop_sshd,
+    ),
+    Fault(
+        name="host_sessions_hang",
+        area="hosts",
+        requires="ssh_host",
+        outcome="error",
+        breaks=(
+            "every session on the SSH host logs in, then hangs (sshd's ForceCommand sleeps): no"
+            " command ever finishes"
+        ),
+        caught_by=EVERY_SSH_CASE,
+        expect=(
+            r"^on ssh://\S+:\d+, `true` did not finish within 30s \(hosts\.command_timeout_s\)$"
+        ),
+        apply=_hang_sessions,
     ),
 )
