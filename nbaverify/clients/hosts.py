@@ -58,7 +58,9 @@ def _bound(backend, where: str, timeout_s: float) -> None:
                 stdout, stderr = process.communicate(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
+                # not communicate(): a process that left the group (ssh's ControlPersist master)
+                # may hold the pipes open
+                process.wait()
                 raise _NoAnswer from None
         return backend.result(process.returncode, cmd, stdout, stderr)
 
