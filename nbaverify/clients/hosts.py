@@ -10,6 +10,7 @@ process, so it has no such bound.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -57,7 +58,8 @@ def _bound(backend, where: str, timeout_s: float) -> None:
             try:
                 stdout, stderr = process.communicate(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # all of it ended just now
+                    os.killpg(process.pid, signal.SIGKILL)
                 # not communicate(): a process that left the group (ssh's ControlPersist master)
                 # may hold the pipes open
                 process.wait()
