@@ -269,11 +269,11 @@ class SshHost:
         """Every session from now on logs in, then hangs (`ForceCommand sleep`), as on a host whose
         login waits on a hung home mount; sshd rereads its configuration on SIGHUP, same pid. The
         next fresh sync writes the configuration anew."""
-        config = self.dir / "sshd_config"
-        procs.write_atomic(config, config.read_text() + f"ForceCommand sleep {seconds}\n")
         pid = self.pid()
         if pid is None:
             raise SandboxError("the SSH host's sshd is not running: `nbaverify sandbox up` first")
+        config = self.dir / "sshd_config"
+        procs.write_atomic(config, config.read_text() + f"ForceCommand sleep {seconds}\n")
         log = self.layout.log_file("ssh-host")
         seen = log.stat().st_size
         os.kill(pid, signal.SIGHUP)

@@ -3,11 +3,12 @@ session that hangs after login, or a df of a hung network mount, held a run fore
 
 from __future__ import annotations
 
-import os
 import time
+from pathlib import Path
 
 import pytest
 
+from nbaverify import procs
 from nbaverify.clients import hosts
 from nbaverify.errors import CheckError
 
@@ -40,12 +41,11 @@ def test_a_command_past_its_time_is_stopped_and_named(tmp_path):
     )
     # the command's own child, not only the shell testinfra starts, is gone
     pid = int(pid_file.read_text())
-    for _ in range(50):
-        if not os.path.exists(f"/proc/{pid}") or "Z" in _state(pid):
-            break
-        time.sleep(0.02)
-    else:
-        pytest.fail(f"sleep (pid {pid}) still runs")
+    procs.wait_until(
+        lambda: not Path(f"/proc/{pid}").exists() or procs._is_zombie(pid),
+        1,
+        f"sleep (pid {pid}) to be gone",
+    )
 
 
 def test_a_host_is_bounded_once_however_often_it_is_opened():
@@ -53,11 +53,3 @@ def test_a_host_is_bounded_once_however_often_it_is_opened():
     run = first.backend.run
     again = hosts.open_host("local://", "local://", 5)
     assert again is first and again.backend.run is run
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return "gone"
