@@ -193,10 +193,17 @@ def read_pid(pid_file: Path, *expect_in_cmdline: str) -> int | None:
     # (Z) is as good as gone.
     if status.get("Tgid") != str(pid) or status.get("State", "Z").startswith("Z"):
         return None
-    # an empty cmdline is a process still in execve (seen right after spawn): it is ours, starting
-    if cmdline and not all(marker in cmdline for marker in expect_in_cmdline):
-        return None
-    return pid
+    if not cmdline:
+        # a kernel thread has no command line either (a stale pid reused by a kworker was taken for
+        # a running Prometheus); any other empty one is a process still in execve (seen right after
+        # spawn): ours, starting
+        return None if _is_kernel_thread(status) else pid
+    return pid if all(marker in cmdline for marker in expect_in_cmdline) else None
+
+
+def _is_kernel_thread(status: dict[str, str]) -> bool:
+    # Kthread: since Linux 6.1; before it, every kernel thread but kthreadd (pid 2) is its child
+    return status.get("Kthread") == "1" or status.get("PPid") == "2" or status.get("Pid") == "2"
 
 
 def _is_zombie(pid: int) -> bool:

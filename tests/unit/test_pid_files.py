@@ -3,7 +3,9 @@ every marker; pids get reused, and after a crash a stale file may name anything.
 
 Found in CI: a stale kube-controller-manager pid had become a thread of another sandbox's
 kube-controller-manager (/proc answers for thread ids too), so the sandbox took its own for running
-and never started it.
+and never started it. Found on a self-test sandbox left from an earlier day: a stale Prometheus pid
+had become a kernel thread (a kworker, whose command line is empty, as a process's is in execve),
+so the sandbox reloaded a Prometheus that did not run ("Connection refused").
 """
 
 import os
@@ -11,6 +13,8 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from nbaverify import procs
 
@@ -50,6 +54,25 @@ def test_a_thread_of_a_matching_process_is_not_a_process(tmp_path):
     finally:
         done.set()
         worker.join()
+
+
+def kernel_thread() -> int | None:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if "\nPPid:\t2\n" in status and not (entry / "cmdline").read_bytes():
+                return int(entry.name)
+    return None
+
+
+def test_a_kernel_thread_is_not_ours_though_its_command_line_is_empty(tmp_path):
+    pid = kernel_thread()
+    if pid is None:
+        pytest.skip("no kernel thread visible here (a container's own pid namespace)")
+    assert procs.read_pid(pid_file(tmp_path, pid), "prometheus --config") is None
 
 
 def test_a_stale_or_unreadable_file_names_nothing(tmp_path):
