@@ -26,7 +26,7 @@ import httpx
 import yaml
 
 from nbaverify import procs, shipped
-from nbaverify.sandbox import variant_shapes
+from nbaverify.sandbox import local_http, variant_shapes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.variants import DEFAULT, Variant
 
@@ -132,14 +132,14 @@ class Alertmanager:
             "createdBy": created_by,
             "comment": comment,
         }
-        reply = httpx.post(f"{self.url}/api/v2/silences", json=body, timeout=5)
+        reply = local_http.client().post(f"{self.url}/api/v2/silences", json=body, timeout=5)
         reply.raise_for_status()
         return str(reply.json()["silenceID"])
 
     def expire_silences(self) -> None:
-        for silence in httpx.get(f"{self.url}/api/v2/silences", timeout=5).json():
+        for silence in local_http.client().get(f"{self.url}/api/v2/silences", timeout=5).json():
             if silence["status"]["state"] != "expired":
-                httpx.delete(
+                local_http.client().delete(
                     f"{self.url}/api/v2/silence/{silence['id']}", timeout=5
                 ).raise_for_status()
 
@@ -248,13 +248,14 @@ class Alertmanager:
 
     def ready(self, url: str | None = None) -> bool:
         try:
-            return httpx.get(f"{url or self.url}/-/ready", timeout=1).status_code == 200
+            reply = local_http.client().get(f"{url or self.url}/-/ready", timeout=1)
+            return reply.status_code == 200
         except httpx.TransportError:
             return False
 
     def reload(self, urls: tuple[str, ...] | None = None) -> None:
         for url in urls or (self.url, self.peer_url):
-            httpx.post(f"{url}/-/reload", timeout=5).raise_for_status()
+            local_http.client().post(f"{url}/-/reload", timeout=5).raise_for_status()
 
     def edit_config(self, change, peer_only: bool = False) -> None:
         """Change the deployed configuration (a bad deploy: on both instances, or on the second

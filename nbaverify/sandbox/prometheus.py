@@ -12,11 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import yaml
 
 from nbaverify import procs, shipped
-from nbaverify.sandbox import alertmanager, variant_shapes
+from nbaverify.sandbox import alertmanager, local_http, variant_shapes
 from nbaverify.sandbox.layout import Layout
 from nbaverify.sandbox.variants import DEFAULT, Variant
 
@@ -284,15 +283,14 @@ class Prometheus:
         )
 
     def ready(self) -> bool:
-        return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+        return local_http.client().get(f"{self.url}/-/ready", timeout=1).status_code == 200
 
     def reload(self) -> None:
-        httpx.post(f"{self.url}/-/reload", timeout=5).raise_for_status()
+        local_http.client().post(f"{self.url}/-/reload", timeout=5).raise_for_status()
 
     def query(self, expr: str) -> list:
-        return httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5).json()[
-            "data"
-        ]["result"]
+        reply = local_http.client().get(f"{self.url}/api/v1/query", params={"query": expr})
+        return reply.json()["data"]["result"]
 
     def wait_for(self, expr: str, what: str, timeout: float = 30) -> None:
         """Until the instant query returns something (a scrape or a rule evaluation has

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from nbaverify import procs
+from nbaverify.sandbox import local_http
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 LOGS = "checks/test_logs.py"
@@ -108,11 +109,15 @@ def _stale_secret_clients(sb: Reach) -> None:
     )
 
     def counted() -> bool:
-        found = httpx.get(
-            f"{sb.prometheus.url}/api/v1/query",
-            timeout=5,
-            params={"query": 'sum(http_requests_total{status="401"})'},
-        ).json()["data"]["result"]
+        found = (
+            local_http.client()
+            .get(
+                f"{sb.prometheus.url}/api/v1/query",
+                timeout=5,
+                params={"query": 'sum(http_requests_total{status="401"})'},
+            )
+            .json()["data"]["result"]
+        )
         return bool(found) and float(found[0]["value"][1]) >= len(statuses)
 
     procs.wait_until(counted, 30, "Prometheus to scrape the refused requests", interval=0.5)

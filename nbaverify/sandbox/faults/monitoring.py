@@ -12,6 +12,7 @@ import httpx
 import yaml
 
 from nbaverify import procs
+from nbaverify.sandbox import local_http
 from nbaverify.sandbox.faults.model import Fault, Reach, Step
 
 RULES = "checks/test_monitoring_rules.py"
@@ -153,7 +154,7 @@ def _stop_alertmanager(sb: Reach) -> None:
 
     def errors() -> float:
         return counter_value(
-            httpx.get(f"{sb.prometheus.url}/metrics", timeout=5).text,
+            local_http.client().get(f"{sb.prometheus.url}/metrics", timeout=5).text,
             "prometheus_notifications_errors",
         )
 
@@ -183,9 +184,9 @@ def _prometheus_tells(instances: int) -> Step:
         procs.wait_until(
             lambda: (
                 len(
-                    httpx.get(f"{sb.prometheus.url}/api/v1/alertmanagers", timeout=5).json()[
-                        "data"
-                    ]["activeAlertmanagers"]
+                    local_http.client()
+                    .get(f"{sb.prometheus.url}/api/v1/alertmanagers")
+                    .json()["data"]["activeAlertmanagers"]
                 )
                 == instances
             ),
@@ -291,7 +292,7 @@ def _notifications_fail(sb: Reach) -> None:
 
     def failed() -> float:
         return counter_value(
-            httpx.get(f"{sb.alertmanager.url}/metrics", timeout=5).text,
+            local_http.client().get(f"{sb.alertmanager.url}/metrics", timeout=5).text,
             "alertmanager_notifications_failed",
         )
 
