@@ -1,5 +1,5 @@
 """`nbaverify load --profile capacity` against the self-test sandbox: the knee search finds a
-capacity known in advance (`sandbox up --capacity-limited`: 4 slots of 40 ms, 100 req/s) within 10
+capacity known in advance (`sandbox up --capacity-limited`: 4 slots of 80 ms, 50 req/s) within 10
 %, with local and remote Locust workers; it runs on the healthy API; it stops, saying why, on a 429
 or a sick platform and on an interruption; the quarterly and compliance reports carry its section.
 
@@ -16,13 +16,19 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from nbaverify import procs
 from nbaverify.results import utc_now_iso
 from nbaverify.sandbox.faults import CATALOGUE
 from tests.sandbox.conftest import PROJECT_ROOT
 from tests.sandbox.test_load import locust_processes
 
-KNOWN_RPS = 100.0  # 4 slots / 40 ms
+# 4 slots / 80 ms: 50 req/s. At 100 req/s (4 x 40 ms) the load generator, the API and the other
+# self-test worker's sandbox share 2 cores: on a slow day a CI's search found 75 req/s (a step at 80
+# broke). Half the rate is half the CPU, and a timer's overshoot is half the share of a longer slot
+KNOWN_RPS = 50.0
+SLOTS, SERVICE_MS = 4, 80
 
 
 def search(nbaverify, sandbox, tmp_path, *args, name="run"):
@@ -59,7 +65,16 @@ def limited(sandbox, api="python"):
     sandbox.up([], api=api)
     sandbox.allowlist(["127.0.0.1"])
     traffic_recorded(sandbox)
-    return sandbox.limit_capacity(4, 40)
+    return sandbox.limit_capacity(SLOTS, SERVICE_MS)
+
+
+def steps(plan: dict) -> str:
+    """Each step in a line: what was offered, what came back, why it broke."""
+    return "\n".join(
+        f"{s['phase']} {s['offered_rps']}/s: achieved {s['achieved_rps']:.1f}/s, p95"
+        f" {s['p95_ms']:.0f} ms, {'held' if s['held'] else '; '.join(s['reasons'])}"
+        for s in plan["steps"]
+    )
 
 
 def traffic_recorded(sandbox) -> None:
@@ -92,6 +107,7 @@ def profile_with(sandbox, tmp_path, name: str, search: dict | None = None, **cap
     return str(path)
 
 
+@pytest.mark.long
 def test_the_search_finds_the_known_capacity_with_local_workers_and_reports_it(
     sandbox, nbaverify, tmp_path
 ):
@@ -114,9 +130,7 @@ def test_the_search_finds_the_known_capacity_with_local_workers_and_reports_it(
         sandbox.up([])
     assert result.code == 0, result.out + result.err
     plan = result.summary["capacity"]
-    assert plan["confirmed"] and abs(plan["knee_rps"] - KNOWN_RPS) / KNOWN_RPS <= 0.10, plan[
-        "steps"
-    ]
+    assert plan["confirmed"] and abs(plan["knee_rps"] - KNOWN_RPS) / KNOWN_RPS <= 0.10, steps(plan)
     assert plan["tolerance"] == 0.05 and plan["bracket"][1] is not None
     assert (plan["bracket"][1] - plan["bracket"][0]) / plan["bracket"][0] <= 0.05
     assert plan["steps"][-1]["phase"] == "confirm" and plan["steps"][-1]["held"]
@@ -222,6 +236,7 @@ def test_the_search_finds_the_known_capacity_with_local_workers_and_reports_it(
     assert "<h2>Capacity plan</h2>" in (tmp_path / "compliance" / "compliance.html").read_text()
 
 
+@pytest.mark.long
 def test_the_search_drives_remote_workers_to_the_known_capacity(sandbox, sandbox_env, tmp_path):
     limited(sandbox, api="node")
     out, port = tmp_path / "remote", procs.free_port()
@@ -287,9 +302,9 @@ def test_the_search_drives_remote_workers_to_the_known_capacity(sandbox, sandbox
         sandbox.up([])
     summary = json.loads((out / "summary.json").read_text())
     assert run.returncode == 0, printed
-    assert abs(summary["capacity"]["knee_rps"] - KNOWN_RPS) / KNOWN_RPS <= 0.10, summary[
-        "capacity"
-    ]["steps"]
+    assert abs(summary["capacity"]["knee_rps"] - KNOWN_RPS) / KNOWN_RPS <= 0.10, steps(
+        summary["capacity"]
+    )
     assert "waiting for 1 worker(s)" in printed
 
 
