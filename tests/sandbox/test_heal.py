@@ -46,6 +46,7 @@ def test_the_first_run_after_a_heal_is_clean(sandbox, nbaverify, name, how):
     assert after.not_passing() == {}, f"after healing {name} ({how}): {after.not_passing()}"
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("api", ["python", "node"])
 def test_ten_healthy_runs_in_a_row_are_clean(sandbox, nbaverify, api):
     """Counters judged by their change, young objects, windows: none may turn a healthy run red

@@ -248,6 +248,7 @@ def locust_processes(under: Path) -> list:
     return found
 
 
+@pytest.mark.long
 def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_path):
     """Planned on the users' own mix (--mix observed), the newest run resembles production; once the
     users move to one route (traffic_shifted) the same run does not, and

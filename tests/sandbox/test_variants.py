@@ -89,6 +89,7 @@ def test_a_bulk_load_is_given_autovacuum_s_round(sandbox, nbaverify):
     assert "public.box_score_archive" in check["evidence"]
 
 
+@pytest.mark.long
 def test_the_users_mix_from_the_access_log_agrees_with_prometheus(sandbox, nbaverify, tmp_path):
     """A platform that writes a line a request (the renamed variant's access log, combined format):
     the users' mix read from that log, as `nbaverify load --mix observed` reads it where Prometheus
