@@ -243,8 +243,10 @@ def spawn(
 
 
 def stop_pid(pid: int, timeout: float = 10) -> None:
+    """SIGTERM, and SIGKILL after timeout seconds (0: at once); returns once the process is
+    gone."""
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM if timeout else signal.SIGKILL)
     except ProcessLookupError:
         return
     deadline = time.monotonic() + timeout

@@ -377,8 +377,9 @@ class Sandbox:
                 # notifications a fault made fail must not count against the healed sandbox:
                 # (its client connections closed first, so no TIME_WAIT holds the port)
                 self.prometheus.stop_server()
-                # a fresh process counts from zero; Prometheus restarts below
-                self.alertmanager.stop_server()
+                # a fresh cluster counts from zero, and keeps no silence or notification log of
+                # the faults'; Prometheus restarts below
+                self.alertmanager.discard()
             self.alertmanager.sync(self.say, self.variant)
         if prom_mod.binary():
             # started first; its first scrape (~5 s after a start) is the checks' to await
