@@ -164,7 +164,10 @@ class Sandbox:
         changed = self.variant.choices != previous.choices
         if changed:
             self.say(f"variant: {self.variant.name} ({self.variant.describe()})")
-        self._heal(implementation, fresh_history=bool(healed) or changed)
+        # a capacity limit is lifted as a fault is healed: the backlog a search built up there (p95
+        # in seconds) must not outlive it either
+        limited = self.capacity_limit() is not None
+        self._heal(implementation, fresh_history=bool(healed) or changed or limited)
         self._first_user()  # before any fault: its request is the healthy platform's, not a fault's
         # before applying: a crash mid-apply is still reverted
         self._record(wanted, up=True, api=implementation.name)
