@@ -7,8 +7,10 @@ fault and applies the next.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from nbaverify import procs
 from nbaverify.sandbox import alertmanager, prometheus, proxy
 from nbaverify.sandbox.faults import CATALOGUE
 from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
@@ -46,6 +48,30 @@ def test_the_healthy_sandbox_passes_every_check(sandbox, nbaverify, api):
     assert {cid for cid, reason in skipped.items() if reason.startswith("cannot test here")} <= set(
         NOT_YET
     ), skipped
+
+
+def test_a_quiet_platform_s_501s_are_not_errors(sandbox, nbaverify):
+    """Koa answers TRACE 501, which check_trace_refused accepts; on a quiet platform the suite's
+    own two TRACE probes a run were over 1 % of the requests, and the SLO error ratio failed the
+    healthy Node API (the second of ten healthy runs)."""
+    sandbox.up([], api="node")
+    sandbox.fresh_history()
+    with httpx.Client(base_url=sandbox.api_url, verify=sandbox.tls_context(), timeout=5) as api:
+        # a counter's first sample is its start, not an increase: one, scraped, then the rest
+        for count, total in ((1, 1), (20, 21)):
+            assert {api.request("TRACE", "/health").status_code for _ in range(count)} == {501}
+            procs.wait_until(
+                lambda total=total: traced(sandbox) >= total, 30, f"Prometheus to count {total}"
+            )
+    result = nbaverify(
+        "check", "all", "--", "checks/test_monitoring_prometheus.py::check_slo_error_ratio"
+    )
+    assert result.summary is not None and result.not_passing() == {}, result.out
+
+
+def traced(sandbox) -> float:
+    found = sandbox.prometheus.query('sum(http_requests_total{method="TRACE",status="501"})')
+    return float(found[0]["value"][1]) if found else 0.0
 
 
 def assert_caught(name: str, result, checks=None) -> None:

@@ -384,7 +384,10 @@ FAULTS: tuple[Fault, ...] = (
             f"{PROMETHEUS}::check_no_critical_alerts_active",
             f"{PROMETHEUS}::check_slo_error_ratio",
         ),
-        expect=r"HighErrorRate (pending|firing)|API error ratio over \S+ is \d+\.\d+%",
+        expect=(
+            r"HighErrorRate (pending|firing)"
+            r"|API error ratio \(5xx but 501\) over \S+ is \d+\.\d+%"
+        ),
         api_flags=("error_burst",),
         apply=_error_burst,
     ),
