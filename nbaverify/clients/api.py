@@ -29,6 +29,10 @@ from nbaverify.redact import Redactor
 # how long the plain-HTTP probe waits for a connection before calling the port closed
 CLEARTEXT_CONNECT_S = 2.0
 LIMITED_PREFIX = "/api/"  # Contract 2: the data endpoints are rate limited; health is not
+# sent again once when the server closed the connection without answering: a keep-alive connection
+# it closed as the request went out (its idle timeout met ours: httpx does not resend, as urllib3
+# and Go do); safe methods only (RFC 9110 9.2.1), which change nothing when they arrive twice
+RESENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def rate_limited(path: str) -> bool:
@@ -157,7 +161,12 @@ class ApiClient:
             merged["authorization"] = f"Bearer {token}"
         try:
             with IO.timed("http"):
-                reply = self._http.request(method, path, headers=merged, params=params)
+                try:
+                    reply = self._http.request(method, path, headers=merged, params=params)
+                except httpx.RemoteProtocolError:
+                    if method.upper() not in RESENT:
+                        raise
+                    reply = self._http.request(method, path, headers=merged, params=params)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             untrusted = certificate_problem(exc)
             self._unreachable = (
