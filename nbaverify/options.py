@@ -166,7 +166,8 @@ SETTINGS = (
     ),
     Setting(
         "NBAVERIFY_SANDBOX_SHARED_MACHINE",
-        "1 when other sandboxes run on this machine at once (the self-tests under `pytest -n`): the"
+        "1 when other sandboxes run on this machine at once (the self-tests under `pytest -n`, CI's"
+        " two queues of benchmarks): the"
         " machine's load is all of theirs, so the sandbox's profile judges its SSH host (a CPU"
         " quota of its own) and leaves the machine itself (`local://`) out of `[hosts]`",
         "—",
