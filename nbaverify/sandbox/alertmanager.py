@@ -132,15 +132,15 @@ class Alertmanager:
             "createdBy": created_by,
             "comment": comment,
         }
-        reply = local_http.client().post(f"{self.url}/api/v2/silences", json=body, timeout=5)
+        reply = local_http.client().post(f"{self.url}/api/v2/silences", json=body)
         reply.raise_for_status()
         return str(reply.json()["silenceID"])
 
     def expire_silences(self) -> None:
-        for silence in local_http.client().get(f"{self.url}/api/v2/silences", timeout=5).json():
+        for silence in local_http.client().get(f"{self.url}/api/v2/silences").json():
             if silence["status"]["state"] != "expired":
                 local_http.client().delete(
-                    f"{self.url}/api/v2/silence/{silence['id']}", timeout=5
+                    f"{self.url}/api/v2/silence/{silence['id']}"
                 ).raise_for_status()
 
     def _start_sink(self) -> None:
@@ -255,7 +255,7 @@ class Alertmanager:
 
     def reload(self, urls: tuple[str, ...] | None = None) -> None:
         for url in urls or (self.url, self.peer_url):
-            local_http.client().post(f"{url}/-/reload", timeout=5).raise_for_status()
+            local_http.client().post(f"{url}/-/reload").raise_for_status()
 
     def edit_config(self, change, peer_only: bool = False) -> None:
         """Change the deployed configuration (a bad deploy: on both instances, or on the second

@@ -286,7 +286,7 @@ class Prometheus:
         return local_http.client().get(f"{self.url}/-/ready", timeout=1).status_code == 200
 
     def reload(self) -> None:
-        local_http.client().post(f"{self.url}/-/reload", timeout=5).raise_for_status()
+        local_http.client().post(f"{self.url}/-/reload").raise_for_status()
 
     def query(self, expr: str) -> list:
         reply = local_http.client().get(f"{self.url}/api/v1/query", params={"query": expr})

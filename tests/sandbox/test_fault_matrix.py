@@ -10,7 +10,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from nbaverify import procs
 from nbaverify.sandbox import alertmanager, prometheus, proxy
 from nbaverify.sandbox.faults import CATALOGUE
 from nbaverify.sandbox.faults.kubernetes import LIVE_ONLY_CHECKS
@@ -60,18 +59,14 @@ def test_a_quiet_platform_s_501s_are_not_errors(sandbox, nbaverify):
         # a counter's first sample is its start, not an increase: one, scraped, then the rest
         for count, total in ((1, 1), (20, 21)):
             assert {api.request("TRACE", "/health").status_code for _ in range(count)} == {501}
-            procs.wait_until(
-                lambda total=total: traced(sandbox) >= total, 30, f"Prometheus to count {total}"
+            sandbox.prometheus.wait_for(
+                f'sum(http_requests_total{{method="TRACE",status="501"}}) >= {total}',
+                f"Prometheus to count {total} TRACE answered 501",
             )
     result = nbaverify(
         "check", "all", "--", "checks/test_monitoring_prometheus.py::check_slo_error_ratio"
     )
     assert result.summary is not None and result.not_passing() == {}, result.out
-
-
-def traced(sandbox) -> float:
-    found = sandbox.prometheus.query('sum(http_requests_total{method="TRACE",status="501"})')
-    return float(found[0]["value"][1]) if found else 0.0
 
 
 def assert_caught(name: str, result, checks=None) -> None:

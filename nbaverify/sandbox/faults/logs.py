@@ -113,7 +113,6 @@ def _stale_secret_clients(sb: Reach) -> None:
             local_http.client()
             .get(
                 f"{sb.prometheus.url}/api/v1/query",
-                timeout=5,
                 params={"query": 'sum(http_requests_total{status="401"})'},
             )
             .json()["data"]["result"]

@@ -154,7 +154,7 @@ def _stop_alertmanager(sb: Reach) -> None:
 
     def errors() -> float:
         return counter_value(
-            local_http.client().get(f"{sb.prometheus.url}/metrics", timeout=5).text,
+            local_http.client().get(f"{sb.prometheus.url}/metrics").text,
             "prometheus_notifications_errors",
         )
 
@@ -292,7 +292,7 @@ def _notifications_fail(sb: Reach) -> None:
 
     def failed() -> float:
         return counter_value(
-            local_http.client().get(f"{sb.alertmanager.url}/metrics", timeout=5).text,
+            local_http.client().get(f"{sb.alertmanager.url}/metrics").text,
             "alertmanager_notifications_failed",
         )
 
