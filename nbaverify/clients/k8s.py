@@ -88,6 +88,10 @@ class Source:
             None,
         )
 
+    def load(self) -> None:
+        """Import what reading needs, on the calling thread (a cluster: the official client);
+        manifests are read already."""
+
     def prefetch(self, keys: Iterable[tuple[str, str | None]]) -> None:
         """Read these (kind, namespace) lists ahead, where reading is slow (a cluster); manifests
         are in memory already."""
@@ -267,6 +271,19 @@ class ClusterSource(Source):
         if self._client is None:
             self._client = self._connect()
         return self._client
+
+    def load(self) -> None:
+        """Import the official client and make the loggers it makes, on the calling thread.
+
+        Importing it and configuring it make some fifty loggers, and pytest's logging plugin walks
+        the registry of loggers around every check without a lock: a thread making one meanwhile
+        errs that check ("dictionary changed size during iteration"). So a run calls this on its
+        main thread before connecting in the background (nbaverify.plugins.fixtures)."""
+        # heavy: the kubernetes client (~220 ms, urllib3 with it); only a live cluster needs it
+        import kubernetes.client
+        import kubernetes.config  # its loggers; _connect uses it
+
+        kubernetes.client.Configuration()  # makes the "client" and "urllib3" loggers
 
     def _connect(self):
         # heavy: the kubernetes client (~220 ms, urllib3 with it); only a live cluster needs it

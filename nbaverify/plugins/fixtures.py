@@ -164,11 +164,12 @@ KUBERNETES_EARLY = pytest.StashKey[tuple[Source, Future]]()
 
 
 def start_kubernetes(session: pytest.Session) -> None:
-    """Open the run's Kubernetes source now and, in the background, connect it (the official
-    client's import and the kubeconfig, some 0.2 s of CPU) and read the pod-bearing lists of
-    `kubernetes.namespaces`, while the checks before the cluster's wait on the platform; the k8s
-    fixture takes it over once that is done. Once a run, for a check module's `start_early`.
-    Whatever fails here is left for the check that asks: it fails there, with its own message."""
+    """Open the run's Kubernetes source now (importing the official client) and, in the
+    background, connect it (the kubeconfig, and its credential plugin if any) and read the
+    pod-bearing lists of `kubernetes.namespaces`, while the checks before the cluster's wait on the
+    platform; the k8s fixture takes it over once that is done. Once a run, for a check module's
+    `start_early`. Whatever fails here is left for the check that asks: it fails there, with its
+    own message."""
     if KUBERNETES_EARLY in session.stash:
         return
     target = session.config.stash[RUN].ensure_target()
@@ -179,6 +180,10 @@ def start_kubernetes(session: pytest.Session) -> None:
     except Exception:  # noqa: BLE001 - the k8s fixture opens it again and says why
         return
     namespaces = target.expectations["kubernetes.namespaces"]
+    try:
+        source.load()  # here, not in the thread: see ClusterSource.load
+    except Exception:  # noqa: BLE001 - as above
+        return
 
     def warm() -> None:
         with contextlib.suppress(Exception):  # left for the check that asks, as above

@@ -237,3 +237,26 @@ def test_faults_lists_every_fault_with_its_catching_checks(nbaverify):
             assert f"def {name}(" in (Path(PROJECT_ROOT) / module).read_text(), (
                 f"{check_id} does not exist"
             )
+
+
+def test_no_thread_makes_a_logger_while_the_checks_run(sandbox, nbaverify, tmp_path):
+    """pytest's logging plugin walks the registry of loggers around every check, without a lock:
+    a background thread making a logger meanwhile errs whichever check was starting ("dictionary
+    changed size during iteration": once in some thirty gate runs, while the Kubernetes client was
+    imported beside the checks). What a run starts early makes its loggers on the main thread."""
+    sandbox.up([])
+    made = tmp_path / "loggers.json"
+    here = str(Path(__file__).parent)
+    result = nbaverify(
+        "check",
+        "gate",
+        "--",
+        "-p",
+        "thread_loggers",
+        env={
+            "PYTHONPATH": os.pathsep.join(filter(None, (here, os.environ.get("PYTHONPATH")))),
+            "NBAVERIFY_THREAD_LOGGERS": str(made),
+        },
+    )
+    assert result.code == 0, result.out
+    assert json.loads(made.read_text()) == []
