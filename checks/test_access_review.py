@@ -163,7 +163,9 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
     judged over the part of the window both hold (Prometheus's
     `prometheus_tsdb_lowest_timestamp_seconds` where it keeps less than the log). Route templates
     such as `/api/players/{id}` and `/api/players/:id`, and the log's paths with their ids folded,
-    are one route; routes the log refused that the metrics do not count are listed in the evidence.
+    are one route; routes the log refused that the metrics do not know are listed in the evidence.
+    A route's requests are never taken as fewer than the log's refusals on it: a series new in the
+    window (a route's first 401 since the API started) counts nothing before its first scrape.
 
     A route where tokens fail at scale is a client deployed with a stale secret, or guessing spread
     over many clients, which the per-client check does not see. A warning: refused requests harm
@@ -182,7 +184,11 @@ def check_refused_share_per_route(refused, prom, expect, evidence):
     _, found, _own = _refused(window, expect)
     seconds = int(window.covered_s()) + 1
     totals: dict[str, float] = defaultdict(float)
-    for sample in prom.query(f"sum by (method, route) (increase(http_requests_total[{seconds}s]))"):
+    # every route with a sample in the window, 0 where increase() has none to count (a series new
+    # in the window, all of its requests before its first scrape): the route is known, and judged
+    counted = f"sum by (method, route) (increase(http_requests_total[{seconds}s]))"
+    known = f"sum by (method, route) (0 * last_over_time(http_requests_total[{seconds}s]))"
+    for sample in prom.query(f"{counted} or {known}"):
         labels = sample["metric"]
         if labels.get("route"):
             totals[logs.route_key(labels.get("method", "GET"), labels["route"])] += float(

@@ -150,9 +150,11 @@ def refused_shares(
     found: list[Refusal], totals: dict[str, float]
 ) -> tuple[list[RefusedShare], list[str]]:
     """Each route's 401/403 against its requests, the most refused share first; and the routes the
-    log refused that the metrics do not count (no share can be said for them). A log can name a
-    refusal the metrics missed (a pod gone before its last scrape): a route's total is never less
-    than its refusals."""
+    log refused that the metrics do not know (`totals` has no entry: no share can be said for
+    them). The metrics can count fewer requests than the log refused, even none: a series first
+    seen inside the window (the first 401 of a route since the API started) counts nothing before
+    its first scrape, and a pod gone before its last scrape is not counted at all. So a route's
+    total is never less than its refusals."""
     by_route: dict[str, list[Refusal]] = defaultdict(list)
     for refusal in found:
         if refusal.status in (401, 403):
@@ -165,11 +167,9 @@ def refused_shares(
             tuple(Counter(h.client for h in hits).most_common(3)),
         )
         for route, hits in by_route.items()
-        if totals.get(route, 0) > 0
+        if route in totals
     ]
-    return sorted(shares, key=lambda s: -s.share), sorted(
-        r for r in by_route if totals.get(r, 0) <= 0
-    )
+    return sorted(shares, key=lambda s: -s.share), sorted(r for r in by_route if r not in totals)
 
 
 @dataclass(frozen=True)

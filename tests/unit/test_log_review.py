@@ -201,6 +201,16 @@ def test_the_refused_share_of_each_route_against_every_request():
     assert unmatched == ["GET /api/unknown"]
 
 
+def test_a_route_the_metrics_know_but_count_none_of_is_judged_on_its_refusals():
+    # a 401 series new in a short window: increase() counts nothing before its first scrape
+    found = [Refusal(401, "GET", "/api/players", f"127.0.0.{n}", "ingest/3") for n in range(200)]
+    shares, unmatched = refused_shares(found, {"GET /api/players": 0.0})
+    assert [(s.route, s.refused, s.total, s.share) for s in shares] == [
+        ("GET /api/players", 200, 200, 1.0)
+    ]
+    assert unmatched == []
+
+
 def test_a_token_anywhere_in_a_record_is_found_and_its_sample_blanks_it():
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
     text = (
