@@ -13,9 +13,12 @@ it must be healthy). Prints, as medians over N runs:
                     on the target: HTTP, SQL and Prometheus calls (summary.json "io")
   gate -n 2         the same checks under pytest-xdist with 2 workers, for comparison
   trivial pytest    pytest without plugins running as many trivial tests (`assert True`), the
-                    floor of any pytest run here; and the same with the plugins this environment
-                    installs (nbaverify's, Locust's, Hypothesis's, testinfra's ...), which every
-                    run from here loads
+                    floor of any pytest run here; the same in a process that first imports the
+                    official kubernetes client and psycopg (the parts DESIGN.md asks for), then
+                    every library the gate's checks use (httpx, pydantic, PyJWT, cryptography
+                    ...): the floor of any gate, of this one; and the same
+                    with the plugins this environment installs (nbaverify's, Locust's,
+                    Hypothesis's, testinfra's ...), which every run from here loads
 and the split of the gate's wall time those give: start-up and collection; waiting on the target
 (the io rows); judging (the checks' own time less their waiting); reporting and teardown (what is
 left after the last check).
@@ -43,6 +46,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
+
+CONTRACT, GATE = "+ contract's libraries", "+ gate's libraries"
+# the parts DESIGN.md names: the official Kubernetes client, a real PostgreSQL driver
+CONTRACT_LIBRARIES = ("kubernetes.client", "kubernetes.config", "psycopg")
+# what a gate run imports to reach the target and read the profile (pytest is in the floor)
+LIBRARIES = (
+    "kubernetes.client",
+    "kubernetes.config",
+    "psycopg",
+    "httpx",
+    "pydantic",
+    "jwt",
+    "cryptography.x509",
+    "yaml",
+    "prometheus_client.parser",
+    "testinfra",
+    "tenacity",
+    "websocket",
+    "zxcvbn",
+)
 
 
 def timed(argv: list[str], cwd: Path = ROOT, env: dict | None = None) -> float:
@@ -95,6 +118,8 @@ def main() -> None:
             "prometheus",
             "gate -n 2",
             "trivial pytest",
+            CONTRACT,
+            GATE,
             "+ installed plugins",
         )
     }
@@ -140,13 +165,25 @@ def main() -> None:
                 env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             )
         )
+        for row, names in (
+            (CONTRACT, CONTRACT_LIBRARIES),
+            (GATE, LIBRARIES),
+        ):
+            rows[row].append(
+                timed(
+                    # as the CLI runs pytest (nbaverify.cli: no assertion rewriting)
+                    [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--assert=plain", "."],
+                    cwd=_importing(trivial, names),
+                    env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+                )
+            )
         rows["+ installed plugins"].append(
             timed([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], cwd=trivial)
         )
     print(f"gate tier: {checks} checks, median of {runs} runs, {sys.platform}, {_cores()} cores")
     median = {name: statistics.median(values) for name, values in rows.items()}
     for name, values in rows.items():
-        print(f"  {name:18} {median[name]:6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
+        print(f"  {name:22} {median[name]:6.2f} s   (min {min(values):.2f}, max {max(values):.2f})")
     waiting = sum(median[kind] for kind in ("http", "sql", "prometheus", "kubernetes"))
     split = {
         "start-up and collection": median["start-up+collect"],
@@ -170,6 +207,12 @@ def main() -> None:
         f"  {'the floor: trivial pytest':26} {median['trivial pytest']:6.2f} s ({checks} tests that"
         f" assert True; {median['+ installed plugins']:.2f} s with the plugins installed here,"
         " nbaverify's among them)"
+    )
+    print(
+        f"  {'with the libraries':26} {median[CONTRACT]:6.2f} s (the same tests, importing first"
+        " the official kubernetes client and psycopg, which the contract asks for);"
+        f" {median[GATE]:.2f} s (importing every library the gate's checks use): no gate ends"
+        " sooner"
     )
 
 
@@ -213,6 +256,19 @@ def _trivial(count: int) -> Path:
     (folder / "pytest.ini").write_text("[pytest]\n")
     (folder / "test_trivial.py").write_text(
         "".join(f"def test_{n}():\n    assert True\n\n\n" for n in range(count))
+    )
+    return folder
+
+
+def _importing(trivial: Path, names: tuple[str, ...]) -> Path:
+    """The trivial tests again, in a folder whose conftest imports these modules first (with
+    httpx's command-line client left out, as the CLI leaves it)."""
+    folder = Path(tempfile.mkdtemp(prefix="nbaverify-trivial-libraries-"))
+    for name in ("pytest.ini", "test_trivial.py"):
+        (folder / name).write_text((trivial / name).read_text())
+    (folder / "conftest.py").write_text(
+        'import sys\n\nsys.modules["httpx._main"] = None\n'
+        + "".join(f"import {name}\n" for name in names)
     )
     return folder
 
