@@ -17,8 +17,8 @@ from nbaverify.sandbox.faults import CATALOGUE
 from tests.sandbox.test_secret_hygiene import canaries
 
 
-def load(nbaverify, tmp_path, *args, name="run"):
-    result = nbaverify("load", "--report-dir", str(tmp_path / name), *args, timeout=180)
+def load(nbaverify, tmp_path, *args, name="run", env=None):
+    result = nbaverify("load", "--report-dir", str(tmp_path / name), *args, timeout=180, env=env)
     summary_file = tmp_path / name / "summary.json"
     result.summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
     return result
@@ -258,9 +258,32 @@ def test_the_load_plan_is_judged_against_the_users_mix(sandbox, nbaverify, tmp_p
     check = "checks/test_load_plan.py::check_load_test_resembles_production"
     sandbox.up([])
     sandbox.fresh_history()
+    # the mix is this test's subject, not the latency: a CI run saw a p95 of 1.3 s here, on an API
+    # that answers in 10 ms, while the other worker's tests shared the two cores. So the planned
+    # run is judged on its errors and throughput as the profile sets them, not on p95 and p99
+    text = sandbox.layout.target_file.read_text()
+    for latency in (
+        '"p95_ms"\nendpoint = "all"\nmax = 1000.0',
+        '"p99_ms"\nendpoint = "all"\nmax = 800.0',
+    ):
+        assert latency in text, latency
+        text = text.replace(latency, latency.rsplit("=", 1)[0] + "= 60000.0")
+    errors_and_throughput = tmp_path / "errors-and-throughput.toml"
+    errors_and_throughput.write_text(text)
+    sandbox.allowlist(["127.0.0.1"])  # as a load run against the sandbox target does
     time.sleep(40)  # twenty of the users' requests, scraped
-    planned = load(nbaverify, tmp_path / "runs", "--mix", "observed", name="planned-on-users")
+    planned = load(
+        nbaverify,
+        tmp_path / "runs",
+        "--target",
+        str(errors_and_throughput),
+        "--mix",
+        "observed",
+        name="planned-on-users",
+        env=sandbox.environ(),
+    )
     assert planned.code == 0, planned.out + planned.err
+    assert "ok   error_rate<=0.01 [all]" in planned.out, planned.out
     mix = planned.summary["mix"]
     assert (
         mix["source"] == "observed" and mix["planned"]["players"] > mix["planned"]["player_stats"]
