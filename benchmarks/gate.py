@@ -16,9 +16,9 @@ it must be healthy). Prints, as medians over N runs:
                     floor of any pytest run here; the same in a process that first imports the
                     official kubernetes client and psycopg (the parts DESIGN.md asks for), then
                     every library the gate's checks use (httpx, pydantic, PyJWT, cryptography
-                    ...): the floor of any gate, of this one; and the same
-                    with the plugins this environment installs (nbaverify's, Locust's,
-                    Hypothesis's, testinfra's ...), which every run from here loads
+                    ...): no gate ends sooner; and the same with the plugins this environment
+                    installs (nbaverify's, Locust's, Hypothesis's, testinfra's ...), which every
+                    run from here loads
 and the split of the gate's wall time those give: start-up and collection; waiting on the target
 (the io rows); judging (the checks' own time less their waiting); reporting and teardown (what is
 left after the last check).
@@ -52,9 +52,7 @@ CONTRACT, GATE = "+ contract's libraries", "+ gate's libraries"
 CONTRACT_LIBRARIES = ("kubernetes.client", "kubernetes.config", "psycopg")
 # what a gate run imports to reach the target and read the profile (pytest is in the floor)
 LIBRARIES = (
-    "kubernetes.client",
-    "kubernetes.config",
-    "psycopg",
+    *CONTRACT_LIBRARIES,
     "httpx",
     "pydantic",
     "jwt",
@@ -165,10 +163,7 @@ def main() -> None:
                 env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             )
         )
-        for row, names in (
-            (CONTRACT, CONTRACT_LIBRARIES),
-            (GATE, LIBRARIES),
-        ):
+        for row, names in ((CONTRACT, CONTRACT_LIBRARIES), (GATE, LIBRARIES)):
             rows[row].append(
                 timed(
                     # as the CLI runs pytest (nbaverify.cli: no assertion rewriting)
